@@ -1,0 +1,3 @@
+from wbctl.cli import main
+
+raise SystemExit(main())

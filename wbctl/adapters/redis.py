@@ -1,0 +1,222 @@
+"""Redis (Memorystore) through redis-py: observe the guide's keys, apply plans atomically.
+
+redis-py is imported on first use, not at module import, so `wbctl --help` never pays for it.
+Every redis-py failure leaves this module as a `BackendError` whose one line says which of
+refused / timed out / wrong password / TLS failed it was, against which host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from wbctl.core.model import Plan
+from wbctl.core.redis_settings import DISCARD_KEY, DiscardState, RedisObservation
+from wbctl.errors import BackendError, RefusedError, UsageError, VerificationError
+from wbctl.redact import url_without_credentials
+
+if TYPE_CHECKING:
+    import redis as redis_py
+
+
+class RedisAdapter:
+    def __init__(self, url: str, *, password: str | None, ca_file: str | None, timeout: float) -> None:
+        self.url = url
+        self.password = password
+        self.ca_file = ca_file
+        self.timeout = timeout
+        self.target = url_without_credentials(url)
+        self._client: redis_py.Redis | None = None
+
+    # --- connection -------------------------------------------------------------------
+
+    def client(self) -> redis_py.Redis:
+        if self._client is None:
+            import redis as redis_py
+            from redis.backoff import ExponentialBackoff
+            from redis.retry import Retry
+
+            options: dict[str, Any] = {
+                "socket_connect_timeout": self.timeout,
+                "socket_timeout": self.timeout,
+                "decode_responses": True,
+                # one retry on a dropped connection; a timeout is not retried (it would double the wait)
+                "retry": Retry(ExponentialBackoff(cap=1.0, base=0.1), 1, (redis_py.ConnectionError,)),
+                "retry_on_timeout": False,
+                "health_check_interval": 0,
+            }
+            if self.password:
+                options["password"] = self.password
+            if self.url.startswith("rediss://"):
+                options["ssl_cert_reqs"] = "required"
+                if self.ca_file:
+                    options["ssl_ca_certs"] = self.ca_file
+            elif self.ca_file:
+                raise UsageError(f"redis-ca-file is set but redis-url {self.target} is not rediss://: use rediss:// for TLS")
+            try:
+                self._client = redis_py.Redis.from_url(self.url, **options)
+            except ValueError as exc:
+                raise UsageError(f"invalid redis-url {self.target}: {exc}") from None
+        return self._client
+
+    @contextlib.contextmanager
+    def _translated(self, doing: str) -> Iterator[None]:
+        import redis as redis_py
+
+        try:
+            yield
+        except redis_py.WatchError:
+            raise  # handled by the caller: it is a conflict, not a failure of the backend
+        except redis_py.AuthenticationError as exc:
+            raise BackendError(self._auth_message(str(exc))) from exc
+        except redis_py.TimeoutError as exc:
+            raise BackendError(
+                f"Redis at {self.target} did not answer within {self.timeout:g}s while {doing} "
+                "(check redis-url and the network path; raise --timeout if the server is slow)"
+            ) from exc
+        except redis_py.ConnectionError as exc:
+            raise BackendError(self._connection_message(exc, doing)) from exc
+        except redis_py.ResponseError as exc:
+            text = str(exc)
+            if text.startswith("NOPERM") or "no permissions" in text.lower():
+                raise BackendError(f"Redis at {self.target} refused {doing}: permission denied ({text})") from exc
+            if "AUTH" in text and "without any password configured" in text:
+                raise BackendError(
+                    f"Redis at {self.target} has no password set but one was given "
+                    "(unset WBCTL_REDIS_PASSWORD or remove it from redis-url)"
+                ) from exc
+            raise BackendError(f"Redis at {self.target} answered an error while {doing}: {text}") from exc
+        except redis_py.RedisError as exc:
+            raise BackendError(f"Redis at {self.target} failed while {doing}: {exc}") from exc
+
+    def _auth_message(self, text: str) -> str:
+        lowered = text.lower()
+        if "required" in lowered or "noauth" in lowered:
+            return (
+                f"Redis at {self.target} requires a password: set WBCTL_REDIS_PASSWORD "
+                "(or put it in redis-url)"
+            )
+        return f"Redis at {self.target} refused the password (check WBCTL_REDIS_PASSWORD or the password in redis-url)"
+
+    def _connection_message(self, exc: Exception, doing: str) -> str:
+        chain = _exception_chain(exc)
+        text = " ".join(str(e) for e in chain).lower()
+        if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "certificate verify failed" in text:
+            hint = (
+                "set redis-ca-file to the server's CA certificate (Memorystore: the instance's server CA)"
+                if not self.ca_file
+                else f"the server's certificate is not signed by the CA in {self.ca_file}"
+            )
+            return f"TLS handshake with Redis at {self.target} failed: certificate verify failed; {hint}"
+        if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in text or "tls" in text:
+            return (
+                f"TLS handshake with Redis at {self.target} failed ({_first_line(chain)}); "
+                "is the port a TLS port, and redis-url rediss:// only for a TLS server?"
+            )
+        if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
+            return f"cannot connect to Redis at {self.target}: connection refused (is redis-url right and the server up?)"
+        if "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
+            return f"cannot connect to Redis at {self.target}: the host name does not resolve"
+        if "timed out" in text or "timeout" in text:
+            return f"Redis at {self.target} did not answer within {self.timeout:g}s while {doing}"
+        if "closed by server" in text or "connection reset" in text:
+            return (
+                f"Redis at {self.target} closed the connection while {doing} "
+                "(a TLS port reached with redis://? use rediss:// and redis-ca-file)"
+            )
+        return f"cannot connect to Redis at {self.target}: {_first_line(chain)}"
+
+    # --- observations -----------------------------------------------------------------
+
+    def observe(self, keys: Sequence[str]) -> RedisObservation:
+        """The keys' values and the discard state, in one round trip."""
+        with self._translated("reading settings"):
+            pipe = self.client().pipeline(transaction=False)
+            pipe.mget(list(keys) + [DISCARD_KEY])
+            pipe.ttl(DISCARD_KEY)
+            values, ttl = pipe.execute()
+        current = dict(zip(keys, values[:-1]))
+        return RedisObservation(self.target, current, _discard_state(values[-1], ttl))
+
+    def discard_state(self) -> DiscardState:
+        with self._translated(f"reading {DISCARD_KEY}"):
+            pipe = self.client().pipeline(transaction=False)
+            pipe.get(DISCARD_KEY)
+            pipe.ttl(DISCARD_KEY)
+            value, ttl = pipe.execute()
+        return _discard_state(value, ttl)
+
+    # --- changes ----------------------------------------------------------------------
+
+    def apply(self, plan: Plan) -> None:
+        """Write the plan in one MULTI/EXEC, guarded by WATCH on its keys (compare-and-set).
+
+        If any key no longer holds the plan's `before` value, nothing is written: the diff the
+        operator confirmed is stale, and someone else has changed the key.
+        """
+        import redis as redis_py
+
+        keys = [change.key for change in plan.changes]
+        with self._translated("writing"):
+            with self.client().pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(*keys)
+                    current = pipe.mget(keys)
+                    for change, value in zip(plan.changes, current):
+                        if value != change.before:
+                            raise RefusedError(
+                                f"{change.key} changed since the diff was shown (now {value!r}, "
+                                f"was {change.before!r}): nothing written; re-run to see a fresh diff"
+                            )
+                    pipe.multi()
+                    for change in plan.changes:
+                        if change.after is None:
+                            pipe.delete(change.key)
+                        else:
+                            ttl = change.expiry.after if change.expiry else None
+                            pipe.set(change.key, change.after, ex=ttl)
+                    pipe.execute()
+                except redis_py.WatchError:
+                    raise RefusedError(
+                        f"{', '.join(keys)} changed while writing: nothing written; re-run to see a fresh diff"
+                    ) from None
+
+    def read_back(self, plan: Plan) -> None:
+        keys = [change.key for change in plan.changes]
+        with self._translated("reading back"):
+            values = self.client().mget(keys)
+        for change, value in zip(plan.changes, values):
+            if value != change.after:
+                raise VerificationError(
+                    f"read-back of {change.key} on Redis at {self.target} shows {value!r}, "
+                    f"not {change.after!r}: another writer may have changed it"
+                )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _discard_state(value: str | None, ttl: int) -> DiscardState:
+    if value is None:
+        return DiscardState(None, None)
+    return DiscardState(value, ttl if ttl and ttl > 0 else None)
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _first_line(chain: Sequence[BaseException]) -> str:
+    for exc in chain:
+        text = str(exc).strip()
+        if text:
+            return text.splitlines()[0]
+    return type(chain[0]).__name__

@@ -1,0 +1,56 @@
+"""The audit log: one JSON line per applied (or failed) plan, for the post-incident review.
+
+The file is opened before anything is written to the backend, so a change that cannot be
+audited is refused rather than made silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from wbctl.core.model import Plan
+from wbctl.environment import Environment
+from wbctl.errors import RefusedError
+from wbctl.redact import Redactor
+
+
+def audit_path(env: Environment) -> Path:
+    return env.xdg_dir("XDG_STATE_HOME", ".local/state") / "wbctl" / "audit.jsonl"
+
+
+@dataclass
+class AuditLog:
+    path: Path
+    env: Environment
+    redact: Redactor
+    command: list[str]
+
+    def open(self) -> IO[str]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            return os.fdopen(fd, "a", encoding="utf-8")
+        except OSError as exc:
+            raise RefusedError(
+                f"cannot write the audit log {self.path} ({exc.strerror or exc}): nothing changed; "
+                "fix its permissions or set XDG_STATE_HOME"
+            ) from None
+
+    def record(self, stream: IO[str], plan: Plan, result: str, error: str | None = None) -> None:
+        entry: dict[str, Any] = {
+            "time": self.env.now().isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "user": self.env.user(),
+            "context": plan.context,
+            "command": self.command,
+            "target": plan.target,
+            "changes": [change.to_json() for change in plan.changes],
+            "result": result,
+        }
+        if error:
+            entry["error"] = error
+        stream.write(json.dumps(self.redact.value(entry), default=str) + "\n")
+        stream.flush()

@@ -1,0 +1,96 @@
+"""What one invocation carries from the root options to its command: environment, settings,
+terminal, audit log, and the adapters built from the settings.
+
+Settings load on first use, so `--help` and `--version` never read the config file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from wbctl import config
+from wbctl.audit import AuditLog, audit_path
+from wbctl.core.model import Plan
+from wbctl.environment import Environment
+from wbctl.mutation import Applier, MutationOptions, execute
+from wbctl.output import Terminal
+from wbctl.redact import Redactor
+
+if TYPE_CHECKING:
+    from wbctl.adapters.redis import RedisAdapter
+
+
+@dataclass
+class State:
+    env: Environment
+    argv: list[str]
+    context: str | None = None
+    config_path: str | None = None
+    timeout: float | None = None
+    debug: bool = False
+    _settings: config.Settings | None = None
+    _terminal: Terminal | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, ctx: typer.Context) -> State:
+        state = ctx.find_root().obj
+        assert isinstance(state, State)
+        return state
+
+    def settings(self, *, output: str | None = None) -> config.Settings:
+        if self._settings is None:
+            self._settings = config.load(
+                self.env,
+                flags={"timeout": self.timeout, "output": output},
+                context=self.context,
+                config_path=self.config_path,
+            )
+        return self._settings
+
+    def redactor(self) -> Redactor:
+        if self._settings is not None:
+            return self._settings.redactor()
+        return Redactor(self.env.environ.get(var) for var in config.SECRET_ENV.values())
+
+    def terminal(self) -> Terminal:
+        if self._terminal is None:
+            output = self._settings["output"] if self._settings else "table"
+            self._terminal = Terminal(self.env, output, self.redactor())
+        return self._terminal
+
+    def redis(self) -> RedisAdapter:
+        from wbctl.adapters.redis import RedisAdapter
+
+        settings = self.settings()
+        adapter = RedisAdapter(
+            settings["redis-url"],
+            password=settings.secret("redis-password"),
+            ca_file=settings["redis-ca-file"],
+            timeout=settings.timeout,
+        )
+        self._closers.append(adapter)
+        return adapter
+
+    def apply(self, plan: Plan, applier: Applier, *, dry_run: bool, yes: bool) -> bool:
+        """The one mutation path (wbctl.mutation), with this invocation's settings."""
+        settings = self.settings()
+        audit = AuditLog(audit_path(self.env), self.env, self.redactor(), ["wbctl", *self.argv])
+        return execute(
+            plan,
+            applier,
+            options=MutationOptions(dry_run=dry_run, yes=yes),
+            read_only=settings.read_only,
+            term=self.terminal(),
+            audit=audit,
+        )
+
+    def close(self) -> None:
+        for closer in self._closers:
+            try:
+                closer.close()
+            except Exception:
+                pass

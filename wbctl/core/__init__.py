@@ -1,0 +1,1 @@
+"""Pure logic: the guide's recommendations, checks, plans. No I/O, no SDKs."""

@@ -1,0 +1,85 @@
+"""Discarding one noisy run's metric updates (the guide's last runbook step), reversibly.
+
+`gorilla.DiscardV2UpdatesForRun` holds a single run id: whoever sets it replaces the run that
+was being discarded, so the plan refuses to replace another engineer's discard unless asked.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wbctl.core.durations import format_duration
+from wbctl.core.model import Change, Expiry, Plan
+from wbctl.core.redis_settings import DISCARD_KEY, DiscardState
+from wbctl.errors import RefusedError, UsageError
+
+MAX_RUN_ID_LENGTH = 256
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
+_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+def validate_run_id(run_id: str) -> list[str]:
+    """Raise UsageError for an id that must not be written; return warnings for an odd one."""
+    if run_id == "":
+        raise UsageError("run id is empty")
+    if len(run_id) > MAX_RUN_ID_LENGTH:
+        raise UsageError(f"run id is {len(run_id)} characters long; at most {MAX_RUN_ID_LENGTH}")
+    if _FORBIDDEN.search(run_id):
+        raise UsageError(f"run id {run_id!r} holds whitespace or control characters")
+    if not _RUN_ID.fullmatch(run_id):
+        return [f"run id {run_id!r} does not look like a W&B run id (letters, digits, _ and -)"]
+    return []
+
+
+def _describe(state: DiscardState) -> str:
+    if state.ttl_seconds:
+        return f"run {state.run_id} (expires in {format_duration(state.ttl_seconds)})"
+    return f"run {state.run_id} (no expiry)"
+
+
+def plan_discard(
+    state: DiscardState,
+    run_id: str,
+    *,
+    ttl_seconds: int | None,
+    replace: bool,
+    context: str,
+    target: str,
+) -> Plan:
+    summary = (
+        f"metric updates of run {run_id} will be DROPPED by the metrics processing service "
+        + (
+            f"for {format_duration(ttl_seconds)}, then processed again"
+            if ttl_seconds
+            else f"until you run 'wbctl run restore {run_id}'"
+        )
+    )
+    if state.run_id == run_id and ttl_seconds is None:
+        return Plan(
+            context, target, (), summary, nothing_to_do=f"no changes: {_describe(state)} is already discarded"
+        )
+    if state.run_id is not None and state.run_id != run_id and not replace:
+        raise RefusedError(
+            f"{_describe(state)} is being discarded now and the key holds one run: "
+            f"add --replace to discard {run_id} instead (its updates resume), or restore it first"
+        )
+    notes: list[str] = []
+    if state.run_id not in (None, run_id):
+        notes.append(f"replaces {_describe(state)}: its metric updates are processed again")
+    expiry = Expiry(state.ttl_seconds, ttl_seconds) if (ttl_seconds or state.ttl_seconds) else None
+    change = Change(target, DISCARD_KEY, state.run_id, run_id, expiry)
+    return Plan(context, target, (change,), summary, tuple(notes))
+
+
+def plan_restore(state: DiscardState, run_id: str | None, *, context: str, target: str) -> Plan:
+    if state.run_id is None:
+        return Plan(context, target, (), "", nothing_to_do="no changes: no run is discarded")
+    if run_id is not None and state.run_id != run_id:
+        raise RefusedError(
+            f"{DISCARD_KEY} holds {_describe(state)}, not run {run_id}: nothing restored "
+            f"(run 'wbctl run restore {state.run_id}' to restore that one)"
+        )
+    expiry = Expiry(state.ttl_seconds, None) if state.ttl_seconds else None
+    change = Change(target, DISCARD_KEY, state.run_id, None, expiry)
+    summary = f"metric updates of run {state.run_id} will be processed again"
+    return Plan(context, target, (change,), summary)

@@ -1,0 +1,37 @@
+"""Durations as operators type them (`30m`, `2h`, `1d`, `1h30m`) and as wbctl prints them."""
+
+from __future__ import annotations
+
+import re
+
+from wbctl.errors import UsageError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+)([smhdw])")
+_MAX_SECONDS = 365 * 86400
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in `text`; UsageError with a message an operator can act on."""
+    cleaned = text.strip().lower()
+    if not cleaned or _PART.sub("", cleaned) != "":
+        raise UsageError(f"invalid duration {text!r}: use a positive number with a unit, e.g. 30m, 2h, 1d, 1h30m")
+    seconds = sum(int(number) * _UNITS[unit] for number, unit in _PART.findall(cleaned))
+    if seconds <= 0:
+        raise UsageError(f"invalid duration {text!r}: must be longer than zero")
+    if seconds > _MAX_SECONDS:
+        raise UsageError(f"invalid duration {text!r}: at most 365d")
+    return seconds
+
+
+def format_duration(seconds: int | float) -> str:
+    """Two most significant units: 1d 2h, 29m 59s, 45s."""
+    remaining = max(0, int(seconds))
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if remaining >= size or (unit == "s" and not parts):
+            parts.append(f"{remaining // size}{unit}")
+            remaining %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)

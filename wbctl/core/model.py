@@ -1,0 +1,109 @@
+"""The shapes every command shares: findings and reports (judgements), changes and plans.
+
+Their `to_json` methods are the JSON contract of DESIGN.md, so every command's machine output
+has the same form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str  # stable dotted id, e.g. "redis.bigtablev3.filestream.write_cache_size"
+    status: Status
+    target: str
+    observed: Any
+    expected: Any
+    message: str
+    remedy: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "status": self.status.value,
+            "target": self.target,
+            "observed": self.observed,
+            "expected": self.expected,
+            "message": self.message,
+            "remedy": self.remedy,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        for finding in self.findings:
+            counts[finding.status.value] += 1
+        return counts
+
+    def has(self, *statuses: Status) -> bool:
+        return any(finding.status in statuses for finding in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"findings": [f.to_json() for f in self.findings], "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """A key's time to live around a change, in seconds (None: no expiry)."""
+
+    before: int | None
+    after: int | None
+
+
+@dataclass(frozen=True)
+class Change:
+    target: str
+    key: str
+    before: Any  # None: absent
+    after: Any  # None: removed
+    expiry: Expiry | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"target": self.target, "key": self.key, "before": self.before, "after": self.after}
+        if self.expiry is not None:
+            doc["ttl_seconds"] = {"before": self.expiry.before, "after": self.expiry.after}
+        return doc
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a command will change, shown as a diff before anything is written.
+
+    `summary` names the effect in words for the confirmation prompt (what an SRE must know
+    before saying yes); `notes` are facts about the plan the diff alone does not show.
+    """
+
+    context: str
+    target: str  # the backend the changes go to, without credentials
+    changes: tuple[Change, ...]
+    summary: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    nothing_to_do: str = "no changes"
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def to_json(self, applied: bool) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "target": self.target,
+            "changes": [c.to_json() for c in self.changes],
+            "applied": applied,
+        }

@@ -1,0 +1,182 @@
+"""Rendering: data to stdout, everything else to stderr (hatch's terminal split).
+
+`Terminal` is the only place that writes. With `-o json`, stdout receives exactly one JSON
+document; tables and messages go through Rich, which gets no colour off a terminal or with
+NO_COLOR. Every text passes the redactor on its way out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from wbctl.core.durations import format_duration
+from wbctl.core.model import Plan, Report, Status
+from wbctl.environment import Environment
+from wbctl.redact import Redactor
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+FORMATS = ("table", "json")
+_STATUS_STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.UNKNOWN: "magenta"}
+
+
+class Terminal:
+    def __init__(self, env: Environment, output: str = "table", redactor: Redactor | None = None) -> None:
+        self.env = env
+        self.output = output
+        self.redact = redactor or Redactor()
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def json_mode(self) -> bool:
+        return self.output == "json"
+
+    def _console(self, stream: Any, isatty: bool) -> Console:
+        from rich.console import Console
+
+        width = None
+        if not isatty:
+            columns = self.env.environ.get("COLUMNS", "")
+            width = int(columns) if columns.isdigit() else 200  # pipes: don't wrap rows for grep/awk
+        return Console(
+            file=stream,
+            force_terminal=isatty,
+            no_color=self.env.no_color or not isatty,
+            color_system="auto" if isatty and not self.env.no_color else None,
+            highlight=False,
+            soft_wrap=False,
+            width=width,
+            emoji=False,
+        )
+
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            self._out = self._console(self.env.stdout, bool(self.env.stdout_isatty))
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            self._err = self._console(self.env.stderr, bool(self.env.stderr_isatty))
+        return self._err
+
+    # --- messages (stderr) ------------------------------------------------------------
+
+    def info(self, message: str) -> None:
+        self.err.print(self._text(message))
+
+    def warn(self, message: str) -> None:
+        self.err.print(self._text(f"warning: {message}", "yellow"))
+
+    def error(self, message: str) -> None:
+        # one line, whatever the backend put in the message
+        line = " ".join(self.redact(message).split())
+        self.err.print(self._text(f"wbctl: error: {line}", "red"), soft_wrap=True)
+
+    def confirm(self, question: str) -> bool:
+        """Ask on the terminal; only called when stdin is one (the mutation path checks)."""
+        self.err.print(self._text(f"{question} [y/N]: "), end="")
+        self.env.stderr.flush()
+        answer = self.env.stdin.readline()
+        return answer.strip().lower() in {"y", "yes"}
+
+    # --- data (stdout) ----------------------------------------------------------------
+
+    def json(self, document: Any) -> None:
+        text = json.dumps(self.redact.value(document), indent=2, default=str)
+        self.env.stdout.write(text + "\n")
+        self.env.stdout.flush()
+
+    def line(self, text: str, style: str | None = None) -> None:
+        self.out.print(self._text(text, style), soft_wrap=True)
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, to_stderr: bool = False) -> None:
+        from rich.table import Table
+
+        table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+        for column in columns:
+            table.add_column(column.upper(), overflow="fold")
+        for row in rows:
+            table.add_row(*(cell if not isinstance(cell, str) else self._text(cell) for cell in row))
+        (self.err if to_stderr else self.out).print(table)
+
+    def _text(self, text: str, style: str | None = None) -> Any:
+        from rich.text import Text
+
+        return Text(self.redact(text), style=style or "")
+
+    def styled(self, text: str, style: str) -> Any:
+        return self._text(text, style)
+
+
+# --- shared renderers -----------------------------------------------------------------
+
+
+def show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def render_report(term: Terminal, report: Report) -> None:
+    if term.json_mode:
+        term.json(report.to_json())
+        return
+    rows = [
+        (term.styled(f.status.value, _STATUS_STYLE[f.status]), f.check, show(f.observed), show(f.expected), f.message)
+        for f in report.findings
+    ]
+    term.table(("status", "check", "observed", "expected", "message"), rows)
+    remedies = [f for f in report.findings if f.remedy and f.status is not Status.OK]
+    if remedies:
+        term.line("")
+        for finding in remedies:
+            term.line(f"{finding.check}: {finding.remedy}")
+    summary = report.summary
+    term.line("")
+    term.line(", ".join(f"{count} {status}" for status, count in summary.items()))
+
+
+def _describe_value(value: Any, ttl: int | None, has_expiry: bool) -> str:
+    text = "(unset)" if value is None else show(value)
+    if has_expiry and value is not None:
+        text += f" (expires in {format_duration(ttl)})" if ttl else " (no expiry)"
+    return text
+
+
+def render_diff(term: Terminal, plan: Plan) -> None:
+    """The diff an operator confirms: target, context, and each key's before -> after."""
+    to_stderr = term.json_mode  # keep stdout for the one JSON document
+    write: Callable[[str], None] = term.info if to_stderr else term.line
+    write(f"Plan for {plan.target} (context {plan.context}):")
+    rows = []
+    for change in plan.changes:
+        expiry = change.expiry
+        before = _describe_value(change.before, expiry.before if expiry else None, expiry is not None)
+        after = _describe_value(change.after, expiry.after if expiry else None, expiry is not None)
+        rows.append((change.key, before, "->", after))
+    term.table(("key", "before", "", "after"), rows, to_stderr=to_stderr)
+    for note in plan.notes:
+        write(f"note: {note}")
+
+
+def render_plan_result(term: Terminal, plan: Plan, applied: bool) -> None:
+    if term.json_mode:
+        term.json(plan.to_json(applied))
+    elif applied:
+        term.line(f"applied {len(plan.changes)} change(s) to {plan.target}; verified by reading back")
+
+
+def render_items(term: Terminal, columns: Sequence[str], items: Sequence[dict[str, Any]], document: Any) -> None:
+    """A list of items: the table of `columns`, or `document` as JSON."""
+    if term.json_mode:
+        term.json(document)
+        return
+    term.table(columns, [[show(item.get(column)) for column in columns] for item in items])
