@@ -8,6 +8,7 @@ refused / timed out / wrong password / TLS failed it was, against which host.
 from __future__ import annotations
 
 import contextlib
+import os
 import ssl
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -15,20 +16,28 @@ from typing import TYPE_CHECKING, Any
 from wbctl.core.model import Plan
 from wbctl.core.redis_settings import DISCARD_KEY, DiscardState, RedisObservation
 from wbctl.errors import BackendError, RefusedError, UsageError, VerificationError
-from wbctl.redact import url_without_credentials
+from wbctl.redact import url_password, url_without_credentials
 
 if TYPE_CHECKING:
     import redis as redis_py
 
 
 class RedisAdapter:
-    def __init__(self, url: str, *, password: str | None, ca_file: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None,
+        ca_file: str | None,
+        timeout: float,
+        client: redis_py.Redis | None = None,  # an already connected client (tests, the sandbox)
+    ) -> None:
         self.url = url
         self.password = password
         self.ca_file = ca_file
         self.timeout = timeout
         self.target = url_without_credentials(url)
-        self._client: redis_py.Redis | None = None
+        self._client: redis_py.Redis | None = client
 
     # --- connection -------------------------------------------------------------------
 
@@ -52,6 +61,8 @@ class RedisAdapter:
             if self.url.startswith("rediss://"):
                 options["ssl_cert_reqs"] = "required"
                 if self.ca_file:
+                    if not os.path.isfile(self.ca_file):
+                        raise UsageError(f"redis-ca-file {self.ca_file}: no such file")
                     options["ssl_ca_certs"] = self.ca_file
             elif self.ca_file:
                 raise UsageError(f"redis-ca-file is set but redis-url {self.target} is not rediss://: use rediss:// for TLS")
@@ -72,10 +83,12 @@ class RedisAdapter:
         except redis_py.AuthenticationError as exc:
             raise BackendError(self._auth_message(str(exc))) from exc
         except redis_py.TimeoutError as exc:
-            raise BackendError(
-                f"Redis at {self.target} did not answer within {self.timeout:g}s while {doing} "
-                "(check redis-url and the network path; raise --timeout if the server is slow)"
-            ) from exc
+            hint = (
+                "; a server without TLS never answers a TLS handshake: use redis:// for it"
+                if self.url.startswith("rediss://")
+                else "; check redis-url and the network path, or raise --timeout"
+            )
+            raise BackendError(f"Redis at {self.target} did not answer within {self.timeout:g}s while {doing}{hint}") from exc
         except redis_py.ConnectionError as exc:
             raise BackendError(self._connection_message(exc, doing)) from exc
         except redis_py.ResponseError as exc:
@@ -92,8 +105,9 @@ class RedisAdapter:
             raise BackendError(f"Redis at {self.target} failed while {doing}: {exc}") from exc
 
     def _auth_message(self, text: str) -> str:
-        lowered = text.lower()
-        if "required" in lowered or "noauth" in lowered:
+        # redis-py 8 words both cases alike ("auth:AuthenticationError"): tell them apart by
+        # whether a password was sent at all
+        if not (self.password or url_password(self.url)) or "noauth" in text.lower():
             return (
                 f"Redis at {self.target} requires a password: set WBCTL_REDIS_PASSWORD "
                 "(or put it in redis-url)"

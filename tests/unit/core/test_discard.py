@@ -1,0 +1,65 @@
+import pytest
+
+from wbctl.core.discard import plan_discard, plan_restore, validate_run_id
+from wbctl.core.redis_settings import DISCARD_KEY, DiscardState
+from wbctl.errors import RefusedError, UsageError
+
+T = "redis://h:6379/0"
+NONE = DiscardState(None, None)
+
+
+@pytest.mark.parametrize("run_id", ["", "x" * 257, "a b", "a\tb", "a\nb", "a\x00b", "a\x7fb", "a\u00a0b"])
+def test_invalid_run_ids(run_id: str) -> None:
+    with pytest.raises(UsageError):
+        validate_run_id(run_id)
+
+
+def test_valid_and_odd_run_ids() -> None:
+    assert validate_run_id("3x9k2m1p") == []
+    assert validate_run_id("x" * 256) == []
+    warnings = validate_run_id("entity/project/run")
+    assert len(warnings) == 1 and "does not look like a W&B run id" in warnings[0]
+
+
+def test_discard_when_none_is_discarded() -> None:
+    plan = plan_discard(NONE, "r1", ttl_seconds=1800, replace=False, context="prod", target=T)
+    (change,) = plan.changes
+    assert (change.key, change.before, change.after) == (DISCARD_KEY, None, "r1")
+    assert change.expiry is not None and change.expiry.after == 1800
+    assert "DROPPED" in plan.summary and "30m" in plan.summary
+    assert plan.to_json(False)["changes"][0]["ttl_seconds"] == {"before": None, "after": 1800}
+
+
+def test_discard_without_ttl_says_until_restored() -> None:
+    plan = plan_discard(NONE, "r1", ttl_seconds=None, replace=False, context="prod", target=T)
+    assert "wbctl run restore r1" in plan.summary
+    assert plan.changes[0].expiry is None
+    assert "ttl_seconds" not in plan.to_json(False)["changes"][0]
+
+
+def test_discard_of_the_same_run_is_no_change() -> None:
+    plan = plan_discard(DiscardState("r1", 100), "r1", ttl_seconds=None, replace=False, context="p", target=T)
+    assert plan.empty and "already discarded" in plan.nothing_to_do
+
+
+def test_same_run_with_ttl_resets_the_expiry() -> None:
+    plan = plan_discard(DiscardState("r1", 100), "r1", ttl_seconds=3600, replace=False, context="p", target=T)
+    (change,) = plan.changes
+    assert change.expiry is not None and (change.expiry.before, change.expiry.after) == (100, 3600)
+
+
+def test_another_run_needs_replace() -> None:
+    with pytest.raises(RefusedError, match="--replace"):
+        plan_discard(DiscardState("r0", None), "r1", ttl_seconds=None, replace=False, context="p", target=T)
+    plan = plan_discard(DiscardState("r0", None), "r1", ttl_seconds=None, replace=True, context="p", target=T)
+    assert plan.changes[0].before == "r0"
+    assert any("replaces run r0" in note for note in plan.notes)
+
+
+def test_restore() -> None:
+    assert plan_restore(NONE, None, context="p", target=T).empty
+    plan = plan_restore(DiscardState("r1", 60), None, context="p", target=T)
+    assert (plan.changes[0].before, plan.changes[0].after) == ("r1", None)
+    assert plan_restore(DiscardState("r1", None), "r1", context="p", target=T).changes
+    with pytest.raises(RefusedError, match="not run r2"):
+        plan_restore(DiscardState("r1", None), "r2", context="p", target=T)
