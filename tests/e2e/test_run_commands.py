@@ -1,0 +1,131 @@
+"""`wbctl run discard|discarded|restore` as a subprocess against a real redis-server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import RedisServer, read_audit
+
+KEY = "gorilla.DiscardV2UpdatesForRun"
+
+
+@pytest.fixture
+def env(redis_server: RedisServer) -> dict[str, str]:
+    return {"WBCTL_REDIS_URL": redis_server.url}
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_discard_sets_the_key_with_a_ttl_and_audits(wbctl, redis_server, env, audit_log) -> None:
+    result = wbctl("run", "discard", "3x9k2m1p", "--ttl", "30m", "--yes", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    change = result.json()["changes"][0]
+    assert (change["key"], change["before"], change["after"]) == (KEY, None, "3x9k2m1p")
+    assert change["ttl_seconds"] == {"before": None, "after": 1800}
+    client = redis_server.client()
+    assert client.get(KEY) == "3x9k2m1p"
+    assert 1790 <= client.ttl(KEY) <= 1800
+    (entry,) = read_audit(audit_log)
+    assert entry["changes"][0]["after"] == "3x9k2m1p" and entry["result"] == "applied"
+
+
+def test_discard_confirmation_text_says_updates_are_dropped(wbctl, env) -> None:
+    result = wbctl("run", "discard", "r1", "--dry-run", env=env)
+    assert result.returncode == 0
+    assert "gorilla.DiscardV2UpdatesForRun" in result.stdout and "r1" in result.stdout
+
+
+def test_discarded_none_then_run_with_time_left(wbctl, redis_server, env) -> None:
+    none = wbctl("run", "discarded", "-o", "json", env=env)
+    assert none.json() == {"key": KEY, "target": redis_server.url, "run": None, "ttl_seconds": None}
+    assert "none" in wbctl("run", "discarded", env=env).stdout
+    redis_server.client().set(KEY, "r1", ex=7000)
+    some = wbctl("run", "discarded", "-o", "json", env=env).json()
+    assert some["run"] == "r1" and 6900 < some["ttl_seconds"] <= 7000
+    table = wbctl("run", "discarded", env=env).stdout
+    assert "r1" in table and "expires in 1h 56m" in table
+
+
+def test_discard_refuses_to_replace_another_run_unless_asked(wbctl, redis_server, env) -> None:
+    client = redis_server.client()
+    client.set(KEY, "other-run")
+    refused = wbctl("run", "discard", "mine", "--yes", env=env)
+    assert refused.returncode == 4
+    assert "run other-run (no expiry) is being discarded now" in one_line(refused.stderr)
+    assert client.get(KEY) == "other-run"
+    replaced = wbctl("run", "discard", "mine", "--replace", "--yes", env=env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert client.get(KEY) == "mine"
+
+
+def test_discard_same_run_again_is_no_change(wbctl, redis_server, env, audit_log) -> None:
+    assert wbctl("run", "discard", "r1", "--yes", env=env).returncode == 0
+    again = wbctl("run", "discard", "r1", "--yes", env=env)
+    assert again.returncode == 0 and "already discarded" in again.stderr
+    assert len(read_audit(audit_log)) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "discard", "r1", "--ttl", "abc"], "invalid duration 'abc'"),
+        (["run", "discard", "r1", "--ttl", "-5m"], "invalid duration '-5m'"),
+        (["run", "discard", "r1", "--ttl", "0s"], "must be longer than zero"),
+        (["run", "discard", ""], "run id is empty"),
+        (["run", "discard", "x" * 257], "at most 256"),
+        (["run", "discard", "two words"], "whitespace or control characters"),
+        (["run", "discard", "tab\there"], "whitespace or control characters"),
+        (["run", "discard", "bell\x07"], "whitespace or control characters"),
+        (["run", "discard"], "Missing argument"),
+        (["run", "discard", "r1", "--bogus"], "No such option"),
+        (["run", "restore", "bad id"], "whitespace or control characters"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(wbctl, redis_server, env, audit_log, args, message) -> None:
+    result = wbctl(*args, "--yes", env=env) if "--bogus" not in args and len(args) > 2 else wbctl(*args, env=env)
+    assert result.returncode == 2, result
+    assert message in one_line(result.stderr)
+    assert result.stdout == ""
+    assert redis_server.client().keys("*") == []
+    assert read_audit(audit_log) == []
+
+
+def test_odd_run_id_gets_a_warning_but_works(wbctl, redis_server, env) -> None:
+    result = wbctl("run", "discard", "entity/project/abc", "--yes", env=env)
+    assert result.returncode == 0
+    assert "warning: run id 'entity/project/abc' does not look like a W&B run id" in result.stderr
+    assert redis_server.client().get(KEY) == "entity/project/abc"
+
+
+def test_restore_removes_the_key(wbctl, redis_server, env, audit_log) -> None:
+    client = redis_server.client()
+    client.set(KEY, "r1", ex=600)
+    result = wbctl("run", "restore", "--yes", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["changes"][0]["before"] == "r1" and result.json()["changes"][0]["after"] is None
+    assert client.exists(KEY) == 0
+    assert read_audit(audit_log)[0]["result"] == "applied"
+    nothing = wbctl("run", "restore", "--yes", env=env)
+    assert nothing.returncode == 0 and "no run is discarded" in nothing.stderr
+
+
+def test_restore_with_run_id_only_removes_that_run(wbctl, redis_server, env) -> None:
+    client = redis_server.client()
+    client.set(KEY, "r1")
+    refused = wbctl("run", "restore", "r2", "--yes", env=env)
+    assert refused.returncode == 4
+    assert "not run r2" in one_line(refused.stderr)
+    assert client.get(KEY) == "r1"
+    assert wbctl("run", "restore", "r1", "--yes", env=env).returncode == 0
+    assert client.exists(KEY) == 0
+
+
+def test_restore_without_yes_off_a_terminal_refuses(wbctl, redis_server, env) -> None:
+    redis_server.client().set(KEY, "r1")
+    result = wbctl("run", "restore", env=env)
+    assert result.returncode == 4
+    assert redis_server.client().get(KEY) == "r1"
