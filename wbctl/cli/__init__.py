@@ -98,6 +98,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="wbctl", standalone_mode=False, obj=state)
+        if result == ExitStatus.INTERRUPTED:  # Typer turns Ctrl-C into this status itself
+            env.stderr.write("wbctl: interrupted\n")
         return int(result) if isinstance(result, int) else ExitStatus.SUCCESS
     except WbctlError as exc:
         _report(state, exc, exc.message)
