@@ -260,9 +260,17 @@ def load(
     flags: Mapping[str, Any] | None = None,
     context: str | None = None,
     config_path: str | None = None,
+    sandbox: tuple[str, Mapping[str, Any]] | None = None,
 ) -> Settings:
-    """Resolve every key with its origin. `flags` holds command-line values (None = not given)."""
+    """Resolve every key with its origin. `flags` holds command-line values (None = not given).
+
+    With `sandbox` (scenario name, backend values), the config file, its contexts and the
+    secrets are ignored and the sandbox's values win over everything: a rehearsal can never
+    reach a real deployment.
+    """
     flags = {name: value for name, value in (flags or {}).items() if value is not None}
+    if sandbox is not None:
+        return _sandbox_settings(env, flags, *sandbox)
     explicit = config_path or env.environ.get("WBCTL_CONFIG")
     path = Path(explicit).expanduser() if explicit else default_config_path(env)
     doc = _read_document(path, explicit=bool(explicit))
@@ -325,24 +333,7 @@ def load(
                         key,
                     )
 
-    values: dict[str, Setting] = {}
-    for name, key in KEYS.items():
-        if name in flags:
-            origin, raw = f"flag --{name}", flags[name]
-        elif key.env_var in env.environ:
-            origin, raw = f"env {key.env_var}", env.environ[key.env_var]
-        elif name in context_table:
-            origin, raw = f"file {path} [{section}]", context_table[name]
-        else:
-            values[name] = Setting(key.default, "default")
-            continue
-        try:
-            values[name] = Setting(key.parse(raw), origin)
-        except ValueError as exc:
-            if origin.startswith("file") and doc is not None:
-                raise doc.error(f"{name}: {exc}", section, name) from None
-            raise ConfigError(f"{origin.split(' ', 1)[1] if origin.startswith('env') else '--' + name}: {exc}") from None
-
+    values = _resolve(env, flags, context_table, f"file {path} [{section}]", doc, section)
     secrets = {
         name: Setting(env.environ[var], f"env {var}")
         for name, var in SECRET_ENV.items()
@@ -355,3 +346,38 @@ def load(
         secrets=secrets,
         redis_settings=redis_settings,
     )
+
+
+def _sandbox_settings(env: Environment, flags: Mapping[str, Any], scenario: str, backend: Mapping[str, Any]) -> Settings:
+    values = _resolve(env, flags, {}, "", None, "")
+    for name, value in backend.items():
+        values[name] = Setting(value, f"sandbox {scenario}")
+    return Settings(context=f"sandbox/{scenario}", config_file=None, values=values)
+
+
+def _resolve(
+    env: Environment,
+    flags: Mapping[str, Any],
+    context_table: Mapping[str, Any],
+    file_origin: str,
+    doc: _Document | None,
+    section: str,
+) -> dict[str, Setting]:
+    values: dict[str, Setting] = {}
+    for name, key in KEYS.items():
+        if name in flags:
+            origin, raw = f"flag --{name}", flags[name]
+        elif key.env_var in env.environ:
+            origin, raw = f"env {key.env_var}", env.environ[key.env_var]
+        elif name in context_table:
+            origin, raw = file_origin, context_table[name]
+        else:
+            values[name] = Setting(key.default, "default")
+            continue
+        try:
+            values[name] = Setting(key.parse(raw), origin)
+        except ValueError as exc:
+            if origin.startswith("file") and doc is not None:
+                raise doc.error(f"{name}: {exc}", section, name) from None
+            raise ConfigError(f"{origin.split(' ', 1)[1] if origin.startswith('env') else '--' + name}: {exc}") from None
+    return values

@@ -18,13 +18,14 @@ from typer.core import TyperGroup
 
 from wbctl import __version__
 from wbctl.environment import Environment
-from wbctl.errors import ExitStatus, WbctlError
+from wbctl.errors import ExitStatus, UsageError, WbctlError
 
 # group name -> module holding `app`; add a group here when its first real command lands
 GROUPS: dict[str, str] = {
     "config": "wbctl.cli.config",
     "redis": "wbctl.cli.redis",
     "run": "wbctl.cli.run",
+    "sandbox": "wbctl.cli.sandbox",
 }
 
 
@@ -70,6 +71,13 @@ def root(
         Optional[str], typer.Option("--timeout", help="Seconds allowed for each backend call (env WBCTL_TIMEOUT; default 10).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of a failure.")] = False,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Run against the embedded simulated deployment (env WBCTL_SANDBOX=1).")
+    ] = False,
+    scenario: Annotated[
+        Optional[str],
+        typer.Option("--scenario", help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO)."),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -79,6 +87,10 @@ def root(
     state = ctx.obj
     assert isinstance(state, State)
     state.context, state.config_path, state.timeout, state.debug = context, config, timeout, debug
+    state.sandbox = sandbox or state.env.environ.get("WBCTL_SANDBOX", "").lower() in {"1", "true", "yes", "on"}
+    state.scenario = scenario or state.env.environ.get("WBCTL_SCENARIO") or None
+    if scenario and not state.sandbox:
+        raise UsageError("--scenario only applies with --sandbox")
 
 
 def _usage_line(exc: Any) -> str:

@@ -7,6 +7,7 @@ Settings load on first use, so `--help` and `--version` never read the config fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -21,6 +22,7 @@ from wbctl.redact import Redactor
 
 if TYPE_CHECKING:
     from wbctl.adapters.redis import RedisAdapter
+    from wbctl.sandbox import Sandbox
 
 
 @dataclass
@@ -31,6 +33,9 @@ class State:
     config_path: str | None = None
     timeout: float | None = None
     debug: bool = False
+    sandbox: bool = False
+    scenario: str | None = None
+    _sandbox: Sandbox | None = None
     _settings: config.Settings | None = None
     _terminal: Terminal | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -48,8 +53,24 @@ class State:
                 flags={"timeout": self.timeout, "output": output},
                 context=self.context,
                 config_path=self.config_path,
+                sandbox=self._start_sandbox() if self.sandbox else None,
             )
         return self._settings
+
+    def _start_sandbox(self) -> tuple[str, dict[str, Any]]:
+        from wbctl.sandbox import Sandbox, sandbox_dir, scenario_named
+        from wbctl.sandbox.scenarios import DEFAULT_SCENARIO
+
+        scenario = scenario_named(self.scenario or DEFAULT_SCENARIO)
+        self._sandbox = Sandbox(scenario, sandbox_dir(self.env)).start()
+        return scenario.name, self._sandbox.settings()
+
+    def audit_path(self) -> Path:
+        if self.sandbox:  # rehearsals stay out of the real audit trail
+            from wbctl.sandbox import sandbox_dir
+
+            return sandbox_dir(self.env) / "audit.jsonl"
+        return audit_path(self.env)
 
     def redactor(self) -> Redactor:
         if self._settings is not None:
@@ -78,7 +99,7 @@ class State:
     def apply(self, plan: Plan, applier: Applier, *, dry_run: bool, yes: bool) -> bool:
         """The one mutation path (wbctl.mutation), with this invocation's settings."""
         settings = self.settings()
-        audit = AuditLog(audit_path(self.env), self.env, self.redactor(), ["wbctl", *self.argv])
+        audit = AuditLog(self.audit_path(), self.env, self.redactor(), ["wbctl", *self.argv])
         return execute(
             plan,
             applier,
@@ -92,5 +113,7 @@ class State:
         for closer in self._closers:
             try:
                 closer.close()
-            except Exception:
+            except Exception:  # closing is best effort: the command's outcome is already decided
                 pass
+        if self._sandbox is not None:
+            self._sandbox.stop()

@@ -14,7 +14,7 @@ from wbctl.core.durations import format_duration
 from wbctl.core.model import Change, Finding, Plan, Report, Status
 from wbctl.errors import UsageError
 
-GUIDE = "the guide (step 6)"
+GUIDE = "the guide, step 6"
 DISCARD_KEY = "gorilla.DiscardV2UpdatesForRun"
 TUNABLE_PREFIX = "bigtablev3."
 
@@ -118,11 +118,11 @@ def setting_findings(observation: RedisObservation, desired: Iterable[Desired]) 
     for item in desired:
         observed = observation.values.get(item.key)
         if _same(observed, item.value):
-            status, message = Status.OK, f"set as recommended ({item.source})"
+            status, message = Status.OK, f"matches {item.value} ({item.source})"
         elif observed is None:
-            status, message = Status.FAIL, f"not set; {item.source} asks for {item.value}"
+            status, message = Status.FAIL, f"not set; wanted {item.value} ({item.source})"
         else:
-            status, message = Status.FAIL, f"is {observed}; {item.source} asks for {item.value}"
+            status, message = Status.FAIL, f"is {observed}; wanted {item.value} ({item.source})"
         remedy = "" if status is Status.OK else "wbctl redis tune"
         result.append(Finding(f"redis.{item.key}", status, observation.target, observed, item.value, message, remedy))
     return tuple(result)

@@ -1,0 +1,58 @@
+"""`wbctl --sandbox`: the real adapters against the embedded simulated deployment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import read_audit
+
+
+def test_scenarios_start_in_their_state(wbctl) -> None:
+    healthy = wbctl("--sandbox", "redis", "show", "-o", "json")
+    assert healthy.returncode == 0, healthy.stderr
+    assert healthy.json()["summary"] == {"ok": 4, "warn": 0, "fail": 0, "unknown": 0}
+    misconfigured = wbctl("--sandbox", "--scenario", "misconfigured", "redis", "tune", "--check", "-o", "json")
+    assert misconfigured.returncode == 1
+    assert misconfigured.json()["summary"]["fail"] == 3
+
+
+def test_sandbox_ignores_the_real_configuration(wbctl, isolated_env: Path) -> None:
+    config = isolated_env / ".config" / "wbctl" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[contexts.prod]\nredis-url = "redis://prod-redis.invalid:6379/0"\nread-only = true\n')
+    result = wbctl("--sandbox", "config", "show", "--origin", "-o", "json", env={"WBCTL_REDIS_URL": "redis://env-redis.invalid:1/0"})
+    settings = result.json()["settings"]
+    assert result.json()["context"] == "sandbox/healthy"
+    assert settings["redis-url"]["value"].startswith("redis://127.0.0.1:")
+    assert settings["redis-url"]["origin"] == "sandbox healthy"
+    assert settings["read-only"]["value"] is False
+
+
+def test_rehearsal_state_persists_until_reset(wbctl, isolated_env: Path, audit_log: Path) -> None:
+    env = {"WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": "misconfigured"}
+    assert wbctl("redis", "tune", "--yes", env=env).returncode == 0
+    assert wbctl("run", "discard", "noisy-run", "--ttl", "2h", "--yes", env=env).returncode == 0
+    assert wbctl("redis", "tune", "--check", env=env).returncode == 0
+    discarded = wbctl("run", "discarded", "-o", "json", env=env).json()
+    assert discarded["run"] == "noisy-run" and discarded["ttl_seconds"] > 7000
+    # rehearsals are audited apart from the real trail
+    assert read_audit(audit_log) == []
+    sandbox_audit = isolated_env / ".local" / "state" / "wbctl" / "sandbox" / "audit.jsonl"
+    assert [e["context"] for e in read_audit(sandbox_audit)] == ["sandbox/misconfigured"] * 2
+    # other scenarios are untouched, and reset starts afresh
+    assert wbctl("--sandbox", "run", "discarded", "-o", "json").json()["run"] is None
+    reset = wbctl("sandbox", "reset")
+    assert reset.returncode == 0 and "misconfigured" in reset.stderr
+    assert wbctl("redis", "tune", "--check", env=env).returncode == 1
+
+
+def test_sandbox_input_errors(wbctl) -> None:
+    unknown = wbctl("--sandbox", "--scenario", "nope", "redis", "show")
+    assert unknown.returncode == 2 and "unknown sandbox scenario 'nope'" in unknown.stderr
+    without = wbctl("--scenario", "healthy", "redis", "show")
+    assert without.returncode == 2 and "--scenario only applies with --sandbox" in without.stderr
+
+
+def test_scenarios_list(wbctl) -> None:
+    names = [s["name"] for s in wbctl("sandbox", "scenarios", "-o", "json").json()["scenarios"]]
+    assert names == ["healthy", "misconfigured", "queue-backlog"]

@@ -1,0 +1,105 @@
+"""The embedded sandbox: a simulated W&B deployment served in-process on loopback.
+
+`wbctl --sandbox ...` starts it and points every backend setting at it, so the real adapters
+run end to end over the real protocols (today: Redis, through fakeredis's TCP server). Its
+state persists between invocations under $XDG_STATE_HOME/wbctl/sandbox/, one file per
+scenario, so a rehearsal (`run discard`, then `run discarded`) behaves like the real thing;
+`wbctl sandbox reset` starts a scenario afresh.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wbctl.environment import Environment
+from wbctl.errors import UsageError
+from wbctl.sandbox.scenarios import SCENARIOS, Scenario
+
+
+def sandbox_dir(env: Environment) -> Path:
+    return env.xdg_dir("XDG_STATE_HOME", ".local/state") / "wbctl" / "sandbox"
+
+
+def scenario_named(name: str) -> Scenario:
+    if name not in SCENARIOS:
+        raise UsageError(f"unknown sandbox scenario {name!r} (known: {', '.join(SCENARIOS)})")
+    return SCENARIOS[name]
+
+
+@dataclass
+class Sandbox:
+    scenario: Scenario
+    directory: Path
+    _servers: list[Any] = field(default_factory=list)
+    redis_url: str = ""
+
+    @property
+    def state_file(self) -> Path:
+        return self.directory / f"{self.scenario.name}.json"
+
+    def start(self) -> Sandbox:
+        from fakeredis import TcpFakeServer
+
+        server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._servers.append(server)
+        self.redis_url = f"redis://127.0.0.1:{server.server_address[1]}/0"
+        self._load_redis()
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """The values that replace the configuration's backend settings."""
+        return {"redis-url": self.redis_url, "redis-ca-file": None, "read-only": False}
+
+    def _client(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.redis_url, decode_responses=True, socket_timeout=5)
+
+    def _load_redis(self) -> None:
+        saved = self._read_state()
+        keys = saved.get("redis") if saved else None
+        client = self._client()
+        try:
+            if keys is None:
+                for key, value in self.scenario.redis.items():
+                    client.set(key, value)
+            else:
+                for key, (value, ttl_ms) in keys.items():
+                    client.set(key, value, px=ttl_ms if ttl_ms and ttl_ms > 0 else None)
+        finally:
+            client.close()
+
+    def _read_state(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _save_redis(self) -> None:
+        client = self._client()
+        try:
+            keys = {key: (client.get(key), client.pttl(key)) for key in client.keys("*")}
+        finally:
+            client.close()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps({"scenario": self.scenario.name, "redis": keys}, indent=2))
+
+    def stop(self) -> None:
+        if not self._servers:
+            return
+        try:
+            self._save_redis()
+        finally:
+            for server in self._servers:
+                server.shutdown()
+                server.server_close()
+            self._servers.clear()
+
+    def reset(self) -> None:
+        self.state_file.unlink(missing_ok=True)
