@@ -63,12 +63,12 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    context: Annotated[Optional[str], typer.Option("--context", help="Config context to use (env WBCTL_CONTEXT).")] = None,
+    context: Annotated[Optional[str], typer.Option("--context", metavar="NAME", help="Config context to use (env WBCTL_CONTEXT).")] = None,
     config: Annotated[
-        Optional[str], typer.Option("--config", help="Config file (env WBCTL_CONFIG; default ~/.config/wbctl/config.toml).")
+        Optional[str], typer.Option("--config", metavar="FILE", help="Config file (env WBCTL_CONFIG; default ~/.config/wbctl/config.toml).")
     ] = None,
     timeout: Annotated[
-        Optional[str], typer.Option("--timeout", help="Seconds allowed for each backend call (env WBCTL_TIMEOUT; default 10).")
+        Optional[str], typer.Option("--timeout", metavar="SECONDS", help="Seconds allowed for each backend call (env WBCTL_TIMEOUT; default 10).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of a failure.")] = False,
     sandbox: Annotated[
@@ -76,7 +76,7 @@ def root(
     ] = False,
     scenario: Annotated[
         Optional[str],
-        typer.Option("--scenario", help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO)."),
+        typer.Option("--scenario", metavar="NAME", help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO)."),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")

@@ -8,7 +8,7 @@ import typer
 
 Output = Annotated[
     Optional[str],
-    typer.Option("--output", "-o", help="Output format: table or json (default: WBCTL_OUTPUT, the config, else table).", show_default=False),
+    typer.Option("--output", "-o", metavar="FORMAT", help="Output format: table or json (default: WBCTL_OUTPUT, the config, else table).", show_default=False),
 ]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the diff and stop; change nothing.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]
