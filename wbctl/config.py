@@ -169,6 +169,7 @@ class _Document:
     path: Path
     text: str
     data: dict[str, Any]
+    exists: bool = True
 
     def line_of(self, section: str, key: str | None = None) -> int | None:
         """The 1-based line of `key` inside `[section]` (or of the section header itself)."""
@@ -198,13 +199,13 @@ def _normalise_section(name: str) -> str:
     return ".".join(part.strip().strip('"').strip("'") for part in name.split("."))
 
 
-def _read_document(path: Path, explicit: bool) -> _Document | None:
+def _read_document(path: Path, explicit: bool) -> _Document:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"config {path}: no such file") from None
-        return None
+        return _Document(path, "", {}, exists=False)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"config {path}: cannot read: {reason}") from None
@@ -274,24 +275,21 @@ def load(
     explicit = config_path or env.environ.get("WBCTL_CONFIG")
     path = Path(explicit).expanduser() if explicit else default_config_path(env)
     doc = _read_document(path, explicit=bool(explicit))
-    data = doc.data if doc else {}
+    data = doc.data
 
     for key in data:
         if key not in {"current-context", "contexts", "redis"}:
-            assert doc is not None
             raise doc.error(f"unknown key {key!r} (known: current-context, contexts, redis)", "", key)
 
-    contexts: dict[str, Any] = _check_table(doc, data.get("contexts", {}), "contexts") if doc else {}
+    contexts: dict[str, Any] = _check_table(doc, data.get("contexts", {}), "contexts")
     current = data.get("current-context")
     if current is not None and not isinstance(current, str):
-        assert doc is not None
         raise doc.error("current-context must be a string", "", "current-context")
 
     chosen = context or env.environ.get("WBCTL_CONTEXT") or current
     if chosen is None and len(contexts) == 1:
         chosen = next(iter(contexts))
     elif chosen is None and len(contexts) > 1:
-        assert doc is not None
         raise doc.error(
             f"several contexts ({', '.join(sorted(contexts))}) and no current-context: "
             "pass --context NAME or set current-context"
@@ -299,15 +297,15 @@ def load(
     if chosen is not None and chosen not in contexts:
         known = ", ".join(sorted(contexts)) or "none"
         origin = "--context" if context else ("WBCTL_CONTEXT" if env.environ.get("WBCTL_CONTEXT") else "current-context")
-        where = f"config {path}" if doc else f"config {path} (no such file)"
-        line = doc.line_of("", "current-context") if doc and origin == "current-context" else None
+        where = f"config {path}" if doc.exists else f"config {path} (no such file)"
+        line = doc.line_of("", "current-context") if origin == "current-context" else None
         where = f"config {path}, line {line}" if line else where
         raise ConfigError(f"{where}: unknown context {chosen!r} (from {origin}; known: {known})")
 
     context_table: dict[str, Any] = {}
     section = f"contexts.{chosen}"
     redis_settings: dict[str, Setting] = {}
-    if doc is not None:
+    if doc.exists:
         if "redis" in data:
             redis_table = _check_table(doc, data["redis"], "redis")
             for key in redis_table:
@@ -341,7 +339,7 @@ def load(
     }
     return Settings(
         context=chosen,
-        config_file=path if doc else None,
+        config_file=path if doc.exists else None,
         values=values,
         secrets=secrets,
         redis_settings=redis_settings,
@@ -349,7 +347,7 @@ def load(
 
 
 def _sandbox_settings(env: Environment, flags: Mapping[str, Any], scenario: str, backend: Mapping[str, Any]) -> Settings:
-    values = _resolve(env, flags, {}, "", None, "")
+    values = _resolve(env, flags, {}, "", _Document(Path(), "", {}, exists=False), "")
     for name, value in backend.items():
         values[name] = Setting(value, f"sandbox {scenario}")
     return Settings(context=f"sandbox/{scenario}", config_file=None, values=values)
@@ -360,7 +358,7 @@ def _resolve(
     flags: Mapping[str, Any],
     context_table: Mapping[str, Any],
     file_origin: str,
-    doc: _Document | None,
+    doc: _Document,
     section: str,
 ) -> dict[str, Setting]:
     values: dict[str, Setting] = {}
@@ -377,7 +375,7 @@ def _resolve(
         try:
             values[name] = Setting(key.parse(raw), origin)
         except ValueError as exc:
-            if origin.startswith("file") and doc is not None:
+            if origin.startswith("file"):
                 raise doc.error(f"{name}: {exc}", section, name) from None
             raise ConfigError(f"{origin.split(' ', 1)[1] if origin.startswith('env') else '--' + name}: {exc}") from None
     return values

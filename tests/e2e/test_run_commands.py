@@ -129,3 +129,13 @@ def test_restore_without_yes_off_a_terminal_refuses(wbctl, redis_server, env) ->
     result = wbctl("run", "restore", env=env)
     assert result.returncode == 4
     assert redis_server.client().get(KEY) == "r1"
+
+
+def test_discard_writes_with_one_watch_guarded_multi_exec(wbctl, redis_server, env) -> None:
+    result = wbctl("run", "discard", "r1", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    stats = redis_server.client().info("commandstats")
+    assert {c: stats[f"cmdstat_{c}"]["calls"] for c in ("watch", "multi", "exec", "set")} == {
+        "watch": 1, "multi": 1, "exec": 1, "set": 1,
+    }
+    assert "cmdstat_del" not in stats
