@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from difflib import get_close_matches
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from wbctl.environment import Environment
 from wbctl.errors import ConfigError, UsageError
@@ -62,6 +64,15 @@ def _url(*schemes: str) -> Callable[[Any], str]:
         text = _str(value)
         if not any(text.startswith(f"{scheme}://") for scheme in schemes):
             raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise ValueError("expected a URL with a valid host and port") from None
+        if not parts.hostname:
+            raise ValueError("expected a URL with a host")
+        if parts.scheme in ("redis", "rediss") and not re.fullmatch(r"/?\d*", parts.path):
+            raise ValueError("expected a Redis database number after the host, e.g. redis://host:6379/0")
         return text
 
     return parse
@@ -228,6 +239,13 @@ def _check_table(doc: _Document, value: Any, section: str) -> dict[str, Any]:
     return value
 
 
+def _hint(key: str) -> str:
+    if key in SECRET_ENV:
+        return f" (passwords are never read from the file: set {SECRET_ENV[key]})"
+    close = get_close_matches(key, list(KEYS), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else " (see docs/configuration.md for the keys)"
+
+
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Unquoted dotted keys (`bigtablev3.filestream.x = 1`) parse as nested tables: undo that."""
     flat: dict[str, Any] = {}
@@ -325,11 +343,7 @@ def load(
         for name, other in contexts.items():  # catch typos in every context, not only the chosen one
             for key in _check_table(doc, other, f"contexts.{name}"):
                 if key not in KEYS and key != "redis":
-                    raise doc.error(
-                        f"unknown key {key!r} in [contexts.{name}] (see 'wbctl config show' for the keys)",
-                        f"contexts.{name}",
-                        key,
-                    )
+                    raise doc.error(f"unknown key {key!r} in [contexts.{name}]{_hint(key)}", f"contexts.{name}", key)
 
     values = _resolve(env, flags, context_table, f"file {path} [{section}]", doc, section)
     secrets = {

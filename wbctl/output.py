@@ -103,7 +103,15 @@ class Terminal:
             table.add_column(column.upper(), overflow="fold")
         for row in rows:
             table.add_row(*(cell if not isinstance(cell, str) else self._text(cell) for cell in row))
-        (self.err if to_stderr else self.out).print(table)
+        console = self.err if to_stderr else self.out
+        if console.is_terminal:
+            console.print(table)
+            return
+        with console.capture() as captured:  # off a terminal: no padding after the last column
+            console.print(table)
+        stream = self.env.stderr if to_stderr else self.env.stdout
+        stream.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+        stream.flush()
 
     def _text(self, text: str, style: str | None = None) -> Any:
         from rich.text import Text

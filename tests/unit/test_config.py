@@ -94,8 +94,27 @@ def test_unknown_current_context_names_its_line(isolated_env: Path) -> None:
 
 def test_unknown_key_names_file_and_line(isolated_env: Path) -> None:
     path = write_config(isolated_env, '[contexts.prod]\nnamespace = "x"\nredis_url = "redis://x"\n')
-    with pytest.raises(ConfigError, match=rf"config {path}, line 3: unknown key 'redis_url' in \[contexts.prod\]"):
+    with pytest.raises(ConfigError, match=rf"config {path}, line 3: unknown key 'redis_url' in \[contexts.prod\] \(did you mean 'redis-url'\?\)"):
         config.load(env_with(isolated_env))
+
+
+def test_password_in_the_file_points_to_the_environment(isolated_env: Path) -> None:
+    write_config(isolated_env, '[contexts.prod]\nredis-password = "x"\n')
+    with pytest.raises(ConfigError, match="passwords are never read from the file: set WBCTL_REDIS_PASSWORD"):
+        config.load(env_with(isolated_env))
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://", "expected a URL with a host"),
+        ("redis://host:6379/abc", "database number"),
+        ("redis://host:port/0", "valid host and port"),
+    ],
+)
+def test_malformed_redis_urls(isolated_env: Path, url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.load(env_with(isolated_env, WBCTL_REDIS_URL=url))
 
 
 def test_unknown_top_level_key(isolated_env: Path) -> None:

@@ -57,3 +57,10 @@ def test_error_is_one_line_and_redacted() -> None:
     assert text.count("\n") == 1
     assert "pw123" not in text and "other" not in text
     assert text.startswith("wbctl: error: failed with *** and redis://:***@h:1/0 trailing")
+
+
+def test_tables_off_a_terminal_have_no_trailing_spaces() -> None:
+    env = make_env()
+    render_report(Terminal(env, "table"), REPORT)
+    lines = env.stdout.getvalue().splitlines()
+    assert lines and all(line == line.rstrip() for line in lines)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Annotated, Any, Optional
 
@@ -136,6 +135,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
 def _report(state: Any, exc: BaseException, message: str) -> None:
     term = state.terminal()
     if state.debug:
+        import traceback
+
         text = "".join(traceback.format_exception(exc))
         state.env.stderr.write(term.redact(text))
     term.error(message)

@@ -54,7 +54,7 @@ def plan_discard(
             else f"until you run 'wbctl run restore {run_id}'"
         )
     )
-    if state.run_id == run_id and ttl_seconds is None:
+    if state.run_id == run_id and ttl_seconds is None and state.ttl_seconds is None:
         return Plan(
             context, target, (), summary, nothing_to_do=f"no changes: {_describe(state)} is already discarded"
         )

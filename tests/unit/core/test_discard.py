@@ -38,8 +38,16 @@ def test_discard_without_ttl_says_until_restored() -> None:
 
 
 def test_discard_of_the_same_run_is_no_change() -> None:
-    plan = plan_discard(DiscardState("r1", 100), "r1", ttl_seconds=None, replace=False, context="p", target=T)
+    plan = plan_discard(DiscardState("r1", None), "r1", ttl_seconds=None, replace=False, context="p", target=T)
     assert plan.empty and "already discarded" in plan.nothing_to_do
+
+
+def test_same_run_without_ttl_removes_its_expiry() -> None:
+    """`discard RUN` means until restored: an expiry left from an earlier --ttl goes."""
+    plan = plan_discard(DiscardState("r1", 100), "r1", ttl_seconds=None, replace=False, context="p", target=T)
+    (change,) = plan.changes
+    assert (change.before, change.after) == ("r1", "r1")
+    assert change.expiry is not None and (change.expiry.before, change.expiry.after) == (100, None)
 
 
 def test_same_run_with_ttl_resets_the_expiry() -> None:
