@@ -139,3 +139,12 @@ def test_discard_writes_with_one_watch_guarded_multi_exec(wbctl, redis_server, e
         "watch": 1, "multi": 1, "exec": 1, "set": 1,
     }
     assert "cmdstat_del" not in stats
+
+
+def test_discard_again_without_ttl_removes_the_expiry(wbctl, redis_server, env) -> None:
+    client = redis_server.client()
+    assert wbctl("run", "discard", "r1", "--ttl", "1h", "--yes", env=env).returncode == 0
+    result = wbctl("run", "discard", "r1", "--yes", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["changes"][0]["ttl_seconds"]["after"] is None
+    assert client.get(KEY) == "r1" and client.ttl(KEY) == -1
