@@ -169,3 +169,12 @@ def sdk_modules(imports: Sequence[Import]) -> dict[str, list[str]]:
         if top in SDK_PACKAGES:
             found.setdefault(top, []).append(item.module)
     return found
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """Exit with main()'s status; Ctrl-C ends a benchmark with 130 and one line."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import TARGET_RATIO, BenchError, Case, clean_env, interleave, machine, ms, print_table
+from _common import run_main, TARGET_RATIO, BenchError, Case, clean_env, interleave, machine, ms, print_table
 
 PY = sys.executable
 TRANSACTION = ("watch", "multi", "set", "exec")
@@ -235,8 +235,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -17,7 +17,7 @@ import json
 import sys
 import tempfile
 
-from _common import (
+from _common import run_main, (
     SDK_PACKAGES,
     TARGET_RATIO,
     BenchError,
@@ -126,8 +126,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)
