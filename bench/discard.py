@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import run_main, TARGET_RATIO, BenchError, Case, clean_env, interleave, machine, ms, print_table
+from _common import TARGET_RATIO, BenchError, Case, clean_env, interleave, machine, ms, print_table, run_main
 
 PY = sys.executable
 TRANSACTION = ("watch", "multi", "set", "exec")

@@ -17,7 +17,7 @@ import json
 import sys
 import tempfile
 
-from _common import run_main, (
+from _common import (
     SDK_PACKAGES,
     TARGET_RATIO,
     BenchError,
@@ -28,6 +28,7 @@ from _common import run_main, (
     machine,
     ms,
     print_table,
+    run_main,
     sdk_modules,
 )
 
