@@ -53,3 +53,10 @@ class RefusedError(WbctlError):
     """wbctl declined to change anything: no confirmation, read-only, or a conflicting state."""
 
     exit_status = ExitStatus.REFUSED
+
+
+class ConflictError(RefusedError):
+    """The object changed between the diff and the write; nothing was written.
+
+    The mutation path re-reads, shows the new diff and asks again instead of overwriting.
+    """

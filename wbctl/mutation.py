@@ -2,22 +2,28 @@
 
 Commands build a `Plan` in the core and hand it here with an `Applier` (an adapter). Nothing
 reaches a backend except through `execute`, so dry-run, confirmation, read-only contexts and
-the audit log behave the same for every command.
+the audit log behave the same for every command. When the backend reports that the target
+changed after the diff was made (a `ConflictError`), the plan is made again from a fresh
+read and the new diff is shown and confirmed: never a blind overwrite.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from wbctl.audit import AuditLog
 from wbctl.core.model import Plan
-from wbctl.errors import RefusedError, WbctlError
+from wbctl.errors import ConflictError, RefusedError, WbctlError
 from wbctl.output import Terminal, render_diff, render_plan_result
+
+MAX_ATTEMPTS = 3
 
 
 class Applier(Protocol):
-    def apply(self, plan: Plan) -> None: ...
+    def apply(self, plan: Plan) -> None:
+        """Write every change, or nothing; ConflictError when a precondition no longer holds."""
 
     def read_back(self, plan: Plan) -> None:
         """Raise VerificationError unless the backend now holds every change's `after`."""
@@ -37,37 +43,59 @@ def execute(
     read_only: bool,
     term: Terminal,
     audit: AuditLog,
+    replan: Callable[[], Plan] | None = None,
 ) -> bool:
     """Apply `plan` if the operator agrees; True when something was written."""
-    if plan.empty:
-        term.info(plan.nothing_to_do)
-        render_plan_result(term, plan, applied=False)
-        return False
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if plan.empty:
+            term.info(plan.nothing_to_do)
+            render_plan_result(term, plan, applied=False)
+            return False
+        render_diff(term, plan)
+        if options.dry_run:
+            validate = getattr(applier, "validate", None)
+            if validate is not None:  # the backend's own dry run, e.g. Kubernetes dryRun=All
+                validate(plan)
+                term.info("dry run: the server accepted the change; nothing changed")
+            else:
+                term.info("dry run: nothing changed")
+            render_plan_result(term, plan, applied=False)
+            return False
+        _confirm(plan, options, read_only, term)
+        try:
+            _apply(plan, applier, audit)
+        except ConflictError as exc:
+            if replan is None or attempt == MAX_ATTEMPTS:
+                raise
+            term.warn(f"{exc.message}; reading it again")
+            plan = replan()
+            continue
+        render_plan_result(term, plan, applied=True)
+        return True
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    render_diff(term, plan)
-    if options.dry_run:
-        term.info("dry run: nothing changed")
-        render_plan_result(term, plan, applied=False)
-        return False
+
+def _confirm(plan: Plan, options: MutationOptions, read_only: bool, term: Terminal) -> None:
     if read_only:
         raise RefusedError(f"context {plan.context} is read-only: nothing changed")
-    if not options.yes:
-        if not term.env.stdin_isatty:
-            raise RefusedError("confirmation needed but there is no terminal to ask on: re-run with --yes")
-        if not term.confirm(f"{plan.summary}.\nApply to {plan.target} (context {plan.context})?"):
-            raise RefusedError("not confirmed: nothing changed")
+    if options.yes:
+        return
+    if not term.env.stdin_isatty:
+        raise RefusedError("confirmation needed but there is no terminal to ask on: re-run with --yes")
+    if not term.confirm(f"{plan.summary}.\nApply to {plan.target} (context {plan.context})?"):
+        raise RefusedError("not confirmed: nothing changed")
 
+
+def _apply(plan: Plan, applier: Applier, audit: AuditLog) -> None:
     with audit.open() as log:
         try:
             applier.apply(plan)
             applier.read_back(plan)
         except WbctlError as exc:
-            # a RefusedError here is the compare-and-set finding a conflict: nothing was written
+            # a RefusedError here is a precondition that failed: nothing was written
             audit.record(log, plan, "refused" if isinstance(exc, RefusedError) else "failed", exc.message)
             raise
         except BaseException as exc:  # interrupted or unexpected: the backend state is unknown
             audit.record(log, plan, "failed", f"{type(exc).__name__}: {exc}")
             raise
         audit.record(log, plan, "applied")
-    render_plan_result(term, plan, applied=True)
-    return True

@@ -110,6 +110,30 @@ def test_json_output_is_one_document_with_the_diff_on_stderr(adapter, tmp_path) 
     assert "Plan for" in env.stderr.getvalue()
 
 
+def test_conflict_replans_shows_the_new_diff_and_applies_on_fresh_state(adapter, client, tmp_path) -> None:
+    desired = rs.desired_settings({}, [], force=False)
+    keys = [d.key for d in desired]
+    plan = rs.tune_plan(adapter.observe(keys), desired, "t")
+    client.set("bigtablev3.filestream.metric_points_parallelization", "16")  # someone else, after the diff
+    env = make_env()
+    audit = AuditLog(tmp_path / "audit.jsonl", env, Redactor(), ["wbctl"])
+    replans: list[int] = []
+
+    def replan():
+        replans.append(1)
+        return rs.tune_plan(adapter.observe(keys), desired, "t")
+
+    assert execute(plan, adapter, options=MutationOptions(yes=True), read_only=False, term=Terminal(env),
+                   audit=audit, replan=replan) is True
+    assert replans == [1]
+    assert "changed since the diff was shown" in env.stderr.getvalue()
+    assert env.stdout.getvalue().count("Plan for") == 2  # the fresh diff was shown again
+    assert client.get("bigtablev3.filestream.metric_points_parallelization") == "4"
+    assert [e["result"] for e in audit_lines(tmp_path)] == ["refused", "applied"]
+    fresh = [c for c in audit_lines(tmp_path)[1]["changes"] if c["key"].endswith("parallelization")]
+    assert fresh[0]["before"] == "16"
+
+
 def test_compare_and_set_refuses_when_the_key_changed_after_the_diff(adapter, client, tmp_path) -> None:
     plan = plan_discard(adapter.discard_state(), "mine", ttl_seconds=None, replace=False, context="t", target=URL)
     client.set(rs.DISCARD_KEY, "someone-else")  # another engineer, between diff and apply

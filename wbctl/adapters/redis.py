@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from wbctl.core.model import Plan
 from wbctl.core.redis_settings import DISCARD_KEY, DiscardState, RedisObservation
-from wbctl.errors import BackendError, RefusedError, UsageError, VerificationError
+from wbctl.errors import BackendError, ConflictError, UsageError, VerificationError
 from wbctl.redact import url_password, url_without_credentials
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class RedisAdapter:
                     current = pipe.mget(keys)
                     for change, value in zip(plan.changes, current):
                         if value != change.before:
-                            raise RefusedError(
+                            raise ConflictError(
                                 f"{change.key} changed since the diff was shown (now {value!r}, "
                                 f"was {change.before!r}): nothing written; re-run to see a fresh diff"
                             )
@@ -193,7 +193,7 @@ class RedisAdapter:
                             pipe.set(change.key, change.after, ex=ttl)
                     pipe.execute()
                 except redis_py.WatchError:
-                    raise RefusedError(
+                    raise ConflictError(
                         f"{', '.join(keys)} changed while writing: nothing written; re-run to see a fresh diff"
                     ) from None
 

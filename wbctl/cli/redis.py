@@ -9,7 +9,7 @@ import typer
 from wbctl.cli.options import group, DryRun, Output, Yes
 from wbctl.cli.state import State
 from wbctl.core import redis_settings
-from wbctl.core.model import Report, Status
+from wbctl.core.model import Plan, Report, Status
 from wbctl.errors import ExitStatus
 from wbctl.output import render_report
 
@@ -52,5 +52,10 @@ def tune(
         if report.has(Status.FAIL):
             raise typer.Exit(ExitStatus.PROBLEMS)
         return
+    keys = [item.key for item in desired]
+
+    def replan() -> Plan:
+        return redis_settings.tune_plan(adapter.observe(keys), desired, settings.context_label)
+
     plan = redis_settings.tune_plan(observation, desired, settings.context_label)
-    state.apply(plan, adapter, dry_run=dry_run, yes=yes)
+    state.apply(plan, adapter, dry_run=dry_run, yes=yes, replan=replan)

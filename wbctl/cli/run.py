@@ -10,6 +10,7 @@ from wbctl.cli.options import group, DryRun, Output, Yes
 from wbctl.cli.state import State
 from wbctl.core import discard
 from wbctl.core.durations import format_duration, parse_duration
+from wbctl.core.model import Plan
 from wbctl.core.redis_settings import DISCARD_KEY
 
 app = group("run", f"Discard or restore one run's metric updates ({DISCARD_KEY}).")
@@ -36,15 +37,18 @@ def discard_run(
     for warning in warnings:
         term.warn(warning)
     adapter = state.redis()
-    plan = discard.plan_discard(
-        adapter.discard_state(),
-        run_id,
-        ttl_seconds=ttl_seconds,
-        replace=replace,
-        context=settings.context_label,
-        target=adapter.target,
-    )
-    state.apply(plan, adapter, dry_run=dry_run, yes=yes)
+
+    def plan() -> Plan:
+        return discard.plan_discard(
+            adapter.discard_state(),
+            run_id,
+            ttl_seconds=ttl_seconds,
+            replace=replace,
+            context=settings.context_label,
+            target=adapter.target,
+        )
+
+    state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)
 
 
 @app.command()
@@ -80,5 +84,8 @@ def restore(
     state = State.of(ctx)
     settings = state.settings(output=output)
     adapter = state.redis()
-    plan = discard.plan_restore(adapter.discard_state(), run_id, context=settings.context_label, target=adapter.target)
-    state.apply(plan, adapter, dry_run=dry_run, yes=yes)
+
+    def plan() -> Plan:
+        return discard.plan_restore(adapter.discard_state(), run_id, context=settings.context_label, target=adapter.target)
+
+    state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)

@@ -6,6 +6,7 @@ Settings load on first use, so `--help` and `--version` never read the config fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,8 +97,14 @@ class State:
         self._closers.append(adapter)
         return adapter
 
-    def apply(self, plan: Plan, applier: Applier, *, dry_run: bool, yes: bool) -> bool:
-        """The one mutation path (wbctl.mutation), with this invocation's settings."""
+    def apply(
+        self, plan: Plan, applier: Applier, *, dry_run: bool, yes: bool, replan: Callable[[], Plan] | None = None
+    ) -> bool:
+        """The one mutation path (wbctl.mutation), with this invocation's settings.
+
+        `replan` makes the plan again from a fresh read, for when the target changed between
+        the diff and the write.
+        """
         settings = self.settings()
         audit = AuditLog(self.audit_path(), self.env, self.redactor(), ["wbctl", *self.argv])
         return execute(
@@ -107,6 +114,7 @@ class State:
             read_only=settings.read_only,
             term=self.terminal(),
             audit=audit,
+            replan=replan,
         )
 
     def close(self) -> None:

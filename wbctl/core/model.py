@@ -73,6 +73,7 @@ class Change:
     before: Any  # None: absent
     after: Any  # None: removed
     expiry: Expiry | None = None
+    path: tuple[str, ...] = ()  # where `key` lives inside the target's object, for appliers
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"target": self.target, "key": self.key, "before": self.before, "after": self.after}
@@ -95,6 +96,9 @@ class Plan:
     summary: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     nothing_to_do: str = "no changes"
+    # what an applier needs beyond the changes: per target, the resourceVersion the diff was
+    # made from (the write's precondition) or the manifest of an object to create
+    preconditions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

@@ -131,5 +131,5 @@ def test_concurrent_discards_cannot_both_win(redis_server: RedisServer) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes) == ["RefusedError", "applied"]
+    assert sorted(outcomes) == ["ConflictError", "applied"]
     assert redis_server.client().get(rs.DISCARD_KEY) in {"run-a", "run-b"}

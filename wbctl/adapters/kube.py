@@ -1,0 +1,506 @@
+"""Kubernetes through the official client: observe a W&B instance, apply scaling plans.
+
+Reads are one list call per kind, label-selected by `app.kubernetes.io/instance=<instance>`
+and paginated, run concurrently; never one call per service. The client is imported on
+first use. Every API failure leaves as a one-line wbctl error naming the verb and resource
+that were refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from wbctl.core.kube import Autoscaler, Container, KubeObservation, Pod, WandbResource, Workload
+from wbctl.core.model import Change, Plan
+from wbctl.errors import BackendError, ConflictError, UsageError, VerificationError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+PAGE_SIZE = 500
+CR_GROUP, CR_VERSION, CR_PLURAL = "apps.wandb.com", "v1", "weightsandbiases"
+KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
+
+# what the commands need: `status` reads six kinds (the issue's budget), list/check add KEDA
+STATUS_KINDS = ("deployments", "cronjobs", "horizontalpodautoscalers", "pods", "nodes", "cr")
+ALL_KINDS = (*STATUS_KINDS, "scaledobjects")
+
+
+@dataclass(frozen=True)
+class _Resource:
+    plural: str
+    group: str  # "" for the core group
+
+    def __str__(self) -> str:
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+RESOURCES = {
+    "deployments": _Resource("deployments", "apps"),
+    "deployments/scale": _Resource("deployments/scale", "apps"),
+    "cronjobs": _Resource("cronjobs", "batch"),
+    "horizontalpodautoscalers": _Resource("horizontalpodautoscalers", "autoscaling"),
+    "pods": _Resource("pods", ""),
+    "nodes": _Resource("nodes", ""),
+    "cr": _Resource(CR_PLURAL, CR_GROUP),
+    "scaledobjects": _Resource(KEDA_PLURAL, KEDA_GROUP),
+}
+
+
+class KubeAdapter:
+    def __init__(self, *, kube_context: str | None, namespace: str, instance: str, timeout: float) -> None:
+        self.kube_context = kube_context
+        self.namespace = namespace
+        self.instance = instance
+        self.timeout = timeout
+        self._client: ApiClient | None = None
+        self.server = ""
+
+    # --- connection -------------------------------------------------------------------
+
+    def client(self) -> ApiClient:
+        if self._client is None:
+            from kubernetes import client, config
+            from kubernetes.config.config_exception import ConfigException
+
+            configuration = client.Configuration()
+            try:
+                config.load_kube_config(context=self.kube_context, client_configuration=configuration)
+            except (ConfigException, FileNotFoundError, OSError) as exc:
+                if self.kube_context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                    config.load_incluster_config(client_configuration=configuration)
+                else:
+                    where = f"context {self.kube_context!r}" if self.kube_context else "a kubeconfig"
+                    raise BackendError(f"cannot load {where} ({exc}); set KUBECONFIG or kube-context") from None
+            configuration.retries = 1  # one retry of a dropped connection, never urllib3's default three
+            self.server = configuration.host
+            self._client = client.ApiClient(configuration)
+        return self._client
+
+    @contextlib.contextmanager
+    def _translated(self, verb: str, resource: str, name: str | None = None) -> Iterator[None]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, TimeoutError as Urllib3Timeout
+
+        described = RESOURCES[resource] if resource in RESOURCES else resource
+        what = f"{verb} {described}" + (f" {name}" if name else "")
+        where = " (cluster-wide)" if resource == "nodes" else f" in namespace {self.namespace}"
+        try:
+            yield
+        except ApiException as exc:
+            status = exc.status
+            message = _status_message(exc)
+            if status == 401:
+                raise BackendError(f"unauthorized: {what}{where} on {self.server}: the credentials were refused ({message})") from exc
+            if status == 403:
+                raise BackendError(f"forbidden: {what}{where} (see docs/permissions.md for the Role wbctl needs)") from exc
+            if status == 404:
+                raise _NotFound(f"{what}{where}: not found ({message})") from exc
+            if status == 409:
+                raise ConflictError(f"{what}{where}: changed since it was read ({message})") from exc
+            if status == 422:
+                raise UsageError(f"the API server rejected {what}{where}: {message}") from exc
+            raise BackendError(f"{what}{where} failed: HTTP {status} {message}") from exc
+        except (MaxRetryError, ProtocolError, Urllib3Timeout, HTTPError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            text = str(reason)
+            if isinstance(reason, Urllib3Timeout) or "timed out" in text.lower():
+                raise BackendError(f"the Kubernetes API at {self.server} did not answer within {self.timeout:g}s: {what}{where}") from exc
+            if "refused" in text.lower():
+                raise BackendError(f"cannot reach the Kubernetes API at {self.server}: connection refused") from exc
+            raise BackendError(f"cannot reach the Kubernetes API at {self.server}: {_one_line(text)}") from exc
+
+    # --- observations -----------------------------------------------------------------
+
+    def observe(self, kinds: tuple[str, ...] = ALL_KINDS) -> KubeObservation:
+        """The instance's workloads, pods, autoscalers, nodes and CR: one list call per kind, concurrently."""
+        self.client()
+        readers: dict[str, Callable[[], Any]] = {
+            "deployments": lambda: self._list("deployments", "AppsV1Api", "list_namespaced_deployment"),
+            "cronjobs": lambda: self._list("cronjobs", "BatchV1Api", "list_namespaced_cron_job"),
+            "horizontalpodautoscalers": lambda: self._list(
+                "horizontalpodautoscalers", "AutoscalingV2Api", "list_namespaced_horizontal_pod_autoscaler"
+            ),
+            "pods": lambda: self._list("pods", "CoreV1Api", "list_namespaced_pod"),
+            "nodes": self._nodes,
+            "cr": self.read_cr,
+            "scaledobjects": self._scaled_objects,
+        }
+        with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+            futures = {kind: pool.submit(readers[kind]) for kind in kinds}
+            results = {kind: future.result() for kind, future in futures.items()}
+        observation = KubeObservation(self.server, self.namespace, self.instance)
+        observation.workloads = [_deployment(d) for d in results.get("deployments", [])]
+        observation.workloads += [_cronjob(c) for c in results.get("cronjobs", [])]
+        observation.pods = [_pod(p) for p in results.get("pods", [])]
+        observation.autoscalers = [_hpa(h) for h in results.get("horizontalpodautoscalers", [])]
+        observation.autoscalers += [_scaled_object(s) for s in results.get("scaledobjects", None) or []]
+        nodes = results.get("nodes")
+        if isinstance(nodes, str):
+            observation.notes.append(nodes)
+        elif nodes is not None:
+            observation.node_zones = {
+                n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone", "")
+                for n in nodes
+            }
+        if "cr" in kinds:
+            cr = results["cr"]
+            observation.cr = cr
+            if cr is None:
+                observation.notes.append(
+                    f"no WeightsAndBiases resource named {self.instance} in namespace {self.namespace}: "
+                    "chart version and values unknown"
+                )
+        return observation
+
+    def _api(self, name: str) -> Any:
+        from kubernetes import client
+
+        return getattr(client, name)(self.client())
+
+    def _list(self, resource: str, api: str, method: str, *, namespaced: bool = True) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        call = getattr(self._api(api), method)
+        with self._translated("list", resource):
+            while True:
+                kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "_request_timeout": self.timeout}
+                if namespaced:
+                    kwargs["namespace"] = self.namespace
+                    kwargs["label_selector"] = f"{INSTANCE_LABEL}={self.instance}"
+                if token:
+                    kwargs["_continue"] = token
+                page = self.client().sanitize_for_serialization(call(**kwargs))
+                items.extend(page.get("items") or [])
+                token = (page.get("metadata") or {}).get("continue")
+                if not token:
+                    return items
+
+    def _nodes(self) -> list[dict[str, Any]] | str:
+        """Nodes give zones; pods already name their node, so a refusal only costs the zones."""
+        try:
+            return self._list("nodes", "CoreV1Api", "list_node", namespaced=False)
+        except BackendError as exc:
+            return f"nodes not readable ({exc.message}): zones unknown"
+
+    def _scaled_objects(self) -> list[dict[str, Any]] | None:
+        api = self._api("CustomObjectsApi")
+        try:
+            with self._translated("list", "scaledobjects"):
+                result = api.list_namespaced_custom_object(
+                    KEDA_GROUP, KEDA_VERSION, self.namespace, KEDA_PLURAL,
+                    label_selector=f"{INSTANCE_LABEL}={self.instance}", _request_timeout=self.timeout,
+                )
+        except _NotFound:
+            return None  # no KEDA CRD in this cluster
+        return list(result.get("items") or [])
+
+    def read_cr(self) -> WandbResource | None:
+        api = self._api("CustomObjectsApi")
+        try:
+            with self._translated("get", "cr", self.instance):
+                raw = api.get_namespaced_custom_object(
+                    CR_GROUP, CR_VERSION, self.namespace, CR_PLURAL, self.instance, _request_timeout=self.timeout
+                )
+        except _NotFound:
+            return None
+        return _wandb_resource(raw)
+
+    # --- changes ----------------------------------------------------------------------
+
+    def apply(self, plan: Plan) -> None:
+        self._write(plan, dry_run=False)
+
+    def validate(self, plan: Plan) -> None:
+        """The API server's own dry run (dryRun=All) of every write in the plan."""
+        self._write(plan, dry_run=True)
+
+    def _write(self, plan: Plan, *, dry_run: bool) -> None:
+        for target, changes in _by_target(plan).items():
+            kind, name = target.split("/", 1)
+            pre = plan.preconditions.get(target, {})
+            dry = {"dry_run": "All"} if dry_run else {}
+            if kind == "weightsandbiases":
+                body = _nested(changes)
+                body["metadata"] = {"resourceVersion": pre.get("resourceVersion")}
+                with self._translated("patch", "cr", name):
+                    self._api("CustomObjectsApi").patch_namespaced_custom_object(
+                        CR_GROUP, CR_VERSION, self.namespace, CR_PLURAL, name, body,
+                        _content_type="application/merge-patch+json", _request_timeout=self.timeout, **dry,
+                    )
+            elif kind == "deployment":
+                body = {"metadata": {"resourceVersion": pre.get("resourceVersion")}, "spec": {"replicas": changes[0].after}}
+                with self._translated("patch", "deployments/scale", name):
+                    self._api("AppsV1Api").patch_namespaced_deployment_scale(
+                        name, self.namespace, body,
+                        _content_type="application/merge-patch+json", _request_timeout=self.timeout, **dry,
+                    )
+            elif kind == "horizontalpodautoscaler":
+                self._write_hpa(name, changes, pre, dry)
+            else:  # a plan this adapter did not make
+                raise UsageError(f"cannot apply a change to {target}")
+
+    def _write_hpa(self, name: str, changes: list[Change], pre: dict[str, Any], dry: dict[str, str]) -> None:
+        api = self._api("AutoscalingV2Api")
+        if any(change.path == () and change.after is None for change in changes):
+            options = {"preconditions": {"resourceVersion": pre.get("resourceVersion")}}
+            with self._translated("delete", "horizontalpodautoscalers", name):
+                api.delete_namespaced_horizontal_pod_autoscaler(
+                    name, self.namespace, body=options, _request_timeout=self.timeout, **dry
+                )
+            return
+        spec: dict[str, Any] = {}
+        for change in changes:
+            if change.path == ("spec", "metrics", "cpu"):
+                spec["metrics"] = [_cpu_metric(change.after)]
+            else:
+                spec[change.path[-1]] = change.after
+        if "create" in pre:
+            manifest = json.loads(json.dumps(pre["create"]))
+            manifest["spec"].update(spec)
+            with self._translated("create", "horizontalpodautoscalers", name):
+                api.create_namespaced_horizontal_pod_autoscaler(
+                    self.namespace, manifest, _request_timeout=self.timeout, **dry
+                )
+            return
+        body = {"metadata": {"resourceVersion": pre.get("resourceVersion")}, "spec": spec}
+        with self._translated("patch", "horizontalpodautoscalers", name):
+            api.patch_namespaced_horizontal_pod_autoscaler(
+                name, self.namespace, body,
+                _content_type="application/merge-patch+json", _request_timeout=self.timeout, **dry,
+            )
+
+    def read_back(self, plan: Plan) -> None:
+        for target, changes in _by_target(plan).items():
+            kind, name = target.split("/", 1)
+            actual = self._read_target(kind, name)
+            for change in changes:
+                found = _at(actual, change.path) if actual is not None else None
+                if change.path == ("spec", "metrics", "cpu") and actual is not None:
+                    found = _cpu_target((actual.get("spec") or {}).get("metrics"))
+                if change.path == ():
+                    found = None if actual is None else "present"
+                if found != change.after:
+                    raise VerificationError(
+                        f"read-back of {target} shows {change.key} = {found!r}, not {change.after!r}: "
+                        "another writer (the operator?) may have changed it"
+                    )
+
+    def _read_target(self, kind: str, name: str) -> dict[str, Any] | None:
+        try:
+            if kind == "weightsandbiases":
+                with self._translated("get", "cr", name):
+                    return dict(self._api("CustomObjectsApi").get_namespaced_custom_object(
+                        CR_GROUP, CR_VERSION, self.namespace, CR_PLURAL, name, _request_timeout=self.timeout
+                    ))
+            if kind == "deployment":
+                with self._translated("get", "deployments/scale", name):
+                    scale = self._api("AppsV1Api").read_namespaced_deployment_scale(
+                        name, self.namespace, _request_timeout=self.timeout
+                    )
+            else:
+                with self._translated("get", "horizontalpodautoscalers", name):
+                    scale = self._api("AutoscalingV2Api").read_namespaced_horizontal_pod_autoscaler(
+                        name, self.namespace, _request_timeout=self.timeout
+                    )
+        except _NotFound:
+            return None
+        return self.client().sanitize_for_serialization(scale)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+class _NotFound(BackendError):
+    """A 404: callers that expect absence (the CR, KEDA) catch it; others report it."""
+
+
+# --- API objects -> observations ------------------------------------------------------
+
+
+def _status_message(exc: Any) -> str:
+    try:
+        body = json.loads(exc.body or "{}")
+        return _one_line(str(body.get("message") or exc.reason))
+    except (TypeError, ValueError):
+        return _one_line(str(exc.reason))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _containers(pod_spec: dict[str, Any] | None) -> tuple[Container, ...]:
+    result = []
+    for container in (pod_spec or {}).get("containers") or []:
+        resources = container.get("resources") or {}
+        result.append(
+            Container(
+                container.get("name", ""),
+                container.get("image", ""),
+                {k: str(v) for k, v in (resources.get("requests") or {}).items()},
+                {k: str(v) for k, v in (resources.get("limits") or {}).items()},
+            )
+        )
+    return tuple(result)
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _deployment(obj: dict[str, Any]) -> Workload:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return Workload(
+        kind="Deployment",
+        name=_meta(obj).get("name", ""),
+        labels=dict(_meta(obj).get("labels") or {}),
+        selector=dict(((spec.get("selector") or {}).get("matchLabels")) or {}),
+        desired=spec.get("replicas"),
+        ready=status.get("readyReplicas") or 0,
+        containers=_containers((spec.get("template") or {}).get("spec")),
+        resource_version=_meta(obj).get("resourceVersion", ""),
+    )
+
+
+def _cronjob(obj: dict[str, Any]) -> Workload:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    return Workload(
+        kind="CronJob",
+        name=_meta(obj).get("name", ""),
+        labels=dict(_meta(obj).get("labels") or {}),
+        selector={},
+        desired=None,
+        ready=len(status.get("active") or []),
+        containers=_containers(template.get("spec")),
+        schedule=spec.get("schedule"),
+        suspended=bool(spec.get("suspend")),
+        last_schedule=_time(status.get("lastScheduleTime")),
+        last_success=_time(status.get("lastSuccessfulTime")),
+        resource_version=_meta(obj).get("resourceVersion", ""),
+    )
+
+
+def _pod(obj: dict[str, Any]) -> Pod:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    labels = dict(_meta(obj).get("labels") or {})
+    owners = {ref.get("kind") for ref in _meta(obj).get("ownerReferences") or []}
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    return Pod(
+        name=_meta(obj).get("name", ""),
+        labels=labels,
+        node=spec.get("nodeName"),
+        phase=status.get("phase") or "Unknown",
+        ready=ready,
+        restarts=sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or []),
+        started=_time(status.get("startTime")),
+        job_pod="Job" in owners or "job-name" in labels or "batch.kubernetes.io/job-name" in labels,
+    )
+
+
+def _cpu_metric(percent: int) -> dict[str, Any]:
+    return {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": percent}}}
+
+
+def _cpu_target(metrics: Any) -> int | None:
+    for metric in metrics or []:
+        resource = metric.get("resource") or {}
+        if metric.get("type") == "Resource" and resource.get("name") == "cpu":
+            return (resource.get("target") or {}).get("averageUtilization")
+    return None
+
+
+def _hpa(obj: dict[str, Any]) -> Autoscaler:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    owners = {ref.get("kind") for ref in _meta(obj).get("ownerReferences") or []}
+    name = _meta(obj).get("name", "")
+    return Autoscaler(
+        kind="HorizontalPodAutoscaler",
+        name=name,
+        target=(spec.get("scaleTargetRef") or {}).get("name", ""),
+        min_replicas=spec.get("minReplicas", 1),
+        max_replicas=spec.get("maxReplicas"),
+        current=status.get("currentReplicas"),
+        desired=status.get("desiredReplicas"),
+        cpu_target=_cpu_target(spec.get("metrics")),
+        last_scale=_time(status.get("lastScaleTime")),
+        conditions=tuple(
+            (c.get("type", ""), c.get("status", ""), _one_line(c.get("message") or c.get("reason") or ""))
+            for c in status.get("conditions") or []
+        ),
+        keda="ScaledObject" in owners or name.startswith("keda-hpa-"),
+        resource_version=_meta(obj).get("resourceVersion", ""),
+    )
+
+
+def _scaled_object(obj: dict[str, Any]) -> Autoscaler:
+    spec = obj.get("spec") or {}
+    return Autoscaler(
+        kind="ScaledObject",
+        name=_meta(obj).get("name", ""),
+        target=(spec.get("scaleTargetRef") or {}).get("name", ""),
+        min_replicas=spec.get("minReplicaCount", 0),
+        max_replicas=spec.get("maxReplicaCount", 100),
+        keda=True,
+        resource_version=_meta(obj).get("resourceVersion", ""),
+    )
+
+
+def _wandb_resource(obj: dict[str, Any]) -> WandbResource:
+    spec = obj.get("spec") or {}
+    return WandbResource(
+        name=_meta(obj).get("name", ""),
+        chart_version=str((spec.get("chart") or {}).get("version") or "") or None,
+        values=dict(spec.get("values") or {}),
+        phase=(obj.get("status") or {}).get("phase"),
+        resource_version=_meta(obj).get("resourceVersion", ""),
+    )
+
+
+# --- plans -> API bodies --------------------------------------------------------------
+
+
+def _by_target(plan: Plan) -> dict[str, list[Change]]:
+    grouped: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        grouped.setdefault(change.target, []).append(change)
+    return grouped
+
+
+def _nested(changes: list[Change]) -> dict[str, Any]:
+    """A merge patch setting each change's path to its `after`."""
+    body: dict[str, Any] = {}
+    for change in changes:
+        node = body
+        for part in change.path[:-1]:
+            node = node.setdefault(part, {})
+        node[change.path[-1]] = change.after
+    return body
+
+
+def _at(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
+    current: Any = obj
+    for part in path:
+        if not isinstance(current, dict):
+            return None
+        current = current.get(part)
+    return current

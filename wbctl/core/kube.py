@@ -1,0 +1,116 @@
+"""What wbctl sees of a W&B instance on Kubernetes, as plain data the adapter fills in.
+
+The adapter turns API objects into these; the core's checks and plans read only these, so
+both chart generations and the tests' fakes look the same to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from wbctl.core.versions import parse_version
+
+NEW_LAYOUT = (0, 33, 0)  # chart >= 0.33: autoscaling.horizontal.*, -bc Deployments, install flags
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    requests: dict[str, str]
+    limits: dict[str, str]
+
+    @property
+    def tag(self) -> str:
+        image = self.image.split("@", 1)[0]
+        name, _, tag = image.rpartition(":")
+        return tag if name and "/" not in tag else "latest"
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str  # Deployment | CronJob
+    name: str
+    labels: dict[str, str]
+    selector: dict[str, str]  # matchLabels of a Deployment
+    desired: int | None  # spec.replicas (None for a CronJob)
+    ready: int
+    containers: tuple[Container, ...]
+    schedule: str | None = None
+    suspended: bool | None = None
+    last_schedule: datetime | None = None
+    last_success: datetime | None = None
+    resource_version: str = ""
+
+    @property
+    def label_name(self) -> str:
+        return self.labels.get("app.kubernetes.io/name", "")
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    labels: dict[str, str]
+    node: str | None
+    phase: str
+    ready: bool
+    restarts: int
+    started: datetime | None
+    job_pod: bool  # created by a Job (a CronJob run), not by a Deployment
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    """An HPA (the chart's, or the one KEDA owns) or a KEDA ScaledObject."""
+
+    kind: str  # HorizontalPodAutoscaler | ScaledObject
+    name: str
+    target: str  # the Deployment it scales
+    min_replicas: int | None
+    max_replicas: int | None
+    current: int | None = None
+    desired: int | None = None
+    cpu_target: int | None = None
+    last_scale: datetime | None = None
+    conditions: tuple[tuple[str, str, str], ...] = ()  # (type, status, message)
+    keda: bool = False
+    resource_version: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_replicas is not None and self.max_replicas > 0
+
+
+@dataclass(frozen=True)
+class WandbResource:
+    """The WeightsAndBiases CR: the operator re-applies its values at every reconcile."""
+
+    name: str
+    chart_version: str | None
+    values: dict[str, Any]
+    phase: str | None
+    resource_version: str
+
+    @property
+    def new_layout(self) -> bool:
+        version = parse_version(self.chart_version)
+        return version is not None and version >= NEW_LAYOUT
+
+
+@dataclass
+class KubeObservation:
+    server: str
+    namespace: str
+    instance: str
+    workloads: list[Workload] = field(default_factory=list)
+    pods: list[Pod] = field(default_factory=list)
+    autoscalers: list[Autoscaler] = field(default_factory=list)
+    node_zones: dict[str, str] = field(default_factory=dict)  # node -> zone (empty when nodes unreadable)
+    cr: WandbResource | None = None
+    notes: list[str] = field(default_factory=list)  # what could not be read, and why
+
+    @property
+    def target(self) -> str:
+        return f"namespace {self.namespace} on {self.server}"

@@ -1,0 +1,233 @@
+"""Plans for `services scale` and `services autoscale`, in the key layout of the CR's chart.
+
+The operator re-applies the CR's values at every reconcile, so `--via cr` (patching
+`spec.values.<service>`) is the change that lasts; `--via deployment|hpa` writes the
+workload directly and says that the operator will revert it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wbctl.core.catalog import ServiceSpec
+from wbctl.core.kube import KubeObservation
+from wbctl.core.model import Change, Plan
+from wbctl.core.services import ServiceView, map_services
+from wbctl.errors import BackendError, UsageError
+
+VIA_CR, VIA_DEPLOYMENT, VIA_HPA = "cr", "deployment", "hpa"
+OLD_AUTOSCALABLE = {"wandb-executor", "wandb-filestream", "wandb-flat-run-fields-updater"}
+NEVER_AUTOSCALED = {"wandb-app", "wandb-prometheus-server", "wandb-stackdriver"}
+REVERT_NOTE = "the operator re-applies the CR's values at its next reconcile and will revert this: use --via cr to make it last"
+
+
+def view_of(observation: KubeObservation, spec: ServiceSpec) -> ServiceView:
+    return next(view for view in map_services(observation) if view.name == spec.name)
+
+
+def _cr_target(observation: KubeObservation) -> str:
+    assert observation.cr is not None
+    return f"weightsandbiases/{observation.cr.name}"
+
+
+def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
+    current: Any = values
+    for part in path:
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _choose_via(observation: KubeObservation, via: str | None, direct: str) -> str:
+    if via is None:
+        return VIA_CR if observation.cr is not None else direct
+    if via == VIA_CR and observation.cr is None:
+        raise BackendError(
+            f"no WeightsAndBiases resource named {observation.instance} in namespace {observation.namespace}: "
+            f"use --via {direct}, or set instance/namespace in the config"
+        )
+    return via
+
+
+def _cr_plan(
+    observation: KubeObservation, changes: list[tuple[tuple[str, ...], Any]], summary: str, context: str, notes: list[str]
+) -> Plan:
+    cr = observation.cr
+    assert cr is not None
+    target = _cr_target(observation)
+    planned = tuple(
+        Change(target, ".".join(("spec", "values", *path)), _lookup(cr.values, path), after, path=("spec", "values", *path))
+        for path, after in changes
+        if _lookup(cr.values, path) != after
+    )
+    return Plan(
+        context=context,
+        target=observation.target,
+        changes=planned,
+        summary=summary,
+        notes=tuple(notes),
+        nothing_to_do=f"no changes: {target} already holds these values",
+        preconditions={target: {"resourceVersion": cr.resource_version}},
+    )
+
+
+def plan_scale(
+    observation: KubeObservation, spec: ServiceSpec, replicas: int, *, via: str | None, force: bool, context: str
+) -> Plan:
+    if replicas < 0:
+        raise UsageError(f"--replicas {replicas}: must be 0 or more")
+    if spec.kind != "Deployment":
+        raise UsageError(f"{spec.name} is a {spec.kind}: it has no replicas to scale")
+    if spec.single_instance and replicas > 1 and not force:
+        raise UsageError(f"{spec.name} cannot run in HA mode (the guide): --replicas {replicas} needs --force")
+    view = view_of(observation, spec)
+    via = _choose_via(observation, via, VIA_DEPLOYMENT)
+    notes: list[str] = []
+    autoscaler = view.autoscaler
+    if autoscaler is not None:
+        notes.append(
+            f"{autoscaler.kind} {autoscaler.name} ({autoscaler.min_replicas}-{autoscaler.max_replicas}) scales "
+            f"{spec.name}: it overrides a fixed replica count (use wbctl services autoscale)"
+        )
+    summary = f"{spec.name} will run {replicas} replica(s)"
+    if via == VIA_CR:
+        return _cr_plan(observation, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes)
+    if via != VIA_DEPLOYMENT:
+        raise UsageError(f"--via {via}: scale takes --via cr or --via deployment")
+    workload = view.workload
+    if workload is None:
+        raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to scale")
+    if observation.cr is not None:
+        notes.append(REVERT_NOTE)
+    target = f"deployment/{workload.name}"
+    changes = () if workload.desired == replicas else (
+        Change(target, "spec.replicas", workload.desired, replicas, path=("spec", "replicas")),
+    )
+    return Plan(
+        context=context,
+        target=observation.target,
+        changes=changes,
+        summary=summary,
+        notes=tuple(notes),
+        nothing_to_do=f"no changes: {target} already has {replicas} replica(s)",
+        preconditions={target: {"resourceVersion": workload.resource_version}},
+    )
+
+
+def _can_autoscale(observation: KubeObservation, spec: ServiceSpec) -> bool:
+    if spec.kind != "Deployment" or spec.name in NEVER_AUTOSCALED:
+        return False
+    if observation.cr is not None and not observation.cr.new_layout:
+        return spec.name in OLD_AUTOSCALABLE
+    return True
+
+
+def validate_autoscale(min_replicas: int | None, max_replicas: int | None, cpu_target: int | None, disable: bool) -> None:
+    if disable:
+        return
+    if min_replicas is None or max_replicas is None:
+        raise UsageError("--min and --max are both needed (or --disable)")
+    if min_replicas < 1:
+        raise UsageError(f"--min {min_replicas}: must be at least 1")
+    if max_replicas < min_replicas:
+        raise UsageError(f"--max {max_replicas} is below --min {min_replicas}")
+    if cpu_target is not None and not 1 <= cpu_target <= 100:
+        raise UsageError(f"--cpu-target {cpu_target}: must be between 1 and 100 (percent)")
+
+
+def plan_autoscale(
+    observation: KubeObservation,
+    spec: ServiceSpec,
+    *,
+    min_replicas: int | None,
+    max_replicas: int | None,
+    cpu_target: int | None,
+    disable: bool,
+    via: str | None,
+    context: str,
+) -> Plan:
+    validate_autoscale(min_replicas, max_replicas, cpu_target, disable)
+    if not _can_autoscale(observation, spec):
+        chart = observation.cr.chart_version if observation.cr else "this chart"
+        raise UsageError(f"{spec.name} cannot be autoscaled by operator-wandb {chart}")
+    via = _choose_via(observation, via, VIA_HPA)
+    view = view_of(observation, spec)
+    summary = (
+        f"{spec.name} will no longer autoscale"
+        if disable
+        else f"{spec.name} will autoscale between {min_replicas} and {max_replicas} replicas"
+        + (f" at {cpu_target}% CPU" if cpu_target else "")
+    )
+    notes: list[str] = []
+    keda = next((a for a in view.autoscalers if a.kind == "ScaledObject"), None)
+    if keda is not None:
+        notes.append(f"KEDA ScaledObject {keda.name} also scales {spec.name}: check <service>.autoscaling.keda in the CR")
+    if via == VIA_CR:
+        cr = observation.cr
+        assert cr is not None
+        base: tuple[str, ...] = (spec.values_key, "autoscaling", "horizontal") if cr.new_layout else (spec.values_key, "autoscaling")
+        cpu_key = "targetCPUUtilizationPercentage" if cr.new_layout else "targetCPU"
+        changes: list[tuple[tuple[str, ...], Any]] = [((*base, "enabled"), not disable)]
+        if not disable:
+            changes += [((*base, "minReplicas"), min_replicas), ((*base, "maxReplicas"), max_replicas)]
+            if cpu_target is not None:
+                changes.append(((*base, cpu_key), cpu_target))
+        return _cr_plan(observation, changes, summary, context, notes)
+    if via != VIA_HPA:
+        raise UsageError(f"--via {via}: autoscale takes --via cr or --via hpa")
+    if keda is not None:
+        raise UsageError(f"{spec.name} is autoscaled by KEDA ScaledObject {keda.name}, which owns its HPA: use --via cr")
+    return _hpa_plan(observation, spec, view, min_replicas, max_replicas, cpu_target, disable, summary, context, notes)
+
+
+def hpa_manifest(name: str, namespace: str, labels: dict[str, str], deployment: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment}},
+    }
+
+
+def _hpa_plan(
+    observation: KubeObservation,
+    spec: ServiceSpec,
+    view: ServiceView,
+    min_replicas: int | None,
+    max_replicas: int | None,
+    cpu_target: int | None,
+    disable: bool,
+    summary: str,
+    context: str,
+    notes: list[str],
+) -> Plan:
+    workload = view.workload
+    if workload is None:
+        raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to autoscale")
+    existing = next((a for a in view.autoscalers if a.kind == "HorizontalPodAutoscaler"), None)
+    name = existing.name if existing else f"{observation.instance}-{spec.short}"
+    target = f"horizontalpodautoscaler/{name}"
+    if observation.cr is not None:
+        notes.append(REVERT_NOTE)
+    nothing = f"no changes: {target} already has these settings"
+    if disable:
+        changes = () if existing is None else (
+            Change(target, "(object)", f"{existing.min_replicas}-{existing.max_replicas} replicas", None, path=()),
+        )
+        preconditions = {target: {"resourceVersion": existing.resource_version}} if existing else {}
+        return Plan(context, observation.target, changes, summary, tuple(notes), nothing, preconditions)
+    wanted: list[tuple[str, tuple[str, ...], Any, Any]] = [
+        ("spec.minReplicas", ("spec", "minReplicas"), existing.min_replicas if existing else None, min_replicas),
+        ("spec.maxReplicas", ("spec", "maxReplicas"), existing.max_replicas if existing else None, max_replicas),
+    ]
+    cpu = cpu_target if cpu_target is not None else (None if existing else 80)
+    if cpu is not None:
+        wanted.append(("cpu target %", ("spec", "metrics", "cpu"), existing.cpu_target if existing else None, cpu))
+    changes = tuple(Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after)
+    if existing is not None:
+        preconditions = {target: {"resourceVersion": existing.resource_version}}
+    else:
+        labels = {"app.kubernetes.io/instance": observation.instance, "app.kubernetes.io/name": spec.label}
+        preconditions = {target: {"create": hpa_manifest(name, observation.namespace, labels, workload.name)}}
+    return Plan(context, observation.target, changes, summary, tuple(notes), nothing, preconditions)
