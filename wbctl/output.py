@@ -188,3 +188,60 @@ def render_items(term: Terminal, columns: Sequence[str], items: Sequence[dict[st
         term.json(document)
         return
     term.table(columns, [[show(item.get(column)) for column in columns] for item in items])
+
+
+def _age(seconds: Any) -> str:
+    return "-" if seconds is None else format_duration(seconds).split(" ")[0]
+
+
+def render_service_status(term: Terminal, services: Sequence[dict[str, Any]], document: Any) -> None:
+    """`services status`: per service, its workload, pods, containers, autoscaler and CR values."""
+    if term.json_mode:
+        term.json(document)
+        return
+    for index, service in enumerate(services):
+        if index:
+            term.line("")
+        workload = service["workload"]
+        heading = f"{service['service']}  ({service['role']})"
+        term.line(heading, "bold")
+        if workload is None:
+            term.line("  not deployed")
+            continue
+        desired = "" if workload["desired"] is None else f", {workload['ready']}/{workload['desired']} ready"
+        term.line(f"  {workload['kind']} {workload['name']}{desired}")
+        cronjob = service.get("cronjob")
+        if cronjob:
+            term.line(
+                f"  schedule {cronjob['schedule']}, suspended {show(cronjob['suspended'])}, "
+                f"last run {show(cronjob['last_schedule'])}, last success {show(cronjob['last_success'])}"
+            )
+        if service["pods"]:
+            rows = [
+                (p["name"], show(p["node"]), show(p["zone"]), p["phase"], show(p["ready"]), str(p["restarts"]), _age(p["age_seconds"]))
+                for p in service["pods"]
+            ]
+            term.table(("pod", "node", "zone", "phase", "ready", "restarts", "age"), rows)
+        for container in service["containers"]:
+            term.line(
+                f"  container {container['name']}: {container['image']}; requests {_resources(container['requests'])}; "
+                f"limits {_resources(container['limits'])}"
+            )
+        autoscaler = service["autoscaler"]
+        if autoscaler:
+            cpu = f", CPU target {autoscaler['cpu_target']}%" if autoscaler["cpu_target"] else ""
+            term.line(
+                f"  {autoscaler['kind']} {autoscaler['name']}: {autoscaler['min']}-{autoscaler['max']} replicas"
+                f"{cpu}, current {show(autoscaler['current'])}, desired {show(autoscaler['desired'])}, "
+                f"last scaled {show(autoscaler['last_scale'])}"
+            )
+            for condition in autoscaler["conditions"]:
+                term.line(f"    {condition['type']}={condition['status']}: {condition['message']}")
+        else:
+            term.line("  autoscaler: none")
+        if service["cr_values"]:
+            term.line(f"  CR values: {json.dumps(service['cr_values'], sort_keys=True)}")
+
+
+def _resources(values: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "-"

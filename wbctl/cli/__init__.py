@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "redis": "wbctl.cli.redis",
     "run": "wbctl.cli.run",
     "sandbox": "wbctl.cli.sandbox",
+    "services": "wbctl.cli.services",
 }
 
 

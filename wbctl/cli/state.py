@@ -22,6 +22,7 @@ from wbctl.output import Terminal
 from wbctl.redact import Redactor
 
 if TYPE_CHECKING:
+    from wbctl.adapters.kube import KubeAdapter
     from wbctl.adapters.redis import RedisAdapter
     from wbctl.sandbox import Sandbox
 
@@ -92,6 +93,19 @@ class State:
             settings["redis-url"],
             password=settings.secret("redis-password"),
             ca_file=settings["redis-ca-file"],
+            timeout=settings.timeout,
+        )
+        self._closers.append(adapter)
+        return adapter
+
+    def kube(self) -> KubeAdapter:
+        from wbctl.adapters.kube import KubeAdapter
+
+        settings = self.settings()
+        adapter = KubeAdapter(
+            kube_context=settings["kube-context"],
+            namespace=settings["namespace"],
+            instance=settings["instance"],
             timeout=settings.timeout,
         )
         self._closers.append(adapter)

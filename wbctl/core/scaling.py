@@ -72,15 +72,22 @@ def _cr_plan(
     )
 
 
-def plan_scale(
-    observation: KubeObservation, spec: ServiceSpec, replicas: int, *, via: str | None, force: bool, context: str
-) -> Plan:
+def validate_scale(spec: ServiceSpec, replicas: int, via: str | None, force: bool) -> None:
+    """Everything about a scale request that can be judged before asking the cluster."""
+    if via not in (None, VIA_CR, VIA_DEPLOYMENT):
+        raise UsageError(f"--via {via}: scale takes --via cr or --via deployment")
     if replicas < 0:
         raise UsageError(f"--replicas {replicas}: must be 0 or more")
     if spec.kind != "Deployment":
         raise UsageError(f"{spec.name} is a {spec.kind}: it has no replicas to scale")
     if spec.single_instance and replicas > 1 and not force:
         raise UsageError(f"{spec.name} cannot run in HA mode (the guide): --replicas {replicas} needs --force")
+
+
+def plan_scale(
+    observation: KubeObservation, spec: ServiceSpec, replicas: int, *, via: str | None, force: bool, context: str
+) -> Plan:
+    validate_scale(spec, replicas, via, force)
     view = view_of(observation, spec)
     via = _choose_via(observation, via, VIA_DEPLOYMENT)
     notes: list[str] = []
@@ -93,8 +100,6 @@ def plan_scale(
     summary = f"{spec.name} will run {replicas} replica(s)"
     if via == VIA_CR:
         return _cr_plan(observation, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes)
-    if via != VIA_DEPLOYMENT:
-        raise UsageError(f"--via {via}: scale takes --via cr or --via deployment")
     workload = view.workload
     if workload is None:
         raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to scale")
@@ -123,8 +128,15 @@ def _can_autoscale(observation: KubeObservation, spec: ServiceSpec) -> bool:
     return True
 
 
-def validate_autoscale(min_replicas: int | None, max_replicas: int | None, cpu_target: int | None, disable: bool) -> None:
+def validate_autoscale(
+    min_replicas: int | None, max_replicas: int | None, cpu_target: int | None, disable: bool, via: str | None
+) -> None:
+    """Everything about an autoscale request that can be judged before asking the cluster."""
+    if via not in (None, VIA_CR, VIA_HPA):
+        raise UsageError(f"--via {via}: autoscale takes --via cr or --via hpa")
     if disable:
+        if min_replicas is not None or max_replicas is not None or cpu_target is not None:
+            raise UsageError("--disable takes no --min, --max or --cpu-target")
         return
     if min_replicas is None or max_replicas is None:
         raise UsageError("--min and --max are both needed (or --disable)")
@@ -147,7 +159,7 @@ def plan_autoscale(
     via: str | None,
     context: str,
 ) -> Plan:
-    validate_autoscale(min_replicas, max_replicas, cpu_target, disable)
+    validate_autoscale(min_replicas, max_replicas, cpu_target, disable, via)
     if not _can_autoscale(observation, spec):
         chart = observation.cr.chart_version if observation.cr else "this chart"
         raise UsageError(f"{spec.name} cannot be autoscaled by operator-wandb {chart}")
@@ -174,8 +186,6 @@ def plan_autoscale(
             if cpu_target is not None:
                 changes.append(((*base, cpu_key), cpu_target))
         return _cr_plan(observation, changes, summary, context, notes)
-    if via != VIA_HPA:
-        raise UsageError(f"--via {via}: autoscale takes --via cr or --via hpa")
     if keda is not None:
         raise UsageError(f"{spec.name} is autoscaled by KEDA ScaledObject {keda.name}, which owns its HPA: use --via cr")
     return _hpa_plan(observation, spec, view, min_replicas, max_replicas, cpu_target, disable, summary, context, notes)

@@ -9,6 +9,8 @@ are kept as extras, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from wbctl.core import catalog
 from wbctl.core.catalog import ServiceSpec
@@ -198,3 +200,108 @@ def check(observation: KubeObservation) -> Report:
         if spec.single_instance:
             findings.append(_single_instance(view, spec, target))
     return Report(tuple(findings))
+
+
+# --- what `services list` and `services status` show ------------------------------------
+
+GOVERNING_VALUES = ("install", "replicaCount", "autoscaling", "size", "resources", "image")
+
+
+def _autoscaler_json(autoscaler: Autoscaler | None) -> dict[str, object] | None:
+    if autoscaler is None:
+        return None
+    return {
+        "kind": autoscaler.kind,
+        "name": autoscaler.name,
+        "min": autoscaler.min_replicas,
+        "max": autoscaler.max_replicas,
+        "current": autoscaler.current,
+        "desired": autoscaler.desired,
+        "cpu_target": autoscaler.cpu_target,
+        "keda": autoscaler.keda,
+        "last_scale": autoscaler.last_scale.isoformat() if autoscaler.last_scale else None,
+        "conditions": [{"type": t, "status": s, "message": m} for t, s, m in autoscaler.conditions],
+    }
+
+
+def list_cells(row: dict[str, Any]) -> dict[str, Any]:
+    """A `list_rows` row as the table shows it: ready as 3/3, the autoscaler as min-max, now N."""
+    autoscaler = row["autoscaling"]
+    ready = None if not row["present"] else f"{row['ready']}/{'-' if row['desired'] is None else row['desired']}"
+    scaling = None
+    if autoscaler:
+        now = f", now {autoscaler['current']}" if autoscaler["current"] is not None else ""
+        scaling = f"{autoscaler['min']}-{autoscaler['max']}{now}"
+    return {**row, "ready": ready, "autoscaling": scaling}
+
+
+def list_rows(observation: KubeObservation) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for view in map_services(observation):
+        workload = view.workload
+        tags = sorted({c.tag for c in workload.containers}) if workload else []
+        rows.append(
+            {
+                "service": view.name,
+                "in_guide": view.spec is not None,
+                "present": workload is not None,
+                "kind": workload.kind if workload else None,
+                "workload": workload.name if workload else None,
+                "desired": workload.desired if workload else None,
+                "ready": len(view.ready_pods) if workload else None,
+                "image": ",".join(tags) or None,
+                "autoscaling": _autoscaler_json(view.autoscaler),
+                "nodes": len(view.nodes) if workload else None,
+                "role": view.role,
+            }
+        )
+    return rows
+
+
+def _age(started: datetime | None, now: datetime) -> int | None:
+    return None if started is None else max(0, int((now - started).total_seconds()))
+
+
+def status_document(
+    observation: KubeObservation, views: list[ServiceView], now: datetime
+) -> list[dict[str, object]]:
+    values = observation.cr.values if observation.cr else {}
+    result: list[dict[str, object]] = []
+    for view in views:
+        workload = view.workload
+        key = view.spec.values_key if view.spec else view.name.removeprefix(catalog.PREFIX)
+        service_values = values.get(key) if isinstance(values.get(key), dict) else {}
+        entry: dict[str, object] = {
+            "service": view.name,
+            "role": view.role,
+            "present": workload is not None,
+            "workload": {"kind": workload.kind, "name": workload.name, "desired": workload.desired,
+                         "ready": len(view.ready_pods)} if workload else None,
+            "pods": [
+                {
+                    "name": pod.name,
+                    "node": pod.node,
+                    "zone": observation.node_zones.get(pod.node or "") or None,
+                    "phase": pod.phase,
+                    "ready": pod.ready,
+                    "restarts": pod.restarts,
+                    "age_seconds": _age(pod.started, now),
+                }
+                for pod in view.pods
+            ],
+            "containers": [
+                {"name": c.name, "image": c.image, "requests": c.requests, "limits": c.limits}
+                for c in (workload.containers if workload else ())
+            ],
+            "autoscaler": _autoscaler_json(view.autoscaler),
+            "cr_values": {k: service_values[k] for k in GOVERNING_VALUES if k in service_values},
+        }
+        if workload is not None and workload.kind == "CronJob":
+            entry["cronjob"] = {
+                "schedule": workload.schedule,
+                "suspended": workload.suspended,
+                "last_schedule": workload.last_schedule.isoformat() if workload.last_schedule else None,
+                "last_success": workload.last_success.isoformat() if workload.last_success else None,
+            }
+        result.append(entry)
+    return result

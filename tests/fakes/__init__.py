@@ -1,0 +1,1 @@
+"""Protocol-level fakes of the backends wbctl talks to, served over real sockets on loopback."""

@@ -1,0 +1,134 @@
+"""`wbctl services`: the guide's twelve W&B services on Kubernetes, seen and scaled."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from wbctl.cli.options import DryRun, Output, Yes, group
+from wbctl.cli.state import State
+from wbctl.core import catalog, scaling, services
+from wbctl.core.model import Plan, Status
+from wbctl.errors import ExitStatus, UsageError
+from wbctl.output import render_items, render_report, render_service_status
+
+app = group("services", "The guide's W&B services on Kubernetes: list, status, check, scale, autoscale.")
+
+Service = Annotated[str, typer.Argument(metavar="SERVICE", help="A service as the guide names it, e.g. wandb-api (or api).")]
+Via = Annotated[
+    Optional[str],
+    typer.Option("--via", metavar="WHERE", help="cr (the WeightsAndBiases resource: lasts; default when it exists), "
+                 "or deployment / hpa (direct: the operator reverts it)."),
+]
+Force = Annotated[bool, typer.Option("--force", help="Allow what the guide advises against.")]
+LIST_COLUMNS = ("service", "kind", "ready", "image", "autoscaling", "nodes", "role")
+
+
+def _warn_notes(state: State, notes: list[str]) -> None:
+    for note in notes:
+        state.terminal().warn(note)
+
+
+@app.command("list")
+def list_services(ctx: typer.Context, output: Output = None) -> None:
+    """Every service of the guide and every other workload of the instance, one line each."""
+    state = State.of(ctx)
+    state.settings(output=output)
+    observation = state.kube().observe()
+    _warn_notes(state, observation.notes)
+    rows = services.list_rows(observation)
+    cells = [services.list_cells(row) for row in rows]
+    render_items(state.terminal(), LIST_COLUMNS, cells, {"namespace": observation.namespace, "services": rows})
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    service: Annotated[Optional[str], typer.Argument(metavar="[SERVICE]", help="One service (default: all).")] = None,
+    output: Output = None,
+) -> None:
+    """Pods (node, phase, readiness, restarts, age), resources, autoscaler and CR values."""
+    from wbctl.adapters.kube import STATUS_KINDS
+
+    state = State.of(ctx)
+    state.settings(output=output)
+    observation = state.kube().observe(STATUS_KINDS)
+    _warn_notes(state, observation.notes)
+    views = services.map_services(observation)
+    if service is not None:
+        wanted = {service, catalog.PREFIX + service}
+        views = [view for view in views if view.name in wanted]
+        if not views:
+            known = ", ".join(view.name for view in services.map_services(observation))
+            raise UsageError(f"unknown service {service!r} (known: {known})")
+    document = services.status_document(observation, views, state.env.now())
+    render_service_status(state.terminal(), document, {"namespace": observation.namespace, "services": document})
+
+
+@app.command()
+def check(ctx: typer.Context, output: Output = None) -> None:
+    """Judge the services against the guide: present, replicas, spread, autoscaling, single instance."""
+    state = State.of(ctx)
+    state.settings(output=output)
+    observation = state.kube().observe()
+    _warn_notes(state, observation.notes)
+    report = services.check(observation)
+    render_report(state.terminal(), report)
+    if report.has(Status.FAIL):
+        raise typer.Exit(ExitStatus.PROBLEMS)
+
+
+@app.command()
+def scale(
+    ctx: typer.Context,
+    service: Service,
+    replicas: Annotated[int, typer.Option("--replicas", metavar="N", help="The number of replicas.")],
+    via: Via = None,
+    force: Force = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    output: Output = None,
+) -> None:
+    """Run SERVICE with N replicas (the CR's replicaCount, or the Deployment's scale)."""
+    spec = catalog.resolve(service)
+    scaling.validate_scale(spec, replicas, via, force)
+    state = State.of(ctx)
+    settings = state.settings(output=output)
+    adapter = state.kube()
+
+    def plan() -> Plan:
+        return scaling.plan_scale(adapter.observe(), spec, replicas, via=via, force=force, context=settings.context_label)
+
+    state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)
+
+
+@app.command()
+def autoscale(
+    ctx: typer.Context,
+    service: Service,
+    min_replicas: Annotated[Optional[int], typer.Option("--min", metavar="N", help="Fewest replicas (>= 1).")] = None,
+    max_replicas: Annotated[Optional[int], typer.Option("--max", metavar="M", help="Most replicas (>= --min).")] = None,
+    cpu_target: Annotated[
+        Optional[int], typer.Option("--cpu-target", metavar="PERCENT", help="Average CPU utilization to aim for (1-100).")
+    ] = None,
+    disable: Annotated[bool, typer.Option("--disable", help="Turn autoscaling off.")] = False,
+    via: Via = None,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    output: Output = None,
+) -> None:
+    """Autoscale SERVICE between --min and --max replicas (or --disable it)."""
+    spec = catalog.resolve(service)
+    scaling.validate_autoscale(min_replicas, max_replicas, cpu_target, disable, via)
+    state = State.of(ctx)
+    settings = state.settings(output=output)
+    adapter = state.kube()
+
+    def plan() -> Plan:
+        return scaling.plan_autoscale(
+            adapter.observe(), spec, min_replicas=min_replicas, max_replicas=max_replicas, cpu_target=cpu_target,
+            disable=disable, via=via, context=settings.context_label,
+        )
+
+    state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)
