@@ -112,10 +112,10 @@ class KubeAdapter:
         except (MaxRetryError, ProtocolError, Urllib3Timeout, HTTPError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             text = str(reason)
+            if "refused" in text.lower():  # before the timeout test: NewConnectionError is a timeout subclass
+                raise BackendError(f"cannot reach the Kubernetes API at {self.server}: connection refused") from exc
             if isinstance(reason, Urllib3Timeout) or "timed out" in text.lower():
                 raise BackendError(f"the Kubernetes API at {self.server} did not answer within {self.timeout:g}s: {what}{where}") from exc
-            if "refused" in text.lower():
-                raise BackendError(f"cannot reach the Kubernetes API at {self.server}: connection refused") from exc
             raise BackendError(f"cannot reach the Kubernetes API at {self.server}: {_one_line(text)}") from exc
 
     # --- observations -----------------------------------------------------------------
