@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from wbctl.core.kube import Autoscaler, Container, KubeObservation, Pod, WandbResource, Workload
 from wbctl.core.model import Change, Plan
@@ -124,12 +125,10 @@ class KubeAdapter:
         """The instance's workloads, pods, autoscalers, nodes and CR: one list call per kind, concurrently."""
         self.client()
         readers: dict[str, Callable[[], Any]] = {
-            "deployments": lambda: self._list("deployments", "AppsV1Api", "list_namespaced_deployment"),
-            "cronjobs": lambda: self._list("cronjobs", "BatchV1Api", "list_namespaced_cron_job"),
-            "horizontalpodautoscalers": lambda: self._list(
-                "horizontalpodautoscalers", "AutoscalingV2Api", "list_namespaced_horizontal_pod_autoscaler"
-            ),
-            "pods": lambda: self._list("pods", "CoreV1Api", "list_namespaced_pod"),
+            "deployments": lambda: self._list("deployments"),
+            "cronjobs": lambda: self._list("cronjobs"),
+            "horizontalpodautoscalers": lambda: self._list("horizontalpodautoscalers"),
+            "pods": lambda: self._list("pods"),
             "nodes": self._nodes,
             "cr": self.read_cr,
             "scaledobjects": self._scaled_objects,
@@ -161,24 +160,63 @@ class KubeAdapter:
                 )
         return observation
 
-    def _api(self, name: str) -> Any:
-        from kubernetes import client
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
+        """One call through the client's ApiClient (kubeconfig auth, TLS, exec plugins, timeouts).
 
-        return getattr(client, name)(self.client())
+        The typed API classes would import and validate hundreds of pydantic models (~0.6 s
+        at start-up for the kinds read here); the JSON the server sends is all wbctl needs.
+        """
+        from kubernetes.client.exceptions import ApiException
 
-    def _list(self, resource: str, api: str, method: str, *, namespaced: bool = True) -> list[dict[str, Any]]:
+        client = self.client()
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type or "application/json"
+        method, url, headers, serialized, post = client.param_serialize(
+            method, path, query_params=query or [], header_params=headers, body=body, auth_settings=["BearerToken"]
+        )
+        response = client.call_api(method, url, headers, serialized, post, _request_timeout=self.timeout)
+        response.read()
+        if not 200 <= response.status <= 299:
+            raise ApiException(http_resp=response, body=(response.data or b"").decode(errors="replace"))
+        return json.loads(response.data or b"{}")
+
+    def _path(self, resource: str, name: str | None = None) -> str:
+        paths = {
+            "deployments": f"/apis/apps/v1/namespaces/{self.namespace}/deployments",
+            "deployments/scale": f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{{name}}/scale",
+            "cronjobs": f"/apis/batch/v1/namespaces/{self.namespace}/cronjobs",
+            "horizontalpodautoscalers": f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers",
+            "pods": f"/api/v1/namespaces/{self.namespace}/pods",
+            "nodes": "/api/v1/nodes",
+            "cr": f"/apis/{CR_GROUP}/{CR_VERSION}/namespaces/{self.namespace}/{CR_PLURAL}",
+            "scaledobjects": f"/apis/{KEDA_GROUP}/{KEDA_VERSION}/namespaces/{self.namespace}/{KEDA_PLURAL}",
+        }
+        path = paths[resource]
+        if name is None:
+            return path
+        quoted = quote(name, safe="")
+        return path.replace("{name}", quoted) if "{name}" in path else f"{path}/{quoted}"
+
+    def _list(self, resource: str, *, selected: bool = True) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token: str | None = None
-        call = getattr(self._api(api), method)
         with self._translated("list", resource):
             while True:
-                kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "_request_timeout": self.timeout}
-                if namespaced:
-                    kwargs["namespace"] = self.namespace
-                    kwargs["label_selector"] = f"{INSTANCE_LABEL}={self.instance}"
+                query = [("limit", str(PAGE_SIZE))]
+                if selected:
+                    query.append(("labelSelector", f"{INSTANCE_LABEL}={self.instance}"))
                 if token:
-                    kwargs["_continue"] = token
-                page = self.client().sanitize_for_serialization(call(**kwargs))
+                    query.append(("continue", token))
+                page = self._request("GET", self._path(resource), query=query)
                 items.extend(page.get("items") or [])
                 token = (page.get("metadata") or {}).get("continue")
                 if not token:
@@ -187,32 +225,26 @@ class KubeAdapter:
     def _nodes(self) -> list[dict[str, Any]] | str:
         """Nodes give zones; pods already name their node, so a refusal only costs the zones."""
         try:
-            return self._list("nodes", "CoreV1Api", "list_node", namespaced=False)
+            return self._list("nodes", selected=False)
         except BackendError as exc:
             return f"nodes not readable ({exc.message}): zones unknown"
 
     def _scaled_objects(self) -> list[dict[str, Any]] | None:
-        api = self._api("CustomObjectsApi")
         try:
-            with self._translated("list", "scaledobjects"):
-                result = api.list_namespaced_custom_object(
-                    KEDA_GROUP, KEDA_VERSION, self.namespace, KEDA_PLURAL,
-                    label_selector=f"{INSTANCE_LABEL}={self.instance}", _request_timeout=self.timeout,
-                )
+            return self._list("scaledobjects")
         except _NotFound:
             return None  # no KEDA CRD in this cluster
-        return list(result.get("items") or [])
 
     def read_cr(self) -> WandbResource | None:
-        api = self._api("CustomObjectsApi")
+        raw = self._get("cr", self.instance)
+        return None if raw is None else _wandb_resource(raw)
+
+    def _get(self, resource: str, name: str) -> dict[str, Any] | None:
         try:
-            with self._translated("get", "cr", self.instance):
-                raw = api.get_namespaced_custom_object(
-                    CR_GROUP, CR_VERSION, self.namespace, CR_PLURAL, self.instance, _request_timeout=self.timeout
-                )
+            with self._translated("get", resource, name):
+                return self._request("GET", self._path(resource, name))
         except _NotFound:
             return None
-        return _wandb_resource(raw)
 
     # --- changes ----------------------------------------------------------------------
 
@@ -224,38 +256,30 @@ class KubeAdapter:
         self._write(plan, dry_run=True)
 
     def _write(self, plan: Plan, *, dry_run: bool) -> None:
+        query = [("dryRun", "All")] if dry_run else []
+        merge = "application/merge-patch+json"
         for target, changes in _by_target(plan).items():
             kind, name = target.split("/", 1)
-            pre = plan.preconditions.get(target, {})
-            dry = {"dry_run": "All"} if dry_run else {}
+            version = {"resourceVersion": plan.preconditions.get(target, {}).get("resourceVersion")}
             if kind == "weightsandbiases":
-                body = _nested(changes)
-                body["metadata"] = {"resourceVersion": pre.get("resourceVersion")}
+                body = {**_nested(changes), "metadata": version}
                 with self._translated("patch", "cr", name):
-                    self._api("CustomObjectsApi").patch_namespaced_custom_object(
-                        CR_GROUP, CR_VERSION, self.namespace, CR_PLURAL, name, body,
-                        _content_type="application/merge-patch+json", _request_timeout=self.timeout, **dry,
-                    )
+                    self._request("PATCH", self._path("cr", name), query=query, body=body, content_type=merge)
             elif kind == "deployment":
-                body = {"metadata": {"resourceVersion": pre.get("resourceVersion")}, "spec": {"replicas": changes[0].after}}
+                body = {"metadata": version, "spec": {"replicas": changes[0].after}}
                 with self._translated("patch", "deployments/scale", name):
-                    self._api("AppsV1Api").patch_namespaced_deployment_scale(
-                        name, self.namespace, body,
-                        _content_type="application/merge-patch+json", _request_timeout=self.timeout, **dry,
-                    )
+                    self._request("PATCH", self._path("deployments/scale", name), query=query, body=body, content_type=merge)
             elif kind == "horizontalpodautoscaler":
-                self._write_hpa(name, changes, pre, dry)
+                self._write_hpa(name, changes, plan.preconditions.get(target, {}), query)
             else:  # a plan this adapter did not make
                 raise UsageError(f"cannot apply a change to {target}")
 
-    def _write_hpa(self, name: str, changes: list[Change], pre: dict[str, Any], dry: dict[str, str]) -> None:
-        api = self._api("AutoscalingV2Api")
+    def _write_hpa(self, name: str, changes: list[Change], pre: dict[str, Any], query: list[tuple[str, str]]) -> None:
+        resource = "horizontalpodautoscalers"
         if any(change.path == () and change.after is None for change in changes):
-            options = {"preconditions": {"resourceVersion": pre.get("resourceVersion")}}
-            with self._translated("delete", "horizontalpodautoscalers", name):
-                api.delete_namespaced_horizontal_pod_autoscaler(
-                    name, self.namespace, body=options, _request_timeout=self.timeout, **dry
-                )
+            options = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": pre.get("resourceVersion")}}
+            with self._translated("delete", resource, name):
+                self._request("DELETE", self._path(resource, name), query=query, body=options)
             return
         spec: dict[str, Any] = {}
         for change in changes:
@@ -266,22 +290,19 @@ class KubeAdapter:
         if "create" in pre:
             manifest = json.loads(json.dumps(pre["create"]))
             manifest["spec"].update(spec)
-            with self._translated("create", "horizontalpodautoscalers", name):
-                api.create_namespaced_horizontal_pod_autoscaler(
-                    self.namespace, manifest, _request_timeout=self.timeout, **dry
-                )
+            with self._translated("create", resource, name):
+                self._request("POST", self._path(resource), query=query, body=manifest)
             return
         body = {"metadata": {"resourceVersion": pre.get("resourceVersion")}, "spec": spec}
-        with self._translated("patch", "horizontalpodautoscalers", name):
-            api.patch_namespaced_horizontal_pod_autoscaler(
-                name, self.namespace, body,
-                _content_type="application/merge-patch+json", _request_timeout=self.timeout, **dry,
-            )
+        with self._translated("patch", resource, name):
+            self._request("PATCH", self._path(resource, name), query=query, body=body,
+                          content_type="application/merge-patch+json")
 
     def read_back(self, plan: Plan) -> None:
         for target, changes in _by_target(plan).items():
             kind, name = target.split("/", 1)
-            actual = self._read_target(kind, name)
+            resource = {"weightsandbiases": "cr", "deployment": "deployments/scale"}.get(kind, "horizontalpodautoscalers")
+            actual = self._get(resource, name)
             for change in changes:
                 found = _at(actual, change.path) if actual is not None else None
                 if change.path == ("spec", "metrics", "cpu") and actual is not None:
@@ -293,27 +314,6 @@ class KubeAdapter:
                         f"read-back of {target} shows {change.key} = {found!r}, not {change.after!r}: "
                         "another writer (the operator?) may have changed it"
                     )
-
-    def _read_target(self, kind: str, name: str) -> dict[str, Any] | None:
-        try:
-            if kind == "weightsandbiases":
-                with self._translated("get", "cr", name):
-                    return dict(self._api("CustomObjectsApi").get_namespaced_custom_object(
-                        CR_GROUP, CR_VERSION, self.namespace, CR_PLURAL, name, _request_timeout=self.timeout
-                    ))
-            if kind == "deployment":
-                with self._translated("get", "deployments/scale", name):
-                    scale = self._api("AppsV1Api").read_namespaced_deployment_scale(
-                        name, self.namespace, _request_timeout=self.timeout
-                    )
-            else:
-                with self._translated("get", "horizontalpodautoscalers", name):
-                    scale = self._api("AutoscalingV2Api").read_namespaced_horizontal_pod_autoscaler(
-                        name, self.namespace, _request_timeout=self.timeout
-                    )
-        except _NotFound:
-            return None
-        return self.client().sanitize_for_serialization(scale)
 
     def close(self) -> None:
         if self._client is not None:

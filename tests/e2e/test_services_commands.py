@@ -1,0 +1,304 @@
+"""`wbctl services ...` as a subprocess against the Kubernetes API fake, driven by the real client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, read_audit
+from tests.fakes.kube import FakeKubeAPI
+from tests.fixtures.kube import chart_043, chart_0223
+
+
+@pytest.fixture
+def kube(isolated_env: Path) -> Iterator[FakeKubeAPI]:
+    with FakeKubeAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def env(kube: FakeKubeAPI, isolated_env: Path) -> dict[str, str]:
+    kubeconfig = kube.write_kubeconfig(isolated_env / "kubeconfig")
+    return {"KUBECONFIG": str(kubeconfig)}
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def test_list_chart_043(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    result = wbctl("services", "list", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    rows = {row["service"]: row for row in result.json()["services"]}
+    assert rows["wandb-api"]["workload"] == "wandb-api" and rows["wandb-api"]["ready"] == 3
+    assert rows["wandb-app"]["workload"] == "wandb-app-bc"
+    assert rows["wandb-flat-run-fields-updater"]["autoscaling"]["name"] == "wandb-flat-run-fields-updater"
+    assert rows["wandb-parquet-backfill"]["kind"] == "CronJob"
+    assert rows["wandb-prometheus-server"]["present"] is True
+    assert rows["wandb-stackdriver"]["present"] is False
+    assert rows["wandb-filemeta"]["in_guide"] is False  # extras are listed, not dropped
+    assert rows["wandb-api"]["nodes"] == 3
+
+
+def test_list_table(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    result = wbctl("services", "list", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "wandb-flat-run-fields-updater" in result.stdout and "3/3" in result.stdout
+
+
+def test_list_chart_0223(wbctl, kube, env) -> None:
+    kube.add_all(chart_0223())
+    rows = {r["service"]: r for r in wbctl("services", "list", "-o", "json", env=env).json()["services"]}
+    assert rows["wandb-api"]["present"] is False
+    assert rows["wandb-app"]["workload"] == "wandb-app"
+    assert rows["wandb-stackdriver"]["present"] is True
+    assert rows["wandb-filestream"]["autoscaling"]["name"] == "wandb-filestream"
+
+
+def test_status_of_one_service(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    result = wbctl("services", "status", "flat-run-fields-updater", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    (service,) = result.json()["services"]
+    assert service["service"] == "wandb-flat-run-fields-updater"
+    assert len(service["pods"]) == 3 and all(p["node"] for p in service["pods"])
+    assert service["autoscaler"]["kind"] == "HorizontalPodAutoscaler"
+    assert "autoscaling" in service["cr_values"]
+    table = wbctl("services", "status", "wandb-parquet-backfill", env=env)
+    assert table.returncode == 0 and "schedule" in table.stdout
+
+
+def test_status_reads_in_at_most_six_requests(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    kube.reset_requests()
+    assert wbctl("services", "status", env=env).returncode == 0
+    api_requests = [r for r in kube.requests if r.resource]
+    assert len(api_requests) <= 6, [(r.method, r.path) for r in api_requests]
+
+
+def test_check_chart_043_healthy_except_guide_gaps(wbctl, kube, env) -> None:
+    kube.add_all(chart_043(replicas={"app": 1}))
+    result = wbctl("services", "check", "-o", "json", env=env)
+    findings = {f["check"]: f for f in result.json()["findings"]}
+    assert findings["services.wandb-api.replicas"]["status"] == "ok"
+    assert findings["services.wandb-api.spread"]["status"] == "ok"
+    assert findings["services.wandb-filestream.autoscaling"]["status"] == "ok"
+    assert findings["services.wandb-app.single-instance"]["status"] == "ok"
+    assert result.returncode == (1 if any(f["status"] == "fail" for f in findings.values()) else 0)
+
+
+def test_check_finds_what_the_guide_asks(wbctl, kube, env) -> None:
+    kube.add_all(chart_043(replicas={"api": 2, "app": 2}, nodes=1, hpa_for=("filestream",)))
+    result = wbctl("services", "check", "-o", "json", env=env)
+    assert result.returncode == 1
+    findings = {f["check"]: f for f in result.json()["findings"]}
+    assert findings["services.wandb-api.replicas"]["status"] == "fail"
+    assert findings["services.wandb-api.replicas"]["remedy"] == "wbctl services scale wandb-api --replicas 3"
+    assert findings["services.wandb-executor.spread"]["status"] == "fail"
+    assert findings["services.wandb-flat-run-fields-updater.autoscaling"]["status"] == "fail"
+    assert findings["services.wandb-app.single-instance"]["status"] == "fail"
+
+
+def test_check_chart_0223_has_no_api(wbctl, kube, env) -> None:
+    kube.add_all(chart_0223())
+    findings = {f["check"]: f for f in wbctl("services", "check", "-o", "json", env=env).json()["findings"]}
+    assert findings["services.wandb-api.present"]["status"] == "fail"
+    assert "0.23.0" in findings["services.wandb-api.present"]["message"]
+
+
+def test_keda_scaled_object_counts_as_autoscaling(wbctl, kube, env) -> None:
+    kube.add_all(chart_043(keda_frfu=True))
+    findings = {f["check"]: f for f in wbctl("services", "check", "-o", "json", env=env).json()["findings"]}
+    assert findings["services.wandb-flat-run-fields-updater.autoscaling"]["status"] == "ok"
+    assert "KEDA" in findings["services.wandb-flat-run-fields-updater.autoscaling"]["message"]
+
+
+def test_cluster_without_keda(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    kube.without_resource("scaledobjects")
+    assert wbctl("services", "check", env=env).returncode in (0, 1)
+    assert wbctl("services", "list", env=env).returncode == 0
+
+
+def test_missing_cr_is_said_and_reading_still_works(wbctl, kube, env) -> None:
+    kube.add_all([o for o in chart_043() if o["kind"] != "WeightsAndBiases"])
+    result = wbctl("services", "list", env=env)
+    assert result.returncode == 0
+    assert "no WeightsAndBiases resource named wandb in namespace default" in result.stderr
+    refused = wbctl("services", "scale", "api", "--replicas", "3", "--via", "cr", "--yes", env=env)
+    assert refused.returncode == 3
+    assert "no WeightsAndBiases resource named wandb in namespace default" in one_line(refused.stderr)
+
+
+def test_forbidden_names_verb_and_resource(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    kube.forbid("list", "horizontalpodautoscalers")
+    result = wbctl("services", "status", env=env)
+    assert result.returncode == 3
+    assert "forbidden: list horizontalpodautoscalers.autoscaling in namespace default" in one_line(result.stderr)
+
+
+def test_nodes_forbidden_only_costs_the_zones(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    kube.forbid("list", "nodes")
+    result = wbctl("services", "status", "api", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "zones unknown" in result.stderr
+
+
+def test_unauthorized(wbctl, kube, env) -> None:
+    kube.unauthorized()
+    result = wbctl("services", "list", env=env)
+    assert result.returncode == 3 and "unauthorized" in one_line(result.stderr)
+
+
+def test_unreachable_api_server(wbctl, isolated_env: Path) -> None:
+    with FakeKubeAPI() as api:
+        kubeconfig = api.write_kubeconfig(isolated_env / "kubeconfig")
+    text = kubeconfig.read_text()
+    port = text.split("127.0.0.1:")[1].split("\n")[0].strip().strip('"')
+    kubeconfig.write_text(text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}"))
+    result = wbctl("services", "list", env={"KUBECONFIG": str(kubeconfig)})
+    assert result.returncode == 3
+    assert "cannot reach the Kubernetes API" in one_line(result.stderr)
+
+
+def test_slow_api_server_times_out(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    kube.delay(5)
+    result = wbctl("--timeout", "1", "services", "list", env=env)
+    assert result.returncode == 3
+    assert "did not answer within 1s" in one_line(result.stderr)
+
+
+# --- changing ---------------------------------------------------------------------------
+
+
+def cr(kube: FakeKubeAPI) -> dict:
+    return kube.get("weightsandbiases", "default", "wandb")
+
+
+def test_scale_via_cr_patches_values_and_audits(wbctl, kube, env, audit_log) -> None:
+    kube.add_all(chart_043())
+    result = wbctl("services", "scale", "api", "--replicas", "5", "--yes", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["changes"][0]["key"] == "spec.values.api.replicaCount"
+    assert cr(kube)["spec"]["values"]["api"]["replicaCount"] == 5
+    assert read_audit(audit_log)[0]["result"] == "applied"
+    again = wbctl("services", "scale", "api", "--replicas", "5", "--yes", env=env)
+    assert again.returncode == 0 and "no changes" in again.stderr
+
+
+def test_scale_dry_run_uses_the_servers_dry_run(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    before = cr(kube)
+    kube.reset_requests()
+    result = wbctl("services", "scale", "api", "--replicas", "5", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    assert any(r.method == "PATCH" and r.query.get("dryRun") == "All" for r in kube.requests)
+    assert cr(kube) == before
+
+
+def test_scale_via_deployment_patches_the_scale_and_warns(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    result = wbctl("services", "scale", "executor", "--replicas", "4", "--via", "deployment", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "operator re-applies" in result.stdout + result.stderr
+    assert kube.get("deployments", "default", "wandb-executor-bc")["spec"]["replicas"] == 4
+
+
+def test_scale_conflict_rereads_and_shows_the_diff_again(wbctl, kube, env) -> None:
+    """A write that lands between our read and our patch: a 409, a fresh diff, never a blind overwrite."""
+    kube.add_all(chart_043())
+    kube.conflict_next("patch", "weightsandbiases") if hasattr(kube, "conflict_next") else pytest.skip("no conflict injection")
+    result = wbctl("services", "scale", "api", "--replicas", "4", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Plan for") == 2
+    assert cr(kube)["spec"]["values"]["api"]["replicaCount"] == 4
+
+
+def test_autoscale_via_cr_new_layout(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    result = wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "12", "--cpu-target", "70",
+                   "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    horizontal = cr(kube)["spec"]["values"]["flat-run-fields-updater"]["autoscaling"]["horizontal"]
+    assert (horizontal["enabled"], horizontal["minReplicas"], horizontal["maxReplicas"],
+            horizontal["targetCPUUtilizationPercentage"]) == (True, 3, 12, 70)
+
+
+def test_autoscale_via_cr_old_layout(wbctl, kube, env) -> None:
+    kube.add_all(chart_0223())
+    result = wbctl("services", "autoscale", "filestream", "--min", "2", "--max", "8", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    autoscaling = cr(kube)["spec"]["values"]["filestream"]["autoscaling"]
+    assert (autoscaling["enabled"], autoscaling["minReplicas"], autoscaling["maxReplicas"]) == (True, 2, 8)
+    assert "horizontal" not in autoscaling
+
+
+def test_autoscale_via_hpa_creates_then_patches_then_deletes(wbctl, kube, env) -> None:
+    kube.add_all(chart_043(hpa_for=()))
+    created = wbctl("services", "autoscale", "executor", "--min", "3", "--max", "6", "--via", "hpa", "--yes", env=env)
+    assert created.returncode == 0, created.stderr
+    hpa = kube.get("horizontalpodautoscalers", "default", "wandb-executor")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "wandb-executor-bc"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 6)
+    patched = wbctl("services", "autoscale", "executor", "--min", "4", "--max", "6", "--via", "hpa", "--yes", env=env)
+    assert patched.returncode == 0, patched.stderr
+    assert kube.get("horizontalpodautoscalers", "default", "wandb-executor")["spec"]["minReplicas"] == 4
+    deleted = wbctl("services", "autoscale", "executor", "--disable", "--via", "hpa", "--yes", env=env)
+    assert deleted.returncode == 0, deleted.stderr
+    assert kube.get("horizontalpodautoscalers", "default", "wandb-executor") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["services", "scale", "nope", "--replicas", "3"], "unknown service 'nope' (known: wandb-app"),
+        (["services", "scale", "api", "--replicas", "-1"], "must be 0 or more"),
+        (["services", "scale", "api", "--replicas", "three"], "is not a valid int"),
+        (["services", "scale", "app", "--replicas", "2"], "cannot run in HA mode"),
+        (["services", "autoscale", "filestream", "--min", "0", "--max", "3"], "at least 1"),
+        (["services", "autoscale", "filestream", "--min", "4", "--max", "3"], "below --min"),
+        (["services", "autoscale", "filestream", "--min", "1", "--max", "3", "--cpu-target", "101"], "between 1 and 100"),
+        (["services", "autoscale", "app", "--min", "1", "--max", "3"], "cannot be autoscaled"),
+        (["services", "scale", "api", "--replicas", "3", "--via", "hpa"], "--via cr or --via deployment"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(wbctl, kube, env, audit_log, args, message) -> None:
+    kube.add_all(chart_043())
+    kube.reset_requests()
+    result = wbctl(*args, "--yes", env=env)
+    assert result.returncode == 2, result
+    assert message in one_line(result.stderr)
+    assert not [r for r in kube.requests if r.method in ("PATCH", "POST", "PUT", "DELETE")]
+    assert read_audit(audit_log) == []
+
+
+def test_no_yes_off_a_terminal_and_read_only_refuse(wbctl, kube, env, isolated_env: Path) -> None:
+    kube.add_all(chart_043())
+    before = cr(kube)
+    assert wbctl("services", "scale", "api", "--replicas", "4", env=env).returncode == 4
+    config = isolated_env / "ro.toml"
+    config.write_text('[contexts.prod]\nread-only = true\n')
+    assert wbctl("--config", str(config), "services", "scale", "api", "--replicas", "4", "--yes", env=env).returncode == 4
+    assert cr(kube) == before
+
+
+def test_forbidden_patch(wbctl, kube, env, audit_log) -> None:
+    kube.add_all(chart_043())
+    kube.forbid("patch", "weightsandbiases")
+    result = wbctl("services", "scale", "api", "--replicas", "4", "--yes", env=env)
+    assert result.returncode == 3
+    assert "forbidden: patch weightsandbiases.apps.wandb.com wandb in namespace default" in one_line(result.stderr)
+    assert read_audit(audit_log)[0]["result"] == "failed"
