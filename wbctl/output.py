@@ -164,13 +164,16 @@ def render_diff(term: Terminal, plan: Plan) -> None:
     to_stderr = term.json_mode  # keep stdout for the one JSON document
     write: Callable[[str], None] = term.info if to_stderr else term.line
     write(f"Plan for {plan.target} (context {plan.context}):")
+    # name each change's object when it is not the plan's target itself (e.g. a CR in a namespace)
+    with_target = any(change.target != plan.target for change in plan.changes)
     rows = []
     for change in plan.changes:
         expiry = change.expiry
         before = _describe_value(change.before, expiry.before if expiry else None, expiry is not None)
         after = _describe_value(change.after, expiry.after if expiry else None, expiry is not None)
-        rows.append((change.key, before, "->", after))
-    term.table(("key", "before", "", "after"), rows, to_stderr=to_stderr)
+        rows.append(((change.target,) if with_target else ()) + (change.key, before, "->", after))
+    columns = (("target",) if with_target else ()) + ("key", "before", "", "after")
+    term.table(columns, rows, to_stderr=to_stderr)
     for note in plan.notes:
         write(f"note: {note}")
 

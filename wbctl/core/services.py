@@ -227,7 +227,12 @@ def _autoscaler_json(autoscaler: Autoscaler | None) -> dict[str, object] | None:
 def list_cells(row: dict[str, Any]) -> dict[str, Any]:
     """A `list_rows` row as the table shows it: ready as 3/3, the autoscaler as min-max, now N."""
     autoscaler = row["autoscaling"]
-    ready = None if not row["present"] else f"{row['ready']}/{'-' if row['desired'] is None else row['desired']}"
+    if not row["present"]:
+        ready = None
+    elif row["kind"] == "CronJob":
+        ready = "suspended" if row.get("suspended") else f"{row['ready']} active"
+    else:
+        ready = f"{row['ready']}/{row['desired']}"
     scaling = None
     if autoscaler:
         now = f", now {autoscaler['current']}" if autoscaler["current"] is not None else ""
@@ -252,6 +257,7 @@ def list_rows(observation: KubeObservation) -> list[dict[str, object]]:
                 "image": ",".join(tags) or None,
                 "autoscaling": _autoscaler_json(view.autoscaler),
                 "nodes": len(view.nodes) if workload else None,
+                "suspended": workload.suspended if workload else None,
                 "role": view.role,
             }
         )
