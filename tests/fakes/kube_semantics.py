@@ -125,21 +125,26 @@ def labels_match(requirements: list[Requirement], labels: Mapping[str, str] | No
 _RE_FIELD = re.compile(r"^([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*)$")
 
 
+def field_value(obj: Mapping[str, Any], path: str) -> str:
+    """A field as a field selector sees it: a string, "" when absent, booleans as true/false."""
+    node: Any = obj
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if isinstance(node, bool):
+        return "true" if node else "false"
+    return "" if node is None or isinstance(node, (dict, list)) else str(node)
+
+
 @dataclass(frozen=True)
 class FieldRequirement:
     path: str
     equal: bool
     value: str
 
-    def matches(self, obj: Mapping[str, Any]) -> bool:
-        node: Any = obj
-        for part in self.path.split("."):
-            node = node.get(part) if isinstance(node, Mapping) else None
-        if isinstance(node, bool):
-            actual = "true" if node else "false"
-        else:
-            actual = "" if node is None else str(node)
-        return (actual == self.value) == self.equal
+    def matches(self, values: Mapping[str, str]) -> bool:
+        """`values` holds the object's indexed fields (see field_value), as the API server
+        indexes the few fields each kind supports instead of reading whole objects."""
+        return (values.get(self.path, "") == self.value) == self.equal
 
 
 def parse_field_selector(selector: str | None, supported: frozenset[str]) -> list[FieldRequirement]:
@@ -158,8 +163,8 @@ def parse_field_selector(selector: str | None, supported: frozenset[str]) -> lis
     return requirements
 
 
-def fields_match(requirements: list[FieldRequirement], obj: Mapping[str, Any]) -> bool:
-    return all(requirement.matches(obj) for requirement in requirements)
+def fields_match(requirements: list[FieldRequirement], values: Mapping[str, str]) -> bool:
+    return all(requirement.matches(values) for requirement in requirements)
 
 
 # --- JSON merge patch (RFC 7386) ----------------------------------------------------------

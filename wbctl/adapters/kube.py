@@ -81,7 +81,11 @@ class KubeAdapter:
                 else:
                     where = f"context {self.kube_context!r}" if self.kube_context else "a kubeconfig"
                     raise BackendError(f"cannot load {where} ({exc}); set KUBECONFIG or kube-context") from None
-            configuration.retries = 1  # one retry of a dropped connection, never urllib3's default three
+            from urllib3.util.retry import Retry
+
+            # one retry of a refused or dropped connection; a read that timed out is not sent
+            # again (urllib3's default would send it three more times: 4x --timeout)
+            configuration.retries = Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0)
             self.server = configuration.host
             self._client = client.ApiClient(configuration)
         return self._client
