@@ -306,3 +306,39 @@ def test_forbidden_patch(wbctl, kube, env, audit_log) -> None:
     assert result.returncode == 3
     assert "forbidden: patch weightsandbiases.apps.wandb.com wandb in namespace default" in one_line(result.stderr)
     assert read_audit(audit_log)[0]["result"] == "failed"
+
+
+def test_old_chart_cannot_autoscale_weave(wbctl, kube, env) -> None:
+    kube.add_all(chart_0223())
+    result = wbctl("services", "autoscale", "weave", "--min", "1", "--max", "3", "--yes", env=env)
+    assert result.returncode == 2
+    assert "cannot be autoscaled by operator-wandb 0.22.3" in one_line(result.stderr)
+
+
+def test_app_replicas_with_force(wbctl, kube, env) -> None:
+    kube.add_all(chart_043(replicas={"app": 1}))
+    result = wbctl("services", "scale", "app", "--replicas", "2", "--force", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert cr(kube)["spec"]["values"]["app"]["replicaCount"] == 2
+
+
+def test_status_of_an_extra_workload_and_an_unknown_name(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    assert wbctl("services", "status", "filemeta", "-o", "json", env=env).json()["services"][0]["service"] == "wandb-filemeta"
+    unknown = wbctl("services", "status", "nope", env=env)
+    assert unknown.returncode == 2 and "unknown service 'nope'" in one_line(unknown.stderr)
+
+
+def test_kube_context_from_config_picks_the_cluster(wbctl, kube, isolated_env: Path) -> None:
+    kube.add_all(chart_043(instance="first"))
+    with FakeKubeAPI() as other:
+        other.add_all(chart_043(instance="second"))
+        kubeconfig = kube.write_kubeconfig(isolated_env / "kubeconfig", context="one")
+        other.write_kubeconfig(kubeconfig, context="two", make_current=False)
+        config = isolated_env / "c.toml"
+        config.write_text('[contexts.b]\nkube-context = "two"\ninstance = "second"\n')
+        result = wbctl("--config", str(config), "services", "list", "-o", "json", env={"KUBECONFIG": str(kubeconfig)})
+        assert result.returncode == 0, result.stderr
+        rows = {r["service"]: r for r in result.json()["services"]}
+        assert rows["wandb-api"]["workload"] == "second-api"
+        assert other.count("list", "deployments") == 1 and kube.count("list", "deployments") == 0

@@ -57,8 +57,17 @@ RESOURCES = {
 
 
 class KubeAdapter:
-    def __init__(self, *, kube_context: str | None, namespace: str, instance: str, timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        kube_context: str | None,
+        namespace: str,
+        instance: str,
+        timeout: float,
+        kubeconfig: str | None = None,  # $KUBECONFIG (paths joined by ':'); None: ~/.kube/config
+    ) -> None:
         self.kube_context = kube_context
+        self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.instance = instance
         self.timeout = timeout
@@ -74,7 +83,11 @@ class KubeAdapter:
 
             configuration = client.Configuration()
             try:
-                config.load_kube_config(context=self.kube_context, client_configuration=configuration)
+                config.load_kube_config(
+                    config_file=self.kubeconfig or os.path.expanduser("~/.kube/config"),
+                    context=self.kube_context,
+                    client_configuration=configuration,
+                )
             except (ConfigException, FileNotFoundError, OSError) as exc:
                 if self.kube_context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
                     config.load_incluster_config(client_configuration=configuration)

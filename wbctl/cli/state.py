@@ -107,6 +107,7 @@ class State:
             namespace=settings["namespace"],
             instance=settings["instance"],
             timeout=settings.timeout,
+            kubeconfig=self.env.environ.get("KUBECONFIG"),
         )
         self._closers.append(adapter)
         return adapter
