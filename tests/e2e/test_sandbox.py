@@ -56,3 +56,28 @@ def test_sandbox_input_errors(wbctl) -> None:
 def test_scenarios_list(wbctl) -> None:
     names = [s["name"] for s in wbctl("sandbox", "scenarios", "-o", "json").json()["scenarios"]]
     assert names == ["healthy", "misconfigured", "queue-backlog"]
+
+
+def test_sandbox_serves_kubernetes_and_never_the_real_cluster(wbctl, isolated_env: Path) -> None:
+    from wbctl.sandbox.kube_api import FakeKubeAPI
+
+    with FakeKubeAPI() as real:  # stands for the cluster in the operator's own kubeconfig
+        kubeconfig = real.write_kubeconfig(isolated_env / "kubeconfig")
+        env = {"KUBECONFIG": str(kubeconfig), "WBCTL_SANDBOX": "1"}
+        listed = wbctl("services", "list", "-o", "json", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert {r["service"] for r in listed.json()["services"] if r["present"]} >= {"wandb-api", "wandb-app"}
+        assert wbctl("services", "check", env=env).returncode == 0
+        assert real.requests == []
+
+
+def test_sandbox_misconfigured_services_and_a_lasting_fix(wbctl) -> None:
+    env = {"WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": "misconfigured"}
+    check = wbctl("services", "check", "-o", "json", env=env)
+    assert check.returncode == 1
+    failing = {f["check"] for f in check.json()["findings"] if f["status"] == "fail"}
+    assert {"services.wandb-api.replicas", "services.wandb-flat-run-fields-updater.autoscaling",
+            "services.wandb-app.single-instance"} <= failing
+    assert wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "10", "--yes", env=env).returncode == 0
+    status = wbctl("services", "status", "flat-run-fields-updater", "-o", "json", env=env).json()
+    assert status["services"][0]["cr_values"]["autoscaling"]["horizontal"]["maxReplicas"] == 10  # kept between runs

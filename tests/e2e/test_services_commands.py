@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, read_audit
-from tests.fakes.kube import FakeKubeAPI
-from tests.fixtures.kube import chart_043, chart_0223
+from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube_fixtures import chart_043, chart_0223
 
 
 @pytest.fixture

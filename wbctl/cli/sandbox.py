@@ -30,7 +30,9 @@ def reset(ctx: typer.Context) -> None:
     from wbctl.sandbox import sandbox_dir
 
     state = State.of(ctx)  # no settings: loading them would start the sandbox being reset
-    removed = sorted(path.stem for path in sandbox_dir(state.env).glob("*.json"))
+    directory = sandbox_dir(state.env)
+    removed = sorted(path.stem for path in directory.glob("*.json"))
     for name in removed:
-        (sandbox_dir(state.env) / f"{name}.json").unlink()
+        (directory / f"{name}.json").unlink()
+        (directory / f"{name}.kubeconfig").unlink(missing_ok=True)
     state.terminal().info(f"reset: {', '.join(removed)}" if removed else "nothing to reset")

@@ -107,7 +107,7 @@ class State:
             namespace=settings["namespace"],
             instance=settings["instance"],
             timeout=settings.timeout,
-            kubeconfig=self.env.environ.get("KUBECONFIG"),
+            kubeconfig=str(self._sandbox.kubeconfig) if self._sandbox else self.env.environ.get("KUBECONFIG"),
         )
         self._closers.append(adapter)
         return adapter

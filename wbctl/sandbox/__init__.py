@@ -1,8 +1,9 @@
 """The embedded sandbox: a simulated W&B deployment served in-process on loopback.
 
 `wbctl --sandbox ...` starts it and points every backend setting at it, so the real adapters
-run end to end over the real protocols (today: Redis, through fakeredis's TCP server). Its
-state persists between invocations under $XDG_STATE_HOME/wbctl/sandbox/, one file per
+run end to end over the real protocols: Redis through fakeredis's TCP server, Kubernetes
+through the API fake of kube_api.py (the same one the test suite uses), holding the real
+operator-wandb 0.43.8 chart's workloads. Its state persists between invocations under $XDG_STATE_HOME/wbctl/sandbox/, one file per
 scenario, so a rehearsal (`run discard`, then `run discarded`) behaves like the real thing;
 `wbctl sandbox reset` starts a scenario afresh.
 """
@@ -35,7 +36,9 @@ class Sandbox:
     scenario: Scenario
     directory: Path
     _servers: list[Any] = field(default_factory=list)
+    _kube: Any = None
     redis_url: str = ""
+    kubeconfig: Path | None = None
 
     @property
     def state_file(self) -> Path:
@@ -49,21 +52,43 @@ class Sandbox:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self._servers.append(server)
         self.redis_url = f"redis://127.0.0.1:{server.server_address[1]}/0"
-        self._load_redis()
+        saved = self._read_state() or {}
+        self._load_redis(saved.get("redis"))
+        self._start_kube(saved.get("kube"))
         return self
+
+    def _start_kube(self, saved: list[dict[str, Any]] | None) -> None:
+        from wbctl.sandbox.kube_api import FakeKubeAPI
+
+        self._kube = FakeKubeAPI().start()
+        self._kube.add_all(saved if saved is not None else self.scenario.kube())
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.kubeconfig = self.directory / f"{self.scenario.name}.kubeconfig"
+        self.kubeconfig.unlink(missing_ok=True)
+        self._kube.write_kubeconfig(self.kubeconfig, context="sandbox")
+
+    def _kube_objects(self) -> list[dict[str, Any]]:
+        from wbctl.sandbox.kube_api import RESOURCE_TYPES
+
+        return [obj for rtype in RESOURCE_TYPES for obj in self._kube.objects(rtype.plural)]
 
     def settings(self) -> dict[str, Any]:
         """The values that replace the configuration's backend settings."""
-        return {"redis-url": self.redis_url, "redis-ca-file": None, "read-only": False}
+        return {
+            "redis-url": self.redis_url,
+            "redis-ca-file": None,
+            "kube-context": "sandbox",
+            "namespace": "default",
+            "instance": "wandb",
+            "read-only": False,
+        }
 
     def _client(self) -> Any:
         import redis
 
         return redis.Redis.from_url(self.redis_url, decode_responses=True, socket_timeout=5)
 
-    def _load_redis(self) -> None:
-        saved = self._read_state()
-        keys = saved.get("redis") if saved else None
+    def _load_redis(self, keys: dict[str, Any] | None) -> None:
         client = self._client()
         try:
             if keys is None:
@@ -81,25 +106,28 @@ class Sandbox:
         except (OSError, ValueError):
             return None
 
-    def _save_redis(self) -> None:
+    def _save(self) -> None:
         client = self._client()
         try:
             keys = {key: (client.get(key), client.pttl(key)) for key in client.keys("*")}
         finally:
             client.close()
+        state = {"scenario": self.scenario.name, "redis": keys, "kube": self._kube_objects()}
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(json.dumps({"scenario": self.scenario.name, "redis": keys}, indent=2))
+        self.state_file.write_text(json.dumps(state))
 
     def stop(self) -> None:
         if not self._servers:
             return
         try:
-            self._save_redis()
+            self._save()
         finally:
             for server in self._servers:
                 server.shutdown()
                 server.server_close()
             self._servers.clear()
+            if self._kube is not None:
+                self._kube.stop()
 
     def reset(self) -> None:
         self.state_file.unlink(missing_ok=True)

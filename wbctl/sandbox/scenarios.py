@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+
+def _chart_043(**options: Any) -> Callable[[], list[dict[str, Any]]]:
+    def build() -> list[dict[str, Any]]:
+        from wbctl.sandbox.kube_fixtures import chart_043
+
+        return chart_043(**options)
+
+    return build
 
 
 @dataclass(frozen=True)
@@ -10,6 +21,7 @@ class Scenario:
     name: str
     description: str
     redis: dict[str, str] = field(default_factory=dict)
+    kube: Callable[[], list[dict[str, Any]]] = field(default=_chart_043(replicas={"app": 1}))
 
 
 _TUNED = {
@@ -24,8 +36,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("healthy", "a deployment set up as the guide recommends", dict(_TUNED)),
         Scenario(
             "misconfigured",
-            "a fresh install: the guide's Redis settings missing or off",
+            "a fresh install: Redis settings missing, too few replicas on too few nodes, no autoscaling",
             {"bigtablev3.filestream.metric_points_chunk_size": "5000"},
+            _chart_043(replicas={"app": 2, "api": 1, "flat-run-fields-updater": 2}, nodes=2, hpa_for=()),
         ),
         Scenario("queue-backlog", "metrics pile up in the queue behind one noisy run", dict(_TUNED)),
     )

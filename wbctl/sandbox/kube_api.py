@@ -1,6 +1,7 @@
 """FakeKubeAPI: an in-process Kubernetes API server over real HTTP on loopback.
 
-Why a fake of our own: no real API server can run here, and the one packaged emulator (kmock)
+It serves the sandbox (`wbctl --sandbox`) and the test suite alike, so rehearsals and tests
+run the real adapter and the real client against the same semantics. Why a fake of our own: no real API server can run here, and the one packaged emulator (kmock)
 has no label selectors, pagination, resourceVersion counter, dry run or scale subresource, and
 needs an asyncio test plugin. wbctl's Kubernetes adapter uses the official `kubernetes` client,
 whose generated pydantic models validate every response; so this fake speaks the wire protocol
@@ -41,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from tests.fakes.kube_semantics import (
+from wbctl.sandbox.kube_semantics import (
     PATCHERS,
     PatchApplyError,
     PatchFormatError,
