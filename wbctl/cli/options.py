@@ -1,10 +1,14 @@
-"""Options shared by many commands, declared once so help texts and names never drift."""
+"""Options and small helpers shared by many commands, declared once so they never drift."""
 
 from __future__ import annotations
 
 from typing import Annotated, Optional
 
 import typer
+
+from wbctl.core.model import Report, Status
+from wbctl.errors import ExitStatus
+from wbctl.output import Terminal, render_report
 
 Output = Annotated[
     Optional[str],
@@ -22,3 +26,10 @@ def group(name: str, help: str) -> typer.Typer:
 
     callback.__doc__ = help
     return typer.Typer(name=name, help=help, callback=callback, no_args_is_help=True, add_completion=False)
+
+
+def render_check(term: Terminal, report: Report) -> None:
+    """Render a check's report; exit 1 when any finding fails (warnings pass)."""
+    render_report(term, report)
+    if report.has(Status.FAIL):
+        raise typer.Exit(ExitStatus.PROBLEMS)

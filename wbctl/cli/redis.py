@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 
-from wbctl.cli.options import group, DryRun, Output, Yes
+from wbctl.cli.options import DryRun, Output, Yes, group, render_check
 from wbctl.cli.state import State
 from wbctl.core import redis_settings
-from wbctl.core.model import Plan, Report, Status
-from wbctl.errors import ExitStatus
+from wbctl.core.model import Plan, Report
 from wbctl.output import render_report
 
 app = group("redis", "The guide's Redis settings: bigtablev3.filestream.* chunk size, parallelization, write cache.")
@@ -47,10 +46,7 @@ def tune(
     adapter = state.redis()
     observation = adapter.observe([item.key for item in desired])
     if check:
-        report = Report(redis_settings.setting_findings(observation, desired))
-        render_report(state.terminal(), report)
-        if report.has(Status.FAIL):
-            raise typer.Exit(ExitStatus.PROBLEMS)
+        render_check(state.terminal(), Report(redis_settings.setting_findings(observation, desired)))
         return
     keys = [item.key for item in desired]
 

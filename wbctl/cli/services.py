@@ -6,12 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from wbctl.cli.options import DryRun, Output, Yes, group
+from wbctl.cli.options import DryRun, Output, Yes, group, render_check
 from wbctl.cli.state import State
 from wbctl.core import catalog, scaling, services
-from wbctl.core.model import Plan, Status
-from wbctl.errors import ExitStatus, UsageError
-from wbctl.output import render_items, render_report, render_service_status
+from wbctl.core.kube import KubeObservation
+from wbctl.core.model import Plan
+from wbctl.errors import UsageError
+from wbctl.output import render_items, render_service_status
 
 app = group("services", "The guide's W&B services on Kubernetes: list, status, check, scale, autoscale.")
 
@@ -25,18 +26,22 @@ Force = Annotated[bool, typer.Option("--force", help="Allow what the guide advis
 LIST_COLUMNS = ("service", "kind", "ready", "image", "autoscaling", "nodes", "role")
 
 
-def _warn_notes(state: State, notes: list[str]) -> None:
-    for note in notes:
+def _observe(ctx: typer.Context, output: str | None, kinds: tuple[str, ...] | None = None) -> tuple[State, KubeObservation]:
+    """Settings, one observation of the instance, and a warning for whatever could not be read."""
+    from wbctl.adapters.kube import ALL_KINDS
+
+    state = State.of(ctx)
+    state.settings(output=output)
+    observation = state.kube().observe(kinds or ALL_KINDS)
+    for note in observation.notes:
         state.terminal().warn(note)
+    return state, observation
 
 
 @app.command("list")
 def list_services(ctx: typer.Context, output: Output = None) -> None:
     """Every service of the guide and every other workload of the instance, one line each."""
-    state = State.of(ctx)
-    state.settings(output=output)
-    observation = state.kube().observe()
-    _warn_notes(state, observation.notes)
+    state, observation = _observe(ctx, output)
     rows = services.list_rows(observation)
     cells = [services.list_cells(row) for row in rows]
     render_items(state.terminal(), LIST_COLUMNS, cells, {"namespace": observation.namespace, "services": rows})
@@ -51,10 +56,7 @@ def status(
     """Pods (node, phase, readiness, restarts, age), resources, autoscaler and CR values."""
     from wbctl.adapters.kube import STATUS_KINDS
 
-    state = State.of(ctx)
-    state.settings(output=output)
-    observation = state.kube().observe(STATUS_KINDS)
-    _warn_notes(state, observation.notes)
+    state, observation = _observe(ctx, output, STATUS_KINDS)
     views = services.map_services(observation)
     if service is not None:
         wanted = {service, catalog.PREFIX + service}
@@ -69,14 +71,8 @@ def status(
 @app.command()
 def check(ctx: typer.Context, output: Output = None) -> None:
     """Judge the services against the guide: present, replicas, spread, autoscaling, single instance."""
-    state = State.of(ctx)
-    state.settings(output=output)
-    observation = state.kube().observe()
-    _warn_notes(state, observation.notes)
-    report = services.check(observation)
-    render_report(state.terminal(), report)
-    if report.has(Status.FAIL):
-        raise typer.Exit(ExitStatus.PROBLEMS)
+    state, observation = _observe(ctx, output)
+    render_check(state.terminal(), services.check(observation))
 
 
 @app.command()

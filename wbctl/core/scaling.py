@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from wbctl.core.catalog import ServiceSpec
-from wbctl.core.kube import KubeObservation
+from wbctl.core.kube import KubeObservation, WandbResource
 from wbctl.core.model import Change, Plan
 from wbctl.core.services import ServiceView, map_services
 from wbctl.errors import BackendError, UsageError
@@ -25,11 +25,6 @@ def view_of(observation: KubeObservation, spec: ServiceSpec) -> ServiceView:
     return next(view for view in map_services(observation) if view.name == spec.name)
 
 
-def _cr_target(observation: KubeObservation) -> str:
-    assert observation.cr is not None
-    return f"weightsandbiases/{observation.cr.name}"
-
-
 def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
     current: Any = values
     for part in path:
@@ -40,6 +35,7 @@ def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def _choose_via(observation: KubeObservation, via: str | None, direct: str) -> str:
+    """--via as given, else cr when the CR exists (the lasting change), else the direct write."""
     if via is None:
         return VIA_CR if observation.cr is not None else direct
     if via == VIA_CR and observation.cr is None:
@@ -51,11 +47,14 @@ def _choose_via(observation: KubeObservation, via: str | None, direct: str) -> s
 
 
 def _cr_plan(
-    observation: KubeObservation, changes: list[tuple[tuple[str, ...], Any]], summary: str, context: str, notes: list[str]
+    observation: KubeObservation,
+    cr: WandbResource,
+    changes: list[tuple[tuple[str, ...], Any]],
+    summary: str,
+    context: str,
+    notes: list[str],
 ) -> Plan:
-    cr = observation.cr
-    assert cr is not None
-    target = _cr_target(observation)
+    target = f"weightsandbiases/{cr.name}"
     planned = tuple(
         Change(target, ".".join(("spec", "values", *path)), _lookup(cr.values, path), after, path=("spec", "values", *path))
         for path, after in changes
@@ -98,8 +97,8 @@ def plan_scale(
             f"{spec.name}: it overrides a fixed replica count (use wbctl services autoscale)"
         )
     summary = f"{spec.name} will run {replicas} replica(s)"
-    if via == VIA_CR:
-        return _cr_plan(observation, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes)
+    if via == VIA_CR and observation.cr is not None:
+        return _cr_plan(observation, observation.cr, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes)
     workload = view.workload
     if workload is None:
         raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to scale")
@@ -175,9 +174,8 @@ def plan_autoscale(
     keda = next((a for a in view.autoscalers if a.kind == "ScaledObject"), None)
     if keda is not None:
         notes.append(f"KEDA ScaledObject {keda.name} also scales {spec.name}: check <service>.autoscaling.keda in the CR")
-    if via == VIA_CR:
-        cr = observation.cr
-        assert cr is not None
+    cr = observation.cr
+    if via == VIA_CR and cr is not None:
         base: tuple[str, ...] = (spec.values_key, "autoscaling", "horizontal") if cr.new_layout else (spec.values_key, "autoscaling")
         cpu_key = "targetCPUUtilizationPercentage" if cr.new_layout else "targetCPU"
         changes: list[tuple[tuple[str, ...], Any]] = [((*base, "enabled"), not disable)]
@@ -185,7 +183,7 @@ def plan_autoscale(
             changes += [((*base, "minReplicas"), min_replicas), ((*base, "maxReplicas"), max_replicas)]
             if cpu_target is not None:
                 changes.append(((*base, cpu_key), cpu_target))
-        return _cr_plan(observation, changes, summary, context, notes)
+        return _cr_plan(observation, cr, changes, summary, context, notes)
     if keda is not None:
         raise UsageError(f"{spec.name} is autoscaled by KEDA ScaledObject {keda.name}, which owns its HPA: use --via cr")
     return _hpa_plan(observation, spec, view, min_replicas, max_replicas, cpu_target, disable, summary, context, notes)
