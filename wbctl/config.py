@@ -113,6 +113,10 @@ KEYS: dict[str, Key] = {
         Key("read-only", _bool, False, "refuse every change in this context"),
         Key("timeout", _seconds, 10.0, "seconds allowed for each backend call"),
         Key("output", _choice("table", "json"), "table", "output format"),
+        *(
+            Key(f"prometheus-query-{signal}", _str, None, f"PromQL for the {signal} signal ({{value}}: instance or subscription)")
+            for signal in ("bigtable-cpu", "bigtable-nodes", "bigtable-storage", "queue-undelivered", "queue-oldest-age")
+        ),
     )
 }
 

@@ -25,8 +25,10 @@ class Applier(Protocol):
     def apply(self, plan: Plan) -> None:
         """Write every change, or nothing; ConflictError when a precondition no longer holds."""
 
-    def read_back(self, plan: Plan) -> None:
-        """Raise VerificationError unless the backend now holds every change's `after`."""
+    def read_back(self, plan: Plan) -> bool | None:
+        """Raise VerificationError unless the backend now holds every change's `after`.
+
+        False: the change was accepted but is not done yet (e.g. --no-wait), so not verified."""
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,14 @@ def execute(
             return False
         _confirm(plan, options, read_only, term)
         try:
-            _apply(plan, applier, audit)
+            verified = _apply(plan, applier, audit)
         except ConflictError as exc:
             if replan is None or attempt == MAX_ATTEMPTS:
                 raise
             term.warn(f"{exc.message}; reading it again")
             plan = replan()
             continue
-        render_plan_result(term, plan, applied=True)
+        render_plan_result(term, plan, applied=True, verified=verified)
         return True
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
@@ -86,11 +88,11 @@ def _confirm(plan: Plan, options: MutationOptions, read_only: bool, term: Termin
         raise RefusedError("not confirmed: nothing changed")
 
 
-def _apply(plan: Plan, applier: Applier, audit: AuditLog) -> None:
+def _apply(plan: Plan, applier: Applier, audit: AuditLog) -> bool:
     with audit.open() as log:
         try:
             applier.apply(plan)
-            applier.read_back(plan)
+            verified = applier.read_back(plan) is not False
         except WbctlError as exc:
             # a RefusedError here is a precondition that failed: nothing was written
             audit.record(log, plan, "refused" if isinstance(exc, RefusedError) else "failed", exc.message)
@@ -98,4 +100,5 @@ def _apply(plan: Plan, applier: Applier, audit: AuditLog) -> None:
         except BaseException as exc:  # interrupted or unexpected: the backend state is unknown
             audit.record(log, plan, "failed", f"{type(exc).__name__}: {exc}")
             raise
-        audit.record(log, plan, "applied")
+        audit.record(log, plan, "applied" if verified else "accepted")
+    return verified

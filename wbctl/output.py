@@ -7,6 +7,7 @@ NO_COLOR. Every text passes the redactor on its way out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,12 @@ class Terminal:
         # one line, whatever the backend put in the message
         line = " ".join(self.redact(message).split())
         self.err.print(self._text(f"wbctl: error: {line}", "red"), soft_wrap=True)
+
+    def progress(self, message: str) -> Any:
+        """A spinner on stderr while something slow runs; nothing off a terminal."""
+        if not self.env.stderr_isatty:
+            return contextlib.nullcontext()
+        return self.err.status(self.redact(message))
 
     def confirm(self, question: str) -> bool:
         """Ask on the terminal; only called when stdin is one (the mutation path checks)."""
@@ -178,11 +185,13 @@ def render_diff(term: Terminal, plan: Plan) -> None:
         write(f"note: {note}")
 
 
-def render_plan_result(term: Terminal, plan: Plan, applied: bool) -> None:
+def render_plan_result(term: Terminal, plan: Plan, applied: bool, verified: bool = True) -> None:
     if term.json_mode:
         term.json(plan.to_json(applied))
-    elif applied:
+    elif applied and verified:
         term.line(f"applied {len(plan.changes)} change(s) to {plan.target}; verified by reading back")
+    elif applied:
+        term.line(f"the change to {plan.target} was accepted and goes on; not verified (--no-wait)")
 
 
 def render_items(term: Terminal, columns: Sequence[str], items: Sequence[dict[str, Any]], document: Any) -> None:
@@ -248,3 +257,27 @@ def render_service_status(term: Terminal, services: Sequence[dict[str, Any]], do
 
 def _resources(values: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "-"
+
+
+def render_bigtable_status(term: Terminal, document: dict[str, Any]) -> None:
+    if term.json_mode:
+        term.json(document)
+        return
+    instance = document["instance"]
+    term.line(f"{instance['name']} ({instance['display_name']}), {instance['state']}; window {document['window']}")
+    rows = []
+    for c in document["clusters"]:
+        scaling = c["autoscaling"]
+        cpu = c["cpu_percent"]
+        rows.append((
+            c["cluster"], c["location"], c["storage_type"], c["state"], str(c["serve_nodes"]),
+            f"{scaling['min_nodes']}-{scaling['max_nodes']}, CPU {scaling['cpu_target']}%" if scaling else "off",
+            show(cpu["now"]) + ("%" if cpu["now"] is not None else ""),
+            show(cpu["peak"]) + ("%" if cpu["peak"] is not None else ""),
+            show(c["storage_utilization_percent"]) + ("%" if c["storage_utilization_percent"] is not None else ""),
+            " -> ".join(str(n["nodes"]) for n in c["node_changes"]) or "-",
+        ))
+    term.table(("cluster", "location", "storage", "state", "nodes", "autoscaling", "cpu now", "cpu peak",
+                "storage used", "node counts"), rows)
+    for signal, reason in document["unknown"].items():
+        term.warn(f"{signal} unknown: {reason}")

@@ -21,6 +21,7 @@ from wbctl.errors import ExitStatus, UsageError, WbctlError
 
 # group name -> module holding `app`; add a group here when its first real command lands
 GROUPS: dict[str, str] = {
+    "bigtable": "wbctl.cli.bigtable",
     "config": "wbctl.cli.config",
     "redis": "wbctl.cli.redis",
     "run": "wbctl.cli.run",

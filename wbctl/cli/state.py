@@ -15,6 +15,7 @@ import typer
 
 from wbctl import config
 from wbctl.audit import AuditLog, audit_path
+from wbctl.errors import UsageError
 from wbctl.core.model import Plan
 from wbctl.environment import Environment
 from wbctl.mutation import Applier, MutationOptions, execute
@@ -22,7 +23,9 @@ from wbctl.output import Terminal
 from wbctl.redact import Redactor
 
 if TYPE_CHECKING:
+    from wbctl.adapters.bigtable import BigtableAdapter
     from wbctl.adapters.kube import KubeAdapter
+    from wbctl.adapters.monitoring import MetricsSource
     from wbctl.adapters.redis import RedisAdapter
     from wbctl.sandbox import Sandbox
 
@@ -111,6 +114,47 @@ class State:
         )
         self._closers.append(adapter)
         return adapter
+
+    def _gcp_project(self) -> str:
+        project = self.settings()["gcp-project"]
+        if not project:
+            raise UsageError("gcp-project is not set: add it to the context or set WBCTL_GCP_PROJECT")
+        return project
+
+    def bigtable(self, *, wait: bool = True) -> BigtableAdapter:
+        from wbctl.adapters.bigtable import BigtableAdapter
+        from wbctl.core.bigtable import default_instance
+
+        settings = self.settings()
+        adapter = BigtableAdapter(
+            project=self._gcp_project(),
+            instance_id=settings["bigtable-instance"] or default_instance(settings["instance"]),
+            timeout=settings.timeout,
+            emulator_host=settings["gcp-emulator-host"],
+            endpoint=settings["gcp-bigtable-admin-endpoint"],
+            wait=wait,
+            progress=self.terminal().progress,
+        )
+        self._closers.append(adapter)
+        return adapter
+
+    def metrics(self) -> MetricsSource:
+        from wbctl.adapters.monitoring import SIGNALS, CloudMonitoring, Prometheus
+
+        settings = self.settings()
+        source: MetricsSource
+        if settings["metrics-source"] == "prometheus":
+            queries = {name: settings[f"prometheus-query-{name}"] for name in SIGNALS if settings[f"prometheus-query-{name}"]}
+            source = Prometheus(url=settings["prometheus-url"], timeout=settings.timeout, queries=queries)
+        else:
+            source = CloudMonitoring(
+                project=self._gcp_project(),
+                timeout=settings.timeout,
+                emulator_host=settings["gcp-emulator-host"],
+                endpoint=settings["gcp-monitoring-endpoint"],
+            )
+        self._closers.append(source)
+        return source
 
     def apply(
         self, plan: Plan, applier: Applier, *, dry_run: bool, yes: bool, replan: Callable[[], Plan] | None = None

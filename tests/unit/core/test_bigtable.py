@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from wbctl.core import bigtable as bt
+from wbctl.core.model import Status
+from wbctl.errors import UsageError
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+
+
+def observation(*clusters: bt.ClusterState) -> bt.BigtableObservation:
+    return bt.BigtableObservation("proj", "wandb-bigtable", "W&B", "READY", clusters)
+
+
+def cluster(cid="wandb-bigtable-c1", nodes=3, scaling: bt.Autoscaling | None = bt.Autoscaling(1, 3, 70), storage="SSD"):
+    return bt.ClusterState(cid, "us-central1-a", storage, "READY", nodes, scaling)
+
+
+def cpu(values: list[float], cid="wandb-bigtable-c1") -> bt.SignalData:
+    points = tuple((NOW - timedelta(minutes=len(values) - i), v) for i, v in enumerate(values))
+    return bt.SignalData("bigtable-cpu", (bt.Series({"cluster": cid}, points),))
+
+
+def test_default_names_follow_the_terraform_module() -> None:
+    assert bt.default_instance("wandb") == "wandb-bigtable"
+    assert bt.default_instance("wandb-prod") == "wandb-prod"
+    assert bt.default_instance("x" * 40) == "x" * 27
+    assert bt.default_subscription("wandb") == "wandb-flat-run-fields-updater"
+
+
+def test_terraform_default_fails_min_nodes() -> None:
+    findings = {f.check: f for f in bt.check(observation(cluster()), cpu([0.3, 0.4]), "1h").findings}
+    assert findings["bigtable.autoscaling"].status is Status.OK
+    assert findings["bigtable.min-nodes"].status is Status.FAIL
+    assert "Terraform module's default is 1" in findings["bigtable.min-nodes"].message
+    assert findings["bigtable.min-nodes"].remedy.startswith("wbctl bigtable autoscale --min 3 --max 10")
+    assert findings["bigtable.cpu"].status is Status.OK and findings["bigtable.cpu"].observed == "40.0%"
+
+
+def test_manual_cluster_fails_autoscaling() -> None:
+    findings = {f.check: f for f in bt.check(observation(cluster(nodes=5, scaling=None)), cpu([0.2]), "1h").findings}
+    assert findings["bigtable.autoscaling"].status is Status.FAIL
+    assert findings["bigtable.min-nodes"].status is Status.OK
+
+
+def test_cpu_above_target_warns_only_at_max_nodes() -> None:
+    busy = cpu([0.5, 0.85, 0.9])
+    at_max = {f.check: f for f in bt.check(observation(cluster(nodes=10, scaling=bt.Autoscaling(3, 10, 70))), busy, "1h").findings}
+    assert at_max["bigtable.cpu"].status is Status.WARN and "at its autoscaling maximum" in at_max["bigtable.cpu"].message
+    room = {f.check: f for f in bt.check(observation(cluster(nodes=5, scaling=bt.Autoscaling(3, 10, 70))), busy, "1h").findings}
+    assert room["bigtable.cpu"].status is Status.OK and "room" in room["bigtable.cpu"].message
+
+
+def test_no_cpu_data_is_unknown_not_zero() -> None:
+    findings = {f.check: f for f in bt.check(observation(cluster()), bt.SignalData("bigtable-cpu", None, "no data"), "1h").findings}
+    assert findings["bigtable.cpu"].status is Status.UNKNOWN and findings["bigtable.cpu"].observed is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((0, 3, None, None, True), "at least 1"),
+        ((3, 2, None, None, False), "below --min"),
+        ((3, 31, None, None, False), "10 x --min"),
+        ((3, 10, 9, None, False), "10-80"),
+        ((3, 10, 81, None, False), "10-80"),
+        ((3, 10, 70, 100, False), "GiB per node"),
+        ((2, 10, 70, None, False), "guide's absolute minimum"),
+    ],
+)
+def test_autoscale_validation(args, message) -> None:
+    with pytest.raises(UsageError, match=message):
+        bt.validate_autoscale(*args)
+
+
+def test_min_below_three_with_force() -> None:
+    bt.validate_autoscale(2, 10, 70, None, True)
+
+
+def test_autoscale_plan_names_every_cluster_and_carries_the_whole_config() -> None:
+    obs = observation(cluster("c1"), cluster("c2", scaling=None, nodes=4))
+    plan = bt.plan_autoscale(obs, min_nodes=3, max_nodes=10, cpu_target=None, storage_gib=None, cluster_id=None, context="p")
+    targets = {c.target for c in plan.changes}
+    assert targets == {"projects/proj/instances/wandb-bigtable/clusters/c1", "projects/proj/instances/wandb-bigtable/clusters/c2"}
+    c1 = {c.key: (c.before, c.after) for c in plan.changes if c.target.endswith("/c1")}
+    assert c1 == {"autoscaling min nodes": (1, 3), "autoscaling max nodes": (3, 10)}
+    assert plan.preconditions["projects/proj/instances/wandb-bigtable/clusters/c1"]["autoscaling"] == {
+        "min": 3, "max": 10, "cpu": 70, "storage": None}
+    assert any("c2: autoscaling replaces its fixed 4 nodes" in n for n in plan.notes)
+    again = bt.plan_autoscale(observation(cluster("c1", scaling=bt.Autoscaling(3, 10, 70))), min_nodes=3, max_nodes=10,
+                              cpu_target=70, storage_gib=None, cluster_id=None, context="p")
+    assert again.empty
+
+
+def test_storage_target_checked_against_the_clusters_type() -> None:
+    with pytest.raises(UsageError, match="HDD cluster"):
+        bt.plan_autoscale(observation(cluster(storage="HDD")), min_nodes=3, max_nodes=10, cpu_target=None,
+                          storage_gib=3000, cluster_id=None, context="p")
+
+
+def test_unknown_cluster() -> None:
+    with pytest.raises(UsageError, match="no cluster 'c9'"):
+        bt.plan_scale(observation(cluster("c1")), nodes=3, cluster_id="c9", context="p")
+
+
+def test_scale_turns_autoscaling_off_and_says_so() -> None:
+    plan = bt.plan_scale(observation(cluster("c1", nodes=3)), nodes=5, cluster_id=None, context="p")
+    assert [(c.key, c.after) for c in plan.changes] == [("autoscaling", None), ("serve nodes", 5)]
+    assert any("turns autoscaling OFF" in n for n in plan.notes)
+    manual = bt.plan_scale(observation(cluster("c1", nodes=5, scaling=None)), nodes=5, cluster_id=None, context="p")
+    assert manual.empty
+
+
+def test_status_document() -> None:
+    nodes = bt.SignalData("bigtable-nodes", (bt.Series({"cluster": "wandb-bigtable-c1"}, (
+        (NOW - timedelta(minutes=3), 1.0), (NOW - timedelta(minutes=2), 1.0), (NOW - timedelta(minutes=1), 3.0))),))
+    doc = bt.status_document(observation(cluster()), {"bigtable-cpu": cpu([0.2, 0.6]), "bigtable-nodes": nodes,
+                                                       "bigtable-storage": bt.SignalData("bigtable-storage", None, "none")}, "1h")
+    (c,) = doc["clusters"]
+    assert c["cpu_percent"] == {"now": 60.0, "peak": 60.0, "target": 70}
+    assert [n["nodes"] for n in c["node_changes"]] == [1, 3]
+    assert doc["unknown"] == {"bigtable-storage": "none"}

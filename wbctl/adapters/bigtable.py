@@ -1,0 +1,192 @@
+"""Bigtable instance admin through google-cloud-bigtable's admin client.
+
+Reads the instance and its clusters (two calls), and changes a cluster with
+PartialUpdateCluster and an update mask, waiting for the long-running operation within the
+timeout (a spinner on stderr) unless told not to wait. The client is imported on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wbctl.adapters.google import transport, translated
+from wbctl.core.bigtable import (
+    PATH_AUTOSCALING,
+    PATH_CPU,
+    PATH_MAX,
+    PATH_MIN,
+    PATH_NODES,
+    PATH_STORAGE,
+    Autoscaling,
+    BigtableObservation,
+    ClusterState,
+)
+from wbctl.core.model import Change, Plan
+from wbctl.errors import BackendError, VerificationError
+
+
+class BigtableAdapter:
+    def __init__(
+        self,
+        *,
+        project: str,
+        instance_id: str,
+        timeout: float,
+        emulator_host: str | None = None,
+        endpoint: str | None = None,
+        wait: bool = True,
+        progress: Callable[[str], Any] | None = None,  # a context manager factory: a spinner on stderr
+    ) -> None:
+        self.project = project
+        self.instance_id = instance_id
+        self.timeout = timeout
+        self.emulator_host = emulator_host
+        self.endpoint = endpoint
+        self.wait = wait
+        self.progress = progress
+        self._client: Any = None
+
+    @property
+    def instance_path(self) -> str:
+        return f"projects/{self.project}/instances/{self.instance_id}"
+
+    def client(self) -> Any:
+        if self._client is None:
+            from google.cloud.bigtable_admin_v2 import BigtableInstanceAdminClient
+            from google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports import (
+                BigtableInstanceAdminGrpcTransport,
+            )
+
+            self._client = BigtableInstanceAdminClient(
+                transport=transport(BigtableInstanceAdminGrpcTransport, emulator_host=self.emulator_host,
+                                    endpoint=self.endpoint, service="Bigtable admin")
+            )
+        return self._client
+
+    def observe(self) -> BigtableObservation:
+        client = self.client()
+        with translated("get instance", self.instance_path, self.timeout):
+            instance = client.get_instance(name=self.instance_path, retry=None, timeout=self.timeout)
+        with translated("list clusters of", self.instance_path, self.timeout):
+            response = client.list_clusters(parent=self.instance_path, retry=None, timeout=self.timeout)
+        return BigtableObservation(
+            project=self.project,
+            instance_id=self.instance_id,
+            display_name=instance.display_name,
+            state=instance.state.name,
+            clusters=tuple(_cluster(c) for c in response.clusters),
+        )
+
+    # --- changes ----------------------------------------------------------------------
+
+    def apply(self, plan: Plan) -> None:
+        """One PartialUpdateCluster per cluster. Autoscaling is written whole (the plan carries
+        the complete desired config), since the API replaces cluster_autoscaling_config as a unit."""
+        from google.cloud.bigtable_admin_v2 import types
+        from google.protobuf import field_mask_pb2
+
+        for target, changes in _by_target(plan).items():
+            cluster = types.Cluster(name=target)
+            desired = plan.preconditions.get(target, {}).get("autoscaling")
+            paths: list[str] = []
+            if desired is not None:
+                for path, key in ((PATH_MIN, "min"), (PATH_MAX, "max"), (PATH_CPU, "cpu"), (PATH_STORAGE, "storage")):
+                    if desired.get(key) is not None:
+                        _set(cluster, path, desired[key])
+                paths.append(".".join(PATH_AUTOSCALING))
+            if any(change.path == PATH_AUTOSCALING for change in changes):
+                paths.append(".".join(PATH_AUTOSCALING))  # an empty config: autoscaling off
+            for change in changes:
+                if change.path == PATH_NODES:
+                    cluster.serve_nodes = change.after
+                    paths.append("serve_nodes")
+            mask = field_mask_pb2.FieldMask(paths=sorted(set(paths)))
+            with translated("update cluster", target, self.timeout):
+                operation = self.client().partial_update_cluster(
+                    cluster=cluster, update_mask=mask, retry=None, timeout=self.timeout
+                )
+            if self.wait:
+                self._wait(operation, target)
+
+    def _wait(self, operation: Any, target: str) -> None:
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        waiting = self.progress(f"waiting for the update of {target}") if self.progress else _nothing()
+        with waiting, translated("wait for the update of", target, self.timeout):
+            try:
+                operation.result(timeout=self.timeout, retry=None)
+            except FutureTimeout:
+                raise BackendError(
+                    f"the update of {target} was accepted but not finished within {self.timeout:g}s: "
+                    f"it goes on; check with 'wbctl bigtable status'"
+                ) from None
+
+    def read_back(self, plan: Plan) -> bool:
+        if not self.wait:
+            return False  # accepted, not waited for: nothing to verify yet
+        observed = {self.instance_path + "/clusters/" + c.cluster_id: c for c in self.observe().clusters}
+        for change in plan.changes:
+            cluster = observed.get(change.target)
+            found = _value(cluster, change.path) if cluster else None
+            if found != change.after:
+                raise VerificationError(f"read-back of {change.target} shows {change.key} = {found!r}, not {change.after!r}")
+        return True
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.transport.close()
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _cluster(cluster: Any) -> ClusterState:
+    config = cluster.cluster_config.cluster_autoscaling_config
+    limits, targets = config.autoscaling_limits, config.autoscaling_targets
+    autoscaling = None
+    if limits.max_serve_nodes:
+        autoscaling = Autoscaling(
+            min_nodes=limits.min_serve_nodes,
+            max_nodes=limits.max_serve_nodes,
+            cpu_target=targets.cpu_utilization_percent,
+            storage_target_gib=targets.storage_utilization_gib_per_node or None,
+        )
+    return ClusterState(
+        cluster_id=cluster.name.rsplit("/", 1)[-1],
+        location=cluster.location.rsplit("/", 1)[-1],
+        storage_type=cluster.default_storage_type.name,
+        state=cluster.state.name,
+        serve_nodes=cluster.serve_nodes,
+        autoscaling=autoscaling,
+    )
+
+
+def _value(cluster: ClusterState, path: tuple[str, ...]) -> Any:
+    scaling = cluster.autoscaling
+    if path == PATH_NODES:
+        return cluster.serve_nodes
+    if path == PATH_AUTOSCALING:
+        return None if scaling is None else "on"
+    if scaling is None:
+        return None
+    return {PATH_MIN: scaling.min_nodes, PATH_MAX: scaling.max_nodes, PATH_CPU: scaling.cpu_target,
+            PATH_STORAGE: scaling.storage_target_gib}.get(path)
+
+
+def _set(message: Any, path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        message = getattr(message, part)
+    setattr(message, path[-1], value)
+
+
+def _by_target(plan: Plan) -> dict[str, list[Change]]:
+    grouped: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        grouped.setdefault(change.target, []).append(change)
+    return grouped

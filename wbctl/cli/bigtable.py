@@ -1,0 +1,102 @@
+"""`wbctl bigtable`: the guide's first recommendation, Bigtable autoscaling with at least 3 nodes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from wbctl.cli.options import DryRun, Output, Yes, group, render_check
+from wbctl.cli.state import State
+from wbctl.core import bigtable
+from wbctl.core.durations import parse_duration
+from wbctl.core.model import Plan
+from wbctl.output import render_bigtable_status
+
+app = group("bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale.")
+
+Window = Annotated[str, typer.Option("--window", metavar="DURATION", help="How far back to read metrics (e.g. 1h, 30m).")]
+Cluster = Annotated[Optional[str], typer.Option("--cluster", metavar="ID", help="One cluster (default: every cluster of the instance).")]
+NoWait = Annotated[bool, typer.Option("--no-wait", help="Return once Google accepted the change; do not wait for it.")]
+CPU_SIGNALS = ("bigtable-cpu", "bigtable-nodes", "bigtable-storage")
+
+
+def _read(state: State, window: str, signals: tuple[str, ...]) -> tuple[bigtable.BigtableObservation, dict[str, bigtable.SignalData]]:
+    seconds = parse_duration(window)
+    admin = state.bigtable()
+    observation = admin.observe()
+    data = state.metrics().fetch({name: admin.instance_id for name in signals}, seconds, state.env.now())
+    return observation, data
+
+
+@app.command()
+def status(ctx: typer.Context, window: Window = "1h", output: Output = None) -> None:
+    """Instance, clusters, nodes, autoscaling; CPU now and peak vs target; storage; node changes."""
+    parse_duration(window)
+    state = State.of(ctx)
+    state.settings(output=output)
+    observation, data = _read(state, window, CPU_SIGNALS)
+    render_bigtable_status(state.terminal(), bigtable.status_document(observation, data, window))
+
+
+@app.command()
+def check(ctx: typer.Context, window: Window = "1h", output: Output = None) -> None:
+    """Judge against the guide: autoscaling on, at least 3 nodes, CPU under target."""
+    parse_duration(window)
+    state = State.of(ctx)
+    state.settings(output=output)
+    observation, data = _read(state, window, ("bigtable-cpu",))
+    render_check(state.terminal(), bigtable.check(observation, data["bigtable-cpu"], window))
+
+
+@app.command()
+def autoscale(
+    ctx: typer.Context,
+    min_nodes: Annotated[int, typer.Option("--min", metavar="N", help="Fewest nodes per cluster (the guide: at least 3).")],
+    max_nodes: Annotated[int, typer.Option("--max", metavar="M", help="Most nodes per cluster (<= 10 x --min).")],
+    cpu_target: Annotated[Optional[int], typer.Option("--cpu-target", metavar="PERCENT", help="CPU utilization target, 10-80.")] = None,
+    storage_target: Annotated[
+        Optional[int], typer.Option("--storage-target", metavar="GIB", help="Storage target per node (SSD 2560-5120, HDD 8192-16384).")
+    ] = None,
+    cluster: Cluster = None,
+    force: Annotated[bool, typer.Option("--force", help="Allow --min below the guide's 3 nodes.")] = False,
+    no_wait: NoWait = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    output: Output = None,
+) -> None:
+    """Turn on (or change) autoscaling of every cluster, or of --cluster."""
+    bigtable.validate_autoscale(min_nodes, max_nodes, cpu_target, storage_target, force)
+    state = State.of(ctx)
+    settings = state.settings(output=output)
+    admin = state.bigtable(wait=not no_wait)
+
+    def plan() -> Plan:
+        return bigtable.plan_autoscale(admin.observe(), min_nodes=min_nodes, max_nodes=max_nodes, cpu_target=cpu_target,
+                                       storage_gib=storage_target, cluster_id=cluster or settings["bigtable-cluster"],
+                                       context=settings.context_label)
+
+    state.apply(plan(), admin, dry_run=dry_run, yes=yes, replan=plan)
+
+
+@app.command()
+def scale(
+    ctx: typer.Context,
+    nodes: Annotated[int, typer.Option("--nodes", metavar="N", help="A fixed number of nodes per cluster.")],
+    cluster: Cluster = None,
+    no_wait: NoWait = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    output: Output = None,
+) -> None:
+    """Set a fixed node count: this turns autoscaling off (the diff shows the limits it replaces)."""
+    bigtable.validate_nodes(nodes)
+    state = State.of(ctx)
+    settings = state.settings(output=output)
+    admin = state.bigtable(wait=not no_wait)
+
+    def plan() -> Plan:
+        return bigtable.plan_scale(admin.observe(), nodes=nodes, cluster_id=cluster or settings["bigtable-cluster"],
+                                   context=settings.context_label)
+
+    state.apply(plan(), admin, dry_run=dry_run, yes=yes, replan=plan)

@@ -1,0 +1,318 @@
+"""Bigtable as the guide wants it: autoscaling on, "an absolute minimum of 3 nodes", 10 as a
+steady state under heavy load, and CPU kept under the autoscaling target.
+
+Google's own limits (FACTS.md, from the Bigtable docs) are checked here, before any call:
+CPU target 10-80 %, max nodes <= 10 x min nodes, storage target per node 2560-5120 GiB (SSD)
+or 8192-16384 GiB (HDD).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from wbctl.core.model import Change, Finding, Plan, Report, Status
+from wbctl.errors import UsageError
+
+GUIDE_MIN_NODES = 3
+GUIDE_STEADY_NODES = 10
+CPU_TARGET_RANGE = (10, 80)
+STORAGE_TARGET_RANGE = {"SSD": (2560, 5120), "HDD": (8192, 16384)}
+MAX_NODES_FACTOR = 10
+
+
+def default_instance(namespace: str) -> str:
+    """The instance id W&B's Terraform module gives: the namespace, or `<ns>-bigtable` when
+    the namespace is shorter than 6 characters, truncated to 27 characters."""
+    name = namespace if len(namespace) >= 6 else f"{namespace}-bigtable"
+    return name[:27]
+
+
+def default_subscription(namespace: str) -> str:
+    return f"{namespace}-flat-run-fields-updater"
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_nodes: int
+    max_nodes: int
+    cpu_target: int
+    storage_target_gib: int | None = None
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    cluster_id: str
+    location: str
+    storage_type: str  # SSD | HDD
+    state: str
+    serve_nodes: int
+    autoscaling: Autoscaling | None
+
+
+@dataclass(frozen=True)
+class BigtableObservation:
+    project: str
+    instance_id: str
+    display_name: str
+    state: str
+    clusters: tuple[ClusterState, ...]
+
+    def target(self, cluster_id: str | None = None) -> str:
+        base = f"projects/{self.project}/instances/{self.instance_id}"
+        return f"{base}/clusters/{cluster_id}" if cluster_id else base
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric series over the window, oldest point first; `labels` say which one."""
+
+    labels: dict[str, str]
+    points: tuple[tuple[datetime, float], ...]
+
+    @property
+    def latest(self) -> float | None:
+        return self.points[-1][1] if self.points else None
+
+    @property
+    def peak(self) -> float | None:
+        return max((value for _, value in self.points), default=None)
+
+
+@dataclass(frozen=True)
+class SignalData:
+    """A signal over a window. `series` is None when it is unknown (no data, or unreadable):
+    never zero, so a silent exporter is not mistaken for an idle system."""
+
+    signal: str
+    series: tuple[Series, ...] | None
+    reason: str = ""
+
+    def for_label(self, key: str, value: str) -> Series | None:
+        for series in self.series or ():
+            if series.labels.get(key) == value:
+                return series
+        return None
+
+
+# --- checks ---------------------------------------------------------------------------
+
+
+def _describe(autoscaling: Autoscaling | None, serve_nodes: int) -> str:
+    if autoscaling is None:
+        return f"manual, {serve_nodes} nodes"
+    return f"{autoscaling.min_nodes}-{autoscaling.max_nodes} nodes, CPU target {autoscaling.cpu_target}%"
+
+
+def check(observation: BigtableObservation, cpu: SignalData, window: str) -> Report:
+    findings: list[Finding] = []
+    remedy = f"wbctl bigtable autoscale --min {GUIDE_MIN_NODES} --max {GUIDE_STEADY_NODES} --cpu-target 70"
+    for cluster in observation.clusters:
+        target = observation.target(cluster.cluster_id)
+        scaling = cluster.autoscaling
+        if scaling is not None:
+            findings.append(Finding("bigtable.autoscaling", Status.OK, target, _describe(scaling, cluster.serve_nodes),
+                                    "enabled", "autoscaling is on"))
+        else:
+            findings.append(Finding("bigtable.autoscaling", Status.FAIL, target, _describe(None, cluster.serve_nodes),
+                                    "enabled", "autoscaling is off; the guide recommends it", remedy + f" --cluster {cluster.cluster_id}"))
+        floor = scaling.min_nodes if scaling else cluster.serve_nodes
+        if floor >= GUIDE_MIN_NODES:
+            findings.append(Finding("bigtable.min-nodes", Status.OK, target, floor, f">= {GUIDE_MIN_NODES}",
+                                    f"at least {floor} nodes"))
+        else:
+            terraform = " (the W&B Terraform module's default is 1)" if scaling and scaling.min_nodes == 1 else ""
+            findings.append(Finding("bigtable.min-nodes", Status.FAIL, target, floor, f">= {GUIDE_MIN_NODES}",
+                                    f"as few as {floor} node(s); the guide's absolute minimum is {GUIDE_MIN_NODES}{terraform}",
+                                    remedy + f" --cluster {cluster.cluster_id}"))
+        findings.append(_cpu_finding(cluster, target, cpu, window))
+    return Report(tuple(findings))
+
+
+def _cpu_finding(cluster: ClusterState, target: str, cpu: SignalData, window: str) -> Finding:
+    series = cpu.for_label("cluster", cluster.cluster_id)
+    goal = cluster.autoscaling.cpu_target if cluster.autoscaling else 70
+    if cpu.series is None or series is None or series.peak is None:
+        reason = cpu.reason or f"no CPU data for cluster {cluster.cluster_id} in the last {window}"
+        return Finding("bigtable.cpu", Status.UNKNOWN, target, None, f"<= {goal}%", reason)
+    peak = round(series.peak * 100, 1)
+    at_max = cluster.autoscaling is None or cluster.serve_nodes >= cluster.autoscaling.max_nodes
+    if peak > goal and at_max:
+        limit = "at its autoscaling maximum" if cluster.autoscaling else "with autoscaling off"
+        remedy = (f"wbctl bigtable autoscale --min {max(cluster.autoscaling.min_nodes, GUIDE_MIN_NODES)} "
+                  f"--max {cluster.autoscaling.max_nodes * 2} --cluster {cluster.cluster_id}") if cluster.autoscaling else (
+                  f"wbctl bigtable autoscale --min {GUIDE_MIN_NODES} --max {GUIDE_STEADY_NODES} --cluster {cluster.cluster_id}")
+        return Finding("bigtable.cpu", Status.WARN, target, f"{peak}%", f"<= {goal}%",
+                       f"CPU peaked at {peak}% over the last {window}, above the {goal}% target, {limit} "
+                       f"({cluster.serve_nodes} nodes)", remedy)
+    return Finding("bigtable.cpu", Status.OK, target, f"{peak}%", f"<= {goal}%",
+                   f"CPU peaked at {peak}% over the last {window}" + ("; autoscaling has room" if peak > goal else ""))
+
+
+# --- plans ----------------------------------------------------------------------------
+
+
+def validate_autoscale(min_nodes: int, max_nodes: int, cpu_target: int | None, storage_gib: int | None, force: bool) -> None:
+    if min_nodes < 1:
+        raise UsageError(f"--min {min_nodes}: must be at least 1")
+    if max_nodes < min_nodes:
+        raise UsageError(f"--max {max_nodes} is below --min {min_nodes}")
+    if max_nodes > MAX_NODES_FACTOR * min_nodes:
+        raise UsageError(f"--max {max_nodes} is more than {MAX_NODES_FACTOR} x --min {min_nodes} (a Bigtable limit)")
+    if cpu_target is not None and not CPU_TARGET_RANGE[0] <= cpu_target <= CPU_TARGET_RANGE[1]:
+        raise UsageError(f"--cpu-target {cpu_target}: Bigtable takes {CPU_TARGET_RANGE[0]}-{CPU_TARGET_RANGE[1]} (percent)")
+    if storage_gib is not None:
+        low = min(r[0] for r in STORAGE_TARGET_RANGE.values())
+        high = max(r[1] for r in STORAGE_TARGET_RANGE.values())
+        if not low <= storage_gib <= high:
+            raise UsageError(f"--storage-target {storage_gib}: Bigtable takes {low}-{high} GiB per node (SSD 2560-5120, HDD 8192-16384)")
+    if min_nodes < GUIDE_MIN_NODES and not force:
+        raise UsageError(f"--min {min_nodes} is below the guide's absolute minimum of {GUIDE_MIN_NODES} nodes: add --force if you mean it")
+
+
+def validate_nodes(nodes: int) -> None:
+    if nodes < 1:
+        raise UsageError(f"--nodes {nodes}: must be at least 1")
+
+
+def _clusters(observation: BigtableObservation, cluster_id: str | None) -> tuple[ClusterState, ...]:
+    if cluster_id is None:
+        return observation.clusters
+    chosen = tuple(c for c in observation.clusters if c.cluster_id == cluster_id)
+    if not chosen:
+        known = ", ".join(c.cluster_id for c in observation.clusters) or "none"
+        raise UsageError(f"no cluster {cluster_id!r} in {observation.target()} (clusters: {known})")
+    return chosen
+
+
+PATH_MIN = ("cluster_config", "cluster_autoscaling_config", "autoscaling_limits", "min_serve_nodes")
+PATH_MAX = ("cluster_config", "cluster_autoscaling_config", "autoscaling_limits", "max_serve_nodes")
+PATH_CPU = ("cluster_config", "cluster_autoscaling_config", "autoscaling_targets", "cpu_utilization_percent")
+PATH_STORAGE = ("cluster_config", "cluster_autoscaling_config", "autoscaling_targets", "storage_utilization_gib_per_node")
+PATH_AUTOSCALING = ("cluster_config", "cluster_autoscaling_config")
+PATH_NODES = ("serve_nodes",)
+
+
+def plan_autoscale(
+    observation: BigtableObservation,
+    *,
+    min_nodes: int,
+    max_nodes: int,
+    cpu_target: int | None,
+    storage_gib: int | None,
+    cluster_id: str | None,
+    context: str,
+) -> Plan:
+    changes: list[Change] = []
+    notes: list[str] = []
+    desired: dict[str, dict[str, object]] = {}
+    for cluster in _clusters(observation, cluster_id):
+        if storage_gib is not None:
+            low, high = STORAGE_TARGET_RANGE.get(cluster.storage_type, (0, 1 << 30))
+            if not low <= storage_gib <= high:
+                raise UsageError(f"--storage-target {storage_gib}: a {cluster.storage_type} cluster ({cluster.cluster_id}) takes {low}-{high} GiB per node")
+        current = cluster.autoscaling
+        target = observation.target(cluster.cluster_id)
+        wanted = [
+            ("autoscaling min nodes", PATH_MIN, current.min_nodes if current else None, min_nodes),
+            ("autoscaling max nodes", PATH_MAX, current.max_nodes if current else None, max_nodes),
+            ("autoscaling CPU target %", PATH_CPU, current.cpu_target if current else None,
+             cpu_target if cpu_target is not None else (current.cpu_target if current else 70)),
+        ]
+        if storage_gib is not None:
+            wanted.append(("autoscaling storage target GiB/node", PATH_STORAGE,
+                           current.storage_target_gib if current else None, storage_gib))
+        cluster_changes = [Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after]
+        changes += cluster_changes
+        if cluster_changes:  # the whole config the cluster should end with (the API writes it as a unit)
+            after = {key: value for key, (_, _, _, value) in zip(("min", "max", "cpu", "storage"), wanted)}
+            if storage_gib is None and current is not None:
+                after["storage"] = current.storage_target_gib
+            desired[target] = {"autoscaling": after}
+        if current is None:
+            notes.append(f"{cluster.cluster_id}: autoscaling replaces its fixed {cluster.serve_nodes} nodes")
+    return Plan(
+        context=context,
+        target=observation.target(),
+        changes=tuple(changes),
+        summary=f"Bigtable will autoscale between {min_nodes} and {max_nodes} nodes per cluster",
+        notes=tuple(notes),
+        nothing_to_do="no changes: autoscaling already has these settings",
+        preconditions=desired,
+    )
+
+
+def plan_scale(observation: BigtableObservation, *, nodes: int, cluster_id: str | None, context: str) -> Plan:
+    changes: list[Change] = []
+    notes: list[str] = []
+    for cluster in _clusters(observation, cluster_id):
+        target = observation.target(cluster.cluster_id)
+        if cluster.autoscaling is not None:
+            changes.append(Change(target, "autoscaling", _describe(cluster.autoscaling, cluster.serve_nodes), None,
+                                  path=PATH_AUTOSCALING))
+            notes.append(f"{cluster.cluster_id}: this turns autoscaling OFF (it was {_describe(cluster.autoscaling, cluster.serve_nodes)})")
+        if cluster.serve_nodes != nodes or cluster.autoscaling is not None:
+            changes.append(Change(target, "serve nodes", cluster.serve_nodes, nodes, path=PATH_NODES))
+        if nodes < GUIDE_MIN_NODES:
+            notes.append(f"{cluster.cluster_id}: {nodes} node(s) is below the guide's absolute minimum of {GUIDE_MIN_NODES}")
+        if nodes < cluster.serve_nodes * 0.9:
+            notes.append(f"{cluster.cluster_id}: removing more than 10% of nodes at once raises latency (Bigtable docs)")
+    return Plan(
+        context=context,
+        target=observation.target(),
+        changes=tuple(changes),
+        summary=f"Bigtable will run a fixed {nodes} node(s) per cluster",
+        notes=tuple(notes),
+        nothing_to_do=f"no changes: already {nodes} node(s) with autoscaling off",
+    )
+
+
+# --- what `bigtable status` shows -----------------------------------------------------
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
+def node_changes(series: Series | None) -> list[dict[str, object]]:
+    """The moments the node count changed in the window (first point included)."""
+    changes: list[dict[str, object]] = []
+    last: float | None = None
+    for moment, value in series.points if series else ():
+        if value != last:
+            changes.append({"time": moment.isoformat(), "nodes": int(value)})
+            last = value
+    return changes
+
+
+def status_document(observation: BigtableObservation, signals: dict[str, SignalData], window: str) -> dict[str, object]:
+    cpu, nodes, storage = (signals.get(name) for name in ("bigtable-cpu", "bigtable-nodes", "bigtable-storage"))
+    clusters = []
+    for cluster in observation.clusters:
+        cpu_series = cpu.for_label("cluster", cluster.cluster_id) if cpu else None
+        storage_series = storage.for_label("cluster", cluster.cluster_id) if storage else None
+        node_series = nodes.for_label("cluster", cluster.cluster_id) if nodes else None
+        scaling = cluster.autoscaling
+        clusters.append({
+            "cluster": cluster.cluster_id,
+            "location": cluster.location,
+            "storage_type": cluster.storage_type,
+            "state": cluster.state,
+            "serve_nodes": cluster.serve_nodes,
+            "autoscaling": None if scaling is None else {
+                "min_nodes": scaling.min_nodes, "max_nodes": scaling.max_nodes,
+                "cpu_target": scaling.cpu_target, "storage_target_gib": scaling.storage_target_gib,
+            },
+            "cpu_percent": {"now": _percent(cpu_series.latest if cpu_series else None),
+                            "peak": _percent(cpu_series.peak if cpu_series else None),
+                            "target": scaling.cpu_target if scaling else None},
+            "storage_utilization_percent": _percent(storage_series.latest if storage_series else None),
+            "node_changes": node_changes(node_series),
+        })
+    unknown = {name: data.reason for name, data in signals.items() if data.series is None}
+    return {
+        "instance": {"name": observation.target(), "display_name": observation.display_name, "state": observation.state},
+        "window": window,
+        "clusters": clusters,
+        "unknown": unknown,
+    }
