@@ -34,3 +34,11 @@ def test_a_redis_command_does_load_redis() -> None:
     """The counter-check: the parse above sees SDK imports when they happen."""
     code = "from wbctl.adapters.redis import RedisAdapter\nRedisAdapter('redis://127.0.0.1:1/0', password=None, ca_file=None, timeout=1).client()"
     assert "redis" in imported_top_level_packages(code)
+
+
+def test_google_loads_only_in_commands_that_use_it() -> None:
+    for module in ("wbctl.cli.redis", "wbctl.cli.run", "wbctl.cli.services", "wbctl.cli.bigtable", "wbctl.cli.config"):
+        loaded = imported_top_level_packages(f"import {module}")
+        assert not loaded & {"google", "grpc", "kubernetes"}, module
+    code = "from wbctl.adapters.bigtable import BigtableAdapter\nBigtableAdapter(project='p', instance_id='i', timeout=1, emulator_host='127.0.0.1:1').client()"
+    assert "google" in imported_top_level_packages(code)

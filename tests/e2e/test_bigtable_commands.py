@@ -1,0 +1,167 @@
+"""`wbctl bigtable ...` as a subprocess against the gRPC fakes, driven by the real Google clients."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from tests.conftest import read_audit
+from wbctl.sandbox.google_api import FakeGoogleAPIs, demo_deployment
+
+PROJECT = "wandb-prod"
+CLUSTER = "wandb-bigtable-c1"
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogleAPIs]:
+    with FakeGoogleAPIs() as fake:
+        demo_deployment(fake, project=PROJECT)
+        yield fake
+
+
+@pytest.fixture
+def env(google: FakeGoogleAPIs) -> dict[str, str]:
+    return {"WBCTL_GCP_EMULATOR_HOST": google.address, "WBCTL_GCP_PROJECT": PROJECT}
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def cluster(google: FakeGoogleAPIs) -> dict:
+    return google.cluster(PROJECT, "wandb-bigtable", CLUSTER)
+
+
+def test_status_json(wbctl, google, env) -> None:
+    result = wbctl("bigtable", "status", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    document = result.json()
+    assert document["instance"]["name"] == f"projects/{PROJECT}/instances/wandb-bigtable"
+    (c,) = document["clusters"]
+    assert c["cluster"] == CLUSTER and c["storage_type"] == "SSD"
+    assert c["autoscaling"] == {"min_nodes": 1, "max_nodes": 3, "cpu_target": 70, "storage_target_gib": 2560}
+    assert c["cpu_percent"]["peak"] >= 55 and c["cpu_percent"]["target"] == 70
+    assert c["storage_utilization_percent"] is not None and c["node_changes"]
+
+
+def test_status_makes_two_admin_calls_and_one_per_signal(wbctl, google, env) -> None:
+    google.reset_calls()
+    assert wbctl("bigtable", "status", env=env).returncode == 0
+    assert google.count("GetInstance") + google.count("ListClusters") == 2
+    assert google.count("ListTimeSeries") == 3
+    aggregation = google.requests("ListTimeSeries")[0].aggregation
+    assert aggregation.alignment_period.seconds >= 60  # reduced on the server, not raw points
+
+
+def test_check_fails_the_terraform_default(wbctl, env) -> None:
+    result = wbctl("bigtable", "check", "-o", "json", env=env)
+    assert result.returncode == 1
+    findings = {f["check"]: f for f in result.json()["findings"]}
+    assert findings["bigtable.autoscaling"]["status"] == "ok"
+    assert findings["bigtable.min-nodes"]["status"] == "fail" and findings["bigtable.min-nodes"]["observed"] == 1
+    assert findings["bigtable.cpu"]["status"] == "ok"
+
+
+def test_check_cpu_without_data_is_unknown(wbctl, google, env) -> None:
+    google.clear_series()
+    findings = {f["check"]: f for f in wbctl("bigtable", "check", "-o", "json", env=env).json()["findings"]}
+    assert findings["bigtable.cpu"]["status"] == "unknown"
+
+
+def test_autoscale_applies_waits_verifies_and_audits(wbctl, google, env, audit_log) -> None:
+    google.operation_polls(2)
+    result = wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "60", "--yes", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert {c["key"] for c in result.json()["changes"]} == {
+        "autoscaling min nodes", "autoscaling max nodes", "autoscaling CPU target %"}
+    assert cluster(google)["autoscaling"]["min"] == 3 and cluster(google)["autoscaling"]["max"] == 10
+    assert cluster(google)["autoscaling"]["cpu_target"] == 60
+    mask = google.requests("PartialUpdateCluster")[0].update_mask.paths
+    assert list(mask) == ["cluster_config.cluster_autoscaling_config"]
+    assert read_audit(audit_log)[0]["result"] == "applied"
+    again = wbctl("bigtable", "check", env=env)
+    assert again.returncode == 0, again.stdout
+
+
+def test_autoscale_no_wait(wbctl, google, env, audit_log) -> None:
+    google.operation_polls(50)
+    result = wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--no-wait", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "accepted" in result.stdout and "not verified" in result.stdout
+    assert google.count("GetOperation") == 0
+    assert read_audit(audit_log)[0]["result"] == "accepted"
+
+
+def test_scale_turns_autoscaling_off(wbctl, google, env) -> None:
+    result = wbctl("bigtable", "scale", "--nodes", "5", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "turns autoscaling OFF" in result.stdout
+    assert cluster(google)["serve_nodes"] == 5 and cluster(google)["autoscaling"] is None
+
+
+def test_dry_run_sends_no_update(wbctl, google, env) -> None:
+    google.reset_calls()
+    result = wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--dry-run", env=env)
+    assert result.returncode == 0
+    assert google.count("PartialUpdateCluster") == 0
+    assert cluster(google)["autoscaling"]["min"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bigtable", "autoscale", "--min", "0", "--max", "3"], "at least 1"),
+        (["bigtable", "autoscale", "--min", "3", "--max", "2"], "below --min"),
+        (["bigtable", "autoscale", "--min", "3", "--max", "31"], "10 x --min"),
+        (["bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "90"], "10-80"),
+        (["bigtable", "autoscale", "--min", "3", "--max", "10", "--storage-target", "100"], "GiB per node"),
+        (["bigtable", "autoscale", "--min", "3", "--max", "10", "--storage-target", "9000"], "SSD cluster"),
+        (["bigtable", "autoscale", "--min", "2", "--max", "10"], "add --force"),
+        (["bigtable", "autoscale", "--min", "3", "--max", "10", "--cluster", "nope"], "no cluster 'nope'"),
+        (["bigtable", "scale", "--nodes", "0"], "at least 1"),
+        (["bigtable", "status", "--window", "abc"], "invalid duration"),
+    ],
+)
+def test_bad_input_exits_2_and_changes_nothing(wbctl, google, env, args, message) -> None:
+    google.reset_calls()
+    result = wbctl(*args, "--yes", env=env) if args[1] != "status" else wbctl(*args, env=env)
+    assert result.returncode == 2, result
+    assert message in one_line(result.stderr)
+    assert google.count("PartialUpdateCluster") == 0
+    assert cluster(google)["autoscaling"]["min"] == 1
+
+
+def test_permission_denied_names_the_permission(wbctl, google, env, audit_log) -> None:
+    google.fail("PartialUpdateCluster", grpc.StatusCode.PERMISSION_DENIED)
+    result = wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--yes", env=env)
+    assert result.returncode == 3
+    assert "bigtable.clusters.update" in one_line(result.stderr)
+    assert read_audit(audit_log)[0]["result"] == "failed"
+
+
+def test_unavailable_and_not_found(wbctl, google, env) -> None:
+    google.fail("GetInstance", grpc.StatusCode.UNAVAILABLE)
+    assert "unavailable" in one_line(wbctl("bigtable", "status", env=env).stderr)
+    google.reset_faults()
+    missing = wbctl("bigtable", "status", env={**env, "WBCTL_BIGTABLE_INSTANCE": "other"})
+    assert missing.returncode == 3 and "not found" in one_line(missing.stderr)
+
+
+def test_hung_server_ends_within_the_timeout(wbctl, google, env) -> None:
+    google.hang("GetInstance")
+    started = time.monotonic()
+    result = wbctl("--timeout", "1", "bigtable", "status", env=env)
+    assert result.returncode == 3
+    assert time.monotonic() - started < 1 + 2 + 1.5  # --timeout + 2 s, plus interpreter start
+    assert "no answer within 1s" in one_line(result.stderr)
+
+
+def test_missing_project(wbctl, google) -> None:
+    result = wbctl("bigtable", "status", env={"WBCTL_GCP_EMULATOR_HOST": google.address})
+    assert result.returncode == 2 and "gcp-project is not set" in one_line(result.stderr)
