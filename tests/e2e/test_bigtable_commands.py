@@ -165,3 +165,20 @@ def test_hung_server_ends_within_the_timeout(wbctl, google, env) -> None:
 def test_missing_project(wbctl, google) -> None:
     result = wbctl("bigtable", "status", env={"WBCTL_GCP_EMULATOR_HOST": google.address})
     assert result.returncode == 2 and "gcp-project is not set" in one_line(result.stderr)
+
+
+def test_hung_operation_polls_end_within_the_timeout(wbctl, google, env, audit_log) -> None:
+    google.operation_polls(1000)
+    google.hang("GetOperation")
+    started = time.monotonic()
+    result = wbctl("--timeout", "1", "bigtable", "autoscale", "--min", "3", "--max", "10", "--yes", env=env)
+    assert result.returncode == 3
+    assert time.monotonic() - started < 1 + 2 + 1.5
+    assert read_audit(audit_log)[0]["result"] == "failed"
+
+
+def test_operation_that_never_finishes(wbctl, google, env) -> None:
+    google.operation_polls(1000)
+    result = wbctl("--timeout", "1", "bigtable", "scale", "--nodes", "4", "--yes", env=env)
+    assert result.returncode == 3
+    assert "accepted but not finished within 1s" in one_line(result.stderr)

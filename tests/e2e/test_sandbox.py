@@ -81,3 +81,15 @@ def test_sandbox_misconfigured_services_and_a_lasting_fix(wbctl) -> None:
     assert wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "10", "--yes", env=env).returncode == 0
     status = wbctl("services", "status", "flat-run-fields-updater", "-o", "json", env=env).json()
     assert status["services"][0]["cr_values"]["autoscaling"]["horizontal"]["maxReplicas"] == 10  # kept between runs
+
+
+def test_sandbox_serves_bigtable_and_monitoring(wbctl) -> None:
+    env = {"WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": "misconfigured", "WBCTL_GCP_PROJECT": "real-project",
+           "WBCTL_GCP_EMULATOR_HOST": "127.0.0.1:1"}  # the sandbox overrides both
+    check = wbctl("bigtable", "check", "-o", "json", env=env)
+    assert check.returncode == 1, check.stderr
+    assert {f["check"]: f["status"] for f in check.json()["findings"]}["bigtable.min-nodes"] == "fail"
+    assert wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--yes", env=env).returncode == 0
+    assert wbctl("bigtable", "check", env=env).returncode == 0  # the change was kept between runs
+    backlog = wbctl("--sandbox", "--scenario", "queue-backlog", "bigtable", "check", "-o", "json")
+    assert {f["check"]: f["status"] for f in backlog.json()["findings"]}["bigtable.cpu"] == "warn"

@@ -7,6 +7,7 @@ timeout (a spinner on stderr) unless told not to wait. The client is imported on
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -110,17 +111,32 @@ class BigtableAdapter:
                 self._wait(operation, target)
 
     def _wait(self, operation: Any, target: str) -> None:
-        from concurrent.futures import TimeoutError as FutureTimeout
+        """Poll the long-running operation ourselves, each poll bounded by what is left of the
+        timeout: the client's `operation.result(timeout=...)` does not bound its polls and can
+        wait for minutes on a server that stops answering."""
+        import time
 
-        waiting = self.progress(f"waiting for the update of {target}") if self.progress else _nothing()
-        with waiting, translated("wait for the update of", target, self.timeout):
-            try:
-                operation.result(timeout=self.timeout, retry=None)
-            except FutureTimeout:
-                raise BackendError(
-                    f"the update of {target} was accepted but not finished within {self.timeout:g}s: "
-                    f"it goes on; check with 'wbctl bigtable status'"
-                ) from None
+        deadline = time.monotonic() + self.timeout
+        name = operation.operation.name
+        operations = self.client().transport.operations_client
+        delay = 0.05
+        waiting = self.progress(f"waiting for the update of {target}") if self.progress else contextlib.nullcontext()
+        with waiting:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BackendError(
+                        f"the update of {target} was accepted but not finished within {self.timeout:g}s: "
+                        "it goes on; check with 'wbctl bigtable status'"
+                    )
+                with translated("wait for the update of", target, self.timeout):
+                    state = operations.get_operation(name, timeout=remaining, retry=None)
+                if state.done:
+                    if state.HasField("error") and state.error.code:
+                        raise BackendError(f"the update of {target} failed: {state.error.message}")
+                    return
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 1.0)
 
     def read_back(self, plan: Plan) -> bool:
         if not self.wait:
@@ -136,14 +152,6 @@ class BigtableAdapter:
     def close(self) -> None:
         if self._client is not None:
             self._client.transport.close()
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def _cluster(cluster: Any) -> ClusterState:

@@ -3,7 +3,8 @@
 `wbctl --sandbox ...` starts it and points every backend setting at it, so the real adapters
 run end to end over the real protocols: Redis through fakeredis's TCP server, Kubernetes
 through the API fake of kube_api.py (the same one the test suite uses), holding the real
-operator-wandb 0.43.8 chart's workloads. Its state persists between invocations under $XDG_STATE_HOME/wbctl/sandbox/, one file per
+operator-wandb 0.43.8 chart's workloads, and Bigtable admin and Cloud Monitoring through the
+gRPC fakes of google_api.py. Its state persists between invocations under $XDG_STATE_HOME/wbctl/sandbox/, one file per
 scenario, so a rehearsal (`run discard`, then `run discarded`) behaves like the real thing;
 `wbctl sandbox reset` starts a scenario afresh.
 """
@@ -19,6 +20,8 @@ from typing import Any
 from wbctl.environment import Environment
 from wbctl.errors import UsageError
 from wbctl.sandbox.scenarios import SCENARIOS, Scenario
+
+PROJECT = "wandb-sandbox"
 
 
 def sandbox_dir(env: Environment) -> Path:
@@ -37,6 +40,7 @@ class Sandbox:
     directory: Path
     _servers: list[Any] = field(default_factory=list)
     _kube: Any = None
+    _google: Any = None
     redis_url: str = ""
     kubeconfig: Path | None = None
 
@@ -55,7 +59,16 @@ class Sandbox:
         saved = self._read_state() or {}
         self._load_redis(saved.get("redis"))
         self._start_kube(saved.get("kube"))
+        self._start_google(saved.get("google"))
         return self
+
+    def _start_google(self, saved: dict[str, Any] | None) -> None:
+        from wbctl.sandbox.google_api import FakeGoogleAPIs, demo_deployment
+
+        self._google = FakeGoogleAPIs().start()
+        demo_deployment(self._google, project=PROJECT, **self.scenario.google)  # metrics always end now
+        if saved is not None:
+            self._google.load_state(saved)  # what earlier rehearsals changed in Bigtable
 
     def _start_kube(self, saved: list[dict[str, Any]] | None) -> None:
         from wbctl.sandbox.kube_api import FakeKubeAPI
@@ -80,6 +93,11 @@ class Sandbox:
             "kube-context": "sandbox",
             "namespace": "default",
             "instance": "wandb",
+            "gcp-project": PROJECT,
+            "gcp-emulator-host": self._google.address,
+            "bigtable-instance": None,
+            "bigtable-cluster": None,
+            "metrics-source": "cloud-monitoring",
             "read-only": False,
         }
 
@@ -112,7 +130,7 @@ class Sandbox:
             keys = {key: (client.get(key), client.pttl(key)) for key in client.keys("*")}
         finally:
             client.close()
-        state = {"scenario": self.scenario.name, "redis": keys, "kube": self._kube_objects()}
+        state = {"scenario": self.scenario.name, "redis": keys, "kube": self._kube_objects(), "google": self._google.state()}
         self.directory.mkdir(parents=True, exist_ok=True)
         self.state_file.write_text(json.dumps(state))
 
@@ -126,8 +144,9 @@ class Sandbox:
                 server.shutdown()
                 server.server_close()
             self._servers.clear()
-            if self._kube is not None:
-                self._kube.stop()
+            for fake in (self._kube, self._google):
+                if fake is not None:
+                    fake.stop()
 
     def reset(self) -> None:
         self.state_file.unlink(missing_ok=True)

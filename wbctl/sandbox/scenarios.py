@@ -22,6 +22,8 @@ class Scenario:
     description: str
     redis: dict[str, str] = field(default_factory=dict)
     kube: Callable[[], list[dict[str, Any]]] = field(default=_chart_043(replicas={"app": 1}))
+    # demo_deployment's options: Bigtable autoscaling limits, CPU peak, a queue backlog
+    google: dict[str, Any] = field(default_factory=lambda: {"min_nodes": 3, "max_nodes": 10, "cpu_peak": 0.55})
 
 
 _TUNED = {
@@ -36,11 +38,18 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("healthy", "a deployment set up as the guide recommends", dict(_TUNED)),
         Scenario(
             "misconfigured",
-            "a fresh install: Redis settings missing, too few replicas on too few nodes, no autoscaling",
+            "a fresh install: Redis settings missing, too few replicas on too few nodes, no autoscaling, "
+            "Bigtable at Terraform's default of 1-3 nodes",
             {"bigtablev3.filestream.metric_points_chunk_size": "5000"},
             _chart_043(replicas={"app": 2, "api": 1, "flat-run-fields-updater": 2}, nodes=2, hpa_for=()),
+            {"min_nodes": 1, "max_nodes": 3, "cpu_peak": 0.62},  # the W&B Terraform module's defaults
         ),
-        Scenario("queue-backlog", "metrics pile up in the queue behind one noisy run", dict(_TUNED)),
+        Scenario(
+            "queue-backlog",
+            "metrics pile up in the queue behind one noisy run; Bigtable at its maximum",
+            dict(_TUNED),
+            google={"min_nodes": 3, "max_nodes": 6, "cpu_peak": 0.91, "backlog": True},
+        ),
     )
 }
 DEFAULT_SCENARIO = "healthy"
