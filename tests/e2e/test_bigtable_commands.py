@@ -182,3 +182,20 @@ def test_operation_that_never_finishes(wbctl, google, env) -> None:
     result = wbctl("--timeout", "1", "bigtable", "scale", "--nodes", "4", "--yes", env=env)
     assert result.returncode == 3
     assert "accepted but not finished within 1s" in one_line(result.stderr)
+
+
+def test_status_with_prometheus_as_the_metrics_source(wbctl, google, env, prometheus_stack) -> None:
+    cpu = "stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_cpu_load"
+    prometheus_stack.push("wbctl-e2e-bigtable", f"# TYPE {cpu} gauge\n"
+                          f'{cpu}{{bigtable_instance="wandb-bigtable",cluster="{CLUSTER}"}} 0.83\n')
+    prometheus_stack.wait_for_samples(f'{cpu}{{cluster="{CLUSTER}"}}', count=2)
+    google.reset_calls()
+    prom = {**env, "WBCTL_METRICS_SOURCE": "prometheus", "WBCTL_PROMETHEUS_URL": prometheus_stack.url}
+    result = wbctl("bigtable", "status", "--window", "1m", "-o", "json", env=prom)
+    assert result.returncode == 0, result.stderr
+    (c,) = result.json()["clusters"]
+    assert c["cpu_percent"]["now"] == 83.0
+    assert c["storage_utilization_percent"] is None  # not exported: unknown, not 0
+    assert "bigtable-storage" in result.json()["unknown"]
+    assert google.count("ListTimeSeries") == 0
+    prometheus_stack.delete("wbctl-e2e-bigtable")
