@@ -16,7 +16,7 @@ import urllib.request
 from tests.prometheus import SCRAPE_JOB, PrometheusStack, prometheus_stack  # noqa: F401 (fixture)
 
 LAG = "bufstream_kafka_consumer_group_offset_lag"
-LAG_LABELS = 'consumer_group="flat-run-fields-updater",topic="wandb-run-updates-shadow"'
+LAG_LABELS = 'consumer_group="fixture-test-group",topic="fixture-test-topic"'  # not the adapter tests' group
 
 
 def query_range(base_url: str, query: str, seconds: int = 60, step: str = "1s") -> list[dict]:
@@ -49,7 +49,7 @@ def test_pushed_gauge_reads_back_through_query_range(prometheus_stack: Prometheu
     [series] = query_range(prometheus_stack.url, selector)
     # honor_labels: the series keeps the pushed job, not the scrape config's job_name.
     assert series["metric"]["job"] == job
-    assert series["metric"]["consumer_group"] == "flat-run-fields-updater"
+    assert series["metric"]["consumer_group"] == "fixture-test-group"
     assert series["metric"]["topic"] == "wandb-run-updates-shadow"
     values = [float(value) for _, value in series["values"]]
     assert values.count(1234) >= 2 and values[-1] == 5678

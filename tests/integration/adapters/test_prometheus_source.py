@@ -18,20 +18,21 @@ def test_signals_as_short_series_and_unknown_when_absent(prometheus_stack: Prome
     prometheus_stack.push(
         "wbctl-adapter-test",
         f"# TYPE {CPU} gauge\n"
-        f'{CPU}{{bigtable_instance="wandb-bigtable",cluster="wandb-bigtable-c1"}} 0.42\n'
-        f'{CPU}{{bigtable_instance="wandb-bigtable",cluster="wandb-bigtable-c2"}} 0.77\n'
+        f'{CPU}{{bigtable_instance="adapter-test",cluster="adapter-test-c1"}} 0.42\n'
+        f'{CPU}{{bigtable_instance="adapter-test",cluster="adapter-test-c2"}} 0.77\n'
         f"# TYPE {LAG} gauge\n"
         f'{LAG}{{consumer_group="flat-run-fields-updater",topic="wandb-run-updates-shadow"}} 1234\n',
     )
-    prometheus_stack.wait_for_samples(f'{CPU}{{cluster="wandb-bigtable-c2"}}', count=3)
+    prometheus_stack.wait_for_samples(f'{CPU}{{cluster="adapter-test-c2"}}', count=3)
     prometheus_stack.wait_for_samples(LAG, count=3)
     source = Prometheus(url=prometheus_stack.url, timeout=5)
-    data = source.fetch({"bigtable-cpu": "wandb-bigtable", "queue-undelivered": "ignored", "bigtable-storage": "wandb-bigtable"},
+    # the Prometheus is shared by the session: names of this test's own keep other tests' series out
+    data = source.fetch({"bigtable-cpu": "adapter-test", "queue-undelivered": "ignored", "bigtable-storage": "adapter-test"},
                         60, datetime.now(timezone.utc))
     cpu = data["bigtable-cpu"]
-    assert cpu.for_label("cluster", "wandb-bigtable-c1").peak == 0.42
-    assert cpu.for_label("cluster", "wandb-bigtable-c2").latest == 0.77
-    assert 2 <= len(cpu.for_label("cluster", "wandb-bigtable-c1").points) <= 61
+    assert cpu.for_label("cluster", "adapter-test-c1").peak == 0.42
+    assert cpu.for_label("cluster", "adapter-test-c2").latest == 0.77
+    assert 2 <= len(cpu.for_label("cluster", "adapter-test-c1").points) <= 61
     assert data["queue-undelivered"].series[0].latest == 1234
     assert data["bigtable-storage"].series is None and "no bigtable-storage data" in data["bigtable-storage"].reason
     prometheus_stack.delete("wbctl-adapter-test")
