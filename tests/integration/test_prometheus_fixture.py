@@ -50,7 +50,7 @@ def test_pushed_gauge_reads_back_through_query_range(prometheus_stack: Prometheu
     # honor_labels: the series keeps the pushed job, not the scrape config's job_name.
     assert series["metric"]["job"] == job
     assert series["metric"]["consumer_group"] == "fixture-test-group"
-    assert series["metric"]["topic"] == "wandb-run-updates-shadow"
+    assert series["metric"]["topic"] == "fixture-test-topic"
     values = [float(value) for _, value in series["values"]]
     assert values.count(1234) >= 2 and values[-1] == 5678
     # The window starts at the first scrape: no backfill before it, no zeros either.
