@@ -23,7 +23,7 @@ from wbctl.core.bigtable import (
     BigtableObservation,
     ClusterState,
 )
-from wbctl.core.model import Change, Plan
+from wbctl.core.model import Plan
 from wbctl.errors import BackendError, VerificationError
 
 
@@ -87,7 +87,7 @@ class BigtableAdapter:
         from google.cloud.bigtable_admin_v2 import types
         from google.protobuf import field_mask_pb2
 
-        for target, changes in _by_target(plan).items():
+        for target, changes in plan.by_target().items():
             cluster = types.Cluster(name=target)
             desired = plan.preconditions.get(target, {}).get("autoscaling")
             paths: list[str] = []
@@ -192,9 +192,3 @@ def _set(message: Any, path: tuple[str, ...], value: Any) -> None:
         message = getattr(message, part)
     setattr(message, path[-1], value)
 
-
-def _by_target(plan: Plan) -> dict[str, list[Change]]:
-    grouped: dict[str, list[Change]] = {}
-    for change in plan.changes:
-        grouped.setdefault(change.target, []).append(change)
-    return grouped

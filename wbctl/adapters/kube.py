@@ -275,7 +275,7 @@ class KubeAdapter:
     def _write(self, plan: Plan, *, dry_run: bool) -> None:
         query = [("dryRun", "All")] if dry_run else []
         merge = "application/merge-patch+json"
-        for target, changes in _by_target(plan).items():
+        for target, changes in plan.by_target().items():
             kind, name = target.split("/", 1)
             version = {"resourceVersion": plan.preconditions.get(target, {}).get("resourceVersion")}
             if kind == "weightsandbiases":
@@ -316,7 +316,7 @@ class KubeAdapter:
                           content_type="application/merge-patch+json")
 
     def read_back(self, plan: Plan) -> None:
-        for target, changes in _by_target(plan).items():
+        for target, changes in plan.by_target().items():
             kind, name = target.split("/", 1)
             resource = {"weightsandbiases": "cr", "deployment": "deployments/scale"}.get(kind, "horizontalpodautoscalers")
             actual = self._get(resource, name)
@@ -495,12 +495,6 @@ def _wandb_resource(obj: dict[str, Any]) -> WandbResource:
 
 # --- plans -> API bodies --------------------------------------------------------------
 
-
-def _by_target(plan: Plan) -> dict[str, list[Change]]:
-    grouped: dict[str, list[Change]] = {}
-    for change in plan.changes:
-        grouped.setdefault(change.target, []).append(change)
-    return grouped
 
 
 def _nested(changes: list[Change]) -> dict[str, Any]:

@@ -104,6 +104,13 @@ class Plan:
     def empty(self) -> bool:
         return not self.changes
 
+    def by_target(self) -> dict[str, list[Change]]:
+        """The changes grouped by the object they change, in order: one write per object."""
+        grouped: dict[str, list[Change]] = {}
+        for change in self.changes:
+            grouped.setdefault(change.target, []).append(change)
+        return grouped
+
     def to_json(self, applied: bool) -> dict[str, Any]:
         return {
             "context": self.context,
