@@ -13,7 +13,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from tests.prometheus import SCRAPE_JOB, PrometheusStack, prometheus_stack  # noqa: F401 (fixture)
+from tests.prometheus import SCRAPE_JOB, PrometheusStack
 
 LAG = "bufstream_kafka_consumer_group_offset_lag"
 LAG_LABELS = 'consumer_group="fixture-test-group",topic="fixture-test-topic"'  # not the adapter tests' group
