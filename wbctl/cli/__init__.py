@@ -23,6 +23,7 @@ from wbctl.errors import ExitStatus, UsageError, WbctlError
 GROUPS: dict[str, str] = {
     "bigtable": "wbctl.cli.bigtable",
     "config": "wbctl.cli.config",
+    "mysql": "wbctl.cli.mysql",
     "redis": "wbctl.cli.redis",
     "run": "wbctl.cli.run",
     "sandbox": "wbctl.cli.sandbox",

@@ -24,6 +24,7 @@ from wbctl.redact import Redactor
 
 if TYPE_CHECKING:
     from wbctl.adapters.bigtable import BigtableAdapter
+    from wbctl.adapters.mysql import MysqlAdapter
     from wbctl.adapters.kube import KubeAdapter
     from wbctl.adapters.monitoring import MetricsSource
     from wbctl.adapters.redis import RedisAdapter
@@ -111,6 +112,21 @@ class State:
             instance=settings["instance"],
             timeout=settings.timeout,
             kubeconfig=str(self._sandbox.kubeconfig) if self._sandbox else self.env.environ.get("KUBECONFIG"),
+        )
+        self._closers.append(adapter)
+        return adapter
+
+    def mysql(self) -> MysqlAdapter:
+        from wbctl.adapters.mysql import MysqlAdapter
+
+        settings = self.settings()
+        if self.sandbox:  # never fall through to a real server from a rehearsal
+            raise UsageError("the sandbox does not simulate MySQL: use --from-file with a captured SHOW GLOBAL VARIABLES")
+        adapter = MysqlAdapter(
+            settings["mysql-url"],
+            password=settings.secret("mysql-password"),
+            ca_file=settings["mysql-ca-file"],
+            timeout=settings.timeout,
         )
         self._closers.append(adapter)
         return adapter

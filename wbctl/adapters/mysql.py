@@ -1,0 +1,110 @@
+"""MySQL / Cloud SQL / MariaDB through PyMySQL: read the global variables, set the failing ones.
+
+One round trip reads everything (`SHOW GLOBAL VARIABLES` holds `version` too). PyMySQL is
+imported on first use; every failure leaves as one line naming the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from wbctl.core.mysql import BY_NAME, MysqlObservation, flavor_of, satisfies
+from wbctl.core.model import Plan
+from wbctl.errors import BackendError, UsageError, VerificationError
+from wbctl.redact import url_without_credentials
+
+
+class MysqlAdapter:
+    def __init__(self, url: str, *, password: str | None, ca_file: str | None, timeout: float) -> None:
+        self.url = url
+        self.target = url_without_credentials(url)
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 3306
+        self.user = unquote(parts.username or "wandb")
+        self.password = unquote(parts.password) if parts.password else password
+        self.database = parts.path.lstrip("/") or None
+        self.ca_file = ca_file
+        self.timeout = timeout
+        self._connection: Any = None
+        self.flavor = "mysql"
+
+    def connection(self) -> Any:
+        if self._connection is None:
+            import pymysql
+
+            if self.ca_file and not os.path.isfile(self.ca_file):
+                raise UsageError(f"mysql-ca-file {self.ca_file}: no such file")
+            seconds = max(1, round(self.timeout))
+            with self._translated("connecting"):
+                self._connection = pymysql.connect(
+                    host=self.host, port=self.port, user=self.user, password=self.password or "",
+                    database=self.database, connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds,
+                    ssl_ca=self.ca_file, ssl_verify_cert=bool(self.ca_file) or None, autocommit=True,
+                )
+        return self._connection
+
+    @contextlib.contextmanager
+    def _translated(self, doing: str) -> Iterator[None]:
+        import pymysql
+
+        try:
+            yield
+        except pymysql.err.OperationalError as exc:
+            code, message = (exc.args + (None, ""))[:2]
+            text = str(message)
+            if code == 1045:
+                raise BackendError(f"MySQL at {self.target} refused the login of {self.user} (check WBCTL_MYSQL_PASSWORD or the password in mysql-url)") from None
+            if code in (1227, 1142):
+                raise BackendError(f"MySQL at {self.target} refused {doing}: {self.user} lacks the privilege ({text})") from None
+            lowered = text.lower()
+            if "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
+                raise BackendError(f"TLS with MySQL at {self.target} failed while {doing}: {text}; check mysql-ca-file") from None
+            if "timed out" in lowered:
+                raise BackendError(f"MySQL at {self.target} did not answer within {self.timeout:g}s while {doing}") from None
+            if "refused" in lowered:
+                raise BackendError(f"cannot connect to MySQL at {self.target}: connection refused") from None
+            if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
+                raise BackendError(f"cannot connect to MySQL at {self.target}: the host name does not resolve") from None
+            raise BackendError(f"MySQL at {self.target} failed while {doing}: ({code}) {text}") from None
+        except pymysql.err.MySQLError as exc:
+            raise BackendError(f"MySQL at {self.target} failed while {doing}: {exc}") from None
+
+    def observe(self) -> MysqlObservation:
+        with self._translated("reading the global variables"), self.connection().cursor() as cursor:
+            cursor.execute("SHOW GLOBAL VARIABLES")
+            variables = {str(name).lower(): str(value) for name, value in cursor.fetchall()}
+        version = variables.get("version")
+        self.flavor = flavor_of(version, variables)
+        return MysqlObservation(self.target, version, self.flavor, variables)
+
+    def apply(self, plan: Plan) -> None:
+        verb = "SET GLOBAL" if self.flavor == "mariadb" else "SET PERSIST"
+        with self._translated("setting global variables"), self.connection().cursor() as cursor:
+            for change in plan.changes:
+                if change.key not in BY_NAME:  # names come from the flag table only: never from input
+                    raise UsageError(f"refusing to set unknown variable {change.key!r}")
+                value = str(change.after)
+                literal = value if value.isdigit() else ("ON" if value.upper() == "ON" else "OFF" if value.upper() == "OFF" else None)
+                if literal is not None:
+                    cursor.execute(f"{verb} {change.key} = {literal}")
+                else:
+                    cursor.execute(f"{verb} {change.key} = %s", (value,))
+
+    def read_back(self, plan: Plan) -> bool:
+        variables = self.observe().variables
+        for change in plan.changes:
+            flag = BY_NAME[change.key]
+            found = variables.get(change.key)
+            if found is None or not satisfies(flag, found):
+                raise VerificationError(f"read-back of {change.key} on MySQL at {self.target} shows {found!r}, not {change.after!r}")
+        return True
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()

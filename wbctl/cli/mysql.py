@@ -1,0 +1,91 @@
+"""`wbctl mysql`: the MySQL flags W&B asks for (the guide's step 4), checked and set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from wbctl.cli.options import DryRun, Output, Yes, group, render_check
+from wbctl.cli.state import State
+from wbctl.core import mysql
+from wbctl.core.model import Plan
+from wbctl.errors import RefusedError, UsageError
+from wbctl.output import render_items
+
+app = group("mysql", "The MySQL flags W&B asks for: check, print, tune.")
+
+FromFile = Annotated[
+    Optional[Path],
+    typer.Option("--from-file", metavar="FILE", help="Read `mysql -B -e 'SHOW GLOBAL VARIABLES'` output or "
+                 "`gcloud sql instances describe --format=json` instead of connecting."),
+]
+FORMATS = ("table", "gcloud", "terraform", "sql")
+
+
+def _from_file(path: Path) -> mysql.MysqlObservation:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    return mysql.parse_file(str(path), text)
+
+
+@app.command()
+def check(ctx: typer.Context, from_file: FromFile = None, output: Output = None) -> None:
+    """Each flag and the server version against W&B's requirements (exit 1 on a failure)."""
+    observation = _from_file(from_file) if from_file else None
+    state = State.of(ctx)
+    state.settings(output=output)
+    if observation is None:
+        observation = state.mysql().observe()
+    render_check(state.terminal(), mysql.check(observation))
+
+
+@app.command()
+def flags(
+    ctx: typer.Context,
+    format_: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, gcloud, terraform or sql.")] = "table",
+    from_file: FromFile = None,
+    output: Output = None,
+) -> None:
+    """The recommended flags: a table, a gcloud command, a Terraform block, or SQL."""
+    if format_ not in FORMATS:
+        raise UsageError(f"--format {format_}: expected one of {', '.join(FORMATS)}")
+    current = _from_file(from_file).variables if from_file else None
+    state = State.of(ctx)
+    state.settings(output=output)
+    term = state.terminal()
+    if format_ == "gcloud":
+        command, note = mysql.gcloud_command(current)
+        term.line(command)
+        term.info(f"note: {note}")
+    elif format_ == "terraform":
+        term.line(mysql.terraform_block())
+    elif format_ == "sql":
+        term.line(mysql.sql_statements())
+        term.info("note: innodb_autoinc_lock_mode and skip_show_database are not settable at run time: set them in the config file")
+    else:
+        items = [{"flag": f.name, "value": f.value, "comparison": f.comparison, "source": f.source} for f in mysql.FLAGS]
+        render_items(term, ("flag", "value", "comparison", "source"), items, {"flags": items})
+
+
+@app.command()
+def tune(ctx: typer.Context, dry_run: DryRun = False, yes: Yes = False, output: Output = None) -> None:
+    """Set the failing flags on a self-managed server (SET PERSIST; MariaDB: SET GLOBAL)."""
+    state = State.of(ctx)
+    settings = state.settings(output=output)
+    adapter = state.mysql()
+    observation = adapter.observe()
+    if observation.flavor == "cloudsql":
+        command, note = mysql.gcloud_command(None)
+        state.terminal().info(command)
+        raise RefusedError(f"{observation.target} is Cloud SQL: flags are set with gcloud or Terraform, not SQL (the command above; {note})")
+    if observation.flavor == "mariadb":
+        state.terminal().warn("MariaDB: W&B supports MySQL 8; SET GLOBAL does not survive a restart")
+
+    def plan() -> Plan:
+        return mysql.plan_tune(adapter.observe(), settings.context_label)
+
+    state.apply(mysql.plan_tune(observation, settings.context_label), adapter, dry_run=dry_run, yes=yes, replan=plan)

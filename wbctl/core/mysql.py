@@ -1,0 +1,215 @@
+"""The MySQL flags W&B asks for, compared the way MySQL means them.
+
+The guide's flag table was an image; FACTS.md fills it from W&B's self-managed docs and W&B's
+Terraform module, and each flag here names its source. `ROW` = `row`, `ON` = `1`, and sizes
+are integers (`64M` = 67108864).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from wbctl.core.model import Change, Finding, Plan, Report, Status
+from wbctl.core.versions import parse_version
+from wbctl.errors import UsageError
+
+DOCS = "W&B self-managed docs"
+TERRAFORM = "W&B Terraform module"
+MIN_VERSION = (8, 0, 28)
+
+EXACT, AT_LEAST, AT_MOST = "exact", "at least", "at most"
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str
+    value: str
+    comparison: str
+    source: str
+    dynamic: bool = True  # settable at run time (SET PERSIST / SET GLOBAL); else config file + restart
+
+
+FLAGS: tuple[Flag, ...] = (
+    Flag("binlog_format", "ROW", EXACT, DOCS),
+    Flag("binlog_row_image", "MINIMAL", EXACT, f"{DOCS}; {TERRAFORM}"),
+    Flag("binlog_row_value_options", "PARTIAL_JSON", EXACT, TERRAFORM),
+    Flag("innodb_autoinc_lock_mode", "2", EXACT, TERRAFORM, dynamic=False),
+    Flag("innodb_flush_log_at_trx_commit", "1", EXACT, DOCS),
+    Flag("innodb_lru_scan_depth", "100", EXACT, TERRAFORM),
+    Flag("innodb_online_alter_log_max_size", "268435456", AT_LEAST, DOCS),
+    Flag("innodb_print_all_deadlocks", "OFF", EXACT, TERRAFORM),
+    Flag("local_infile", "ON", EXACT, TERRAFORM),
+    Flag("long_query_time", "1", AT_MOST, TERRAFORM),
+    Flag("max_execution_time", "60000", EXACT, TERRAFORM),
+    Flag("max_prepared_stmt_count", "1048576", AT_LEAST, TERRAFORM),
+    Flag("skip_show_database", "ON", EXACT, TERRAFORM, dynamic=False),
+    Flag("slow_query_log", "ON", EXACT, TERRAFORM),
+    Flag("sort_buffer_size", "67108864", AT_LEAST, f"{DOCS}; {TERRAFORM}"),
+    Flag("sync_binlog", "1", EXACT, DOCS),
+)
+BY_NAME = {flag.name: flag for flag in FLAGS}
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT])B?$", re.IGNORECASE)
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_BOOLEAN = {"ON": "1", "TRUE": "1", "YES": "1", "OFF": "0", "FALSE": "0", "NO": "0"}
+
+
+def normalise(value: str) -> str | float:
+    """The value as MySQL means it: booleans as 1/0, sizes and numbers as numbers, words upper-case."""
+    text = value.strip()
+    upper = text.upper()
+    if upper in _BOOLEAN:
+        return float(_BOOLEAN[upper])
+    size = _SIZE.match(text)
+    if size:
+        return float(size.group(1)) * _UNITS[size.group(2).upper()]
+    try:
+        return float(text)
+    except ValueError:
+        return upper
+
+
+def satisfies(flag: Flag, observed: str) -> bool:
+    have, want = normalise(observed), normalise(flag.value)
+    if flag.comparison == EXACT or isinstance(have, str) or isinstance(want, str):
+        return have == want
+    return have >= want if flag.comparison == AT_LEAST else have <= want
+
+
+@dataclass(frozen=True)
+class MysqlObservation:
+    target: str  # mysql://host:port/db, or the file it was read from
+    version: str | None
+    flavor: str  # mysql | mariadb | cloudsql
+    variables: dict[str, str]  # lower-case names
+
+
+def flavor_of(version: str | None, variables: dict[str, str]) -> str:
+    if any(name.startswith("cloudsql") for name in variables):
+        return "cloudsql"
+    if version and "mariadb" in version.lower():
+        return "mariadb"
+    return "mysql"
+
+
+def check(observation: MysqlObservation) -> Report:
+    findings: list[Finding] = [_version_finding(observation)]
+    for flag in FLAGS:
+        check_id = f"mysql.{flag.name}"
+        expected = f"{flag.comparison} {flag.value}" if flag.comparison != EXACT else flag.value
+        observed = observation.variables.get(flag.name)
+        if observed is None:
+            findings.append(Finding(check_id, Status.UNKNOWN, observation.target, None, expected,
+                                    f"this server has no variable {flag.name} ({flag.source})"))
+        elif satisfies(flag, observed):
+            findings.append(Finding(check_id, Status.OK, observation.target, observed, expected, f"as {flag.source} asks"))
+        else:
+            remedy = "wbctl mysql flags --format gcloud" if observation.flavor == "cloudsql" else "wbctl mysql tune"
+            findings.append(Finding(check_id, Status.FAIL, observation.target, observed, expected,
+                                    f"is {observed}; {flag.source} asks for {expected}", remedy))
+    return Report(tuple(findings))
+
+
+def _version_finding(observation: MysqlObservation) -> Finding:
+    version = observation.version
+    wanted = ">= 8.0.28 (MySQL)"
+    if observation.flavor == "mariadb":
+        return Finding("mysql.version", Status.WARN, observation.target, version, wanted,
+                       "MariaDB: W&B supports MySQL 8; the flags are compared all the same")
+    parsed = parse_version(version.split("-")[0] if version else None)
+    if parsed is None:
+        return Finding("mysql.version", Status.UNKNOWN, observation.target, version, wanted, "the server version is not known")
+    if parsed >= MIN_VERSION:
+        return Finding("mysql.version", Status.OK, observation.target, version, wanted, "supported by W&B")
+    return Finding("mysql.version", Status.FAIL, observation.target, version, wanted,
+                   "W&B requires MySQL 8.0.28 or later", "upgrade MySQL (Cloud SQL: MYSQL_8_0_31 or later)")
+
+
+# --- offline input: `mysql -B -e 'SHOW GLOBAL VARIABLES'` or `gcloud sql instances describe --format=json`
+
+
+def parse_file(name: str, text: str) -> MysqlObservation:
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        return _parse_gcloud(name, text)
+    variables: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.strip().lower() in {"variable_name\tvalue", "variable_name value"}:
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or not re.fullmatch(r"[A-Za-z0-9_]+", parts[0]):
+            raise UsageError(f"{name}, line {number}: expected 'Variable_name<TAB>Value' as `mysql -B -e 'SHOW GLOBAL VARIABLES'` prints it")
+        variables[parts[0].lower()] = parts[1]
+    if not variables:
+        raise UsageError(f"{name}: no variables found")
+    version = variables.get("version")
+    return MysqlObservation(name, version, flavor_of(version, variables), variables)
+
+
+def _parse_gcloud(name: str, text: str) -> MysqlObservation:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{name}, line {exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("settings"), dict):
+        raise UsageError(f"{name}: not the JSON of 'gcloud sql instances describe --format=json' (no settings)")
+    flags = document["settings"].get("databaseFlags") or []
+    if not isinstance(flags, list) or not all(isinstance(f, dict) and "name" in f for f in flags):
+        raise UsageError(f"{name}: settings.databaseFlags is not a list of {{name, value}}")
+    variables = {str(f["name"]).lower(): str(f.get("value", "on")) for f in flags}
+    raw = str(document.get("databaseVersion", ""))  # MYSQL_8_0_31
+    match = re.match(r"MYSQL_(\d+)_(\d+)(?:_(\d+))?", raw)
+    version = ".".join(p for p in match.groups() if p) if match else None
+    return MysqlObservation(name, version, "cloudsql", variables)
+
+
+# --- output formats and the tune plan -------------------------------------------------
+
+
+def failing(observation: MysqlObservation) -> list[Flag]:
+    return [flag for flag in FLAGS if flag.name in observation.variables and not satisfies(flag, observation.variables[flag.name])]
+
+
+def gcloud_command(current: dict[str, str] | None) -> tuple[str, str | None]:
+    """`gcloud sql instances patch` with every flag: it REPLACES the instance's flags, so the
+    current ones are kept when they are known."""
+    merged = dict(current or {})
+    for flag in FLAGS:
+        merged[flag.name] = flag.value.lower() if flag.value.upper() in _BOOLEAN else flag.value
+    flags = ",".join(f"{name}={value}" for name, value in sorted(merged.items()))
+    note = ("merged with the instance's current flags (--database-flags replaces them all)" if current
+            else "--database-flags REPLACES every flag the instance has: add its current ones (read them with --from-file)")
+    return f"gcloud sql instances patch INSTANCE --database-flags={flags}", note
+
+
+def terraform_block() -> str:
+    return "\n".join(f'database_flags {{\n  name  = "{f.name}"\n  value = "{f.value.lower() if f.value.upper() in _BOOLEAN else f.value}"\n}}' for f in FLAGS)
+
+
+def sql_statements() -> str:
+    return "\n".join(f"SET PERSIST {f.name} = {_sql_value(f.value)};" for f in FLAGS if f.dynamic)
+
+
+def _sql_value(value: str) -> str:
+    return value if re.fullmatch(r"\d+", value) or value.upper() in _BOOLEAN else f"'{value}'"
+
+
+def plan_tune(observation: MysqlObservation, context: str) -> Plan:
+    changes: list[Change] = []
+    notes: list[str] = []
+    for flag in failing(observation):
+        if not flag.dynamic:
+            notes.append(f"{flag.name}={flag.value} cannot be set at run time: put it in the server's config file and restart")
+            continue
+        changes.append(Change(observation.target, flag.name, observation.variables[flag.name], flag.value))
+    if observation.flavor == "mariadb":
+        notes.append("MariaDB has no SET PERSIST: SET GLOBAL is used, and it does not survive a restart")
+    return Plan(
+        context=context,
+        target=observation.target,
+        changes=tuple(changes),
+        summary=f"set {len(changes)} MySQL global variable(s)",
+        notes=tuple(notes),
+        nothing_to_do="no changes: every flag that can be set at run time has its value",
+    )
