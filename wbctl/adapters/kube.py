@@ -33,6 +33,7 @@ KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
 # what the commands need: `status` reads six kinds (the budget), list/check add KEDA
 STATUS_KINDS = ("deployments", "cronjobs", "horizontalpodautoscalers", "pods", "nodes", "cr")
 ALL_KINDS = (*STATUS_KINDS, "scaledobjects")
+PARQUET_KINDS = ("deployments", "cronjobs", "pods", "cr", "csidrivers")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ RESOURCES = {
     "nodes": _Resource("nodes", ""),
     "cr": _Resource(CR_PLURAL, CR_GROUP),
     "scaledobjects": _Resource(KEDA_PLURAL, KEDA_GROUP),
+    "csidrivers": _Resource("csidrivers", "storage.k8s.io"),
 }
 
 
@@ -110,7 +112,7 @@ class KubeAdapter:
 
         described = RESOURCES[resource] if resource in RESOURCES else resource
         what = f"{verb} {described}" + (f" {name}" if name else "")
-        where = " (cluster-wide)" if resource == "nodes" else f" in namespace {self.namespace}"
+        where = " (cluster-wide)" if resource in ("nodes", "csidrivers") else f" in namespace {self.namespace}"
         try:
             yield
         except ApiException as exc:
@@ -149,6 +151,7 @@ class KubeAdapter:
             "nodes": self._nodes,
             "cr": self.read_cr,
             "scaledobjects": self._scaled_objects,
+            "csidrivers": self._csi_drivers,
         }
         with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
             futures = {kind: pool.submit(readers[kind]) for kind in kinds}
@@ -167,6 +170,11 @@ class KubeAdapter:
                 n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone", "")
                 for n in nodes
             }
+        drivers = results.get("csidrivers")
+        if isinstance(drivers, str):
+            observation.notes.append(drivers)
+        elif drivers is not None:
+            observation.csi_drivers = {d["metadata"]["name"] for d in drivers}
         if "cr" in kinds:
             cr = results["cr"]
             observation.cr = cr
@@ -214,6 +222,7 @@ class KubeAdapter:
             "horizontalpodautoscalers": f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers",
             "pods": f"/api/v1/namespaces/{self.namespace}/pods",
             "nodes": "/api/v1/nodes",
+            "csidrivers": "/apis/storage.k8s.io/v1/csidrivers",
             "cr": f"/apis/{CR_GROUP}/{CR_VERSION}/namespaces/{self.namespace}/{CR_PLURAL}",
             "scaledobjects": f"/apis/{KEDA_GROUP}/{KEDA_VERSION}/namespaces/{self.namespace}/{KEDA_PLURAL}",
         }
@@ -245,6 +254,12 @@ class KubeAdapter:
             return self._list("nodes", selected=False)
         except BackendError as exc:
             return f"nodes not readable ({exc.message}): zones unknown"
+
+    def _csi_drivers(self) -> list[dict[str, Any]] | str:
+        try:
+            return self._list("csidrivers", selected=False)
+        except BackendError as exc:
+            return f"CSIDrivers not readable ({exc.message})"
 
     def _scaled_objects(self) -> list[dict[str, Any]] | None:
         try:
@@ -431,6 +446,7 @@ def _pod(obj: dict[str, Any]) -> Pod:
         restarts=sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or []),
         started=_time(status.get("startTime")),
         job_pod="Job" in owners or "job-name" in labels or "batch.kubernetes.io/job-name" in labels,
+        annotations=dict(_meta(obj).get("annotations") or {}),
     )
 
 

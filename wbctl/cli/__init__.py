@@ -24,6 +24,7 @@ GROUPS: dict[str, str] = {
     "bigtable": "wbctl.cli.bigtable",
     "config": "wbctl.cli.config",
     "mysql": "wbctl.cli.mysql",
+    "parquet": "wbctl.cli.parquet",
     "redis": "wbctl.cli.redis",
     "run": "wbctl.cli.run",
     "sandbox": "wbctl.cli.sandbox",

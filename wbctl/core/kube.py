@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from wbctl.core.model import Change, Plan
 from wbctl.core.versions import parse_version
 
 NEW_LAYOUT = (0, 33, 0)  # chart >= 0.33: autoscaling.horizontal.*, -bc Deployments, install flags
@@ -59,6 +60,7 @@ class Pod:
     restarts: int
     started: datetime | None
     job_pod: bool  # created by a Job (a CronJob run), not by a Deployment
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,45 @@ class KubeObservation:
     autoscalers: list[Autoscaler] = field(default_factory=list)
     node_zones: dict[str, str] = field(default_factory=dict)  # node -> zone (empty when nodes unreadable)
     cr: WandbResource | None = None
+    csi_drivers: set[str] | None = None  # names of the cluster's CSIDrivers (None: not read)
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
 
     @property
     def target(self) -> str:
         return f"namespace {self.namespace} on {self.server}"
+
+
+def lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
+    current: Any = values
+    for part in path:
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def cr_values_plan(
+    observation: KubeObservation,
+    cr: WandbResource,
+    changes: list[tuple[tuple[str, ...], Any]],
+    summary: str,
+    context: str,
+    notes: list[str],
+) -> Plan:
+    """A merge patch of `spec.values` (the change the operator keeps), guarded by the CR's
+    resourceVersion; only the paths whose value differs become changes."""
+    target = f"weightsandbiases/{cr.name}"
+    planned = tuple(
+        Change(target, ".".join(("spec", "values", *path)), lookup(cr.values, path), after, path=("spec", "values", *path))
+        for path, after in changes
+        if lookup(cr.values, path) != after
+    )
+    return Plan(
+        context=context,
+        target=observation.target,
+        changes=planned,
+        summary=summary,
+        notes=tuple(notes),
+        nothing_to_do=f"no changes: {target} already holds these values",
+        preconditions={target: {"resourceVersion": cr.resource_version}},
+    )

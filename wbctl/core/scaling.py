@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from wbctl.core.catalog import ServiceSpec
-from wbctl.core.kube import KubeObservation, WandbResource
+from wbctl.core.kube import KubeObservation, cr_values_plan
 from wbctl.core.model import Change, Plan
 from wbctl.core.services import ServiceView, map_services
 from wbctl.errors import BackendError, UsageError
@@ -25,15 +25,6 @@ def view_of(observation: KubeObservation, spec: ServiceSpec) -> ServiceView:
     return next(view for view in map_services(observation) if view.name == spec.name)
 
 
-def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
-    current: Any = values
-    for part in path:
-        if not isinstance(current, dict) or part not in current:
-            return None
-        current = current[part]
-    return current
-
-
 def _choose_via(observation: KubeObservation, via: str | None, direct: str) -> str:
     """--via as given, else cr when the CR exists (the lasting change), else the direct write."""
     if via is None:
@@ -44,31 +35,6 @@ def _choose_via(observation: KubeObservation, via: str | None, direct: str) -> s
             f"use --via {direct}, or set instance/namespace in the config"
         )
     return via
-
-
-def _cr_plan(
-    observation: KubeObservation,
-    cr: WandbResource,
-    changes: list[tuple[tuple[str, ...], Any]],
-    summary: str,
-    context: str,
-    notes: list[str],
-) -> Plan:
-    target = f"weightsandbiases/{cr.name}"
-    planned = tuple(
-        Change(target, ".".join(("spec", "values", *path)), _lookup(cr.values, path), after, path=("spec", "values", *path))
-        for path, after in changes
-        if _lookup(cr.values, path) != after
-    )
-    return Plan(
-        context=context,
-        target=observation.target,
-        changes=planned,
-        summary=summary,
-        notes=tuple(notes),
-        nothing_to_do=f"no changes: {target} already holds these values",
-        preconditions={target: {"resourceVersion": cr.resource_version}},
-    )
 
 
 def validate_scale(spec: ServiceSpec, replicas: int, via: str | None, force: bool) -> None:
@@ -98,7 +64,7 @@ def plan_scale(
         )
     summary = f"{spec.name} will run {replicas} replica(s)"
     if via == VIA_CR and observation.cr is not None:
-        return _cr_plan(observation, observation.cr, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes)
+        return cr_values_plan(observation, observation.cr, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes)
     workload = view.workload
     if workload is None:
         raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to scale")
@@ -183,7 +149,7 @@ def plan_autoscale(
             changes += [((*base, "minReplicas"), min_replicas), ((*base, "maxReplicas"), max_replicas)]
             if cpu_target is not None:
                 changes.append(((*base, cpu_key), cpu_target))
-        return _cr_plan(observation, cr, changes, summary, context, notes)
+        return cr_values_plan(observation, cr, changes, summary, context, notes)
     if keda is not None:
         raise UsageError(f"{spec.name} is autoscaled by KEDA ScaledObject {keda.name}, which owns its HPA: use --via cr")
     return _hpa_plan(observation, spec, view, min_replicas, max_replicas, cpu_target, disable, summary, context, notes)

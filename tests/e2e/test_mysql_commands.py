@@ -1,0 +1,116 @@
+"""`wbctl mysql ...` as a subprocess against a real MariaDB with flags set wrong on purpose."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import read_audit
+from tests.mariadb import PASSWORD, WRONG_FLAGS, MariaDBServer
+
+
+@pytest.fixture
+def env(mariadb: MariaDBServer) -> dict[str, str]:
+    return {"WBCTL_MYSQL_URL": mariadb.url, "WBCTL_MYSQL_PASSWORD": PASSWORD}
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if not line.startswith("warning:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_check_finds_exactly_the_wrong_flags(wbctl, env) -> None:
+    result = wbctl("mysql", "check", "-o", "json", env=env)
+    assert result.returncode == 1, result.stderr
+    findings = {f["check"]: f for f in result.json()["findings"]}
+    failing = {check.removeprefix("mysql.") for check, f in findings.items() if f["status"] == "fail"}
+    assert failing == set(WRONG_FLAGS)
+    assert findings["mysql.version"]["status"] == "warn" and "MariaDB" in findings["mysql.version"]["message"]
+    assert findings["mysql.binlog_row_value_options"]["status"] == "unknown"
+
+
+def test_tune_fixes_them_and_a_second_check_passes_the_flags(wbctl, mariadb, env, audit_log) -> None:
+    result = wbctl("mysql", "tune", "--yes", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert {c["key"] for c in result.json()["changes"]} == set(WRONG_FLAGS)
+    assert "SET GLOBAL does not survive a restart" in result.stderr
+    assert read_audit(audit_log)[0]["result"] == "applied"
+    after = {f["check"]: f["status"] for f in wbctl("mysql", "check", "-o", "json", env=env).json()["findings"]}
+    assert not [c for c, s in after.items() if s == "fail"]
+    assert mariadb.global_variables(["sort_buffer_size"])["sort_buffer_size"] == "67108864"
+    again = wbctl("mysql", "tune", "--yes", env=env)
+    assert again.returncode == 0 and "no changes" in again.stderr
+
+
+def test_tune_dry_run_and_no_terminal(wbctl, mariadb, env) -> None:
+    assert wbctl("mysql", "tune", "--dry-run", env=env).returncode == 0
+    assert wbctl("mysql", "tune", env=env).returncode == 4
+    assert mariadb.global_variables(["sort_buffer_size"])["sort_buffer_size"] == WRONG_FLAGS["sort_buffer_size"]
+
+
+def test_wrong_password_exits_3_and_is_never_printed(wbctl, mariadb) -> None:
+    result = wbctl("--debug", "mysql", "check", env={"WBCTL_MYSQL_URL": mariadb.url, "WBCTL_MYSQL_PASSWORD": "nope-" + PASSWORD})
+    assert result.returncode == 3
+    assert "refused the login of wandb" in result.stderr.strip().splitlines()[-1]
+    assert PASSWORD not in result.stdout + result.stderr
+    in_url = wbctl("mysql", "check", env={"WBCTL_MYSQL_URL": mariadb.url.replace("wandb@", f"wandb:{PASSWORD}@")})
+    assert in_url.returncode == 1 and PASSWORD not in in_url.stdout + in_url.stderr
+
+
+def test_unreachable_and_tls(wbctl, mariadb, env) -> None:
+    refused = wbctl("mysql", "check", env={**env, "WBCTL_MYSQL_URL": "mysql://wandb@127.0.0.1:1/wandb_local"})
+    assert refused.returncode == 3 and "connection refused" in one_line(refused.stderr)
+    with_ca = wbctl("mysql", "check", env={**env, "WBCTL_MYSQL_CA_FILE": mariadb.ca_file})
+    assert with_ca.returncode == 1, with_ca.stderr  # connected over TLS; the flags still fail
+    other_ca = wbctl("mysql", "check", env={**env, "WBCTL_MYSQL_CA_FILE": mariadb.other_ca_file})
+    assert other_ca.returncode == 3
+
+
+def test_check_makes_one_round_trip(mariadb) -> None:
+    from wbctl.adapters.mysql import MysqlAdapter
+
+    adapter = MysqlAdapter(mariadb.url, password=PASSWORD, ca_file=None, timeout=5)
+    with mariadb.root_connection() as root, root.cursor() as cursor:
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_show_variables'")
+        before = int(cursor.fetchone()[1])
+        started = time.perf_counter()
+        adapter.observe()
+        elapsed = time.perf_counter() - started
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_show_variables'")
+        assert int(cursor.fetchone()[1]) - before == 1
+    adapter.close()
+    assert elapsed < 5
+
+
+def test_from_file_both_formats_and_malformed(wbctl, isolated_env: Path) -> None:
+    tsv = isolated_env / "vars.tsv"
+    tsv.write_text("Variable_name\tValue\nversion\t8.0.36\nsort_buffer_size\t67108864\nsync_binlog\t0\n")
+    result = wbctl("mysql", "check", "--from-file", str(tsv), "-o", "json")
+    findings = {f["check"]: f["status"] for f in result.json()["findings"]}
+    assert result.returncode == 1 and findings["mysql.sync_binlog"] == "fail" and findings["mysql.version"] == "ok"
+    gcloud = isolated_env / "instance.json"
+    gcloud.write_text(json.dumps({"databaseVersion": "MYSQL_8_0_31", "settings": {"databaseFlags": [
+        {"name": "sort_buffer_size", "value": "67108864"}, {"name": "cloudsql_iam_authentication", "value": "on"}]}}))
+    assert wbctl("mysql", "check", "--from-file", str(gcloud), "-o", "json").json()["findings"][0]["observed"] == "8.0.31"
+    merged = wbctl("mysql", "flags", "--format", "gcloud", "--from-file", str(gcloud))
+    assert "cloudsql_iam_authentication=on" in merged.stdout and "merged" in merged.stderr
+    bad = isolated_env / "bad.tsv"
+    bad.write_text("Variable_name\tValue\nno tab here\n")
+    broken = wbctl("mysql", "check", "--from-file", str(bad))
+    assert broken.returncode == 2 and "bad.tsv, line 2" in one_line(broken.stderr)
+
+
+@pytest.mark.parametrize("fmt", ["table", "gcloud", "terraform", "sql"])
+def test_flags_formats(wbctl, fmt: str) -> None:
+    result = wbctl("mysql", "flags", "--format", fmt)
+    assert result.returncode == 0 and "sort_buffer_size" in result.stdout
+    assert wbctl("mysql", "flags", "--format", "yaml").returncode == 2
+
+
+def test_sandbox_refuses_live_mysql(wbctl) -> None:
+    result = wbctl("--sandbox", "mysql", "check")
+    assert result.returncode == 2 and "does not simulate MySQL" in result.stderr

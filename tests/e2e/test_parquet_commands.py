@@ -1,0 +1,113 @@
+"""`wbctl parquet status` and `parquet fuse check|enable` against the Kubernetes API fake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube_fixtures import chart_043, chart_0223, csi_drivers
+
+BLOCK = {"enabled": True, "resources": {"limits": {"cpu": "0", "memory": "0", "ephemeral-storage": "10Gi"},
+                                        "requests": {"cpu": "0", "memory": "0"}}}
+
+
+@pytest.fixture
+def kube(isolated_env: Path) -> Iterator[FakeKubeAPI]:
+    with FakeKubeAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def env(kube: FakeKubeAPI, isolated_env: Path) -> dict[str, str]:
+    return {"KUBECONFIG": str(kube.write_kubeconfig(isolated_env / "kubeconfig"))}
+
+
+def cr(kube: FakeKubeAPI) -> dict:
+    return kube.get("weightsandbiases", "default", "wandb")
+
+
+def deploy(kube: FakeKubeAPI, *, chart: str = "0.43", server: str | None = "0.70.1", gcsfuse: bool = True) -> None:
+    kube.add_all((chart_043() if chart == "0.43" else chart_0223()) + csi_drivers(gcsfuse=gcsfuse))
+    kube.merge("weightsandbiases", "default", "wandb", {"spec": {"values": {
+        "app": {"image": {"tag": server}}, "parquet": {"install": True, "keep": "me"}}}})
+
+
+def findings(wbctl, env) -> dict:
+    return {f["check"]: f for f in wbctl("parquet", "fuse", "check", "-o", "json", env=env).json()["findings"]}
+
+
+@pytest.mark.parametrize(("server", "status"), [("0.64.9", "fail"), ("0.65.0", "ok"), ("v0.100.0", "ok"),
+                                                 ("0.65.0-rc1", "ok"), ("latest", "unknown")])
+def test_server_version_gate(wbctl, kube, env, server, status) -> None:
+    deploy(kube, server=server)
+    assert findings(wbctl, env)["versions.server"]["status"] == status
+
+
+def test_check_before_enabling(wbctl, kube, env) -> None:
+    deploy(kube)
+    result = wbctl("parquet", "fuse", "check", "-o", "json", env=env)
+    assert result.returncode == 1
+    f = {x["check"]: x for x in result.json()["findings"]}
+    assert f["parquet.fuse"]["status"] == "fail" and f["parquet.fuse"]["remedy"] == "wbctl parquet fuse enable"
+    assert f["parquet.csi-driver"]["status"] == "ok"
+    assert f["versions.operator-chart"]["status"] == "ok"
+
+
+def test_enable_keeps_every_other_value(wbctl, kube, env) -> None:
+    deploy(kube)
+    before = cr(kube)["spec"]["values"]["parquet"]
+    result = wbctl("parquet", "fuse", "enable", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    parquet = cr(kube)["spec"]["values"]["parquet"]
+    assert parquet["fuse"] == BLOCK
+    assert {k: v for k, v in parquet.items() if k != "fuse"} == before
+    assert findings(wbctl, env)["parquet.fuse"]["status"] == "warn"  # enabled; pods not rolled yet
+    for pod in kube.objects("pods", "default"):  # play the operator: the rolled pods carry the annotation
+        labels = pod["metadata"].get("labels", {})
+        if labels.get("app.kubernetes.io/name") == "parquet" and "pod-template-hash" in labels:
+            kube.merge("pods", "default", pod["metadata"]["name"], {"metadata": {"annotations": {"gke-gcsfuse/volumes": "true"}}})
+    assert findings(wbctl, env)["parquet.fuse"]["status"] == "ok"
+    again = wbctl("parquet", "fuse", "enable", "--yes", env=env)
+    assert again.returncode == 0 and "no changes" in again.stderr
+    disabled = wbctl("parquet", "fuse", "enable", "--disable", "--yes", env=env)
+    assert disabled.returncode == 0 and cr(kube)["spec"]["values"]["parquet"]["fuse"]["enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ({"gcsfuse": False}, "enable_gcs_fuse_csi_driver = true"),
+        ({"server": "0.64.0"}, "0.65.0 or later"),
+        ({"server": None}, "server image: not set"),
+    ],
+)
+def test_enable_refused_with_the_fix(wbctl, kube, env, setup, message) -> None:
+    deploy(kube, **setup)
+    before = cr(kube)
+    result = wbctl("parquet", "fuse", "enable", "--yes", env=env)
+    assert result.returncode == 4
+    assert message in result.stderr
+    assert cr(kube) == before
+
+
+def test_old_chart_is_refused(wbctl, kube, env) -> None:
+    deploy(kube, chart="0.22")
+    kube.merge("weightsandbiases", "default", "wandb", {"spec": {"chart": {"version": "0.21.0"}}})
+    result = wbctl("parquet", "fuse", "enable", "--yes", env=env)
+    assert result.returncode == 4 and "0.22.3" in result.stderr
+
+
+def test_status(wbctl, kube, env) -> None:
+    deploy(kube)
+    result = wbctl("parquet", "status", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    document = result.json()
+    assert document["parquet"]["name"] == "wandb-parquet-bc"
+    assert document["parquet_backfill"]["kind"] == "CronJob" and document["parquet_backfill"]["suspended"] is True
+    assert document["executor"]["ready"] == 3
+    assert document["csi_driver_installed"] is True and document["fuse_enabled_in_values"] is False
+    assert document["pods_with_fuse_sidecar"] == {"annotated": 0, "pods": 3}
+    assert wbctl("parquet", "status", env=env).returncode == 0

@@ -1,0 +1,67 @@
+"""`wbctl parquet`: parquet export and the guide's GCS FUSE setup."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wbctl.cli.options import DryRun, Output, Yes, group, render_check
+from wbctl.cli.state import State
+from wbctl.core import parquet
+from wbctl.core.kube import KubeObservation
+from wbctl.core.model import Plan
+from wbctl.output import render_items, show
+
+app = group("parquet", "Parquet export: its workloads and GCS FUSE (the guide's 'Enable GCS FUSE').")
+fuse = typer.Typer(name="fuse", help="GCS FUSE for parquet export: check, enable.", no_args_is_help=True, add_completion=False)
+app.add_typer(fuse, name="fuse")
+
+
+def _observe(ctx: typer.Context, output: str | None) -> tuple[State, KubeObservation]:
+    from wbctl.adapters.kube import PARQUET_KINDS
+
+    state = State.of(ctx)
+    state.settings(output=output)
+    observation = state.kube().observe(PARQUET_KINDS)
+    for note in observation.notes:
+        state.terminal().warn(note)
+    return state, observation
+
+
+@app.command()
+def status(ctx: typer.Context, output: Output = None) -> None:
+    """parquet, parquet-backfill and executor; FUSE in the values, on the pods, and in the cluster."""
+    state, observation = _observe(ctx, output)
+    document = parquet.status_document(observation)
+    rows = [{"item": key, "value": show(value)} for key, value in document.items()]
+    render_items(state.terminal(), ("item", "value"), rows, document)
+
+
+@fuse.command("check")
+def fuse_check(ctx: typer.Context, output: Output = None) -> None:
+    """The GCS FUSE gates: fuse in the values, the CSI driver, chart >= 0.22.3, server >= 0.65.0."""
+    state, observation = _observe(ctx, output)
+    render_check(state.terminal(), parquet.check(observation))
+
+
+@fuse.command("enable")
+def fuse_enable(
+    ctx: typer.Context,
+    disable: Annotated[bool, typer.Option("--disable", help="Turn GCS FUSE off again.")] = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    output: Output = None,
+) -> None:
+    """Add the guide's fuse block to the parquet values (refused, with the fix, while a gate fails)."""
+    state, observation = _observe(ctx, output)
+    settings = state.settings()
+    adapter = state.kube()
+
+    def plan() -> Plan:
+        from wbctl.adapters.kube import PARQUET_KINDS
+
+        return parquet.plan_enable(adapter.observe(PARQUET_KINDS), disable=disable, context=settings.context_label)
+
+    state.apply(parquet.plan_enable(observation, disable=disable, context=settings.context_label), adapter,
+                dry_run=dry_run, yes=yes, replan=plan)
