@@ -114,3 +114,21 @@ def test_flags_formats(wbctl, fmt: str) -> None:
 def test_sandbox_refuses_live_mysql(wbctl) -> None:
     result = wbctl("--sandbox", "mysql", "check")
     assert result.returncode == 2 and "does not simulate MySQL" in result.stderr
+
+
+def test_server_that_never_answers_times_out(wbctl, env) -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        started = time.monotonic()
+        result = wbctl("--timeout", "1", "mysql", "check",
+                       env={**env, "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{listener.getsockname()[1]}/wandb_local"})
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    assert result.returncode == 3
+    assert elapsed < 1 + 2 + 1.5
+    assert "MySQL at" in one_line(result.stderr)

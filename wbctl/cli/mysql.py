@@ -11,7 +11,7 @@ from wbctl.cli.options import DryRun, Output, Yes, group, render_check
 from wbctl.cli.state import State
 from wbctl.core import mysql
 from wbctl.core.model import Plan
-from wbctl.errors import RefusedError, UsageError
+from wbctl.errors import UsageError
 from wbctl.output import render_items
 
 app = group("mysql", "The MySQL flags W&B asks for: check, print, tune.")
@@ -78,10 +78,7 @@ def tune(ctx: typer.Context, dry_run: DryRun = False, yes: Yes = False, output: 
     settings = state.settings(output=output)
     adapter = state.mysql()
     observation = adapter.observe()
-    if observation.flavor == "cloudsql":
-        command, note = mysql.gcloud_command(None)
-        state.terminal().info(command)
-        raise RefusedError(f"{observation.target} is Cloud SQL: flags are set with gcloud or Terraform, not SQL (the command above; {note})")
+    mysql.refuse_cloud_sql(observation)
     if observation.flavor == "mariadb":
         state.terminal().warn("MariaDB: W&B supports MySQL 8; SET GLOBAL does not survive a restart")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from wbctl.core.model import Change, Finding, Plan, Report, Status
 from wbctl.core.versions import parse_version
-from wbctl.errors import UsageError
+from wbctl.errors import RefusedError, UsageError
 
 DOCS = "W&B self-managed docs"
 TERRAFORM = "W&B Terraform module"
@@ -213,3 +213,10 @@ def plan_tune(observation: MysqlObservation, context: str) -> Plan:
         notes=tuple(notes),
         nothing_to_do="no changes: every flag that can be set at run time has its value",
     )
+
+
+def refuse_cloud_sql(observation: MysqlObservation) -> None:
+    """Cloud SQL takes flags through its API (gcloud, Terraform), never SET: say how instead."""
+    if observation.flavor == "cloudsql":
+        command, note = gcloud_command(None)
+        raise RefusedError(f"{observation.target} is Cloud SQL: flags are set with gcloud or Terraform, not SQL: {command} ({note})")

@@ -82,3 +82,12 @@ def test_output_formats() -> None:
     sql = mysql.sql_statements()
     assert "SET PERSIST sort_buffer_size = 67108864;" in sql and "SET PERSIST binlog_format = 'ROW';" in sql
     assert "innodb_autoinc_lock_mode" not in sql
+
+
+def test_cloud_sql_is_refused_with_the_gcloud_command() -> None:
+    from wbctl.errors import RefusedError
+
+    observation = mysql.parse_file("vars.tsv", "version\t8.0.31-google\ncloudsql_iam_authentication\tOFF\nsort_buffer_size\t1\n")
+    with pytest.raises(RefusedError, match="is Cloud SQL: .*gcloud sql instances patch INSTANCE --database-flags="):
+        mysql.refuse_cloud_sql(observation)
+    mysql.refuse_cloud_sql(mysql.MysqlObservation("t", "8.0.36", "mysql", {}))  # self-managed: no refusal
