@@ -93,3 +93,9 @@ def test_sandbox_serves_bigtable_and_monitoring(wbctl) -> None:
     assert wbctl("bigtable", "check", env=env).returncode == 0  # the change was kept between runs
     backlog = wbctl("--sandbox", "--scenario", "queue-backlog", "bigtable", "check", "-o", "json")
     assert {f["check"]: f["status"] for f in backlog.json()["findings"]}["bigtable.cpu"] == "warn"
+
+
+def test_sandbox_gcs_fuse_healthy_and_refused_without_the_driver(wbctl) -> None:
+    assert wbctl("--sandbox", "parquet", "fuse", "check").returncode == 0
+    refused = wbctl("--sandbox", "--scenario", "misconfigured", "parquet", "fuse", "enable", "--yes")
+    assert refused.returncode == 4 and "enable_gcs_fuse_csi_driver = true" in refused.stderr

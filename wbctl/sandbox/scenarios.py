@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 
-def _chart_043(**options: Any) -> Callable[[], list[dict[str, Any]]]:
+def _chart_043(gcsfuse: bool = True, **options: Any) -> Callable[[], list[dict[str, Any]]]:
     def build() -> list[dict[str, Any]]:
-        from wbctl.sandbox.kube_fixtures import chart_043
+        from wbctl.sandbox.kube_fixtures import chart_043, csi_drivers
 
-        return chart_043(**options)
+        from wbctl.core.parquet import FUSE_ANNOTATION, FUSE_BLOCK
+
+        objects = chart_043(**options) + csi_drivers(gcsfuse=gcsfuse)
+        for obj in objects:
+            if obj["kind"] == "WeightsAndBiases":  # a released server image, so the FUSE gates can be judged
+                values = obj["spec"]["values"]
+                values.setdefault("app", {}).setdefault("image", {})["tag"] = "0.70.1"
+                if gcsfuse:  # set up as the guide says, and rolled out
+                    values.setdefault("parquet", {})["fuse"] = json.loads(json.dumps(FUSE_BLOCK))
+            labels = obj.get("metadata", {}).get("labels", {})
+            if gcsfuse and obj["kind"] == "Pod" and labels.get("app.kubernetes.io/name") == "parquet":
+                obj["metadata"].setdefault("annotations", {})[FUSE_ANNOTATION] = "true"
+        return objects
 
     return build
 
@@ -39,9 +52,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "misconfigured",
             "a fresh install: Redis settings missing, too few replicas on too few nodes, no autoscaling, "
-            "Bigtable at Terraform's default of 1-3 nodes",
+            "Bigtable at Terraform's default of 1-3 nodes, no GCS FUSE CSI driver",
             {"bigtablev3.filestream.metric_points_chunk_size": "5000"},
-            _chart_043(replicas={"app": 2, "api": 1, "flat-run-fields-updater": 2}, nodes=2, hpa_for=()),
+            _chart_043(gcsfuse=False, replicas={"app": 2, "api": 1, "flat-run-fields-updater": 2}, nodes=2, hpa_for=()),
             {"min_nodes": 1, "max_nodes": 3, "cpu_peak": 0.62},  # the W&B Terraform module's defaults
         ),
         Scenario(
