@@ -27,7 +27,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import TARGET_RATIO, BenchError, Case, clean_env, interleave, machine, ms, print_table, run_main
+from _common import (
+    TARGET_RATIO,
+    BenchError,
+    Case,
+    clean_env,
+    interleave,
+    machine,
+    ms,
+    print_table,
+    run_main,
+)
 
 PY = sys.executable
 TRANSACTION = ("watch", "multi", "set", "exec")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from difflib import get_close_matches
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -262,7 +262,9 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _redis_settings(doc: _Document, table: Any, section: str) -> dict[str, Setting]:
-    from wbctl.core.redis_settings import validate_setting  # core is pure: cheap to import
+    from wbctl.core.redis_settings import (
+        validate_setting,  # core is pure: cheap to import
+    )
 
     settings: dict[str, Setting] = {}
     for key, value in _flatten(_check_table(doc, table, section)).items():

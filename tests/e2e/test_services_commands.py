@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import free_port, read_audit
 from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.kube_fixtures import chart_043, chart_0223
+from wbctl.sandbox.kube_fixtures import chart_0223, chart_043
 
 
 @pytest.fixture

@@ -23,8 +23,14 @@ from google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports 
     BigtableInstanceAdminGrpcTransport,
 )
 from google.cloud.bigtable_admin_v2.types import Cluster, StorageType
-from google.cloud.monitoring_v3 import Aggregation, ListTimeSeriesRequest, MetricServiceClient
-from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
+from google.cloud.monitoring_v3 import (
+    Aggregation,
+    ListTimeSeriesRequest,
+    MetricServiceClient,
+)
+from google.cloud.monitoring_v3.services.metric_service.transports import (
+    MetricServiceGrpcTransport,
+)
 
 from wbctl.sandbox.google_api import (
     CPU_LOAD,

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from wbctl.adapters.google import transport, translated
+from wbctl.adapters.google import translated, transport
 from wbctl.core.bigtable import (
     PATH_AUTOSCALING,
     PATH_CPU,

@@ -18,7 +18,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from wbctl.core.kube import Autoscaler, Container, KubeObservation, Pod, WandbResource, Workload
+from wbctl.core.kube import (
+    Autoscaler,
+    Container,
+    KubeObservation,
+    Pod,
+    WandbResource,
+    Workload,
+)
 from wbctl.core.model import Change, Plan
 from wbctl.errors import BackendError, ConflictError, UsageError, VerificationError
 
@@ -108,7 +115,8 @@ class KubeAdapter:
     @contextlib.contextmanager
     def _translated(self, verb: str, resource: str, name: str | None = None) -> Iterator[None]:
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, TimeoutError as Urllib3Timeout
+        from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
         described = RESOURCES[resource] if resource in RESOURCES else resource
         what = f"{verb} {described}" + (f" {name}" if name else "")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wbctl.adapters.google import transport, translated
+from wbctl.adapters.google import translated, transport
 from wbctl.core.bigtable import Series, SignalData
 from wbctl.errors import BackendError
 
@@ -91,7 +91,9 @@ class CloudMonitoring(MetricsSource):
     def client(self) -> Any:
         if self._client is None:
             from google.cloud.monitoring_v3 import MetricServiceClient
-            from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
+            from google.cloud.monitoring_v3.services.metric_service.transports import (
+                MetricServiceGrpcTransport,
+            )
 
             self._client = MetricServiceClient(
                 transport=transport(MetricServiceGrpcTransport, emulator_host=self.emulator_host,

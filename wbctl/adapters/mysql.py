@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from wbctl.core.mysql import BY_NAME, MysqlObservation, flavor_of, satisfies
 from wbctl.core.model import Plan
+from wbctl.core.mysql import BY_NAME, MysqlObservation, flavor_of, satisfies
 from wbctl.errors import BackendError, UsageError, VerificationError
 from wbctl.redact import url_without_credentials
 

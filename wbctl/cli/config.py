@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wbctl.cli.options import group, Output
+from wbctl.cli.options import Output, group
 from wbctl.cli.state import State
 from wbctl.output import render_items, show
 from wbctl.redact import MASK

@@ -22,11 +22,7 @@ def _observe(ctx: typer.Context, output: str | None) -> tuple[State, KubeObserva
     from wbctl.adapters.kube import PARQUET_KINDS
 
     state = State.of(ctx)
-    state.settings(output=output)
-    observation = state.kube().observe(PARQUET_KINDS)
-    for note in observation.notes:
-        state.terminal().warn(note)
-    return state, observation
+    return state, state.observe_kube(PARQUET_KINDS, output=output)
 
 
 @app.command()

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from wbctl.cli.options import group, DryRun, Output, Yes
+from wbctl.cli.options import DryRun, Output, Yes, group
 from wbctl.cli.state import State
 from wbctl.core import discard
 from wbctl.core.durations import format_duration, parse_duration

@@ -27,15 +27,10 @@ LIST_COLUMNS = ("service", "kind", "ready", "image", "autoscaling", "nodes", "ro
 
 
 def _observe(ctx: typer.Context, output: str | None, kinds: tuple[str, ...] | None = None) -> tuple[State, KubeObservation]:
-    """Settings, one observation of the instance, and a warning for whatever could not be read."""
     from wbctl.adapters.kube import ALL_KINDS
 
     state = State.of(ctx)
-    state.settings(output=output)
-    observation = state.kube().observe(kinds or ALL_KINDS)
-    for note in observation.notes:
-        state.terminal().warn(note)
-    return state, observation
+    return state, state.observe_kube(kinds or ALL_KINDS, output=output)
 
 
 @app.command("list")

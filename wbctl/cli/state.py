@@ -15,19 +15,20 @@ import typer
 
 from wbctl import config
 from wbctl.audit import AuditLog, audit_path
-from wbctl.errors import UsageError
 from wbctl.core.model import Plan
 from wbctl.environment import Environment
+from wbctl.errors import UsageError
 from wbctl.mutation import Applier, MutationOptions, execute
 from wbctl.output import Terminal
 from wbctl.redact import Redactor
 
 if TYPE_CHECKING:
     from wbctl.adapters.bigtable import BigtableAdapter
-    from wbctl.adapters.mysql import MysqlAdapter
     from wbctl.adapters.kube import KubeAdapter
     from wbctl.adapters.monitoring import MetricsSource
+    from wbctl.adapters.mysql import MysqlAdapter
     from wbctl.adapters.redis import RedisAdapter
+    from wbctl.core.kube import KubeObservation
     from wbctl.sandbox import Sandbox
 
 
@@ -115,6 +116,14 @@ class State:
         )
         self._closers.append(adapter)
         return adapter
+
+    def observe_kube(self, kinds: tuple[str, ...], *, output: str | None) -> KubeObservation:
+        """One observation of the W&B instance; whatever could not be read becomes a warning."""
+        self.settings(output=output)
+        observation = self.kube().observe(kinds)
+        for note in observation.notes:
+            self.terminal().warn(note)
+        return observation
 
     def mysql(self) -> MysqlAdapter:
         from wbctl.adapters.mysql import MysqlAdapter

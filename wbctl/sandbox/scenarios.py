@@ -10,9 +10,8 @@ from typing import Any
 
 def _chart_043(gcsfuse: bool = True, **options: Any) -> Callable[[], list[dict[str, Any]]]:
     def build() -> list[dict[str, Any]]:
-        from wbctl.sandbox.kube_fixtures import chart_043, csi_drivers
-
         from wbctl.core.parquet import FUSE_ANNOTATION, FUSE_BLOCK
+        from wbctl.sandbox.kube_fixtures import chart_043, csi_drivers
 
         objects = chart_043(**options) + csi_drivers(gcsfuse=gcsfuse)
         for obj in objects:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.kube_fixtures import chart_043
 from wbctl.adapters import kube as kube_adapter
 from wbctl.adapters.kube import ALL_KINDS, STATUS_KINDS, KubeAdapter
 from wbctl.errors import BackendError
+from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube_fixtures import chart_043
 
 
 @pytest.fixture

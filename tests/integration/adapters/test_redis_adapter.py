@@ -8,11 +8,11 @@ import time
 
 import pytest
 
+from tests.conftest import REDIS_PASSWORD, RedisServer, free_port
 from wbctl.adapters.redis import RedisAdapter
 from wbctl.core import redis_settings as rs
 from wbctl.core.discard import plan_discard
 from wbctl.errors import BackendError, UsageError
-from tests.conftest import REDIS_PASSWORD, RedisServer, free_port
 
 
 def adapter_for(server: RedisServer, **overrides) -> RedisAdapter:

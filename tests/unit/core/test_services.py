@@ -7,7 +7,14 @@ from datetime import datetime, timezone
 import pytest
 
 from wbctl.core import catalog, scaling, services
-from wbctl.core.kube import Autoscaler, Container, KubeObservation, Pod, WandbResource, Workload
+from wbctl.core.kube import (
+    Autoscaler,
+    Container,
+    KubeObservation,
+    Pod,
+    WandbResource,
+    Workload,
+)
 from wbctl.core.model import Status
 from wbctl.errors import BackendError, UsageError
 
