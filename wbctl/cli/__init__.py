@@ -22,6 +22,7 @@ from wbctl.errors import ExitStatus, UsageError, WbctlError
 # group name -> module holding `app`; add a group here when its first real command lands
 GROUPS: dict[str, str] = {
     "bigtable": "wbctl.cli.bigtable",
+    "check": "wbctl.cli.check",
     "config": "wbctl.cli.config",
     "mysql": "wbctl.cli.mysql",
     "parquet": "wbctl.cli.parquet",

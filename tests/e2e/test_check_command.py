@@ -1,0 +1,46 @@
+"""`wbctl check`: every backend in one report; an unreachable backend's findings are unknown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import RedisServer, free_port
+
+
+def test_sandbox_healthy_passes_and_mysql_is_unknown(wbctl) -> None:
+    result = wbctl("--sandbox", "check", "-o", "json")
+    assert result.returncode == 0, result.stdout
+    findings = result.json()["findings"]
+    sections = {f["check"].split(".")[0] for f in findings}
+    assert {"redis", "services", "parquet", "versions", "bigtable", "mysql"} <= sections
+    unknown = {f["check"] for f in findings if f["status"] == "unknown"}
+    assert unknown and all(check.startswith("mysql.") for check in unknown)
+    assert not [f for f in findings if f["status"] == "fail"]
+
+
+def test_fail_on_warn(wbctl) -> None:
+    assert wbctl("--sandbox", "--scenario", "queue-backlog", "check").returncode == 0  # bigtable.cpu is a warning
+    assert wbctl("--sandbox", "--scenario", "queue-backlog", "check", "--fail-on", "warn").returncode == 1
+    bad = wbctl("--sandbox", "check", "--fail-on", "never")
+    assert bad.returncode == 2 and "--fail-on never: expected fail or warn" in bad.stderr
+
+
+def test_dead_backends_do_not_hide_the_live_one(wbctl, redis_server: RedisServer, isolated_env: Path) -> None:
+    kubeconfig = isolated_env / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: dead\n"
+        f"clusters: [{{name: dead, cluster: {{server: 'http://127.0.0.1:{free_port()}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: dead, context: {cluster: dead, user: u}}]\n"
+    )
+    env = {"WBCTL_REDIS_URL": redis_server.url, "KUBECONFIG": str(kubeconfig),
+           "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{free_port()}/wandb_local"}
+    result = wbctl("--timeout", "2", "check", "-o", "json", env=env)
+    assert result.returncode == 1  # the live Redis is untuned
+    findings = {f["check"]: f for f in result.json()["findings"]}
+    assert findings["redis.bigtablev3.filestream.write_cache_size"]["status"] == "fail"
+    assert findings["services.wandb-api.replicas"]["status"] == "unknown"
+    assert "cannot reach the Kubernetes API" in findings["services.wandb-api.replicas"]["message"]
+    assert findings["parquet.fuse"]["status"] == "unknown"
+    assert "gcp-project is not set" in findings["bigtable.min-nodes"]["message"]
+    assert "connection refused" in findings["mysql.version"]["message"]
+    assert result.json()["summary"]["unknown"] > 20
