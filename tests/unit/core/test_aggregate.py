@@ -1,8 +1,7 @@
+from tests.unit.core.test_services import healthy
 from wbctl.core import aggregate, services
 from wbctl.core.model import Status
 from wbctl.core.redis_settings import desired_settings
-
-from tests.unit.core.test_services import healthy
 
 
 def test_unreachable_ids_are_the_ids_a_live_check_reports() -> None:
