@@ -13,8 +13,6 @@ from wbctl.core import catalog, mysql
 from wbctl.core.model import Finding, Report, Status
 from wbctl.core.redis_settings import DISCARD_KEY, Desired
 
-SECTIONS = ("redis", "services", "parquet", "bigtable", "mysql")
-
 
 def expected_ids(section: str, desired: Iterable[Desired] = ()) -> list[str]:
     """The check ids a section reports when its backend answers."""

@@ -28,10 +28,6 @@ def default_instance(namespace: str) -> str:
     return name[:27]
 
 
-def default_subscription(namespace: str) -> str:
-    return f"{namespace}-flat-run-fields-updater"
-
-
 @dataclass(frozen=True)
 class Autoscaling:
     min_nodes: int

@@ -17,7 +17,3 @@ def parse_version(text: str | None) -> tuple[int, int, int] | None:
     major, minor, patch = match.groups()
     return int(major), int(minor), int(patch or 0)
 
-
-def at_least(text: str | None, minimum: tuple[int, int, int]) -> bool | None:
-    version = parse_version(text)
-    return None if version is None else version >= minimum

@@ -28,7 +28,6 @@ def test_default_names_follow_the_terraform_module() -> None:
     assert bt.default_instance("wandb") == "wandb-bigtable"
     assert bt.default_instance("wandb-prod") == "wandb-prod"
     assert bt.default_instance("x" * 40) == "x" * 27
-    assert bt.default_subscription("wandb") == "wandb-flat-run-fields-updater"
 
 
 def test_terraform_default_fails_min_nodes() -> None:
