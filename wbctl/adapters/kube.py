@@ -40,6 +40,7 @@ KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
 # what the commands need: `status` reads six kinds (the budget), list/check add KEDA
 STATUS_KINDS = ("deployments", "cronjobs", "horizontalpodautoscalers", "pods", "nodes", "cr")
 ALL_KINDS = (*STATUS_KINDS, "scaledobjects")
+SCALING_KINDS = ("deployments", "horizontalpodautoscalers", "scaledobjects", "cr")  # what a scaling plan reads
 PARQUET_KINDS = ("deployments", "cronjobs", "pods", "cr", "csidrivers")
 
 

@@ -88,8 +88,10 @@ def scale(
     settings = state.settings(output=output)
     adapter = state.kube()
 
+    from wbctl.adapters.kube import SCALING_KINDS
+
     def plan() -> Plan:
-        return scaling.plan_scale(adapter.observe(), spec, replicas, via=via, force=force, context=settings.context_label)
+        return scaling.plan_scale(adapter.observe(SCALING_KINDS), spec, replicas, via=via, force=force, context=settings.context_label)
 
     state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)
 
@@ -116,9 +118,11 @@ def autoscale(
     settings = state.settings(output=output)
     adapter = state.kube()
 
+    from wbctl.adapters.kube import SCALING_KINDS
+
     def plan() -> Plan:
         return scaling.plan_autoscale(
-            adapter.observe(), spec, min_replicas=min_replicas, max_replicas=max_replicas, cpu_target=cpu_target,
+            adapter.observe(SCALING_KINDS), spec, min_replicas=min_replicas, max_replicas=max_replicas, cpu_target=cpu_target,
             disable=disable, via=via, context=settings.context_label,
         )
 
