@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from wbctl.core.model import Plan
+from wbctl.core.model import AuditRecord, Plan
 from wbctl.environment import Environment
-from wbctl.errors import RefusedError
+from wbctl.errors import BackendError, RefusedError
 from wbctl.redact import Redactor
 
 
@@ -54,3 +55,32 @@ class AuditLog:
             entry["error"] = error
         stream.write(json.dumps(self.redact.value(entry), default=str) + "\n")
         stream.flush()
+
+
+TAIL_BYTES = 1 << 20  # the window's changes are at the end: read the last MiB, not a year of history
+
+
+def read_since(path: Path, since: datetime) -> list[AuditRecord]:
+    """The audit entries written at or after `since`, oldest first (unparseable lines skipped)."""
+    try:
+        with path.open("rb") as stream:
+            stream.seek(0, os.SEEK_END)
+            size = stream.tell()
+            stream.seek(max(0, size - TAIL_BYTES))
+            text = stream.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise BackendError(f"cannot read the audit log {path}: {exc.strerror or exc}") from None
+    lines = text.splitlines()[1:] if size > TAIL_BYTES else text.splitlines()
+    records = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            moment = datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00"))
+        except (ValueError, KeyError, TypeError):
+            continue
+        if moment >= since:
+            command = " ".join(str(word) for word in entry.get("command") or [])
+            records.append(AuditRecord(moment, str(entry.get("user", "?")), command, str(entry.get("result", "?"))))
+    return records

@@ -50,6 +50,37 @@ def _seconds(value: Any) -> float:
     return number
 
 
+def _duration(value: Any) -> int:
+    """A duration as `7d`, `90m`, `1h30m`, or a whole number of seconds."""
+    from wbctl.core.durations import parse_duration
+
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 2h or 7d")
+    if isinstance(value, int):
+        text = f"{value}s"
+    elif isinstance(value, str):
+        text = f"{value.strip()}s" if value.strip().isdigit() else value
+    else:
+        raise ValueError("expected a duration such as 30m, 2h or 7d")
+    try:
+        return parse_duration(text)
+    except UsageError as exc:
+        raise ValueError(exc.message.removeprefix("invalid duration ")) from None
+
+
+def _count(limit: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        text = str(value).strip() if not isinstance(value, bool) else ""
+        if isinstance(value, float) or not text.isdigit() or not text.isascii():
+            raise ValueError(f"expected a whole number from 0 to {limit:,}")
+        number = int(text)
+        if number > limit:
+            raise ValueError(f"expected a whole number from 0 to {limit:,}")
+        return number
+
+    return parse
+
+
 def _choice(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         if value not in choices:
@@ -99,7 +130,14 @@ KEYS: dict[str, Key] = {
         Key("gcp-project", _str, None, "Google Cloud project"),
         Key("bigtable-instance", _str, None, "Bigtable instance (default: derived like W&B's Terraform)"),
         Key("bigtable-cluster", _str, None, "Bigtable cluster (default: <instance>-c1)"),
+        Key("queue-source", _choice("pubsub", "kafka", "none"), None,
+            "pubsub, kafka or none (default: what the updater's Deployment says)"),
         Key("queue-subscription", _str, None, "Pub/Sub subscription of the flat-run-fields-updater"),
+        Key("queue-topic", _str, None, "the run-updates topic (Pub/Sub topic or Kafka topic)"),
+        Key("queue-partitions", _count(100_000), None, "Kafka: partitions of the topic (default: from the Deployment)"),
+        Key("queue-retention", _duration, None, "how long the queue keeps a message (default: 7d on Pub/Sub, unknown on Kafka)"),
+        Key("queue-allowed-backlog", _count(10**12), 0, "a backlog up to this many messages counts as none"),
+        Key("queue-allowed-age", _duration, 300, "an oldest message up to this age counts as none"),
         Key("metrics-source", _choice("cloud-monitoring", "prometheus"), "cloud-monitoring", "where metrics come from"),
         Key("prometheus-url", _url("http", "https"), "http://127.0.0.1:9090", "Prometheus base URL"),
         Key("gcp-emulator-host", _str, None, "host:port of one plaintext gRPC endpoint for every Google API"),
@@ -109,13 +147,16 @@ KEYS: dict[str, Key] = {
         Key("redis-ca-file", _str, None, "CA certificate for rediss:// (Memorystore server CA)"),
         Key("mysql-url", _url("mysql"), "mysql://wandb@127.0.0.1:3306/wandb_local", "MySQL URL"),
         Key("mysql-ca-file", _str, None, "CA certificate for MySQL TLS (Cloud SQL server CA)"),
-        Key("noisy-run-query", _str, "", "a metrics query whose series carry a run label"),
+        Key("noisy-run-query", _str, "", "promql:<counter selector> or filter:<Cloud Monitoring filter> of per-run load"),
+        Key("noisy-run-label", _str, "run_id", "the label of the noisy-run query's series that holds the run id"),
         Key("read-only", _bool, False, "refuse every change in this context"),
         Key("timeout", _seconds, 10.0, "seconds allowed for each backend call"),
         Key("output", _choice("table", "json"), "table", "output format"),
         *(
             Key(f"prometheus-query-{signal}", _str, None, f"PromQL for the {signal} signal ({{value}}: instance or subscription)")
-            for signal in ("bigtable-cpu", "bigtable-nodes", "bigtable-storage", "queue-undelivered", "queue-oldest-age")
+            for signal in ("bigtable-cpu", "bigtable-cpu-hottest", "bigtable-nodes", "bigtable-storage", "queue-undelivered",
+                           "queue-oldest-age", "queue-acked", "queue-published", "queue-expired", "queue-lag",
+                           "queue-lag-partitions", "queue-consumed")
         ),
     )
 }

@@ -10,7 +10,7 @@ read and the new diff is shown and confirmed: never a blind overwrite.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from wbctl.audit import AuditLog
@@ -102,3 +102,83 @@ def _apply(plan: Plan, applier: Applier, audit: AuditLog) -> bool:
             raise
         audit.record(log, plan, "applied" if verified else "accepted")
     return verified
+
+
+@dataclass
+class Staged:
+    """One plan of several applied together (the runbook's `--fix`), with its applier."""
+
+    plan: Plan
+    applier: Applier
+    replan: Callable[[], Plan] | None = None
+
+
+@dataclass
+class Outcome:
+    """What a multi-plan change did: applied in order until the first failure."""
+
+    applied: list[Plan] = field(default_factory=list)
+    unchanged: list[Plan] = field(default_factory=list)  # nothing to do
+    not_applied: list[Plan] = field(default_factory=list)
+    failed: Plan | None = None
+    error: WbctlError | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None
+
+
+def execute_all(staged: list[Staged], *, options: MutationOptions, read_only: bool, term: Terminal,
+                audit: AuditLog) -> Outcome:
+    """Every change of every plan in one diff and one confirmation, then each plan in order
+    through the same steps as `execute` (apply, read back, audit); on the first failure it
+    stops, and the outcome says what was applied and what was not."""
+    outcome = Outcome()
+    pending = [item for item in staged if not item.plan.empty]
+    outcome.unchanged = [item.plan for item in staged if item.plan.empty]
+    for plan in outcome.unchanged:
+        term.info(f"{plan.target}: {plan.nothing_to_do}")
+    if not pending:
+        return outcome
+    for item in pending:
+        render_diff(term, item.plan)
+    if options.dry_run:
+        for item in pending:
+            validate = getattr(item.applier, "validate", None)
+            if validate is not None:
+                validate(item.plan)
+        term.info("dry run: nothing changed")
+        outcome.not_applied = [item.plan for item in pending]
+        return outcome
+    summary = ";\n".join(item.plan.summary for item in pending)
+    first = pending[0].plan
+    _confirm(Plan(first.context, ", ".join(dict.fromkeys(i.plan.target for i in pending)), first.changes, summary),
+             options, read_only, term)
+    for index, item in enumerate(pending):
+        plan = item.plan
+        try:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    verified = _apply(plan, item.applier, audit)
+                    break
+                except ConflictError as exc:
+                    if item.replan is None or attempt == MAX_ATTEMPTS:
+                        raise
+                    term.warn(f"{exc.message}; reading it again")
+                    plan = item.replan()
+                    if plan.empty:
+                        verified = None
+                        break
+                    render_diff(term, plan)
+                    _confirm(plan, options, read_only, term)
+        except WbctlError as exc:
+            outcome.failed, outcome.error = plan, exc
+            outcome.not_applied = [later.plan for later in pending[index + 1:]]
+            return outcome
+        if verified is None:
+            outcome.unchanged.append(plan)
+            continue
+        outcome.applied.append(plan)
+        if not term.json_mode:
+            render_plan_result(term, plan, applied=True, verified=verified)
+    return outcome

@@ -102,6 +102,16 @@ class Terminal:
     def line(self, text: str, style: str | None = None) -> None:
         self.out.print(self._text(text, style), soft_wrap=True)
 
+    def markdown(self, text: str) -> None:
+        """Markdown to stdout: rendered by Rich on a terminal, the text unchanged otherwise (pipes, files)."""
+        if not self.env.stdout_isatty:
+            self.env.stdout.write(self.redact(text))
+            self.env.stdout.flush()
+            return
+        from rich.markdown import Markdown  # only here: it costs start-up time every other command would pay
+
+        self.out.print(Markdown(self.redact(text), hyperlinks=False))  # links print as "text (url)"
+
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, to_stderr: bool = False) -> None:
         from rich.table import Table
 

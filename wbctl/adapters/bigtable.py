@@ -8,7 +8,9 @@ timeout (a spinner on stderr) unless told not to wait. The client is imported on
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from wbctl.adapters.google import translated, transport
@@ -47,12 +49,17 @@ class BigtableAdapter:
         self.wait = wait
         self.progress = progress
         self._client: Any = None
+        self._client_lock = threading.Lock()
 
     @property
     def instance_path(self) -> str:
         return f"projects/{self.project}/instances/{self.instance_id}"
 
     def client(self) -> Any:
+        with self._client_lock:
+            return self._client if self._client is not None else self._connect()
+
+    def _connect(self) -> Any:
         if self._client is None:
             from google.cloud.bigtable_admin_v2 import BigtableInstanceAdminClient
             from google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports import (
@@ -67,10 +74,18 @@ class BigtableAdapter:
 
     def observe(self) -> BigtableObservation:
         client = self.client()
-        with translated("get instance", self.instance_path, self.timeout):
-            instance = client.get_instance(name=self.instance_path, retry=None, timeout=self.timeout)
-        with translated("list clusters of", self.instance_path, self.timeout):
-            response = client.list_clusters(parent=self.instance_path, retry=None, timeout=self.timeout)
+
+        def get_instance() -> Any:
+            with translated("get instance", self.instance_path, self.timeout):
+                return client.get_instance(name=self.instance_path, retry=None, timeout=self.timeout)
+
+        def list_clusters() -> Any:
+            with translated("list clusters of", self.instance_path, self.timeout):
+                return client.list_clusters(parent=self.instance_path, retry=None, timeout=self.timeout)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two independent calls: side by side
+            instance_call, clusters_call = pool.submit(get_instance), pool.submit(list_clusters)
+            instance, response = instance_call.result(), clusters_call.result()
         return BigtableObservation(
             project=self.project,
             instance_id=self.instance_id,

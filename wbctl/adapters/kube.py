@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,9 @@ from urllib.parse import quote
 
 from wbctl.core.kube import (
     Autoscaler,
+    Condition,
     Container,
+    EnvVar,
     KubeObservation,
     Pod,
     WandbResource,
@@ -42,6 +45,7 @@ STATUS_KINDS = ("deployments", "cronjobs", "horizontalpodautoscalers", "pods", "
 ALL_KINDS = (*STATUS_KINDS, "scaledobjects")
 SCALING_KINDS = ("deployments", "horizontalpodautoscalers", "scaledobjects", "cr")  # what a scaling plan reads
 PARQUET_KINDS = ("deployments", "cronjobs", "pods", "cr", "csidrivers")
+RUNBOOK_KINDS = ("deployments", "horizontalpodautoscalers", "pods", "scaledobjects", "cr")  # the updater, seen whole
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ RESOURCES = {
     "cr": _Resource(CR_PLURAL, CR_GROUP),
     "scaledobjects": _Resource(KEDA_PLURAL, KEDA_GROUP),
     "csidrivers": _Resource("csidrivers", "storage.k8s.io"),
+    "configmaps": _Resource("configmaps", ""),
 }
 
 
@@ -82,11 +87,16 @@ class KubeAdapter:
         self.instance = instance
         self.timeout = timeout
         self._client: ApiClient | None = None
+        self._client_lock = threading.Lock()  # several reads may ask for the client at once
         self.server = ""
 
     # --- connection -------------------------------------------------------------------
 
     def client(self) -> ApiClient:
+        with self._client_lock:
+            return self._client if self._client is not None else self._connect()
+
+    def _connect(self) -> ApiClient:
         if self._client is None:
             from kubernetes import client, config
             from kubernetes.config.config_exception import ConfigException
@@ -232,6 +242,7 @@ class KubeAdapter:
             "pods": f"/api/v1/namespaces/{self.namespace}/pods",
             "nodes": "/api/v1/nodes",
             "csidrivers": "/apis/storage.k8s.io/v1/csidrivers",
+            "configmaps": f"/api/v1/namespaces/{self.namespace}/configmaps",
             "cr": f"/apis/{CR_GROUP}/{CR_VERSION}/namespaces/{self.namespace}/{CR_PLURAL}",
             "scaledobjects": f"/apis/{KEDA_GROUP}/{KEDA_VERSION}/namespaces/{self.namespace}/{KEDA_PLURAL}",
         }
@@ -275,6 +286,18 @@ class KubeAdapter:
             return self._list("scaledobjects")
         except _NotFound:
             return None  # no KEDA CRD in this cluster
+
+    def config_maps(self, names: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The data of the named ConfigMaps (GET by name, side by side: the chart's ConfigMaps
+        carry no instance label to select them by); a missing one is left out."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return {}
+        self.client()
+        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+            found = dict(zip(wanted, pool.map(lambda name: self._get("configmaps", name), wanted)))
+        return {name: {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
+                for name, obj in found.items() if obj is not None}
 
     def read_cr(self) -> WandbResource | None:
         raw = self._get("cr", self.instance)
@@ -389,6 +412,16 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
+def _env(container: dict[str, Any]) -> tuple[EnvVar, ...]:
+    result = []
+    for entry in container.get("env") or []:
+        ref = (entry.get("valueFrom") or {}).get("configMapKeyRef") or {}
+        config_map = (str(ref.get("name", "")), str(ref.get("key", ""))) if ref else None
+        value = entry.get("value")
+        result.append(EnvVar(str(entry.get("name", "")), None if value is None else str(value), config_map))
+    return tuple(result)
+
+
 def _containers(pod_spec: dict[str, Any] | None) -> tuple[Container, ...]:
     result = []
     for container in (pod_spec or {}).get("containers") or []:
@@ -399,6 +432,12 @@ def _containers(pod_spec: dict[str, Any] | None) -> tuple[Container, ...]:
                 container.get("image", ""),
                 {k: str(v) for k, v in (resources.get("requests") or {}).items()},
                 {k: str(v) for k, v in (resources.get("limits") or {}).items()},
+                env=_env(container),
+                env_from=tuple(
+                    str((source.get("configMapRef") or {}).get("name", ""))
+                    for source in container.get("envFrom") or []
+                    if source.get("configMapRef")
+                ),
             )
         )
     return tuple(result)
@@ -445,17 +484,26 @@ def _pod(obj: dict[str, Any]) -> Pod:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     labels = dict(_meta(obj).get("labels") or {})
     owners = {ref.get("kind") for ref in _meta(obj).get("ownerReferences") or []}
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    conditions = status.get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    statuses = status.get("containerStatuses") or []
+    scheduled = next((c for c in conditions if c.get("type") == "PodScheduled"), {})
     return Pod(
         name=_meta(obj).get("name", ""),
         labels=labels,
         node=spec.get("nodeName"),
         phase=status.get("phase") or "Unknown",
         ready=ready,
-        restarts=sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or []),
+        restarts=sum(int(c.get("restartCount") or 0) for c in statuses),
         started=_time(status.get("startTime")),
         job_pod="Job" in owners or "job-name" in labels or "batch.kubernetes.io/job-name" in labels,
         annotations=dict(_meta(obj).get("annotations") or {}),
+        waiting=tuple(str(w["reason"]) for c in statuses if (w := (c.get("state") or {}).get("waiting")) and w.get("reason")),
+        last_terminated=tuple(
+            str(t["reason"]) for c in statuses if (t := (c.get("lastState") or {}).get("terminated")) and t.get("reason")
+        ),
+        unschedulable=_one_line(str(scheduled.get("message") or scheduled.get("reason") or ""))
+        if scheduled.get("status") == "False" else "",
     )
 
 
@@ -468,6 +516,27 @@ def _cpu_target(metrics: Any) -> int | None:
         resource = metric.get("resource") or {}
         if metric.get("type") == "Resource" and resource.get("name") == "cpu":
             return (resource.get("target") or {}).get("averageUtilization")
+    return None
+
+
+def _metric_names(metrics: Any) -> tuple[str, ...]:
+    names = []
+    for metric in metrics or []:
+        kind = str(metric.get("type", "")).lower()
+        inner = metric.get(kind) or {}
+        if kind in ("resource", "containerresource"):
+            names.append(str(inner.get("name", "")))
+        else:
+            names.append(f"{kind}:{(inner.get('metric') or {}).get('name', '')}")
+    return tuple(names)
+
+
+def _cpu_current(current_metrics: Any) -> int | None:
+    for metric in current_metrics or []:
+        resource = metric.get("resource") or {}
+        if metric.get("type") == "Resource" and resource.get("name") == "cpu":
+            value = (resource.get("current") or {}).get("averageUtilization")
+            return int(value) if isinstance(value, (int, float)) else None
     return None
 
 
@@ -486,11 +555,14 @@ def _hpa(obj: dict[str, Any]) -> Autoscaler:
         cpu_target=_cpu_target(spec.get("metrics")),
         last_scale=_time(status.get("lastScaleTime")),
         conditions=tuple(
-            (c.get("type", ""), c.get("status", ""), _one_line(c.get("message") or c.get("reason") or ""))
+            Condition(str(c.get("type", "")), str(c.get("status", "")), str(c.get("reason", "")),
+                      _one_line(c.get("message") or c.get("reason") or ""))
             for c in status.get("conditions") or []
         ),
         keda="ScaledObject" in owners or name.startswith("keda-hpa-"),
         resource_version=_meta(obj).get("resourceVersion", ""),
+        cpu_current=_cpu_current(status.get("currentMetrics")),
+        metrics=_metric_names(spec.get("metrics")),
     )
 
 
@@ -504,6 +576,8 @@ def _scaled_object(obj: dict[str, Any]) -> Autoscaler:
         max_replicas=spec.get("maxReplicaCount", 100),
         keda=True,
         resource_version=_meta(obj).get("resourceVersion", ""),
+        metrics=tuple(str(t.get("type", "")) if t.get("type") in ("cpu", "memory") else f"external:{t.get('type', '')}"
+                      for t in spec.get("triggers") or []),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import ssl
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,10 +39,15 @@ class RedisAdapter:
         self.timeout = timeout
         self.target = url_without_credentials(url)
         self._client: redis_py.Redis | None = client
+        self._client_lock = threading.Lock()
 
     # --- connection -------------------------------------------------------------------
 
     def client(self) -> redis_py.Redis:
+        with self._client_lock:
+            return self._client if self._client is not None else self._connect()
+
+    def _connect(self) -> redis_py.Redis:
         if self._client is None:
             import redis as redis_py
             from redis.backoff import ExponentialBackoff

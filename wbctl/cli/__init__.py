@@ -28,6 +28,7 @@ GROUPS: dict[str, str] = {
     "parquet": "wbctl.cli.parquet",
     "redis": "wbctl.cli.redis",
     "run": "wbctl.cli.run",
+    "runbook": "wbctl.cli.runbook",
     "sandbox": "wbctl.cli.sandbox",
     "services": "wbctl.cli.services",
 }

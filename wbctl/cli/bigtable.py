@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import typer
 
+from wbctl.cli import changes
 from wbctl.cli.options import DryRun, Output, Yes, group, render_check
 from wbctl.cli.state import State
 from wbctl.core import bigtable
 from wbctl.core.durations import parse_duration
-from wbctl.core.model import Plan
+from wbctl.core.series import SignalData
 from wbctl.output import render_bigtable_status
 
 app = group("bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale.")
@@ -21,7 +23,7 @@ NoWait = Annotated[bool, typer.Option("--no-wait", help="Return once Google acce
 CPU_SIGNALS = ("bigtable-cpu", "bigtable-nodes", "bigtable-storage")
 
 
-def _read(state: State, window: str, signals: tuple[str, ...]) -> tuple[bigtable.BigtableObservation, dict[str, bigtable.SignalData]]:
+def _read(state: State, window: str, signals: tuple[str, ...]) -> tuple[bigtable.BigtableObservation, dict[str, SignalData]]:
     seconds = parse_duration(window)
     admin = state.bigtable()
     observation = admin.observe()
@@ -46,7 +48,7 @@ def check(ctx: typer.Context, window: Window = "1h", output: Output = None) -> N
     state = State.of(ctx)
     state.settings(output=output)
     observation, data = _read(state, window, ("bigtable-cpu",))
-    render_check(state.terminal(), bigtable.check(observation, data["bigtable-cpu"], window))
+    render_check(state.terminal(), bigtable.check(observation, data["bigtable-cpu"], window).invoked_as(state.invocation()))
 
 
 @app.command()
@@ -66,17 +68,13 @@ def autoscale(
     output: Output = None,
 ) -> None:
     """Turn on (or change) autoscaling of every cluster, or of --cluster."""
-    bigtable.validate_autoscale(min_nodes, max_nodes, cpu_target, storage_target, force)
+    request = bigtable.AutoscaleRequest(min_nodes, max_nodes, cpu_target, storage_target, cluster, force)
+    request.validate()
     state = State.of(ctx)
     settings = state.settings(output=output)
-    admin = state.bigtable(wait=not no_wait)
-
-    def plan() -> Plan:
-        return bigtable.plan_autoscale(admin.observe(), min_nodes=min_nodes, max_nodes=max_nodes, cpu_target=cpu_target,
-                                       storage_gib=storage_target, cluster_id=cluster or settings["bigtable-cluster"],
-                                       context=settings.context_label)
-
-    state.apply(plan(), admin, dry_run=dry_run, yes=yes, replan=plan)
+    if cluster is None and settings["bigtable-cluster"]:
+        request = replace(request, cluster_id=settings["bigtable-cluster"])
+    changes.run(state, request, dry_run=dry_run, yes=yes, wait=not no_wait)
 
 
 @app.command()
@@ -90,13 +88,10 @@ def scale(
     output: Output = None,
 ) -> None:
     """Set a fixed node count: this turns autoscaling off (the diff shows the limits it replaces)."""
-    bigtable.validate_nodes(nodes)
+    request = bigtable.ScaleRequest(nodes, cluster)
+    request.validate()
     state = State.of(ctx)
     settings = state.settings(output=output)
-    admin = state.bigtable(wait=not no_wait)
-
-    def plan() -> Plan:
-        return bigtable.plan_scale(admin.observe(), nodes=nodes, cluster_id=cluster or settings["bigtable-cluster"],
-                                   context=settings.context_label)
-
-    state.apply(plan(), admin, dry_run=dry_run, yes=yes, replan=plan)
+    if cluster is None and settings["bigtable-cluster"]:
+        request = replace(request, cluster_id=settings["bigtable-cluster"])
+    changes.run(state, request, dry_run=dry_run, yes=yes, wait=not no_wait)

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from wbctl.cli import changes
 from wbctl.cli.options import DryRun, Output, Yes, group
 from wbctl.cli.state import State
 from wbctl.core import discard
@@ -32,23 +33,11 @@ def discard_run(
     warnings = discard.validate_run_id(run_id)
     ttl_seconds = parse_duration(ttl) if ttl is not None else None
     state = State.of(ctx)
-    settings = state.settings(output=output)
+    state.settings(output=output)
     term = state.terminal()
     for warning in warnings:
         term.warn(warning)
-    adapter = state.redis()
-
-    def plan() -> Plan:
-        return discard.plan_discard(
-            adapter.discard_state(),
-            run_id,
-            ttl_seconds=ttl_seconds,
-            replace=replace,
-            context=settings.context_label,
-            target=adapter.target,
-        )
-
-    state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)
+    changes.run(state, discard.DiscardRequest(run_id, ttl_seconds, replace), dry_run=dry_run, yes=yes)
 
 
 @app.command()

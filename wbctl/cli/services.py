@@ -6,11 +6,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from wbctl.cli import changes
 from wbctl.cli.options import DryRun, Output, Yes, group, render_check
 from wbctl.cli.state import State
 from wbctl.core import catalog, scaling, services
 from wbctl.core.kube import KubeObservation
-from wbctl.core.model import Plan
 from wbctl.errors import UsageError
 from wbctl.output import render_items, render_service_status
 
@@ -67,7 +67,7 @@ def status(
 def check(ctx: typer.Context, output: Output = None) -> None:
     """Judge the services against the guide: present, replicas, spread, autoscaling, single instance."""
     state, observation = _observe(ctx, output)
-    render_check(state.terminal(), services.check(observation))
+    render_check(state.terminal(), services.check(observation).invoked_as(state.invocation()))
 
 
 @app.command()
@@ -82,18 +82,11 @@ def scale(
     output: Output = None,
 ) -> None:
     """Run SERVICE with N replicas (the CR's replicaCount, or the Deployment's scale)."""
-    spec = catalog.resolve(service)
-    scaling.validate_scale(spec, replicas, via, force)
+    request = scaling.ScaleRequest(catalog.resolve(service).name, replicas, via, force)
+    request.validate()
     state = State.of(ctx)
-    settings = state.settings(output=output)
-    adapter = state.kube()
-
-    from wbctl.adapters.kube import SCALING_KINDS
-
-    def plan() -> Plan:
-        return scaling.plan_scale(adapter.observe(SCALING_KINDS), spec, replicas, via=via, force=force, context=settings.context_label)
-
-    state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)
+    state.settings(output=output)
+    changes.run(state, request, dry_run=dry_run, yes=yes)
 
 
 @app.command()
@@ -112,18 +105,8 @@ def autoscale(
     output: Output = None,
 ) -> None:
     """Autoscale SERVICE between --min and --max replicas (or --disable it)."""
-    spec = catalog.resolve(service)
-    scaling.validate_autoscale(min_replicas, max_replicas, cpu_target, disable, via)
+    request = scaling.AutoscaleRequest(catalog.resolve(service).name, min_replicas, max_replicas, cpu_target, disable, via)
+    request.validate()
     state = State.of(ctx)
-    settings = state.settings(output=output)
-    adapter = state.kube()
-
-    from wbctl.adapters.kube import SCALING_KINDS
-
-    def plan() -> Plan:
-        return scaling.plan_autoscale(
-            adapter.observe(SCALING_KINDS), spec, min_replicas=min_replicas, max_replicas=max_replicas, cpu_target=cpu_target,
-            disable=disable, via=via, context=settings.context_label,
-        )
-
-    state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)
+    state.settings(output=output)
+    changes.run(state, request, dry_run=dry_run, yes=yes)

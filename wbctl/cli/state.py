@@ -1,15 +1,19 @@
 """What one invocation carries from the root options to its command: environment, settings,
 terminal, audit log, and the adapters built from the settings.
 
-Settings load on first use, so `--help` and `--version` never read the config file.
+Settings load on first use, so `--help` and `--version` never read the config file. Each
+adapter is built once per invocation and shared (a `--watch` loop reuses its connections),
+under a lock, since `check` and the runbook read from several threads at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shlex
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -31,6 +35,21 @@ if TYPE_CHECKING:
     from wbctl.core.kube import KubeObservation
     from wbctl.sandbox import Sandbox
 
+A = TypeVar("A")
+
+# the modules each backend's adapter imports on first use: imported up front, in one thread,
+# before reads run side by side (wbctl.gather.preload)
+SDK_MODULES: dict[str, tuple[str, ...]] = {
+    "redis": ("redis", "redis.backoff", "redis.retry"),
+    "kube": ("kubernetes.client", "kubernetes.config", "kubernetes.client.exceptions", "urllib3.util.retry"),
+    "google": ("grpc", "google.auth", "google.auth.exceptions", "google.api_core.exceptions"),
+    "bigtable": ("google.cloud.bigtable_admin_v2",
+                 "google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports"),
+    "monitoring": ("google.cloud.monitoring_v3", "google.cloud.monitoring_v3.services.metric_service.transports"),
+    "prometheus": ("urllib3",),
+    "mysql": ("pymysql",),
+}
+
 
 @dataclass
 class State:
@@ -46,6 +65,8 @@ class State:
     _settings: config.Settings | None = None
     _terminal: Terminal | None = None
     _closers: list[Any] = field(default_factory=list)
+    _adapters: dict[Hashable, Any] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
     def of(cls, ctx: typer.Context) -> State:
@@ -90,32 +111,37 @@ class State:
             self._terminal = Terminal(self.env, output, self.redactor())
         return self._terminal
 
+    def _cached(self, key: Hashable, build: Callable[[], A]) -> A:
+        """The adapter under `key`, built on first use and closed with the invocation."""
+        with self._lock:
+            if key not in self._adapters:
+                adapter = build()
+                self._adapters[key] = adapter
+                self._closers.append(adapter)
+            return self._adapters[key]
+
     def redis(self) -> RedisAdapter:
         from wbctl.adapters.redis import RedisAdapter
 
         settings = self.settings()
-        adapter = RedisAdapter(
+        return self._cached("redis", lambda: RedisAdapter(
             settings["redis-url"],
             password=settings.secret("redis-password"),
             ca_file=settings["redis-ca-file"],
             timeout=settings.timeout,
-        )
-        self._closers.append(adapter)
-        return adapter
+        ))
 
     def kube(self) -> KubeAdapter:
         from wbctl.adapters.kube import KubeAdapter
 
         settings = self.settings()
-        adapter = KubeAdapter(
+        return self._cached("kube", lambda: KubeAdapter(
             kube_context=settings["kube-context"],
             namespace=settings["namespace"],
             instance=settings["instance"],
             timeout=settings.timeout,
             kubeconfig=str(self._sandbox.kubeconfig) if self._sandbox else self.env.environ.get("KUBECONFIG"),
-        )
-        self._closers.append(adapter)
-        return adapter
+        ))
 
     def observe_kube(self, kinds: tuple[str, ...], *, output: str | None) -> KubeObservation:
         """One observation of the W&B instance; whatever could not be read becomes a warning."""
@@ -131,14 +157,12 @@ class State:
         settings = self.settings()
         if self.sandbox:  # never fall through to a real server from a rehearsal
             raise UsageError("the sandbox does not simulate MySQL: use --from-file with a captured SHOW GLOBAL VARIABLES")
-        adapter = MysqlAdapter(
+        return self._cached("mysql", lambda: MysqlAdapter(
             settings["mysql-url"],
             password=settings.secret("mysql-password"),
             ca_file=settings["mysql-ca-file"],
             timeout=settings.timeout,
-        )
-        self._closers.append(adapter)
-        return adapter
+        ))
 
     def _gcp_project(self) -> str:
         project = self.settings()["gcp-project"]
@@ -151,35 +175,54 @@ class State:
         from wbctl.core.bigtable import default_instance
 
         settings = self.settings()
-        adapter = BigtableAdapter(
-            project=self._gcp_project(),
+        project = self._gcp_project()
+        progress = self.terminal().progress
+        return self._cached(("bigtable", wait), lambda: BigtableAdapter(
+            project=project,
             instance_id=settings["bigtable-instance"] or default_instance(settings["instance"]),
             timeout=settings.timeout,
             emulator_host=settings["gcp-emulator-host"],
             endpoint=settings["gcp-bigtable-admin-endpoint"],
             wait=wait,
-            progress=self.terminal().progress,
-        )
-        self._closers.append(adapter)
-        return adapter
+            progress=progress,
+        ))
 
-    def metrics(self) -> MetricsSource:
+    def metrics(self, kind: str | None = None) -> MetricsSource:
+        """The metrics source `kind` names ("cloud-monitoring" or "prometheus"); default the
+        `metrics-source` setting. Bigtable's and the queue's sources are chosen apart: a
+        bufstream install on Google Cloud reads its lag from Prometheus."""
         from wbctl.adapters.monitoring import SIGNALS, CloudMonitoring, Prometheus
 
         settings = self.settings()
-        source: MetricsSource
-        if settings["metrics-source"] == "prometheus":
-            queries = {name: settings[f"prometheus-query-{name}"] for name in SIGNALS if settings[f"prometheus-query-{name}"]}
-            source = Prometheus(url=settings["prometheus-url"], timeout=settings.timeout, queries=queries)
-        else:
-            source = CloudMonitoring(
-                project=self._gcp_project(),
-                timeout=settings.timeout,
-                emulator_host=settings["gcp-emulator-host"],
-                endpoint=settings["gcp-monitoring-endpoint"],
-            )
-        self._closers.append(source)
-        return source
+        kind = kind or settings["metrics-source"]
+        if kind == "prometheus":
+            queries = {name: settings[f"prometheus-query-{name}"] for name in SIGNALS
+                       if settings.values.get(f"prometheus-query-{name}") and settings[f"prometheus-query-{name}"]}
+            return self._cached("prometheus", lambda: Prometheus(url=settings["prometheus-url"], timeout=settings.timeout,
+                                                                 queries=queries))
+        project = self._gcp_project()
+        return self._cached("cloud-monitoring", lambda: CloudMonitoring(
+            project=project,
+            timeout=settings.timeout,
+            emulator_host=settings["gcp-emulator-host"],
+            endpoint=settings["gcp-monitoring-endpoint"],
+        ))
+
+    def invocation(self) -> str:
+        """`wbctl` with the global options that reach this deployment again when a printed
+        command is pasted: the sandbox and its scenario, or the config file and context."""
+        words = ["wbctl"]
+        if self.sandbox:
+            words.append("--sandbox")
+            if self.scenario:
+                words += ["--scenario", self.scenario]
+            return shlex.join(words)
+        if self.config_path:
+            words += ["--config", self.config_path]
+        context = self._settings.context if self._settings is not None else self.context
+        if context:
+            words += ["--context", context]
+        return shlex.join(words)
 
     def apply(
         self, plan: Plan, applier: Applier, *, dry_run: bool, yes: bool, replan: Callable[[], Plan] | None = None
@@ -202,7 +245,7 @@ class State:
         )
 
     def close(self) -> None:
-        for closer in self._closers:
+        for closer in reversed(self._closers):
             try:
                 closer.close()
             except Exception:  # closing is best effort: the command's outcome is already decided

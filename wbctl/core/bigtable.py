@@ -9,9 +9,10 @@ or 8192-16384 GiB (HDD).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from typing import ClassVar
 
 from wbctl.core.model import Change, Finding, Plan, Report, Status
+from wbctl.core.series import Series, SignalData
 from wbctl.errors import UsageError
 
 GUIDE_MIN_NODES = 3
@@ -59,38 +60,6 @@ class BigtableObservation:
         return f"{base}/clusters/{cluster_id}" if cluster_id else base
 
 
-@dataclass(frozen=True)
-class Series:
-    """One metric series over the window, oldest point first; `labels` say which one."""
-
-    labels: dict[str, str]
-    points: tuple[tuple[datetime, float], ...]
-
-    @property
-    def latest(self) -> float | None:
-        return self.points[-1][1] if self.points else None
-
-    @property
-    def peak(self) -> float | None:
-        return max((value for _, value in self.points), default=None)
-
-
-@dataclass(frozen=True)
-class SignalData:
-    """A signal over a window. `series` is None when it is unknown (no data, or unreadable):
-    never zero, so a silent exporter is not mistaken for an idle system."""
-
-    signal: str
-    series: tuple[Series, ...] | None
-    reason: str = ""
-
-    def for_label(self, key: str, value: str) -> Series | None:
-        for series in self.series or ():
-            if series.labels.get(key) == value:
-                return series
-        return None
-
-
 # --- checks ---------------------------------------------------------------------------
 
 
@@ -100,29 +69,47 @@ def _describe(autoscaling: Autoscaling | None, serve_nodes: int) -> str:
     return f"{autoscaling.min_nodes}-{autoscaling.max_nodes} nodes, CPU target {autoscaling.cpu_target}%"
 
 
+AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK = "bigtable.autoscaling", "bigtable.min-nodes", "bigtable.cpu"
+CHECK_IDS = (AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK)
+ADMIN_CHECK_IDS = (AUTOSCALING_CHECK, MIN_NODES_CHECK)  # what the admin API alone decides
+
+
 def check(observation: BigtableObservation, cpu: SignalData, window: str) -> Report:
     findings: list[Finding] = []
-    remedy = f"wbctl bigtable autoscale --min {GUIDE_MIN_NODES} --max {GUIDE_STEADY_NODES} --cpu-target 70"
     for cluster in observation.clusters:
         target = observation.target(cluster.cluster_id)
         scaling = cluster.autoscaling
+        guide = AutoscaleRequest(GUIDE_MIN_NODES, GUIDE_STEADY_NODES, 70, cluster_id=cluster.cluster_id)
         if scaling is not None:
-            findings.append(Finding("bigtable.autoscaling", Status.OK, target, _describe(scaling, cluster.serve_nodes),
+            findings.append(Finding(AUTOSCALING_CHECK, Status.OK, target, _describe(scaling, cluster.serve_nodes),
                                     "enabled", "autoscaling is on"))
         else:
-            findings.append(Finding("bigtable.autoscaling", Status.FAIL, target, _describe(None, cluster.serve_nodes),
-                                    "enabled", "autoscaling is off; the guide recommends it", remedy + f" --cluster {cluster.cluster_id}"))
+            findings.append(Finding(AUTOSCALING_CHECK, Status.FAIL, target, _describe(None, cluster.serve_nodes),
+                                    "enabled", "autoscaling is off; the guide recommends it", proposal=guide))
         floor = scaling.min_nodes if scaling else cluster.serve_nodes
         if floor >= GUIDE_MIN_NODES:
-            findings.append(Finding("bigtable.min-nodes", Status.OK, target, floor, f">= {GUIDE_MIN_NODES}",
+            findings.append(Finding(MIN_NODES_CHECK, Status.OK, target, floor, f">= {GUIDE_MIN_NODES}",
                                     f"at least {floor} nodes"))
         else:
             terraform = " (the W&B Terraform module's default is 1)" if scaling and scaling.min_nodes == 1 else ""
-            findings.append(Finding("bigtable.min-nodes", Status.FAIL, target, floor, f">= {GUIDE_MIN_NODES}",
+            findings.append(Finding(MIN_NODES_CHECK, Status.FAIL, target, floor, f">= {GUIDE_MIN_NODES}",
                                     f"as few as {floor} node(s); the guide's absolute minimum is {GUIDE_MIN_NODES}{terraform}",
-                                    remedy + f" --cluster {cluster.cluster_id}"))
+                                    proposal=guide))
         findings.append(_cpu_finding(cluster, target, cpu, window))
     return Report(tuple(findings))
+
+
+def raised_limits(cluster: ClusterState, *, hold_nodes: bool = True) -> AutoscaleRequest:
+    """Autoscaling limits that only go up (the runbook's fix): min = max(min, 3, nodes),
+    max = min(10 x min, max(2 x max, 10)), the CPU target kept; autoscaling off counts as
+    min = max = its fixed node count. `hold_nodes=False` leaves the current node count out of
+    the new minimum (a standing recommendation should not pin an incident's size)."""
+    scaling = cluster.autoscaling
+    low = scaling.min_nodes if scaling else cluster.serve_nodes
+    high = scaling.max_nodes if scaling else cluster.serve_nodes
+    new_min = max(low, GUIDE_MIN_NODES, cluster.serve_nodes if hold_nodes else 0)
+    new_max = max(new_min, min(MAX_NODES_FACTOR * new_min, max(2 * high, GUIDE_STEADY_NODES)))
+    return AutoscaleRequest(new_min, new_max, scaling.cpu_target if scaling else None, cluster_id=cluster.cluster_id)
 
 
 def _cpu_finding(cluster: ClusterState, target: str, cpu: SignalData, window: str) -> Finding:
@@ -130,18 +117,15 @@ def _cpu_finding(cluster: ClusterState, target: str, cpu: SignalData, window: st
     goal = cluster.autoscaling.cpu_target if cluster.autoscaling else 70
     if cpu.series is None or series is None or series.peak is None:
         reason = cpu.reason or f"no CPU data for cluster {cluster.cluster_id} in the last {window}"
-        return Finding("bigtable.cpu", Status.UNKNOWN, target, None, f"<= {goal}%", reason)
+        return Finding(CPU_CHECK, Status.UNKNOWN, target, None, f"<= {goal}%", reason)
     peak = round(series.peak * 100, 1)
     at_max = cluster.autoscaling is None or cluster.serve_nodes >= cluster.autoscaling.max_nodes
     if peak > goal and at_max:
         limit = "at its autoscaling maximum" if cluster.autoscaling else "with autoscaling off"
-        remedy = (f"wbctl bigtable autoscale --min {max(cluster.autoscaling.min_nodes, GUIDE_MIN_NODES)} "
-                  f"--max {cluster.autoscaling.max_nodes * 2} --cluster {cluster.cluster_id}") if cluster.autoscaling else (
-                  f"wbctl bigtable autoscale --min {GUIDE_MIN_NODES} --max {GUIDE_STEADY_NODES} --cluster {cluster.cluster_id}")
-        return Finding("bigtable.cpu", Status.WARN, target, f"{peak}%", f"<= {goal}%",
+        return Finding(CPU_CHECK, Status.WARN, target, f"{peak}%", f"<= {goal}%",
                        f"CPU peaked at {peak}% over the last {window}, above the {goal}% target, {limit} "
-                       f"({cluster.serve_nodes} nodes)", remedy)
-    return Finding("bigtable.cpu", Status.OK, target, f"{peak}%", f"<= {goal}%",
+                       f"({cluster.serve_nodes} nodes)", proposal=raised_limits(cluster, hold_nodes=False))
+    return Finding(CPU_CHECK, Status.OK, target, f"{peak}%", f"<= {goal}%",
                    f"CPU peaked at {peak}% over the last {window}" + ("; autoscaling has room" if peak > goal else ""))
 
 
@@ -169,6 +153,56 @@ def validate_autoscale(min_nodes: int, max_nodes: int, cpu_target: int | None, s
 def validate_nodes(nodes: int) -> None:
     if nodes < 1:
         raise UsageError(f"--nodes {nodes}: must be at least 1")
+
+
+@dataclass(frozen=True)
+class AutoscaleRequest:
+    """`wbctl bigtable autoscale`, typed or proposed: the same request plans the same change."""
+
+    min_nodes: int
+    max_nodes: int
+    cpu_target: int | None = None
+    storage_gib: int | None = None
+    cluster_id: str | None = None
+    force: bool = False
+    backend: ClassVar[str] = "bigtable"
+
+    def validate(self) -> None:
+        validate_autoscale(self.min_nodes, self.max_nodes, self.cpu_target, self.storage_gib, self.force)
+
+    def argv(self) -> tuple[str, ...]:
+        args = ["bigtable", "autoscale", "--min", str(self.min_nodes), "--max", str(self.max_nodes)]
+        if self.cpu_target is not None:
+            args += ["--cpu-target", str(self.cpu_target)]
+        if self.storage_gib is not None:
+            args += ["--storage-target", str(self.storage_gib)]
+        if self.cluster_id:
+            args += ["--cluster", self.cluster_id]
+        if self.force:
+            args.append("--force")
+        return tuple(args)
+
+    def plan(self, observation: BigtableObservation, context: str) -> Plan:
+        return plan_autoscale(observation, min_nodes=self.min_nodes, max_nodes=self.max_nodes, cpu_target=self.cpu_target,
+                              storage_gib=self.storage_gib, cluster_id=self.cluster_id, context=context)
+
+
+@dataclass(frozen=True)
+class ScaleRequest:
+    """`wbctl bigtable scale`: a fixed node count (autoscaling off)."""
+
+    nodes: int
+    cluster_id: str | None = None
+    backend: ClassVar[str] = "bigtable"
+
+    def validate(self) -> None:
+        validate_nodes(self.nodes)
+
+    def argv(self) -> tuple[str, ...]:
+        return ("bigtable", "scale", "--nodes", str(self.nodes), *(("--cluster", self.cluster_id) if self.cluster_id else ()))
+
+    def plan(self, observation: BigtableObservation, context: str) -> Plan:
+        return plan_scale(observation, nodes=self.nodes, cluster_id=self.cluster_id, context=context)
 
 
 def _clusters(observation: BigtableObservation, cluster_id: str | None) -> tuple[ClusterState, ...]:

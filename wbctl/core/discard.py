@@ -7,6 +7,8 @@ was being discarded, so the plan refuses to replace another engineer's discard u
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import ClassVar
 
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Change, Expiry, Plan
@@ -83,3 +85,29 @@ def plan_restore(state: DiscardState, run_id: str | None, *, context: str, targe
     change = Change(target, DISCARD_KEY, state.run_id, None, expiry)
     summary = f"metric updates of run {state.run_id} will be processed again"
     return Plan(context, target, (change,), summary)
+
+
+@dataclass(frozen=True)
+class DiscardRequest:
+    """`wbctl run discard`: proposed by the runbook for a run that dominates the load, but only
+    ever applied when an engineer types it (the runbook's `--fix` never discards a run)."""
+
+    run_id: str
+    ttl_seconds: int | None = None
+    replace: bool = False
+    backend: ClassVar[str] = "redis"
+
+    def validate(self) -> None:
+        validate_run_id(self.run_id)
+
+    def argv(self) -> tuple[str, ...]:
+        args = ["run", "discard", self.run_id]
+        if self.ttl_seconds:
+            args += ["--ttl", format_duration(self.ttl_seconds).replace(" ", "")]
+        if self.replace:
+            args.append("--replace")
+        return tuple(args)
+
+    def plan(self, state: DiscardState, context: str, target: str) -> Plan:
+        return plan_discard(state, self.run_id, ttl_seconds=self.ttl_seconds, replace=self.replace, context=context,
+                            target=target)

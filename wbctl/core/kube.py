@@ -17,11 +17,26 @@ NEW_LAYOUT = (0, 33, 0)  # chart >= 0.33: autoscaling.horizontal.*, -bc Deployme
 
 
 @dataclass(frozen=True)
+class EnvVar:
+    """One `env` entry of a container. Only literal values and ConfigMap references are kept:
+    a Secret's value is never read, so a `secretKeyRef` leaves both None."""
+
+    name: str
+    value: str | None
+    config_map: tuple[str, str] | None = None  # (ConfigMap name, key) of valueFrom.configMapKeyRef
+
+
+@dataclass(frozen=True)
 class Container:
     name: str
     image: str
     requests: dict[str, str]
     limits: dict[str, str]
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[str, ...] = ()  # ConfigMaps named by envFrom (secretRefs are not kept)
+
+    def env_value(self, name: str) -> EnvVar | None:
+        return next((var for var in self.env if var.name == name), None)
 
     @property
     def tag(self) -> str:
@@ -61,6 +76,17 @@ class Pod:
     started: datetime | None
     job_pod: bool  # created by a Job (a CronJob run), not by a Deployment
     annotations: dict[str, str] = field(default_factory=dict)
+    waiting: tuple[str, ...] = ()  # reasons of containers waiting now, e.g. CrashLoopBackOff
+    last_terminated: tuple[str, ...] = ()  # reasons of the containers' previous end, e.g. OOMKilled
+    unschedulable: str = ""  # the scheduler's message while PodScheduled is False
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -76,13 +102,28 @@ class Autoscaler:
     desired: int | None = None
     cpu_target: int | None = None
     last_scale: datetime | None = None
-    conditions: tuple[tuple[str, str, str], ...] = ()  # (type, status, message)
+    conditions: tuple[Condition, ...] = ()
     keda: bool = False
     resource_version: str = ""
+    cpu_current: int | None = None  # average CPU utilization (% of request) the HPA last saw
+    metrics: tuple[str, ...] = ()  # what it scales on: "cpu", "memory", "external:<name>", ...
 
     @property
     def enabled(self) -> bool:
         return self.max_replicas is not None and self.max_replicas > 0
+
+    @property
+    def at_max(self) -> bool:
+        """The HPA controller's own word (ScalingLimited/TooManyReplicas), else current >= max."""
+        for condition in self.conditions:
+            if condition.type == "ScalingLimited" and condition.status == "True" and condition.reason == "TooManyReplicas":
+                return True
+        return self.current is not None and self.max_replicas is not None and self.current >= self.max_replicas
+
+    @property
+    def cpu_only(self) -> bool:
+        """It scales on resource use alone, so a backlog in the queue is invisible to it."""
+        return bool(self.metrics) and all(metric in ("cpu", "memory") for metric in self.metrics)
 
 
 @dataclass(frozen=True)

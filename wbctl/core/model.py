@@ -6,9 +6,14 @@ has the same form.
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Status(str, Enum):
@@ -16,6 +21,51 @@ class Status(str, Enum):
     WARN = "warn"
     FAIL = "fail"
     UNKNOWN = "unknown"
+
+
+class Proposal(Protocol):
+    """A change a finding or a diagnosis recommends, as data: the command a human would type
+    (`argv`) and, through the request's own `plan`, the plan that command applies. So a
+    pasted remedy and `runbook queue-backlog --fix` take the same planning code and the same
+    mutation path.
+    """
+
+    backend: ClassVar[str]  # which adapter applies it: "bigtable", "kube", "redis"
+
+    def argv(self) -> tuple[str, ...]:
+        """The wbctl arguments after `wbctl` (global options are the caller's: see `command`)."""
+        ...
+
+
+def command(proposal: Proposal, prefix: str = "wbctl") -> str:
+    return " ".join([prefix, shlex.join(proposal.argv())])
+
+
+_WBCTL_COMMAND = re.compile(r"(?<![\w-])wbctl (?=[a-z])")
+
+
+def invoked_as(text: str, prefix: str) -> str:
+    """`text` with every `wbctl <command>` in it carrying this invocation's global options
+    (`--context prod`, `--sandbox --scenario x`), so a pasted remedy reaches the same place."""
+    if prefix == "wbctl" or not text:
+        return text
+    return _WBCTL_COMMAND.sub(prefix + " ", text)
+
+
+@dataclass(frozen=True)
+class Observed(Generic[T]):
+    """A value read from a backend, or why it is unknown (what it feeds becomes unknown too)."""
+
+    value: T | None
+    reason: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+    @classmethod
+    def unknown(cls, reason: str) -> Observed[Any]:
+        return cls(None, reason)
 
 
 @dataclass(frozen=True)
@@ -26,7 +76,12 @@ class Finding:
     observed: Any
     expected: Any
     message: str
-    remedy: str = ""
+    remedy: str = ""  # a command that works when pasted, or the step to take
+    proposal: Proposal | None = field(default=None, compare=False)  # the remedy as data, when it is a change
+
+    def __post_init__(self) -> None:
+        if self.proposal is not None and not self.remedy:
+            object.__setattr__(self, "remedy", command(self.proposal))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +108,12 @@ class Report:
 
     def has(self, *statuses: Status) -> bool:
         return any(finding.status in statuses for finding in self.findings)
+
+    def invoked_as(self, prefix: str) -> Report:
+        """The report with its remedies carrying this invocation's global options."""
+        from dataclasses import replace
+
+        return Report(tuple(replace(f, remedy=invoked_as(f.remedy, prefix)) for f in self.findings))
 
     def to_json(self) -> dict[str, Any]:
         return {"findings": [f.to_json() for f in self.findings], "summary": self.summary}
@@ -118,3 +179,13 @@ class Plan:
             "changes": [c.to_json() for c in self.changes],
             "applied": applied,
         }
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """A change wbctl made (from its audit log), shown as what happened in the window."""
+
+    time: datetime
+    user: str
+    command: str
+    result: str

@@ -93,6 +93,10 @@ def flavor_of(version: str | None, variables: dict[str, str]) -> str:
     return "mysql"
 
 
+def check_ids() -> list[str]:
+    return ["mysql.version"] + [f"mysql.{flag.name}" for flag in FLAGS]
+
+
 def check(observation: MysqlObservation) -> Report:
     findings: list[Finding] = [_version_finding(observation)]
     for flag in FLAGS:

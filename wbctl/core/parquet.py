@@ -46,6 +46,9 @@ def _version_finding(check: str, what: str, text: str | None, minimum: tuple[int
     return Finding(check, Status.FAIL, target, text, wanted, f"{what} {text} is older than GCS FUSE needs", remedy)
 
 
+CHECK_IDS = ("parquet.fuse", "parquet.csi-driver", "versions.operator-chart", "versions.server")
+
+
 def check(observation: KubeObservation) -> Report:
     target = observation.target
     chart = observation.cr.chart_version if observation.cr else None

@@ -128,6 +128,10 @@ def setting_findings(observation: RedisObservation, desired: Iterable[Desired]) 
     return tuple(result)
 
 
+def check_ids(desired: Iterable[Desired]) -> list[str]:
+    return [f"redis.{item.key}" for item in desired] + [f"redis.{DISCARD_KEY}"]
+
+
 def report(observation: RedisObservation, desired: Iterable[Desired]) -> Report:
     """Every managed setting, and whether a run's updates are being discarded."""
     return Report(setting_findings(observation, desired) + (discard_finding(observation.target, observation.discard),))

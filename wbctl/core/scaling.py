@@ -7,12 +7,14 @@ workload directly and says that the operator will revert it.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from wbctl.core import catalog
 from wbctl.core.catalog import ServiceSpec
 from wbctl.core.kube import KubeObservation, cr_values_plan
 from wbctl.core.model import Change, Plan
-from wbctl.core.services import ServiceView, map_services
+from wbctl.core.service_view import ServiceView, map_services
 from wbctl.errors import BackendError, UsageError
 
 VIA_CR, VIA_DEPLOYMENT, VIA_HPA = "cr", "deployment", "hpa"
@@ -125,7 +127,7 @@ def plan_autoscale(
     context: str,
 ) -> Plan:
     validate_autoscale(min_replicas, max_replicas, cpu_target, disable, via)
-    if not _can_autoscale(observation, spec):
+    if not disable and not _can_autoscale(observation, spec):  # turning one off is always allowed
         chart = observation.cr.chart_version if observation.cr else "this chart"
         raise UsageError(f"{spec.name} cannot be autoscaled by operator-wandb {chart}")
     via = _choose_via(observation, via, VIA_HPA)
@@ -138,11 +140,21 @@ def plan_autoscale(
     )
     notes: list[str] = []
     keda = next((a for a in view.autoscalers if a.kind == "ScaledObject"), None)
+    cr = observation.cr
+    if via == VIA_CR and cr is not None and keda is not None and not disable and cr.new_layout:
+        # KEDA is in charge: its ScaledObject's bounds are the ones that count
+        base = (spec.values_key, "autoscaling", "keda")
+        notes.append(f"KEDA ScaledObject {keda.name} scales {spec.name}: its bounds are changed "
+                     f"(values.{spec.values_key}.autoscaling.keda), its triggers kept")
+        if cpu_target is not None:
+            notes.append("--cpu-target is not applied: KEDA's cpu trigger sets it")
+        keda_changes: list[tuple[tuple[str, ...], Any]] = [((*base, "minReplicaCount"), min_replicas),
+                                                            ((*base, "maxReplicaCount"), max_replicas)]
+        return cr_values_plan(observation, cr, keda_changes, summary, context, notes)
     if keda is not None:
         notes.append(f"KEDA ScaledObject {keda.name} also scales {spec.name}: check <service>.autoscaling.keda in the CR")
-    cr = observation.cr
     if via == VIA_CR and cr is not None:
-        base: tuple[str, ...] = (spec.values_key, "autoscaling", "horizontal") if cr.new_layout else (spec.values_key, "autoscaling")
+        base = (spec.values_key, "autoscaling", "horizontal") if cr.new_layout else (spec.values_key, "autoscaling")
         cpu_key = "targetCPUUtilizationPercentage" if cr.new_layout else "targetCPU"
         changes: list[tuple[tuple[str, ...], Any]] = [((*base, "enabled"), not disable)]
         if not disable:
@@ -205,3 +217,66 @@ def _hpa_plan(
         labels = {"app.kubernetes.io/instance": observation.instance, "app.kubernetes.io/name": spec.label}
         preconditions = {target: {"create": hpa_manifest(name, observation.namespace, labels, workload.name)}}
     return Plan(context, observation.target, changes, summary, tuple(notes), nothing, preconditions)
+
+
+# --- the commands as data ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScaleRequest:
+    """`wbctl services scale`, typed or proposed by a check."""
+
+    service: str  # the guide's name (wandb-api)
+    replicas: int
+    via: str | None = None
+    force: bool = False
+    backend: ClassVar[str] = "kube"
+
+    def validate(self) -> None:
+        validate_scale(catalog.resolve(self.service), self.replicas, self.via, self.force)
+
+    def argv(self) -> tuple[str, ...]:
+        args = ["services", "scale", self.service, "--replicas", str(self.replicas)]
+        if self.via:
+            args += ["--via", self.via]
+        if self.force:
+            args.append("--force")
+        return tuple(args)
+
+    def plan(self, observation: KubeObservation, context: str) -> Plan:
+        return plan_scale(observation, catalog.resolve(self.service), self.replicas, via=self.via, force=self.force,
+                          context=context)
+
+
+@dataclass(frozen=True)
+class AutoscaleRequest:
+    """`wbctl services autoscale`, typed or proposed (a check's remedy, the runbook's fix)."""
+
+    service: str
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    cpu_target: int | None = None
+    disable: bool = False
+    via: str | None = None
+    backend: ClassVar[str] = "kube"
+
+    def validate(self) -> None:
+        catalog.resolve(self.service)
+        validate_autoscale(self.min_replicas, self.max_replicas, self.cpu_target, self.disable, self.via)
+
+    def argv(self) -> tuple[str, ...]:
+        args = ["services", "autoscale", self.service]
+        if self.disable:
+            args.append("--disable")
+        else:
+            args += ["--min", str(self.min_replicas), "--max", str(self.max_replicas)]
+        if self.cpu_target is not None:
+            args += ["--cpu-target", str(self.cpu_target)]
+        if self.via:
+            args += ["--via", self.via]
+        return tuple(args)
+
+    def plan(self, observation: KubeObservation, context: str) -> Plan:
+        return plan_autoscale(observation, catalog.resolve(self.service), min_replicas=self.min_replicas,
+                              max_replicas=self.max_replicas, cpu_target=self.cpu_target, disable=self.disable,
+                              via=self.via, context=context)

@@ -1,95 +1,22 @@
-"""The guide's services as they run: live workloads mapped to the catalog, and judged.
-
-Workloads are matched to the catalog by their `app.kubernetes.io/name` label and kind (the
-parquet Deployment and the parquet-backfill CronJob share a label), falling back to the name
-(`<instance>-<svc>` or the `-bc` names of chart >= 0.33). Workloads the guide does not name
-are kept as extras, never dropped.
-"""
+"""The guide's services as they run (service_view.py maps them), judged against the guide,
+and shown by `services list` and `services status`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from wbctl.core import catalog
 from wbctl.core.catalog import ServiceSpec
-from wbctl.core.kube import Autoscaler, KubeObservation, Pod, Workload
+from wbctl.core.kube import Autoscaler, KubeObservation
 from wbctl.core.model import Finding, Report, Status
+from wbctl.core.scaling import AutoscaleRequest, ScaleRequest
+from wbctl.core.service_view import ServiceView, map_services
 from wbctl.core.versions import parse_version
 
+__all__ = ["ServiceView", "check", "list_cells", "list_rows", "map_services", "status_document"]
+
 API_ARRIVED = (0, 23, 0)
-
-
-@dataclass
-class ServiceView:
-    name: str  # the guide's name, or wandb-<short> for an extra workload
-    spec: ServiceSpec | None  # None: a workload of the instance the guide does not name
-    workload: Workload | None = None
-    pods: list[Pod] = field(default_factory=list)
-    autoscalers: list[Autoscaler] = field(default_factory=list)
-
-    @property
-    def present(self) -> bool:
-        return self.workload is not None
-
-    @property
-    def ready_pods(self) -> list[Pod]:
-        return [pod for pod in self.pods if pod.ready]
-
-    @property
-    def nodes(self) -> set[str]:
-        return {pod.node for pod in self.ready_pods if pod.node}
-
-    @property
-    def autoscaler(self) -> Autoscaler | None:
-        """The autoscaler in charge: a ScaledObject wins over the HPA KEDA made for it."""
-        keda = [a for a in self.autoscalers if a.kind == "ScaledObject"]
-        return (keda or self.autoscalers or [None])[0]
-
-    @property
-    def role(self) -> str:
-        return self.spec.role if self.spec else "(a workload of this instance the guide does not name)"
-
-
-def _short_from_name(name: str, instance: str) -> str:
-    short = name.removeprefix(f"{instance}-")
-    return short.removesuffix("-bc")
-
-
-def _spec_for(workload: Workload, instance: str) -> tuple[str, ServiceSpec | None]:
-    spec = catalog.for_label(workload.label_name, workload.kind) if workload.label_name else None
-    if spec is None:
-        short = _short_from_name(workload.name, instance)
-        candidate = catalog.BY_NAME.get(catalog.PREFIX + short)
-        if candidate is not None and candidate.kind == workload.kind:
-            spec = candidate
-        else:
-            return catalog.PREFIX + (workload.label_name or short), None
-    return spec.name, spec
-
-
-def _owns(workload: Workload, pod: Pod) -> bool:
-    if workload.kind == "CronJob":
-        return pod.job_pod and pod.labels.get("app.kubernetes.io/name") == workload.label_name
-    selector = workload.selector
-    return not pod.job_pod and bool(selector) and all(pod.labels.get(k) == v for k, v in selector.items())
-
-
-def map_services(observation: KubeObservation) -> list[ServiceView]:
-    """One view per catalog service (present or not), then the extras, sorted by name."""
-    views: dict[str, ServiceView] = {spec.name: ServiceView(spec.name, spec) for spec in catalog.CATALOG}
-    for workload in observation.workloads:
-        name, spec = _spec_for(workload, observation.instance)
-        view = views.setdefault(name, ServiceView(name, spec))
-        if view.workload is not None:  # two workloads for one service: keep both visible
-            name = f"{name} ({workload.name})"
-            view = views.setdefault(name, ServiceView(name, spec))
-        view.workload = workload
-        view.pods = [pod for pod in observation.pods if _owns(workload, pod)]
-        view.autoscalers = [a for a in observation.autoscalers if a.target == workload.name]
-    ordered = [views.pop(spec.name) for spec in catalog.CATALOG]
-    return ordered + sorted(views.values(), key=lambda view: view.name)
 
 
 # --- the guide's checks ---------------------------------------------------------------
@@ -125,15 +52,13 @@ def _replicas(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
     if ready >= spec.min_replicas:
         return Finding(check, Status.OK, target, ready, expected, f"{ready} ready replicas")
     autoscaler = view.autoscaler
+    proposal: AutoscaleRequest | ScaleRequest
     if autoscaler is not None:
-        remedy = (
-            f"wbctl services autoscale {spec.name} --min {spec.min_replicas} "
-            f"--max {max(autoscaler.max_replicas or 0, spec.min_replicas * 3)}"
-        )
+        proposal = AutoscaleRequest(spec.name, spec.min_replicas, max(autoscaler.max_replicas or 0, spec.min_replicas * 3))
     else:
-        remedy = f"wbctl services scale {spec.name} --replicas {spec.min_replicas}"
+        proposal = ScaleRequest(spec.name, spec.min_replicas)
     message = f"{ready} ready; the guide asks for at least {spec.min_replicas}, on different machines"
-    return Finding(check, Status.FAIL, target, ready, expected, message, remedy)
+    return Finding(check, Status.FAIL, target, ready, expected, message, proposal=proposal)
 
 
 def _spread(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
@@ -143,14 +68,14 @@ def _spread(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
     if len(nodes) >= spec.min_replicas:
         return Finding(check, Status.OK, target, len(nodes), expected, f"ready replicas on {len(nodes)} nodes")
     ready = len(view.ready_pods)
-    if ready < spec.min_replicas:
-        remedy = f"wbctl services scale {spec.name} --replicas {spec.min_replicas}"
-    else:
-        remedy = (
-            f"spread the pods: pod anti-affinity or topologySpreadConstraints on kubernetes.io/hostname "
-            f"(values.{spec.values_key} in the WeightsAndBiases resource), and enough nodes"
-        )
     message = f"{ready} ready replicas on {len(nodes)} node(s); the guide asks for different machines"
+    if ready < spec.min_replicas:
+        return Finding(check, Status.FAIL, target, len(nodes), expected, message,
+                       proposal=ScaleRequest(spec.name, spec.min_replicas))
+    remedy = (
+        f"spread the pods: pod anti-affinity or topologySpreadConstraints on kubernetes.io/hostname "
+        f"(values.{spec.values_key} in the WeightsAndBiases resource), and enough nodes"
+    )
     return Finding(check, Status.FAIL, target, len(nodes), expected, message, remedy)
 
 
@@ -162,8 +87,9 @@ def _autoscaling(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
         bounds = f"{autoscaler.min_replicas}-{autoscaler.max_replicas}"
         return Finding(check, Status.OK, target, f"{kind} {autoscaler.name} {bounds}", "enabled",
                        f"autoscaled by {kind} {autoscaler.name} ({bounds} replicas)")
-    remedy = f"wbctl services autoscale {spec.name} --min {spec.min_replicas} --max 10"
-    return Finding(check, Status.FAIL, target, None, "enabled", "no autoscaler; the guide recommends autoscaling", remedy)
+    proposal = AutoscaleRequest(spec.name, spec.min_replicas, 10)
+    return Finding(check, Status.FAIL, target, None, "enabled", "no autoscaler; the guide recommends autoscaling",
+                   proposal=proposal)
 
 
 def _single_instance(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
@@ -176,9 +102,26 @@ def _single_instance(view: ServiceView, spec: ServiceSpec, target: str) -> Findi
     if autoscaler is not None and (autoscaler.max_replicas or 0) > 1:
         remedy = f"wbctl services autoscale {spec.name} --disable, then wbctl services scale {spec.name} --replicas 1"
     else:
-        remedy = f"wbctl services scale {spec.name} --replicas 1"
+        return Finding(check, Status.FAIL, target, most, 1, f"up to {most} replicas; the guide says {spec.name} "
+                       "cannot run in HA mode", proposal=ScaleRequest(spec.name, 1))
     message = f"up to {most} replicas; the guide says {spec.name} cannot run in HA mode"
     return Finding(check, Status.FAIL, target, most, 1, message, remedy)
+
+
+def check_ids() -> list[str]:
+    """The ids `check` reports for a deployment that runs every service of the guide."""
+    ids: list[str] = []
+    for spec in catalog.CATALOG:
+        ids.append(f"services.{spec.name}.present")
+        if spec.min_replicas >= 3:
+            ids.append(f"services.{spec.name}.replicas")
+        if spec.spread_required:
+            ids.append(f"services.{spec.name}.spread")
+        if spec.autoscale:
+            ids.append(f"services.{spec.name}.autoscaling")
+        if spec.single_instance:
+            ids.append(f"services.{spec.name}.single-instance")
+    return ids
 
 
 def check(observation: KubeObservation) -> Report:
@@ -220,7 +163,8 @@ def _autoscaler_json(autoscaler: Autoscaler | None) -> dict[str, object] | None:
         "cpu_target": autoscaler.cpu_target,
         "keda": autoscaler.keda,
         "last_scale": autoscaler.last_scale.isoformat() if autoscaler.last_scale else None,
-        "conditions": [{"type": t, "status": s, "message": m} for t, s, m in autoscaler.conditions],
+        "conditions": [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message}
+                       for c in autoscaler.conditions],
     }
 
 

@@ -1,0 +1,187 @@
+"""How `wbctl runbook queue-backlog` shows its diagnosis: a headline that says it all, the
+series at a glance, the guide's steps with their evidence and next command, and (with
+`--fix`) what was applied.
+
+On a terminal each series is a sparkline over the window; off a terminal the numbers (first,
+lowest, highest, now); with `-o json` one document holding the series too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from wbctl.core.durations import format_duration
+from wbctl.core.model import Status
+from wbctl.core.queue import Reading, Verdict
+from wbctl.core.runbook import Diagnosis
+from wbctl.core.series import Point, SignalData
+from wbctl.mutation import Outcome
+from wbctl.output import Terminal
+
+BARS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 32
+_STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.UNKNOWN: "magenta"}
+
+
+def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
+    """Values as block characters, lowest to highest, in at most `width` cells (means of
+    equal slices when there are more values than cells)."""
+    if not values:
+        return ""
+    if len(values) > width:
+        size = len(values) / width
+        values = [sum(chunk) / len(chunk) for i in range(width)
+                  if (chunk := values[int(i * size):max(int((i + 1) * size), int(i * size) + 1)])]
+    low, high = min(values), max(values)
+    if high - low <= 0:
+        return BARS[0] * len(values)
+    return "".join(BARS[min(len(BARS) - 1, int((v - low) / (high - low) * (len(BARS) - 1) + 0.5))] for v in values)
+
+
+def _fmt(value: float | None, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "age":
+        return format_duration(value)
+    if kind == "ratio":
+        return f"{value:.0%}"
+    if kind == "rate":
+        return f"{value:,.1f}/s" if abs(value) < 100 else f"{value:,.0f}/s"
+    return f"{value:,.0f}"
+
+
+def _clock(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment:%H:%M}"
+
+
+def series_views(diagnosis: Diagnosis, bigtable_cpu: SignalData, bigtable_nodes: SignalData,
+                 updater: str | None) -> list[dict[str, Any]]:
+    """The series behind the diagnosis, each with its unit, points, newest time, or reason."""
+    readings = diagnosis.judgement.readings
+    views: list[dict[str, Any]] = []
+
+    def reading(name: str, label: str, value: Reading, kind: str) -> None:
+        views.append({"name": name, "label": label, "kind": kind, "points": list(value.points),
+                      "latest": value.latest, "newest": value.newest, "reason": value.reason if not value.known else ""})
+
+    backlog_label = "lag (messages)" if readings.source == "kafka" else "backlog (messages)"
+    reading("backlog", backlog_label, readings.backlog, "count")
+    reading("oldest_age", "oldest unacked", readings.oldest_age, "age")
+    reading("published", "published", readings.published, "rate")
+    reading("consumed", "consumed", readings.consumed, "rate")
+    for name, label, data, kind in (("bigtable_cpu", "bigtable CPU", bigtable_cpu, "ratio"),
+                                    ("bigtable_nodes", "bigtable nodes", bigtable_nodes, "count")):
+        total = data.series[0] if data.series and len(data.series) == 1 else (
+            data.total() if kind == "count" else (max(data.series, key=lambda s: s.latest or 0) if data.series else None))
+        points = list(total.points) if total else []
+        views.append({"name": name, "label": label, "kind": kind, "points": points,
+                      "latest": points[-1][1] if points else None, "newest": points[-1][0] if points else None,
+                      "reason": "" if points else data.reason})
+    views.append({"name": "updater_replicas", "label": "updater replicas", "kind": "text", "points": [],
+                  "latest": updater, "newest": None, "reason": "" if updater else "unknown"})
+    return views
+
+
+def _window_cell(view: dict[str, Any], terminal: bool) -> str:
+    points: list[Point] = view["points"]
+    if not points:
+        return view["reason"] or "-"
+    values = [value for _, value in points]
+    if terminal:
+        return sparkline(values)
+    kind = view["kind"]
+    return f"{_fmt(values[0], kind)} -> {_fmt(values[-1], kind)} (low {_fmt(min(values), kind)}, high {_fmt(max(values), kind)})"
+
+
+def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *, window: str, moved: str = "") -> None:
+    """The table form (stdout): headline, series, steps, the changes made in the window."""
+    judgement = diagnosis.judgement
+    loss = judgement.loss is not None and judgement.loss.projected
+    bad = judgement.verdict not in (Verdict.NONE,) or loss
+    term.line(diagnosis.headline, "bold red" if bad else "bold green")
+    if moved:
+        term.line(moved)
+    term.line("")
+    terminal = term.out.is_terminal
+    rows = []
+    for view in views:
+        latest = view["latest"] if view["kind"] == "text" else _fmt(view["latest"], view["kind"])
+        since = ""
+        if view["name"] == "backlog" and judgement.rise_began is not None and judgement.verdict is Verdict.GROWING:
+            since = f"rising since {_clock(judgement.rise_began)}"
+        rows.append((view["label"], latest or "-", _window_cell(view, terminal), _clock(view["newest"]), since))
+    term.table(("signal", "now", f"last {window}", "newest (UTC)", ""), rows)
+    for step in diagnosis.steps:
+        term.line("")
+        term.line(f"{step.number}. {step.name}: {step.status.value.upper()} - {step.summary}", _STYLE[step.status])
+        for line in step.evidence:
+            term.line(f"     {line}")
+        if step.next:
+            term.line(f"   next: {step.next}", "bold")
+    if diagnosis.changes or diagnosis.changes_reason:
+        term.line("")
+        term.line("changes made with wbctl in the window:" if diagnosis.changes else
+                  f"changes in the window unknown: {diagnosis.changes_reason}")
+        for record in diagnosis.changes:
+            term.line(f"     {record.time:%H:%M} {record.user}: {record.command} ({record.result})")
+
+
+def outcome_line(outcome: Outcome) -> str:
+    applied = ", ".join(plan.target for plan in outcome.applied) or "nothing"
+    left = [plan.target for plan in ([outcome.failed] if outcome.failed else []) + outcome.not_applied]
+    return (f"--fix stopped: applied {applied}; not applied: {', '.join(left) or 'nothing'}"
+            + (f" ({outcome.error.message})" if outcome.error else ""))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def document(diagnosis: Diagnosis, views: list[dict[str, Any]], *, context: str, window: str, now: datetime,
+             outcome: Outcome | None = None, fix_requested: bool = False, moved: str = "") -> dict[str, Any]:
+    judgement = diagnosis.judgement
+    address = diagnosis.address
+    loss = judgement.loss
+    doc: dict[str, Any] = {
+        "runbook": "queue-backlog",
+        "time": _iso(now),
+        "context": context,
+        "window": window,
+        "headline": diagnosis.headline,
+        "verdict": judgement.verdict.value,
+        "reason": judgement.reason,
+        "queue": {key: getattr(address, key) for key in ("source", "origin", "project", "topic", "subscription", "broker",
+                                                            "group", "partitions")},
+        "backlog": judgement.backlog,
+        "oldest_age_seconds": judgement.oldest_age,
+        "rate_per_minute": None if judgement.rate_per_second is None else judgement.rate_per_second * 60,
+        "publish_per_second": judgement.publish_rate,
+        "consume_per_second": judgement.consume_rate,
+        "drain_seconds": judgement.drain_seconds,
+        "rise_began": _iso(judgement.rise_began),
+        "data_loss": None if loss is None else {"projected": loss.projected, "seconds_left": loss.seconds_left,
+                                                "retention_seconds": loss.retention, "reason": loss.reason},
+        "signals": {view["name"]: {"latest": view["latest"], "newest": _iso(view["newest"]), "reason": view["reason"],
+                                   "points": [[_iso(t), v] for t, v in view["points"]]} for view in views},
+        "steps": [{"step": s.number, "name": s.name, "status": s.status.value, "summary": s.summary,
+                   "evidence": list(s.evidence), "next": s.next or None,
+                   "proposals": [list(p.argv()) for p in s.proposals]} for s in diagnosis.steps],
+        "changes_in_window": [{"time": _iso(r.time), "user": r.user, "command": r.command, "result": r.result}
+                              for r in diagnosis.changes],
+        "next": diagnosis.next or None,
+        "moved": moved or None,
+        "fix": None,
+    }
+    if fix_requested:
+        doc["fix"] = {
+            "plans": [p.to_json(True) for p in (outcome.applied if outcome else [])]
+            + [p.to_json(False) for p in ((outcome.not_applied + ([outcome.failed] if outcome.failed else []))
+                                           if outcome else [])],
+            "applied": [p.target for p in outcome.applied] if outcome else [],
+            "not_applied": [p.target for p in ([outcome.failed] if outcome and outcome.failed else [])
+                            + (outcome.not_applied if outcome else [])],
+            "error": outcome.error.message if outcome and outcome.error else None,
+        }
+    return doc

@@ -1,0 +1,184 @@
+"""Where the flat-run-fields-updater's queue is, found the way the deployment itself finds it.
+
+The chart hands the updater its queue in one environment variable (docs/sources.md, "Queue"):
+
+    pubsub:/<project>/<topic>/<subscription>                                   (Google Cloud)
+    kafka://[user:password@]<broker>:9092/<topic>?consumer_group_id=...&num_partitions=N  (bufstream)
+
+With Kafka the chart writes it with `$(VAR)` references that Kubernetes expands from the
+container's other variables and its envFrom ConfigMaps, so those are expanded here with the
+same rules. Configuration overrides what the Deployment says; failing both, the names W&B's
+Terraform module gives (`<ns>-run-updates-shadow`, `<ns>-flat-run-fields-updater`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from wbctl.core.kube import Container, Workload
+from wbctl.errors import UsageError
+
+ENV_VAR = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER"
+CONSUMER_GROUP = "flat-run-fields-updater"
+SOURCES = ("pubsub", "kafka", "none")
+_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+@dataclass(frozen=True)
+class QueueAddress:
+    source: str  # pubsub | kafka | none
+    origin: str  # where it was found, said in the output
+    project: str | None = None
+    topic: str | None = None
+    subscription: str | None = None  # Pub/Sub
+    broker: str | None = None  # Kafka: host:port, never with credentials
+    group: str | None = None
+    partitions: int | None = None
+    unresolved: tuple[str, ...] = ()  # $(VAR)s that could not be expanded
+
+    def describe(self) -> str:
+        if self.source == "pubsub":
+            return f"Pub/Sub subscription {self.subscription} of topic {self.topic} (project {self.project or '?'})"
+        if self.source == "kafka":
+            partitions = f", {self.partitions} partitions" if self.partitions else ""
+            return f"Kafka topic {self.topic} on {self.broker or '?'}, consumer group {self.group}{partitions}"
+        return "no queue (queue-source = none)"
+
+
+def expand(text: str, variables: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    """Kubernetes' `$(VAR)` expansion: `$$` is a literal `$`, an unknown reference stays as
+    written. Returns the text and the names that stayed unresolved."""
+    missing: list[str] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1)
+        if name in variables:
+            return variables[name]
+        missing.append(name)
+        return match.group(0)
+
+    return _REFERENCE.sub(substitute, text), tuple(dict.fromkeys(missing))
+
+
+def parse(text: str, origin: str) -> QueueAddress:
+    """The address in the updater's variable; UsageError when it is neither form."""
+    value = text.strip()
+    if value.startswith("pubsub:"):
+        parts = [part for part in value.removeprefix("pubsub:").split("/") if part]
+        if len(parts) != 3:
+            raise UsageError(f"{origin}: expected pubsub:/<project>/<topic>/<subscription>, got {value!r}")
+        project, topic, subscription = parts
+        return QueueAddress("pubsub", origin, project=project, topic=topic, subscription=subscription)
+    if value.startswith("kafka://"):
+        _, unresolved = expand(value, {})
+        # $(VAR)s may sit where urlsplit expects a port: read host and port by hand
+        rest = value.removeprefix("kafka://")
+        authority, _, path_query = rest.partition("/")
+        host = authority.rpartition("@")[2]  # never keep user:password
+        path, _, query = path_query.partition("?")
+        options = parse_qs(query)
+        partitions = (options.get("num_partitions") or [""])[0]
+        return QueueAddress(
+            "kafka",
+            origin,
+            topic=unquote(path) or None,
+            broker=host or None,
+            group=(options.get("consumer_group_id") or [CONSUMER_GROUP])[0],
+            partitions=int(partitions) if partitions.isdigit() else None,
+            unresolved=unresolved,
+        )
+    scheme = urlsplit(value).scheme or value[:20]
+    raise UsageError(f"{origin}: unknown queue address scheme {scheme!r} (expected pubsub: or kafka://)")
+
+
+def updater_container(workload: Workload | None) -> Container | None:
+    """The container that carries the queue variable."""
+    for container in workload.containers if workload else ():
+        if container.env_value(ENV_VAR) is not None:
+            return container
+    return None
+
+
+def config_maps_needed(workload: Workload | None) -> tuple[str, ...]:
+    """The ConfigMaps to read to expand the variable: none when it has no `$(...)`."""
+    container = updater_container(workload)
+    var = container.env_value(ENV_VAR) if container else None
+    if container is None or var is None or "$(" not in (var.value or ""):
+        return ()
+    names = list(container.env_from)
+    names += [v.config_map[0] for v in container.env if v.config_map is not None]
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def discover(workload: Workload | None, config_maps: Mapping[str, Mapping[str, str]]) -> QueueAddress | None:
+    """The address the Deployment gives its updater, expanded as Kubernetes would; None when
+    the variable is not there (an older chart, or a different install)."""
+    container = updater_container(workload)
+    if container is None or workload is None:
+        return None
+    variables: dict[str, str] = {}
+    for name in container.env_from:  # envFrom first; `env` entries override them
+        variables.update(config_maps.get(name, {}))
+    for var in container.env:
+        if var.name == ENV_VAR:
+            break
+        if var.value is not None:
+            variables[var.name], _ = expand(var.value, variables)
+        elif var.config_map is not None and var.config_map[1] in config_maps.get(var.config_map[0], {}):
+            variables[var.name] = config_maps[var.config_map[0]][var.config_map[1]]
+    raw = container.env_value(ENV_VAR)
+    text, unresolved = expand(raw.value or "" if raw else "", variables)
+    origin = f"deployment/{workload.name} env {ENV_VAR}"
+    address = parse(text, origin)
+    return replace(address, unresolved=tuple(name for name in unresolved if name not in ("KAFKA_CLIENT_USER", "KAFKA_CLIENT_PASSWORD")))
+
+
+def terraform_names(install: str) -> tuple[str, str]:
+    """W&B's Terraform module: topic `<ns>-run-updates-shadow`, subscription `<ns>-flat-run-fields-updater`."""
+    return f"{install}-run-updates-shadow", f"{install}-flat-run-fields-updater"
+
+
+def resolve(
+    discovered: QueueAddress | None,
+    *,
+    source: str | None,
+    subscription: str | None,
+    topic: str | None,
+    project: str | None,
+    install: str,
+    partitions: int | None = None,
+) -> QueueAddress:
+    """Configuration over the Deployment's variable over Terraform's names.
+
+    `source` None means "as the deployment says" (Pub/Sub when it says nothing).
+    """
+    if source == "none":
+        return QueueAddress("none", "queue-source = none")
+    default_topic, default_subscription = terraform_names(install)
+    if discovered is not None and source in (None, discovered.source):
+        address = discovered
+    else:
+        chosen = source or "pubsub"
+        origin = f"queue-source = {chosen}" if source else "the W&B Terraform module's names"
+        address = QueueAddress(chosen, origin, topic=default_topic,
+                               subscription=default_subscription if chosen == "pubsub" else None,
+                               group=CONSUMER_GROUP if chosen == "kafka" else None)
+    overrides: dict[str, object] = {}
+    if subscription and address.source == "pubsub":
+        overrides["subscription"] = subscription
+    if topic:
+        overrides["topic"] = topic
+    if partitions and address.source == "kafka":
+        overrides["partitions"] = partitions
+    if address.source == "pubsub" and not address.project:
+        overrides["project"] = project
+    if overrides:
+        configured = ", ".join(f"queue-{key}" for key in overrides if key != "project")
+        origin = f"{address.origin}; {configured} from the config" if configured else address.origin
+        address = replace(address, origin=origin, **overrides)  # type: ignore[arg-type]
+    return address
