@@ -18,11 +18,30 @@ def test_sandbox_healthy_passes_and_mysql_is_unknown(wbctl) -> None:
     assert not [f for f in findings if f["status"] == "fail"]
 
 
-def test_fail_on_warn(wbctl) -> None:
-    assert wbctl("--sandbox", "--scenario", "queue-backlog", "check").returncode == 0  # bigtable.cpu is a warning
-    assert wbctl("--sandbox", "--scenario", "queue-backlog", "check", "--fail-on", "warn").returncode == 1
+def test_fail_on_warn(wbctl, redis_server: RedisServer) -> None:
+    client = redis_server.client()
+    client.mset({"bigtablev3.filestream.metric_points_chunk_size": "20000",
+                 "bigtablev3.filestream.metric_points_parallelization": "4",
+                 "bigtablev3.filestream.write_cache_size": "10000000"})
+    client.set("gorilla.DiscardV2UpdatesForRun", "noisy1", ex=3600)  # a discard in place is a warning
+    env = {"WBCTL_REDIS_URL": redis_server.url, "KUBECONFIG": "/nonexistent", "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db"}
+    report = wbctl("--timeout", "2", "check", "-o", "json", env=env)
+    assert report.returncode == 0, report.stdout
+    statuses = {f["status"] for f in report.json()["findings"]}
+    assert "warn" in statuses and "fail" not in statuses
+    assert wbctl("--timeout", "2", "check", "--fail-on", "warn", env=env).returncode == 1
     bad = wbctl("--sandbox", "check", "--fail-on", "never")
     assert bad.returncode == 2 and "--fail-on never: expected fail or warn" in bad.stderr
+
+
+def test_sandbox_queue_backlog_fails_the_queue_and_names_the_runbook(wbctl) -> None:
+    result = wbctl("--sandbox", "--scenario", "queue-backlog", "check", "-o", "json")
+    assert result.returncode == 1
+    findings = {f["check"]: f for f in result.json()["findings"]}
+    assert findings["queue.backlog"]["status"] == "fail" and "growing" in findings["queue.backlog"]["message"]
+    assert findings["queue.backlog"]["remedy"] == "wbctl --sandbox --scenario queue-backlog runbook queue-backlog"
+    assert findings["bigtable.cpu"]["status"] == "warn"
+    assert findings["queue.oldest-age"]["status"] == "warn"
 
 
 def test_dead_backends_do_not_hide_the_live_one(wbctl, redis_server: RedisServer, isolated_env: Path) -> None:

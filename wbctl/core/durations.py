@@ -7,7 +7,7 @@ import re
 from wbctl.errors import UsageError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PART = re.compile(r"(\d+)([smhdw])")
+_PART = re.compile(r"([0-9]{1,12})([smhdw])")  # ASCII digits only; 12 of them already exceed any limit
 _MAX_SECONDS = 365 * 86400
 
 

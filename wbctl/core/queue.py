@@ -39,6 +39,7 @@ STALL_AGE_SECONDS = 600
 STALL_AGE_RATE = 0.8  # s/s: "rising at ~1 s/s" with room for sampling jitter
 SIGNIFICANT_SHARE = 0.05
 PUBSUB_RETENTION = 7 * 86400
+AGE_RISE = 60.0  # the oldest message aging by more than a minute over the trend span is a rise
 LOSS_HORIZON = 86400  # an age trend is extrapolated a day ahead at most: past that it is noise, not a projection
 
 BACKLOG_CHECK = "queue.backlog"
@@ -279,7 +280,7 @@ def _data_loss(judged: Judgement, readings: QueueReadings, span: int, policy: Po
         left.append(max(0.0, retention - age))
         reasons.append(f"the oldest message is {format_duration(age)} old and the backlog takes "
                        f"{format_duration(backlog / consume)} to work through at {consume:,.0f}/s")
-    elif (not consume or consume <= 0) and backlog > 0:
+    elif consume is not None and consume <= 0 and backlog > 0:  # unknown consumption is not none
         left.append(max(0.0, retention - age))
         reasons.append("nothing is being consumed")
     points = readings.oldest_age.points
@@ -287,7 +288,7 @@ def _data_loss(judged: Judgement, readings: QueueReadings, span: int, policy: Po
     age_slope = theil_sen(recent) if len(recent) >= MIN_POINTS else None
     retention_text = format_duration(retention)
     trend_note = ""
-    if age_slope is not None and age_slope > 0 and age_slope * span > max(60.0, SIGNIFICANT_SHARE * age):
+    if age_slope is not None and age_slope * span > AGE_RISE:
         eta = max(0.0, (retention - age) / age_slope)
         if eta <= min(LOSS_HORIZON, retention):
             left.append(eta)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from wbctl.core.kube import Container, Workload
 from wbctl.errors import UsageError
@@ -69,8 +69,9 @@ def parse(text: str, origin: str) -> QueueAddress:
     """The address in the updater's variable; UsageError when it is neither form."""
     value = text.strip()
     if value.startswith("pubsub:"):
-        parts = [part for part in value.removeprefix("pubsub:").split("/") if part]
-        if len(parts) != 3:
+        path = value.removeprefix("pubsub:")
+        parts = path.removeprefix("//").removeprefix("/").split("/")
+        if not path.startswith("/") or len(parts) != 3 or not all(parts):
             raise UsageError(f"{origin}: expected pubsub:/<project>/<topic>/<subscription>, got {value!r}")
         project, topic, subscription = parts
         return QueueAddress("pubsub", origin, project=project, topic=topic, subscription=subscription)
@@ -89,10 +90,10 @@ def parse(text: str, origin: str) -> QueueAddress:
             topic=unquote(path) or None,
             broker=host or None,
             group=(options.get("consumer_group_id") or [CONSUMER_GROUP])[0],
-            partitions=int(partitions) if partitions.isdigit() else None,
+            partitions=int(partitions) if partitions.isascii() and partitions.isdigit() and int(partitions) > 0 else None,
             unresolved=unresolved,
         )
-    scheme = urlsplit(value).scheme or value[:20]
+    scheme = value.partition(":")[0][:20] if ":" in value else value[:20]
     raise UsageError(f"{origin}: unknown queue address scheme {scheme!r} (expected pubsub: or kafka://)")
 
 

@@ -201,7 +201,7 @@ def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: dateti
         return Status.OK, f"{cluster.cluster_id}: CPU {cpu.latest:.0%} under the {target}% target", lines, None, ""
     if cluster.serve_nodes >= scaling_config.max_nodes:
         proposal = bigtable.raised_limits(cluster) if wanted else None
-        return (Status.FAIL, f"{cluster.cluster_id}: at its autoscaling maximum of {scaling_config.max_nodes} nodes "
+        return (Status.FAIL if wanted else Status.WARN, f"{cluster.cluster_id}: at its autoscaling maximum of {scaling_config.max_nodes} nodes "
                 f"with CPU {cpu.latest:.0%} over the {target}% target: raise the maximum", lines, proposal, "")
     if change is not None and change[2] > change[1] and now - change[0] < BIGTABLE_HORIZON:
         until = change[0] + BIGTABLE_HORIZON
@@ -377,8 +377,8 @@ def _noisy_run_step(ev: Evidence, wanted: bool) -> Step:
                      f"{ev.invocation} run restore {state.run_id}")
     elif not ev.discard.known:
         lines.append(f"discarded run unknown: {ev.discard.reason}")
-    if ev.loads is None:
-        return Step(4, "noisy run", Status.WARN if discarded else Status.OK,
+    if ev.loads is None:  # unmeasured: an open question while the queue does not clear
+        return Step(4, "noisy run", Status.WARN if discarded or wanted else Status.OK,
                     "no noisy-run-query is configured: wbctl will not guess a run id; find the run as the runbook says",
                     tuple(lines), f"{ev.invocation} runbook show noisy-run")
     if not ev.loads.known or ev.loads.value is None:
@@ -422,10 +422,13 @@ def diagnose(ev: Evidence) -> Diagnosis:
     third = _updater_step(ev, second, wanted and verdict is not Verdict.STALLED)
     fourth = _noisy_run_step(ev, verdict not in (Verdict.NONE,))
     steps = (first, second, third, fourth)
-    next_action = next((step.next for step in steps[1:] if step.proposals), "") or next(
-        (step.next for step in steps[1:] if step.next and step.status is not Status.OK), "")
     if verdict is Verdict.NONE:
         next_action = ""
+    elif verdict is Verdict.STALLED:  # the logs first: a discard drops data, and capacity will not help
+        next_action = third.next
+    else:
+        next_action = next((step.next for step in steps[1:] if step.proposals), "") or next(
+            (step.next for step in steps[1:] if step.next and step.status is not Status.OK), "")
     changes = tuple(ev.changes.value or ()) if ev.changes.known else ()
     diagnosis = Diagnosis(judgement, ev.address, steps, changes, "" if ev.changes.known else ev.changes.reason,
                           next=next_action)

@@ -19,9 +19,7 @@ from typing import Any
 
 from wbctl.environment import Environment
 from wbctl.errors import UsageError
-from wbctl.sandbox.scenarios import SCENARIOS, Scenario
-
-PROJECT = "wandb-sandbox"
+from wbctl.sandbox.scenarios import NAMES, SCENARIOS, Scenario
 
 
 def sandbox_dir(env: Environment) -> Path:
@@ -57,24 +55,29 @@ class Sandbox:
         self._servers.append(server)
         self.redis_url = f"redis://127.0.0.1:{server.server_address[1]}/0"
         saved = self._read_state() or {}
+        samples = self.scenario.samples()
         self._load_redis(saved.get("redis"))
-        self._start_kube(saved.get("kube"))
-        self._start_google(saved.get("google"))
+        self._start_kube(saved.get("kube"), samples[-1])
+        self._start_google(saved.get("google"), samples)
         return self
 
-    def _start_google(self, saved: dict[str, Any] | None) -> None:
-        from wbctl.sandbox.google_api import FakeGoogleAPIs, demo_deployment
+    def _start_google(self, saved: dict[str, Any] | None, samples: list[Any]) -> None:
+        from wbctl.sandbox.google_api import FakeGoogleAPIs
+        from wbctl.sandbox.stories import add_bigtable, now_minute, publish
 
         self._google = FakeGoogleAPIs().start()
-        demo_deployment(self._google, project=PROJECT, **self.scenario.google)  # metrics always end now
+        story = self.scenario.story
+        add_bigtable(self._google, NAMES, bounds=story.nodes, nodes=samples[-1].nodes,
+                     cpu_target=round(story.cpu_target * 100))
+        publish(self._google, NAMES, samples, now_minute(), story=story)  # the story always ends now
         if saved is not None:
             self._google.load_state(saved)  # what earlier rehearsals changed in Bigtable
 
-    def _start_kube(self, saved: list[dict[str, Any]] | None) -> None:
+    def _start_kube(self, saved: list[dict[str, Any]] | None, last: Any) -> None:
         from wbctl.sandbox.kube_api import FakeKubeAPI
 
         self._kube = FakeKubeAPI().start()
-        self._kube.add_all(saved if saved is not None else self.scenario.kube())
+        self._kube.add_all(saved if saved is not None else self.scenario.kube(last))
         self.directory.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = self.directory / f"{self.scenario.name}.kubeconfig"
         self.kubeconfig.unlink(missing_ok=True)
@@ -93,12 +96,17 @@ class Sandbox:
             "kube-context": "sandbox",
             "namespace": "default",
             "instance": "wandb",
-            "gcp-project": PROJECT,
+            "gcp-project": NAMES.project,
             "gcp-emulator-host": self._google.address,
             "bigtable-instance": None,
             "bigtable-cluster": None,
             "metrics-source": "cloud-monitoring",
+            "queue-source": None,
+            "queue-subscription": None,
+            "queue-topic": None,
+            "noisy-run-query": "",
             "read-only": False,
+            **self.scenario.settings,
         }
 
     def _client(self) -> Any:

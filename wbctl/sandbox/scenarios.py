@@ -1,19 +1,29 @@
-"""The stories the sandbox can tell, each a starting state of the simulated deployment."""
+"""The stories the sandbox can tell, each a starting state of the simulated deployment and
+the numbers of its queue (queue_model.Story) over the last hour or so."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from wbctl.sandbox.queue_model import HPA_TARGET, Sample, Story, simulate
+from wbctl.sandbox.stories import Names
 
-def _chart_043(gcsfuse: bool = True, **options: Any) -> Callable[[], list[dict[str, Any]]]:
-    def build() -> list[dict[str, Any]]:
+NAMES = Names()
+
+
+def _chart_043(gcsfuse: bool = True, **options: Any) -> Callable[[Sample], list[dict[str, Any]]]:
+    """The chart's workloads as the story's last sample leaves them (the updater's replicas and HPA)."""
+
+    def build(last: Sample) -> list[dict[str, Any]]:
         from wbctl.core.parquet import FUSE_ANNOTATION, FUSE_BLOCK
-        from wbctl.sandbox.kube_fixtures import chart_043, csi_drivers
+        from wbctl.sandbox.kube_fixtures import csi_drivers
+        from wbctl.sandbox.stories import kube_objects
 
-        objects = chart_043(**options) + csi_drivers(gcsfuse=gcsfuse)
+        objects = kube_objects(last, NAMES, **options) + csi_drivers(gcsfuse=gcsfuse)
         for obj in objects:
             if obj["kind"] == "WeightsAndBiases":  # a released server image, so the FUSE gates can be judged
                 values = obj["spec"]["values"]
@@ -33,9 +43,13 @@ class Scenario:
     name: str
     description: str
     redis: dict[str, str] = field(default_factory=dict)
-    kube: Callable[[], list[dict[str, Any]]] = field(default=_chart_043(replicas={"app": 1}))
-    # demo_deployment's options: Bigtable autoscaling limits, CPU peak, a queue backlog
-    google: dict[str, Any] = field(default_factory=lambda: {"min_nodes": 3, "max_nodes": 10, "cpu_peak": 0.55})
+    kube: Callable[[Sample], list[dict[str, Any]]] = field(default=_chart_043(replicas={"app": 1}))
+    story: Story = field(default_factory=Story)
+    length: int = 3600  # seconds of the story before now
+    settings: dict[str, Any] = field(default_factory=dict)  # more sandbox settings (a noisy-run query)
+
+    def samples(self) -> list[Sample]:
+        return simulate(self.story, self.length)
 
 
 _TUNED = {
@@ -43,24 +57,32 @@ _TUNED = {
     "bigtablev3.filestream.metric_points_parallelization": "4",
     "bigtablev3.filestream.write_cache_size": "10000000",
 }
+_INCIDENT = 80 * 60  # the queue-backlog story: 80 minutes, the noisy run starting 25 minutes ago
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
-        Scenario("healthy", "a deployment set up as the guide recommends", dict(_TUNED)),
+        Scenario(
+            "healthy", "a deployment set up as the guide recommends; the queue keeps up", dict(_TUNED),
+            story=Story(publish_base=400, hpa=(3, 10), replicas=math.ceil(400 / (HPA_TARGET * 150)), nodes=(3, 10),
+                        start_nodes=3),
+        ),
         Scenario(
             "misconfigured",
             "a fresh install: Redis settings missing, too few replicas on too few nodes, no autoscaling, "
             "Bigtable at Terraform's default of 1-3 nodes, no GCS FUSE CSI driver",
             {"bigtablev3.filestream.metric_points_chunk_size": "5000"},
-            _chart_043(gcsfuse=False, replicas={"app": 2, "api": 1, "flat-run-fields-updater": 2}, nodes=2, hpa_for=()),
-            {"min_nodes": 1, "max_nodes": 3, "cpu_peak": 0.62},  # the W&B Terraform module's defaults
+            _chart_043(gcsfuse=False, replicas={"app": 2, "api": 1}, nodes=2, hpa_for=()),
+            story=Story(publish_base=200, hpa=None, replicas=2, nodes=(1, 3), start_nodes=1),
         ),
         Scenario(
             "queue-backlog",
-            "metrics pile up in the queue behind one noisy run; Bigtable at its maximum",
+            "metrics pile up in the queue behind one noisy run; Bigtable and the updater at their maximum",
             dict(_TUNED),
-            google={"min_nodes": 3, "max_nodes": 6, "cpu_peak": 0.91, "backlog": True},
+            story=Story(publish_base=400, publish_noisy=600, noisy_from=_INCIDENT - 25 * 60, hpa=(1, 5), replicas=4,
+                        nodes=(1, 3), start_nodes=2),
+            length=_INCIDENT,
+            settings={"noisy-run-query": NAMES.noisy_run_query},
         ),
     )
 }

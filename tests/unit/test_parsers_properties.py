@@ -1,0 +1,253 @@
+"""Property tests of the parsers of what operators type: durations, the queue's config keys,
+Redis KEY=VALUE settings and run ids. Whatever the input, a parser answers with a value or
+with wbctl's own error (UsageError / ConfigError, exit status 2), never a traceback."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from wbctl import config
+from wbctl.core.discard import validate_run_id
+from wbctl.core.durations import parse_duration
+from wbctl.core.redis_settings import DISCARD_KEY, RECOMMENDED, parse_assignment, validate_setting
+from wbctl.environment import Environment
+from wbctl.errors import ConfigError, UsageError
+
+FAST = settings(max_examples=200, deadline=None)
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_SECONDS = 365 * 86400
+HOME = "/nonexistent/wbctl-property-tests"  # no config file: only the environment counts
+
+
+# --- parse_duration -------------------------------------------------------------------
+
+PARTS = st.lists(st.tuples(st.integers(0, 400), st.sampled_from(sorted(UNITS))), min_size=1, max_size=4)
+
+
+@FAST
+@given(PARTS)
+def test_a_valid_composition_parses_to_its_sum(parts: list[tuple[int, str]]) -> None:
+    text = "".join(f"{number}{unit}" for number, unit in parts)
+    total = sum(number * UNITS[unit] for number, unit in parts)
+    if 0 < total <= MAX_SECONDS:
+        assert parse_duration(text) == total
+    else:
+        with pytest.raises(UsageError):
+            parse_duration(text)
+
+
+@FAST
+@given(PARTS, st.sampled_from(["", " ", "\t", "  \n"]), st.sampled_from(["", " ", "\n"]), st.booleans())
+def test_surrounding_whitespace_and_case_do_not_matter(parts: list[tuple[int, str]], before: str, after: str,
+                                                       upper: bool) -> None:
+    text = "".join(f"{number}{unit}" for number, unit in parts)
+    total = sum(number * UNITS[unit] for number, unit in parts)
+    assume(0 < total <= MAX_SECONDS)
+    typed = before + (text.upper() if upper else text) + after
+    assert parse_duration(typed) == total
+
+
+@FAST
+@given(st.one_of(st.text(), st.from_regex(r"\s*[0-9smhdw .,+-]{0,12}\s*", fullmatch=True),
+                 st.text(alphabet="0123456789smhdwSMHDW", max_size=30)))
+@example("5 m")
+@example("1.5h")
+@example("-5m")
+def test_parse_duration_answers_a_positive_duration_or_usage_error(text: str) -> None:
+    try:
+        seconds = parse_duration(text)
+    except UsageError:
+        return
+    assert isinstance(seconds, int) and 0 < seconds <= MAX_SECONDS
+
+
+@pytest.mark.parametrize("digits", [4300, 4301, 5000])
+def test_parse_duration_of_a_very_long_number_is_a_usage_error(digits: int) -> None:
+    """int() refuses a string of more than 4300 digits with ValueError (Python >= 3.11)."""
+    with pytest.raises(UsageError):
+        parse_duration("1" * digits + "s")
+
+
+# --- the queue's configuration keys ---------------------------------------------------
+
+
+def load(**environ: str) -> config.Settings:
+    return config.load(Environment(environ={"HOME": HOME, "XDG_CONFIG_HOME": HOME, **environ}))
+
+
+DURATIONS = PARTS.map(lambda parts: "".join(f"{n}{u}" for n, u in parts))
+
+
+@FAST
+@given(st.one_of(DURATIONS, st.integers(1, MAX_SECONDS).map(str)))
+def test_queue_durations_load(text: str) -> None:
+    total = (int(text) if text.isdigit() else
+             sum(int(n) * UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", text)))
+    assume(0 < total <= MAX_SECONDS)
+    settings_ = load(WBCTL_QUEUE_RETENTION=text, WBCTL_QUEUE_ALLOWED_AGE=text)
+    assert settings_["queue-retention"] == total
+    assert settings_["queue-allowed-age"] == total
+    assert settings_.values["queue-retention"].origin == "env WBCTL_QUEUE_RETENTION"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("7d", 604800), ("3600", 3600), (" 90m ", 5400), ("1h30m", 5400),
+                                               ("2W", 1209600)])
+def test_queue_retention_examples(text: str, seconds: int) -> None:
+    assert load(WBCTL_QUEUE_RETENTION=text)["queue-retention"] == seconds
+
+
+def test_queue_defaults() -> None:
+    loaded = load()
+    assert loaded["queue-retention"] is None
+    assert loaded["queue-allowed-backlog"] == 0
+    assert loaded["queue-allowed-age"] == 300
+    assert loaded["queue-source"] is None
+
+
+@pytest.mark.parametrize("text", ["", "0", "0s", "-1", "7 days", "1.5h", "forever", "400d", "2e3"])
+@pytest.mark.parametrize("variable", ["WBCTL_QUEUE_RETENTION", "WBCTL_QUEUE_ALLOWED_AGE"])
+def test_invalid_queue_durations(variable: str, text: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load(**{variable: text})
+
+
+@FAST
+@given(st.integers(0, 10**12))
+def test_allowed_backlog_loads_a_whole_number(number: int) -> None:
+    assert load(WBCTL_QUEUE_ALLOWED_BACKLOG=str(number))["queue-allowed-backlog"] == number
+
+
+@pytest.mark.parametrize("text", ["-1", "1.5", "1e3", "", "many", str(10**12 + 1), "\u00b2", "\u0663"])
+def test_invalid_allowed_backlog(text: str) -> None:
+    with pytest.raises(ConfigError, match="WBCTL_QUEUE_ALLOWED_BACKLOG"):
+        load(WBCTL_QUEUE_ALLOWED_BACKLOG=text)
+
+
+@pytest.mark.parametrize("source", ["pubsub", "kafka", "none"])
+def test_queue_source_loads(source: str) -> None:
+    assert load(WBCTL_QUEUE_SOURCE=source)["queue-source"] == source
+
+
+ENV_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+
+
+@FAST
+@given(ENV_TEXT, st.sampled_from(["WBCTL_QUEUE_RETENTION", "WBCTL_QUEUE_ALLOWED_BACKLOG", "WBCTL_QUEUE_ALLOWED_AGE",
+                                  "WBCTL_QUEUE_SOURCE"]))
+@example("1" * 5000, "WBCTL_QUEUE_RETENTION")
+@example("1" * 5000 + "s", "WBCTL_QUEUE_ALLOWED_AGE")
+@example("\u00b2", "WBCTL_QUEUE_ALLOWED_AGE")
+@example("PubSub", "WBCTL_QUEUE_SOURCE")
+def test_queue_keys_load_or_raise_config_error(text: str, variable: str) -> None:
+    try:
+        loaded = load(**{variable: text})
+    except ConfigError as exc:
+        assert variable in exc.message
+        return
+    key = variable.removeprefix("WBCTL_").lower().replace("_", "-")
+    value = loaded[key]
+    if key == "queue-source":
+        assert value in ("pubsub", "kafka", "none")
+    elif key == "queue-allowed-backlog":
+        assert isinstance(value, int) and 0 <= value <= 10**12
+    else:
+        assert isinstance(value, int) and 0 < value <= MAX_SECONDS and math.isfinite(value)
+
+
+# --- Redis KEY=VALUE ------------------------------------------------------------------
+
+KEY_TEXT = st.text(alphabet=st.characters(blacklist_characters="=", blacklist_categories=("Cs",)), max_size=20)
+
+
+@FAST
+@given(KEY_TEXT, st.text(max_size=20))
+def test_parse_assignment_splits_at_the_first_equals(key: str, value: str) -> None:
+    assert parse_assignment(f"{key}={value}") == (key.strip(), value.strip())
+
+
+@FAST
+@given(KEY_TEXT)
+def test_parse_assignment_without_equals_is_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        parse_assignment(text)
+
+
+TUNABLE = st.from_regex(r"bigtablev3\.[a-z_]{1,12}(\.[a-z_]{1,12}){0,2}", fullmatch=True)
+
+
+@FAST
+@given(st.one_of(TUNABLE, st.sampled_from([r.key for r in RECOMMENDED])), st.integers(1, 10**12), st.booleans())
+def test_a_tunable_key_with_a_positive_number_is_accepted(key: str, number: int, force: bool) -> None:
+    parsed = parse_assignment(f"{key}={number}")
+    validate_setting(*parsed, force=force)
+
+
+@FAST
+@given(st.sampled_from([r.key for r in RECOMMENDED]), st.text(max_size=12))
+def test_a_recommended_key_takes_only_a_positive_whole_number(key: str, value: str) -> None:
+    try:
+        validate_setting(key, value, force=False)
+    except UsageError:
+        return
+    assert value.isascii() and value.isdigit() and not value.startswith("0")
+
+
+@FAST
+@given(st.text(max_size=30), st.text(max_size=30), st.booleans())
+@example(DISCARD_KEY, "run-a", True)
+@example("bigtablev3.x", "", False)
+@example("other.key", "1", False)
+def test_validate_setting_raises_only_usage_errors(key: str, value: str, force: bool) -> None:
+    try:
+        validate_setting(key, value, force=force)
+    except UsageError:
+        return
+    assert key and key != DISCARD_KEY and value
+    assert force or key.startswith("bigtablev3.")
+
+
+@FAST
+@given(st.text(max_size=60))
+@example("a = b = c")
+def test_an_assignment_parses_and_validates_or_is_a_usage_error(text: str) -> None:
+    try:
+        validate_setting(*parse_assignment(text), force=True)
+    except UsageError:
+        pass
+
+
+def test_the_discard_key_is_refused_even_with_force() -> None:
+    with pytest.raises(UsageError, match="run discard"):
+        validate_setting(*parse_assignment(f"{DISCARD_KEY}=run-a"), force=True)
+
+
+# --- run ids --------------------------------------------------------------------------
+
+RUN_IDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=256)
+
+
+@FAST
+@given(RUN_IDS)
+def test_a_run_id_of_letters_digits_dash_underscore_is_accepted(run_id: str) -> None:
+    assert validate_run_id(run_id) == []
+
+
+@FAST
+@given(st.text(max_size=300))
+@example("")
+@example("a" * 257)
+@example("run id")
+@example("run\x00id")
+@example("run/1")
+def test_validate_run_id_raises_only_usage_errors(run_id: str) -> None:
+    try:
+        warnings = validate_run_id(run_id)
+    except UsageError:
+        return
+    assert isinstance(warnings, list)
+    assert run_id and len(run_id) <= 256 and not any(c.isspace() for c in run_id)
