@@ -85,6 +85,40 @@ def test_growing_backlog_with_bigtable_and_the_updater_at_their_max(world: World
     assert len(document["signals"]["backlog"]["points"]) >= 20
 
 
+# what each Cloud Monitoring read asks for: gauges at their max a minute, counters as summed rates
+EXPECTED_AGGREGATION = {
+    "pubsub.googleapis.com/subscription/num_undelivered_messages": ("ALIGN_MAX", "REDUCE_NONE"),
+    "pubsub.googleapis.com/subscription/oldest_unacked_message_age": ("ALIGN_MAX", "REDUCE_NONE"),
+    "pubsub.googleapis.com/subscription/ack_message_count": ("ALIGN_RATE", "REDUCE_SUM"),
+    "pubsub.googleapis.com/topic/send_message_operation_count": ("ALIGN_RATE", "REDUCE_SUM"),
+    "pubsub.googleapis.com/subscription/expired_ack_deadlines_count": ("ALIGN_RATE", "REDUCE_SUM"),
+    "bigtable.googleapis.com/cluster/cpu_load": ("ALIGN_MEAN", "REDUCE_NONE"),
+    "bigtable.googleapis.com/cluster/cpu_load_hottest_node": ("ALIGN_MAX", "REDUCE_NONE"),
+    "bigtable.googleapis.com/cluster/node_count": ("ALIGN_MAX", "REDUCE_NONE"),
+}
+
+
+def test_each_monitoring_request_asks_for_its_aligner_and_reducer(world: World, wbctl) -> None:
+    from google.cloud.monitoring_v3.types import common
+
+    world.stage()
+    world.google.reset_calls()
+    assert wbctl("runbook", "queue-backlog", env=world.env).returncode == 1
+    seen = {}
+    for request in world.google.requests("ListTimeSeries"):
+        metric = request.filter.split('"')[1]
+        aggregation = request.aggregation
+        seen[metric] = (common.Aggregation.Aligner(aggregation.per_series_aligner).name,
+                        common.Aggregation.Reducer(aggregation.cross_series_reducer).name)
+        assert aggregation.alignment_period.total_seconds() == 60
+        if metric.endswith("send_message_operation_count"):
+            assert 'metric.labels.response_code = "success"' in request.filter
+            assert f'resource.labels.topic_id = "{NAMES.topic}"' in request.filter
+        end = request.interval.end_time
+        assert end.second == 0 and end.microsecond == 0  # the last whole minute
+    assert seen == EXPECTED_AGGREGATION
+
+
 def test_draining_while_bigtable_scales_shows_the_time_to_empty(world: World, wbctl) -> None:
     fixed = [Change(at=LENGTH - 20 * 60, hpa=(5, 10), nodes=(3, 20))]  # the fix, 20 minutes ago
     world.stage(changes=fixed)

@@ -255,6 +255,8 @@ class Prometheus(MetricsSource):
             response = self._http().request("GET", target)
         except urllib3.exceptions.HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
+            if "refused" in str(reason).lower():  # before the timeout test: NewConnectionError is a timeout subclass
+                raise BackendError(f"cannot query Prometheus at {self.url}: connection refused") from None
             if "timed out" in str(reason).lower() or isinstance(reason, urllib3.exceptions.TimeoutError):
                 raise BackendError(f"Prometheus at {self.url} did not answer within {self.timeout:g}s ({what})") from None
             raise BackendError(f"cannot query Prometheus at {self.url}: {_one_line(str(reason))}") from None

@@ -19,14 +19,19 @@ proto-plus / protobuf types, so what the fake answers is exactly what the client
   response (once done) is the Cluster. While an operation is pending its cluster is RESIZING.
 - `google.longrunning.Operations`: GetOperation, which is what `operation.result()` polls.
 - `google.monitoring.v3.MetricService`: ListTimeSeries with name, filter, interval (start, end],
-  aggregation (aligners MEAN/MAX/MIN/SUM/COUNT/NEXT_OLDER, reducers MEAN/MAX/MIN/SUM/COUNT with
-  group_by_fields), view FULL/HEADERS, page_size/page_token. Points newest first. Pages hold whole
+  aggregation (aligners MEAN/MAX/MIN/SUM/COUNT/NEXT_OLDER/RATE/DELTA, reducers
+  MEAN/MAX/MIN/SUM/COUNT with group_by_fields), view FULL/HEADERS, page_size/page_token. Series
+  are GAUGE, DELTA (Pub/Sub's counters: each point counts its sample period) or CUMULATIVE, and
+  answer with their real metric kind and point intervals. Points newest first. Pages hold whole
   series; with view FULL page_size counts points (as the real API documents), with HEADERS series.
 
 Failure injection per method (short names: "GetInstance", "ListTimeSeries", ...): fail (any
 status, optionally for the next n calls only), hang (no answer until the client gives up or
-the fake stops), latency; operation_polls / operation_delay control when an update's
-operation completes. Every call is recorded in `calls` as (method, request).
+the fake stops), latency (one method, or every method with latency_all; the wait holds no lock,
+so concurrent calls wait side by side); operation_polls / operation_delay control when an
+update's operation completes. Every call is recorded in `calls` as (method, request);
+`connections()` counts the client connections (gRPC peers) that called since the last
+reset_calls(): how a test sees that a loop reuses its channel.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
 
 from wbctl.sandbox.google_semantics import (
+    METRIC_KINDS,
     Aggregation,
     InvalidArgument,
     Series,
@@ -75,6 +81,11 @@ NODE_COUNT = "bigtable.googleapis.com/cluster/node_count"
 STORAGE_UTILIZATION = "bigtable.googleapis.com/cluster/storage_utilization"
 UNDELIVERED = "pubsub.googleapis.com/subscription/num_undelivered_messages"
 OLDEST_UNACKED_AGE = "pubsub.googleapis.com/subscription/oldest_unacked_message_age"
+#: What the queue runbook reads besides: Pub/Sub counters are DELTA INT64 (read as rates), the rest GAUGE.
+CPU_LOAD_HOTTEST_NODE = "bigtable.googleapis.com/cluster/cpu_load_hottest_node"
+ACK_MESSAGE_COUNT = "pubsub.googleapis.com/subscription/ack_message_count"
+EXPIRED_ACK_DEADLINES = "pubsub.googleapis.com/subscription/expired_ack_deadlines_count"
+SEND_MESSAGE_COUNT = "pubsub.googleapis.com/topic/send_message_operation_count"  # resource pubsub_topic
 
 _CLUSTER_NAME = re.compile(r"projects/([^/]+)/instances/([^/]+)/clusters/([^/]+)")
 _INSTANCE_NAME = re.compile(r"projects/([^/]+)/instances/([^/]+)")
@@ -140,6 +151,9 @@ class FakeGoogleAPIs:
         self._faults: dict[str, _Fault] = {}
         self._hangs: set[str] = set()
         self._latency: dict[str, float] = {}
+        self._latency_all = 0.0
+        self._peers: set[str] = set()  # gRPC peers ("ipv4:127.0.0.1:54321"): one per client connection
+        self._new_peers = 0  # peers first seen since start or reset_calls()
         self._op_polls = 0
         self._op_delay: float | None = None
 
@@ -236,21 +250,34 @@ class FakeGoogleAPIs:
 
     def add_series(self, project: str, metric_type: str, resource_type: str, resource_labels: Mapping[str, str],
                    points: Iterable[tuple[datetime, float | int]], metric_labels: Mapping[str, str] | None = None,
-                   value_type: str = "DOUBLE") -> None:
-        """Add points to a time series (created on first use). Datetimes without tzinfo are UTC."""
+                   value_type: str = "DOUBLE", metric_kind: str = "GAUGE", sample_period: int = 60) -> None:
+        """Add points to a time series (created on first use). Datetimes without tzinfo are UTC.
+
+        `metric_kind` is what the real metric is: GAUGE (a value at an instant), DELTA (each point
+        counts what happened in the `sample_period` seconds ending at its time, as Pub/Sub's
+        *_count metrics do), or CUMULATIVE (a running total since the series' first sample)."""
         if value_type not in ("DOUBLE", "INT64"):
             raise ValueError(f"value_type must be DOUBLE or INT64, not {value_type!r}")
+        if metric_kind not in METRIC_KINDS:
+            raise ValueError(f"metric_kind must be one of {', '.join(METRIC_KINDS)}, not {metric_kind!r}")
+        if sample_period <= 0:
+            raise ValueError(f"sample_period must be a positive number of seconds, not {sample_period!r}")
         convert: Callable[[Any], float | int] = float if value_type == "DOUBLE" else int
         series = Series(project, metric_type, resource_type, {k: str(v) for k, v in resource_labels.items()},
-                        {k: str(v) for k, v in (metric_labels or {}).items()}, value_type)
+                        {k: str(v) for k, v in (metric_labels or {}).items()}, value_type,
+                        metric_kind=metric_kind, sample_period=int(sample_period))
         new_points = [(_utc(t), convert(v)) for t, v in points]
         with self._lock:
             stored = self._series.setdefault(series.identity(), series)
-            if stored.value_type != value_type:
-                raise ValueError(f"series {metric_type} {dict(resource_labels)} already holds {stored.value_type}")
+            for name in ("value_type", "metric_kind", "sample_period"):
+                if getattr(stored, name) != getattr(series, name):
+                    raise ValueError(f"series {metric_type} {dict(resource_labels)} already has "
+                                     f"{name} {getattr(stored, name)!r}")
             by_time = dict(stored.points)
             by_time.update(new_points)
             stored.points = sorted(by_time.items())
+            if metric_kind == "CUMULATIVE" and stored.points:  # counting began one sample before the first
+                stored.start_time = stored.points[0][0] - timedelta(seconds=sample_period)
 
     def clear_series(self) -> None:
         with self._lock:
@@ -266,10 +293,19 @@ class FakeGoogleAPIs:
         with self._lock:
             return [request for name, request in self.calls if name == method]
 
+    def connections(self) -> int:
+        """How many client connections opened since start or reset_calls() have called: a client
+        that keeps its channel open between rounds adds none after the first (the Kubernetes
+        fake counts the same way). gRPC shares one connection between open channels with the
+        same target and options, so a fresh channel is not always a fresh connection."""
+        with self._lock:
+            return self._new_peers
+
     def reset_calls(self) -> None:
         with self._lock:
             self.calls.clear()
             self.metadata.clear()
+            self._new_peers = 0
 
     def fail(self, method: str, code: grpc.StatusCode, message: str | None = None, *, times: int | None = None) -> None:
         """Answer `method` with `code`. Without a message, the real API's wording for that code
@@ -285,10 +321,15 @@ class FakeGoogleAPIs:
             self._hangs.add(method)
 
     def latency(self, method: str, seconds: float) -> None:
-        """Answer `method` only after `seconds` (e.g. 0.3 on ListTimeSeries for the benchmark)."""
+        """Answer `method` only after `seconds` (e.g. 0.3 on ListTimeSeries); it overrides latency_all."""
         self._check_method(method)
         with self._lock:
             self._latency[method] = seconds
+
+    def latency_all(self, seconds: float) -> None:
+        """Answer every method only after `seconds` (the benchmark's 300 ms round trip); 0 turns it off."""
+        with self._lock:
+            self._latency_all = max(0.0, seconds)
 
     def operation_polls(self, n: int) -> None:
         """PartialUpdateCluster's operation is done after n GetOperation calls (0: done at once)."""
@@ -305,6 +346,7 @@ class FakeGoogleAPIs:
             self._faults.clear()
             self._hangs.clear()
             self._latency.clear()
+            self._latency_all = 0.0
             self._op_polls, self._op_delay = 0, None
 
     @staticmethod
@@ -327,8 +369,11 @@ class FakeGoogleAPIs:
             with self._lock:
                 self.calls.append((method, request))
                 self.metadata.append((method, tuple((m.key, str(m.value)) for m in context.invocation_metadata())))
+                if (peer := context.peer()) not in self._peers:
+                    self._peers.add(peer)
+                    self._new_peers += 1
                 hang = method in self._hangs
-                delay = self._latency.get(method, 0.0)
+                delay = self._latency.get(method, self._latency_all)
                 fault = self._faults.get(method)
                 if fault is not None and fault.times is not None:
                     fault.times -= 1
@@ -338,7 +383,7 @@ class FakeGoogleAPIs:
                 while context.is_active() and not self._stopping.wait(0.05):
                     pass
                 context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
-            if delay:
+            if delay:  # outside the lock: concurrent calls wait side by side, as on a real network
                 until = time.monotonic() + delay
                 while (left := until - time.monotonic()) > 0 and context.is_active():
                     self._stopping.wait(min(left, 0.05))
@@ -549,12 +594,13 @@ class FakeGoogleAPIs:
     def _series_pb(series: Series, headers_only: bool) -> mon_metric.TimeSeries:
         value_key = "double_value" if series.value_type == "DOUBLE" else "int64_value"
         points = [] if headers_only else [
-            {"interval": {"end_time": t, "start_time": t}, "value": {value_key: v}} for t, v in series.points
+            {"interval": {"end_time": t, "start_time": series.point_start(t)}, "value": {value_key: v}}
+            for t, v in series.points
         ]
         return mon_metric.TimeSeries(
             metric={"type": series.metric_type, "labels": series.metric_labels},
             resource={"type": series.resource_type, "labels": series.resource_labels},
-            metric_kind=metric_pb2.MetricDescriptor.MetricKind.GAUGE,
+            metric_kind=metric_pb2.MetricDescriptor.MetricKind.Value(series.metric_kind),
             value_type=metric_pb2.MetricDescriptor.ValueType.Value(series.value_type),
             points=points,
         )

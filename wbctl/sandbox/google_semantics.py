@@ -9,7 +9,11 @@
   not name exactly one metric type with `metric.type = "..."` (the real API needs one).
 - ListTimeSeries' interval (start, end] and aggregation: per-series alignment over periods
   counted back from the interval's end time, then cross-series reduction grouped by
-  `group_by_fields`.
+  `group_by_fields`. Metric kinds as Google defines them: a GAUGE point is an instant's value,
+  a DELTA point counts what happened in the sample period ending at it (Pub/Sub's *_count
+  metrics), a CUMULATIVE point counts since the series began. ALIGN_RATE and ALIGN_DELTA turn
+  counts into a rate (a GAUGE of DOUBLE) or a count per alignment period (a DELTA); each aligner
+  is refused on the kinds the real API refuses it on.
 - Bigtable's rules for PartialUpdateCluster: the update mask paths and the autoscaling limits
   (CPU target 10-80 %, max <= 10 x min, min >= 1, storage target per node by storage type).
 """
@@ -44,10 +48,25 @@ class Series:
     metric_labels: dict[str, str] = field(default_factory=dict)
     value_type: str = "DOUBLE"  # or "INT64"
     points: list[tuple[datetime, Number]] = field(default_factory=list)  # any order
+    metric_kind: str = "GAUGE"  # or "DELTA", "CUMULATIVE" (METRIC_KINDS)
+    sample_period: int = 60  # seconds a DELTA point covers (an aligned DELTA: the alignment period)
+    start_time: datetime | None = None  # CUMULATIVE: when the count began
 
     def identity(self) -> tuple[Any, ...]:
         return (self.project, self.metric_type, self.resource_type,
                 tuple(sorted(self.resource_labels.items())), tuple(sorted(self.metric_labels.items())))
+
+    def point_start(self, end: datetime) -> datetime:
+        """The interval start the real API reports for a point ending at `end`: a GAUGE point is
+        an instant, a DELTA point covers its sample period, a CUMULATIVE one counts since the start."""
+        if self.metric_kind == "DELTA":
+            return end - timedelta(seconds=self.sample_period)
+        if self.metric_kind == "CUMULATIVE" and self.start_time is not None:
+            return self.start_time
+        return end
+
+
+METRIC_KINDS = ("GAUGE", "DELTA", "CUMULATIVE")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +224,15 @@ def parse_filter(text: str) -> Predicate:
 # Interval and aggregation
 # ---------------------------------------------------------------------------------------------
 
-ALIGNERS = ("ALIGN_NONE", "ALIGN_MEAN", "ALIGN_MAX", "ALIGN_MIN", "ALIGN_SUM", "ALIGN_COUNT", "ALIGN_NEXT_OLDER")
+ALIGNERS = ("ALIGN_NONE", "ALIGN_MEAN", "ALIGN_MAX", "ALIGN_MIN", "ALIGN_SUM", "ALIGN_COUNT", "ALIGN_NEXT_OLDER",
+            "ALIGN_RATE", "ALIGN_DELTA")
+#: The metric kinds an aligner accepts, from the API's Aligner documentation; the rest take
+#: GAUGE and DELTA. ALIGN_RATE and ALIGN_DELTA read counts, so a gauge has nothing to offer them.
+_ALIGNER_KINDS: dict[str, tuple[str, ...]] = {
+    "ALIGN_NONE": METRIC_KINDS, "ALIGN_RATE": ("CUMULATIVE", "DELTA"), "ALIGN_DELTA": ("CUMULATIVE", "DELTA"),
+    "ALIGN_NEXT_OLDER": ("GAUGE",),
+}
+_COUNTING = ("ALIGN_RATE", "ALIGN_DELTA")
 REDUCERS = ("REDUCE_NONE", "REDUCE_MEAN", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_SUM", "REDUCE_COUNT")
 
 
@@ -231,6 +258,27 @@ def validate_aggregation(agg: Aggregation) -> None:
             raise InvalidArgument(f"Invalid group_by field {name!r}.")
 
 
+def check_aligner_kind(aligner: str, series: Series) -> None:
+    """Refuse an aligner on a metric kind it does not apply to, in the real API's words."""
+    if series.metric_kind not in _ALIGNER_KINDS.get(aligner, ("GAUGE", "DELTA")):
+        raise InvalidArgument(
+            f'Field aggregation.perSeriesAligner had an invalid value of "{aligner}": The aligner cannot be '
+            f"applied to metrics with kind {series.metric_kind} and value type {series.value_type}.")
+
+
+def _increments(points: Iterable[tuple[datetime, Number]], kind: str) -> list[tuple[datetime, Number]]:
+    """What each point adds to the count: a DELTA point's own value; a CUMULATIVE point's rise
+    over the previous one (a fall is a reset: counting restarted from zero)."""
+    if kind != "CUMULATIVE":
+        return list(points)
+    out: list[tuple[datetime, Number]] = []
+    previous: Number | None = None
+    for t, v in sorted(points, key=lambda p: p[0]):
+        out.append((t, v if previous is None or v < previous else v - previous))
+        previous = v
+    return out
+
+
 def _in_interval(t: datetime, start: datetime | None, end: datetime) -> bool:
     # Reads use (start, end]; with no start (or start == end) only points at end qualify.
     if start is None or start >= end:
@@ -242,7 +290,7 @@ def _align_one(points: Sequence[tuple[datetime, Number]], agg: Aggregation, star
                end: datetime, value_type: str) -> tuple[str, list[tuple[datetime, Number]]]:
     assert agg.alignment_period is not None
     period = agg.alignment_period
-    out_type = {"ALIGN_MEAN": "DOUBLE", "ALIGN_COUNT": "INT64"}.get(agg.aligner, value_type)
+    out_type = {"ALIGN_MEAN": "DOUBLE", "ALIGN_COUNT": "INT64", "ALIGN_RATE": "DOUBLE"}.get(agg.aligner, value_type)
     lowest = start if start is not None and start < end else end - period
     aligned: list[tuple[datetime, Number]] = []
     t = end
@@ -257,8 +305,10 @@ def _align_one(points: Sequence[tuple[datetime, Number]], agg: Aggregation, star
                 value = max(values)
             elif agg.aligner == "ALIGN_MIN":
                 value = min(values)
-            elif agg.aligner == "ALIGN_SUM":
+            elif agg.aligner in ("ALIGN_SUM", "ALIGN_DELTA"):  # DELTA: the increments, summed
                 value = sum(values)
+            elif agg.aligner == "ALIGN_RATE":  # per second over the whole period, as Google divides
+                value = float(sum(values)) / period.total_seconds()
             elif agg.aligner == "ALIGN_COUNT":
                 value = len(values)
             else:  # ALIGN_NEXT_OLDER: the newest point in the window
@@ -304,15 +354,21 @@ def select(series: Iterable[Series], *, project: str, predicate: Predicate, star
     for one in sorted(series, key=lambda s: repr(s.identity())):
         if one.project != project or not predicate(one):
             continue
-        inside = [(t, v) for t, v in one.points if _in_interval(t, start, end)]
+        check_aligner_kind(agg.aligner, one)
+        source = _increments(one.points, one.metric_kind) if agg.aligner in _COUNTING else one.points
+        inside = [(t, v) for t, v in source if _in_interval(t, start, end)]
         if not inside and agg.aligner == "ALIGN_NONE":
             continue
         if agg.aligner == "ALIGN_NONE":
             chosen.append(replace(one, points=sorted(inside, key=lambda p: p[0], reverse=True)))
             continue
         out_type, aligned = _align_one(inside, agg, start, end, one.value_type)
+        # ALIGN_RATE answers a GAUGE, ALIGN_DELTA a DELTA per alignment period; the rest keep the kind.
+        kind = {"ALIGN_RATE": "GAUGE", "ALIGN_DELTA": "DELTA"}.get(agg.aligner, one.metric_kind)
         if aligned:
-            chosen.append(replace(one, value_type=out_type, points=aligned))
+            period = agg.alignment_period or timedelta(seconds=one.sample_period)
+            chosen.append(replace(one, value_type=out_type, points=aligned, metric_kind=kind,
+                                  sample_period=int(period.total_seconds())))
     if agg.reducer == "REDUCE_NONE":
         return chosen
     groups: dict[tuple[str, str, str], list[Series]] = {}
@@ -335,7 +391,10 @@ def select(series: Iterable[Series], *, project: str, predicate: Predicate, star
         if value_type == "DOUBLE":
             points = [(t, float(v)) for t, v in points]
         resource, metric = labels[group]
-        reduced.append(Series(members[0].project, group[0], group[1], resource, metric, value_type, points))
+        first = members[0]
+        reduced.append(Series(first.project, group[0], group[1], resource, metric, value_type, points,
+                              metric_kind=first.metric_kind, sample_period=first.sample_period,
+                              start_time=first.start_time))
     return reduced
 
 

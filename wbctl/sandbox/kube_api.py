@@ -16,11 +16,13 @@ PATCH carries a stale metadata.resourceVersion); merge, strategic-merge and JSON
 for strategic merge on a custom resource, as a real server answers); `dryRun=All`; the
 deployments/scale subresource (autoscaling/v1 Scale); status owned by a status subresource
 (writes to the main resource leave `status` alone); 401, 403, 404, 409, 410, 415 and 422 Status
-bodies; bearer-token authentication. Failure injection: forbid, unauthorized, delay,
-without_resource (CRD absent), expire_continue_tokens, conflict_next (another writer wins the
-race). Not implemented: watch, server-side apply, the /status subresource endpoints, admission
-and controllers (scaling a Deployment changes spec.replicas, not status or pods: use `merge` to
-play the controller).
+bodies; bearer-token authentication; ConfigMaps (whose `data` must hold strings). Failure
+injection: forbid, unauthorized, delay (held outside the lock, so concurrent requests wait side
+by side), without_resource (CRD absent), expire_continue_tokens, conflict_next (another writer
+wins the race). `connections()` counts the TCP connections accepted: a client that keeps its
+connection alive between rounds opens none after the first. Not implemented: watch,
+server-side apply, the /status subresource endpoints, admission and controllers (scaling a
+Deployment changes spec.replicas, not status or pods: use `merge` to play the controller).
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
                  field_labels=_META_FIELDS | {"spec.unschedulable"}),
     ResourceType("", "v1", "events", "Event", "event", status_subresource=False, tracks_generation=False,
                  field_labels=_EVENT_FIELDS),
+    ResourceType("", "v1", "configmaps", "ConfigMap", "configmap", status_subresource=False, tracks_generation=False),
     ResourceType("apps", "v1", "deployments", "Deployment", "deployment", subresources=("scale",)),
     ResourceType("apps", "v1", "statefulsets", "StatefulSet", "statefulset"),
     ResourceType("apps", "v1", "daemonsets", "DaemonSet", "daemonset"),
@@ -322,6 +325,9 @@ def _decode_check(kind_key: str, obj: Obj) -> None:
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             raise _bad_request(
                 f"json: cannot unmarshal non-string into Go struct field ObjectMeta.metadata.{map_name} of type string")
+    data = obj.get("data") if kind_key == "configmaps" else None
+    if data is not None and (not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values())):
+        raise _bad_request("json: cannot unmarshal non-string into Go struct field ConfigMap.data of type string")
     for path, go_type in _INT_FIELDS.get(kind_key, ()):
         value = _get_path(obj, path)
         if value is not None and not _is_int(value):
@@ -429,6 +435,7 @@ class FakeKubeAPI:
         self._types = {rtype.plural: rtype for rtype in RESOURCE_TYPES}
         self._rv = 1000
         self._requests: list[RecordedRequest] = []
+        self._connections = 0  # TCP connections accepted since start or reset_requests()
         self._faults = _Faults()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -551,6 +558,8 @@ class FakeKubeAPI:
         for map_name in ("labels", "annotations"):
             if not all(isinstance(v, str) for v in (metadata.get(map_name) or {}).values()):
                 raise ValueError(f"{rtype.kind} {name}: metadata.{map_name} values must be strings")
+        if rtype.plural == "configmaps" and not all(isinstance(v, str) for v in (stored.get("data") or {}).values()):
+            raise ValueError(f"ConfigMap {name}: data values must be strings")
         key = (metadata.get("namespace", ""), name)
         with self._lock:
             previous = self._store[rtype.plural].get(key)
@@ -619,6 +628,17 @@ class FakeKubeAPI:
     def reset_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._connections = 0
+
+    def connections(self) -> int:
+        """TCP connections accepted since start or reset_requests(): the client's urllib3 pool
+        keeps one alive between requests, so a reused ApiClient adds none."""
+        with self._lock:
+            return self._connections
+
+    def _connected(self) -> None:
+        with self._lock:
+            self._connections += 1
 
     def count(self, verb: str | None = None, resource: str | None = None, *, method: str | None = None) -> int:
         """How many recorded requests match, e.g. count("list", "pods"); discovery counts too
@@ -1089,6 +1109,11 @@ def _make_handler(api: FakeKubeAPI) -> type[BaseHTTPRequestHandler]:
 
         protocol_version = "HTTP/1.1"
         server_version = "FakeKubeAPI/1"
+
+        def setup(self) -> None:
+            """Once per accepted connection (keep-alive requests on it do not come back here)."""
+            super().setup()
+            api._connected()
 
         def _dispatch(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -21,19 +21,24 @@ def test_signals_as_short_series_and_unknown_when_absent(prometheus_stack: Prome
         f'{CPU}{{bigtable_instance="adapter-test",cluster="adapter-test-c1"}} 0.42\n'
         f'{CPU}{{bigtable_instance="adapter-test",cluster="adapter-test-c2"}} 0.77\n'
         f"# TYPE {LAG} gauge\n"
-        f'{LAG}{{consumer_group="flat-run-fields-updater",topic="wandb-run-updates-shadow"}} 1234\n',
+        f'{LAG}{{kafka_consumer_group_id="adapter-test-group",kafka_topic_partition="0"}} 1000\n'
+        f'{LAG}{{kafka_consumer_group_id="adapter-test-group",kafka_topic_partition="1"}} 234\n'
+        f'{LAG}{{kafka_consumer_group_id="adapter-test-other",kafka_topic_partition="0"}} 99999\n',
     )
     prometheus_stack.wait_for_samples(f'{CPU}{{cluster="adapter-test-c2"}}', count=3)
-    prometheus_stack.wait_for_samples(LAG, count=3)
+    prometheus_stack.wait_for_samples(f'{LAG}{{kafka_consumer_group_id="adapter-test-other"}}', count=3)
     source = Prometheus(url=prometheus_stack.url, timeout=5)
     # the Prometheus is shared by the session: names of this test's own keep other tests' series out
-    data = source.fetch({"bigtable-cpu": "adapter-test", "queue-undelivered": "ignored", "bigtable-storage": "adapter-test"},
+    data = source.fetch({"bigtable-cpu": "adapter-test", "queue-lag": "adapter-test-group",
+                         "queue-lag-partitions": "adapter-test-group", "bigtable-storage": "adapter-test"},
                         60, datetime.now(timezone.utc))
     cpu = data["bigtable-cpu"]
     assert cpu.for_label("cluster", "adapter-test-c1").peak == 0.42
     assert cpu.for_label("cluster", "adapter-test-c2").latest == 0.77
     assert 2 <= len(cpu.for_label("cluster", "adapter-test-c1").points) <= 61
-    assert data["queue-undelivered"].series[0].latest == 1234
+    assert data["queue-lag"].series[0].latest == 1234  # the group's lag, summed over its partitions only
+    partitions = data["queue-lag-partitions"]
+    assert {s.labels["partition"]: s.latest for s in partitions.series} == {"0": 1000, "1": 234}
     assert data["bigtable-storage"].series is None and "no bigtable-storage data" in data["bigtable-storage"].reason
     prometheus_stack.delete("wbctl-adapter-test")
 
