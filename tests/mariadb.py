@@ -6,7 +6,7 @@ starts `mariadbd` as a plain subprocess (no systemd) on a free loopback port wit
 the database `wandb_local` and the user `wandb` (`@127.0.0.1` and `@localhost`, password
 `PASSWORD`; `--skip-name-resolve`, so TCP logins are `wandb@127.0.0.1`), and then sets W&B's recommended flags so that exactly `WRONG_FLAGS` are wrong.
 
-Flag layout after `start()` / `reset_flags()`, relative to the recommended flags in FACTS.md:
+Flag layout after `start()` / `reset_flags()`, relative to the recommended flags (docs/sources.md, "MySQL"):
 
 - `WRONG_FLAGS`: set wrong on purpose with `SET GLOBAL` (all dynamic, so `mysql tune` can fix
   them with `SET GLOBAL` and a second check passes).
@@ -42,7 +42,7 @@ DATABASE = "wandb_local"
 USER = "wandb"
 PASSWORD = "wandb-S3cret-pw"
 
-# Recommended value (as SHOW GLOBAL VARIABLES prints it when it is right) of every flag in FACTS.md.
+# Recommended value (as SHOW GLOBAL VARIABLES prints it when it is right) of every recommended flag (docs/sources.md, "MySQL").
 RECOMMENDED_FLAGS: dict[str, str] = {
     "binlog_format": "ROW",
     "binlog_row_image": "MINIMAL",

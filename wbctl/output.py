@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 FORMATS = ("table", "json")
+MIN_WIDTH, MAX_WIDTH = 40, 10_000
 _STATUS_STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.UNKNOWN: "magenta"}
 
 
@@ -36,13 +38,25 @@ class Terminal:
     def json_mode(self) -> bool:
         return self.output == "json"
 
+    def _width(self, stream: Any, isatty: bool) -> int:
+        """COLUMNS when it is a usable width; else the terminal's own width, or 200 off a
+        terminal (pipes: rows stay whole for grep and awk). `COLUMNS=0` or `COLUMNS=10` must
+        never hide a diff or an error, so a width under MIN_WIDTH counts as unknown."""
+        columns = self.env.environ.get("COLUMNS", "").strip()
+        if columns.isascii() and columns.isdigit() and MIN_WIDTH <= int(columns) <= MAX_WIDTH:
+            return int(columns)
+        if not isatty:
+            return 200
+        try:
+            size = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            size = 0
+        return size if MIN_WIDTH <= size <= MAX_WIDTH else 80
+
     def _console(self, stream: Any, isatty: bool) -> Console:
         from rich.console import Console
 
-        width = None
-        if not isatty:
-            columns = self.env.environ.get("COLUMNS", "")
-            width = int(columns) if columns.isdigit() else 200  # pipes: don't wrap rows for grep/awk
+        width = self._width(stream, isatty)
         return Console(
             file=stream,
             force_terminal=isatty,

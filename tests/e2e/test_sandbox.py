@@ -99,3 +99,16 @@ def test_sandbox_gcs_fuse_healthy_and_refused_without_the_driver(wbctl) -> None:
     assert wbctl("--sandbox", "parquet", "fuse", "check").returncode == 0
     refused = wbctl("--sandbox", "--scenario", "misconfigured", "parquet", "fuse", "enable", "--yes")
     assert refused.returncode == 4 and "enable_gcs_fuse_csi_driver = true" in refused.stderr
+
+
+def test_sandbox_queue_backlog_tells_the_incident(wbctl) -> None:
+    result = wbctl("--sandbox", "--scenario", "queue-backlog", "runbook", "queue-backlog")
+    assert result.returncode == 1, result.stderr
+    headline = result.stdout.splitlines()[0]
+    assert headline.startswith("queue GROWING +") and "next: wbctl --sandbox --scenario queue-backlog bigtable autoscale" in headline
+    assert "at its autoscaling maximum of 3 nodes" in result.stdout  # Bigtable at its max
+    assert "at its maximum of 5" in result.stdout  # the updater's HPA at its max
+    assert "wbctl --sandbox --scenario queue-backlog services autoscale wandb-flat-run-fields-updater --min 5 --max 10" in result.stdout
+    assert "wbctl --sandbox --scenario queue-backlog run discard k7w3x9qp --ttl 2h" in result.stdout  # the configured query
+    healthy = wbctl("--sandbox", "runbook", "queue-backlog", "-o", "json")
+    assert healthy.returncode == 0 and healthy.json()["verdict"] == "none"

@@ -57,7 +57,9 @@ def translated(doing: str, target: str, timeout: float) -> Iterator[None]:
     except gexc.DeadlineExceeded as exc:
         raise BackendError(f"{doing} {target}: no answer within {timeout:g}s (raise --timeout if the API is slow)") from exc
     except gexc.ServiceUnavailable as exc:
-        raise BackendError(f"{doing} {target}: the service is unavailable ({_first_sentence(exc.message)})") from exc
+        refused = re.search(r"(?:ipv4|ipv6|dns):([^ ]+?): [^;]*?[Cc]onnection refused", exc.message or "")
+        why = f"connection refused at {refused.group(1)}" if refused else _first_sentence(exc.message)
+        raise BackendError(f"{doing} {target}: the service is unavailable ({why})") from exc
     except gexc.InvalidArgument as exc:
         raise BackendError(f"{doing} {target}: the API rejected the request: {_first_sentence(exc.message)}") from exc
     except gexc.GoogleAPICallError as exc:

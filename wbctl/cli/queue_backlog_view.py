@@ -87,7 +87,7 @@ def series_views(diagnosis: Diagnosis, bigtable_cpu: SignalData, bigtable_nodes:
 def _window_cell(view: dict[str, Any], terminal: bool) -> str:
     points: list[Point] = view["points"]
     if not points:
-        return view["reason"] or "-"
+        return "unknown" if view["reason"] else "-"  # the reasons are the steps' evidence, once each
     values = [value for _, value in points]
     if terminal:
         return sparkline(values)

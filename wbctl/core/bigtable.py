@@ -1,7 +1,7 @@
 """Bigtable as the guide wants it: autoscaling on, "an absolute minimum of 3 nodes", 10 as a
 steady state under heavy load, and CPU kept under the autoscaling target.
 
-Google's own limits (FACTS.md, from the Bigtable docs) are checked here, before any call:
+Google's own limits (docs/sources.md, "Bigtable") are checked here, before any call:
 CPU target 10-80 %, max nodes <= 10 x min nodes, storage target per node 2560-5120 GiB (SSD)
 or 8192-16384 GiB (HDD).
 """

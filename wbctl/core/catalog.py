@@ -2,7 +2,7 @@
 
 Everything wbctl says about a service (its role, whether it can run in HA, the minimum
 replicas, whether it should autoscale) comes from this table, which follows the guide's
-"Weights & Biases Services" section and FACTS.md for the chart's names and labels.
+"Weights & Biases Services" section and docs/sources.md ("Kubernetes") for the chart's names and labels.
 """
 
 from __future__ import annotations

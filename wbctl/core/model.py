@@ -1,6 +1,6 @@
 """The shapes every command shares: findings and reports (judgements), changes and plans.
 
-Their `to_json` methods are the JSON contract of DESIGN.md, so every command's machine output
+Their `to_json` methods are the JSON contract of docs/output.md, so every command's machine output
 has the same form.
 """
 

@@ -1,6 +1,6 @@
 """The MySQL flags W&B asks for, compared the way MySQL means them.
 
-The guide's flag table was an image; FACTS.md fills it from W&B's self-managed docs and W&B's
+The guide's flag table was an image; docs/sources.md ("MySQL") fills it from W&B's self-managed docs and W&B's
 Terraform module, and each flag here names its source. `ROW` = `row`, `ON` = `1`, and sizes
 are integers (`64M` = 67108864).
 """

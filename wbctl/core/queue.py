@@ -194,7 +194,7 @@ def judge(raw: QueueReadings, *, window: int, now: datetime, policy: Policy) -> 
     backlog = readings.backlog
     span = trend_seconds(window)
     if not backlog.known:
-        return Judgement(Verdict.UNKNOWN, f"the backlog is unknown: {backlog.reason}", readings, trend_seconds=span,
+        return Judgement(Verdict.UNKNOWN, f"cannot read the backlog: {backlog.reason}", readings, trend_seconds=span,
                          policy=policy)
     newest = backlog.newest
     assert newest is not None

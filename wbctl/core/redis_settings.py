@@ -1,6 +1,6 @@
 """The guide's Redis settings: what is recommended, what is set, and the plan to tune them.
 
-The W&B services read these plain string keys from Redis at run time (FACTS.md), so tuning
+The W&B services read these plain string keys from Redis at run time (docs/sources.md, "Redis"), so tuning
 is a SET of each key; the recommended values and their source live in `RECOMMENDED` only.
 """
 

@@ -11,6 +11,7 @@ through the same planning code as the typed command. Pure: no I/O.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +28,7 @@ from wbctl.core.series import SignalData, since
 from wbctl.core.service_view import ServiceView, map_services
 
 UPDATER = "wandb-flat-run-fields-updater"
+_READ_PREFIX = re.compile(r"^read \S+ of ")  # "read <metric type> of projects/p: why": the same why for every metric
 BIGTABLE_HORIZON = timedelta(minutes=20)  # nodes help only after up to 20 minutes under load (Bigtable docs)
 NOT_ACTING_AFTER = timedelta(minutes=10)
 DOMINANT_SHARE = 0.5
@@ -135,6 +137,7 @@ def _backlog_step(judgement: Judgement, address: QueueAddress) -> Step:
         status = Status.FAIL
     evidence = [f"queue: {address.describe()} (from {address.origin})"]
     readings = judgement.readings
+    unknown: dict[str, list[str]] = {}  # one line per reason, however many signals it hides
     for label, reading, unit in (("backlog", readings.backlog, " messages"), ("oldest unacked", readings.oldest_age, ""),
                                  ("published", readings.published, "/s"), ("consumed", readings.consumed, "/s"),
                                  ("expired ack deadlines", readings.expired, "/s")):
@@ -144,7 +147,8 @@ def _backlog_step(judgement: Judgement, address: QueueAddress) -> Step:
             value = format_duration(reading.latest or 0) if label == "oldest unacked" else _number(reading.latest, unit)
             evidence.append(f"{label}: {value} (newest point {_clock(reading.newest)})")
         else:
-            evidence.append(f"{label}: unknown ({reading.reason})")
+            unknown.setdefault(_READ_PREFIX.sub("", reading.reason), []).append(label)
+    evidence += [f"{', '.join(labels)}: unknown ({reason})" for reason, labels in unknown.items()]
     if judgement.rise_began is not None and verdict is Verdict.GROWING:
         evidence.append(f"the rise began at {_clock(judgement.rise_began)}")
     if judgement.drain_seconds is not None:
@@ -426,6 +430,8 @@ def diagnose(ev: Evidence) -> Diagnosis:
         next_action = ""
     elif verdict is Verdict.STALLED:  # the logs first: a discard drops data, and capacity will not help
         next_action = third.next
+    elif verdict is Verdict.UNKNOWN:  # only what the evidence that was read asks for
+        next_action = next((step.next for step in steps[1:] if step.proposals), "")
     else:
         next_action = next((step.next for step in steps[1:] if step.proposals), "") or next(
             (step.next for step in steps[1:] if step.next and step.status is not Status.OK), "")

@@ -4,7 +4,7 @@ It serves the sandbox (`wbctl --sandbox`) and the test suite alike, over a real 
 127.0.0.1 (port 0), so the real google-cloud-bigtable and google-cloud-monitoring clients run
 unmodified: they are handed a transport built on `grpc.insecure_channel(fake.address)`. Why a
 fake of our own: the Bigtable emulator has no instance admin, and Cloud Monitoring has no
-emulator at all (FACTS.md).
+emulator at all (docs/sources.md).
 
 Services and methods (the wire names the generated clients call; messages are the clients' own
 proto-plus / protobuf types, so what the fake answers is exactly what the clients parse):
@@ -75,7 +75,7 @@ BIGTABLE_ADMIN = "google.bigtable.admin.v2.BigtableInstanceAdmin"
 OPERATIONS = "google.longrunning.Operations"
 METRIC_SERVICE = "google.monitoring.v3.MetricService"
 
-#: The metric types wbctl reads (FACTS.md).
+#: The metric types wbctl reads (docs/sources.md).
 CPU_LOAD = "bigtable.googleapis.com/cluster/cpu_load"
 NODE_COUNT = "bigtable.googleapis.com/cluster/node_count"
 STORAGE_UTILIZATION = "bigtable.googleapis.com/cluster/storage_utilization"

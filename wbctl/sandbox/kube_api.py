@@ -136,7 +136,7 @@ VERSION_INFO: Obj = {
     "compiler": "gc", "platform": "linux/amd64",
 }
 
-#: Where resource quantities live; the client's models reject a number there (FACTS.md).
+#: Where resource quantities live; the client's models reject a number there (as a real API server, which sends strings).
 _QUANTITY_MAPS = frozenset({"requests", "limits", "capacity", "allocatable", "hard", "used", "overhead"})
 
 
