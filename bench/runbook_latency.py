@@ -27,7 +27,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import Case, clean_env, interleave, machine, ms, parse_importtime, print_table, run_main  # noqa: E402
+from _common import (  # noqa: E402
+    Case,
+    clean_env,
+    interleave,
+    machine,
+    ms,
+    parse_importtime,
+    print_table,
+    run_main,
+)
 
 LATENCY = 0.3
 TARGET = 0.4

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.mariadb import mariadb, mariadb_server  # noqa: F401 - one real MariaDB for the session
-from tests.prometheus import prometheus_stack  # noqa: F401 - the session fixture: one real Prometheus for all
+from tests.prometheus import backfilled_prometheus, prometheus_stack  # noqa: F401 - real Prometheus servers (fixtures)
 
 REDIS_PASSWORD = "s3cr3t-Pa55-word"
 

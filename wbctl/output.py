@@ -122,7 +122,9 @@ class Terminal:
             self.env.stdout.write(self.redact(text))
             self.env.stdout.flush()
             return
-        from rich.markdown import Markdown  # only here: it costs start-up time every other command would pay
+        from rich.markdown import (
+            Markdown,  # only here: it costs start-up time every other command would pay
+        )
 
         self.out.print(Markdown(self.redact(text), hyperlinks=False))  # links print as "text (url)"
 

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RedisServer
-from tests.prometheus import BackfilledPrometheus, Family, backfilled_prometheus, openmetrics  # noqa: F401
+from tests.prometheus import (  # noqa: F401
+    BackfilledPrometheus,
+    Family,
+    backfilled_prometheus,
+    openmetrics,
+)
 from wbctl.sandbox.google_api import FakeGoogleAPIs
 from wbctl.sandbox.kube_api import FakeKubeAPI
 from wbctl.sandbox.queue_model import Story

@@ -112,3 +112,17 @@ def test_sandbox_queue_backlog_tells_the_incident(wbctl) -> None:
     assert "wbctl --sandbox --scenario queue-backlog run discard k7w3x9qp --ttl 2h" in result.stdout  # the configured query
     healthy = wbctl("--sandbox", "runbook", "queue-backlog", "-o", "json")
     assert healthy.returncode == 0 and healthy.json()["verdict"] == "none"
+
+
+def test_every_command_the_incident_prints_works_when_pasted(wbctl) -> None:
+    import shlex
+
+    shown = wbctl("--sandbox", "--scenario", "queue-backlog", "runbook", "queue-backlog").stdout
+    commands = sorted({line.split("next: ", 1)[1] for line in shown.splitlines() if "next: wbctl " in line})
+    assert len(commands) == 3  # Bigtable, the updater, the noisy run (the headline repeats the first)
+    for text in commands:
+        argv = shlex.split(text)
+        assert argv[:4] == ["wbctl", "--sandbox", "--scenario", "queue-backlog"]
+        pasted = wbctl(*argv[1:], "--dry-run")
+        assert pasted.returncode == 0, (text, pasted.stderr)
+        assert "dry run" in pasted.stderr

@@ -15,7 +15,9 @@ import pytest
 from google.api.metric_pb2 import MetricDescriptor
 from google.api_core import exceptions as gexc
 from google.cloud.monitoring_v3 import Aggregation, MetricServiceClient
-from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
+from google.cloud.monitoring_v3.services.metric_service.transports import (
+    MetricServiceGrpcTransport,
+)
 
 from wbctl.sandbox.google_api import (
     ACK_MESSAGE_COUNT,

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from wbctl.sandbox.google_semantics import Aggregation, InvalidArgument, Series, parse_filter, select
+from wbctl.sandbox.google_semantics import (
+    Aggregation,
+    InvalidArgument,
+    Series,
+    parse_filter,
+    select,
+)
 
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 ACKS = "pubsub.googleapis.com/subscription/ack_message_count"

@@ -15,12 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.prometheus import (  # noqa: F401 - backfilled_prometheus is a fixture
-    BackfilledPrometheus,
-    Family,
-    backfilled_prometheus,
-    openmetrics,
-)
+from tests.prometheus import BackfilledPrometheus, Family, openmetrics
 
 LAG = "bufstream_kafka_consumer_group_offset_lag"
 COMMITTED = "bufstream_kafka_consumer_group_committed_offset_total"

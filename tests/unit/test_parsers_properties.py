@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from wbctl import config
 from wbctl.core.discard import validate_run_id
 from wbctl.core.durations import parse_duration
-from wbctl.core.redis_settings import DISCARD_KEY, RECOMMENDED, parse_assignment, validate_setting
+from wbctl.core.redis_settings import (
+    DISCARD_KEY,
+    RECOMMENDED,
+    parse_assignment,
+    validate_setting,
+)
 from wbctl.environment import Environment
 from wbctl.errors import ConfigError, UsageError
 

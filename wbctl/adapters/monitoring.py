@@ -144,7 +144,9 @@ class CloudMonitoring(MetricsSource):
 
     def _connect(self) -> Any:
         from google.cloud.monitoring_v3 import MetricServiceClient
-        from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
+        from google.cloud.monitoring_v3.services.metric_service.transports import (
+            MetricServiceGrpcTransport,
+        )
 
         self._client = MetricServiceClient(
             transport=transport(MetricServiceGrpcTransport, emulator_host=self.emulator_host,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import ssl
+import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 

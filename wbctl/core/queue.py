@@ -28,7 +28,7 @@ from enum import Enum
 
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Finding, Report, Status
-from wbctl.core.series import Point, mean_value, since, theil_sen
+from wbctl.core.series import HasPoints, Point, mean_value, since, theil_sen
 
 MIN_WINDOW = 600
 MIN_POINTS = 5
@@ -57,7 +57,7 @@ class Verdict(str, Enum):
 
 
 @dataclass(frozen=True)
-class Reading:
+class Reading(HasPoints):
     """One queue signal as the judge sees it: points oldest first, or why there are none.
 
     `no_data`: the source answered but held nothing (for a Pub/Sub counter, beside fresh
@@ -72,14 +72,6 @@ class Reading:
     @property
     def known(self) -> bool:
         return bool(self.points)
-
-    @property
-    def latest(self) -> float | None:
-        return self.points[-1][1] if self.points else None
-
-    @property
-    def newest(self) -> datetime | None:
-        return self.points[-1][0] if self.points else None
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,9 @@ from datetime import datetime
 Point = tuple[datetime, float]
 
 
-@dataclass(frozen=True)
-class Series:
-    """One metric series over the window, oldest point first; `labels` say which one."""
+class HasPoints:
+    """What every holder of points (oldest first) can say of its newest one."""
 
-    labels: dict[str, str]
     points: tuple[Point, ...]
 
     @property
@@ -30,6 +28,14 @@ class Series:
     @property
     def newest(self) -> datetime | None:
         return self.points[-1][0] if self.points else None
+
+
+@dataclass(frozen=True)
+class Series(HasPoints):
+    """One metric series over the window, oldest point first; `labels` say which one."""
+
+    labels: dict[str, str]
+    points: tuple[Point, ...]
 
     @property
     def peak(self) -> float | None:

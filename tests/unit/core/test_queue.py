@@ -4,33 +4,21 @@ synthetic minute-spaced readings (the SPEC of `wbctl runbook queue-backlog`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
+from tests.unit.core.points import NOW, flat, minutes, ramp
 from wbctl.core import queue
 from wbctl.core.model import Status
 from wbctl.core.queue import Judgement, Policy, QueueReadings, Reading, Verdict
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 WINDOW = 1800  # trend span max(10 min, 30 min / 3) = 10 min
 DAY = 86400
 WEEK = 7 * DAY
 REMEDY = "wbctl --context prod runbook queue-backlog"
 
 
-def minutes(values: list[float], end: datetime = NOW) -> tuple[tuple[datetime, float], ...]:
-    """One point a minute, the last at `end`."""
-    count = len(values)
-    return tuple((end - timedelta(minutes=count - 1 - i), float(v)) for i, v in enumerate(values))
-
-
-def ramp(start: float, step: float, count: int = 21) -> list[float]:
-    return [start + step * i for i in range(count)]
-
-
-def flat(value: float, count: int = 21) -> list[float]:
-    return [value] * count
 
 
 Values = "list[float] | Reading | None"

@@ -3,22 +3,36 @@ the exit status and the headline, from hand-built evidence (the SPEC of the issu
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
+from tests.unit.core.points import NOW, flat, minutes, ramp
 from wbctl.core import bigtable, queue, scaling
 from wbctl.core.bigtable import Autoscaling, BigtableObservation, ClusterState
 from wbctl.core.discard import DiscardRequest
-from wbctl.core.kube import Autoscaler, Condition, Container, KubeObservation, Pod, Workload
+from wbctl.core.kube import (
+    Autoscaler,
+    Condition,
+    Container,
+    KubeObservation,
+    Pod,
+    Workload,
+)
 from wbctl.core.model import AuditRecord, Observed, Status
 from wbctl.core.queue import Judgement, Policy, QueueReadings, Reading, Verdict
 from wbctl.core.queue_source import QueueAddress
 from wbctl.core.redis_settings import DiscardState
-from wbctl.core.runbook import BigtableEvidence, Diagnosis, Evidence, RunLoad, Step, diagnose
+from wbctl.core.runbook import (
+    BigtableEvidence,
+    Diagnosis,
+    Evidence,
+    RunLoad,
+    Step,
+    diagnose,
+)
 from wbctl.core.series import Series, SignalData
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 WINDOW = 1800
 INVOCATION = "wbctl --context prod"
 KUBECTL = "kubectl --context gke-prod -n wandb"
@@ -36,17 +50,6 @@ def kafka(partitions: int | None) -> QueueAddress:
 # --- the queue's judgement ------------------------------------------------------------
 
 
-def minutes(values: list[float], end: datetime = NOW) -> tuple[tuple[datetime, float], ...]:
-    count = len(values)
-    return tuple((end - timedelta(minutes=count - 1 - i), float(v)) for i, v in enumerate(values))
-
-
-def ramp(start: float, step: float, count: int = 21) -> list[float]:
-    return [start + step * i for i in range(count)]
-
-
-def flat(value: float, count: int = 21) -> list[float]:
-    return [value] * count
 
 
 def judged(backlog, age, published, consumed, *, source: str = "pubsub", policy: Policy | None = None,
