@@ -13,12 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RedisServer
-from tests.prometheus import (  # noqa: F401
-    BackfilledPrometheus,
-    Family,
-    backfilled_prometheus,
-    openmetrics,
-)
+from tests.prometheus import Family, openmetrics
 from wbctl.sandbox.google_api import FakeGoogleAPIs
 from wbctl.sandbox.kube_api import FakeKubeAPI
 from wbctl.sandbox.queue_model import Story
