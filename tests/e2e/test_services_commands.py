@@ -342,3 +342,16 @@ def test_kube_context_from_config_picks_the_cluster(wbctl, kube, isolated_env: P
         rows = {r["service"]: r for r in result.json()["services"]}
         assert rows["wandb-api"]["workload"] == "second-api"
         assert other.count("list", "deployments") == 1 and kube.count("list", "deployments") == 0
+
+
+def test_autoscale_a_keda_scaled_service_changes_the_scaled_objects_bounds(wbctl, kube, env) -> None:
+    kube.add_all(chart_043(keda_frfu=True))
+    result = wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "12", "--yes", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    keys = {change["key"]: change["after"] for change in result.json()["changes"]}
+    assert keys == {"spec.values.flat-run-fields-updater.autoscaling.keda.minReplicaCount": 3,
+                    "spec.values.flat-run-fields-updater.autoscaling.keda.maxReplicaCount": 12}
+    values = kube.get("weightsandbiases", "default", "wandb")["spec"]["values"]["flat-run-fields-updater"]
+    assert values["autoscaling"]["keda"] == {"minReplicaCount": 3, "maxReplicaCount": 12}
+    assert values["sizing"]["large"]["autoscaling"]["keda"]["triggers"]  # the triggers are kept
+    assert "KEDA ScaledObject" in result.stderr
