@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wbctl.core.durations import format_duration
-from wbctl.core.model import Plan, Report, Status
+from wbctl.core.model import Finding, Plan, Report, Status
 from wbctl.environment import Environment
 from wbctl.redact import Redactor
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json")
 MIN_WIDTH, MAX_WIDTH = 40, 10_000
+UNLABELLED = frozenset({"message", "description", "role", "title", "value", ""})  # prose that needs no label
+PROSE_MAX_WIDTH = 24  # a short prose column (observed, expected) wraps past this; the last one takes the rest
+PROSE_MIN_WIDTH = 12  # below this, prose is stacked under its row rather than squeezed into a column
 _STATUS_STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.UNKNOWN: "magenta"}
 
 
@@ -128,20 +131,71 @@ class Terminal:
 
         self.out.print(Markdown(self.redact(text), hyperlinks=False))  # links print as "text (url)"
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, to_stderr: bool = False) -> None:
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, to_stderr: bool = False,
+              wrap: Sequence[str] = ()) -> None:
+        """Columns named in `wrap` hold prose and wrap between words to fit the width; every
+        other column holds ids and names, which never wrap (a wrapped `wandb-flat-run-fiel|ds`
+        can be neither read nor pasted). When the ids leave the prose too little room, each row
+        becomes its ids on one line and its prose indented below."""
         from rich.table import Table
 
-        table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
-        for column in columns:
-            table.add_column(column.upper(), overflow="fold")
-        for row in rows:
-            table.add_row(*(cell if not isinstance(cell, str) else self._text(cell) for cell in row))
         console = self.err if to_stderr else self.out
+        cells = [[cell if not isinstance(cell, str) else self._text(cell) for cell in row] for row in rows]
+        widths = [max([len(column), *(len(row[index].plain) for row in cells)]) for index, column in enumerate(columns)]
+        fixed = sum(w + 2 for column, w in zip(columns, widths) if column not in wrap)
+        last_prose = max(index for index, column in enumerate(columns) if column in wrap) if wrap else -1
+        table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+        for index, (column, width) in enumerate(zip(columns, widths)):
+            if column not in wrap:
+                table.add_column(column.upper(), no_wrap=True, min_width=width)
+            elif index == last_prose:  # the message takes the room the others leave
+                table.add_column(column.upper(), overflow="fold", min_width=min(width, PROSE_MIN_WIDTH))
+            else:  # a short prose column (observed, expected)
+                table.add_column(column.upper(), overflow="fold", min_width=min(width, PROSE_MIN_WIDTH),
+                                 max_width=max(len(column), min(width, PROSE_MAX_WIDTH)))
+        for row in cells:
+            table.add_row(*row)
+        shorts = sum(max(len(column), min(width, PROSE_MAX_WIDTH)) + 2
+                     for index, (column, width) in enumerate(zip(columns, widths)) if column in wrap and index != last_prose)
+        if wrap and fixed + shorts + PROSE_MIN_WIDTH + 2 > console.width:  # rich would squeeze the prose to nothing
+            self._stacked(console, columns, cells, widths, wrap, to_stderr)
+            return
+        # ids alone wider than the screen: print them whole (the terminal wraps the line) rather than cut
+        self._emit(console, table, to_stderr, width=None if wrap else max(console.width, fixed))
+
+    def _stacked(self, console: Console, columns: Sequence[str], cells: list[list[Any]], widths: list[int],
+                 wrap: Sequence[str], to_stderr: bool) -> None:
+        from rich.padding import Padding
+        from rich.text import Text
+
+        ids = [index for index, column in enumerate(columns) if column not in wrap]
+        texts = [index for index, column in enumerate(columns) if column in wrap]
+
+        def line(values: Sequence[Any]) -> Text:
+            head = Text()
+            for position, (index, value) in enumerate(zip(ids, values)):
+                head.append_text(value)
+                if position < len(ids) - 1:
+                    head.append(" " * (widths[index] - len(value.plain) + 2))
+            return head
+
+        self._emit(console, line([Text(columns[index].upper(), style="bold") for index in ids]), to_stderr, soft=True)
+        for row in cells:
+            self._emit(console, line([row[index] for index in ids]), to_stderr, soft=True)
+            parts = [row[index].plain if columns[index] in UNLABELLED else f"{columns[index]} {row[index].plain}"
+                     for index in texts if row[index].plain not in ("", "-")]
+            if parts:
+                self._emit(console, Padding(self._text("; ".join(parts)), (0, 0, 0, 4)), to_stderr)
+
+    def _emit(self, console: Console, renderable: Any, to_stderr: bool, width: int | None = None,
+              soft: bool = False) -> None:
+        """Print; `soft`: one line however long (the terminal wraps it), for ids that must not break."""
+        crop = not soft and (width is None or width <= console.width)
         if console.is_terminal:
-            console.print(table)
+            console.print(renderable, width=width, crop=crop, soft_wrap=soft)
             return
         with console.capture() as captured:  # off a terminal: no padding after the last column
-            console.print(table)
+            console.print(renderable, width=width, crop=crop, soft_wrap=soft)
         stream = self.env.stderr if to_stderr else self.env.stdout
         stream.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
         stream.flush()
@@ -166,20 +220,43 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def _collapsed(findings: Sequence[Finding]) -> list[tuple[Finding, int]]:
+    """Findings as a table shows them: those unknown for one reason, in one group (one backend
+    that could not be read), collapse into their first, with how many they stand for."""
+    rows: list[tuple[Finding, int]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for finding in findings:
+        if finding.status is not Status.UNKNOWN:
+            rows.append((finding, 1))
+            continue
+        key = (finding.check.split(".", 1)[0], finding.message)
+        if key in seen:
+            first, count = rows[seen[key]]
+            rows[seen[key]] = (first, count + 1)
+        else:
+            seen[key] = len(rows)
+            rows.append((finding, 1))
+    return rows
+
+
 def render_report(term: Terminal, report: Report) -> None:
     if term.json_mode:
         term.json(report.to_json())
         return
-    rows = [
-        (term.styled(f.status.value, _STATUS_STYLE[f.status]), f.check, show(f.observed), show(f.expected), f.message)
-        for f in report.findings
-    ]
-    term.table(("status", "check", "observed", "expected", "message"), rows)
-    remedies = [f for f in report.findings if f.remedy and f.status is not Status.OK]
+    rows = []
+    for finding, count in _collapsed(report.findings):
+        check = finding.check if count == 1 else f"{finding.check.split('.', 1)[0]}.* ({count} checks)"
+        rows.append((term.styled(finding.status.value, _STATUS_STYLE[finding.status]), check, show(finding.observed),
+                     show(finding.expected), finding.message))
+    term.table(("status", "check", "observed", "expected", "message"), rows, wrap=("observed", "expected", "message"))
+    remedies: dict[str, list[str]] = {}  # one line per fix, naming every check it clears
+    for finding in report.findings:
+        if finding.remedy and finding.status is not Status.OK:
+            remedies.setdefault(finding.remedy, []).append(finding.check)
     if remedies:
         term.line("")
-        for finding in remedies:
-            term.line(f"{finding.check}: {finding.remedy}")
+        for remedy, checks in remedies.items():
+            term.line(f"{', '.join(checks)}: {remedy}")
     summary = report.summary
     term.line("")
     term.line(", ".join(f"{count} {status}" for status, count in summary.items()))
@@ -206,7 +283,7 @@ def render_diff(term: Terminal, plan: Plan) -> None:
         after = _describe_value(change.after, expiry.after if expiry else None, expiry is not None)
         rows.append(((change.target,) if with_target else ()) + (change.key, before, "->", after))
     columns = (("target",) if with_target else ()) + ("key", "before", "", "after")
-    term.table(columns, rows, to_stderr=to_stderr)
+    term.table(columns, rows, to_stderr=to_stderr, wrap=("before", "after"))
     for note in plan.notes:
         write(f"note: {note}")
 
@@ -220,12 +297,13 @@ def render_plan_result(term: Terminal, plan: Plan, applied: bool, verified: bool
         term.line(f"the change to {plan.target} was accepted and goes on; not verified (--no-wait)")
 
 
-def render_items(term: Terminal, columns: Sequence[str], items: Sequence[dict[str, Any]], document: Any) -> None:
-    """A list of items: the table of `columns`, or `document` as JSON."""
+def render_items(term: Terminal, columns: Sequence[str], items: Sequence[dict[str, Any]], document: Any,
+                 wrap: Sequence[str] = ()) -> None:
+    """A list of items: the table of `columns` (those in `wrap` are prose), or `document` as JSON."""
     if term.json_mode:
         term.json(document)
         return
-    term.table(columns, [[show(item.get(column)) for column in columns] for item in items])
+    term.table(columns, [[show(item.get(column)) for column in columns] for item in items], wrap=wrap)
 
 
 def _age(seconds: Any) -> str:
@@ -304,6 +382,6 @@ def render_bigtable_status(term: Terminal, document: dict[str, Any]) -> None:
             " -> ".join(str(n["nodes"]) for n in c["node_changes"]) or "-",
         ))
     term.table(("cluster", "location", "storage", "state", "nodes", "autoscaling", "cpu now", "cpu peak",
-                "storage used", "node counts"), rows)
+                "storage used", "node counts"), rows, wrap=("autoscaling", "node counts"))
     for signal, reason in document["unknown"].items():
         term.warn(f"{signal} unknown: {reason}")

@@ -7,15 +7,41 @@ from pathlib import Path
 from tests.conftest import RedisServer, free_port
 
 
-def test_sandbox_healthy_passes_and_mysql_is_unknown(wbctl) -> None:
+def test_sandbox_healthy_passes_what_it_can_read(wbctl) -> None:
     result = wbctl("--sandbox", "check", "-o", "json")
-    assert result.returncode == 0, result.stdout
     findings = result.json()["findings"]
     sections = {f["check"].split(".")[0] for f in findings}
-    assert {"redis", "services", "parquet", "versions", "bigtable", "mysql"} <= sections
+    assert {"redis", "services", "parquet", "versions", "bigtable", "mysql", "queue"} <= sections
     unknown = {f["check"] for f in findings if f["status"] == "unknown"}
     assert unknown and all(check.startswith("mysql.") for check in unknown)
     assert not [f for f in findings if f["status"] == "fail"]
+    assert result.returncode == 3  # something could not be checked: a gate must not go green
+    only = wbctl("--sandbox", "check", "--only", "redis,services,parquet,bigtable,queue", "-o", "json")
+    assert only.returncode == 0, only.stdout
+    assert not any(f["check"].startswith("mysql.") for f in only.json()["findings"])
+    assert wbctl("--sandbox", "check", "--exit-zero").returncode == 0
+
+
+def test_check_exits_3_when_nothing_could_be_checked(wbctl, isolated_env: Path) -> None:
+    down = {"WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "KUBECONFIG": "/nonexistent",
+            "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db"}
+    for args in ((), ("--fail-on", "warn")):
+        result = wbctl("--timeout", "2", "check", *args, env=down)
+        assert result.returncode == 3, result.stdout
+        assert "0 ok, 0 warn, 0 fail" in result.stdout
+    assert wbctl("--timeout", "2", "check", "--exit-zero", env=down).returncode == 0
+
+
+def test_only_takes_known_groups(wbctl) -> None:
+    for bad in ("redis,nope", "", "redis,,queue", " "):
+        result = wbctl("--sandbox", "check", "--only", bad)
+        assert result.returncode == 2 and "--only" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_table_collapses_unknown_findings_one_line_per_backend(wbctl) -> None:
+    table = wbctl("--sandbox", "check").stdout
+    assert table.count("the sandbox does not simulate MySQL") == 1
+    assert "mysql.* (17 checks)" in table
 
 
 def test_fail_on_warn(wbctl, redis_server: RedisServer) -> None:
@@ -25,11 +51,11 @@ def test_fail_on_warn(wbctl, redis_server: RedisServer) -> None:
                  "bigtablev3.filestream.write_cache_size": "10000000"})
     client.set("gorilla.DiscardV2UpdatesForRun", "noisy1", ex=3600)  # a discard in place is a warning
     env = {"WBCTL_REDIS_URL": redis_server.url, "KUBECONFIG": "/nonexistent", "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db"}
-    report = wbctl("--timeout", "2", "check", "-o", "json", env=env)
+    report = wbctl("--timeout", "2", "check", "--only", "redis", "-o", "json", env=env)
     assert report.returncode == 0, report.stdout
     statuses = {f["status"] for f in report.json()["findings"]}
     assert "warn" in statuses and "fail" not in statuses
-    assert wbctl("--timeout", "2", "check", "--fail-on", "warn", env=env).returncode == 1
+    assert wbctl("--timeout", "2", "check", "--only", "redis", "--fail-on", "warn", env=env).returncode == 1
     bad = wbctl("--sandbox", "check", "--fail-on", "never")
     assert bad.returncode == 2 and "--fail-on never: expected fail or warn" in bad.stderr
 
@@ -63,3 +89,27 @@ def test_dead_backends_do_not_hide_the_live_one(wbctl, redis_server: RedisServer
     assert "gcp-project is not set" in findings["bigtable.min-nodes"]["message"]
     assert "connection refused" in findings["mysql.version"]["message"]
     assert result.json()["summary"]["unknown"] > 20
+
+
+def test_concurrent_reads_never_race_on_imports(wbctl, isolated_env: Path) -> None:
+    """Kubernetes and Google both configured, every backend down: the reads run side by side in
+    fresh processes, and two threads importing the SDKs at once once made `requests.utils`
+    half-initialised (an internal error about 4 runs in 10). Twenty runs, four at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    kubeconfig = isolated_env / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: dead\n"
+        f"clusters: [{{name: dead, cluster: {{server: 'http://127.0.0.1:{free_port()}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: dead, context: {cluster: dead, user: u}}]\n"
+    )
+    env = {"KUBECONFIG": str(kubeconfig), "WBCTL_GCP_PROJECT": "p", "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent.json",
+           "WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = list(pool.map(lambda _: wbctl("--timeout", "2", "check", "-o", "json", env=env), range(20)))
+    for result in runs:
+        assert "internal error" not in result.stdout + result.stderr, result.stdout + result.stderr
+        assert result.returncode == 3, result.stderr
+        messages = {f["message"] for f in result.json()["findings"]}
+        assert any("no Google Cloud credentials" in m for m in messages)
+        assert any("cannot reach the Kubernetes API" in m for m in messages)

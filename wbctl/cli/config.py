@@ -40,4 +40,4 @@ def show_config(
     term = state.terminal()
     if not term.json_mode:
         term.line(f"context: {show(settings.context)}    config file: {show(document['config_file'])}")
-    render_items(term, ("key", "value", "origin") if origin else ("key", "value"), rows, document)
+    render_items(term, ("key", "value", "origin") if origin else ("key", "value"), rows, document, wrap=("value", "origin"))

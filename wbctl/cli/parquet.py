@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,8 +30,43 @@ def status(ctx: typer.Context, output: Output = None) -> None:
     """parquet, parquet-backfill and executor; FUSE in the values, on the pods, and in the cluster."""
     state, observation = _observe(ctx, output)
     document = parquet.status_document(observation)
-    rows = [{"item": key, "value": show(value)} for key, value in document.items()]
-    render_items(state.terminal(), ("item", "value"), rows, document)
+    render_items(state.terminal(), ("item", "value"), status_rows(document), document, wrap=("value",))
+
+
+def _workload(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "not deployed"
+    if entry["kind"] == "CronJob":
+        return (f"CronJob {entry['name']}, schedule {entry['schedule']}, "
+                f"{'suspended' if entry['suspended'] else 'active'}, last run {show(entry['last_schedule'])}, "
+                f"last success {show(entry['last_success'])}")
+    return f"{entry['kind']} {entry['name']}, {entry['ready']}/{show(entry['desired'])} ready"
+
+
+def _flat(values: Any, prefix: str = "") -> list[str]:
+    """A nested values block as `limits.cpu=0` pairs."""
+    if not isinstance(values, dict):
+        return [f"{prefix}={show(values)}"] if prefix else [show(values)]
+    return [pair for key, value in values.items() for pair in _flat(value, f"{prefix}.{key}" if prefix else str(key))]
+
+
+def status_rows(document: dict[str, Any]) -> list[dict[str, str]]:
+    """`parquet status` as lines an SRE reads (the JSON keeps the document itself)."""
+    pods = document["pods_with_fuse_sidecar"]
+    csi = document["csi_driver_installed"]
+    rows = [
+        ("parquet", _workload(document["parquet"])),
+        ("parquet-backfill", _workload(document["parquet_backfill"])),
+        ("executor", _workload(document["executor"])),
+        ("fuse in the values", "unknown (no WeightsAndBiases resource)" if document["fuse_enabled_in_values"] is None
+         else ("enabled" if document["fuse_enabled_in_values"] else "not enabled")),
+        ("fuse values", ", ".join(_flat(document["fuse_values"])) if document["fuse_values"] else "-"),
+        ("pods with the FUSE sidecar", f"{pods['annotated']} of {pods['pods']}"),
+        ("GCS FUSE CSI driver", "unknown" if csi is None else ("installed" if csi else "not installed")),
+        ("operator-wandb chart", show(document["chart_version"])),
+        ("server image", show(document["server_image_tag"])),
+    ]
+    return [{"item": item, "value": value} for item, value in rows]
 
 
 @fuse.command("check")

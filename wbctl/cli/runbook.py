@@ -30,7 +30,7 @@ def list_runbooks(ctx: typer.Context, output: Output = None) -> None:
     state = State.of(ctx)
     state.settings(output=output)
     items = [{"name": book.name, "title": book.title} for book in runbooks.available()]
-    render_items(state.terminal(), ("name", "title"), items, {"runbooks": items})
+    render_items(state.terminal(), ("name", "title"), items, {"runbooks": items}, wrap=("title",))
 
 
 @app.command()

@@ -21,7 +21,7 @@ def scenarios(ctx: typer.Context, output: Output = None) -> None:
     items = [
         {"name": s.name, "default": s.name == DEFAULT_SCENARIO, "description": s.description} for s in SCENARIOS.values()
     ]
-    render_items(state.terminal(), ("name", "default", "description"), items, {"scenarios": items})
+    render_items(state.terminal(), ("name", "default", "description"), items, {"scenarios": items}, wrap=("description",))
 
 
 @app.command()
