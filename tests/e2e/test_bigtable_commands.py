@@ -116,7 +116,9 @@ def test_dry_run_sends_no_update(wbctl, google, env) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["bigtable", "autoscale", "--min", "0", "--max", "3"], "at least 1"),
+        (["bigtable", "autoscale", "--min", "0", "--max", "3"], "--min 0: Bigtable takes 1-1000 nodes"),
+        (["bigtable", "autoscale", "--cluster", "", "--min", "3", "--max", "10"], "--cluster is empty"),
+        (["bigtable", "autoscale"], "nothing to change"),
         (["bigtable", "autoscale", "--min", "3", "--max", "2"], "below --min"),
         (["bigtable", "autoscale", "--min", "3", "--max", "31"], "10 x --min"),
         (["bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "90"], "10-80"),
@@ -124,7 +126,9 @@ def test_dry_run_sends_no_update(wbctl, google, env) -> None:
         (["bigtable", "autoscale", "--min", "3", "--max", "10", "--storage-target", "9000"], "SSD cluster"),
         (["bigtable", "autoscale", "--min", "2", "--max", "10"], "add --force"),
         (["bigtable", "autoscale", "--min", "3", "--max", "10", "--cluster", "nope"], "no cluster 'nope'"),
-        (["bigtable", "scale", "--nodes", "0"], "at least 1"),
+        (["bigtable", "scale", "--nodes", "0"], "--nodes 0: Bigtable takes 1-1000 nodes"),
+        (["bigtable", "scale", "--nodes", "99999999999"], "--nodes 99999999999: Bigtable takes 1-1000 nodes"),
+        (["bigtable", "scale", "--nodes", "1"], "--nodes 1 is below the guide's absolute minimum of 3 Bigtable nodes: add --force"),
         (["bigtable", "status", "--window", "abc"], "invalid duration"),
     ],
 )
@@ -199,3 +203,20 @@ def test_status_with_prometheus_as_the_metrics_source(wbctl, google, env, promet
     assert "bigtable-storage" in result.json()["unknown"]
     assert google.count("ListTimeSeries") == 0
     prometheus_stack.delete("wbctl-e2e-bigtable")
+
+
+def test_one_bound_changes_alone_and_keeps_the_other(wbctl, google, env) -> None:
+    assert wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--yes", env=env).returncode == 0
+    result = wbctl("bigtable", "autoscale", "--min", "4", "--yes", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [(c["key"], c["before"], c["after"]) for c in result.json()["changes"]] == [("autoscaling min nodes", 3, 4)]
+    assert (cluster(google)["autoscaling"]["min"], cluster(google)["autoscaling"]["max"]) == (4, 10)
+    too_wide = wbctl("bigtable", "autoscale", "--max", "41", "--yes", env=env)
+    assert too_wide.returncode == 2 and "more than 10 x --min 4" in too_wide.stderr
+
+
+def test_fixed_nodes_below_the_guide_need_force(wbctl, google, env) -> None:
+    refused = wbctl("bigtable", "scale", "--nodes", "2", "--yes", env=env)
+    assert refused.returncode == 2 and "add --force" in refused.stderr
+    assert wbctl("bigtable", "scale", "--nodes", "2", "--force", "--yes", env=env).returncode == 0
+    assert cluster(google)["serve_nodes"] == 2 and cluster(google)["autoscaling"] is None

@@ -110,7 +110,7 @@ def test_tune_changes_only_drifted_keys(wbctl, redis_server, env) -> None:
 
 def test_set_overrides_and_extends(wbctl, redis_server, env) -> None:
     result = wbctl(
-        "redis", "tune", "--yes",
+        "redis", "tune", "--yes", "--force",  # a key beyond the guide's three needs --force
         "--set", "bigtablev3.filestream.metric_points_parallelization=8",
         "--set", "bigtablev3.filestream.extra=on",
         env=env,
@@ -138,12 +138,27 @@ def test_set_outside_bigtablev3_needs_force(wbctl, redis_server, env) -> None:
         ("bigtablev3.filestream.write_cache_size=lots", "positive whole number"),
         ("gorilla.DiscardV2UpdatesForRun=x", "wbctl run discard"),
         ("=5", "invalid key"),
+        ("bigtablev3.filestream.metric_points_chunk_size=" + "9" * 26, "positive whole number up to 2,147,483,647"),
     ],
 )
 def test_bad_set_values_write_nothing(wbctl, redis_server, env, value, message) -> None:
     result = wbctl("redis", "tune", "--yes", "--force", "--set", value, env=env)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert writes(redis_server) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("bigtablev3.foo=1", "did you mean bigtablev3.filestream."),
+        ("bigtablev3.filestream.metric_points_chunk_sze=20000", "did you mean bigtablev3.filestream.metric_points_chunk_size?"),
+    ],
+)
+def test_a_key_beyond_the_guides_three_gets_did_you_mean(wbctl, redis_server, env, value, message) -> None:
+    result = wbctl("redis", "tune", "--yes", "--set", value, env=env)
+    assert result.returncode == 2
+    assert message in result.stderr and "add --force" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert writes(redis_server) == 0
 
 

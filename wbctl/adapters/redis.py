@@ -155,7 +155,7 @@ class RedisAdapter:
         with self._translated("reading settings"):
             pipe = self.client().pipeline(transaction=False)
             pipe.mget(list(keys) + [DISCARD_KEY])
-            pipe.ttl(DISCARD_KEY)
+            pipe.pttl(DISCARD_KEY)
             values, ttl = pipe.execute()
         current = dict(zip(keys, values[:-1]))
         return RedisObservation(self.target, current, _discard_state(values[-1], ttl))
@@ -164,7 +164,7 @@ class RedisAdapter:
         with self._translated(f"reading {DISCARD_KEY}"):
             pipe = self.client().pipeline(transaction=False)
             pipe.get(DISCARD_KEY)
-            pipe.ttl(DISCARD_KEY)
+            pipe.pttl(DISCARD_KEY)
             value, ttl = pipe.execute()
         return _discard_state(value, ttl)
 
@@ -219,10 +219,12 @@ class RedisAdapter:
             self._client.close()
 
 
-def _discard_state(value: str | None, ttl: int) -> DiscardState:
+def _discard_state(value: str | None, pttl: int) -> DiscardState:
+    """PTTL, in whole seconds rounded up: a key with 400 ms left still expires (it reads 1 s,
+    not "no expiry", which TTL's 0 would have suggested); -1 is no expiry, -2 no key."""
     if value is None:
         return DiscardState(None, None)
-    return DiscardState(value, ttl if ttl and ttl > 0 else None)
+    return DiscardState(value, -(-pttl // 1000) if pttl and pttl > 0 else None)
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:

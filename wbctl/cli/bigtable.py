@@ -54,8 +54,10 @@ def check(ctx: typer.Context, window: Window = "1h", output: Output = None) -> N
 @app.command()
 def autoscale(
     ctx: typer.Context,
-    min_nodes: Annotated[int, typer.Option("--min", metavar="N", help="Fewest nodes per cluster (the guide: at least 3).")],
-    max_nodes: Annotated[int, typer.Option("--max", metavar="M", help="Most nodes per cluster (<= 10 x --min).")],
+    min_nodes: Annotated[Optional[int], typer.Option("--min", metavar="N", help="Fewest nodes per cluster (the guide: at least 3); "
+                         "kept when left out on an autoscaled cluster.")] = None,
+    max_nodes: Annotated[Optional[int], typer.Option("--max", metavar="M", help="Most nodes per cluster (<= 10 x --min); "
+                         "kept when left out on an autoscaled cluster.")] = None,
     cpu_target: Annotated[Optional[int], typer.Option("--cpu-target", metavar="PERCENT", help="CPU utilization target, 10-80.")] = None,
     storage_target: Annotated[
         Optional[int], typer.Option("--storage-target", metavar="GIB", help="Storage target per node (SSD 2560-5120, HDD 8192-16384).")
@@ -80,15 +82,16 @@ def autoscale(
 @app.command()
 def scale(
     ctx: typer.Context,
-    nodes: Annotated[int, typer.Option("--nodes", metavar="N", help="A fixed number of nodes per cluster.")],
+    nodes: Annotated[int, typer.Option("--nodes", metavar="N", help="A fixed number of nodes per cluster (the guide: at least 3).")],
     cluster: Cluster = None,
+    force: Annotated[bool, typer.Option("--force", help="Allow fewer than the guide's 3 nodes.")] = False,
     no_wait: NoWait = False,
     dry_run: DryRun = False,
     yes: Yes = False,
     output: Output = None,
 ) -> None:
     """Set a fixed node count: this turns autoscaling off (the diff shows the limits it replaces)."""
-    request = bigtable.ScaleRequest(nodes, cluster)
+    request = bigtable.ScaleRequest(nodes, cluster, force)
     request.validate()
     state = State.of(ctx)
     settings = state.settings(output=output)

@@ -30,13 +30,10 @@ def discard_run(
     output: Output = None,
 ) -> None:
     """Drop RUN_ID's metric updates until restored (or until --ttl runs out)."""
-    warnings = discard.validate_run_id(run_id)
+    discard.validate_run_id(run_id)
     ttl_seconds = parse_duration(ttl) if ttl is not None else None
     state = State.of(ctx)
     state.settings(output=output)
-    term = state.terminal()
-    for warning in warnings:
-        term.warn(warning)
     changes.run(state, discard.DiscardRequest(run_id, ttl_seconds, replace), dry_run=dry_run, yes=yes)
 
 

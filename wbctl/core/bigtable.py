@@ -20,6 +20,8 @@ GUIDE_STEADY_NODES = 10
 CPU_TARGET_RANGE = (10, 80)
 STORAGE_TARGET_RANGE = {"SSD": (2560, 5120), "HDD": (8192, 16384)}
 MAX_NODES_FACTOR = 10
+NODES_RANGE = (1, 1000)  # what wbctl sends; beyond a project's quota Google refuses anyway
+DEFAULT_NODE_QUOTA = 30  # nodes per zone per project, by default (Bigtable quotas page)
 
 
 def default_instance(namespace: str) -> str:
@@ -132,13 +134,32 @@ def _cpu_finding(cluster: ClusterState, target: str, cpu: SignalData, window: st
 # --- plans ----------------------------------------------------------------------------
 
 
-def validate_autoscale(min_nodes: int, max_nodes: int, cpu_target: int | None, storage_gib: int | None, force: bool) -> None:
-    if min_nodes < 1:
-        raise UsageError(f"--min {min_nodes}: must be at least 1")
-    if max_nodes < min_nodes:
-        raise UsageError(f"--max {max_nodes} is below --min {min_nodes}")
-    if max_nodes > MAX_NODES_FACTOR * min_nodes:
-        raise UsageError(f"--max {max_nodes} is more than {MAX_NODES_FACTOR} x --min {min_nodes} (a Bigtable limit)")
+def _nodes_in_range(option: str, value: int) -> None:
+    low, high = NODES_RANGE
+    if not low <= value <= high:
+        raise UsageError(f"{option} {value}: Bigtable takes {low}-{high} nodes per cluster "
+                         f"(and a project's default quota is {DEFAULT_NODE_QUOTA} nodes per zone)")
+
+
+def _below_guide(option: str, value: int, force: bool) -> None:
+    """One rule for every floor: below the guide's minimum needs --force and says what the guide asks."""
+    if value < GUIDE_MIN_NODES and not force:
+        raise UsageError(f"{option} {value} is below the guide's absolute minimum of {GUIDE_MIN_NODES} Bigtable nodes: "
+                         "add --force if you mean it")
+
+
+def validate_autoscale(min_nodes: int | None, max_nodes: int | None, cpu_target: int | None, storage_gib: int | None,
+                       force: bool) -> None:
+    """What can be judged before any call. A missing --min or --max keeps the cluster's (checked
+    again once the cluster is read)."""
+    if min_nodes is None and max_nodes is None and cpu_target is None and storage_gib is None:
+        raise UsageError("nothing to change: give --min and --max (or change one of --min, --max, --cpu-target, "
+                         "--storage-target of an autoscaled cluster)")
+    for option, value in (("--min", min_nodes), ("--max", max_nodes)):
+        if value is not None:
+            _nodes_in_range(option, value)
+    if min_nodes is not None and max_nodes is not None:
+        _limits(min_nodes, max_nodes)
     if cpu_target is not None and not CPU_TARGET_RANGE[0] <= cpu_target <= CPU_TARGET_RANGE[1]:
         raise UsageError(f"--cpu-target {cpu_target}: Bigtable takes {CPU_TARGET_RANGE[0]}-{CPU_TARGET_RANGE[1]} (percent)")
     if storage_gib is not None:
@@ -146,21 +167,33 @@ def validate_autoscale(min_nodes: int, max_nodes: int, cpu_target: int | None, s
         high = max(r[1] for r in STORAGE_TARGET_RANGE.values())
         if not low <= storage_gib <= high:
             raise UsageError(f"--storage-target {storage_gib}: Bigtable takes {low}-{high} GiB per node (SSD 2560-5120, HDD 8192-16384)")
-    if min_nodes < GUIDE_MIN_NODES and not force:
-        raise UsageError(f"--min {min_nodes} is below the guide's absolute minimum of {GUIDE_MIN_NODES} nodes: add --force if you mean it")
+    if min_nodes is not None:
+        _below_guide("--min", min_nodes, force)
 
 
-def validate_nodes(nodes: int) -> None:
-    if nodes < 1:
-        raise UsageError(f"--nodes {nodes}: must be at least 1")
+def _limits(min_nodes: int, max_nodes: int) -> None:
+    if max_nodes < min_nodes:
+        raise UsageError(f"--max {max_nodes} is below --min {min_nodes}")
+    if max_nodes > MAX_NODES_FACTOR * min_nodes:
+        raise UsageError(f"--max {max_nodes} is more than {MAX_NODES_FACTOR} x --min {min_nodes} (a Bigtable limit)")
+
+
+def validate_nodes(nodes: int, force: bool = False) -> None:
+    _nodes_in_range("--nodes", nodes)
+    _below_guide("--nodes", nodes, force)
+
+
+def validate_cluster(cluster_id: str | None) -> None:
+    if cluster_id is not None and not cluster_id.strip():
+        raise UsageError("--cluster is empty: name a cluster, or leave --cluster out to act on every cluster")
 
 
 @dataclass(frozen=True)
 class AutoscaleRequest:
     """`wbctl bigtable autoscale`, typed or proposed: the same request plans the same change."""
 
-    min_nodes: int
-    max_nodes: int
+    min_nodes: int | None
+    max_nodes: int | None
     cpu_target: int | None = None
     storage_gib: int | None = None
     cluster_id: str | None = None
@@ -168,10 +201,15 @@ class AutoscaleRequest:
     backend: ClassVar[str] = "bigtable"
 
     def validate(self) -> None:
+        validate_cluster(self.cluster_id)
         validate_autoscale(self.min_nodes, self.max_nodes, self.cpu_target, self.storage_gib, self.force)
 
     def argv(self) -> tuple[str, ...]:
-        args = ["bigtable", "autoscale", "--min", str(self.min_nodes), "--max", str(self.max_nodes)]
+        args = ["bigtable", "autoscale"]
+        if self.min_nodes is not None:
+            args += ["--min", str(self.min_nodes)]
+        if self.max_nodes is not None:
+            args += ["--max", str(self.max_nodes)]
         if self.cpu_target is not None:
             args += ["--cpu-target", str(self.cpu_target)]
         if self.storage_gib is not None:
@@ -193,13 +231,16 @@ class ScaleRequest:
 
     nodes: int
     cluster_id: str | None = None
+    force: bool = False
     backend: ClassVar[str] = "bigtable"
 
     def validate(self) -> None:
-        validate_nodes(self.nodes)
+        validate_cluster(self.cluster_id)
+        validate_nodes(self.nodes, self.force)
 
     def argv(self) -> tuple[str, ...]:
-        return ("bigtable", "scale", "--nodes", str(self.nodes), *(("--cluster", self.cluster_id) if self.cluster_id else ()))
+        return ("bigtable", "scale", "--nodes", str(self.nodes), *(("--cluster", self.cluster_id) if self.cluster_id else ()),
+                *(("--force",) if self.force else ()))
 
     def plan(self, observation: BigtableObservation, context: str) -> Plan:
         return plan_scale(observation, nodes=self.nodes, cluster_id=self.cluster_id, context=context)
@@ -226,8 +267,8 @@ PATH_NODES = ("serve_nodes",)
 def plan_autoscale(
     observation: BigtableObservation,
     *,
-    min_nodes: int,
-    max_nodes: int,
+    min_nodes: int | None,
+    max_nodes: int | None,
     cpu_target: int | None,
     storage_gib: int | None,
     cluster_id: str | None,
@@ -243,9 +284,14 @@ def plan_autoscale(
                 raise UsageError(f"--storage-target {storage_gib}: a {cluster.storage_type} cluster ({cluster.cluster_id}) takes {low}-{high} GiB per node")
         current = cluster.autoscaling
         target = observation.target(cluster.cluster_id)
+        if current is None and (min_nodes is None or max_nodes is None):
+            raise UsageError(f"autoscaling is off on {cluster.cluster_id}: give both --min and --max to turn it on")
+        low = min_nodes if min_nodes is not None else current.min_nodes  # type: ignore[union-attr]
+        high = max_nodes if max_nodes is not None else current.max_nodes  # type: ignore[union-attr]
+        _limits(low, high)  # a kept bound must still fit the new one
         wanted = [
-            ("autoscaling min nodes", PATH_MIN, current.min_nodes if current else None, min_nodes),
-            ("autoscaling max nodes", PATH_MAX, current.max_nodes if current else None, max_nodes),
+            ("autoscaling min nodes", PATH_MIN, current.min_nodes if current else None, low),
+            ("autoscaling max nodes", PATH_MAX, current.max_nodes if current else None, high),
             ("autoscaling CPU target %", PATH_CPU, current.cpu_target if current else None,
              cpu_target if cpu_target is not None else (current.cpu_target if current else 70)),
         ]
@@ -265,7 +311,9 @@ def plan_autoscale(
         context=context,
         target=observation.target(),
         changes=tuple(changes),
-        summary=f"Bigtable will autoscale between {min_nodes} and {max_nodes} nodes per cluster",
+        summary="Bigtable will autoscale between " + (
+            f"{min_nodes} and {max_nodes} nodes per cluster" if min_nodes is not None and max_nodes is not None
+            else "the limits shown per cluster"),
         notes=tuple(notes),
         nothing_to_do="no changes: autoscaling already has these settings",
         preconditions=desired,

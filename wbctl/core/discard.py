@@ -6,7 +6,7 @@ was being discarded, so the plan refuses to replace another engineer's discard u
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,21 +16,29 @@ from wbctl.core.redis_settings import DISCARD_KEY, DiscardState
 from wbctl.errors import RefusedError, UsageError
 
 MAX_RUN_ID_LENGTH = 256
-_RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
-_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+RUN_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def validate_run_id(run_id: str) -> list[str]:
-    """Raise UsageError for an id that must not be written; return warnings for an odd one."""
+def validate_run_id(run_id: str) -> None:
+    """UsageError for an id outside W&B's run-id alphabet (ASCII letters, digits, `-`, `_`).
+
+    A zero-width space, a right-to-left override (it reverses the diff on screen), `*`, `$(id)`
+    or `rün` would be stored as written and then never match the noisy run: refused, with the
+    offending character named by its code point (never echoed: it may be invisible or
+    rearrange the line it is printed in).
+    """
     if run_id == "":
         raise UsageError("run id is empty")
     if len(run_id) > MAX_RUN_ID_LENGTH:
         raise UsageError(f"run id is {len(run_id)} characters long; at most {MAX_RUN_ID_LENGTH}")
-    if _FORBIDDEN.search(run_id):
-        raise UsageError(f"run id {run_id!r} holds whitespace or control characters")
-    if not _RUN_ID.fullmatch(run_id):
-        return [f"run id {run_id!r} does not look like a W&B run id (letters, digits, _ and -)"]
-    return []
+    for position, character in enumerate(run_id, start=1):
+        if character not in RUN_ID_ALPHABET:
+            name = unicodedata.name(character, "a control character" if ord(character) < 0x20 else "unnamed")
+            shown = f" {character!r}" if character.isascii() and character.isprintable() else ""
+            raise UsageError(
+                f"run id: character {position} is U+{ord(character):04X} ({name}){shown}: a W&B run id holds only "
+                "ASCII letters, digits, - and _ (copy it from the run's URL)"
+            )
 
 
 def _describe(state: DiscardState) -> str:
@@ -68,6 +76,9 @@ def plan_discard(
     notes: list[str] = []
     if state.run_id not in (None, run_id):
         notes.append(f"replaces {_describe(state)}: its metric updates are processed again")
+    if state.ttl_seconds and ttl_seconds is None:
+        notes.append(f"the expiry ({format_duration(state.ttl_seconds)} left) is removed: the discard lasts until "
+                     f"'wbctl run restore {run_id}'; add --ttl to keep one")
     expiry = Expiry(state.ttl_seconds, ttl_seconds) if (ttl_seconds or state.ttl_seconds) else None
     change = Change(target, DISCARD_KEY, state.run_id, run_id, expiry)
     return Plan(context, target, (change,), summary, tuple(notes))

@@ -7,6 +7,7 @@ is a SET of each key; the recommended values and their source live in `RECOMMEND
 from __future__ import annotations
 
 import re
+from difflib import get_close_matches
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ RECOMMENDED: tuple[Recommendation, ...] = (
     Recommendation("bigtablev3.filestream.write_cache_size", "10000000", GUIDE),
 )
 _INTEGER_KEYS = {r.key for r in RECOMMENDED}
+MAX_SETTING = 2**31 - 1
 _BAD_CHARACTERS = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
@@ -63,10 +65,14 @@ def validate_setting(key: str, value: str, *, force: bool) -> None:
         raise UsageError(f"{DISCARD_KEY} holds a run id: use 'wbctl run discard RUN_ID' instead")
     if not key.startswith(TUNABLE_PREFIX) and not force:
         raise UsageError(f"{key} is outside {TUNABLE_PREFIX}: add --force if you really mean to set it")
+    if key not in _INTEGER_KEYS and not force:  # a misspelt key is written beside the real one, which keeps its value
+        close = get_close_matches(key, sorted(_INTEGER_KEYS), n=1, cutoff=0.0)
+        raise UsageError(f"{key} is not one of the guide's keys: did you mean {close[0]}? (add --force to set {key} as written)")
     if value == "" or re.search(r"[\x00-\x1f\x7f]", value):
         raise UsageError(f"invalid value {value!r} for {key}: must be non-empty with no control characters")
-    if key in _INTEGER_KEYS and not re.fullmatch(r"[1-9][0-9]*", value):
-        raise UsageError(f"invalid value {value!r} for {key}: must be a positive whole number")
+    if key in _INTEGER_KEYS and not (re.fullmatch(r"[1-9][0-9]{0,9}", value) and int(value) <= MAX_SETTING):
+        raise UsageError(f"invalid value {value[:40]!r} for {key}: must be a positive whole number up to {MAX_SETTING:,} "
+                         "(the services read it as a 32-bit integer)")
 
 
 def parse_assignment(text: str) -> tuple[str, str]:

@@ -39,16 +39,32 @@ def _choose_via(observation: KubeObservation, via: str | None, direct: str) -> s
     return via
 
 
+MAX_REPLICAS = 500  # far above any W&B service's need; a typo of 99999999999 is not a plan
+
+
+def _floor(spec: ServiceSpec, option: str, value: int, force: bool) -> None:
+    """One rule for every floor: to zero, or below the guide's minimum, needs --force and says
+    what the guide asks."""
+    if force:
+        return
+    if value == 0:
+        raise UsageError(f"{option} 0 stops {spec.name} ({spec.role}): add --force if you mean it")
+    if value < spec.min_replicas:
+        raise UsageError(f"{option} {value} is below the guide's {spec.min_replicas} replicas of {spec.name} "
+                         "(at least 3, on different machines): add --force if you mean it")
+
+
 def validate_scale(spec: ServiceSpec, replicas: int, via: str | None, force: bool) -> None:
     """Everything about a scale request that can be judged before asking the cluster."""
     if via not in (None, VIA_CR, VIA_DEPLOYMENT):
         raise UsageError(f"--via {via}: scale takes --via cr or --via deployment")
-    if replicas < 0:
-        raise UsageError(f"--replicas {replicas}: must be 0 or more")
+    if not 0 <= replicas <= MAX_REPLICAS:
+        raise UsageError(f"--replicas {replicas}: from 0 to {MAX_REPLICAS}")
     if spec.kind != "Deployment":
         raise UsageError(f"{spec.name} is a {spec.kind}: it has no replicas to scale")
     if spec.single_instance and replicas > 1 and not force:
         raise UsageError(f"{spec.name} cannot run in HA mode (the guide): --replicas {replicas} needs --force")
+    _floor(spec, "--replicas", replicas, force)
 
 
 def plan_scale(
@@ -65,6 +81,10 @@ def plan_scale(
             f"{spec.name}: it overrides a fixed replica count (use wbctl services autoscale)"
         )
     summary = f"{spec.name} will run {replicas} replica(s)"
+    if view.workload is None:
+        raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to scale"
+                           + (f" (set values.{spec.values_key}.install: true in the WeightsAndBiases resource first)"
+                              if observation.cr is not None and observation.cr.new_layout else ""))
     if via == VIA_CR and observation.cr is not None:
         return cr_values_plan(observation, observation.cr, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes)
     workload = view.workload
@@ -96,7 +116,8 @@ def _can_autoscale(observation: KubeObservation, spec: ServiceSpec) -> bool:
 
 
 def validate_autoscale(
-    min_replicas: int | None, max_replicas: int | None, cpu_target: int | None, disable: bool, via: str | None
+    min_replicas: int | None, max_replicas: int | None, cpu_target: int | None, disable: bool, via: str | None,
+    spec: ServiceSpec | None = None, force: bool = False,
 ) -> None:
     """Everything about an autoscale request that can be judged before asking the cluster."""
     if via not in (None, VIA_CR, VIA_HPA):
@@ -107,12 +128,15 @@ def validate_autoscale(
         return
     if min_replicas is None or max_replicas is None:
         raise UsageError("--min and --max are both needed (or --disable)")
-    if min_replicas < 1:
-        raise UsageError(f"--min {min_replicas}: must be at least 1")
+    for option, value in (("--min", min_replicas), ("--max", max_replicas)):
+        if not 1 <= value <= MAX_REPLICAS:
+            raise UsageError(f"{option} {value}: from 1 to {MAX_REPLICAS}")
     if max_replicas < min_replicas:
         raise UsageError(f"--max {max_replicas} is below --min {min_replicas}")
     if cpu_target is not None and not 1 <= cpu_target <= 100:
         raise UsageError(f"--cpu-target {cpu_target}: must be between 1 and 100 (percent)")
+    if spec is not None:
+        _floor(spec, "--min", min_replicas, force)
 
 
 def plan_autoscale(
@@ -125,8 +149,9 @@ def plan_autoscale(
     disable: bool,
     via: str | None,
     context: str,
+    force: bool = False,
 ) -> Plan:
-    validate_autoscale(min_replicas, max_replicas, cpu_target, disable, via)
+    validate_autoscale(min_replicas, max_replicas, cpu_target, disable, via, spec, force)
     if not disable and not _can_autoscale(observation, spec):  # turning one off is always allowed
         chart = observation.cr.chart_version if observation.cr else "this chart"
         raise UsageError(f"{spec.name} cannot be autoscaled by operator-wandb {chart}")
@@ -258,11 +283,12 @@ class AutoscaleRequest:
     cpu_target: int | None = None
     disable: bool = False
     via: str | None = None
+    force: bool = False
     backend: ClassVar[str] = "kube"
 
     def validate(self) -> None:
-        catalog.resolve(self.service)
-        validate_autoscale(self.min_replicas, self.max_replicas, self.cpu_target, self.disable, self.via)
+        validate_autoscale(self.min_replicas, self.max_replicas, self.cpu_target, self.disable, self.via,
+                           catalog.resolve(self.service), self.force)
 
     def argv(self) -> tuple[str, ...]:
         args = ["services", "autoscale", self.service]
@@ -274,9 +300,11 @@ class AutoscaleRequest:
             args += ["--cpu-target", str(self.cpu_target)]
         if self.via:
             args += ["--via", self.via]
+        if self.force:
+            args.append("--force")
         return tuple(args)
 
     def plan(self, observation: KubeObservation, context: str) -> Plan:
         return plan_autoscale(observation, catalog.resolve(self.service), min_replicas=self.min_replicas,
                               max_replicas=self.max_replicas, cpu_target=self.cpu_target, disable=self.disable,
-                              via=self.via, context=context)
+                              via=self.via, context=context, force=self.force)

@@ -61,7 +61,9 @@ def test_no_cpu_data_is_unknown_not_zero() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((0, 3, None, None, True), "at least 1"),
+        ((0, 3, None, None, True), "takes 1-1000 nodes"),
+        ((3, 99999999999, None, None, False), r"--max 99999999999: Bigtable takes 1-1000 nodes"),
+        ((None, None, None, None, False), "nothing to change"),
         ((3, 2, None, None, False), "below --min"),
         ((3, 31, None, None, False), "10 x --min"),
         ((3, 10, 9, None, False), "10-80"),
@@ -77,6 +79,28 @@ def test_autoscale_validation(args, message) -> None:
 
 def test_min_below_three_with_force() -> None:
     bt.validate_autoscale(2, 10, 70, None, True)
+
+
+def test_one_bound_of_an_autoscaled_cluster_keeps_the_other() -> None:
+    plan = bt.plan_autoscale(observation(cluster()), min_nodes=3, max_nodes=None, cpu_target=None, storage_gib=None,
+                             cluster_id=None, context="c")
+    assert [(c.key, c.after) for c in plan.changes] == [("autoscaling min nodes", 3)]  # max 3 kept
+    with pytest.raises(UsageError, match="autoscaling is off"):
+        bt.plan_autoscale(observation(cluster(scaling=None)), min_nodes=3, max_nodes=None, cpu_target=None,
+                          storage_gib=None, cluster_id=None, context="c")
+    with pytest.raises(UsageError, match="more than 10 x --min 1"):  # the kept minimum still binds the new maximum
+        bt.plan_autoscale(observation(cluster()), min_nodes=None, max_nodes=11, cpu_target=None, storage_gib=None,
+                          cluster_id=None, context="c")
+
+
+@pytest.mark.parametrize(("nodes", "force", "message"), [(0, True, "takes 1-1000"), (99999999999, False, "takes 1-1000"),
+                                                          (1, False, "add --force"), (2, False, "guide's absolute minimum")])
+def test_fixed_nodes_are_bounded_and_below_three_needs_force(nodes, force, message) -> None:
+    with pytest.raises(UsageError, match=message):
+        bt.validate_nodes(nodes, force)
+    bt.validate_nodes(2, True)
+    with pytest.raises(UsageError, match="--cluster is empty"):
+        bt.validate_cluster("")
 
 
 def test_autoscale_plan_names_every_cluster_and_carries_the_whole_config() -> None:

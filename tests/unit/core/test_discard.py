@@ -14,11 +14,18 @@ def test_invalid_run_ids(run_id: str) -> None:
         validate_run_id(run_id)
 
 
-def test_valid_and_odd_run_ids() -> None:
-    assert validate_run_id("3x9k2m1p") == []
-    assert validate_run_id("x" * 256) == []
-    warnings = validate_run_id("entity/project/run")
-    assert len(warnings) == 1 and "does not look like a W&B run id" in warnings[0]
+def test_valid_run_ids_and_refused_ones() -> None:
+    for good in ("3x9k2m1p", "x" * 256, "run-1_A"):
+        validate_run_id(good)
+    with pytest.raises(UsageError, match=r"character 7 is U\+002F \(SOLIDUS\)"):
+        validate_run_id("entity/project/run")
+
+
+def test_replacing_a_timed_discard_without_ttl_says_the_expiry_goes() -> None:
+    plan = plan_discard(DiscardState("r1", 3600), "r2", ttl_seconds=None, replace=True, context="prod", target=T)
+    assert any("the expiry (1h left) is removed" in note for note in plan.notes)
+    same = plan_discard(DiscardState("r1", 3600), "r1", ttl_seconds=None, replace=False, context="prod", target=T)
+    assert any("add --ttl to keep one" in note for note in same.notes)
 
 
 def test_discard_when_none_is_discarded() -> None:

@@ -65,7 +65,7 @@ def test_overrides_then_set_win() -> None:
     desired = rs.desired_settings(
         {"bigtablev3.filestream.metric_points_parallelization": ("6", "file x [redis.settings]")},
         [("bigtablev3.filestream.metric_points_parallelization", "8"), ("bigtablev3.other", "on")],
-        force=False,
+        force=True,  # bigtablev3.other is not one of the guide's keys
     )
     values = {d.key: (d.value, d.source) for d in desired}
     assert values["bigtablev3.filestream.metric_points_parallelization"] == ("8", "--set")
@@ -81,7 +81,9 @@ def test_overrides_then_set_win() -> None:
         ("", "1", True, "invalid key"),
         ("bigtablev3.filestream.write_cache_size", "ten", False, "positive whole number"),
         ("bigtablev3.filestream.write_cache_size", "-5", False, "positive whole number"),
-        ("bigtablev3.x", "", False, "non-empty"),
+        ("bigtablev3.x", "", True, "non-empty"),
+        ("bigtablev3.x", "1", False, "not one of the guide's keys: did you mean"),
+        ("bigtablev3.filestream.write_cache_size", "2147483648", False, "up to 2,147,483,647"),
     ],
 )
 def test_validate_setting_rejects(key: str, value: str, force: bool, message: str) -> None:

@@ -175,7 +175,7 @@ def test_scale_without_cr_defaults_to_deployment_and_cr_is_refused() -> None:
     ("service", "replicas", "via", "force", "message"),
     [
         ("app", 2, None, False, "cannot run in HA mode"),
-        ("api", -1, None, False, "must be 0 or more"),
+        ("api", -1, None, False, "from 0 to 500"),
         ("parquet-backfill", 1, None, False, "is a CronJob"),
         ("api", 1, "hpa", False, "--via cr or --via deployment"),
     ],
@@ -233,7 +233,8 @@ def test_autoscale_disable_via_hpa_deletes_it() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((0, 5, None, False, None), "at least 1"),
+        ((0, 5, None, False, None), "--min 0: from 1 to 500"),
+        ((1, 99999999999, None, False, None), "--max 99999999999: from 1 to 500"),
         ((5, 3, None, False, None), "below --min"),
         ((1, 3, 0, False, None), "between 1 and 100"),
         ((1, 3, 101, False, None), "between 1 and 100"),
