@@ -25,6 +25,7 @@ The server is shared by the whole session: a test that changes a global variable
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -255,6 +256,21 @@ class MariaDBServer:
     def set_global(self, name: str, value: str) -> None:
         with self.root_connection() as conn, conn.cursor() as cur:
             cur.execute(f"SET GLOBAL {name} = {_sql_literal(value)}")
+
+    @contextlib.contextmanager
+    def user_with(self, name: str, grants: tuple[str, ...] = ()) -> Iterator[str]:
+        """A user `name`@127.0.0.1 (password `PASSWORD`) holding only `grants` (e.g.
+        `("BINLOG ADMIN",)`: it may SET GLOBAL binlog_* but nothing that needs SUPER), as a
+        `mysql://name@127.0.0.1:PORT/` URL without a database; dropped afterwards."""
+        with self.root_connection() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE USER '{name}'@'127.0.0.1' IDENTIFIED BY %s", (self.password,))
+            for grant in grants:
+                cur.execute(f"GRANT {grant} ON *.* TO '{name}'@'127.0.0.1'")
+        try:
+            yield f"mysql://{name}@127.0.0.1:{self.port}/"
+        finally:
+            with self.root_connection() as conn, conn.cursor() as cur:
+                cur.execute(f"DROP USER IF EXISTS '{name}'@'127.0.0.1'")
 
     def reset_flags(self) -> None:
         """Put RIGHT_FLAGS right and WRONG_FLAGS wrong again (one connection, a few ms)."""

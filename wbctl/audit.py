@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from wbctl.core.model import AuditRecord, Plan
 from wbctl.environment import Environment
-from wbctl.errors import BackendError, RefusedError
+from wbctl.errors import BackendError, PartialWriteError, RefusedError
 from wbctl.redact import Redactor
 
 
@@ -41,7 +41,10 @@ class AuditLog:
                 "fix its permissions or set XDG_STATE_HOME"
             ) from None
 
-    def record(self, stream: IO[str], plan: Plan, result: str, error: str | None = None) -> None:
+    def record(self, stream: IO[str], plan: Plan, result: str, error: str | None = None,
+               written: PartialWriteError | None = None) -> None:
+        """One line; `written` (a write that stopped midway) adds which changes were applied,
+        which not, and which unknown (only when some are)."""
         entry: dict[str, Any] = {
             "time": self.env.now().isoformat(timespec="seconds").replace("+00:00", "Z"),
             "user": self.env.user(),
@@ -53,6 +56,11 @@ class AuditLog:
         }
         if error:
             entry["error"] = error
+        if written is not None:
+            entry["applied"] = [change.to_json() for change in written.applied]
+            entry["not_applied"] = [change.to_json() for change in written.not_applied]
+            if written.unknown:
+                entry["unknown"] = [change.to_json() for change in written.unknown]
         stream.write(json.dumps(self.redact.value(entry), default=str) + "\n")
         stream.flush()
 

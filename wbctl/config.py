@@ -40,13 +40,16 @@ def _bool(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+_SECONDS = "expected a number of seconds, more than 0 and at most 3600"
+
+
 def _seconds(value: Any) -> float:
     try:
         number = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
-        raise ValueError("expected a number of seconds") from None
+        raise ValueError(_SECONDS) from None
     if not math.isfinite(number) or number <= 0 or number > 3600:
-        raise ValueError("expected a number of seconds between 0 and 3600")
+        raise ValueError(_SECONDS)
     return number
 
 
@@ -161,8 +164,10 @@ KEYS: dict[str, Key] = {
     )
 }
 
-# Secrets are never read from the config file: only from the environment (or inside a URL).
+# Secrets are never read from the config file: only from the environment, or inside a URL
+# given by the environment or a flag. A URL key in the file must not hold a password.
 SECRET_ENV = {"redis-password": "WBCTL_REDIS_PASSWORD", "mysql-password": "WBCTL_MYSQL_PASSWORD"}
+URL_SECRET = {"redis-url": "redis-password", "mysql-url": "mysql-password"}
 
 # --- resolved settings ----------------------------------------------------------------
 
@@ -291,6 +296,13 @@ def _hint(key: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else " (see docs/configuration.md for the keys)"
 
 
+def _password_in_file(key: str) -> str:
+    """Never the URL itself: the message must not carry the password."""
+    variable = SECRET_ENV[URL_SECRET[key]]
+    return (f"{key} holds a password, and passwords are never read from the file: remove it from the URL "
+            f"and set {variable} (or give the whole URL in {KEYS[key].env_var})")
+
+
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Unquoted dotted keys (`bigtablev3.filestream.x = 1`) parse as nested tables: undo that."""
     flat: dict[str, Any] = {}
@@ -387,10 +399,12 @@ def load(
                 redis_settings.update(
                     _redis_settings(doc, nested.get("settings", {}), f"{section}.redis.settings")
                 )
-        for name, other in contexts.items():  # catch typos in every context, not only the chosen one
-            for key in _check_table(doc, other, f"contexts.{name}"):
+        for name, other in contexts.items():  # catch typos and secrets in every context, not only the chosen one
+            for key, value in _check_table(doc, other, f"contexts.{name}").items():
                 if key not in KEYS and key != "redis":
                     raise doc.error(f"unknown key {key!r} in [contexts.{name}]{_hint(key)}", f"contexts.{name}", key)
+                if key in URL_SECRET and isinstance(value, str) and url_password(value):
+                    raise doc.error(_password_in_file(key), f"contexts.{name}", key)
 
     values = _resolve(env, flags, context_table, f"file {path} [{section}]", doc, section)
     secrets = {

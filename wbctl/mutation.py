@@ -15,7 +15,7 @@ from typing import Protocol
 
 from wbctl.audit import AuditLog
 from wbctl.core.model import Plan
-from wbctl.errors import ConflictError, RefusedError, WbctlError
+from wbctl.errors import ConflictError, PartialWriteError, RefusedError, WbctlError
 from wbctl.output import Terminal, render_diff, render_plan_result
 
 MAX_ATTEMPTS = 3
@@ -23,7 +23,9 @@ MAX_ATTEMPTS = 3
 
 class Applier(Protocol):
     def apply(self, plan: Plan) -> None:
-        """Write every change, or nothing; ConflictError when a precondition no longer holds."""
+        """Write every change, or nothing; ConflictError when a precondition no longer holds.
+
+        A backend that writes change by change raises PartialWriteError naming what it wrote."""
 
     def read_back(self, plan: Plan) -> bool | None:
         """Raise VerificationError unless the backend now holds every change's `after`.
@@ -93,6 +95,9 @@ def _apply(plan: Plan, applier: Applier, audit: AuditLog) -> bool:
         try:
             applier.apply(plan)
             verified = applier.read_back(plan) is not False
+        except PartialWriteError as exc:  # stopped midway: the audit says which changes were made
+            audit.record(log, plan, "partial" if exc.applied else "failed", exc.message, written=exc)
+            raise
         except WbctlError as exc:
             # a RefusedError here is a precondition that failed: nothing was written
             audit.record(log, plan, "refused" if isinstance(exc, RefusedError) else "failed", exc.message)

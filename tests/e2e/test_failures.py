@@ -114,6 +114,26 @@ def test_unknown_context(wbctl, isolated_env: Path) -> None:
     assert "unknown context 'dev' (from --context; known: prod, staging)" in one_line(result.stderr)
 
 
+def test_password_in_a_url_in_the_config_file_is_refused(wbctl, isolated_env: Path) -> None:
+    path = isolated_env / "c.toml"
+    path.write_text(f'[contexts.prod]\nredis-url = "redis://:{REDIS_PASSWORD}@127.0.0.1:{free_port()}/0"\n')
+    for args in (["config", "show"], ["--debug", "redis", "show"], ["run", "discarded", "-o", "json"]):
+        result = wbctl("--config", str(path), *args)
+        assert result.returncode == 2, args
+        assert REDIS_PASSWORD not in result.stdout + result.stderr
+        assert result.stdout == ""
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"wbctl: error: config {path}, line 2: redis-url holds a password, and passwords are never read from "
+            "the file: remove it from the URL and set WBCTL_REDIS_PASSWORD (or give the whole URL in WBCTL_REDIS_URL)")
+
+
+def test_password_in_a_url_from_the_environment_still_works(wbctl, redis_auth) -> None:
+    in_url = redis_auth.url.replace("redis://", f"redis://:{REDIS_PASSWORD}@")
+    result = wbctl("redis", "show", env={"WBCTL_REDIS_URL": in_url})
+    assert result.returncode == 0, result.stderr
+    assert REDIS_PASSWORD not in result.stdout + result.stderr
+
+
 def test_unknown_key(wbctl, isolated_env: Path) -> None:
     path = isolated_env / "c.toml"
     path.write_text("[contexts.prod]\nredis-uri = 'redis://x'\n")
@@ -125,7 +145,11 @@ def test_unknown_key(wbctl, isolated_env: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--timeout", "soon", "redis", "show"], "--timeout: expected a number of seconds"),
+        (["--timeout", "soon", "redis", "show"], "--timeout: expected a number of seconds, more than 0 and at most 3600"),
+        (["--timeout", "0", "config", "show"], "--timeout: expected a number of seconds, more than 0 and at most 3600"),
+        (["--timeout", "3601", "config", "show"], "--timeout: expected a number of seconds, more than 0 and at most 3600"),
+        (["run", "discard", "r1", "--ttl", "2h2h", "--dry-run"], "invalid duration '2h2h': the unit h is given twice"),
+        (["run", "discard", "r1", "--ttl", "30m1h", "--dry-run"], "invalid duration '30m1h': h is given after m"),
         (["redis", "show", "-o", "yaml"], "--output: expected one of table, json"),
         (["redis", "frobnicate"], "No such command"),
         (["nope"], "No such command"),
@@ -147,8 +171,9 @@ def test_bare_command_shows_help_and_exits_2(wbctl) -> None:
 def test_version_and_help(wbctl) -> None:
     from wbctl import __version__
 
-    version = wbctl("--version")
-    assert (version.returncode, version.stdout.strip()) == (0, f"wbctl {__version__}")
+    for flag in ("--version", "-V"):
+        version = wbctl(flag)
+        assert (version.returncode, version.stdout.strip(), version.stderr) == (0, f"wbctl {__version__}", ""), flag
     help_text = wbctl("--help")
     assert help_text.returncode == 0
     for group in ("config", "redis", "run"):

@@ -111,6 +111,113 @@ def test_flags_formats(wbctl, fmt: str) -> None:
     assert wbctl("mysql", "flags", "--format", "yaml").returncode == 2
 
 
+@pytest.mark.parametrize("fmt", ["table", "gcloud", "terraform", "sql"])
+def test_flags_with_json_output_is_one_json_document(wbctl, fmt: str) -> None:
+    result = wbctl("mysql", "flags", "--format", fmt, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    document = result.json()  # the whole of stdout
+    assert document["format"] == fmt and len(document["flags"]) == 16
+    assert {"flag": "sort_buffer_size", "value": "67108864", "comparison": "at least",
+            "source": "W&B self-managed docs; W&B Terraform module"} in document["flags"]
+    if fmt != "table":
+        plain = wbctl("mysql", "flags", "--format", fmt)
+        assert document["text"] == plain.stdout.rstrip("\n")  # the text table mode prints
+        assert [f"note: {n}" for n in document["notes"]] == plain.stderr.splitlines() == result.stderr.splitlines()
+
+
+def test_flags_gcloud_json_merges_the_instance_flags(wbctl, isolated_env: Path) -> None:
+    instance = isolated_env / "instance.json"
+    instance.write_text(json.dumps(FRESH_INSTANCE, indent=2))
+    document = wbctl("mysql", "flags", "--format", "gcloud", "--from-file", str(instance), "-o", "json").json()
+    flags = {f["name"]: f["value"] for f in document["database_flags"]}
+    assert flags["cloudsql_iam_authentication"] == "on" and flags["binlog_row_image"] == "MINIMAL" and len(flags) == 17
+    assert "cloudsql_iam_authentication=on" in document["text"] and "merged" in document["notes"][0]
+    # a server's SHOW GLOBAL VARIABLES is not the instance's flags: nothing of it goes into --database-flags
+    tsv = isolated_env / "vars.tsv"
+    tsv.write_text("Variable_name\tValue\nversion\t8.0.31-google\ncloudsql_iam_authentication\tON\nport\t3306\n")
+    plain = wbctl("mysql", "flags", "--format", "gcloud", "--from-file", str(tsv))
+    assert plain.returncode == 0 and "port=" not in plain.stdout and "version=" not in plain.stdout
+    assert "REPLACES" in plain.stderr
+
+
+# `gcloud sql instances describe wandb-mysql --format=json` of a new instance: two flags set
+FRESH_INSTANCE = {
+    "backendType": "SECOND_GEN",
+    "connectionName": "my-proj:us-central1:wandb-mysql",
+    "createTime": "2025-03-04T09:14:03.117Z",
+    "databaseInstalledVersion": "MYSQL_8_0_31",
+    "databaseVersion": "MYSQL_8_0_31",
+    "gceZone": "us-central1-a",
+    "instanceType": "CLOUD_SQL_INSTANCE",
+    "ipAddresses": [{"ipAddress": "10.20.0.3", "type": "PRIVATE"}],
+    "kind": "sql#instance",
+    "maintenanceVersion": "MYSQL_8_0_31.R20250112.01_04",
+    "name": "wandb-mysql",
+    "project": "my-proj",
+    "region": "us-central1",
+    "selfLink": "https://sqladmin.googleapis.com/sql/v1beta4/projects/my-proj/instances/wandb-mysql",
+    "serviceAccountEmailAddress": "p123456789-abcdef@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+    "settings": {
+        "activationPolicy": "ALWAYS",
+        "availabilityType": "REGIONAL",
+        "backupConfiguration": {"binaryLogEnabled": True, "enabled": True, "kind": "sql#backupConfiguration",
+                                "startTime": "03:00", "transactionLogRetentionDays": 7},
+        "dataDiskSizeGb": "100",
+        "dataDiskType": "PD_SSD",
+        "databaseFlags": [{"name": "cloudsql_iam_authentication", "value": "on"},
+                          {"name": "slow_query_log", "value": "on"}],
+        "deletionProtectionEnabled": True,
+        "edition": "ENTERPRISE",
+        "ipConfiguration": {"ipv4Enabled": False, "privateNetwork": "projects/my-proj/global/networks/wandb",
+                            "sslMode": "ENCRYPTED_ONLY"},
+        "kind": "sql#settings",
+        "locationPreference": {"kind": "sql#locationPreference", "zone": "us-central1-a"},
+        "pricingPlan": "PER_USE",
+        "settingsVersion": "3",
+        "storageAutoResize": True,
+        "tier": "db-custom-4-15360",
+        "userLabels": {"app": "wandb"},
+    },
+    "state": "RUNNABLE",
+}
+
+
+def test_fresh_cloud_sql_instance_fails_on_the_defaults_of_its_unset_flags(wbctl, isolated_env: Path) -> None:
+    instance = isolated_env / "instance.json"
+    instance.write_text(json.dumps(FRESH_INSTANCE, indent=2))
+    result = wbctl("mysql", "check", "--from-file", str(instance), "-o", "json")
+    assert result.returncode == 1, result.stderr
+    findings = {f["check"].removeprefix("mysql."): f for f in result.json()["findings"]}
+    statuses = {name: f["status"] for name, f in findings.items()}
+    assert statuses == {
+        "version": "ok",
+        "binlog_format": "ok", "binlog_row_image": "fail", "binlog_row_value_options": "fail",
+        "innodb_autoinc_lock_mode": "ok", "innodb_flush_log_at_trx_commit": "ok", "innodb_lru_scan_depth": "fail",
+        "innodb_online_alter_log_max_size": "fail", "innodb_print_all_deadlocks": "ok", "local_infile": "fail",
+        "long_query_time": "fail", "max_execution_time": "fail", "max_prepared_stmt_count": "fail",
+        "skip_show_database": "fail", "slow_query_log": "ok", "sort_buffer_size": "fail", "sync_binlog": "ok",
+    }
+    image = findings["binlog_row_image"]
+    assert image["observed"] == "FULL" and image["expected"] == "MINIMAL"
+    assert image["message"] == "not set: MySQL 8.0 default binlog_row_image=FULL; W&B self-managed docs; W&B Terraform module asks for MINIMAL"
+    assert image["remedy"] == "wbctl mysql flags --format gcloud"
+    assert findings["sync_binlog"]["message"] == "not set: MySQL 8.0 default sync_binlog=1, as W&B self-managed docs asks"
+    assert findings["slow_query_log"]["observed"] == "on" and findings["slow_query_log"]["message"].startswith("as ")
+    table = wbctl("mysql", "check", "--from-file", str(instance))
+    assert table.returncode == 1 and "not set: MySQL 8.0 default sort_buffer_size=262144" in table.stdout
+
+
+def test_cloud_sql_flag_whose_default_is_not_known_stays_unknown(wbctl, isolated_env: Path) -> None:
+    instance = isolated_env / "instance.json"
+    instance.write_text(json.dumps({**FRESH_INSTANCE, "databaseVersion": "MYSQL_8_4",
+                                    "databaseInstalledVersion": "MYSQL_8_4_3"}))
+    result = wbctl("mysql", "check", "--from-file", str(instance), "-o", "json")
+    findings = {f["check"]: f for f in result.json()["findings"]}
+    assert findings["mysql.sort_buffer_size"]["status"] == "unknown"
+    assert findings["mysql.sort_buffer_size"]["message"].startswith("not set: wbctl does not know the defaults of MySQL 8.4")
+    assert findings["mysql.slow_query_log"]["status"] == "ok"
+
+
 def test_sandbox_refuses_live_mysql(wbctl) -> None:
     result = wbctl("--sandbox", "mysql", "check")
     assert result.returncode == 2 and "does not simulate MySQL" in result.stderr

@@ -11,7 +11,8 @@ def test_password_never_printed_or_audited(wbctl, redis_auth, redis_tls, audit_l
     redis_auth.client().flushall()
     in_url = redis_auth.url.replace("redis://", f"redis://:{REDIS_PASSWORD}@")
     config = isolated_env / "c.toml"
-    config.write_text(f'[contexts.prod]\nredis-url = "{in_url}"\n')
+    config.write_text(f'[contexts.prod]\nredis-url = "{redis_auth.url}"\n')  # never a password in the file
+    password = {"WBCTL_REDIS_PASSWORD": REDIS_PASSWORD}
     env_password = {"WBCTL_REDIS_URL": redis_auth.url, "WBCTL_REDIS_PASSWORD": REDIS_PASSWORD}
     url_password = {"WBCTL_REDIS_URL": in_url}
     unreachable = {"WBCTL_REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{free_port()}/0"}
@@ -22,9 +23,9 @@ def test_password_never_printed_or_audited(wbctl, redis_auth, redis_tls, audit_l
         wbctl("run", "discard", "r1", "--ttl", "1h", "--yes", env=env_password),
         wbctl("run", "discarded", "-o", "json", env=url_password),
         wbctl("run", "restore", "r1", "--yes", "-o", "json", env=env_password),
-        wbctl("--config", str(config), "redis", "tune", "--yes", "--set", "bigtablev3.x=1"),
-        wbctl("--config", str(config), "config", "show", "--origin"),
-        wbctl("--config", str(config), "config", "show", "-o", "json"),
+        wbctl("--config", str(config), "redis", "tune", "--yes", "--force", "--set", "bigtablev3.x=1", env=password),
+        wbctl("--config", str(config), "config", "show", "--origin", env=password),
+        wbctl("--config", str(config), "config", "show", "-o", "json", env=password),
         wbctl("config", "show", "--origin", env={**env_password, "WBCTL_MYSQL_PASSWORD": REDIS_PASSWORD}),
         wbctl("--debug", "redis", "show", env=unreachable),
         wbctl("redis", "show", env={"WBCTL_REDIS_URL": redis_auth.url, "WBCTL_REDIS_PASSWORD": REDIS_PASSWORD + "x"}),

@@ -269,10 +269,15 @@ def test_autoscale_via_hpa_creates_then_patches_then_deletes(wbctl, kube, env) -
     ("args", "message"),
     [
         (["services", "scale", "nope", "--replicas", "3"], "unknown service 'nope' (known: wandb-app"),
-        (["services", "scale", "api", "--replicas", "-1"], "must be 0 or more"),
+        (["services", "scale", "api", "--replicas", "-1"], "--replicas -1: from 0 to 500"),
+        (["services", "scale", "api", "--replicas", "99999999999"], "--replicas 99999999999: from 0 to 500"),
+        (["services", "scale", "api", "--replicas", "0"], "--replicas 0 stops wandb-api"),
+        (["services", "scale", "api", "--replicas", "2"], "below the guide's 3 replicas of wandb-api"),
+        (["services", "scale", "flat-run-fields-updater", "--replicas", "1"], "below the guide's 3 replicas"),
+        (["services", "autoscale", "flat-run-fields-updater", "--min", "1", "--max", "5"], "--min 1 is below the guide's 3"),
         (["services", "scale", "api", "--replicas", "three"], "is not a valid int"),
         (["services", "scale", "app", "--replicas", "2"], "cannot run in HA mode"),
-        (["services", "autoscale", "filestream", "--min", "0", "--max", "3"], "at least 1"),
+        (["services", "autoscale", "filestream", "--min", "0", "--max", "3"], "--min 0: from 1 to 500"),
         (["services", "autoscale", "filestream", "--min", "4", "--max", "3"], "below --min"),
         (["services", "autoscale", "filestream", "--min", "1", "--max", "3", "--cpu-target", "101"], "between 1 and 100"),
         (["services", "autoscale", "app", "--min", "1", "--max", "3"], "cannot be autoscaled"),
@@ -355,3 +360,11 @@ def test_autoscale_a_keda_scaled_service_changes_the_scaled_objects_bounds(wbctl
     assert values["autoscaling"]["keda"] == {"minReplicaCount": 3, "maxReplicaCount": 12}
     assert values["sizing"]["large"]["autoscaling"]["keda"]["triggers"]  # the triggers are kept
     assert "KEDA ScaledObject" in result.stderr
+
+
+def test_scaling_a_service_that_is_not_deployed_says_so(wbctl, kube, env) -> None:
+    kube.add_all(chart_043())
+    result = wbctl("services", "scale", "stackdriver", "--replicas", "1", "--yes", env=env)
+    assert result.returncode == 3
+    assert "wandb-stackdriver is not deployed in namespace default" in one_line(result.stderr)
+    assert kube.count(method="PATCH") == 0

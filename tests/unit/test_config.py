@@ -25,7 +25,7 @@ current-context = "prod"
 
 [contexts.prod]
 namespace = "wandb-prod"
-redis-url = "rediss://:file-secret@10.0.0.3:6378/0"
+redis-url = "rediss://10.0.0.3:6378/0"
 timeout = 5
 
 [contexts.staging]
@@ -153,7 +153,9 @@ def test_explicit_missing_file_is_an_error_but_default_missing_is_not(isolated_e
     ("variable", "value", "message"),
     [
         ("WBCTL_TIMEOUT", "abc", "WBCTL_TIMEOUT: expected a number of seconds"),
-        ("WBCTL_TIMEOUT", "-1", "WBCTL_TIMEOUT: expected a number of seconds between 0 and 3600"),
+        ("WBCTL_TIMEOUT", "-1", "WBCTL_TIMEOUT: expected a number of seconds, more than 0 and at most 3600"),
+        ("WBCTL_TIMEOUT", "0", "WBCTL_TIMEOUT: expected a number of seconds, more than 0 and at most 3600"),
+        ("WBCTL_TIMEOUT", "3600.5", "WBCTL_TIMEOUT: expected a number of seconds, more than 0 and at most 3600"),
         ("WBCTL_OUTPUT", "yaml", "WBCTL_OUTPUT: expected one of table, json"),
         ("WBCTL_READ_ONLY", "perhaps", "WBCTL_READ_ONLY: expected true or false"),
     ],
@@ -161,6 +163,11 @@ def test_explicit_missing_file_is_an_error_but_default_missing_is_not(isolated_e
 def test_bad_environment_values(isolated_env: Path, variable: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         config.load(env_with(isolated_env, **{variable: value}))
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("0.5", 0.5), ("3600", 3600.0)])
+def test_timeout_bounds_are_allowed(isolated_env: Path, value: str, seconds: float) -> None:
+    assert config.load(env_with(isolated_env), flags={"timeout": value}).timeout == seconds
 
 
 def test_bad_flag_value(isolated_env: Path) -> None:
@@ -193,9 +200,55 @@ def test_bad_redis_setting_in_file_names_line(isolated_env: Path) -> None:
 
 def test_secrets_come_from_environment_and_urls_and_are_redacted(isolated_env: Path) -> None:
     write_config(isolated_env, CONFIG)
-    settings = config.load(env_with(isolated_env, WBCTL_REDIS_PASSWORD="env-secret", WBCTL_MYSQL_PASSWORD="db-secret"))
+    env = env_with(isolated_env, WBCTL_REDIS_PASSWORD="env-secret", WBCTL_MYSQL_PASSWORD="db-secret",
+                   WBCTL_REDIS_URL="rediss://:url-secret@10.0.0.3:6378/0")
+    settings = config.load(env)
     assert settings.secret("redis-password") == "env-secret"
+    assert settings["redis-url"] == "rediss://:url-secret@10.0.0.3:6378/0"  # a password in an env URL is taken
     redact = settings.redactor()
-    text = redact("env-secret db-secret file-secret rediss://:file-secret@10.0.0.3:6378/0")
+    text = redact("env-secret db-secret url-secret rediss://:url-secret@10.0.0.3:6378/0")
     assert "secret" not in text.replace("***", "")
     assert text.count("***") == 4
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_a_password_in_a_url_from_a_flag_or_the_environment_is_taken(isolated_env: Path, flag: bool) -> None:
+    url = "mysql://wandb:db-secret@10.0.0.4:3306/wandb_local"
+    settings = (config.load(env_with(isolated_env), flags={"mysql-url": url}) if flag
+                else config.load(env_with(isolated_env, WBCTL_MYSQL_URL=url)))
+    assert settings["mysql-url"] == url
+    assert "db-secret" not in settings.redactor()(url)
+
+
+@pytest.mark.parametrize(("key", "url", "variable", "url_variable"), [
+    ("redis-url", "rediss://:file-secret@10.0.0.3:6378/0", "WBCTL_REDIS_PASSWORD", "WBCTL_REDIS_URL"),
+    ("redis-url", "redis://default:file-secret@10.0.0.3:6379/0", "WBCTL_REDIS_PASSWORD", "WBCTL_REDIS_URL"),
+    ("mysql-url", "mysql://wandb:file-secret@10.0.0.4:3306/wandb_local", "WBCTL_MYSQL_PASSWORD", "WBCTL_MYSQL_URL"),
+])
+def test_a_password_in_a_url_in_the_file_is_refused(isolated_env: Path, key: str, url: str, variable: str,
+                                                    url_variable: str) -> None:
+    path = write_config(isolated_env, f'current-context = "prod"\n[contexts.prod]\nnamespace = "x"\n{key} = "{url}"\n')
+    with pytest.raises(ConfigError) as error:
+        config.load(env_with(isolated_env))
+    assert error.value.message == (
+        f"config {path}, line 4: {key} holds a password, and passwords are never read from the file: "
+        f"remove it from the URL and set {variable} (or give the whole URL in {url_variable})"
+    )
+    assert "file-secret" not in error.value.message
+
+
+def test_a_password_in_the_file_is_refused_in_any_context_and_whatever_overrides_it(isolated_env: Path) -> None:
+    """The file must not hold the secret at all: not in another context, not under an env override."""
+    path = write_config(isolated_env, '[contexts.prod]\nredis-url = "redis://127.0.0.1:6379/0"\n'
+                                      '[contexts.old]\nredis-url = "redis://:file-secret@10.0.0.9:6379/0"\n')
+    env = env_with(isolated_env, WBCTL_REDIS_URL="redis://127.0.0.1:6379/0")
+    with pytest.raises(ConfigError, match=rf"config {path}, line 4: redis-url holds a password"):
+        config.load(env, context="prod")
+
+
+def test_a_user_without_a_password_in_the_file_is_fine(isolated_env: Path) -> None:
+    write_config(isolated_env, '[contexts.prod]\nmysql-url = "mysql://wandb@10.0.0.4:3306/wandb_local"\n'
+                               'redis-url = "redis://default@10.0.0.3:6379/0"\n')
+    settings = config.load(env_with(isolated_env))
+    assert settings["mysql-url"] == "mysql://wandb@10.0.0.4:3306/wandb_local"
+    assert settings["redis-url"] == "redis://default@10.0.0.3:6379/0"

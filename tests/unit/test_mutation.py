@@ -165,3 +165,76 @@ def test_discard_with_ttl_sets_the_expiry(adapter, client, tmp_path) -> None:
     assert client.get(rs.DISCARD_KEY) == "r1"
     assert 590 <= client.ttl(rs.DISCARD_KEY) <= 600
     assert adapter.discard_state().ttl_seconds is not None
+
+
+# --- a write that stops midway (MySQL statement by statement, Bigtable cluster by cluster) -----
+
+
+class ChangeByChange:
+    """An applier that writes one change at a time and is refused at `refuse_at` (lost: the
+    outcome of that one is not known)."""
+
+    def __init__(self, refuse_at: int, lost: bool = False) -> None:
+        self.refuse_at, self.lost = refuse_at, lost
+        self.written: list[str] = []
+
+    def apply(self, plan) -> None:
+        from wbctl.errors import PartialWriteError
+
+        for index, change in enumerate(plan.changes):
+            if index == self.refuse_at:
+                done, rest = plan.changes[:index], plan.changes[index + 1:]
+                if self.lost:
+                    raise PartialWriteError("the connection dropped", done, rest, unknown=(change,))
+                raise PartialWriteError(f"{change.target} refused {change.key}", done, (change, *rest))
+            self.written.append(f"{change.target} {change.key}")
+
+    def read_back(self, plan) -> bool:  # pragma: no cover - never reached
+        raise AssertionError("no read-back after a partial write")
+
+
+def cluster_plan():
+    from wbctl.core.model import Change, Plan
+
+    changes = tuple(Change(f"clusters/c{n}", "min_nodes", 1, 3) for n in (1, 2, 3))
+    return Plan("prod", "instances/wandb", changes, "raise the floor of 3 clusters")
+
+
+def run_partial(tmp_path: Path, applier: ChangeByChange):
+    from wbctl.errors import ExitStatus, PartialWriteError
+
+    env = make_env()
+    audit = AuditLog(tmp_path / "audit.jsonl", env, Redactor(), ["wbctl", "bigtable", "autoscale"])
+    with pytest.raises(PartialWriteError) as raised:
+        execute(cluster_plan(), applier, options=MutationOptions(yes=True), read_only=False, term=Terminal(env), audit=audit)
+    assert raised.value.exit_status is ExitStatus.BACKEND
+    (entry,) = audit_lines(tmp_path)
+    return raised.value, entry
+
+
+def test_partial_write_is_audited_with_what_was_applied_and_what_was_not(tmp_path) -> None:
+    applier = ChangeByChange(refuse_at=1)
+    error, entry = run_partial(tmp_path, applier)
+    assert applier.written == ["clusters/c1 min_nodes"]
+    assert error.message == ("clusters/c2 refused min_nodes; partial write: applied clusters/c1 min_nodes; "
+                             "not applied clusters/c2 min_nodes, clusters/c3 min_nodes")
+    assert entry["result"] == "partial" and entry["error"] == error.message
+    assert [c["target"] for c in entry["applied"]] == ["clusters/c1"]
+    assert [c["target"] for c in entry["not_applied"]] == ["clusters/c2", "clusters/c3"]
+    assert entry["not_applied"][0] == {"target": "clusters/c2", "key": "min_nodes", "before": 1, "after": 3}
+    assert len(entry["changes"]) == 3 and "unknown" not in entry
+
+
+def test_refused_at_the_first_change_is_failed_and_says_nothing_changed(tmp_path) -> None:
+    error, entry = run_partial(tmp_path, ChangeByChange(refuse_at=0))
+    assert error.message.endswith("; nothing changed; not applied clusters/c1 min_nodes, clusters/c2 min_nodes, clusters/c3 min_nodes")
+    assert entry["result"] == "failed" and entry["applied"] == [] and len(entry["not_applied"]) == 3
+
+
+def test_a_change_whose_outcome_was_lost_is_unknown(tmp_path) -> None:
+    error, entry = run_partial(tmp_path, ChangeByChange(refuse_at=1, lost=True))
+    assert error.message == ("the connection dropped; partial write: applied clusters/c1 min_nodes; "
+                             "not applied clusters/c3 min_nodes; unknown whether applied clusters/c2 min_nodes")
+    assert entry["result"] == "partial"
+    assert [c["target"] for c in entry["unknown"]] == ["clusters/c2"]
+    assert [c["target"] for c in entry["not_applied"]] == ["clusters/c3"]

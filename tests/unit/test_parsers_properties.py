@@ -16,6 +16,7 @@ from wbctl.core.discard import validate_run_id
 from wbctl.core.durations import parse_duration
 from wbctl.core.redis_settings import (
     DISCARD_KEY,
+    MAX_SETTING,
     RECOMMENDED,
     parse_assignment,
     validate_setting,
@@ -31,7 +32,18 @@ HOME = "/nonexistent/wbctl-property-tests"  # no config file: only the environme
 
 # --- parse_duration -------------------------------------------------------------------
 
-PARTS = st.lists(st.tuples(st.integers(0, 400), st.sampled_from(sorted(UNITS))), min_size=1, max_size=4)
+LARGEST_FIRST = sorted(UNITS, key=UNITS.__getitem__, reverse=True)  # w, d, h, m, s
+
+
+def _largest_first(units: list[str]) -> list[str]:
+    return sorted(units, key=UNITS.__getitem__, reverse=True)
+
+
+# a composition as operators write it: each unit at most once, largest first (1h30m, 2d4h)
+UNIT_SETS = st.lists(st.sampled_from(LARGEST_FIRST), min_size=1, max_size=4, unique=True).map(_largest_first)
+PARTS = UNIT_SETS.flatmap(
+    lambda units: st.tuples(*(st.integers(0, 400) for _ in units)).map(lambda numbers: list(zip(numbers, units)))
+)
 
 
 @FAST
@@ -69,6 +81,43 @@ def test_parse_duration_answers_a_positive_duration_or_usage_error(text: str) ->
     except UsageError:
         return
     assert isinstance(seconds, int) and 0 < seconds <= MAX_SECONDS
+
+
+# a unit given twice, or a smaller unit before a larger one: refused, never added up
+
+
+@FAST
+@given(PARTS, st.data())
+def test_a_unit_given_twice_is_refused(parts: list[tuple[int, str]], data: st.DataObject) -> None:
+    number, unit = data.draw(st.sampled_from(parts), label="repeated part")
+    position = data.draw(st.integers(0, len(parts)), label="where it goes again")
+    text = "".join(f"{n}{u}" for n, u in [*parts[:position], (number, unit), *parts[position:]])
+    with pytest.raises(UsageError, match=rf"invalid duration '{text}': the unit [smhdw] is given twice"):
+        parse_duration(text)
+
+
+@FAST
+@given(st.lists(st.sampled_from(LARGEST_FIRST), min_size=2, max_size=5, unique=True), st.data())
+def test_units_out_of_order_are_refused(units: list[str], data: st.DataObject) -> None:
+    assume(units != _largest_first(units))
+    numbers = data.draw(st.lists(st.integers(0, 400), min_size=len(units), max_size=len(units)), label="numbers")
+    text = "".join(f"{n}{u}" for n, u in zip(numbers, units))
+    with pytest.raises(UsageError, match=rf"invalid duration '{text}': [smhdw] is given after [smhdw]; "
+                                         "give each unit once, largest first"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("2h2h", "the unit h is given twice"),
+    ("1h30m1h", "the unit h is given twice"),
+    ("30m1h", "h is given after m"),
+    ("5s1m", "m is given after s"),
+    ("1d1w", "w is given after d"),
+])
+def test_repeated_or_misordered_units_examples(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as error:
+        parse_duration(text)
+    assert error.value.message == f"invalid duration {text!r}: {message}; give each unit once, largest first, e.g. 1h30m"
 
 
 @pytest.mark.parametrize("digits", [4300, 4301, 5000])
@@ -185,11 +234,22 @@ def test_parse_assignment_without_equals_is_a_usage_error(text: str) -> None:
 TUNABLE = st.from_regex(r"bigtablev3\.[a-z_]{1,12}(\.[a-z_]{1,12}){0,2}", fullmatch=True)
 
 
+GUIDE_KEYS = [r.key for r in RECOMMENDED]
+
+
 @FAST
-@given(st.one_of(TUNABLE, st.sampled_from([r.key for r in RECOMMENDED])), st.integers(1, 10**12), st.booleans())
-def test_a_tunable_key_with_a_positive_number_is_accepted(key: str, number: int, force: bool) -> None:
-    parsed = parse_assignment(f"{key}={number}")
-    validate_setting(*parsed, force=force)
+@given(st.sampled_from(GUIDE_KEYS), st.integers(1, MAX_SETTING), st.booleans())
+def test_a_guide_key_with_a_positive_number_is_accepted(key: str, number: int, force: bool) -> None:
+    validate_setting(*parse_assignment(f"{key}={number}"), force=force)
+
+
+@FAST
+@given(TUNABLE, st.integers(1, 10**12))
+def test_another_tunable_key_is_accepted_with_force_and_refused_without(key: str, number: int) -> None:
+    assume(key not in GUIDE_KEYS)
+    validate_setting(*parse_assignment(f"{key}={number}"), force=True)
+    with pytest.raises(UsageError, match="is not one of the guide's keys"):
+        validate_setting(*parse_assignment(f"{key}={number}"), force=False)
 
 
 @FAST
@@ -239,7 +299,7 @@ RUN_IDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 @FAST
 @given(RUN_IDS)
 def test_a_run_id_of_letters_digits_dash_underscore_is_accepted(run_id: str) -> None:
-    assert validate_run_id(run_id) == []
+    validate_run_id(run_id)  # no UsageError
 
 
 @FAST
@@ -251,8 +311,8 @@ def test_a_run_id_of_letters_digits_dash_underscore_is_accepted(run_id: str) -> 
 @example("run/1")
 def test_validate_run_id_raises_only_usage_errors(run_id: str) -> None:
     try:
-        warnings = validate_run_id(run_id)
+        validate_run_id(run_id)
     except UsageError:
         return
-    assert isinstance(warnings, list)
-    assert run_id and len(run_id) <= 256 and not any(c.isspace() for c in run_id)
+    assert 1 <= len(run_id) <= 256
+    assert all(c.isascii() and (c.isalnum() or c in "-_") for c in run_id)

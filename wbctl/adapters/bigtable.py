@@ -25,8 +25,8 @@ from wbctl.core.bigtable import (
     BigtableObservation,
     ClusterState,
 )
-from wbctl.core.model import Plan
-from wbctl.errors import BackendError, VerificationError
+from wbctl.core.model import Change, Plan
+from wbctl.errors import BackendError, PartialWriteError, VerificationError, WbctlError
 
 
 class BigtableAdapter:
@@ -76,11 +76,11 @@ class BigtableAdapter:
         client = self.client()
 
         def get_instance() -> Any:
-            with translated("get instance", self.instance_path, self.timeout):
+            with translated("get instance", self.instance_path, self.timeout, permission="bigtable.instances.get"):
                 return client.get_instance(name=self.instance_path, retry=None, timeout=self.timeout)
 
         def list_clusters() -> Any:
-            with translated("list clusters of", self.instance_path, self.timeout):
+            with translated("list clusters of", self.instance_path, self.timeout, permission="bigtable.clusters.list"):
                 return client.list_clusters(parent=self.instance_path, retry=None, timeout=self.timeout)
 
         with ThreadPoolExecutor(max_workers=2) as pool:  # two independent calls: side by side
@@ -97,33 +97,46 @@ class BigtableAdapter:
     # --- changes ----------------------------------------------------------------------
 
     def apply(self, plan: Plan) -> None:
-        """One PartialUpdateCluster per cluster. Autoscaling is written whole (the plan carries
-        the complete desired config), since the API replaces cluster_autoscaling_config as a unit."""
+        """One PartialUpdateCluster per cluster, in order. Autoscaling is written whole (the plan
+        carries the complete desired config), since the API replaces cluster_autoscaling_config
+        as a unit. Clusters are not updated together: when one fails after others were changed,
+        PartialWriteError says which were and which were not."""
+        groups = list(plan.by_target().items())
+        for index, (target, changes) in enumerate(groups):
+            try:
+                self._update(plan, target, changes)
+            except WbctlError as exc:
+                done = [change for _, earlier in groups[:index] for change in earlier]
+                rest = [change for _, later in groups[index:] for change in later]
+                if not done:
+                    raise
+                raise PartialWriteError(exc.message, applied=done, not_applied=rest) from exc
+
+    def _update(self, plan: Plan, target: str, changes: list[Change]) -> None:
         from google.cloud.bigtable_admin_v2 import types
         from google.protobuf import field_mask_pb2
 
-        for target, changes in plan.by_target().items():
-            cluster = types.Cluster(name=target)
-            desired = plan.preconditions.get(target, {}).get("autoscaling")
-            paths: list[str] = []
-            if desired is not None:
-                for path, key in ((PATH_MIN, "min"), (PATH_MAX, "max"), (PATH_CPU, "cpu"), (PATH_STORAGE, "storage")):
-                    if desired.get(key) is not None:
-                        _set(cluster, path, desired[key])
-                paths.append(".".join(PATH_AUTOSCALING))
-            if any(change.path == PATH_AUTOSCALING for change in changes):
-                paths.append(".".join(PATH_AUTOSCALING))  # an empty config: autoscaling off
-            for change in changes:
-                if change.path == PATH_NODES:
-                    cluster.serve_nodes = change.after
-                    paths.append("serve_nodes")
-            mask = field_mask_pb2.FieldMask(paths=sorted(set(paths)))
-            with translated("update cluster", target, self.timeout):
-                operation = self.client().partial_update_cluster(
-                    cluster=cluster, update_mask=mask, retry=None, timeout=self.timeout
-                )
-            if self.wait:
-                self._wait(operation, target)
+        cluster = types.Cluster(name=target)
+        desired = plan.preconditions.get(target, {}).get("autoscaling")
+        paths: list[str] = []
+        if desired is not None:
+            for path, key in ((PATH_MIN, "min"), (PATH_MAX, "max"), (PATH_CPU, "cpu"), (PATH_STORAGE, "storage")):
+                if desired.get(key) is not None:
+                    _set(cluster, path, desired[key])
+            paths.append(".".join(PATH_AUTOSCALING))
+        if any(change.path == PATH_AUTOSCALING for change in changes):
+            paths.append(".".join(PATH_AUTOSCALING))  # an empty config: autoscaling off
+        for change in changes:
+            if change.path == PATH_NODES:
+                cluster.serve_nodes = change.after
+                paths.append("serve_nodes")
+        mask = field_mask_pb2.FieldMask(paths=sorted(set(paths)))
+        with translated("update cluster", target, self.timeout, permission="bigtable.clusters.update"):
+            operation = self.client().partial_update_cluster(
+                cluster=cluster, update_mask=mask, retry=None, timeout=self.timeout
+            )
+        if self.wait:
+            self._wait(operation, target)
 
     def _wait(self, operation: Any, target: str) -> None:
         """Poll the long-running operation ourselves, each poll bounded by what is left of the
@@ -144,7 +157,7 @@ class BigtableAdapter:
                         f"the update of {target} was accepted but not finished within {self.timeout:g}s: "
                         "it goes on; check with 'wbctl bigtable status'"
                     )
-                with translated("wait for the update of", target, self.timeout):
+                with translated("wait for the update of", target, self.timeout, permission="bigtable.clusters.get"):
                     state = operations.get_operation(name, timeout=remaining, retry=None)
                 if state.done:
                     if state.HasField("error") and state.error.code:

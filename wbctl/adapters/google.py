@@ -39,17 +39,32 @@ def transport(transport_class: Any, *, emulator_host: str | None, endpoint: str 
     return transport_class(**options)
 
 
+# the IAM permission a call needs -> the role of docs/permissions.md that holds it
+ROLES = {
+    "bigtable.instances.get": "roles/bigtable.viewer",
+    "bigtable.clusters.list": "roles/bigtable.viewer",
+    "bigtable.clusters.get": "roles/bigtable.viewer",
+    "bigtable.clusters.update": "roles/bigtable.admin",
+    "monitoring.timeSeries.list": "roles/monitoring.viewer",
+}
+
+
 @contextlib.contextmanager
-def translated(doing: str, target: str, timeout: float) -> Iterator[None]:
-    """google.api_core exceptions -> one-line wbctl errors naming what was refused."""
+def translated(doing: str, target: str, timeout: float, *, permission: str | None = None) -> Iterator[None]:
+    """google.api_core exceptions -> one-line wbctl errors naming what was refused; a refusal
+    names the IAM permission the call needs and the role that holds it (Google's own message
+    does not always say)."""
     from google.api_core import exceptions as gexc
 
     try:
         yield
     except gexc.PermissionDenied as exc:
-        permission = re.search(r"[Pp]ermission '?([a-z]+\.[A-Za-z]+\.[A-Za-z]+)'?", exc.message or "")
-        needed = f" (needs IAM permission {permission.group(1)})" if permission else ""
-        raise BackendError(f"permission denied: {doing} {target}{needed}: {_first_sentence(exc.message)}") from exc
+        said = re.search(r"[Pp]ermission '?([a-z]+\.[A-Za-z]+\.[A-Za-z]+)'?", exc.message or "")
+        needed = permission or (said.group(1) if said else None)
+        role = ROLES.get(needed or "")
+        hint = (f" (needs IAM permission {needed}" + (f", in {role}" if role else "") + "; see docs/permissions.md)"
+                if needed else " (see docs/permissions.md)")
+        raise BackendError(f"permission denied: {doing} {target}{hint}: {_first_sentence(exc.message)}") from exc
     except gexc.Unauthenticated as exc:
         raise BackendError(f"unauthenticated: {doing} {target}: {_first_sentence(exc.message)}; refresh your credentials") from exc
     except gexc.NotFound as exc:

@@ -162,7 +162,7 @@ class CloudMonitoring(MetricsSource):
             interval=monitoring_v3.TimeInterval(start_time=start, end_time=end), aggregation=aggregation,
             view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
         )
-        with translated(f"read {what} of", f"projects/{self.project}", self.timeout):
+        with translated(f"read {what} of", f"projects/{self.project}", self.timeout, permission="monitoring.timeSeries.list"):
             return list(self.client().list_time_series(request=request, retry=None, timeout=self.timeout))
 
     @staticmethod

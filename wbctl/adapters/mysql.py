@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from wbctl.core.model import Plan
+from wbctl.core.model import Change, Plan
 from wbctl.core.mysql import BY_NAME, MysqlObservation, flavor_of, satisfies
-from wbctl.errors import BackendError, UsageError, VerificationError
+from wbctl.errors import BackendError, PartialWriteError, UsageError, VerificationError
 from wbctl.redact import url_without_credentials
 
 
@@ -54,25 +54,31 @@ class MysqlAdapter:
 
         try:
             yield
-        except pymysql.err.OperationalError as exc:
-            code, message = (exc.args + (None, ""))[:2]
-            text = str(message)
-            if code == 1045:
-                raise BackendError(f"MySQL at {self.target} refused the login of {self.user} (check WBCTL_MYSQL_PASSWORD or the password in mysql-url)") from None
-            if code in (1227, 1142):
-                raise BackendError(f"MySQL at {self.target} refused {doing}: {self.user} lacks the privilege ({text})") from None
-            lowered = text.lower()
-            if "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
-                raise BackendError(f"TLS with MySQL at {self.target} failed while {doing}: {text}; check mysql-ca-file") from None
-            if "timed out" in lowered:
-                raise BackendError(f"MySQL at {self.target} did not answer within {self.timeout:g}s while {doing}") from None
-            if "refused" in lowered:
-                raise BackendError(f"cannot connect to MySQL at {self.target}: connection refused") from None
-            if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
-                raise BackendError(f"cannot connect to MySQL at {self.target}: the host name does not resolve") from None
-            raise BackendError(f"MySQL at {self.target} failed while {doing}: ({code}) {text}") from None
         except pymysql.err.MySQLError as exc:
-            raise BackendError(f"MySQL at {self.target} failed while {doing}: {exc}") from None
+            raise self._error(exc, doing) from None
+
+    def _error(self, exc: Exception, doing: str) -> BackendError:
+        """The one line a PyMySQL error becomes, naming the server and what was being done."""
+        import pymysql
+
+        if not isinstance(exc, pymysql.err.OperationalError):
+            return BackendError(f"MySQL at {self.target} failed while {doing}: {exc}")
+        code, message = (exc.args + (None, ""))[:2]
+        text = str(message)
+        if code == 1045:
+            return BackendError(f"MySQL at {self.target} refused the login of {self.user} (check WBCTL_MYSQL_PASSWORD or the password in mysql-url)")
+        if code in (1227, 1142):
+            return BackendError(f"MySQL at {self.target} refused {doing}: {self.user} lacks the privilege ({text})")
+        lowered = text.lower()
+        if "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
+            return BackendError(f"TLS with MySQL at {self.target} failed while {doing}: {text}; check mysql-ca-file")
+        if "timed out" in lowered:
+            return BackendError(f"MySQL at {self.target} did not answer within {self.timeout:g}s while {doing}")
+        if "refused" in lowered:
+            return BackendError(f"cannot connect to MySQL at {self.target}: connection refused")
+        if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
+            return BackendError(f"cannot connect to MySQL at {self.target}: the host name does not resolve")
+        return BackendError(f"MySQL at {self.target} failed while {doing}: ({code}) {text}")
 
     def observe(self) -> MysqlObservation:
         with self._translated("reading the global variables"), self.connection().cursor() as cursor:
@@ -83,17 +89,34 @@ class MysqlAdapter:
         return MysqlObservation(self.target, version, self.flavor, variables)
 
     def apply(self, plan: Plan) -> None:
+        """One SET statement per change, in the plan's order. MySQL runs each on its own (SET
+        PERSIST / SET GLOBAL are not transactional), so when one fails the earlier ones stay
+        made: PartialWriteError names what was applied and what was not."""
+        import pymysql
+
         verb = "SET GLOBAL" if self.flavor == "mariadb" else "SET PERSIST"
-        with self._translated("setting global variables"), self.connection().cursor() as cursor:
-            for change in plan.changes:
-                if change.key not in BY_NAME:  # names come from the flag table only: never from input
-                    raise UsageError(f"refusing to set unknown variable {change.key!r}")
+        for change in plan.changes:  # names come from the flag table only: never from input
+            if change.key not in BY_NAME:
+                raise UsageError(f"refusing to set unknown variable {change.key!r}")
+        applied: list[Change] = []
+        with self._translated("connecting"):
+            cursor = self.connection().cursor()
+        with cursor:
+            for index, change in enumerate(plan.changes):
                 value = str(change.after)
                 literal = value if value.isdigit() else ("ON" if value.upper() == "ON" else "OFF" if value.upper() == "OFF" else None)
-                if literal is not None:
-                    cursor.execute(f"{verb} {change.key} = {literal}")
-                else:
-                    cursor.execute(f"{verb} {change.key} = %s", (value,))
+                try:
+                    if literal is not None:
+                        cursor.execute(f"{verb} {change.key} = {literal}")
+                    else:
+                        cursor.execute(f"{verb} {change.key} = %s", (value,))
+                except pymysql.err.MySQLError as exc:
+                    cause = self._error(exc, f"{verb} {change.key} = {literal or repr(value)}").message
+                    rest = plan.changes[index + 1:]
+                    if _refused_by_server(exc):
+                        raise PartialWriteError(cause, applied, (change, *rest)) from None
+                    raise PartialWriteError(cause, applied, rest, unknown=(change,)) from None
+                applied.append(change)
 
     def read_back(self, plan: Plan) -> bool:
         variables = self.observe().variables
@@ -108,3 +131,11 @@ class MysqlAdapter:
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 self._connection.close()
+
+
+def _refused_by_server(exc: Exception) -> bool:
+    """True when the server answered the statement with an error (so did not run it); False
+    when the client lost the answer (codes 2000-2999: connection lost, timed out), so whether
+    it ran is not known."""
+    code = exc.args[0] if exc.args else None
+    return isinstance(code, int) and code >= 1000 and not 2000 <= code < 3000

@@ -1,15 +1,19 @@
 """The `wbctl` command: root options, lazily loaded command groups, and the one error boundary.
 
-Groups are imported only when invoked (or when help lists them), like poetry's command
-loader: `wbctl --version` loads this module and Typer, nothing else. `main` is the only place
-that turns exceptions into exit statuses and one-line messages.
+Groups are imported only when invoked (or completed), like poetry's command loader: `wbctl
+--version` and `wbctl --help` load this module and Typer, nothing else. The root help is
+Click's plain formatter over the GROUPS table (each command's own help stays Typer's rich
+one). `main` is the only place that turns exceptions into exit statuses and one-line messages.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
 import typer
@@ -19,19 +23,23 @@ from wbctl import __version__
 from wbctl.environment import Environment
 from wbctl.errors import ExitStatus, UsageError, WbctlError
 
-# group name -> module holding `app`; add a group here when its first real command lands
-GROUPS: dict[str, str] = {
-    "bigtable": "wbctl.cli.bigtable",
-    "check": "wbctl.cli.check",
-    "config": "wbctl.cli.config",
-    "mysql": "wbctl.cli.mysql",
-    "parquet": "wbctl.cli.parquet",
-    "redis": "wbctl.cli.redis",
-    "run": "wbctl.cli.run",
-    "runbook": "wbctl.cli.runbook",
-    "sandbox": "wbctl.cli.sandbox",
-    "services": "wbctl.cli.services",
+# group name -> (module holding `app`, the line `wbctl --help` lists for it). The line is
+# here so that listing the groups imports none of them; a test checks it against each
+# group's own help. Add a group here when its first real command lands.
+GROUPS: dict[str, tuple[str, str]] = {
+    "bigtable": ("wbctl.cli.bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale."),
+    "check": ("wbctl.cli.check", "Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue."),
+    "config": ("wbctl.cli.config", "Show wbctl's effective configuration."),
+    "mysql": ("wbctl.cli.mysql", "The MySQL flags W&B asks for: check, print, tune."),
+    "parquet": ("wbctl.cli.parquet", "Parquet export: its workloads and GCS FUSE (the guide's 'Enable GCS FUSE')."),
+    "redis": ("wbctl.cli.redis", "The guide's Redis settings: bigtablev3.filestream.* chunk size, parallelization, write cache."),
+    "run": ("wbctl.cli.run", "Discard or restore one run's metric updates (gorilla.DiscardV2UpdatesForRun)."),
+    "runbook": ("wbctl.cli.runbook", "The on-call runbooks: list them, show one (rendered on a terminal, raw Markdown in a pipe)."),
+    "sandbox": ("wbctl.cli.sandbox", "The embedded simulated deployment that `wbctl --sandbox ...` runs against."),
+    "services": ("wbctl.cli.services", "The guide's W&B services on Kubernetes: list, status, check, scale, autoscale."),
 }
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
 class LazyGroup(TyperGroup):
@@ -40,11 +48,40 @@ class LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in GROUPS and cmd_name not in self.commands:
-            module = importlib.import_module(GROUPS[cmd_name])
+            module = importlib.import_module(GROUPS[cmd_name][0])
             command = typer.main.get_command(module.app)
             command.name = cmd_name
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The listing from GROUPS: `wbctl --help` imports no command module."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in GROUPS:
+                rows.append((name, GROUPS[name][1]))
+            elif not self.commands[name].hidden:
+                rows.append((name, self.commands[name].get_short_help_str(limit=200)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def _main_shell_completion(self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None) -> None:
+        """`_WBCTL_COMPLETE=complete_bash` (Typer's order, what --show-completion's script sets)
+        or `bash_complete` (Click's); a failure completes nothing and never prints a traceback."""
+        complete_var = complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()
+        instruction = os.environ.get(complete_var)
+        if not instruction:
+            return
+        first, _, rest = instruction.partition("_")
+        if first in SHELLS:
+            instruction = f"{rest}_{first}"
+        from typer.completion import shell_complete
+
+        try:
+            status = shell_complete(self, ctx_args, prog_name, complete_var, instruction)
+        except Exception:  # noqa: BLE001 - completion must stay silent in the operator's shell
+            status = 1
+        sys.exit(status)
 
 
 app = typer.Typer(
@@ -53,7 +90,7 @@ app = typer.Typer(
     help="Operate a self-managed W&B NextGen deployment: check it against the scaling guide, "
     "tune it, and run the runbook, safely.",
     no_args_is_help=True,
-    add_completion=False,
+    rich_markup_mode=None,  # the root's help in Click's plain format: no rich_utils, no markdown at start-up
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -65,10 +102,34 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def complete_context(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Context names from the config file (--config, WBCTL_CONFIG, or the default file).
+
+    Completion reads the file's `[contexts]` only, and a missing or broken file completes
+    nothing: it must never print an error into the shell."""
+    try:
+        import tomllib
+        from pathlib import Path
+
+        from wbctl.config import default_config_path
+
+        explicit = (ctx.params.get("config") if ctx is not None else None) or os.environ.get("WBCTL_CONFIG")
+        path = Path(explicit).expanduser() if explicit else default_config_path(Environment(environ=dict(os.environ)))
+        contexts = tomllib.loads(path.read_text(encoding="utf-8")).get("contexts")
+        names = sorted(name for name in contexts if isinstance(name, str)) if isinstance(contexts, dict) else []
+        return [name for name in names if name.startswith(incomplete)]
+    except Exception:  # noqa: BLE001 - unreadable, not TOML, no contexts: nothing to offer
+        return []
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
-    context: Annotated[Optional[str], typer.Option("--context", metavar="NAME", help="Config context to use (env WBCTL_CONTEXT).")] = None,
+    context: Annotated[
+        Optional[str],
+        typer.Option("--context", metavar="NAME", autocompletion=complete_context,
+                     help="Config context to use (env WBCTL_CONTEXT)."),
+    ] = None,
     config: Annotated[
         Optional[str], typer.Option("--config", metavar="FILE", help="Config file (env WBCTL_CONFIG; default ~/.config/wbctl/config.toml).")
     ] = None,
@@ -84,18 +145,84 @@ def root(
         typer.Option("--scenario", metavar="NAME", help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO)."),
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+        bool, typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    from wbctl.cli.state import State
+    from wbctl.cli.state import (
+        State,  # here, not at import: --help and --version never need it
+    )
 
-    state = ctx.obj
-    assert isinstance(state, State)
-    state.context, state.config_path, state.timeout, state.debug = context, config, timeout, debug
+    invocation = ctx.obj
+    assert isinstance(invocation, Invocation)
+    state = invocation.state = State(env=invocation.env, argv=invocation.argv, debug=debug or invocation.debug)
+    ctx.obj = state  # the command's context inherits it (State.of)
+    state.context, state.config_path, state.timeout = context, config, timeout
     state.sandbox = sandbox or state.env.environ.get("WBCTL_SANDBOX", "").lower() in {"1", "true", "yes", "on"}
     state.scenario = scenario or state.env.environ.get("WBCTL_SCENARIO") or None
     if scenario and not state.sandbox:
         raise UsageError("--scenario only applies with --sandbox")
+
+
+# --- the error boundary ---------------------------------------------------------------
+
+
+@dataclass
+class Invocation:
+    """What `main` knows before the root options are parsed; the root callback adds the State."""
+
+    env: Environment
+    argv: list[str]
+    debug: bool
+    state: Any = None  # wbctl.cli.state.State, once the root callback ran
+
+    def reporter(self) -> Any:
+        if self.state is None:  # a failure before the root callback (usage): a State only to report it
+            from wbctl.cli.state import State
+
+            self.state = State(env=self.env, argv=self.argv, debug=self.debug)
+        return self.state
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")  # colours, cursor moves: not text on the line
+
+
+class _Cursor:
+    """Whether the terminal's cursor is at the start of a line, from what wbctl wrote to it."""
+
+    def __init__(self) -> None:
+        self.at_line_start = True
+
+    def wrote(self, text: str) -> None:
+        visible = _ESCAPES.sub("", text)
+        if visible:
+            self.at_line_start = visible[-1] in "\r\n"
+
+
+class _TerminalStream:
+    """A terminal stream that tells `_Cursor` what was written; everything else passes through."""
+
+    def __init__(self, stream: Any, cursor: _Cursor) -> None:
+        self._stream = stream
+        self._cursor = cursor
+
+    def write(self, text: str) -> int:
+        written = self._stream.write(text)
+        self._cursor.wrote(text)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _process_environment() -> tuple[Environment, _Cursor]:
+    """The real process's Environment; its terminal streams track the cursor (for Ctrl-C)."""
+    env = Environment()
+    cursor = _Cursor()
+    if env.stdout_isatty:
+        env.stdout = _TerminalStream(env.stdout, cursor)  # type: ignore[assignment]
+    if env.stderr_isatty:
+        env.stderr = _TerminalStream(env.stderr, cursor)  # type: ignore[assignment]
+    return env, cursor
 
 
 def _usage_line(exc: Any) -> str:
@@ -107,45 +234,120 @@ def _usage_line(exc: Any) -> str:
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     """Run wbctl; return its exit status. The single error boundary of the CLI."""
-    from wbctl.cli.state import State
-
-    env = env or Environment()
+    cursor = None
+    if env is None:
+        env, cursor = _process_environment()
     args = list(sys.argv[1:] if argv is None else argv)
-    state = State(env=env, argv=args, debug="--debug" in args)
-    command = typer.main.get_command(app)
+    invocation = Invocation(env=env, argv=args, debug="--debug" in args)
     try:
-        result = command.main(args=args, prog_name="wbctl", standalone_mode=False, obj=state)
-        if result == ExitStatus.INTERRUPTED:  # Typer turns Ctrl-C into this status itself
-            env.stderr.write("wbctl: interrupted\n")
-        return int(result) if isinstance(result, int) else ExitStatus.SUCCESS
+        command = typer.main.get_command(app)
+        result = command.main(args=args, prog_name="wbctl", standalone_mode=False, obj=invocation)
+        status = int(result) if isinstance(result, int) else ExitStatus.SUCCESS
+        if status == ExitStatus.INTERRUPTED:  # Typer turns Ctrl-C into this status itself
+            _interrupted(env, cursor)
+            return status
+        try:
+            env.stdout.flush()
+        except BrokenPipeError:  # the command had finished: its own status stands
+            _silence_stdout(env)
+        return status
     except WbctlError as exc:
-        _report(state, exc, exc.message)
+        _report(invocation, exc, exc.message)
         return exc.exit_status
     except typer.TyperException as exc:  # Click's usage errors: bad option, missing argument
-        if type(exc).__name__ == "NoArgsIsHelpError":  # Typer has printed the help already
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `wbctl` or a group alone: its help, exit 2
+            help_text = exc.format_message()
+            if help_text.strip():  # Click's formatter returns it; Typer's rich one has printed it
+                env.stdout.write(help_text + "\n")
             return ExitStatus.USAGE
-        _report(state, exc, _usage_line(exc))
+        _report(invocation, exc, _usage_line(exc))
         return int(getattr(exc, "exit_code", ExitStatus.USAGE))
     except (KeyboardInterrupt, typer.Abort):
-        env.stderr.write("wbctl: interrupted\n")
+        _interrupted(env, cursor)
         return ExitStatus.INTERRUPTED
+    except SystemExit as exc:
+        # Typer turns a write to a closed pipe into sys.exit(1); completion and
+        # --install-completion / --show-completion end with sys.exit too
+        if isinstance(exc.__context__, BrokenPipeError):
+            return _closed_pipe(env)
+        return exc.code if isinstance(exc.code, int) else (ExitStatus.SUCCESS if exc.code is None else ExitStatus.USAGE)
     except BrokenPipeError:
-        return ExitStatus.PROBLEMS
+        return _closed_pipe(env)
     except Exception as exc:  # a bug: still one line, and the traceback with --debug
-        _report(state, exc, f"internal error: {type(exc).__name__}: {exc} (re-run with --debug and report it)")
-        return ExitStatus.PROBLEMS
+        _report(invocation, exc, f"internal error: {type(exc).__name__}: {exc} (re-run with --debug and report it)")
+        return ExitStatus.INTERNAL
     finally:
-        state.close()
+        if invocation.state is not None:
+            invocation.state.close()
 
 
-def _report(state: Any, exc: BaseException, message: str) -> None:
-    term = state.terminal()
-    if state.debug:
-        import traceback
+def _report(invocation: Invocation, exc: BaseException, message: str) -> None:
+    state = invocation.reporter()
+    try:
+        term = state.terminal()
+        if invocation.debug or state.debug:
+            import traceback
 
-        text = "".join(traceback.format_exception(exc))
-        state.env.stderr.write(term.redact(text))
-    term.error(message)
+            text = "".join(traceback.format_exception(exc))
+            state.env.stderr.write(term.redact(text))
+        term.error(message)
+    except BrokenPipeError:  # stderr's reader has gone too: nobody is left to tell
+        _silence(state.env.stderr)
+
+
+def _interrupted(env: Environment, cursor: _Cursor | None) -> None:
+    """`wbctl: interrupted`, on a line of its own: after a prompt (`[y/N]: `) or the `^C` the
+    terminal echoed, the cursor is mid-line."""
+    newline = "\n" if env.stderr_isatty and (cursor is None or not cursor.at_line_start or _echoes_ctrl_c(env.stderr)) else ""
+    try:
+        env.stderr.write(f"{newline}wbctl: interrupted\n")
+        env.stderr.flush()
+    except BrokenPipeError:
+        _silence(env.stderr)
+
+
+def _echoes_ctrl_c(stream: Any) -> bool:
+    """Whether the terminal prints a typed Ctrl-C as `^C` (ECHO and ECHOCTL, the default)."""
+    try:
+        import termios
+
+        lflag = termios.tcgetattr(stream.fileno())[3]
+        return bool(lflag & termios.ECHO and lflag & getattr(termios, "ECHOCTL", 0))
+    except Exception:  # noqa: BLE001 - not a terminal, or no termios: assume it does not
+        return False
+
+
+def _closed_pipe(env: Environment) -> int:
+    """stdout's reader left (`wbctl ... | head -1`): stop quietly, like any tool SIGPIPE stops.
+    No message, no traceback, and 141 (128 + SIGPIPE, what the shell shows for such a tool):
+    the command did not finish, so its own status is unknown. See docs/exit-codes.md."""
+    _silence_stdout(env)
+    return ExitStatus.CLOSED_PIPE
+
+
+def _silence_stdout(env: Environment) -> None:
+    """Point stdout (and stderr when it is the same pipe, `2>&1`) at /dev/null, as the Python
+    docs advise: the interpreter's last flush then finds nothing to complain about."""
+    same = False
+    try:
+        same = os.path.sameopenfile(env.stdout.fileno(), env.stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+    _silence(env.stdout)
+    if same:
+        _silence(env.stderr)
+
+
+def _silence(stream: Any) -> None:
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests): nothing to flush at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def run() -> None:

@@ -53,22 +53,22 @@ def flags(
     """The recommended flags: a table, a gcloud command, a Terraform block, or SQL."""
     if format_ not in FORMATS:
         raise UsageError(f"--format {format_}: expected one of {', '.join(FORMATS)}")
-    current = _from_file(from_file).variables if from_file else None
+    observation = _from_file(from_file) if from_file else None
+    # only a Cloud SQL document lists the flags set on the instance (a server's SHOW GLOBAL
+    # VARIABLES lists every variable, which no --database-flags should carry)
+    current = observation.variables if observation and observation.unset_is_default else None
     state = State.of(ctx)
     state.settings(output=output)
     term = state.terminal()
-    if format_ == "gcloud":
-        command, note = mysql.gcloud_command(current)
-        term.line(command)
-        term.info(f"note: {note}")
-    elif format_ == "terraform":
-        term.line(mysql.terraform_block())
-    elif format_ == "sql":
-        term.line(mysql.sql_statements())
-        term.info("note: innodb_autoinc_lock_mode and skip_show_database are not settable at run time: set them in the config file")
+    document = mysql.flags_document(format_, current)
+    if term.json_mode:  # one JSON document whatever the format: its text, notes and the flags
+        term.json(document)
+    elif format_ == "table":
+        render_items(term, ("flag", "value", "comparison", "source"), document["flags"], document)
     else:
-        items = [{"flag": f.name, "value": f.value, "comparison": f.comparison, "source": f.source} for f in mysql.FLAGS]
-        render_items(term, ("flag", "value", "comparison", "source"), items, {"flags": items})
+        term.line(document["text"])
+    for note in document.get("notes", []):
+        term.info(f"note: {note}")
 
 
 @app.command()

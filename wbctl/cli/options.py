@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -16,6 +16,15 @@ Output = Annotated[
 ]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the diff and stop; change nothing.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]
+
+
+def complete_service(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of SERVICE: the guide's services as it writes them (wandb-api) and
+    short (api), each with its role. From the catalog: no cluster is asked while typing."""
+    from wbctl.core.catalog import CATALOG
+
+    names = [(spec.name, spec.role) for spec in CATALOG] + [(spec.short, spec.role) for spec in CATALOG]
+    return sorted(item for item in names if item[0].startswith(incomplete))
 
 
 def group(name: str, help: str) -> typer.Typer:
@@ -33,3 +42,15 @@ def render_check(term: Terminal, report: Report) -> None:
     render_report(term, report)
     if report.has(Status.FAIL):
         raise typer.Exit(ExitStatus.PROBLEMS)
+
+
+def output_format(env: Any, flag: str | None) -> str:
+    """-o, else WBCTL_OUTPUT, else table: for the few commands that must not load settings."""
+    from wbctl.errors import UsageError
+    from wbctl.output import FORMATS
+
+    value = flag or env.environ.get("WBCTL_OUTPUT") or "table"
+    if value not in FORMATS:
+        origin = "-o" if flag else "WBCTL_OUTPUT"
+        raise UsageError(f"{origin} {value}: expected one of {', '.join(FORMATS)}")
+    return value

@@ -25,8 +25,10 @@ def scenarios(ctx: typer.Context, output: Output = None) -> None:
 
 
 @app.command()
-def reset(ctx: typer.Context) -> None:
+def reset(ctx: typer.Context, output: Output = None) -> None:
     """Forget what earlier sandbox commands changed: every scenario starts afresh."""
+    from wbctl.cli.options import output_format
+    from wbctl.output import Terminal
     from wbctl.sandbox import sandbox_dir
 
     state = State.of(ctx)  # no settings: loading them would start the sandbox being reset
@@ -35,4 +37,8 @@ def reset(ctx: typer.Context) -> None:
     for name in removed:
         (directory / f"{name}.json").unlink()
         (directory / f"{name}.kubeconfig").unlink(missing_ok=True)
-    state.terminal().info(f"reset: {', '.join(removed)}" if removed else "nothing to reset")
+    term = Terminal(state.env, output_format(state.env, output), state.redactor())
+    if term.json_mode:
+        term.json({"reset": removed})
+    else:
+        term.info(f"reset: {', '.join(removed)}" if removed else "nothing to reset")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from wbctl.cli import changes
-from wbctl.cli.options import DryRun, Output, Yes, group, render_check
+from wbctl.cli.options import DryRun, Output, Yes, complete_service, group, render_check
 from wbctl.cli.state import State
 from wbctl.core import catalog, scaling, services
 from wbctl.core.kube import KubeObservation
@@ -16,7 +16,8 @@ from wbctl.output import render_items, render_service_status
 
 app = group("services", "The guide's W&B services on Kubernetes: list, status, check, scale, autoscale.")
 
-Service = Annotated[str, typer.Argument(metavar="SERVICE", help="A service as the guide names it, e.g. wandb-api (or api).")]
+Service = Annotated[str, typer.Argument(metavar="SERVICE", help="A service as the guide names it, e.g. wandb-api (or api).",
+                                         autocompletion=complete_service)]
 Via = Annotated[
     Optional[str],
     typer.Option("--via", metavar="WHERE", help="cr (the WeightsAndBiases resource: lasts; default when it exists), "
@@ -39,13 +40,14 @@ def list_services(ctx: typer.Context, output: Output = None) -> None:
     state, observation = _observe(ctx, output)
     rows = services.list_rows(observation)
     cells = [services.list_cells(row) for row in rows]
-    render_items(state.terminal(), LIST_COLUMNS, cells, {"namespace": observation.namespace, "services": rows})
+    render_items(state.terminal(), LIST_COLUMNS, cells, {"namespace": observation.namespace, "services": rows}, wrap=("image", "role"))
 
 
 @app.command()
 def status(
     ctx: typer.Context,
-    service: Annotated[Optional[str], typer.Argument(metavar="[SERVICE]", help="One service (default: all).")] = None,
+    service: Annotated[Optional[str], typer.Argument(metavar="[SERVICE]", help="One service (default: all).",
+                                                     autocompletion=complete_service)] = None,
     output: Output = None,
 ) -> None:
     """Pods (node, phase, readiness, restarts, age), resources, autoscaler and CR values."""
@@ -100,12 +102,13 @@ def autoscale(
     ] = None,
     disable: Annotated[bool, typer.Option("--disable", help="Turn autoscaling off.")] = False,
     via: Via = None,
+    force: Force = False,
     dry_run: DryRun = False,
     yes: Yes = False,
     output: Output = None,
 ) -> None:
     """Autoscale SERVICE between --min and --max replicas (or --disable it)."""
-    request = scaling.AutoscaleRequest(catalog.resolve(service).name, min_replicas, max_replicas, cpu_target, disable, via)
+    request = scaling.AutoscaleRequest(catalog.resolve(service).name, min_replicas, max_replicas, cpu_target, disable, via, force)
     request.validate()
     state = State.of(ctx)
     state.settings(output=output)

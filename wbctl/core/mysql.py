@@ -3,6 +3,9 @@
 The guide's flag table was an image; docs/sources.md ("MySQL") fills it from W&B's self-managed docs and W&B's
 Terraform module, and each flag here names its source. `ROW` = `row`, `ON` = `1`, and sizes
 are integers (`64M` = 67108864).
+
+A Cloud SQL instance's flags (`gcloud sql instances describe`) list only the flags set on it:
+an unset flag has the engine's default, which is judged like a set value (`DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from wbctl.core.model import Change, Finding, Plan, Report, Status
+from wbctl.core.model import Change, Finding, Observed, Plan, Report, Status
 from wbctl.core.versions import parse_version
 from wbctl.errors import RefusedError, UsageError
 
@@ -50,6 +54,34 @@ FLAGS: tuple[Flag, ...] = (
     Flag("sync_binlog", "1", EXACT, DOCS),
 )
 BY_NAME = {flag.name: flag for flag in FLAGS}
+
+# The default of each flag in MySQL 8.0 (8.0.3 and later; Cloud SQL offers 8.0.18 and later), as
+# the MySQL 8.0 Reference Manual gives it ("Server System Variables", "Binary Logging Options and
+# Variables", "InnoDB Startup Options and System Variables"; docs/sources.md, "MySQL"). What an
+# unset Cloud SQL flag holds.
+MYSQL_80_DEFAULTS: dict[str, str] = {
+    "binlog_format": "ROW",
+    "binlog_row_image": "FULL",
+    "binlog_row_value_options": "",
+    "innodb_autoinc_lock_mode": "2",
+    "innodb_flush_log_at_trx_commit": "1",
+    "innodb_lru_scan_depth": "1024",
+    "innodb_online_alter_log_max_size": "134217728",
+    "innodb_print_all_deadlocks": "OFF",
+    "local_infile": "OFF",
+    "long_query_time": "10",
+    "max_execution_time": "0",
+    "max_prepared_stmt_count": "16382",
+    "skip_show_database": "OFF",
+    "slow_query_log": "OFF",
+    "sort_buffer_size": "262144",
+    "sync_binlog": "1",
+}
+# Cloud SQL's own default of a flag where its flag documentation (cloud.google.com/sql/docs/mysql/flags)
+# gives one unlike MySQL's; it wins over MYSQL_80_DEFAULTS for a Cloud SQL instance. Empty: no
+# such default has been sourced for the flags above; add one with its source in docs/sources.md.
+CLOUD_SQL_DEFAULTS: dict[tuple[int, int], dict[str, str]] = {(8, 0): {}}
+DEFAULTS: dict[tuple[int, int], dict[str, str]] = {(8, 0): MYSQL_80_DEFAULTS}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT])B?$", re.IGNORECASE)
 _UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _BOOLEAN = {"ON": "1", "TRUE": "1", "YES": "1", "OFF": "0", "FALSE": "0", "NO": "0"}
@@ -83,6 +115,10 @@ class MysqlObservation:
     version: str | None
     flavor: str  # mysql | mariadb | cloudsql
     variables: dict[str, str]  # lower-case names
+    # True when `variables` holds only the flags set on the instance (a Cloud SQL instance's
+    # databaseFlags): an absent flag then has the engine's default. False for a server's own
+    # SHOW GLOBAL VARIABLES, where an absent variable does not exist on that server.
+    unset_is_default: bool = False
 
 
 def flavor_of(version: str | None, variables: dict[str, str]) -> str:
@@ -97,21 +133,50 @@ def check_ids() -> list[str]:
     return ["mysql.version"] + [f"mysql.{flag.name}" for flag in FLAGS]
 
 
+def engine_default(name: str, version: str | None, flavor: str) -> Observed[tuple[str, str]]:
+    """What an unset flag holds: (value, whose default it is), or why that is not known."""
+    numbers = [int(part) for part in re.findall(r"\d+", version or "")[:2]]
+    if len(numbers) < 2:
+        return Observed.unknown("the MySQL version is not known, so neither is its default")
+    series = (numbers[0], numbers[1])
+    label = f"MySQL {series[0]}.{series[1]}"
+    table = DEFAULTS.get(series)
+    if table is None:
+        return Observed.unknown(f"wbctl does not know the defaults of {label} (it knows MySQL 8.0's)")
+    cloud_sql = CLOUD_SQL_DEFAULTS.get(series, {})
+    if flavor == "cloudsql" and name in cloud_sql:
+        return Observed((cloud_sql[name], f"Cloud SQL {label}"))
+    if name not in table:
+        return Observed.unknown(f"wbctl does not know the default of {name} in {label}")
+    return Observed((table[name], label))
+
+
 def check(observation: MysqlObservation) -> Report:
     findings: list[Finding] = [_version_finding(observation)]
     for flag in FLAGS:
         check_id = f"mysql.{flag.name}"
         expected = f"{flag.comparison} {flag.value}" if flag.comparison != EXACT else flag.value
+        remedy = "wbctl mysql flags --format gcloud" if observation.flavor == "cloudsql" else "wbctl mysql tune"
         observed = observation.variables.get(flag.name)
+        said = ""
+        if observed is None and observation.unset_is_default:
+            default = engine_default(flag.name, observation.version, observation.flavor)
+            if not default.known:
+                findings.append(Finding(check_id, Status.UNKNOWN, observation.target, None, expected,
+                                        f"not set: {default.reason}; {flag.source} asks for {expected}", remedy))
+                continue
+            assert default.value is not None
+            observed, whose = default.value
+            said = f"not set: {whose} default {flag.name}={observed or repr('')}"
         if observed is None:
             findings.append(Finding(check_id, Status.UNKNOWN, observation.target, None, expected,
                                     f"this server has no variable {flag.name} ({flag.source})"))
         elif satisfies(flag, observed):
-            findings.append(Finding(check_id, Status.OK, observation.target, observed, expected, f"as {flag.source} asks"))
+            message = f"{said}, as {flag.source} asks" if said else f"as {flag.source} asks"
+            findings.append(Finding(check_id, Status.OK, observation.target, observed, expected, message))
         else:
-            remedy = "wbctl mysql flags --format gcloud" if observation.flavor == "cloudsql" else "wbctl mysql tune"
-            findings.append(Finding(check_id, Status.FAIL, observation.target, observed, expected,
-                                    f"is {observed}; {flag.source} asks for {expected}", remedy))
+            message = f"{said or f'is {observed}'}; {flag.source} asks for {expected}"
+            findings.append(Finding(check_id, Status.FAIL, observation.target, observed, expected, message, remedy))
     return Report(tuple(findings))
 
 
@@ -122,6 +187,9 @@ def _version_finding(observation: MysqlObservation) -> Finding:
         return Finding("mysql.version", Status.WARN, observation.target, version, wanted,
                        "MariaDB: W&B supports MySQL 8; the flags are compared all the same")
     parsed = parse_version(version.split("-")[0] if version else None)
+    if parsed and version and re.fullmatch(r"\d+\.\d+", version) and parsed[:2] == MIN_VERSION[:2]:
+        return Finding("mysql.version", Status.UNKNOWN, observation.target, version, wanted,
+                       f"MySQL {version}: which {version} release is not known (databaseInstalledVersion names it)")
     if parsed is None:
         return Finding("mysql.version", Status.UNKNOWN, observation.target, version, wanted, "the server version is not known")
     if parsed >= MIN_VERSION:
@@ -162,10 +230,15 @@ def _parse_gcloud(name: str, text: str) -> MysqlObservation:
     if not isinstance(flags, list) or not all(isinstance(f, dict) and "name" in f for f in flags):
         raise UsageError(f"{name}: settings.databaseFlags is not a list of {{name, value}}")
     variables = {str(f["name"]).lower(): str(f.get("value", "on")) for f in flags}
-    raw = str(document.get("databaseVersion", ""))  # MYSQL_8_0_31
-    match = re.match(r"MYSQL_(\d+)_(\d+)(?:_(\d+))?", raw)
-    version = ".".join(p for p in match.groups() if p) if match else None
-    return MysqlObservation(name, version, "cloudsql", variables)
+    # databaseVersion may name the major version only (MYSQL_8_0); databaseInstalledVersion,
+    # when present, names the release running (MYSQL_8_0_35)
+    version = None
+    for field in ("databaseInstalledVersion", "databaseVersion"):
+        match = re.fullmatch(r"MYSQL_(\d+)_(\d+)(?:_(\d+))?", str(document.get(field, "")))
+        if match:
+            version = ".".join(p for p in match.groups() if p)
+            break
+    return MysqlObservation(name, version, "cloudsql", variables, unset_is_default=True)
 
 
 # --- output formats and the tune plan -------------------------------------------------
@@ -175,24 +248,61 @@ def failing(observation: MysqlObservation) -> list[Flag]:
     return [flag for flag in FLAGS if flag.name in observation.variables and not satisfies(flag, observation.variables[flag.name])]
 
 
+def _cloud_sql_value(flag: Flag) -> str:
+    return flag.value.lower() if flag.value.upper() in _BOOLEAN else flag.value
+
+
+def gcloud_flags(current: dict[str, str] | None) -> dict[str, str]:
+    """The instance's flags after the patch: its current ones (when known) with W&B's on top."""
+    merged = dict(current or {})
+    merged.update({flag.name: _cloud_sql_value(flag) for flag in FLAGS})
+    return dict(sorted(merged.items()))
+
+
 def gcloud_command(current: dict[str, str] | None) -> tuple[str, str | None]:
     """`gcloud sql instances patch` with every flag: it REPLACES the instance's flags, so the
     current ones are kept when they are known."""
-    merged = dict(current or {})
-    for flag in FLAGS:
-        merged[flag.name] = flag.value.lower() if flag.value.upper() in _BOOLEAN else flag.value
-    flags = ",".join(f"{name}={value}" for name, value in sorted(merged.items()))
+    flags = ",".join(f"{name}={value}" for name, value in gcloud_flags(current).items())
     note = ("merged with the instance's current flags (--database-flags replaces them all)" if current
-            else "--database-flags REPLACES every flag the instance has: add its current ones (read them with --from-file)")
+            else "--database-flags REPLACES every flag the instance has: add its current ones "
+                 "(--from-file with the output of `gcloud sql instances describe INSTANCE --format=json` merges them)")
     return f"gcloud sql instances patch INSTANCE --database-flags={flags}", note
 
 
 def terraform_block() -> str:
-    return "\n".join(f'database_flags {{\n  name  = "{f.name}"\n  value = "{f.value.lower() if f.value.upper() in _BOOLEAN else f.value}"\n}}' for f in FLAGS)
+    return "\n".join(f'database_flags {{\n  name  = "{f.name}"\n  value = "{_cloud_sql_value(f)}"\n}}' for f in FLAGS)
 
 
 def sql_statements() -> str:
     return "\n".join(f"SET PERSIST {f.name} = {_sql_value(f.value)};" for f in FLAGS if f.dynamic)
+
+
+def sql_note() -> str:
+    static = [f.name for f in FLAGS if not f.dynamic]
+    return f"{' and '.join(static)} are not settable at run time: set them in the config file"
+
+
+def flag_items() -> list[dict[str, str]]:
+    return [{"flag": f.name, "value": f.value, "comparison": f.comparison, "source": f.source} for f in FLAGS]
+
+
+def flags_document(fmt: str, current: dict[str, str] | None) -> dict[str, Any]:
+    """`mysql flags --format FMT -o json`: one document whatever the format.
+
+    `flags` is the table (every format); `text` is what the format prints in table mode, and
+    `notes` what it says on stderr; gcloud adds `database_flags`, the instance's flags after
+    the patch in the shape of the API's `settings.databaseFlags`."""
+    document: dict[str, Any] = {"format": fmt}
+    if fmt == "gcloud":
+        command, note = gcloud_command(current)
+        document.update(text=command, notes=[note],
+                        database_flags=[{"name": name, "value": value} for name, value in gcloud_flags(current).items()])
+    elif fmt == "terraform":
+        document.update(text=terraform_block(), notes=[])
+    elif fmt == "sql":
+        document.update(text=sql_statements(), notes=[sql_note()])
+    document["flags"] = flag_items()
+    return document
 
 
 def _sql_value(value: str) -> str:

@@ -7,9 +7,9 @@ is a SET of each key; the recommended values and their source live in `RECOMMEND
 from __future__ import annotations
 
 import re
-from difflib import get_close_matches
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from difflib import get_close_matches
 
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Change, Finding, Plan, Report, Status

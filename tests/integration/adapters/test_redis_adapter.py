@@ -30,7 +30,7 @@ def test_observe_reads_every_key_in_one_round_trip(redis_server: RedisServer) ->
     assert observation.values["bigtablev3.filestream.write_cache_size"] is None
     assert observation.discard.run_id == "noisy" and 90 <= observation.discard.ttl_seconds <= 100
     stats = client.info("commandstats")
-    assert stats["cmdstat_mget"]["calls"] == 1 and stats["cmdstat_ttl"]["calls"] == 1
+    assert stats["cmdstat_mget"]["calls"] == 1 and stats["cmdstat_pttl"]["calls"] == 1
     assert "cmdstat_get" not in stats
 
 
