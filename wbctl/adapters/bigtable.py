@@ -25,7 +25,7 @@ from wbctl.core.bigtable import (
     BigtableObservation,
     ClusterState,
 )
-from wbctl.core.model import Change, Plan
+from wbctl.core.model import AutoscalingWrite, Change, Plan
 from wbctl.errors import BackendError, PartialWriteError, VerificationError, WbctlError
 
 
@@ -117,12 +117,13 @@ class BigtableAdapter:
         from google.protobuf import field_mask_pb2
 
         cluster = types.Cluster(name=target)
-        desired = plan.preconditions.get(target, {}).get("autoscaling")
+        desired = plan.writes.get(target)
         paths: list[str] = []
-        if desired is not None:
-            for path, key in ((PATH_MIN, "min"), (PATH_MAX, "max"), (PATH_CPU, "cpu"), (PATH_STORAGE, "storage")):
-                if desired.get(key) is not None:
-                    _set(cluster, path, desired[key])
+        if isinstance(desired, AutoscalingWrite):
+            for path, value in ((PATH_MIN, desired.min_nodes), (PATH_MAX, desired.max_nodes), (PATH_CPU, desired.cpu_target),
+                                (PATH_STORAGE, desired.storage_gib)):
+                if value is not None:
+                    _set(cluster, path, value)
             paths.append(".".join(PATH_AUTOSCALING))
         if any(change.path == PATH_AUTOSCALING for change in changes):
             paths.append(".".join(PATH_AUTOSCALING))  # an empty config: autoscaling off

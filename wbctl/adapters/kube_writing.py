@@ -13,7 +13,7 @@ from typing import Any
 
 from wbctl.adapters.kube_convert import cpu_target_percent
 from wbctl.adapters.kube_reading import KubeReading
-from wbctl.core.model import Change, Plan
+from wbctl.core.model import Change, KubeWrite, Plan
 from wbctl.errors import UsageError, VerificationError
 
 
@@ -34,7 +34,9 @@ class KubeWriting(KubeReading):
         merge = "application/merge-patch+json"
         for target, changes in plan.by_target().items():
             kind, name = target.split("/", 1)
-            version = {"resourceVersion": plan.preconditions.get(target, {}).get("resourceVersion")}
+            write = plan.writes.get(target)
+            pre = write if isinstance(write, KubeWrite) else KubeWrite()
+            version = {"resourceVersion": pre.resource_version or None}
             if kind == "weightsandbiases":
                 body = {**_nested(changes), "metadata": version}
                 with self._translated("patch", "cr", name):
@@ -44,14 +46,14 @@ class KubeWriting(KubeReading):
                 with self._translated("patch", "deployments/scale", name):
                     self._request("PATCH", self._path("deployments/scale", name), query=query, body=body, content_type=merge)
             elif kind == "horizontalpodautoscaler":
-                self._write_hpa(name, changes, plan.preconditions.get(target, {}), query)
+                self._write_hpa(name, changes, pre, query)
             else:  # a plan this adapter did not make
                 raise UsageError(f"cannot apply a change to {target}")
 
-    def _write_hpa(self, name: str, changes: list[Change], pre: dict[str, Any], query: list[tuple[str, str]]) -> None:
+    def _write_hpa(self, name: str, changes: list[Change], pre: KubeWrite, query: list[tuple[str, str]]) -> None:
         resource = "horizontalpodautoscalers"
         if any(change.path == () and change.after is None for change in changes):
-            options = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": pre.get("resourceVersion")}}
+            options = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": pre.resource_version or None}}
             with self._translated("delete", resource, name):
                 self._request("DELETE", self._path(resource, name), query=query, body=options)
             return
@@ -61,13 +63,13 @@ class KubeWriting(KubeReading):
                 spec["metrics"] = [_cpu_metric(change.after)]
             else:
                 spec[change.path[-1]] = change.after
-        if "create" in pre:
-            manifest = json.loads(json.dumps(pre["create"]))
+        if pre.create is not None:
+            manifest = json.loads(json.dumps(pre.create))
             manifest["spec"].update(spec)
             with self._translated("create", resource, name):
                 self._request("POST", self._path(resource), query=query, body=manifest)
             return
-        body = {"metadata": {"resourceVersion": pre.get("resourceVersion")}, "spec": spec}
+        body = {"metadata": {"resourceVersion": pre.resource_version or None}, "spec": spec}
         with self._translated("patch", resource, name):
             self._request("PATCH", self._path(resource, name), query=query, body=body,
                           content_type="application/merge-patch+json")

@@ -157,10 +157,11 @@ def root(
     state = invocation.state = State(env=invocation.env, argv=invocation.argv, debug=debug or invocation.debug)
     ctx.obj = state  # the command's context inherits it (State.of)
     state.context, state.config_path, state.timeout = context, config, timeout
-    state.sandbox = sandbox or state.env.environ.get("WBCTL_SANDBOX", "").lower() in {"1", "true", "yes", "on"}
+    state.sandbox = sandbox or _switch(state.env.environ, "WBCTL_SANDBOX")
     state.scenario = scenario or state.env.environ.get("WBCTL_SCENARIO") or None
-    if scenario and not state.sandbox:
-        raise UsageError("--scenario only applies with --sandbox")
+    if state.scenario and not state.sandbox:  # a rehearsal's scenario must never reach the real deployment
+        origin = "--scenario" if scenario else "WBCTL_SCENARIO"
+        raise UsageError(f"{origin} only applies with --sandbox (or WBCTL_SANDBOX=1): nothing was run")
 
 
 # --- the error boundary ---------------------------------------------------------------
@@ -223,6 +224,17 @@ def _process_environment() -> tuple[Environment, _Cursor]:
     if env.stderr_isatty:
         env.stderr = _TerminalStream(env.stderr, cursor)  # type: ignore[assignment]
     return env, cursor
+
+
+def _switch(environ: Any, name: str) -> bool:
+    """A boolean variable: true or false in their usual spellings, anything else is bad input.
+    A misspelt `WBCTL_SANDBOX=ture` must not send a rehearsal to the real deployment."""
+    value = environ.get(name, "").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"", "0", "false", "no", "off"}:
+        return False
+    raise UsageError(f"{name}={environ[name]!r}: expected true or false (1, yes, on / 0, no, off): nothing was run")
 
 
 def _usage_line(exc: Any) -> str:

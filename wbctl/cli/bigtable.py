@@ -13,7 +13,7 @@ from wbctl.cli.state import State
 from wbctl.core import bigtable
 from wbctl.core.durations import parse_duration
 from wbctl.core.series import SignalData
-from wbctl.output import render_bigtable_status
+from wbctl.output import Terminal
 
 app = group("bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale.")
 
@@ -38,7 +38,34 @@ def status(ctx: typer.Context, window: Window = "1h", output: Output = None) -> 
     state = State.of(ctx)
     state.settings(output=output)
     observation, data = _read(state, window, CPU_SIGNALS)
-    render_bigtable_status(state.terminal(), bigtable.status_document(observation, data, window))
+    view = bigtable.status_view(observation, data, window)
+    term = state.terminal()
+    if term.json_mode:
+        term.json(view.to_json())
+    else:
+        render_status(term, view)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value}%"
+
+
+def render_status(term: Terminal, view: bigtable.BigtableStatus) -> None:
+    observation = view.observation
+    term.line(f"{observation.target()} ({observation.display_name}), {observation.state}; window {view.window}")
+    rows = []
+    for status in view.clusters:
+        cluster, scaling = status.cluster, status.cluster.autoscaling
+        rows.append((
+            cluster.cluster_id, cluster.location, cluster.storage_type, cluster.state, str(cluster.serve_nodes),
+            f"{scaling.min_nodes}-{scaling.max_nodes}, CPU {scaling.cpu_target}%" if scaling else "off",
+            _percent(status.cpu_now), _percent(status.cpu_peak), _percent(status.storage_percent),
+            " -> ".join(str(change["nodes"]) for change in status.node_changes) or "-",
+        ))
+    term.table(("cluster", "location", "storage", "state", "nodes", "autoscaling", "cpu now", "cpu peak",
+                "storage used", "node counts"), rows, wrap=("autoscaling", "node counts"))
+    for signal, reason in view.unknown.items():
+        term.warn(f"{signal} unknown: {reason}")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Optional
 
 import typer
@@ -10,9 +11,10 @@ from wbctl.cli import changes
 from wbctl.cli.options import DryRun, Output, Yes, complete_service, group, render_check
 from wbctl.cli.state import State
 from wbctl.core import catalog, scaling, services
+from wbctl.core.durations import format_duration
 from wbctl.core.kube import KubeObservation
 from wbctl.errors import UsageError
-from wbctl.output import render_items, render_service_status
+from wbctl.output import Terminal, render_items, show
 
 app = group("services", "The guide's W&B services on Kubernetes: list, status, check, scale, autoscale.")
 
@@ -61,8 +63,56 @@ def status(
         if not views:
             known = ", ".join(view.name for view in services.map_services(observation))
             raise UsageError(f"unknown service {service!r} (known: {known})")
-    document = services.status_document(observation, views, state.env.now())
-    render_service_status(state.terminal(), document, {"namespace": observation.namespace, "services": document})
+    statuses = services.status_views(observation, views, state.env.now())
+    term = state.terminal()
+    if term.json_mode:
+        term.json({"namespace": observation.namespace, "services": [status.to_json() for status in statuses]})
+    else:
+        render_status(term, statuses)
+
+
+def _age(seconds: int | None) -> str:
+    return "-" if seconds is None else format_duration(seconds).split(" ")[0]
+
+
+def _resources(values: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "-"
+
+
+def render_status(term: Terminal, statuses: list[services.ServiceStatus]) -> None:
+    """Per service: its workload, pods, containers, autoscaler and CR values."""
+    for index, status in enumerate(statuses):
+        if index:
+            term.line("")
+        term.line(f"{status.service}  ({status.role})", "bold")
+        workload = status.workload
+        if workload is None:
+            term.line("  not deployed")
+            continue
+        ready = "" if workload.desired is None else f", {workload.ready}/{workload.desired} ready"
+        term.line(f"  {workload.kind} {workload.name}{ready}")
+        if workload.kind == "CronJob":
+            term.line(f"  schedule {workload.schedule}, suspended {show(workload.suspended)}, "
+                      f"last run {show(workload.last_schedule)}, last success {show(workload.last_success)}")
+        if status.pods:
+            rows = [(p.name, show(p.node), show(p.zone), p.phase, show(p.ready), str(p.restarts), _age(p.age_seconds))
+                    for p in status.pods]
+            term.table(("pod", "node", "zone", "phase", "ready", "restarts", "age"), rows)
+        for container in status.containers:
+            term.line(f"  container {container.name}: {container.image}; requests {_resources(container.requests)}; "
+                      f"limits {_resources(container.limits)}")
+        autoscaler = status.autoscaler
+        if autoscaler is None:
+            term.line("  autoscaler: none")
+        else:
+            cpu = f", CPU target {autoscaler.cpu_target}%" if autoscaler.cpu_target else ""
+            term.line(f"  {autoscaler.kind} {autoscaler.name}: {autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
+                      f"{cpu}, current {show(autoscaler.current)}, desired {show(autoscaler.desired)}, "
+                      f"last scaled {show(autoscaler.last_scale.isoformat() if autoscaler.last_scale else None)}")
+            for condition in autoscaler.conditions:
+                term.line(f"    {condition.type}={condition.status}: {condition.message}")
+        if status.cr_values:
+            term.line(f"  CR values: {json.dumps(status.cr_values, sort_keys=True)}")
 
 
 @app.command()

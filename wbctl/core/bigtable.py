@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from wbctl.core.model import Change, Finding, Plan, Report, Status
+from wbctl.core.model import (
+    AutoscalingWrite,
+    Change,
+    Finding,
+    Plan,
+    Report,
+    Status,
+    Write,
+)
 from wbctl.core.series import Series, SignalData
 from wbctl.errors import UsageError
 
@@ -276,7 +284,7 @@ def plan_autoscale(
 ) -> Plan:
     changes: list[Change] = []
     notes: list[str] = []
-    desired: dict[str, dict[str, object]] = {}
+    desired: dict[str, Write] = {}
     for cluster in _clusters(observation, cluster_id):
         if storage_gib is not None:
             low, high = STORAGE_TARGET_RANGE.get(cluster.storage_type, (0, 1 << 30))
@@ -301,10 +309,8 @@ def plan_autoscale(
         cluster_changes = [Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after]
         changes += cluster_changes
         if cluster_changes:  # the whole config the cluster should end with (the API writes it as a unit)
-            after = {key: value for key, (_, _, _, value) in zip(("min", "max", "cpu", "storage"), wanted)}
-            if storage_gib is None and current is not None:
-                after["storage"] = current.storage_target_gib
-            desired[target] = {"autoscaling": after}
+            storage = storage_gib if storage_gib is not None else (current.storage_target_gib if current else None)
+            desired[target] = AutoscalingWrite(low, high, int(wanted[2][3]), storage)
         if current is None:
             notes.append(f"{cluster.cluster_id}: autoscaling replaces its fixed {cluster.serve_nodes} nodes")
     return Plan(
@@ -316,7 +322,7 @@ def plan_autoscale(
             else "the limits shown per cluster"),
         notes=tuple(notes),
         nothing_to_do="no changes: autoscaling already has these settings",
-        preconditions=desired,
+        writes=desired,
     )
 
 
@@ -363,34 +369,65 @@ def node_changes(series: Series | None) -> list[dict[str, object]]:
     return changes
 
 
-def status_document(observation: BigtableObservation, signals: dict[str, SignalData], window: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class ClusterStatus:
+    cluster: ClusterState
+    cpu_now: float | None  # percent
+    cpu_peak: float | None
+    storage_percent: float | None
+    node_changes: tuple[dict[str, object], ...]
+
+
+@dataclass(frozen=True)
+class BigtableStatus:
+    """What `bigtable status` shows: typed, rendered by the command; `to_json` its document."""
+
+    observation: BigtableObservation
+    window: str
+    clusters: tuple[ClusterStatus, ...]
+    unknown: dict[str, str]  # signal -> why it is unknown
+
+    def to_json(self) -> dict[str, object]:
+        clusters = []
+        for status in self.clusters:
+            cluster, scaling = status.cluster, status.cluster.autoscaling
+            clusters.append({
+                "cluster": cluster.cluster_id,
+                "location": cluster.location,
+                "storage_type": cluster.storage_type,
+                "state": cluster.state,
+                "serve_nodes": cluster.serve_nodes,
+                "autoscaling": None if scaling is None else {
+                    "min_nodes": scaling.min_nodes, "max_nodes": scaling.max_nodes,
+                    "cpu_target": scaling.cpu_target, "storage_target_gib": scaling.storage_target_gib,
+                },
+                "cpu_percent": {"now": status.cpu_now, "peak": status.cpu_peak,
+                                "target": scaling.cpu_target if scaling else None},
+                "storage_utilization_percent": status.storage_percent,
+                "node_changes": list(status.node_changes),
+            })
+        observation = self.observation
+        return {
+            "instance": {"name": observation.target(), "display_name": observation.display_name, "state": observation.state},
+            "window": self.window,
+            "clusters": clusters,
+            "unknown": self.unknown,
+        }
+
+
+def status_view(observation: BigtableObservation, signals: dict[str, SignalData], window: str) -> BigtableStatus:
     cpu, nodes, storage = (signals.get(name) for name in ("bigtable-cpu", "bigtable-nodes", "bigtable-storage"))
     clusters = []
     for cluster in observation.clusters:
         cpu_series = cpu.for_label("cluster", cluster.cluster_id) if cpu else None
         storage_series = storage.for_label("cluster", cluster.cluster_id) if storage else None
         node_series = nodes.for_label("cluster", cluster.cluster_id) if nodes else None
-        scaling = cluster.autoscaling
-        clusters.append({
-            "cluster": cluster.cluster_id,
-            "location": cluster.location,
-            "storage_type": cluster.storage_type,
-            "state": cluster.state,
-            "serve_nodes": cluster.serve_nodes,
-            "autoscaling": None if scaling is None else {
-                "min_nodes": scaling.min_nodes, "max_nodes": scaling.max_nodes,
-                "cpu_target": scaling.cpu_target, "storage_target_gib": scaling.storage_target_gib,
-            },
-            "cpu_percent": {"now": _percent(cpu_series.latest if cpu_series else None),
-                            "peak": _percent(cpu_series.peak if cpu_series else None),
-                            "target": scaling.cpu_target if scaling else None},
-            "storage_utilization_percent": _percent(storage_series.latest if storage_series else None),
-            "node_changes": node_changes(node_series),
-        })
+        clusters.append(ClusterStatus(
+            cluster, _percent(cpu_series.latest if cpu_series else None), _percent(cpu_series.peak if cpu_series else None),
+            _percent(storage_series.latest if storage_series else None), tuple(node_changes(node_series))))
     unknown = {name: data.reason for name, data in signals.items() if data.series is None}
-    return {
-        "instance": {"name": observation.target(), "display_name": observation.display_name, "state": observation.state},
-        "window": window,
-        "clusters": clusters,
-        "unknown": unknown,
-    }
+    return BigtableStatus(observation, window, tuple(clusters), unknown)
+
+
+def status_document(observation: BigtableObservation, signals: dict[str, SignalData], window: str) -> dict[str, object]:
+    return status_view(observation, signals, window).to_json()

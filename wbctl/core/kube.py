@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from wbctl.core.model import Change, Plan
+from wbctl.core.model import Change, KubeWrite, Plan
 from wbctl.core.versions import parse_version
 
 NEW_LAYOUT = (0, 33, 0)  # chart >= 0.33: autoscaling.horizontal.*, -bc Deployments, install flags
@@ -192,5 +192,5 @@ def cr_values_plan(
         summary=summary,
         notes=tuple(notes),
         nothing_to_do=f"no changes: {target} already holds these values",
-        preconditions={target: {"resourceVersion": cr.resource_version}},
+        writes={target: KubeWrite(cr.resource_version)},
     )

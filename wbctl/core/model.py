@@ -144,6 +144,27 @@ class Change:
 
 
 @dataclass(frozen=True)
+class KubeWrite:
+    """What a Kubernetes write needs beyond its changes."""
+
+    resource_version: str = ""  # the version the diff was made from: the write's precondition
+    create: dict[str, Any] | None = None  # the manifest of an object the write creates (an HPA)
+
+
+@dataclass(frozen=True)
+class AutoscalingWrite:
+    """The whole autoscaling config a Bigtable cluster ends with: the API replaces it as a unit."""
+
+    min_nodes: int
+    max_nodes: int
+    cpu_target: int
+    storage_gib: int | None = None
+
+
+Write = KubeWrite | AutoscalingWrite
+
+
+@dataclass(frozen=True)
 class Plan:
     """What a command will change, shown as a diff before anything is written.
 
@@ -157,9 +178,7 @@ class Plan:
     summary: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     nothing_to_do: str = "no changes"
-    # what an applier needs beyond the changes: per target, the resourceVersion the diff was
-    # made from (the write's precondition) or the manifest of an object to create
-    preconditions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    writes: dict[str, Write] = field(default_factory=dict)  # per target, what its applier needs beyond the changes
 
     @property
     def empty(self) -> bool:

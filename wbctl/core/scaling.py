@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from wbctl.core import catalog
 from wbctl.core.catalog import ServiceSpec
 from wbctl.core.kube import KubeObservation, cr_values_plan
-from wbctl.core.model import Change, Plan
+from wbctl.core.model import Change, KubeWrite, Plan, Write
 from wbctl.core.service_view import ServiceView, map_services
 from wbctl.errors import BackendError, UsageError
 
@@ -103,7 +103,7 @@ def plan_scale(
         summary=summary,
         notes=tuple(notes),
         nothing_to_do=f"no changes: {target} already has {replicas} replica(s)",
-        preconditions={target: {"resourceVersion": workload.resource_version}},
+        writes={target: KubeWrite(workload.resource_version)},
     )
 
 
@@ -226,8 +226,8 @@ def _hpa_plan(
         changes = () if existing is None else (
             Change(target, "(object)", f"{existing.min_replicas}-{existing.max_replicas} replicas", None, path=()),
         )
-        preconditions = {target: {"resourceVersion": existing.resource_version}} if existing else {}
-        return Plan(context, observation.target, changes, summary, tuple(notes), nothing, preconditions)
+        writes: dict[str, Write] = {target: KubeWrite(existing.resource_version)} if existing else {}
+        return Plan(context, observation.target, changes, summary, tuple(notes), nothing, writes)
     wanted: list[tuple[str, tuple[str, ...], Any, Any]] = [
         ("spec.minReplicas", ("spec", "minReplicas"), existing.min_replicas if existing else None, min_replicas),
         ("spec.maxReplicas", ("spec", "maxReplicas"), existing.max_replicas if existing else None, max_replicas),
@@ -237,11 +237,11 @@ def _hpa_plan(
         wanted.append(("cpu target %", ("spec", "metrics", "cpu"), existing.cpu_target if existing else None, cpu))
     changes = tuple(Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after)
     if existing is not None:
-        preconditions = {target: {"resourceVersion": existing.resource_version}}
+        writes = {target: KubeWrite(existing.resource_version)}
     else:
         labels = {"app.kubernetes.io/instance": observation.instance, "app.kubernetes.io/name": spec.label}
-        preconditions = {target: {"create": hpa_manifest(name, observation.namespace, labels, workload.name)}}
-    return Plan(context, observation.target, changes, summary, tuple(notes), nothing, preconditions)
+        writes = {target: KubeWrite(create=hpa_manifest(name, observation.namespace, labels, workload.name))}
+    return Plan(context, observation.target, changes, summary, tuple(notes), nothing, writes)
 
 
 # --- the commands as data ----------------------------------------------------------------

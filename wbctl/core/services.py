@@ -3,12 +3,13 @@ and shown by `services list` and `services status`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from wbctl.core import catalog
 from wbctl.core.catalog import ServiceSpec
-from wbctl.core.kube import Autoscaler, KubeObservation
+from wbctl.core.kube import Autoscaler, Container, KubeObservation
 from wbctl.core.model import Finding, Report, Status
 from wbctl.core.scaling import AutoscaleRequest, ScaleRequest
 from wbctl.core.service_view import ServiceView, map_services
@@ -212,39 +213,54 @@ def _age(started: datetime | None, now: datetime) -> int | None:
     return None if started is None else max(0, int((now - started).total_seconds()))
 
 
-def status_document(
-    observation: KubeObservation, views: list[ServiceView], now: datetime
-) -> list[dict[str, object]]:
-    values = observation.cr.values if observation.cr else {}
-    result: list[dict[str, object]] = []
-    for view in views:
-        workload = view.workload
-        key = view.spec.values_key if view.spec else view.name.removeprefix(catalog.PREFIX)
-        service_values = values.get(key) if isinstance(values.get(key), dict) else {}
+@dataclass(frozen=True)
+class PodLine:
+    name: str
+    node: str | None
+    zone: str | None
+    phase: str
+    ready: bool
+    restarts: int
+    age_seconds: int | None
+
+
+@dataclass(frozen=True)
+class WorkloadLine:
+    kind: str
+    name: str
+    desired: int | None
+    ready: int
+    schedule: str | None = None  # a CronJob's
+    suspended: bool | None = None
+    last_schedule: datetime | None = None
+    last_success: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What `services status` shows of one service: typed, rendered by the command."""
+
+    service: str
+    role: str
+    workload: WorkloadLine | None
+    pods: tuple[PodLine, ...]
+    containers: tuple[Container, ...]
+    autoscaler: Autoscaler | None
+    cr_values: dict[str, Any]
+
+    def to_json(self) -> dict[str, object]:
+        workload = self.workload
         entry: dict[str, object] = {
-            "service": view.name,
-            "role": view.role,
+            "service": self.service,
+            "role": self.role,
             "present": workload is not None,
-            "workload": {"kind": workload.kind, "name": workload.name, "desired": workload.desired,
-                         "ready": len(view.ready_pods)} if workload else None,
-            "pods": [
-                {
-                    "name": pod.name,
-                    "node": pod.node,
-                    "zone": observation.node_zones.get(pod.node or "") or None,
-                    "phase": pod.phase,
-                    "ready": pod.ready,
-                    "restarts": pod.restarts,
-                    "age_seconds": _age(pod.started, now),
-                }
-                for pod in view.pods
-            ],
-            "containers": [
-                {"name": c.name, "image": c.image, "requests": c.requests, "limits": c.limits}
-                for c in (workload.containers if workload else ())
-            ],
-            "autoscaler": _autoscaler_json(view.autoscaler),
-            "cr_values": {k: service_values[k] for k in GOVERNING_VALUES if k in service_values},
+            "workload": None if workload is None else {"kind": workload.kind, "name": workload.name,
+                                                       "desired": workload.desired, "ready": workload.ready},
+            "pods": [pod.__dict__.copy() for pod in self.pods],
+            "containers": [{"name": c.name, "image": c.image, "requests": c.requests, "limits": c.limits}
+                           for c in self.containers],
+            "autoscaler": _autoscaler_json(self.autoscaler),
+            "cr_values": self.cr_values,
         }
         if workload is not None and workload.kind == "CronJob":
             entry["cronjob"] = {
@@ -253,5 +269,25 @@ def status_document(
                 "last_schedule": workload.last_schedule.isoformat() if workload.last_schedule else None,
                 "last_success": workload.last_success.isoformat() if workload.last_success else None,
             }
-        result.append(entry)
+        return entry
+
+
+def status_views(observation: KubeObservation, views: list[ServiceView], now: datetime) -> list[ServiceStatus]:
+    values = observation.cr.values if observation.cr else {}
+    result: list[ServiceStatus] = []
+    for view in views:
+        workload = view.workload
+        key = view.spec.values_key if view.spec else view.name.removeprefix(catalog.PREFIX)
+        service_values = values.get(key) if isinstance(values.get(key), dict) else {}
+        line = None if workload is None else WorkloadLine(
+            workload.kind, workload.name, workload.desired, len(view.ready_pods), workload.schedule, workload.suspended,
+            workload.last_schedule, workload.last_success)
+        pods = tuple(PodLine(pod.name, pod.node, observation.node_zones.get(pod.node or "") or None, pod.phase, pod.ready,
+                             pod.restarts, _age(pod.started, now)) for pod in view.pods)
+        result.append(ServiceStatus(view.name, view.role, line, pods, workload.containers if workload else (),
+                                    view.autoscaler, {k: service_values[k] for k in GOVERNING_VALUES if k in service_values}))
     return result
+
+
+def status_document(observation: KubeObservation, views: list[ServiceView], now: datetime) -> list[dict[str, object]]:
+    return [status.to_json() for status in status_views(observation, views, now)]

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from wbctl.core import bigtable as bt
-from wbctl.core.model import Status
+from wbctl.core.model import AutoscalingWrite, Status
 from wbctl.errors import UsageError
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
@@ -110,8 +110,7 @@ def test_autoscale_plan_names_every_cluster_and_carries_the_whole_config() -> No
     assert targets == {"projects/proj/instances/wandb-bigtable/clusters/c1", "projects/proj/instances/wandb-bigtable/clusters/c2"}
     c1 = {c.key: (c.before, c.after) for c in plan.changes if c.target.endswith("/c1")}
     assert c1 == {"autoscaling min nodes": (1, 3), "autoscaling max nodes": (3, 10)}
-    assert plan.preconditions["projects/proj/instances/wandb-bigtable/clusters/c1"]["autoscaling"] == {
-        "min": 3, "max": 10, "cpu": 70, "storage": None}
+    assert plan.writes["projects/proj/instances/wandb-bigtable/clusters/c1"] == AutoscalingWrite(3, 10, 70, None)
     assert any("c2: autoscaling replaces its fixed 4 nodes" in n for n in plan.notes)
     again = bt.plan_autoscale(observation(cluster("c1", scaling=bt.Autoscaling(3, 10, 70))), min_nodes=3, max_nodes=10,
                               cpu_target=70, storage_gib=None, cluster_id=None, context="p")

@@ -15,7 +15,7 @@ from wbctl.core.kube import (
     WandbResource,
     Workload,
 )
-from wbctl.core.model import Status
+from wbctl.core.model import KubeWrite, Status
 from wbctl.errors import BackendError, UsageError
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
@@ -147,7 +147,7 @@ def test_scale_via_cr_writes_replica_count_with_the_cr_resource_version() -> Non
     assert (change.target, change.key, change.before, change.after) == (
         "weightsandbiases/wandb", "spec.values.api.replicaCount", None, 5)
     assert change.path == ("spec", "values", "api", "replicaCount")
-    assert plan.preconditions == {"weightsandbiases/wandb": {"resourceVersion": "42"}}
+    assert plan.writes == {"weightsandbiases/wandb": KubeWrite("42")}
 
 
 def test_scale_again_is_no_change() -> None:
@@ -215,10 +215,10 @@ def test_autoscale_via_hpa_patches_existing_or_creates() -> None:
     patch = scaling.plan_autoscale(obs, catalog.resolve("filestream"), min_replicas=2, max_replicas=10, cpu_target=None,
                                    disable=False, via="hpa", context="p")
     assert [(c.key, c.before, c.after) for c in patch.changes] == [("spec.minReplicas", 3, 2)]
-    assert patch.preconditions == {"horizontalpodautoscaler/wandb-filestream": {"resourceVersion": "9"}}
+    assert patch.writes == {"horizontalpodautoscaler/wandb-filestream": KubeWrite("9")}
     create = scaling.plan_autoscale(obs, catalog.resolve("executor"), min_replicas=3, max_replicas=6, cpu_target=None,
                                     disable=False, via="hpa", context="p")
-    manifest = create.preconditions["horizontalpodautoscaler/wandb-executor"]["create"]
+    manifest = create.writes["horizontalpodautoscaler/wandb-executor"].create
     assert manifest["spec"]["scaleTargetRef"]["name"] == "wandb-executor-bc"
     assert {c.key: c.after for c in create.changes} == {"spec.minReplicas": 3, "spec.maxReplicas": 6, "cpu target %": 80}
 
