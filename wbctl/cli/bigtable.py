@@ -10,7 +10,7 @@ import typer
 from wbctl.cli import changes
 from wbctl.cli.options import DryRun, Output, Yes, group, render_check
 from wbctl.cli.state import State
-from wbctl.core import bigtable
+from wbctl.core import bigtable, bigtable_status
 from wbctl.core.durations import parse_duration
 from wbctl.core.series import SignalData
 from wbctl.output import Terminal
@@ -38,7 +38,7 @@ def status(ctx: typer.Context, window: Window = "1h", output: Output = None) -> 
     state = State.of(ctx)
     state.settings(output=output)
     observation, data = _read(state, window, CPU_SIGNALS)
-    view = bigtable.status_view(observation, data, window)
+    view = bigtable_status.status_view(observation, data, window)
     term = state.terminal()
     if term.json_mode:
         term.json(view.to_json())
@@ -50,7 +50,7 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value}%"
 
 
-def render_status(term: Terminal, view: bigtable.BigtableStatus) -> None:
+def render_status(term: Terminal, view: bigtable_status.BigtableStatus) -> None:
     observation = view.observation
     term.line(f"{observation.target()} ({observation.display_name}), {observation.state}; window {view.window}")
     rows = []

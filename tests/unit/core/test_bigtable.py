@@ -5,7 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from wbctl.core import bigtable as bt
+from wbctl.core import bigtable_status
 from wbctl.core.model import AutoscalingWrite, Status
+from wbctl.core.series import Series, SignalData
 from wbctl.errors import UsageError
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
@@ -19,9 +21,9 @@ def cluster(cid="wandb-bigtable-c1", nodes=3, scaling: bt.Autoscaling | None = b
     return bt.ClusterState(cid, "us-central1-a", storage, "READY", nodes, scaling)
 
 
-def cpu(values: list[float], cid="wandb-bigtable-c1") -> bt.SignalData:
+def cpu(values: list[float], cid="wandb-bigtable-c1") -> SignalData:
     points = tuple((NOW - timedelta(minutes=len(values) - i), v) for i, v in enumerate(values))
-    return bt.SignalData("bigtable-cpu", (bt.Series({"cluster": cid}, points),))
+    return SignalData("bigtable-cpu", (Series({"cluster": cid}, points),))
 
 
 def test_default_names_follow_the_terraform_module() -> None:
@@ -54,7 +56,7 @@ def test_cpu_above_target_warns_only_at_max_nodes() -> None:
 
 
 def test_no_cpu_data_is_unknown_not_zero() -> None:
-    findings = {f.check: f for f in bt.check(observation(cluster()), bt.SignalData("bigtable-cpu", None, "no data"), "1h").findings}
+    findings = {f.check: f for f in bt.check(observation(cluster()), SignalData("bigtable-cpu", None, "no data"), "1h").findings}
     assert findings["bigtable.cpu"].status is Status.UNKNOWN and findings["bigtable.cpu"].observed is None
 
 
@@ -137,10 +139,10 @@ def test_scale_turns_autoscaling_off_and_says_so() -> None:
 
 
 def test_status_document() -> None:
-    nodes = bt.SignalData("bigtable-nodes", (bt.Series({"cluster": "wandb-bigtable-c1"}, (
+    nodes = SignalData("bigtable-nodes", (Series({"cluster": "wandb-bigtable-c1"}, (
         (NOW - timedelta(minutes=3), 1.0), (NOW - timedelta(minutes=2), 1.0), (NOW - timedelta(minutes=1), 3.0))),))
-    doc = bt.status_document(observation(cluster()), {"bigtable-cpu": cpu([0.2, 0.6]), "bigtable-nodes": nodes,
-                                                       "bigtable-storage": bt.SignalData("bigtable-storage", None, "none")}, "1h")
+    doc = bigtable_status.status_document(observation(cluster()), {"bigtable-cpu": cpu([0.2, 0.6]), "bigtable-nodes": nodes,
+                                                       "bigtable-storage": SignalData("bigtable-storage", None, "none")}, "1h")
     (c,) = doc["clusters"]
     assert c["cpu_percent"] == {"now": 60.0, "peak": 60.0, "target": 70}
     assert [n["nodes"] for n in c["node_changes"]] == [1, 3]
