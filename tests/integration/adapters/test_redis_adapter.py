@@ -133,3 +133,12 @@ def test_concurrent_discards_cannot_both_win(redis_server: RedisServer) -> None:
         thread.join()
     assert sorted(outcomes) == ["ConflictError", "applied"]
     assert redis_server.client().get(rs.DISCARD_KEY) in {"run-a", "run-b"}
+
+
+def test_a_discard_with_less_than_a_second_left_still_expires(redis_server: RedisServer) -> None:
+    """TTL rounds 400 ms down to 0, which used to read as "no expiry"; PTTL rounds it up to 1 s."""
+    client = redis_server.client()
+    client.set(rs.DISCARD_KEY, "r1", px=400)
+    assert adapter_for(redis_server).discard_state().ttl_seconds == 1
+    client.set(rs.DISCARD_KEY, "r1")
+    assert adapter_for(redis_server).discard_state().ttl_seconds is None
