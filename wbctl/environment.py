@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -46,6 +47,7 @@ class Environment:
     stderr_isatty: bool | None = None
     now: Callable[[], datetime] = _utcnow
     user: Callable[[], str] = _os_user
+    sleep: Callable[[float], None] = time.sleep  # the sandbox's runs on its compressed clock
 
     def __post_init__(self) -> None:
         if self.stdin_isatty is None:

@@ -23,11 +23,16 @@ ARGUMENTS = {
     "run discard": ["abc123", "--ttl", "1h", "--dry-run"],
     "run restore": ["--dry-run"],
     "runbook show": ["noisy-run"],
+    "sandbox advance": ["1m"],
+    "mysql tune": ["--dry-run"],
     "services scale": ["api", "--replicas", "3", "--dry-run"],
     "services autoscale": ["filestream", "--min", "1", "--max", "5", "--dry-run"],
 }
 # commands whose sandbox answer is a refusal that has nothing to do with -o json
-REFUSED_IN_THE_SANDBOX = {"mysql tune": "the sandbox does not simulate MySQL"}
+REFUSED_IN_THE_SANDBOX: dict[str, str] = {}
+# commands that do not end by themselves: `sandbox serve` prints its document, then serves until Ctrl-C
+# (tests/e2e/test_sandbox_serve.py reads it)
+ENDLESS = {"sandbox serve"}
 
 
 def commands_with_output() -> list[str]:
@@ -41,7 +46,7 @@ def test_the_walk_knows_every_command() -> None:
     assert set(ARGUMENTS) <= set(commands_with_output())
 
 
-@pytest.mark.parametrize("name", commands_with_output())
+@pytest.mark.parametrize("name", [name for name in commands_with_output() if name not in ENDLESS])
 def test_json_or_a_one_line_refusal(wbctl, isolated_env: Path, name: str) -> None:
     variables = isolated_env / "vars.tsv"
     variables.write_text("Variable_name\tValue\nversion\t8.0.31\nbinlog_format\tROW\n")

@@ -218,9 +218,10 @@ def test_cloud_sql_flag_whose_default_is_not_known_stays_unknown(wbctl, isolated
     assert findings["mysql.slow_query_log"]["status"] == "ok"
 
 
-def test_sandbox_refuses_live_mysql(wbctl) -> None:
-    result = wbctl("--sandbox", "mysql", "check")
-    assert result.returncode == 2 and "does not simulate MySQL" in result.stderr
+def test_the_sandbox_serves_mysql(wbctl) -> None:
+    healthy = wbctl("--sandbox", "--scenario", "healthy", "mysql", "check", "-o", "json")
+    assert healthy.returncode == 0 and healthy.json()["summary"]["fail"] == 0
+    assert wbctl("--sandbox", "--scenario", "misconfigured", "mysql", "check").returncode == 1
 
 
 def test_server_that_never_answers_times_out(wbctl, env) -> None:

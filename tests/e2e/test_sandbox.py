@@ -22,14 +22,14 @@ def test_sandbox_ignores_the_real_configuration(wbctl, isolated_env: Path) -> No
     config.write_text('[contexts.prod]\nredis-url = "redis://prod-redis.invalid:6379/0"\nread-only = true\n')
     result = wbctl("--sandbox", "config", "show", "--origin", "-o", "json", env={"WBCTL_REDIS_URL": "redis://env-redis.invalid:1/0"})
     settings = result.json()["settings"]
-    assert result.json()["context"] == "sandbox/healthy"
+    assert result.json()["context"] == "sandbox/queue-backlog"  # the default story: the incident
     assert settings["redis-url"]["value"].startswith("redis://127.0.0.1:")
-    assert settings["redis-url"]["origin"] == "sandbox healthy"
+    assert settings["redis-url"]["origin"] == "sandbox queue-backlog"
     assert settings["read-only"]["value"] is False
 
 
 def test_rehearsal_state_persists_until_reset(wbctl, isolated_env: Path, audit_log: Path) -> None:
-    env = {"WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": "misconfigured"}
+    env = {"WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": "misconfigured", "WBCTL_SANDBOX_SPEED": "0"}  # the clock stands still
     assert wbctl("redis", "tune", "--yes", env=env).returncode == 0
     assert wbctl("run", "discard", "noisy-run", "--ttl", "2h", "--yes", env=env).returncode == 0
     assert wbctl("redis", "tune", "--check", env=env).returncode == 0
@@ -110,7 +110,7 @@ def test_sandbox_queue_backlog_tells_the_incident(wbctl) -> None:
     assert "at its maximum of 5" in result.stdout  # the updater's HPA at its max
     assert "wbctl --sandbox --scenario queue-backlog services autoscale wandb-flat-run-fields-updater --min 5 --max 10" in result.stdout
     assert "wbctl --sandbox --scenario queue-backlog run discard k7w3x9qp --ttl 2h" in result.stdout  # the configured query
-    healthy = wbctl("--sandbox", "runbook", "queue-backlog", "-o", "json")
+    healthy = wbctl("--sandbox", "--scenario", "healthy", "runbook", "queue-backlog", "-o", "json")
     assert healthy.returncode == 0 and healthy.json()["verdict"] == "none"
 
 

@@ -1,20 +1,27 @@
 """FakeKubeAPI's ConfigMaps, concurrent delays and connection counting, driven only through the
-real `kubernetes` client loaded from the fake's kubeconfig (as the adapter loads it)."""
+real `kubernetes` client loaded from the fake's kubeconfig (as the adapter loads it); its
+Tables (what kubectl's `get` asks for), and TLS with the Python client and wbctl's adapter
+(the real kubectl against it: test_kubectl_against_fake.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from wbctl.adapters.kube import ALL_KINDS, KubeAdapter
 from wbctl.sandbox import kube_fixtures as fx
 from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube_columns import human_duration
 
 
 def api_client(kubeconfig: Path) -> client.ApiClient:
@@ -113,3 +120,116 @@ def test_connections_count_what_the_client_opens(fake: FakeKubeAPI, kubeconfig: 
     assert fake.connections() == 0
     first.close()
     second.close()
+
+
+# --- reads as Tables (what kubectl asks for) ---------------------------------------------------
+
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+
+
+def test_table_rows_carry_the_object_as_asked(fake: FakeKubeAPI) -> None:
+    """The Table kubectl receives: columns with priorities, cells, the list's resourceVersion, and
+    per row a PartialObjectMetadata by default, the whole object with includeObject=Object
+    (kubectl's --sort-by), none with None; plain JSON still answers a plain Accept, 406 for
+    protobuf alone."""
+    fake.add_all(fx.chart_043())
+    path = "/apis/apps/v1/namespaces/default/deployments"
+    headers = {"authorization": f"Bearer {fake.token}", "accept": TABLE_ACCEPT}
+    status, content_type, body = fake.respond("GET", f"{path}?limit=500", headers, b"")
+    table = json.loads(body)
+    assert status == 200 and content_type == "application/json;as=Table;v=v1;g=meta.k8s.io"
+    assert (table["kind"], table["apiVersion"]) == ("Table", "meta.k8s.io/v1")
+    assert [(c["name"], c["priority"]) for c in table["columnDefinitions"]] == [
+        ("Name", 0), ("Ready", 0), ("Up-to-date", 0), ("Available", 0), ("Age", 0),
+        ("Containers", 1), ("Images", 1), ("Selector", 1)]
+    assert table["metadata"]["resourceVersion"] == fake.resource_version
+    row = table["rows"][0]
+    assert row["cells"][:5] == ["wandb-anaconda2", "3/3", 3, 3, "30d"]
+    assert row["object"]["kind"] == "PartialObjectMetadata" and row["object"]["metadata"]["name"] == "wandb-anaconda2"
+
+    _, _, body = fake.respond("GET", f"{path}/wandb-api?includeObject=Object", headers, b"")
+    (row,) = json.loads(body)["rows"]
+    assert row["object"]["kind"] == "Deployment" and row["object"]["spec"]["replicas"] == 3
+    _, _, body = fake.respond("GET", f"{path}?includeObject=None", headers, b"")
+    assert all("object" not in row for row in json.loads(body)["rows"])
+
+    plain = {"authorization": headers["authorization"], "accept": "application/json"}
+    assert json.loads(fake.respond("GET", path, plain, b"")[2])["kind"] == "DeploymentList"
+    status, _, body = fake.respond("GET", path, {**plain, "accept": "application/vnd.kubernetes.protobuf"}, b"")
+    assert status == 406 and json.loads(body)["reason"] == "NotAcceptable"
+
+
+def test_table_columns_of_hpas_pods_and_the_cr(fake: FakeKubeAPI) -> None:
+    objs = fx.chart_043()
+    pod = fx.of_kind(objs, "Pod")[0]
+    fake.add_all([*objs, fx.crash_looping(pod, restarts=7)])
+    headers = {"authorization": f"Bearer {fake.token}", "accept": TABLE_ACCEPT}
+
+    def table(path: str) -> dict[str, Any]:
+        status, _, body = fake.respond("GET", path, headers, b"")
+        assert status == 200
+        return json.loads(body)
+
+    hpa = table("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/wandb-flat-run-fields-updater")
+    assert [c["name"] for c in hpa["columnDefinitions"]] == ["Name", "Reference", "Targets", "MinPods", "MaxPods",
+                                                             "Replicas", "Age"]
+    assert hpa["rows"][0]["cells"][:6] == ["wandb-flat-run-fields-updater", "Deployment/wandb-flat-run-fields-updater-bc",
+                                           "cpu: 42%/80%", "1", 10, 3]
+    pods = table("/api/v1/namespaces/default/pods")
+    assert [c["name"] for c in pods["columnDefinitions"] if c["priority"] == 1] == ["IP", "Node", "Nominated Node",
+                                                                                    "Readiness Gates"]
+    broken = next(r for r in pods["rows"] if r["cells"][0] == pod["metadata"]["name"])
+    assert broken["cells"][1:3] == ["0/1", "CrashLoopBackOff"] and broken["cells"][3].startswith("7 (")
+    cr = table("/apis/apps.wandb.com/v1/namespaces/default/weightsandbiases")
+    assert [(c["name"], c["type"]) for c in cr["columnDefinitions"]] == [("Name", "string"), ("Age", "date")]
+    assert cr["rows"][0]["cells"] == ["wandb", "90d"]
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (-5, "<invalid>"), (-1, "0s"), (119, "119s"), (120, "2m"), (303, "5m3s"), (600, "10m"), (10799, "179m"),
+    (3 * 3600, "3h"), (5 * 3600 + 120, "5h2m"), (30 * 3600, "30h"), (2 * 86400, "2d"), (5 * 86400 + 4 * 3600, "5d4h"),
+    (30 * 86400, "30d"), (800 * 86400, "2y70d"), (9 * 365 * 86400, "9y"),
+])
+def test_ages_read_as_kubectl_prints_them(seconds: int, shown: str) -> None:
+    assert human_duration(seconds) == shown
+
+
+# --- TLS: the Python client and the adapter -------------------------------------------------------
+
+
+def test_python_client_and_kube_adapter_over_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeKubeAPI(tls=True) as fake:
+        fake.add_all(fx.chart_043())
+        kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
+        cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+        assert cluster["server"] == fake.url and fake.url.startswith("https://127.0.0.1:")
+        assert base64.b64decode(cluster["certificate-authority-data"]) == fake.ca_pem
+        assert "insecure-skip-tls-verify" not in cluster
+        configuration = client.Configuration()
+        config.load_kube_config(config_file=str(kubeconfig), context="fake", client_configuration=configuration)
+        assert configuration.verify_ssl and configuration.ssl_ca_cert  # the server is verified, not trusted blindly
+        with client.ApiClient(configuration) as shared:
+            assert client.AppsV1Api(shared).read_namespaced_deployment("wandb-api", "default").spec.replicas == 3
+
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        fake.reset_requests()
+        adapter = KubeAdapter(kube_context=None, namespace="default", instance="wandb", timeout=5,
+                              kubeconfig=str(kubeconfig))
+        observation = adapter.observe(ALL_KINDS)
+        assert len(observation.workloads) == 16 and len(observation.node_zones) == 3
+        assert observation.cr is not None and observation.cr.chart_version == "0.43.8"
+        assert fake.count("list", "pods") == 1
+        assert all(r.headers.get("authorization") == f"Bearer {fake.token}" for r in fake.requests)
+
+        fake.token = "rotated"  # the kubeconfig's token is now the wrong one
+        with client.ApiClient(configuration) as shared, pytest.raises(ApiException) as caught:
+            client.AppsV1Api(shared).read_namespaced_deployment("wandb-api", "default")
+        assert caught.value.status == 401 and json.loads(caught.value.body)["reason"] == "Unauthorized"
+
+
+def test_plain_http_stays_the_default(fake: FakeKubeAPI, kubeconfig: Path) -> None:
+    assert fake.url.startswith("http://127.0.0.1:")
+    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    assert cluster == {"server": fake.url, "insecure-skip-tls-verify": True}
+    with pytest.raises(RuntimeError, match="plain HTTP"):
+        _ = fake.ca_pem

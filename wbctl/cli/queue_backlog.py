@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -263,7 +262,7 @@ def _watch(state: State, book: Runbook, look: Round, window: str, pause: int, *,
             first = False
             if until_clear and look.diagnosis.judgement.verdict is Verdict.NONE:
                 raise typer.Exit(ExitStatus.SUCCESS)
-            time.sleep(pause)
+            state.env.sleep(pause)
             look = book.look()
     finally:
         if live is not None:

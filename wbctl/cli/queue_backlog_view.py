@@ -112,7 +112,7 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
         if view["name"] == "backlog" and judgement.rise_began is not None and judgement.verdict is Verdict.GROWING:
             since = f"rising since {_clock(judgement.rise_began)}"
         rows.append((view["label"], latest or "-", _window_cell(view, terminal), _clock(view["newest"]), since))
-    term.table(("signal", "now", f"last {window}", "newest (UTC)", ""), rows, wrap=("now", f"last {window}", ""))
+    term.table(("signal", "now", f"last {window}", "newest (UTC)", ""), rows, wrap=("",))
     for step in diagnosis.steps:
         term.line("")
         term.line(f"{step.number}. {step.name}: {step.status.value.upper()} - {step.summary}", _STYLE[step.status])

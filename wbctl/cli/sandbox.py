@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Optional
+
 import typer
 
 from wbctl.cli.options import Output, group
 from wbctl.cli.state import State
+from wbctl.core.durations import format_duration, parse_duration
+from wbctl.errors import RefusedError, UsageError
 from wbctl.output import render_items
+
+Scenario = Annotated[Optional[str], typer.Option("--scenario", metavar="NAME",
+                                                 help="The story (default: --scenario of wbctl, else queue-backlog).")]
 
 app = group("sandbox", "The embedded simulated deployment that `wbctl --sandbox ...` runs against.")
 
@@ -33,7 +40,12 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
 
     state = State.of(ctx)  # no settings: loading them would start the sandbox being reset
     directory = sandbox_dir(state.env)
-    removed = sorted(path.stem for path in directory.glob("*.json"))
+    from wbctl.sandbox.serve import find
+
+    removed = sorted(path.stem for path in directory.glob("*.json") if path.stem.count(".") == 0)
+    served = [name for name in removed if find(directory, name, 0) is not None]
+    if served:
+        raise RefusedError(f"the sandbox {', '.join(served)} is being served (wbctl sandbox serve): stop it first; nothing reset")
     for name in removed:
         (directory / f"{name}.json").unlink()
         (directory / f"{name}.kubeconfig").unlink(missing_ok=True)
@@ -42,3 +54,102 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
         term.json({"reset": removed})
     else:
         term.info(f"reset: {', '.join(removed)}" if removed else "nothing to reset")
+
+
+def _started(ctx: typer.Context, scenario: str | None, output: str | None) -> State:
+    """The sandbox of `scenario`, started as `wbctl --sandbox --scenario NAME` would."""
+    state = State.of(ctx)
+    state.sandbox = True
+    state.scenario = scenario or state.scenario
+    state.settings(output=output)
+    return state
+
+
+def _status(state: State) -> dict[str, Any]:
+    from wbctl.sandbox.serve import Joined
+
+    sandbox = state._sandbox
+    assert sandbox is not None
+    if isinstance(sandbox, Joined):  # another shell serves it: its process holds the story
+        return {"scenario": sandbox.scenario, "simulated_time": sandbox.clock.now().isoformat(), "speed": sandbox.clock.speed,
+                "story_minutes": 0, "queue": None, "changes": [], "served": True}
+    sandbox.world.sync()
+    return {"scenario": sandbox.scenario.name, **sandbox.world.summary(), "served": False}
+
+
+@app.command()
+def status(ctx: typer.Context, scenario: Scenario = None, output: Output = None) -> None:
+    """The simulated time, where the story stands, and what rehearsals changed."""
+    state = _started(ctx, scenario, output)
+    document = _status(state)
+    term = state.terminal()
+    if term.json_mode:
+        term.json(document)
+        return
+    if document["served"]:
+        term.line(f"scenario {document['scenario']}: served by `wbctl sandbox serve` in another shell; "
+                  f"simulated time {document['simulated_time']} ({document['speed']:g}x wall time)")
+        return
+    term.line(f"scenario {document['scenario']}: simulated time {document['simulated_time']}, "
+              f"{document['speed']:g}x wall time ({format_duration(document['story_minutes'] * 60)} into the story)")
+    queue = document["queue"]
+    if queue:
+        term.line(f"queue: backlog {queue['backlog']:,}, publish {queue['published_per_second']:,.0f}/s, consume "
+                  f"{queue['consumed_per_second']:,.0f}/s, oldest {format_duration(queue['oldest_age_seconds'])}; "
+                  f"Bigtable {queue['bigtable_nodes']} nodes at {queue['bigtable_cpu_percent']}% CPU; updater "
+                  f"{queue['updater_replicas']} replicas" + ("; the noisy run is discarded" if queue["noisy_run_discarded"] else ""))
+    term.line("changed in this rehearsal:" if document["changes"] else "nothing changed yet in this rehearsal")
+    for line in document["changes"]:
+        term.line(f"  {line}")
+
+
+@app.command()
+def advance(
+    ctx: typer.Context,
+    duration: Annotated[str, typer.Argument(metavar="DURATION", help="How far to move simulated time: 1m, 20m, 2h.")],
+    scenario: Scenario = None,
+    output: Output = None,
+) -> None:
+    """Move the sandbox's simulated time on at once (its clock also runs on its own, compressed)."""
+    seconds = parse_duration(duration)
+    if seconds > 86400:
+        raise UsageError(f"sandbox advance {duration}: at most 1d at a time")
+    state = _started(ctx, scenario, output)
+    sandbox = state._sandbox
+    assert sandbox is not None
+    moment = sandbox.advance(seconds)
+    name = getattr(sandbox.scenario, "name", sandbox.scenario)
+    term = state.terminal()
+    if term.json_mode:
+        term.json({"scenario": name, "simulated_time": moment.isoformat(), "advanced_seconds": seconds})
+    else:
+        term.line(f"scenario {name}: simulated time is now {moment:%Y-%m-%d %H:%M:%S} UTC (+{format_duration(seconds)})")
+
+
+@app.command()
+def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) -> None:
+    """Keep the simulated deployment up until Ctrl-C, for kubectl, redis-cli, mysql and wbctl in other shells."""
+    import time
+
+    from wbctl.sandbox import serve as serving
+
+    state = State.of(ctx)
+    state.serving = True
+    state = _started(ctx, scenario, output)
+    sandbox = state._sandbox
+    assert sandbox is not None
+    document = serving.announce(sandbox)
+    term = state.terminal()
+    if term.json_mode:
+        term.json({key: document[key] for key in ("scenario", "kubeconfig", "backends", "speed")} |
+                  {"env": {"KUBECONFIG": document["kubeconfig"], "WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": document["scenario"]}})
+    else:
+        for line in serving.export_lines(document):
+            term.line(line)
+    try:
+        while True:
+            time.sleep(serving.TICK)
+            sandbox.world.sync()  # the story moves on while nobody asks
+            serving.take_advance(sandbox)
+    finally:
+        serving.withdraw(sandbox)

@@ -51,6 +51,22 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
+def sandbox_speed(environ: Any) -> float:
+    """WBCTL_SANDBOX_SPEED: simulated seconds per wall second (default 60; 0 stops the clock)."""
+    from wbctl.sandbox.clock import DEFAULT_SPEED
+
+    text = environ.get("WBCTL_SANDBOX_SPEED", "").strip()
+    if not text:
+        return DEFAULT_SPEED
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = -1.0
+    if not 0 <= speed <= 3600:
+        raise UsageError(f"WBCTL_SANDBOX_SPEED={text!r}: expected simulated seconds per wall second, 0 to 3600 (0 stops the clock)")
+    return speed
+
+
 @dataclass
 class State:
     env: Environment
@@ -60,6 +76,7 @@ class State:
     timeout: float | None = None
     debug: bool = False
     sandbox: bool = False
+    serving: bool = False  # `sandbox serve`: this process keeps the sandbox up for others
     scenario: str | None = None
     _sandbox: Sandbox | None = None
     _settings: config.Settings | None = None
@@ -88,9 +105,19 @@ class State:
     def _start_sandbox(self) -> tuple[str, dict[str, Any]]:
         from wbctl.sandbox import Sandbox, sandbox_dir, scenario_named
         from wbctl.sandbox.scenarios import DEFAULT_SCENARIO
+        from wbctl.sandbox.serve import find
 
         scenario = scenario_named(self.scenario or DEFAULT_SCENARIO)
-        self._sandbox = Sandbox(scenario, sandbox_dir(self.env)).start()
+        directory, speed = sandbox_dir(self.env), sandbox_speed(self.env.environ)
+        joined = None if self.serving else find(directory, scenario.name, speed)  # `sandbox serve` in another shell
+        if joined is not None:
+            self._sandbox, clock = joined, joined.clock  # type: ignore[assignment]
+        else:
+            self._sandbox = Sandbox(scenario, directory, speed=speed, tls=self.serving).start()
+            clock = self._sandbox.world.clock
+        # the rehearsal runs on the sandbox's simulated clock: queries, ages, expiries, audit times
+        self.env.now = clock.now
+        self.env.sleep = clock.sleep
         return scenario.name, self._sandbox.settings()
 
     def audit_path(self) -> Path:
@@ -155,8 +182,6 @@ class State:
         from wbctl.adapters.mysql import MysqlAdapter
 
         settings = self.settings()
-        if self.sandbox:  # never fall through to a real server from a rehearsal
-            raise UsageError("the sandbox does not simulate MySQL: use --from-file with a captured SHOW GLOBAL VARIABLES")
         return self._cached("mysql", lambda: MysqlAdapter(
             settings["mysql-url"],
             password=settings.secret("mysql-password"),

@@ -156,7 +156,13 @@ def check(observation: MysqlObservation) -> Report:
     for flag in FLAGS:
         check_id = f"mysql.{flag.name}"
         expected = f"{flag.comparison} {flag.value}" if flag.comparison != EXACT else flag.value
-        remedy = "wbctl mysql flags --format gcloud" if observation.flavor == "cloudsql" else "wbctl mysql tune"
+        if observation.flavor == "cloudsql":
+            remedy = "wbctl mysql flags --format gcloud"
+        elif flag.dynamic:
+            remedy = "wbctl mysql tune"
+        else:  # `mysql tune` cannot set it: a remedy that would not clear the finding is no remedy
+            remedy = (f"set {flag.name} = {_sql_value(flag.value)} in the server's configuration file and restart "
+                      "MySQL (not settable at run time)")
         observed = observation.variables.get(flag.name)
         said = ""
         if observed is None and observation.unset_is_default:

@@ -75,8 +75,12 @@ def _fuse_finding(observation: KubeObservation) -> Finding:
     if observation.cr is None:
         return Finding("parquet.fuse", Status.UNKNOWN, target, None, "enabled", "no WeightsAndBiases resource: values unknown")
     if not fuse_enabled(observation):
+        # a remedy that would be refused is no remedy: name what has to come first
+        first = "" if observation.csi_drivers is None or CSI_DRIVER in observation.csi_drivers else (
+            "first install the GKE GCS FUSE CSI driver (enable_gcs_fuse_csi_driver = true in W&B's Terraform, "
+            "then apply); then ")
         return Finding("parquet.fuse", Status.FAIL, target, "disabled", "enabled",
-                       "the parquet values have no enabled fuse block", "wbctl parquet fuse enable")
+                       "the parquet values have no enabled fuse block", f"{first}wbctl parquet fuse enable")
     if total and annotated == total:
         return Finding("parquet.fuse", Status.OK, target, "enabled", "enabled", f"enabled; {annotated}/{total} parquet pods use the FUSE sidecar")
     return Finding("parquet.fuse", Status.WARN, target, "enabled", "enabled",

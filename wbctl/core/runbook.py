@@ -79,7 +79,7 @@ def diagnose(ev: Evidence) -> Diagnosis:
     first = _backlog_step(judgement, ev.address)
     second = bigtable_step(ev.bigtable, ev.now, wanted and verdict is not Verdict.STALLED, ev.invocation)
     third = updater_step(ev, second, wanted and verdict is not Verdict.STALLED)
-    fourth = noisy_run_step(ev, verdict not in (Verdict.NONE,))
+    fourth = noisy_run_step(ev, wanted or verdict is Verdict.STALLED)  # a discard also frees a stalled run's key
     steps = (first, second, third, fourth)
     if verdict is Verdict.NONE:
         next_action = ""

@@ -2,24 +2,36 @@
 
 `wbctl --sandbox ...` starts it and points every backend setting at it, so the real adapters
 run end to end over the real protocols: Redis through fakeredis's TCP server, Kubernetes
-through the API fake of kube_api.py (the same one the test suite uses), holding the real
-operator-wandb 0.43.8 chart's workloads, and Bigtable admin and Cloud Monitoring through the
-gRPC fakes of google_api.py. Its state persists between invocations under $XDG_STATE_HOME/wbctl/sandbox/, one file per
-scenario, so a rehearsal (`run discard`, then `run discarded`) behaves like the real thing;
-`wbctl sandbox reset` starts a scenario afresh.
+through the API fake of kube_api.py (the same one the test suite uses) holding the real
+operator-wandb 0.43.8 chart's workloads and an operator that applies the WeightsAndBiases
+resource (operator.py), Bigtable admin and Cloud Monitoring through the gRPC fakes of
+google_api.py, MySQL over its wire protocol (mysql_server.py). A story's queue moves as a
+deterministic model (queue_model.py) on a compressed simulated clock (clock.py), kept in step
+with the fakes by world.py.
+
+What a rehearsal changes (the clock's anchor, the changes the model saw, Redis keys, the
+resource's values, Bigtable's limits, MySQL's variables) persists under
+$XDG_STATE_HOME/wbctl/sandbox/, one small file per scenario, written only when something
+changed; `wbctl sandbox reset` starts a scenario afresh.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from wbctl.environment import Environment
 from wbctl.errors import UsageError
+from wbctl.sandbox.clock import STORY_HORIZON, SimClock
 from wbctl.sandbox.scenarios import NAMES, SCENARIOS, Scenario
+
+STATE_VERSION = 2
+READY_AFTER = timedelta(seconds=30)
 
 
 def sandbox_dir(env: Environment) -> Path:
@@ -36,57 +48,134 @@ def scenario_named(name: str) -> Scenario:
 class Sandbox:
     scenario: Scenario
     directory: Path
+    speed: float = 60.0
+    tls: bool = False  # the Kubernetes API over HTTPS (kubectl sends its token only over TLS)
+    redis_url: str = ""
+    kubeconfig: Path | None = None
+    world: Any = None
     _servers: list[Any] = field(default_factory=list)
     _kube: Any = None
     _google: Any = None
-    redis_url: str = ""
-    kubeconfig: Path | None = None
+    _mysql: Any = None
+    _saved: dict[str, Any] = field(default_factory=dict)
+    _loaded_redis: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # key -> (value, px set at load)
+    _clock_json: dict[str, object] = field(default_factory=dict)
+    _kube_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def state_file(self) -> Path:
         return self.directory / f"{self.scenario.name}.json"
 
+    # --- starting -------------------------------------------------------------------------------
+
     def start(self) -> Sandbox:
+        """Every server at once (each on a free loopback port); the Kubernetes objects only when
+        the first Kubernetes request comes."""
+        from wbctl.sandbox.world import World
+
+        saved = self._read_state()
+        fresh = saved is None or saved.get("version") != STATE_VERSION or saved.get("scenario") != self.scenario.name
+        self._saved = {} if fresh else saved  # type: ignore[assignment]
+        clock = SimClock.starting_now(self.speed) if fresh else SimClock.from_json(self._saved["clock"], self.speed)
+        story_start = (clock.sim_anchor - timedelta(seconds=self.scenario.length) if fresh
+                       else datetime.fromisoformat(self._saved["story_start"]))
+        clock.end = story_start + timedelta(seconds=self.scenario.length) + STORY_HORIZON
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            redis = pool.submit(self._start_redis)
+            kube = pool.submit(self._start_kube)
+            google = pool.submit(self._start_google)
+            mysql = pool.submit(self._start_mysql)
+            redis.result(), kube.result(), google.result(), mysql.result()
+        from wbctl.sandbox.queue_model import Change
+
+        self.world = World(self.scenario.story, NAMES, clock, story_start,
+                           changes=[Change.from_json(c) for c in self._saved.get("changes", [])],
+                           history=list(self._saved.get("history", [])), google=self._google, redis=self._client)
+        if fresh:
+            self._saved = {"version": STATE_VERSION, "scenario": self.scenario.name, "story_start": story_start.isoformat()}
+        self._clock_json = clock.to_json()
+        self._load_redis()
+        self._google.on_call = self.world.sync
+        self._kube.on_request = self._kube_request
+        return self
+
+    def _start_redis(self) -> None:
         from fakeredis import TcpFakeServer
 
         server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                         name="sandbox-redis").start()
         self._servers.append(server)
         self.redis_url = f"redis://127.0.0.1:{server.server_address[1]}/0"
-        saved = self._read_state() or {}
-        samples = self.scenario.samples()
-        self._load_redis(saved.get("redis"))
-        self._start_kube(saved.get("kube"), samples[-1])
-        self._start_google(saved.get("google"), samples)
-        return self
 
-    def _start_google(self, saved: dict[str, Any] | None, samples: list[Any]) -> None:
-        from wbctl.sandbox.google_api import FakeGoogleAPIs
-        from wbctl.sandbox.stories import add_bigtable, now_minute, publish
-
-        self._google = FakeGoogleAPIs().start()
-        story = self.scenario.story
-        add_bigtable(self._google, NAMES, bounds=story.nodes, nodes=samples[-1].nodes,
-                     cpu_target=round(story.cpu_target * 100))
-        publish(self._google, NAMES, samples, now_minute(), story=story)  # the story always ends now
-        if saved is not None:
-            self._google.load_state(saved)  # what earlier rehearsals changed in Bigtable
-
-    def _start_kube(self, saved: list[dict[str, Any]] | None, last: Any) -> None:
+    def _start_kube(self) -> None:
         from wbctl.sandbox.kube_api import FakeKubeAPI
 
-        self._kube = FakeKubeAPI().start()
-        self._kube.add_all(saved if saved is not None else self.scenario.kube(last))
+        self._kube = (FakeKubeAPI(tls=True) if self.tls else FakeKubeAPI()).start()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = self.directory / f"{self.scenario.name}.kubeconfig"
         self.kubeconfig.unlink(missing_ok=True)
         self._kube.write_kubeconfig(self.kubeconfig, context="sandbox")
 
-    def _kube_objects(self) -> list[dict[str, Any]]:
-        from wbctl.sandbox.kube_api import RESOURCE_TYPES
+    def _start_google(self) -> None:
+        from wbctl.sandbox.google_api import FakeGoogleAPIs
+        from wbctl.sandbox.stories import add_bigtable
 
-        return [obj for rtype in RESOURCE_TYPES for obj in self._kube.objects(rtype.plural)]
+        self._google = FakeGoogleAPIs().start()
+        story = self.scenario.story
+        add_bigtable(self._google, NAMES, bounds=story.nodes, nodes=story.start_nodes,
+                     cpu_target=round(story.cpu_target * 100))
+        if self._saved.get("google") is not None:
+            self._google.load_state(self._saved["google"])  # what earlier rehearsals changed in Bigtable
+
+    def _start_mysql(self) -> None:
+        from wbctl.sandbox.mysql_server import start_mysql
+
+        self._mysql = start_mysql(self.scenario.mysql, self._saved.get("mysql"))
+
+    def _kube_request(self, *_: Any) -> None:
+        """The first Kubernetes request loads the namespace; every one brings it up to date."""
+        with self._kube_lock:
+            if self.world.kube is None:
+                self._load_kube()
+        self.world.sync()
+
+    def _load_kube(self) -> None:
+        """The scenario's namespace (built once, then cached), the resource's saved values,
+        and what the operator makes of them: pods of earlier rehearsals are up and ready."""
+        from wbctl.sandbox import operator
+
+        objects = self._objects()
+        values = self._saved.get("cr_values")
+        for obj in objects:
+            if obj["kind"] == "WeightsAndBiases" and values is not None:
+                obj["spec"]["values"] = values
+        self._kube.add_all(objects)
+        now = self.world.clock.now()
+        self.world.kube, self.world.reconcile = self._kube, operator.reconcile
+        operator.reconcile(self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1))
+
+    def _objects(self) -> list[dict[str, Any]]:
+        """The scenario's initial objects: the chart's YAML is parsed once per scenario and the
+        result kept as JSON beside the state (a cache: deleting it costs one rebuild)."""
+        from wbctl import __version__
+
+        cache = self.directory / f"{self.scenario.name}.objects.json"
+        try:
+            cached = json.loads(cache.read_text())
+            if cached.get("wbctl") == __version__:
+                return cached["objects"]
+        except (OSError, ValueError, AttributeError):
+            pass
+        objects = self.scenario.kube(self.scenario.samples()[-1])
+        try:
+            cache.write_text(json.dumps({"wbctl": __version__, "objects": objects}))
+        except OSError:
+            pass
+        return objects
+
+    # --- what the commands see ------------------------------------------------------------------
 
     def settings(self) -> dict[str, Any]:
         """The values that replace the configuration's backend settings."""
@@ -95,7 +184,7 @@ class Sandbox:
             "redis-ca-file": None,
             "kube-context": "sandbox",
             "namespace": "default",
-            "instance": "wandb",
+            "instance": NAMES.install,
             "gcp-project": NAMES.project,
             "gcp-emulator-host": self._google.address,
             "bigtable-instance": None,
@@ -105,26 +194,61 @@ class Sandbox:
             "queue-subscription": None,
             "queue-topic": None,
             "noisy-run-query": "",
+            "mysql-url": self._mysql.url,
+            "mysql-ca-file": None,
             "read-only": False,
             **self.scenario.settings,
         }
+
+    # --- Redis keys, their expiry in simulated time -----------------------------------------------
 
     def _client(self) -> Any:
         import redis
 
         return redis.Redis.from_url(self.redis_url, decode_responses=True, socket_timeout=5)
 
-    def _load_redis(self, keys: dict[str, Any] | None) -> None:
+    def _load_redis(self) -> None:
+        saved = self._saved.get("redis")
+        now = self.world.clock.now()
         client = self._client()
         try:
-            if keys is None:
+            if saved is None:
                 for key, value in self.scenario.redis.items():
                     client.set(key, value)
-            else:
-                for key, (value, ttl_ms) in keys.items():
-                    client.set(key, value, px=ttl_ms if ttl_ms and ttl_ms > 0 else None)
+                    self._loaded_redis[key] = (value, None)
+                return
+            for key, (value, expires) in saved.items():
+                px = None
+                if expires is not None:
+                    px = int((datetime.fromisoformat(expires) - now).total_seconds() * 1000)
+                    if px <= 0:
+                        continue  # expired while the sandbox was not running
+                client.set(key, value, px=px)
+                self._loaded_redis[key] = (value, px)
         finally:
             client.close()
+
+    def _redis_state(self, now: datetime) -> dict[str, Any]:
+        """Each key with its expiry as a simulated time. A key untouched since the load keeps the
+        expiry it was loaded with (its wall-clock countdown is not simulated time)."""
+        client = self._client()
+        try:
+            keys = {key: (client.get(key), client.pttl(key)) for key in client.keys("*")}
+        finally:
+            client.close()
+        loaded = self._saved.get("redis") or {}
+        state: dict[str, Any] = {}
+        for key, (value, pttl) in keys.items():
+            before = self._loaded_redis.get(key)
+            untouched = before is not None and before[0] == value and (
+                (before[1] is None and pttl < 0) or (before[1] is not None and pttl >= 0 and before[1] - pttl < 5000))
+            if untouched and key in loaded:
+                state[key] = loaded[key]
+            else:
+                state[key] = [value, (now + timedelta(milliseconds=pttl)).isoformat() if pttl > 0 else None]
+        return state
+
+    # --- saving and stopping --------------------------------------------------------------------
 
     def _read_state(self) -> dict[str, Any] | None:
         try:
@@ -132,18 +256,39 @@ class Sandbox:
         except (OSError, ValueError):
             return None
 
+    def _state(self) -> dict[str, Any]:
+        world = self.world
+        state = dict(self._saved)
+        state["clock"] = self._clock_json
+        state["changes"] = [change.to_json() for change in world.changes]
+        state["history"] = list(world.history)
+        state["redis"] = self._redis_state(world.clock.now())
+        state["google"] = self._google.state()
+        state["mysql"] = self._mysql.variables()
+        if world.kube is not None:
+            cr = self._kube.get("weightsandbiases", "default", NAMES.install)
+            state["cr_values"] = cr["spec"].get("values") if cr else None
+        return state
+
     def _save(self) -> None:
-        client = self._client()
-        try:
-            keys = {key: (client.get(key), client.pttl(key)) for key in client.keys("*")}
-        finally:
-            client.close()
-        state = {"scenario": self.scenario.name, "redis": keys, "kube": self._kube_objects(), "google": self._google.state()}
+        state = self._state()
+        if state == self._saved:
+            return  # a command that changed nothing leaves the file alone
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(json.dumps(state))
+        temporary = self.state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state))
+        temporary.replace(self.state_file)
+        self._saved = state
+
+    def advance(self, seconds: float) -> datetime:
+        """`wbctl sandbox advance`: simulated time moves on at once (and is saved)."""
+        moment = self.world.clock.advance(seconds)
+        self._clock_json = self.world.clock.to_json()
+        self.world.sync()
+        return moment
 
     def stop(self) -> None:
-        if not self._servers:
+        if self.world is None:
             return
         try:
             self._save()
@@ -152,9 +297,7 @@ class Sandbox:
                 server.shutdown()
                 server.server_close()
             self._servers.clear()
-            for fake in (self._kube, self._google):
+            for fake in (self._kube, self._google, self._mysql):
                 if fake is not None:
                     fake.stop()
-
-    def reset(self) -> None:
-        self.state_file.unlink(missing_ok=True)
+            self.world = None

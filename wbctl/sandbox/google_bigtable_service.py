@@ -116,6 +116,11 @@ class BigtableAdminFake(GoogleGrpcFake):
             self._finish_due_operations()
             return self._cluster_pb(project, instance, self._instances[project][instance]["clusters"][cluster])
 
+    def set_serve_nodes(self, project: str, instance: str, cluster: str, nodes: int) -> None:
+        """What Bigtable's autoscaler does: the node count within the autoscaling limits (the sandbox's model decides it)."""
+        with self._lock:
+            self._instances[project][instance]["clusters"][cluster]["serve_nodes"] = int(nodes)
+
     def state(self) -> dict[str, Any]:
         """The Bigtable state as JSON-able data (the sandbox saves it between invocations)."""
         with self._lock:

@@ -211,8 +211,14 @@ class GoogleGrpcFake:
                 request_deserializer=request_type, response_serializer=serialize)
         return [grpc.method_handlers_generic_handler(service, methods) for service, methods in by_service.items()]
 
+    #: called (outside the lock) before each call is served: the sandbox brings its simulated
+    #: deployment up to the present there (new metric points, Bigtable's node count)
+    on_call: Callable[[str], None] | None = None
+
     def _wrap(self, method: str, impl: Callable[[Any], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
         def handler(request: Any, context: grpc.ServicerContext) -> Any:
+            if self.on_call is not None:
+                self.on_call(method)
             with self._lock:
                 self.calls.append((method, request))
                 self.metadata.append((method, tuple((m.key, str(m.value)) for m in context.invocation_metadata())))

@@ -28,6 +28,7 @@ class RecordedRequest:
     body: Any
     verb: str | None  # get, list, watch, create, update, patch, delete; None for discovery
     resource: str | None  # plural, with "/scale" for the subresource; None for discovery
+    headers: Mapping[str, str] = field(default_factory=dict)  # keyed in lower case: accept, authorization, ...
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """How FakeKubeAPI answers a request: the path taken apart into kind, namespace, name and RBAC
 verb; the request recorded; the bearer token checked and the armed faults applied; then
-discovery (/version, /api, /apis and the group/version documents), get, and list (label and
-field selectors, pagination with `limit` and `continue` tokens that carry the list's
-resourceVersion); writes go to kube_writes.py. Separate from the HTTP handler so a test can
-time the server's share of a request (`handle`) without sockets.
+discovery (kube_discovery.py), get, and list (label and field selectors, pagination with
+`limit` and `continue` tokens that carry the list's resourceVersion), each read answered in
+the form its Accept header asks for (the object, or a Table or partial metadata: see
+kube_tables.py); writes go to kube_writes.py. Separate from the HTTP handler so a test can
+time the server's share of a request (`handle`, or `respond` with the content type) without
+sockets.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from wbctl.sandbox.kube_discovery import discovery_document
 from wbctl.sandbox.kube_errors import ApiError, bad_request, no_such_resource
 from wbctl.sandbox.kube_faults import Faults, KubeFaults, RecordedRequest
 from wbctl.sandbox.kube_semantics import (
@@ -26,9 +29,9 @@ from wbctl.sandbox.kube_semantics import (
     parse_label_selector,
 )
 from wbctl.sandbox.kube_store import Entry
+from wbctl.sandbox.kube_tables import PLAIN, View, as_view, include_object, negotiate
 from wbctl.sandbox.kube_types import (
     RESOURCE_TYPES,
-    VERSION_INFO,
     Obj,
     Payload,
     ResourceType,
@@ -75,14 +78,22 @@ class KubeServing(KubeWrites, KubeFaults):
         return Route(rtype, namespace, name, subresource, verb, resource)
 
     def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
-        """Answer one request: (HTTP status, JSON body bytes). The HTTP handler is a thin shell
-        on this; tests may call it directly to time the server's share of a request.
-        `headers` are keyed in lower case."""
-        status, payload = self._answer(method, raw_path, headers, body)
-        text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-        return status, text.encode()
+        """Answer one request: (HTTP status, JSON body bytes). Tests may call it directly to
+        time the server's share of a request. `headers` are keyed in lower case."""
+        status, _, data = self.respond(method, raw_path, headers, body)
+        return status, data
 
-    def _answer(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Payload]:
+    def respond(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str, bytes]:
+        """Answer one request: (HTTP status, Content-Type, body bytes); the HTTP handler is a
+        thin shell on this."""
+        hook = getattr(self, "on_request", None)
+        if hook is not None:  # the sandbox brings its deployment up to the present first (world.py)
+            hook(method)
+        status, payload, media_type = self._answer(method, raw_path, headers, body)
+        text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+        return status, media_type, text.encode()
+
+    def _answer(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Payload, str]:
         split = urlsplit(raw_path)
         query = parse_qs(split.query, keep_blank_values=True)
         content_type = headers.get("content-type")
@@ -94,7 +105,7 @@ class KubeServing(KubeWrites, KubeFaults):
         with self._lock:
             self._requests.append(RecordedRequest(
                 method, split.path, {k: v[-1] for k, v in query.items()}, content_type, parsed_body,
-                route.verb if route else None, route.resource if route else None))
+                route.verb if route else None, route.resource if route else None, dict(headers)))
             faults = copy.deepcopy(self._faults)
         if faults.delay:
             self._stopping.wait(faults.delay)
@@ -102,52 +113,17 @@ class KubeServing(KubeWrites, KubeFaults):
             if faults.unauthorized or headers.get("authorization") != f"Bearer {self.token}":
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             if route is None:
-                return 200, self._discovery(split.path.rstrip("/") or "/")
-            return self._serve(route, method, query, content_type, body, faults)
+                return 200, discovery_document(split.path.rstrip("/") or "/", self._served(), self.port), PLAIN.content_type
+            view = PLAIN
+            if route.verb in ("get", "list") and route.subresource is None:
+                view = negotiate(headers.get("accept"), is_list=route.verb == "list")
+            status, payload = self._serve(route, method, query, content_type, body, faults, view)
+            return status, payload, view.content_type
         except ApiError as error:
-            return error.code, error.body
-
-    def _discovery(self, path: str) -> Obj:
-        served = self._served()
-        if path == "/version":
-            return dict(VERSION_INFO)
-        if path == "/api":
-            return {"kind": "APIVersions", "versions": ["v1"],
-                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.port}"}]}
-        groups: dict[str, list[str]] = {}
-        for rtype in served:
-            if rtype.group:
-                versions = groups.setdefault(rtype.group, [])
-                if rtype.version not in versions:
-                    versions.append(rtype.version)
-
-        def group_doc(name: str) -> Obj:
-            versions = [{"groupVersion": f"{name}/{v}", "version": v} for v in groups[name]]
-            return {"name": name, "versions": versions, "preferredVersion": versions[0]}
-
-        if path == "/apis":
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [group_doc(g) for g in groups]}
-        parts = [p for p in path.split("/") if p]
-        if len(parts) == 2 and parts[0] == "apis" and parts[1] in groups:
-            return {"kind": "APIGroup", "apiVersion": "v1", **group_doc(parts[1])}
-        if parts == ["api", "v1"] or (len(parts) == 3 and parts[0] == "apis"):
-            group, version = ("", "v1") if parts[0] == "api" else (parts[1], parts[2])
-            members = [t for t in served if (t.group, t.version) == (group, version)]
-            if members:
-                resources: list[Obj] = []
-                for t in members:
-                    resources.append({"name": t.plural, "singularName": t.singular, "namespaced": t.namespaced,
-                                      "kind": t.kind, "verbs": ["create", "delete", "get", "list", "patch", "update"]})
-                    if "scale" in t.subresources:
-                        resources.append({"name": f"{t.plural}/scale", "singularName": "", "namespaced": t.namespaced,
-                                          "group": "autoscaling", "version": "v1", "kind": "Scale",
-                                          "verbs": ["get", "patch", "update"]})
-                return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": members[0].api_version,
-                        "resources": resources}
-        raise no_such_resource()
+            return error.code, error.body, PLAIN.content_type
 
     def _serve(self, route: Route, method: str, query: Mapping[str, list[str]], content_type: str | None,
-               body: bytes, faults: Faults) -> tuple[int, Payload]:
+               body: bytes, faults: Faults, view: View = PLAIN) -> tuple[int, Payload]:
         rtype = route.rtype
         if rtype is None or rtype.plural in faults.missing or route.verb is None:
             raise no_such_resource()
@@ -166,9 +142,16 @@ class KubeServing(KubeWrites, KubeFaults):
         namespace = route.namespace or ""
 
         if route.verb == "list":
-            return 200, self._list(rtype, route.namespace, query, faults)
+            metadata, page = self._select(rtype, route.namespace, query, faults)
+            if view.as_:
+                return 200, as_view(view, rtype, [entry.load() for entry in page], metadata, include_object(query))
+            head = json.dumps({"apiVersion": rtype.api_version, "kind": f"{rtype.kind}List", "metadata": metadata},
+                              separators=(",", ":"))
+            return 200, head[:-1] + ',"items":[' + ",".join(entry.item_text for entry in page) + "]}"
         if route.verb == "get":
             obj = self._lookup(rtype, namespace, route.name or "")
+            if view.as_:
+                return 200, as_view(view, rtype, [obj], None, include_object(query))
             return 200, self._scale_view(obj) if route.subresource == "scale" else obj
         if route.verb == "create" and route.name is None:
             return 201, self._create(rtype, namespace, self._json(body), dry_run)
@@ -184,7 +167,9 @@ class KubeServing(KubeWrites, KubeFaults):
 
     # --- list ---------------------------------------------------------------------------------
 
-    def _list(self, rtype: ResourceType, namespace: str | None, query: Mapping[str, list[str]], faults: Faults) -> str:
+    def _select(self, rtype: ResourceType, namespace: str | None, query: Mapping[str, list[str]],
+                faults: Faults) -> tuple[Obj, list[Entry]]:
+        """One page of a list: its metadata (resourceVersion, continue, remainingItemCount) and entries."""
         def one(name: str) -> str | None:
             values = query.get(name)
             return values[-1] if values else None
@@ -227,9 +212,7 @@ class KubeServing(KubeWrites, KubeFaults):
             metadata["continue"] = self._encode_continue(page[-1][0], list_rv)
             if not label_requirements and not field_requirements:
                 metadata["remainingItemCount"] = len(matched) - limit
-        head = json.dumps({"apiVersion": rtype.api_version, "kind": f"{rtype.kind}List", "metadata": metadata},
-                          separators=(",", ":"))
-        return head[:-1] + ',"items":[' + ",".join(entry.item_text for _, entry in page) + "]}"
+        return metadata, [entry for _, entry in page]
 
     @staticmethod
     def _encode_continue(key: tuple[str, str], rv: str) -> str:

@@ -33,6 +33,8 @@ class ResourceType:
     field_labels: frozenset[str] = _META_FIELDS
     initial_status: Mapping[str, Any] | None = None  # what status a create starts from
     subresources: tuple[str, ...] = ()
+    short_names: tuple[str, ...] = ()  # what discovery advertises: `kubectl get deploy`, `kubectl get wandb`
+    categories: tuple[str, ...] = ()  # `kubectl get all` lists the kinds in category "all"
 
     @property
     def api_version(self) -> str:
@@ -61,24 +63,30 @@ _EVENT_FIELDS = _META_FIELDS | {
 
 RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "pods", "Pod", "pod", tracks_generation=False, field_labels=_POD_FIELDS,
-                 initial_status={"phase": "Pending", "qosClass": "BestEffort"}),
+                 initial_status={"phase": "Pending", "qosClass": "BestEffort"}, short_names=("po",),
+                 categories=("all",)),
     ResourceType("", "v1", "nodes", "Node", "node", namespaced=False, tracks_generation=False,
-                 field_labels=_META_FIELDS | {"spec.unschedulable"}),
+                 field_labels=_META_FIELDS | {"spec.unschedulable"}, short_names=("no",)),
     ResourceType("", "v1", "events", "Event", "event", status_subresource=False, tracks_generation=False,
-                 field_labels=_EVENT_FIELDS),
-    ResourceType("", "v1", "configmaps", "ConfigMap", "configmap", status_subresource=False, tracks_generation=False),
-    ResourceType("apps", "v1", "deployments", "Deployment", "deployment", subresources=("scale",)),
-    ResourceType("apps", "v1", "statefulsets", "StatefulSet", "statefulset"),
-    ResourceType("apps", "v1", "daemonsets", "DaemonSet", "daemonset"),
-    ResourceType("batch", "v1", "cronjobs", "CronJob", "cronjob"),
-    ResourceType("batch", "v1", "jobs", "Job", "job", field_labels=_META_FIELDS | {"status.successful"}),
+                 field_labels=_EVENT_FIELDS, short_names=("ev",)),
+    ResourceType("", "v1", "configmaps", "ConfigMap", "configmap", status_subresource=False, tracks_generation=False,
+                 short_names=("cm",)),
+    ResourceType("apps", "v1", "deployments", "Deployment", "deployment", subresources=("scale",),
+                 short_names=("deploy",), categories=("all",)),
+    ResourceType("apps", "v1", "statefulsets", "StatefulSet", "statefulset", short_names=("sts",), categories=("all",)),
+    ResourceType("apps", "v1", "daemonsets", "DaemonSet", "daemonset", short_names=("ds",), categories=("all",)),
+    ResourceType("batch", "v1", "cronjobs", "CronJob", "cronjob", short_names=("cj",), categories=("all",)),
+    ResourceType("batch", "v1", "jobs", "Job", "job", field_labels=_META_FIELDS | {"status.successful"},
+                 categories=("all",)),
     ResourceType("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
-                 "horizontalpodautoscaler", initial_status={"desiredReplicas": 0}),
+                 "horizontalpodautoscaler", initial_status={"desiredReplicas": 0}, short_names=("hpa",),
+                 categories=("all",)),
     ResourceType("storage.k8s.io", "v1", "csidrivers", "CSIDriver", "csidriver", namespaced=False,
                  status_subresource=False),
     ResourceType("apps.wandb.com", "v1", "weightsandbiases", "WeightsAndBiases", "weightsandbiases",
-                 custom=True),
-    ResourceType("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", "scaledobject", custom=True),
+                 custom=True, short_names=("wandb",)),
+    ResourceType("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", "scaledobject", custom=True,
+                 short_names=("so",)),
 )
 
 #: What `/version` answers: a GKE build, so version checks see something realistic.

@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
+from wbctl.sandbox.kube_columns import selector_text
 from wbctl.sandbox.kube_errors import (
     ApiError,
     FieldError,
@@ -26,24 +26,6 @@ from wbctl.sandbox.kube_semantics import PATCHERS, PatchApplyError, PatchFormatE
 from wbctl.sandbox.kube_store import Entry, KubeObjectStore, now_timestamp
 from wbctl.sandbox.kube_types import Obj, ResourceType
 from wbctl.sandbox.kube_validation import decode_check, validate
-
-
-def _selector_string(selector: Mapping[str, Any] | None) -> str:
-    """metav1.LabelSelector -> the string form a Scale's status.selector carries."""
-    if not selector:
-        return ""
-    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expression in selector.get("matchExpressions") or []:
-        key, op, values = expression["key"], expression["operator"], expression.get("values") or []
-        if op == "In":
-            terms.append(f"{key} in ({','.join(sorted(values))})")
-        elif op == "NotIn":
-            terms.append(f"{key} notin ({','.join(sorted(values))})")
-        elif op == "Exists":
-            terms.append(key)
-        elif op == "DoesNotExist":
-            terms.append(f"!{key}")
-    return ",".join(terms)
 
 
 class KubeWrites(KubeObjectStore):
@@ -195,7 +177,7 @@ class KubeWrites(KubeObjectStore):
                          if key in metadata},
             "spec": {"replicas": (deployment.get("spec") or {}).get("replicas", 1)},
             "status": {"replicas": (deployment.get("status") or {}).get("replicas", 0),
-                       "selector": _selector_string((deployment.get("spec") or {}).get("selector"))},
+                       "selector": selector_text((deployment.get("spec") or {}).get("selector"))},
         }
 
     def _commit_scale(self, rtype: ResourceType, stored: Obj, scale: Obj, dry_run: bool) -> Obj:

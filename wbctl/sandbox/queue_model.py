@@ -49,12 +49,25 @@ class Story:
 
 @dataclass(frozen=True)
 class Change:
-    """Something an engineer did, at `at` seconds: a new HPA or Bigtable range, a discard."""
+    """Something an engineer did, at `at` seconds: a new HPA range, a fixed replica count (the
+    HPA off), a new Bigtable range, a discard."""
 
     at: float
     hpa: tuple[int, int] | None = None
+    replicas: int | None = None  # a fixed count: the updater's HPA is off
     nodes: tuple[int, int] | None = None
     discard: bool | None = None  # True: the noisy run's updates are discarded; False: restored
+
+    def to_json(self) -> dict[str, object]:
+        return {key: value for key, value in self.__dict__.items() if value is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Change:
+        def pair(value: object) -> tuple[int, int] | None:
+            return None if value is None else (int(value[0]), int(value[1]))  # type: ignore[index]
+
+        return cls(at=float(data["at"]), hpa=pair(data.get("hpa")), replicas=data.get("replicas"),  # type: ignore[arg-type]
+                   nodes=pair(data.get("nodes")), discard=data.get("discard"))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -68,6 +81,7 @@ class Sample:
     nodes: int  # serve nodes, phasing ones included (what node_count reports)
     replicas: int  # ready updater replicas
     desired_replicas: int
+    wanted_replicas: int  # what the HPA controller would ask for without its bounds
     hpa_limited: bool  # the HPA wants more than its maximum (ScalingLimited / TooManyReplicas)
     hpa: tuple[int, int] | None
     node_bounds: tuple[int, int]
@@ -103,36 +117,59 @@ def _age(state: _State, t: float) -> float:
     return max(0.0, t - published_at)
 
 
-def simulate(story: Story, until: float, changes: list[Change] | tuple[Change, ...] = ()) -> list[Sample]:
-    """Every 60-s sample (the state at the end of each step) from the start up to `until`
-    seconds, each change applied at the start of its step."""
-    pending_changes = sorted(changes, key=lambda change: change.at)
-    hpa, node_bounds = story.hpa, story.nodes
-    discarded = False
-    state = _State(backlog=story.backlog, replicas=story.replicas,
-                   nodes=[-PHASE_IN] * story.start_nodes)
-    if story.backlog:  # a backlog at the start was published before it, evenly over the last hour
-        state.times, state.published_total = [-3600.0, 0.0], [0.0, story.backlog]
-    samples: list[Sample] = []
-    steps = int(until // STEP)
-    for step in range(steps + 1):
-        t = step * STEP
-        while pending_changes and pending_changes[0].at <= t:
-            change = pending_changes.pop(0)
-            hpa = change.hpa if change.hpa is not None else hpa
-            node_bounds = change.nodes if change.nodes is not None else node_bounds
-            discarded = change.discard if change.discard is not None else discarded
-            low, high = node_bounds
+class Simulation:
+    """The model run step by step: `advance(until)` adds the samples up to `until` seconds;
+    `apply(change)` takes effect at the next step. The sandbox keeps one per process and
+    advances it as its clock moves; `simulate` runs one from the start."""
+
+    def __init__(self, story: Story) -> None:
+        self.story = story
+        self.hpa, self.fixed, self.node_bounds = story.hpa, story.replicas, story.nodes
+        self.discarded = False
+        self.state = _State(backlog=story.backlog, replicas=story.replicas, nodes=[-PHASE_IN] * story.start_nodes)
+        if story.backlog:  # a backlog at the start was published before it, evenly over the last hour
+            self.state.times, self.state.published_total = [-3600.0, 0.0], [0.0, story.backlog]
+        self.samples: list[Sample] = []
+        self.next_step = 0
+
+    def apply(self, change: Change) -> None:
+        state, t = self.state, self.next_step * STEP
+        if change.hpa is not None:
+            self.hpa = change.hpa
+        if change.replicas is not None:
+            self.hpa, self.fixed = None, change.replicas
+            if change.replicas > state.replicas:
+                state.pending = [(t + POD_READY_AFTER, change.replicas)]
+            else:
+                state.pending.clear()
+                state.replicas = change.replicas
+        if change.nodes is not None:
+            self.node_bounds = change.nodes
+            low, high = change.nodes
             while len(state.nodes) < low:
                 state.nodes.append(t)
             if len(state.nodes) > high:
                 state.nodes = sorted(state.nodes)[:high]
-        # pods that became ready
-        for ready_at, count in list(state.pending):
+        if change.discard is not None:
+            self.discarded = change.discard
+
+    def advance(self, until: float) -> list[Sample]:
+        """The new samples, up to the step that ends at or before `until`."""
+        new: list[Sample] = []
+        while (self.next_step + 1) * STEP <= until:
+            new.append(self._step())
+        self.samples += new
+        return new
+
+    def _step(self) -> Sample:
+        story, state = self.story, self.state
+        step, t = self.next_step, self.next_step * STEP
+        self.next_step += 1
+        for ready_at, count in list(state.pending):  # pods that became ready
             if ready_at <= t:
                 state.replicas = count
                 state.pending.remove((ready_at, count))
-        noisy = story.noisy_from is not None and t >= story.noisy_from and not discarded
+        noisy = story.noisy_from is not None and t >= story.noisy_from and not self.discarded
         published = story.publish_base + (story.publish_noisy if noisy else 0.0)
         effective = _effective_nodes(state.nodes, t)
         capacity = min(state.replicas * story.per_replica, BIGTABLE_HEADROOM * effective * story.per_node)
@@ -144,9 +181,9 @@ def simulate(story: Story, until: float, changes: list[Change] | tuple[Change, .
         state.consumed_total += consumed * STEP
         # the updater's HPA: on CPU, which follows what each replica writes
         desired, wanted = state.replicas, state.replicas
-        if hpa is not None:
+        if self.hpa is not None:
             wanted = math.ceil(consumed / (HPA_TARGET * story.per_replica))
-            desired = min(max(wanted, hpa[0]), hpa[1])
+            desired = min(max(wanted, self.hpa[0]), self.hpa[1])
             target = state.pending[-1][1] if state.pending else state.replicas
             if desired != target:
                 if desired > state.replicas:
@@ -156,12 +193,25 @@ def simulate(story: Story, until: float, changes: list[Change] | tuple[Change, .
                     state.replicas = desired
         # Bigtable's autoscaler
         if step and t % AUTOSCALE_EVERY == 0 and cpu > story.cpu_target:
-            wanted_nodes = min(max(math.ceil(len(state.nodes) * cpu / story.cpu_target), node_bounds[0]), node_bounds[1])
+            wanted_nodes = min(max(math.ceil(len(state.nodes) * cpu / story.cpu_target), self.node_bounds[0]),
+                               self.node_bounds[1])
             while len(state.nodes) < wanted_nodes:
                 state.nodes.append(t)
-        samples.append(Sample(
+        return Sample(
             time=t + STEP, published=published, consumed=consumed, backlog=state.backlog,
             oldest_age=_age(state, t + STEP), cpu=min(1.0, cpu), nodes=len(state.nodes), replicas=state.replicas,
-            desired_replicas=desired, hpa_limited=hpa is not None and wanted > hpa[1], hpa=hpa, node_bounds=node_bounds,
-        ))
-    return samples
+            desired_replicas=desired, wanted_replicas=wanted, hpa_limited=self.hpa is not None and wanted > self.hpa[1],
+            hpa=self.hpa,
+            node_bounds=self.node_bounds,
+        )
+
+
+def simulate(story: Story, until: float, changes: list[Change] | tuple[Change, ...] = ()) -> list[Sample]:
+    """Every 60-s sample (the state at the end of each step) from the start up to `until`
+    seconds, each change applied at the start of its step."""
+    simulation = Simulation(story)
+    for change in sorted(changes, key=lambda change: change.at):
+        simulation.advance(change.at)
+        simulation.apply(change)
+    simulation.advance(until + STEP)
+    return simulation.samples

@@ -47,6 +47,7 @@ class Scenario:
     story: Story = field(default_factory=Story)
     length: int = 3600  # seconds of the story before now
     settings: dict[str, Any] = field(default_factory=dict)  # more sandbox settings (a noisy-run query)
+    mysql: str = "healthy"  # the MySQL variables it starts with (mysql_server.py)
 
     def samples(self) -> list[Sample]:
         return simulate(self.story, self.length)
@@ -69,11 +70,12 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "misconfigured",
-            "a fresh install: Redis settings missing, too few replicas on too few nodes, no autoscaling, "
-            "Bigtable at Terraform's default of 1-3 nodes, no GCS FUSE CSI driver",
+            "a fresh install: Redis settings missing, MySQL flags at their defaults, too few replicas, two app replicas, "
+            "no autoscaling, Bigtable at Terraform's default of 1-3 nodes, no GCS FUSE CSI driver",
             {"bigtablev3.filestream.metric_points_chunk_size": "5000"},
-            _chart_043(gcsfuse=False, replicas={"app": 2, "api": 1}, nodes=2, hpa_for=()),
+            _chart_043(gcsfuse=False, replicas={"app": 2, "api": 1}, nodes=3, hpa_for=()),
             story=Story(publish_base=200, hpa=None, replicas=2, nodes=(1, 3), start_nodes=1),
+            mysql="misconfigured",
         ),
         Scenario(
             "queue-backlog",
@@ -86,4 +88,4 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
-DEFAULT_SCENARIO = "healthy"
+DEFAULT_SCENARIO = "queue-backlog"  # the incident: what the sandbox is for

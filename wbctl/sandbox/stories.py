@@ -81,34 +81,44 @@ def add_bigtable(fake: Any, names: Names, *, bounds: tuple[int, int], nodes: int
 def publish(fake: Any, names: Names, samples: Sequence[Sample], now: datetime, *, story: Story | None = None,
             pubsub_delay: timedelta = PUBSUB_DELAY) -> None:
     """Every series of the story, one point a minute, ending at `now` (Pub/Sub: `pubsub_delay` earlier)."""
-    moments = times(samples, now)
-    visible = [(t, s) for t, s in zip(moments, samples) if t <= now - pubsub_delay]
+    pairs = list(zip(times(samples, now), samples))
+    publish_pubsub(fake, names, [(t, s) for t, s in pairs if t <= now - pubsub_delay], story)
+    publish_bigtable(fake, names, pairs)
+
+
+def publish_pubsub(fake: Any, names: Names, pairs: Sequence[tuple[datetime, Sample]], story: Story | None) -> None:
+    """Pub/Sub's gauges and counters (DELTA, a minute's count each), and the per-run counter."""
     subscription = {"project_id": names.project, "subscription_id": names.subscription}
     topic = {"project_id": names.project, "topic_id": names.topic}
     fake.add_series(names.project, UNDELIVERED, "pubsub_subscription", subscription,
-                    [(t, round(s.backlog)) for t, s in visible], value_type="INT64")
+                    [(t, round(s.backlog)) for t, s in pairs], value_type="INT64")
     fake.add_series(names.project, OLDEST_AGE, "pubsub_subscription", subscription,
-                    [(t, round(s.oldest_age)) for t, s in visible], value_type="INT64")
+                    [(t, round(s.oldest_age)) for t, s in pairs], value_type="INT64")
     fake.add_series(names.project, ACKED, "pubsub_subscription", subscription,
-                    [(t, round(s.consumed * 60)) for t, s in visible], value_type="INT64", metric_kind="DELTA")
+                    [(t, round(s.consumed * 60)) for t, s in pairs], value_type="INT64", metric_kind="DELTA")
     fake.add_series(names.project, PUBLISHED, "pubsub_topic", topic,
-                    [(t, round(s.published * 60)) for t, s in visible], value_type="INT64", metric_kind="DELTA",
+                    [(t, round(s.published * 60)) for t, s in pairs], value_type="INT64", metric_kind="DELTA",
                     metric_labels={"response_code": "success"})
+    if story is not None:
+        _run_updates(fake, names, story, [s for _, s in pairs], [t for t, _ in pairs])
+
+
+def publish_bigtable(fake: Any, names: Names, pairs: Sequence[tuple[datetime, Sample]]) -> None:
     cluster = {"project_id": names.project, "instance": names.instance, "cluster": names.cluster, "zone": "us-central1-a"}
-    fake.add_series(names.project, CPU_LOAD, "bigtable_cluster", cluster, [(t, round(s.cpu, 4)) for t, s in zip(moments, samples)])
+    fake.add_series(names.project, CPU_LOAD, "bigtable_cluster", cluster, [(t, round(s.cpu, 4)) for t, s in pairs])
     fake.add_series(names.project, CPU_HOTTEST, "bigtable_cluster", cluster,
-                    [(t, round(min(1.0, s.cpu * 1.08), 4)) for t, s in zip(moments, samples)])
-    fake.add_series(names.project, NODE_COUNT, "bigtable_cluster", cluster, [(t, s.nodes) for t, s in zip(moments, samples)],
+                    [(t, round(min(1.0, s.cpu * 1.08), 4)) for t, s in pairs])
+    fake.add_series(names.project, NODE_COUNT, "bigtable_cluster", cluster, [(t, s.nodes) for t, s in pairs],
                     value_type="INT64")
     fake.add_series(names.project, STORAGE, "bigtable_cluster", cluster,
-                    [(t, 0.118 + 0.0002 * i) for i, t in enumerate(moments)])
-    if story is not None:
-        _run_updates(fake, names, story, samples, moments)
+                    [(t, 0.118 + 0.00002 * s.time / 60) for t, s in pairs])
 
 
 def _run_updates(fake: Any, names: Names, story: Story, samples: Sequence[Sample], moments: list[datetime]) -> None:
     """Updates written per run a minute: the quiet runs share the base load; the noisy run,
     while it sends (and is not discarded), its share of what is published."""
+    if not samples:
+        return
     resource = {"project_id": names.project}
     noisy = [max(0.0, s.published - story.publish_base) / s.published if s.published else 0.0 for s in samples]
     for run, share in zip(QUIET_RUNS, (0.3, 0.25, 0.2, 0.15, 0.1)):

@@ -1,0 +1,62 @@
+"""The sandbox's clock: simulated time that moves with wall time, compressed, and persists.
+
+By default one simulated minute passes per wall second, so the guide's 20-minute Bigtable
+horizon plays out in 20 s and a `--ttl 2h` discard lasts two wall minutes. Between commands
+the clock keeps running (it is anchored to the wall clock, and the anchor is saved);
+`wbctl sandbox advance DURATION` moves it on at once, and `WBCTL_SANDBOX_SPEED=0` stops it
+(tests: only `advance` moves it then, deterministically).
+
+A story ends a day after its start: past that the clock stops, so a sandbox left alone for
+weeks does not have to simulate them (`wbctl sandbox reset` starts the story again).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+DEFAULT_SPEED = 60.0
+STORY_HORIZON = timedelta(days=1)
+
+
+@dataclass
+class SimClock:
+    """sim(now) = sim_anchor + (wall(now) - wall_anchor) x speed, capped at `end`."""
+
+    sim_anchor: datetime
+    wall_anchor: float
+    speed: float = DEFAULT_SPEED
+    end: datetime | None = None
+    wall: Callable[[], float] = time.time
+
+    def now(self) -> datetime:
+        moment = self.sim_anchor + timedelta(seconds=(self.wall() - self.wall_anchor) * self.speed)
+        return min(moment, self.end) if self.end is not None else moment
+
+    def advance(self, seconds: float) -> datetime:
+        """Move simulated time on by `seconds`, at once; the new anchor is what gets saved."""
+        self.sim_anchor, self.wall_anchor = self.now() + timedelta(seconds=seconds), self.wall()
+        if self.end is not None and self.sim_anchor > self.end:
+            self.sim_anchor = self.end
+        return self.sim_anchor
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds` of simulated time (a `--watch` interval): a wall second is a minute."""
+        if self.speed > 0:
+            time.sleep(seconds / self.speed)
+        else:  # a stopped clock: time passes only by `advance`; wait a little, as a real wait would
+            time.sleep(min(seconds, 1.0))
+
+    def to_json(self) -> dict[str, object]:
+        return {"sim": self.sim_anchor.isoformat(), "wall": self.wall_anchor}
+
+    @classmethod
+    def starting_now(cls, speed: float) -> SimClock:
+        now = datetime.now(UTC).replace(microsecond=0)
+        return cls(now, time.time(), speed)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object], speed: float) -> SimClock:
+        return cls(datetime.fromisoformat(str(data["sim"])), float(data["wall"]), speed)  # type: ignore[arg-type]
