@@ -1,0 +1,133 @@
+"""Rehearsing in the sandbox: it answers changes like the real deployment, keeps time, and
+cleans up after itself. Through the CLI as a subprocess, on the sandbox's own clock (stopped
+with WBCTL_SANDBOX_SPEED=0 where a test must not depend on wall time, moved by `sandbox advance`)."""
+
+from __future__ import annotations
+
+import io
+import os
+import shlex
+import threading
+import time
+from pathlib import Path
+
+from wbctl.cli import main
+from wbctl.environment import Environment
+
+STILL = {"WBCTL_SANDBOX": "1", "WBCTL_SANDBOX_SPEED": "0"}
+
+
+def failing(wbctl, env: dict[str, str]) -> dict[str, dict]:
+    result = wbctl("check", "-o", "json", env=env)
+    return {f["check"]: f for f in result.json()["findings"] if f["status"] == "fail"}
+
+
+def test_misconfigured_every_pasted_remedy_clears_its_finding(wbctl) -> None:
+    env = {**STILL, "WBCTL_SCENARIO": "misconfigured"}
+    before = failing(wbctl, env)
+    assert {"redis.bigtablev3.filestream.write_cache_size", "services.wandb-api.replicas",
+            "services.wandb-flat-run-fields-updater.autoscaling", "services.wandb-app.single-instance",
+            "bigtable.min-nodes", "mysql.binlog_row_image", "parquet.csi-driver"} <= set(before)
+    commands = {f["remedy"] for f in before.values() if f["remedy"].startswith("wbctl ")}
+    not_commands = {check for check, f in before.items() if not f["remedy"].startswith("wbctl ")}
+    # a remedy that cannot succeed yet names what comes first instead of a command that would be refused
+    assert "parquet.fuse" in not_commands and before["parquet.fuse"]["remedy"].startswith("first install the GKE GCS FUSE CSI driver")
+    for command in sorted(commands):
+        argv = shlex.split(command)
+        assert argv[:4] == ["wbctl", "--sandbox", "--scenario", "misconfigured"], command
+        pasted = wbctl(*argv[1:], "--yes", env={"WBCTL_SANDBOX_SPEED": "0"})
+        assert pasted.returncode == 0, (command, pasted.stderr)
+    assert wbctl("sandbox", "advance", "1m", env=env).returncode == 0  # the new pods become ready
+    after = failing(wbctl, env)
+    cleared = {check for check, f in before.items() if f["remedy"].startswith("wbctl ")}
+    assert not cleared & set(after), {check: after[check]["message"] for check in cleared & set(after)}
+    assert set(after) <= not_commands  # what is left needs Terraform or a restart
+
+
+def test_a_discard_with_a_ttl_expires_on_the_sandbox_clock(wbctl) -> None:
+    assert wbctl("run", "discard", "x1y2z3", "--ttl", "10s", "--yes", env=STILL).returncode == 0
+    assert wbctl("run", "discarded", "-o", "json", env=STILL).json()["run"] == "x1y2z3"
+    assert wbctl("sandbox", "advance", "1m", env=STILL).returncode == 0
+    assert wbctl("run", "discarded", "-o", "json", env=STILL).json()["run"] is None
+
+
+def test_status_shows_the_time_and_what_was_changed(wbctl) -> None:
+    assert wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--yes", env=STILL).returncode == 0
+    advanced = wbctl("sandbox", "advance", "5m", "-o", "json", env=STILL).json()
+    status = wbctl("sandbox", "status", "-o", "json", env=STILL).json()
+    assert status["scenario"] == "queue-backlog" and status["simulated_time"] == advanced["simulated_time"]
+    assert any("Bigtable autoscaling 1-3 -> 3-10 nodes" in line for line in status["changes"])
+    assert status["queue"]["backlog"] > 0
+    reset = wbctl("sandbox", "reset")
+    assert reset.returncode == 0
+    assert wbctl("sandbox", "status", "-o", "json", env=STILL).json()["changes"] == []
+
+
+def test_a_read_only_command_does_not_rewrite_the_state(wbctl, isolated_env: Path) -> None:
+    state = isolated_env / ".local" / "state" / "wbctl" / "sandbox" / "queue-backlog.json"
+    assert wbctl("services", "check", env=STILL).returncode in (0, 1)
+    first = state.stat().st_mtime_ns
+    for argv in (("services", "status"), ("bigtable", "status"), ("redis", "show"), ("runbook", "queue-backlog")):
+        wbctl(*argv, env=STILL)
+    assert state.stat().st_mtime_ns == first
+    assert state.stat().st_size < 20_000  # the clock, the changes, the values: not the namespace's objects
+
+
+def test_the_incident_plays_out_with_fix_in_under_a_minute(wbctl) -> None:
+    started = time.monotonic()
+    result = wbctl("--sandbox", "runbook", "queue-backlog", "--fix", "--yes", "--watch", "--until-clear",
+                   "-o", "json", timeout=90)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr[-2000:]
+    rounds = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert '"verdict": "growing"' in rounds[0] and '"verdict": "none"' in rounds[-1]
+    assert elapsed < 60
+
+
+def test_the_incident_clears_after_discarding_the_named_run(wbctl) -> None:
+    first = wbctl("--sandbox", "runbook", "queue-backlog", "-o", "json").json()
+    noisy = next(step for step in first["steps"] if step["name"] == "noisy run")
+    assert noisy["next"].startswith("wbctl --sandbox run discard ")
+    assert wbctl(*shlex.split(noisy["next"])[1:], "--yes").returncode == 0
+    started = time.monotonic()
+    result = wbctl("--sandbox", "runbook", "queue-backlog", "--watch", "--until-clear", "-o", "json", timeout=90)
+    assert result.returncode == 0 and time.monotonic() - started < 60
+
+
+def _sandbox_threads() -> list[str]:
+    return [t.name for t in threading.enumerate()
+            if t.name.startswith(("sandbox-", "fake-", "wbctl-sandbox", "wbctl-read")) and t.is_alive()]
+
+
+def _listening_sockets() -> int:
+    """Listening TCP sockets this process holds (from /proc: no psutil here)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    listening = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        listening += sum(1 for line in lines if line.split()[3] == "0A" and line.split()[9] in inodes)
+    return listening
+
+
+def test_no_listener_or_thread_outlives_a_command(isolated_env: Path) -> None:
+    before_threads, before_sockets = _sandbox_threads(), _listening_sockets()
+    for argv in (["--sandbox", "check"], ["--sandbox", "services", "status"], ["--sandbox", "mysql", "check"],
+                 ["--sandbox", "runbook", "queue-backlog"], ["--sandbox", "redis", "show"]):
+        env = Environment(environ={**os.environ, "WBCTL_SANDBOX_SPEED": "0"}, stdin=io.StringIO(), stdout=io.StringIO(),
+                          stderr=io.StringIO(), stdin_isatty=False, stdout_isatty=False, stderr_isatty=False)
+        assert main(argv, env) in (0, 1), env.stderr.getvalue()
+        deadline = time.monotonic() + 3
+        while (_sandbox_threads() != before_threads or _listening_sockets() != before_sockets) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _sandbox_threads() == before_threads, (argv, _sandbox_threads())
+        assert _listening_sockets() == before_sockets, argv
