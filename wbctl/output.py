@@ -116,6 +116,12 @@ class Terminal:
         self.env.stdout.write(text + "\n")
         self.env.stdout.flush()
 
+    def json_line(self, document: Any) -> None:
+        """One document on one line, for output that goes on (--watch rounds, sandbox serve):
+        a reader takes each document with readline, not by waiting for the end of the stream."""
+        self.env.stdout.write(json.dumps(self.redact.value(document), default=str) + "\n")
+        self.env.stdout.flush()
+
     def line(self, text: str, style: str | None = None) -> None:
         self.out.print(self._text(text, style), soft_wrap=True)
 

@@ -4,7 +4,6 @@ it goes (`--watch`), and with `--fix` the capacity the diagnosis asks for, in on
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -251,8 +250,7 @@ def _watch(state: State, book: Runbook, look: Round, window: str, pause: int, *,
             if term.json_mode:
                 doc = document(look.diagnosis, look.views, context=state.settings().context_label, window=window,
                                now=look.now, outcome=outcome if first else None, fix_requested=fix and first, moved=moved)
-                state.env.stdout.write(json.dumps(term.redact.value(doc), default=str) + "\n")
-                state.env.stdout.flush()
+                term.json_line(doc)
             elif live is not None:
                 live.update(_captured(state, look, window, moved), refresh=True)
             else:

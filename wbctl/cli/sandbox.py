@@ -43,7 +43,9 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
     from wbctl.sandbox.serve import find
 
     removed = sorted(path.stem for path in directory.glob("*.json") if path.stem.count(".") == 0)
-    served = [name for name in removed if find(directory, name, 0) is not None]
+    # a served sandbox saves its state when it stops, whether or not it has saved any yet
+    announced = sorted(path.name.removesuffix(".serving.json") for path in directory.glob("*.serving.json"))
+    served = [name for name in announced if find(directory, name, 0) is not None]
     if served:
         raise RefusedError(f"the sandbox {', '.join(served)} is being served (wbctl sandbox serve): stop it first; nothing reset")
     for name in removed:
@@ -71,8 +73,7 @@ def _status(state: State) -> dict[str, Any]:
     sandbox = state._sandbox
     assert sandbox is not None
     if isinstance(sandbox, Joined):  # another shell serves it: its process holds the story
-        return {"scenario": sandbox.scenario, "simulated_time": sandbox.clock.now().isoformat(), "speed": sandbox.clock.speed,
-                "story_minutes": 0, "queue": None, "changes": [], "served": True}
+        return {"scenario": sandbox.scenario, **sandbox.status, "served": True}
     sandbox.world.sync()
     return {"scenario": sandbox.scenario.name, **sandbox.world.summary(), "served": False}
 
@@ -87,9 +88,7 @@ def status(ctx: typer.Context, scenario: Scenario = None, output: Output = None)
         term.json(document)
         return
     if document["served"]:
-        term.line(f"scenario {document['scenario']}: served by `wbctl sandbox serve` in another shell; "
-                  f"simulated time {document['simulated_time']} ({document['speed']:g}x wall time)")
-        return
+        term.line("served by `wbctl sandbox serve` in another shell, as of its last tick:")
     term.line(f"scenario {document['scenario']}: simulated time {document['simulated_time']}, "
               f"{document['speed']:g}x wall time ({format_duration(document['story_minutes'] * 60)} into the story)")
     queue = document["queue"]
@@ -138,18 +137,26 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
     state = _started(ctx, scenario, output)
     sandbox = state._sandbox
     assert sandbox is not None
-    document = serving.announce(sandbox)
     term = state.terminal()
-    if term.json_mode:
-        term.json({key: document[key] for key in ("scenario", "kubeconfig", "backends", "speed")} |
-                  {"env": {"KUBECONFIG": document["kubeconfig"], "WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": document["scenario"]}})
-    else:
-        for line in serving.export_lines(document):
-            term.line(line)
-    try:
+    stop_on_term = serving.sigterm_stops()
+    try:  # from the announcement on, Ctrl-C ends serving (exit 0); before it, it interrupts the start (130)
+        sandbox.world.sync()  # the series and the status up to now, before anyone reads them
+        document = serving.announce(sandbox)
+        if term.json_mode:
+            term.json_line({key: document[key] for key in ("scenario", "kubeconfig", "backends", "speed")} |
+                           {"env": {"KUBECONFIG": document["kubeconfig"], "WBCTL_SANDBOX": "1",
+                                    "WBCTL_SCENARIO": document["scenario"]}})
+        else:
+            for line in serving.export_lines(document):
+                term.line(line)
         while True:
             time.sleep(serving.TICK)
             sandbox.world.sync()  # the story moves on while nobody asks
-            serving.take_advance(sandbox)
+            if not serving.take_advance(sandbox):
+                serving.announce(sandbox)
+    except KeyboardInterrupt:  # the way to stop it (Ctrl-C, kill): not an interruption but the end of serving
+        after_echo = "\n" if state.env.stderr_isatty else ""  # the terminal echoed ^C
+        term.info(f"{after_echo}stopped serving {sandbox.scenario.name!r}; its state is saved (wbctl sandbox status)")
     finally:
+        stop_on_term.restore()
         serving.withdraw(sandbox)

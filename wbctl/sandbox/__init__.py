@@ -21,7 +21,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class Sandbox:
     _google: Any = None
     _mysql: Any = None
     _saved: dict[str, Any] = field(default_factory=dict)
-    _loaded_redis: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # key -> (value, px set at load)
     _clock_json: dict[str, object] = field(default_factory=dict)
     _kube_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -81,7 +80,7 @@ class Sandbox:
                        else datetime.fromisoformat(self._saved["story_start"]))
         clock.end = story_start + timedelta(seconds=self.scenario.length) + STORY_HORIZON
         with ThreadPoolExecutor(max_workers=4) as pool:
-            redis = pool.submit(self._start_redis)
+            redis = pool.submit(self._start_redis, clock)
             kube = pool.submit(self._start_kube)
             google = pool.submit(self._start_google)
             mysql = pool.submit(self._start_mysql)
@@ -99,15 +98,12 @@ class Sandbox:
         self._kube.on_request = self._kube_request
         return self
 
-    def _start_redis(self) -> None:
-        from fakeredis import TcpFakeServer
+    def _start_redis(self, clock: SimClock) -> None:
+        from wbctl.sandbox import redis_server
 
-        server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-                         name="sandbox-redis").start()
+        server = redis_server.start_redis(lambda: clock.now().timestamp())
         self._servers.append(server)
-        self.redis_url = f"redis://127.0.0.1:{server.server_address[1]}/0"
+        self.redis_url = redis_server.url(server)
 
     def _start_kube(self) -> None:
         from wbctl.sandbox.kube_api import FakeKubeAPI
@@ -208,6 +204,8 @@ class Sandbox:
         return redis.Redis.from_url(self.redis_url, decode_responses=True, socket_timeout=5)
 
     def _load_redis(self) -> None:
+        """The scenario's keys, or those saved with their absolute simulated expiry; a key whose
+        expiry passed while the sandbox was not running stays gone."""
         saved = self._saved.get("redis")
         now = self.world.clock.now()
         client = self._client()
@@ -215,38 +213,24 @@ class Sandbox:
             if saved is None:
                 for key, value in self.scenario.redis.items():
                     client.set(key, value)
-                    self._loaded_redis[key] = (value, None)
                 return
             for key, (value, expires) in saved.items():
-                px = None
-                if expires is not None:
-                    px = int((datetime.fromisoformat(expires) - now).total_seconds() * 1000)
-                    if px <= 0:
-                        continue  # expired while the sandbox was not running
-                client.set(key, value, px=px)
-                self._loaded_redis[key] = (value, px)
+                at = datetime.fromisoformat(expires) if expires is not None else None
+                if at is not None and at <= now:
+                    continue
+                client.set(key, value, pxat=round(at.timestamp() * 1000) if at is not None else None)
         finally:
             client.close()
 
-    def _redis_state(self, now: datetime) -> dict[str, Any]:
-        """Each key with its expiry as a simulated time. A key untouched since the load keeps the
-        expiry it was loaded with (its wall-clock countdown is not simulated time)."""
+    def _redis_state(self) -> dict[str, Any]:
+        """Each key with its absolute expiry in simulated time (the Redis's clock is simulated)."""
         client = self._client()
         try:
-            keys = {key: (client.get(key), client.pttl(key)) for key in client.keys("*")}
+            keys = {key: (client.get(key), client.pexpiretime(key)) for key in client.keys("*")}
         finally:
             client.close()
-        loaded = self._saved.get("redis") or {}
-        state: dict[str, Any] = {}
-        for key, (value, pttl) in keys.items():
-            before = self._loaded_redis.get(key)
-            untouched = before is not None and before[0] == value and (
-                (before[1] is None and pttl < 0) or (before[1] is not None and pttl >= 0 and before[1] - pttl < 5000))
-            if untouched and key in loaded:
-                state[key] = loaded[key]
-            else:
-                state[key] = [value, (now + timedelta(milliseconds=pttl)).isoformat() if pttl > 0 else None]
-        return state
+        return {key: [value, datetime.fromtimestamp(at / 1000, timezone.utc).isoformat() if at >= 0 else None]
+                for key, (value, at) in keys.items() if value is not None}
 
     # --- saving and stopping --------------------------------------------------------------------
 
@@ -262,7 +246,7 @@ class Sandbox:
         state["clock"] = self._clock_json
         state["changes"] = [change.to_json() for change in world.changes]
         state["history"] = list(world.history)
-        state["redis"] = self._redis_state(world.clock.now())
+        state["redis"] = self._redis_state()
         state["google"] = self._google.state()
         state["mysql"] = self._mysql.variables()
         if world.kube is not None:

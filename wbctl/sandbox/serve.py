@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import time
 import uuid
@@ -64,6 +65,7 @@ class Joined:
     backends: dict[str, Any]
     kubeconfig: Path
     clock: SimClock
+    status: dict[str, Any]  # the server's `sandbox status`, as of its last tick
 
     def settings(self) -> dict[str, Any]:
         return dict(self.backends)
@@ -95,11 +97,12 @@ def find(directory: Path, scenario: str, speed: float) -> Joined | None:
     if not _alive(int(data.get("pid", -1))) or not _listening(data["backends"]["redis-url"]):
         return None
     clock = SimClock.from_json(data["clock"], float(data.get("speed", speed)))
-    return Joined(scenario, directory, data["backends"], Path(data["kubeconfig"]), clock)
+    return Joined(scenario, directory, data["backends"], Path(data["kubeconfig"]), clock, data.get("status", {}))
 
 
 def announce(sandbox: Any) -> dict[str, Any]:
-    """Write the serving file; return what it says (also what `serve -o json` prints)."""
+    """Write the serving file; return what it says (also what `serve -o json` prints). The
+    server rewrites it each tick, so `sandbox status` in another shell sees the story move."""
     document = {
         "pid": os.getpid(),
         "scenario": sandbox.scenario.name,
@@ -107,6 +110,7 @@ def announce(sandbox: Any) -> dict[str, Any]:
         "backends": sandbox.settings(),
         "clock": sandbox.world.clock.to_json(),
         "speed": sandbox.world.clock.speed,
+        "status": sandbox.world.summary(),
     }
     path = serving_file(sandbox.directory, sandbox.scenario.name)
     temporary = path.with_suffix(".tmp")
@@ -147,3 +151,26 @@ def export_lines(document: dict[str, Any]) -> list[str]:
 def withdraw(sandbox: Any) -> None:
     serving_file(sandbox.directory, sandbox.scenario.name).unlink(missing_ok=True)
     advance_file(sandbox.directory, sandbox.scenario.name).unlink(missing_ok=True)
+
+
+@dataclass
+class _SigtermStops:
+    previous: Any = None
+    installed: bool = False
+
+    def restore(self) -> None:
+        if self.installed:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def sigterm_stops() -> _SigtermStops:
+    """`kill PID` stops the server as Ctrl-C does (its state saved, the serving file withdrawn);
+    only the main thread can take signals, so elsewhere (tests calling main()) nothing changes."""
+
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return _SigtermStops(signal.signal(signal.SIGTERM, stop), True)
+    except ValueError:
+        return _SigtermStops()

@@ -1,0 +1,169 @@
+"""`wbctl sandbox serve`: one simulated deployment, kept up for kubectl, redis-cli, the mysql
+client and `--sandbox` commands in other shells. The server runs as a subprocess, as a user
+starts it; the clients are the real binaries, driven with what the server printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Wbctl
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    document: dict
+    env: dict[str, str]  # the shell another terminal would have after the printed `export` lines
+
+    def run(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(argv), env=self.env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=timeout)
+
+    @property
+    def redis_port(self) -> str:
+        return self.document["backends"]["redis-url"].rsplit(":", 1)[1].split("/")[0]
+
+    @property
+    def mysql_port(self) -> str:
+        return self.document["backends"]["mysql-url"].rsplit(":", 1)[1].split("/")[0]
+
+
+def _serve(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "wbctl", "sandbox", "serve", *args], env=env, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def served(isolated_env: Path) -> Iterator[Served]:
+    env = dict(os.environ)
+    process = _serve(env, "-o", "json")
+    try:
+        line = process.stdout.readline()  # the JSON document is one line, printed once the servers listen
+        assert line, process.stderr.read()
+        document = json.loads(line)
+        yield Served(process, document, {**env, **document["env"]})
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def needs(binary: str) -> None:
+    if shutil.which(binary) is None:
+        pytest.skip(f"{binary} is not installed")
+
+
+def test_the_printed_exports_name_the_kubeconfig_and_the_clients(wbctl: Wbctl) -> None:
+    process = _serve(wbctl.env)
+    try:
+        lines = [process.stdout.readline() for _ in range(7)]
+        exports = [line for line in lines if line.startswith("export ")]
+        assert exports[0].startswith("export KUBECONFIG=")
+        assert Path(exports[0].split("=", 1)[1].strip()).is_file()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    assert "WBCTL_SANDBOX=1 WBCTL_SCENARIO=queue-backlog" in exports[1]
+    assert any("redis-cli -p" in line for line in lines) and any("mysql -h 127.0.0.1" in line for line in lines)
+    # Ctrl-C is how serving ends: a message, exit 0, and the kubeconfig it advertised is kept
+    assert process.returncode == 0, err
+    assert "stopped serving 'queue-backlog'" in err and "interrupted" not in err
+
+
+def test_kubectl_reads_and_dry_runs_against_the_served_cluster(served: Served) -> None:
+    needs("kubectl")
+    listing = served.run("kubectl", "get", "deploy,hpa,pods,wandb", "-o", "wide")
+    assert listing.returncode == 0, listing.stderr
+    assert "deployment.apps/wandb-flat-run-fields-updater-bc" in listing.stdout
+    assert "horizontalpodautoscaler.autoscaling/wandb-flat-run-fields-updater" in listing.stdout
+    assert "Running" in listing.stdout
+    assert "weightsandbiases.apps.wandb.com/wandb" in listing.stdout
+
+    described = served.run("kubectl", "describe", "hpa", "wandb-flat-run-fields-updater")
+    assert described.returncode == 0, described.stderr
+    assert "Max replicas:" in described.stdout and "ScalingLimited" in described.stdout
+
+    dry = served.run("kubectl", "scale", "deploy", "wandb-api", "--replicas=4", "--dry-run=server")
+    assert dry.returncode == 0 and "(server dry run)" in dry.stdout, dry.stderr
+    after = served.run("kubectl", "get", "deploy", "wandb-api", "-o", "jsonpath={.spec.replicas}")
+    assert after.stdout == "3"  # a dry run changes nothing
+
+
+def test_redis_cli_sees_a_discard_with_its_ttl_in_simulated_time(served: Served) -> None:
+    needs("redis-cli")
+    discard = served.run(sys.executable, "-m", "wbctl", "run", "discard", "noisy-run", "--ttl", "2h", "--yes")
+    assert discard.returncode == 0, discard.stderr
+    value = served.run("redis-cli", "-p", served.redis_port, "get", "gorilla.DiscardV2UpdatesForRun")
+    assert value.stdout.strip() == "noisy-run"
+    ttl = int(served.run("redis-cli", "-p", served.redis_port, "ttl", "gorilla.DiscardV2UpdatesForRun").stdout)
+    assert 7000 <= ttl <= 7200  # simulated seconds (60x wall time), not wall seconds
+
+    advanced = served.run(sys.executable, "-m", "wbctl", "sandbox", "advance", "90m")
+    assert advanced.returncode == 0, advanced.stderr
+    ttl = int(served.run("redis-cli", "-p", served.redis_port, "ttl", "gorilla.DiscardV2UpdatesForRun").stdout)
+    assert 1500 <= ttl <= 1800  # the advance moved Redis's clock too
+
+    served.run(sys.executable, "-m", "wbctl", "sandbox", "advance", "31m")
+    gone = served.run("redis-cli", "-p", served.redis_port, "exists", "gorilla.DiscardV2UpdatesForRun")
+    assert gone.stdout.strip() == "0"
+
+
+def test_the_mysql_client_reads_the_flags_wbctl_judges(served: Served) -> None:
+    needs("mysql")
+    shown = served.run("mysql", "-h", "127.0.0.1", "-P", served.mysql_port, "-u", "wandb", "wandb_local", "-e",
+                       "SHOW GLOBAL VARIABLES LIKE 'binlog%'")
+    assert shown.returncode == 0, shown.stderr
+    assert "binlog_row_image\tMINIMAL" in shown.stdout
+
+
+def test_a_sandbox_command_joins_the_served_story(served: Served) -> None:
+    status = served.run(sys.executable, "-m", "wbctl", "sandbox", "status", "-o", "json")
+    assert status.returncode == 0, status.stderr
+    before = json.loads(status.stdout)
+    assert before["served"] is True and before["queue"]["backlog"] > 0
+
+    applied = served.run(sys.executable, "-m", "wbctl", "bigtable", "autoscale", "--min", "3", "--max", "10",
+                         "--cpu-target", "70", "--cluster", "wandb-bigtable-c1", "--yes")
+    assert applied.returncode == 0, applied.stderr
+    # the server, not the command, holds the story: its next tick shows the change
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        after = json.loads(served.run(sys.executable, "-m", "wbctl", "sandbox", "status", "-o", "json").stdout)
+        if any("max" in line and "10" in line for line in after["changes"]):
+            break
+        time.sleep(0.5)
+    assert any("10" in line for line in after["changes"]), after
+
+    runbook = served.run(sys.executable, "-m", "wbctl", "runbook", "queue-backlog", "-o", "json", timeout=60)
+    assert runbook.returncode in (0, 1), runbook.stderr
+    assert json.loads(runbook.stdout)["verdict"] in {"growing", "draining", "steady", "none"}
+
+
+def test_reset_is_refused_while_served_and_state_survives_the_stop(served: Served) -> None:
+    refused = served.run(sys.executable, "-m", "wbctl", "sandbox", "reset")
+    assert refused.returncode != 0 and "being served" in refused.stderr
+    served.run(sys.executable, "-m", "wbctl", "run", "discard", "kept-run", "--ttl", "1d", "--yes")
+    served.process.send_signal(signal.SIGTERM)  # `kill PID` stops it as Ctrl-C does
+    assert served.process.wait(timeout=20) == 0
+    state_dir = Path(served.env["XDG_STATE_HOME"]) / "wbctl" / "sandbox"
+    assert not (state_dir / "queue-backlog.serving.json").exists()
+    saved = json.loads((state_dir / "queue-backlog.json").read_text())
+    assert saved["redis"]["gorilla.DiscardV2UpdatesForRun"][0] == "kept-run"
+    # a command after the server stopped starts the sandbox itself, from the saved state
+    again = served.run(sys.executable, "-m", "wbctl", "redis", "show", "-o", "json")
+    assert again.returncode == 0, again.stderr
+    assert "kept-run" in again.stdout
