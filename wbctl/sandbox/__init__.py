@@ -57,6 +57,7 @@ class Sandbox:
     _kube: Any = None
     _google: Any = None
     _mysql: Any = None
+    _redis: Any = None  # one redis-py client of the sandbox's Redis, for the sandbox's own reads
     _saved: dict[str, Any] = field(default_factory=dict)
     _clock_json: dict[str, object] = field(default_factory=dict)
     _kube_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,7 +70,10 @@ class Sandbox:
 
     def start(self) -> Sandbox:
         """Every server at once (each on a free loopback port); the Kubernetes objects only when
-        the first Kubernetes request comes."""
+        the first Kubernetes request comes. The servers' modules are imported first, one after
+        another: four threads importing at once contend for the import lock and the GIL, and
+        were measured ~50 ms slower than this (bench/sandbox_overhead.py)."""
+        from wbctl.sandbox import google_api, kube_api, mysql_server, redis_server  # noqa: F401
         from wbctl.sandbox.world import World
 
         saved = self._read_state()
@@ -87,9 +91,10 @@ class Sandbox:
             redis.result(), kube.result(), google.result(), mysql.result()
         from wbctl.sandbox.queue_model import Change
 
+        self._redis = self._client()
         self.world = World(self.scenario.story, NAMES, clock, story_start,
                            changes=[Change.from_json(c) for c in self._saved.get("changes", [])],
-                           history=list(self._saved.get("history", [])), google=self._google, redis=self._client)
+                           history=list(self._saved.get("history", [])), google=self._google, redis=self._redis)
         if fresh:
             self._saved = {"version": STATE_VERSION, "scenario": self.scenario.name, "story_start": story_start.isoformat()}
         self._clock_json = clock.to_json()
@@ -142,26 +147,28 @@ class Sandbox:
         and what the operator makes of them: pods of earlier rehearsals are up and ready."""
         from wbctl.sandbox import operator
 
-        objects = self._objects()
+        objects, cached = self._objects()
         values = self._saved.get("cr_values")
         for obj in objects:
             if obj["kind"] == "WeightsAndBiases" and values is not None:
                 obj["spec"]["values"] = values
-        self._kube.add_all(objects)
+        self._kube.add_all(objects, owned=cached)  # from the cache: checked when it was built
         now = self.world.clock.now()
         self.world.kube, self.world.reconcile = self._kube, operator.reconcile
         operator.reconcile(self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1))
+        self.world.reconciled_version = self.world._cr_version()
 
-    def _objects(self) -> list[dict[str, Any]]:
-        """The scenario's initial objects: the chart's YAML is parsed once per scenario and the
-        result kept as JSON beside the state (a cache: deleting it costs one rebuild)."""
+    def _objects(self) -> tuple[list[dict[str, Any]], bool]:
+        """The scenario's initial objects, and whether they come from the cache: the chart's
+        YAML is parsed once per scenario and the result kept as JSON beside the state (deleting
+        it costs one rebuild)."""
         from wbctl import __version__
 
         cache = self.directory / f"{self.scenario.name}.objects.json"
         try:
             cached = json.loads(cache.read_text())
             if cached.get("wbctl") == __version__:
-                return cached["objects"]
+                return cached["objects"], True
         except (OSError, ValueError, AttributeError):
             pass
         objects = self.scenario.kube(self.scenario.samples()[-1])
@@ -169,7 +176,7 @@ class Sandbox:
             cache.write_text(json.dumps({"wbctl": __version__, "objects": objects}))
         except OSError:
             pass
-        return objects
+        return objects, False
 
     # --- what the commands see ------------------------------------------------------------------
 
@@ -208,29 +215,26 @@ class Sandbox:
         expiry passed while the sandbox was not running stays gone."""
         saved = self._saved.get("redis")
         now = self.world.clock.now()
-        client = self._client()
-        try:
-            if saved is None:
-                for key, value in self.scenario.redis.items():
-                    client.set(key, value)
-                return
-            for key, (value, expires) in saved.items():
-                at = datetime.fromisoformat(expires) if expires is not None else None
-                if at is not None and at <= now:
-                    continue
-                client.set(key, value, pxat=round(at.timestamp() * 1000) if at is not None else None)
-        finally:
-            client.close()
+        pipe = self._redis.pipeline(transaction=False)
+        if saved is None:
+            for key, value in self.scenario.redis.items():
+                pipe.set(key, value)
+        for key, (value, expires) in (saved or {}).items():
+            at = datetime.fromisoformat(expires) if expires is not None else None
+            if at is None or at > now:
+                pipe.set(key, value, pxat=round(at.timestamp() * 1000) if at is not None else None)
+        pipe.execute()
 
     def _redis_state(self) -> dict[str, Any]:
         """Each key with its absolute expiry in simulated time (the Redis's clock is simulated)."""
-        client = self._client()
-        try:
-            keys = {key: (client.get(key), client.pexpiretime(key)) for key in client.keys("*")}
-        finally:
-            client.close()
+        keys = sorted(self._redis.keys("*"))
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+            pipe.pexpiretime(key)
+        answers = pipe.execute()
         return {key: [value, datetime.fromtimestamp(at / 1000, timezone.utc).isoformat() if at >= 0 else None]
-                for key, (value, at) in keys.items() if value is not None}
+                for key, value, at in zip(keys, answers[::2], answers[1::2]) if value is not None}
 
     # --- saving and stopping --------------------------------------------------------------------
 
@@ -272,16 +276,28 @@ class Sandbox:
         return moment
 
     def stop(self) -> None:
+        """Save, then every server down side by side (each waits for its loop to notice)."""
         if self.world is None:
             return
         try:
             self._save()
         finally:
-            for server in self._servers:
-                server.shutdown()
-                server.server_close()
+            if self._redis is not None:
+                self._redis.close()
+            stops = [server_stop(server) for server in self._servers]
+            stops += [fake.stop for fake in (self._kube, self._google, self._mysql) if fake is not None]
+            with ThreadPoolExecutor(max_workers=len(stops) or 1) as pool:
+                for done in [pool.submit(stop) for stop in stops]:
+                    done.result()
             self._servers.clear()
-            for fake in (self._kube, self._google, self._mysql):
-                if fake is not None:
-                    fake.stop()
             self.world = None
+
+
+def server_stop(server: Any) -> Any:
+    """A socketserver's shutdown and close, as one call."""
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop

@@ -40,8 +40,13 @@ def invalid_argument(message: str) -> Abort:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A datetime in UTC; one without tzinfo is taken to be UTC already."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    """A plain datetime in UTC; one without tzinfo is taken to be UTC already. proto-plus hands
+    out its own datetime subclass, whose every arithmetic result goes through its __new__: the
+    fakes' loops over a day of points would spend most of their time there."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if type(utc) is datetime:
+        return utc
+    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC)
 
 
 @dataclass

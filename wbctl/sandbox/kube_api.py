@@ -122,7 +122,7 @@ class FakeKubeAPI(KubeServing):
             context = self._certificates.server_context()
         server = make_server(self, context)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name="fake-kube-api", daemon=True)
         self._thread.start()
         return self

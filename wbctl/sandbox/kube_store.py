@@ -90,15 +90,17 @@ class KubeObjectStore:
         with self._lock:
             return str(self._rv)
 
-    def add(self, obj: Mapping[str, Any]) -> Obj:
+    def add(self, obj: Mapping[str, Any], *, owned: bool = False) -> Obj:
         """Store an object as a controller or kubectl would have created it, or replace it.
 
         Fills uid and creationTimestamp when missing (kept from the stored object on replace),
         metadata.generation for kinds that track it, and always a fresh resourceVersion, so the
         global counter stays monotonic. A namespaced object without a namespace goes to
-        `default`. Returns a copy of what was stored."""
+        `default`. Returns a copy of what was stored. `owned`: the caller hands over an object
+        the sandbox built and this store accepted before (its cached namespace, parsed for this
+        call), so it is neither copied nor checked again."""
         rtype = self._type_of(obj)
-        stored = copy.deepcopy(dict(obj))
+        stored = dict(obj) if owned else copy.deepcopy(dict(obj))
         metadata = stored.setdefault("metadata", {})
         name = metadata.get("name")
         if not name:
@@ -107,7 +109,8 @@ class KubeObjectStore:
             metadata.setdefault("namespace", "default")
         else:
             metadata.pop("namespace", None)
-        check_quantities(stored, f"{rtype.kind} {name}")
+        if not owned:
+            check_quantities(stored, f"{rtype.kind} {name}")
         for map_name in ("labels", "annotations"):
             if not all(isinstance(v, str) for v in (metadata.get(map_name) or {}).values()):
                 raise ValueError(f"{rtype.kind} {name}: metadata.{map_name} values must be strings")
@@ -126,9 +129,9 @@ class KubeObjectStore:
             self._store[rtype.plural][key] = Entry.of(rtype, stored)
             return stored
 
-    def add_all(self, objs: Iterable[Mapping[str, Any]]) -> None:
+    def add_all(self, objs: Iterable[Mapping[str, Any]], *, owned: bool = False) -> None:
         for obj in objs:
-            self.add(obj)
+            self.add(obj, owned=owned)
 
     def get(self, resource: str, namespace: str | None, name: str) -> Obj | None:
         """A copy of the stored object, or None."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -87,9 +88,11 @@ def _align_one(points: Sequence[tuple[datetime, Number]], agg: Aggregation, star
     out_type = {"ALIGN_MEAN": "DOUBLE", "ALIGN_COUNT": "INT64", "ALIGN_RATE": "DOUBLE"}.get(agg.aligner, value_type)
     lowest = start if start is not None and start < end else end - period
     aligned: list[tuple[datetime, Number]] = []
+    ordered = sorted(points, key=lambda p: p[0])  # already in order as stored: a linear pass
+    times = [pt for pt, _ in ordered]
     t = end
-    while t > lowest:
-        window = [(pt, v) for pt, v in points if t - period < pt <= t]
+    while t > lowest:  # each window (t - period, t] found by bisection: a day of points stays cheap
+        window = ordered[bisect_right(times, t - period):bisect_right(times, t)]
         if window:
             values = [v for _, v in window]
             value: Number

@@ -16,8 +16,9 @@ from typing import Any
 
 from fakeredis import TcpFakeServer
 
-# fakeredis's own database class (private; pyproject pins fakeredis below 3, and the sandbox's
-# tests read a TTL with redis-cli so an upgrade that moves it fails loudly)
+# fakeredis's own database and request handler classes (private; pyproject pins fakeredis below
+# 3, and the sandbox's tests read a TTL with redis-cli so an upgrade that moves them fails loudly)
+from fakeredis._clients._tcp_server import TCPFakeRequestHandler
 from fakeredis._core._database import Database
 
 
@@ -37,13 +38,21 @@ class _SimulatedTimeDatabase(Database):  # type: ignore[misc]
         pass
 
 
+class _PromptHandler(TCPFakeRequestHandler):  # type: ignore[misc]
+    """Replies go out as soon as they are written: a pipeline's replies are written one by one,
+    and with Nagle's algorithm each after the first waits for the client's delayed ACK (40 ms)."""
+
+    disable_nagle_algorithm = True
+
+
 def start_redis(epoch_seconds: Callable[[], float]) -> TcpFakeServer:
     """A Redis on a free loopback port whose clock is `epoch_seconds` (simulated Unix time)."""
     server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
+    server.RequestHandlerClass = _PromptHandler
     server.daemon_threads = True
     fake = server.fake_server
     fake.dbs = defaultdict(lambda: _SimulatedTimeDatabase(fake.lock, epoch_seconds))
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True,
                      name="sandbox-redis").start()
     return server
 

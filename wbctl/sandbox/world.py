@@ -47,13 +47,14 @@ class World:
     history: list[str] = field(default_factory=list)  # what engineers changed, in words (sandbox status)
     google: Any = None
     kube: Any = None  # a FakeKubeAPI, once its objects are loaded
-    redis: Callable[[], Any] | None = None  # a redis-py client factory
+    redis: Any = None  # a redis-py client of the sandbox's Redis (the sandbox closes it)
     reconcile: Callable[..., list[str]] | None = None  # the operator (operator.reconcile)
     namespace: str = "default"
     _simulation: Simulation | None = None
     _pubsub_until: datetime | None = None
     _bigtable_until: datetime | None = None
     _operated: tuple[datetime, str] | None = None  # when the operator last reconciled, and the resource's version then
+    reconciled_version: str | None = None  # the resource's version the operator last applied (the load's, at first)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- time ---------------------------------------------------------------------------------
@@ -88,14 +89,15 @@ class World:
             self._read_discard(at)
             operate = self.kube is not None and self._operator_due(now)
             if operate:
-                self._reconcile(now, None)
+                if self.reconciled_version != self._cr_version():  # new bounds first, then read them
+                    self._reconcile(now, None)
                 self._read_updater(at)
             self.simulation.advance(at)
             self._publish(now)
             self._write_bigtable()
             if operate:
                 self._reconcile(now, self.last())
-                self._operated = (now, self._cr_version())
+                self._operated = (now, self.reconciled_version or "")
 
     def _cr_version(self) -> str:
         cr = self.kube.get("weightsandbiases", self.namespace, self.names.install)
@@ -136,11 +138,7 @@ class World:
     def _read_discard(self, at: float) -> None:
         if self.redis is None:
             return
-        client = self.redis()
-        try:
-            discarded = client.get(DISCARD_KEY) == NOISY_RUN
-        finally:
-            client.close()
+        discarded = self.redis.get(DISCARD_KEY) == NOISY_RUN
         if discarded != self.simulation.discarded:
             words = f"run {NOISY_RUN} discarded" if discarded else f"run {NOISY_RUN} restored"
             self._change(Change(at=at, discard=discarded), words)
@@ -168,6 +166,7 @@ class World:
             return
         desired = {UPDATER: last.wanted_replicas} if last is not None and last.hpa is not None else None
         self.reconcile(self.kube, namespace=self.namespace, instance=self.names.install, now=now, desired_replicas=desired)
+        self.reconciled_version = self._cr_version()
         if last is not None:
             self._hpa_cpu(last)
 
