@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-SDKS = {"kubernetes", "google", "grpc", "pymysql", "redis", "fakeredis"}
+SDKS = {"kubernetes", "google", "grpc", "pymysql", "redis", "fakeredis", "mysql_mimic", "sqlglot"}
 
 
 def imported_top_level_packages(code: str) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Optional
 
 import typer
@@ -89,7 +90,8 @@ def status(ctx: typer.Context, scenario: Scenario = None, output: Output = None)
         return
     if document["served"]:
         term.line("served by `wbctl sandbox serve` in another shell, as of its last tick:")
-    term.line(f"scenario {document['scenario']}: simulated time {document['simulated_time']}, "
+    moment = datetime.fromisoformat(document["simulated_time"])
+    term.line(f"scenario {document['scenario']}: simulated time {moment:%Y-%m-%d %H:%M:%S} UTC, "
               f"{document['speed']:g}x wall time ({format_duration(document['story_minutes'] * 60)} into the story)")
     queue = document["queue"]
     if queue:
