@@ -5,8 +5,11 @@ with WBCTL_SANDBOX_SPEED=0 where a test must not depend on wall time, moved by `
 from __future__ import annotations
 
 import io
+import json
 import os
 import shlex
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -131,3 +134,36 @@ def test_no_listener_or_thread_outlives_a_command(isolated_env: Path) -> None:
             time.sleep(0.05)
         assert _sandbox_threads() == before_threads, (argv, _sandbox_threads())
         assert _listening_sockets() == before_sockets, argv
+
+
+def test_two_commands_at_once_both_land(wbctl) -> None:
+    """Each loads the state at start and saves it at stop: without the scenario lock, the one
+    that saved last would erase the other's change."""
+    wbctl("--sandbox", "run", "discarded")  # the state exists
+    commands = [
+        ["--sandbox", "run", "discard", "aaaa1111", "--ttl", "2h", "--yes"],
+        ["--sandbox", "bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "70", "--yes"],
+    ]
+    processes = [subprocess.Popen([sys.executable, "-m", "wbctl", *argv], env=wbctl.env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for argv in commands]
+    for process in processes:
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+    discarded = wbctl("--sandbox", "run", "discarded", "-o", "json").json()
+    assert "aaaa1111" in json.dumps(discarded)
+    status = wbctl("--sandbox", "sandbox", "status", "-o", "json").json()
+    assert any("3-10 nodes" in line for line in status["changes"]), status["changes"]
+
+
+def test_reset_is_refused_while_a_command_holds_the_scenario(wbctl) -> None:
+    watch = subprocess.Popen([sys.executable, "-m", "wbctl", "--sandbox", "runbook", "queue-backlog", "--watch",
+                              "--interval", "5s"], env=wbctl.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert watch.stdout.readline()  # the first round is out: the sandbox is up
+        refused = wbctl("sandbox", "reset")
+        assert refused.returncode == 4 and "in use by another wbctl command" in refused.stderr
+    finally:
+        watch.terminate()
+        watch.wait(timeout=20)
+    assert wbctl("sandbox", "reset").returncode == 0

@@ -167,3 +167,10 @@ def test_reset_is_refused_while_served_and_state_survives_the_stop(served: Serve
     again = served.run(sys.executable, "-m", "wbctl", "redis", "show", "-o", "json")
     assert again.returncode == 0, again.stderr
     assert "kept-run" in again.stdout
+
+
+def test_a_second_server_for_the_same_scenario_is_refused(served: Served) -> None:
+    second = served.run(sys.executable, "-m", "wbctl", "sandbox", "serve", timeout=30)
+    assert second.returncode == 4
+    assert f"already served by `wbctl sandbox serve` (pid {served.process.pid})" in second.stderr
+    assert served.process.poll() is None  # the first one serves on

@@ -49,6 +49,11 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
     served = [name for name in announced if find(directory, name, 0) is not None]
     if served:
         raise RefusedError(f"the sandbox {', '.join(served)} is being served (wbctl sandbox serve): stop it first; nothing reset")
+    from wbctl.sandbox.lock import ScenarioLock
+
+    busy = [path.stem for path in sorted(directory.glob("*.lock")) if ScenarioLock(directory, path.stem).held_elsewhere()]
+    if busy:
+        raise RefusedError(f"the sandbox {', '.join(busy)} is in use by another wbctl command: let it finish; nothing reset")
     for name in removed:
         (directory / f"{name}.json").unlink()
         (directory / f"{name}.kubeconfig").unlink(missing_ok=True)
@@ -132,9 +137,16 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
     """Keep the simulated deployment up until Ctrl-C, for kubectl, redis-cli, mysql and wbctl in other shells."""
     import time
 
+    from wbctl.sandbox import sandbox_dir
     from wbctl.sandbox import serve as serving
+    from wbctl.sandbox.scenarios import DEFAULT_SCENARIO
 
     state = State.of(ctx)
+    name = scenario or state.scenario or DEFAULT_SCENARIO
+    already = serving.find(sandbox_dir(state.env), name, 0)
+    if already is not None:
+        raise RefusedError(f"the sandbox {name} is already served by `wbctl sandbox serve` (pid "
+                           f"{serving.pid_of(already)}): --sandbox commands in any shell join it")
     state.serving = True
     state = _started(ctx, scenario, output)
     sandbox = state._sandbox

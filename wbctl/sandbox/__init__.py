@@ -58,6 +58,7 @@ class Sandbox:
     _google: Any = None
     _mysql: Any = None
     _redis: Any = None  # one redis-py client of the sandbox's Redis, for the sandbox's own reads
+    _lock: Any = None  # the scenario's ScenarioLock, held from start to stop
     _saved: dict[str, Any] = field(default_factory=dict)
     _clock_json: dict[str, object] = field(default_factory=dict)
     _kube_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +74,16 @@ class Sandbox:
         the first Kubernetes request comes. The servers' modules are imported first, one after
         another: four threads importing at once contend for the import lock and the GIL, and
         were measured ~50 ms slower than this (bench/sandbox_overhead.py)."""
+        from wbctl.sandbox.lock import ScenarioLock
+
+        self._lock = ScenarioLock(self.directory, self.scenario.name).acquire()
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Sandbox:
         from wbctl.sandbox import google_api, kube_api, mysql_server, redis_server  # noqa: F401
         from wbctl.sandbox.world import World
 
@@ -276,22 +287,27 @@ class Sandbox:
         return moment
 
     def stop(self) -> None:
-        """Save, then every server down side by side (each waits for its loop to notice)."""
-        if self.world is None:
-            return
+        """Save, then every server down side by side (each waits for its loop to notice), then
+        the scenario's lock released. Also after a start that failed midway."""
         try:
-            self._save()
+            if self.world is not None:
+                self._save()
         finally:
             if self._redis is not None:
                 self._redis.close()
+                self._redis = None
             stops = [server_stop(server) for server in self._servers]
             stops += [fake.stop for fake in (self._kube, self._google, self._mysql) if fake is not None]
-            with ThreadPoolExecutor(max_workers=len(stops) or 1) as pool:
-                for done in [pool.submit(stop) for stop in stops]:
-                    done.result()
+            if stops:
+                with ThreadPoolExecutor(max_workers=len(stops)) as pool:
+                    for done in [pool.submit(stop) for stop in stops]:
+                        done.result()
             self._servers.clear()
+            self._kube = self._google = self._mysql = None
             self.world = None
-
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
 def server_stop(server: Any) -> Any:
     """A socketserver's shutdown and close, as one call."""

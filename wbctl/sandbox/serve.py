@@ -100,6 +100,13 @@ def find(directory: Path, scenario: str, speed: float) -> Joined | None:
     return Joined(scenario, directory, data["backends"], Path(data["kubeconfig"]), clock, data.get("status", {}))
 
 
+def pid_of(joined: Joined) -> str:
+    try:
+        return str(json.loads(serving_file(joined.directory, joined.scenario).read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
 def announce(sandbox: Any) -> dict[str, Any]:
     """Write the serving file; return what it says (also what `serve -o json` prints). The
     server rewrites it each tick, so `sandbox status` in another shell sees the story move."""
