@@ -96,8 +96,9 @@ def status(ctx: typer.Context, scenario: Scenario = None, output: Output = None)
     if document["served"]:
         term.line("served by `wbctl sandbox serve` in another shell, as of its last tick:")
     moment = datetime.fromisoformat(document["simulated_time"])
+    pace = f"{document['speed']:g}x wall time" if document["speed"] else "clock stopped (WBCTL_SANDBOX_SPEED=0)"
     term.line(f"scenario {document['scenario']}: simulated time {moment:%Y-%m-%d %H:%M:%S} UTC, "
-              f"{document['speed']:g}x wall time ({format_duration(document['story_minutes'] * 60)} into the story)")
+              f"{pace} ({format_duration(document['story_minutes'] * 60)} into the story)")
     queue = document["queue"]
     if queue:
         term.line(f"queue: backlog {queue['backlog']:,}, publish {queue['published_per_second']:,.0f}/s, consume "

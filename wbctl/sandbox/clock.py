@@ -50,7 +50,7 @@ class SimClock:
             time.sleep(min(seconds, 1.0))
 
     def to_json(self) -> dict[str, object]:
-        return {"sim": self.sim_anchor.isoformat(), "wall": self.wall_anchor}
+        return {"sim": self.sim_anchor.isoformat(), "wall": self.wall_anchor, "speed": self.speed}
 
     @classmethod
     def starting_now(cls, speed: float) -> SimClock:
@@ -58,5 +58,12 @@ class SimClock:
         return cls(now, time.time(), speed)
 
     @classmethod
-    def from_json(cls, data: dict[str, object], speed: float) -> SimClock:
-        return cls(datetime.fromisoformat(str(data["sim"])), float(data["wall"]), speed)  # type: ignore[arg-type]
+    def from_json(cls, data: dict[str, object], speed: float, wall: Callable[[], float] = time.time) -> SimClock:
+        """The saved clock, running at `speed` from now on. Time ran at the saved speed until
+        now: a command with another WBCTL_SANDBOX_SPEED re-anchors here instead of re-reading
+        all the time since the anchor at its own speed, which could send the clock backwards."""
+        saved = cls(datetime.fromisoformat(str(data["sim"])), float(data["wall"]),  # type: ignore[arg-type]
+                    float(data.get("speed", speed)), wall=wall)  # type: ignore[arg-type]
+        if saved.speed == speed:
+            return saved
+        return cls(saved.now(), wall(), speed, wall=wall)
