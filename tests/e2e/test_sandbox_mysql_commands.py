@@ -2,7 +2,7 @@
 
 The server runs in the test process and the CLI reaches it through WBCTL_MYSQL_URL, the way it
 reaches any MySQL: the real PyMySQL adapter, over TCP. (`wbctl --sandbox mysql ...` starts the same
-server inside wbctl; the last test covers that path once the sandbox serves it.)
+server inside wbctl; the last test covers that path.)
 """
 
 from __future__ import annotations
@@ -12,23 +12,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import read_audit
-from wbctl.core.mysql import FLAGS
-from wbctl.sandbox.mysql_server import SandboxMysql, start_mysql
-
-MISCONFIGURED_FAILS = {
-    "binlog_row_image", "binlog_row_value_options", "innodb_lru_scan_depth", "innodb_online_alter_log_max_size",
-    "local_infile", "long_query_time", "max_execution_time", "max_prepared_stmt_count", "skip_show_database",
-    "slow_query_log", "sort_buffer_size",
-}
-READ_ONLY = {flag.name for flag in FLAGS if not flag.dynamic}
+from tests.sandbox_mysql import MISCONFIGURED_FAILS, READ_ONLY, serving
+from wbctl.sandbox.mysql_server import SandboxMysql
 
 
 @pytest.fixture
 def misconfigured() -> Iterator[SandboxMysql]:
-    server = start_mysql("misconfigured")
-    yield server
-    server.stop()
-    assert server.errors == []
+    with serving("misconfigured") as server:
+        yield server
 
 
 @pytest.fixture
@@ -76,12 +67,9 @@ def test_tune_dry_run_changes_nothing(wbctl, misconfigured, env) -> None:
 
 
 def test_healthy_story_passes_and_any_password_is_accepted(wbctl) -> None:
-    server = start_mysql("healthy")
-    try:
+    with serving("healthy") as server:
         result = wbctl("mysql", "check", "-o", "json", env={"WBCTL_MYSQL_URL": server.url, "WBCTL_MYSQL_PASSWORD": "anything"})
         tune = wbctl("mysql", "tune", "--yes", env={"WBCTL_MYSQL_URL": server.url})
-    finally:
-        server.stop()
     assert result.returncode == 0, result.stderr
     assert {f["status"] for f in result.json()["findings"]} == {"ok"}
     assert tune.returncode == 0 and "no changes" in tune.stderr
@@ -101,8 +89,6 @@ def test_sandbox_mysql_check_and_tune(wbctl) -> None:
     """`wbctl --sandbox` with its own MySQL: the misconfigured story fails, tune fixes what it can,
     and the fix lasts to the next invocation (the sandbox saves the variables)."""
     first = wbctl("--sandbox", "--scenario", "misconfigured", "mysql", "check", "-o", "json")
-    if "does not simulate MySQL" in first.stderr:
-        pytest.skip("the sandbox does not serve MySQL yet (wbctl/sandbox/__init__.py and State.mysql() wire it)")
     assert first.returncode == 1, first.stderr
     assert failing(first) == MISCONFIGURED_FAILS
     tune = wbctl("--sandbox", "--scenario", "misconfigured", "mysql", "tune", "--yes")

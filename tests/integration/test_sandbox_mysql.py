@@ -18,6 +18,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from tests.sandbox_mysql import MISCONFIGURED_FAILS, READ_ONLY, serving
 from wbctl.adapters.mysql import MysqlAdapter
 from wbctl.core import mysql as core
 from wbctl.core.model import Status
@@ -31,29 +32,17 @@ from wbctl.sandbox.mysql_server import (
     story_variables,
 )
 
-# MySQL 8.0's defaults that W&B's flags reject: what a fresh install fails on
-MISCONFIGURED_FAILS = {
-    "binlog_row_image", "binlog_row_value_options", "innodb_lru_scan_depth", "innodb_online_alter_log_max_size",
-    "local_infile", "long_query_time", "max_execution_time", "max_prepared_stmt_count", "skip_show_database",
-    "slow_query_log", "sort_buffer_size",
-}
-READ_ONLY = {flag.name for flag in core.FLAGS if not flag.dynamic}
-
 
 @pytest.fixture
 def healthy() -> Iterator[SandboxMysql]:
-    server = start_mysql("healthy")
-    yield server
-    server.stop()
-    assert server.errors == []
+    with serving("healthy") as server:
+        yield server
 
 
 @pytest.fixture
 def misconfigured() -> Iterator[SandboxMysql]:
-    server = start_mysql("misconfigured")
-    yield server
-    server.stop()
-    assert server.errors == []
+    with serving("misconfigured") as server:
+        yield server
 
 
 def adapter(server: SandboxMysql, url: str | None = None, ca_file: str | None = None) -> MysqlAdapter:

@@ -119,11 +119,14 @@ def test_every_scenario_starts_settled(api: FakeKubeAPI, name: str) -> None:
     assert run(api, NOW + timedelta(days=1)) == [] and api.resource_version == version
 
 
-def test_the_misconfigured_scenario_still_lacks_nodes_after_the_fixes(api: FakeKubeAPI) -> None:
-    """Its two nodes: the scale and the autoscale take, the spread cannot (no node autoscaler here)."""
+def test_the_misconfigured_scenario_is_put_right_by_its_remedies(api: FakeKubeAPI) -> None:
+    """Its three nodes hold what the guide asks once the scale and the autoscale take: the api's
+    three replicas on three nodes (the scheduler spreads them), the updater autoscaled."""
     scenario = SCENARIOS["misconfigured"]
     api.add_all(scenario.kube(scenario.samples()[-1]))
     run(api)
+    before = observe(api)
+    assert finding(before, "services.wandb-api.replicas") == Status.FAIL
     wbctl_applies(api, ScaleRequest("wandb-api", 3))
     wbctl_applies(api, AutoscaleRequest("wandb-flat-run-fields-updater", 3, 12))
     run(api)
@@ -131,8 +134,8 @@ def test_the_misconfigured_scenario_still_lacks_nodes_after_the_fixes(api: FakeK
     observation = observe(api)
     assert finding(observation, "services.wandb-api.replicas") == Status.OK
     assert finding(observation, "services.wandb-flat-run-fields-updater.autoscaling") == Status.OK
-    assert finding(observation, "services.wandb-api.spread") == Status.FAIL
-    assert len({p["spec"]["nodeName"] for p in service_pods(api, "api")}) == 2
+    assert finding(observation, "services.wandb-api.spread") == Status.OK
+    assert len({p["spec"]["nodeName"] for p in service_pods(api, "api")}) == 3
 
 
 # --- replicas and pods ------------------------------------------------------------------------

@@ -261,16 +261,16 @@ class ScaleRequest:
         validate_scale(catalog.resolve(self.service), self.replicas, self.via, self.force)
 
     def argv(self) -> tuple[str, ...]:
-        args = ["services", "scale", self.service, "--replicas", str(self.replicas)]
-        if self.via:
-            args += ["--via", self.via]
-        if self.force:
-            args.append("--force")
-        return tuple(args)
+        return ("services", "scale", self.service, "--replicas", str(self.replicas), *_write_flags(self.via, self.force))
 
     def plan(self, observation: KubeObservation, context: str) -> Plan:
         return plan_scale(observation, catalog.resolve(self.service), self.replicas, via=self.via, force=self.force,
                           context=context)
+
+
+def _write_flags(via: str | None, force: bool) -> tuple[str, ...]:
+    """The options both requests share, in the order --help lists them."""
+    return (*(("--via", via) if via else ()), *(("--force",) if force else ()))
 
 
 @dataclass(frozen=True)
@@ -298,11 +298,7 @@ class AutoscaleRequest:
             args += ["--min", str(self.min_replicas), "--max", str(self.max_replicas)]
         if self.cpu_target is not None:
             args += ["--cpu-target", str(self.cpu_target)]
-        if self.via:
-            args += ["--via", self.via]
-        if self.force:
-            args.append("--force")
-        return tuple(args)
+        return (*args, *_write_flags(self.via, self.force))
 
     def plan(self, observation: KubeObservation, context: str) -> Plan:
         return plan_autoscale(observation, catalog.resolve(self.service), min_replicas=self.min_replicas,
