@@ -73,7 +73,7 @@ class Sandbox:
         """Every server at once (each on a free loopback port); the Kubernetes objects only when
         the first Kubernetes request comes. The servers' modules are imported first, one after
         another: four threads importing at once contend for the import lock and the GIL, and
-        were measured ~50 ms slower than this (bench/sandbox_overhead.py)."""
+        made `wbctl --sandbox check` ~250 ms slower than this (bench/sandbox_overhead.py)."""
         from wbctl.sandbox.lock import ScenarioLock
 
         self._lock = ScenarioLock(self.directory, self.scenario.name).acquire()
@@ -167,24 +167,24 @@ class Sandbox:
         now = self.world.clock.now()
         self.world.kube, self.world.reconcile = self._kube, operator.reconcile
         operator.reconcile(self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1))
-        self.world.reconciled_version = self.world._cr_version()
+        self.world.reconciled_version = self.world.cr_version()
 
     def _objects(self) -> tuple[list[dict[str, Any]], bool]:
         """The scenario's initial objects, and whether they come from the cache: the chart's
         YAML is parsed once per scenario and the result kept as JSON beside the state (deleting
-        it costs one rebuild)."""
-        from wbctl import __version__
-
+        it costs one rebuild). The cache names what it was built from, so an edited fixture or
+        another wbctl rebuilds it."""
         cache = self.directory / f"{self.scenario.name}.objects.json"
+        source = _fixtures_fingerprint()
         try:
             cached = json.loads(cache.read_text())
-            if cached.get("wbctl") == __version__:
+            if cached.get("source") == source:
                 return cached["objects"], True
         except (OSError, ValueError, AttributeError):
             pass
         objects = self.scenario.kube(self.scenario.samples()[-1])
         try:
-            cache.write_text(json.dumps({"wbctl": __version__, "objects": objects}))
+            cache.write_text(json.dumps({"source": source, "objects": objects}))
         except OSError:
             pass
         return objects, False
@@ -308,6 +308,18 @@ class Sandbox:
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
+
+
+def _fixtures_fingerprint() -> str:
+    """wbctl's version and the size and time of every file the namespace is built from."""
+    from wbctl import __version__
+
+    here = Path(__file__).parent
+    files = sorted([*here.glob("fixture_*.py"), here / "scenarios.py", here / "stories.py",
+                    *(path for path in here.glob("data/**/*") if path.is_file())])
+    stamps = [f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}" for path in files if (stat := path.stat())]
+    return f"{__version__} " + ",".join(stamps)
+
 
 def server_stop(server: Any) -> Any:
     """A socketserver's shutdown and close, as one call."""

@@ -89,7 +89,7 @@ class World:
             self._read_discard(at)
             operate = self.kube is not None and self._operator_due(now)
             if operate:
-                if self.reconciled_version != self._cr_version():  # new bounds first, then read them
+                if self.reconciled_version != self.cr_version():  # new bounds first, then read them
                     self._reconcile(now, None)
                 self._read_updater(at)
             self.simulation.advance(at)
@@ -99,7 +99,7 @@ class World:
                 self._reconcile(now, self.last())
                 self._operated = (now, self.reconciled_version or "")
 
-    def _cr_version(self) -> str:
+    def cr_version(self) -> str:
         cr = self.kube.get("weightsandbiases", self.namespace, self.names.install)
         return "" if cr is None else str(cr["metadata"].get("resourceVersion", ""))
 
@@ -110,7 +110,7 @@ class World:
         if self._operated is None:
             return True
         at, version = self._operated
-        return version != self._cr_version() or now - at >= OPERATOR_PERIOD
+        return version != self.cr_version() or now - at >= OPERATOR_PERIOD
 
     def _change(self, change: Change, words: str) -> None:
         self.simulation.advance(change.at)
@@ -166,7 +166,7 @@ class World:
             return
         desired = {UPDATER: last.wanted_replicas} if last is not None and last.hpa is not None else None
         self.reconcile(self.kube, namespace=self.namespace, instance=self.names.install, now=now, desired_replicas=desired)
-        self.reconciled_version = self._cr_version()
+        self.reconciled_version = self.cr_version()
         if last is not None:
             self._hpa_cpu(last)
 
