@@ -30,6 +30,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "bigtable": ("wbctl.cli.bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale."),
     "check": ("wbctl.cli.check", "Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue."),
     "config": ("wbctl.cli.config", "Show wbctl's effective configuration."),
+    "deploy": ("wbctl.cli.deploy", "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus)."),
     "mysql": ("wbctl.cli.mysql", "The MySQL flags W&B asks for: check, print, tune."),
     "parquet": ("wbctl.cli.parquet", "Parquet export: its workloads and GCS FUSE (the guide's 'Enable GCS FUSE')."),
     "redis": ("wbctl.cli.redis", "The guide's Redis settings: bigtablev3.filestream.* chunk size, parallelization, write cache."),

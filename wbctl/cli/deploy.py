@@ -1,0 +1,75 @@
+"""`wbctl deploy`: manifests that run wbctl inside the cluster (the auditor: `check` on a
+schedule, pushed to a Pushgateway). Prints only: it reads no backend and writes nothing, so
+the output can be reviewed, committed, and applied with `kubectl apply -f -`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from wbctl import __version__
+from wbctl.cli.options import group
+from wbctl.cli.state import State
+from wbctl.config_keys import KEYS
+from wbctl.core import deploy
+from wbctl.errors import UsageError
+
+app = group("deploy", "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus).")
+
+FORMATS = ("yaml", "json")
+
+
+@app.command()
+def auditor(
+    ctx: typer.Context,
+    schedule: Annotated[str, typer.Option("--schedule", metavar="CRON", help="When to check (five cron fields).")] = deploy.DEFAULT_SCHEDULE,
+    namespace: Annotated[Optional[str], typer.Option("--namespace", metavar="NS",
+                                                     help="Namespace the auditor runs in (default: the context's W&B namespace).")] = None,
+    push_url: Annotated[str, typer.Option("--push-url", metavar="URL", help="The Pushgateway's base URL.")] = deploy.DEFAULT_PUSH_URL,
+    image: Annotated[Optional[str], typer.Option("--image", metavar="IMAGE",
+                                                 help="wbctl's image, built from docs/deploy/Dockerfile "
+                                                      f"(default: {deploy.DEFAULT_IMAGE_REPOSITORY}:{__version__}).")] = None,
+    gcp_service_account: Annotated[Optional[str], typer.Option(
+        "--gcp-service-account", metavar="EMAIL",
+        help="Google service account for Workload Identity (default: wbctl-auditor@<gcp-project>.iam.gserviceaccount.com).")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FORMAT",
+                                                  help="yaml (default) or json (a v1 List).", show_default=False)] = None,
+) -> None:
+    """Print the in-cluster auditor's manifests for the current context (kubectl apply -f -).
+
+    A ServiceAccount (Workload Identity), docs/permissions.md's read-only Role and ClusterRole,
+    a ConfigMap with the context's settings (no secrets), and a CronJob running
+    `wbctl check --exit-zero -o prometheus --push URL`. Reads no backend; writes nothing.
+    """
+    if output is not None and output not in FORMATS:
+        raise UsageError(f"-o {output}: expected one of {', '.join(FORMATS)}")
+    schedule = deploy.parse_schedule(schedule)
+    if namespace is not None:
+        namespace = deploy.parse_namespace(namespace)
+    push_url = deploy.parse_push_url(push_url)
+    image = deploy.parse_image(image) if image is not None else f"{deploy.DEFAULT_IMAGE_REPOSITORY}:{__version__}"
+    if gcp_service_account is not None:
+        gcp_service_account = deploy.parse_email(gcp_service_account)
+    state = State.of(ctx)
+    settings = state.settings(output="json" if output == "json" else None)
+    request = deploy.AuditorRequest(
+        context=settings.context,
+        settings={name: setting.value for name, setting in settings.values.items()},
+        defaults={name: key.default for name, key in KEYS.items()},
+        redis_settings={key: setting.value for key, setting in settings.redis_settings.items()},
+        schedule=schedule,
+        namespace=namespace,
+        push_url=push_url,
+        image=image,
+        gcp_service_account=gcp_service_account,
+    )
+    documents = deploy.manifests(request)
+    term = state.terminal()
+    if output == "json" or (output is None and term.json_mode):
+        term.json(deploy.as_list(documents))
+    else:
+        term.line(deploy.dump_yaml(request, documents).rstrip("\n"))
+    for key in request.left_behind():
+        term.warn(f"{key} is a file on this machine and is not carried into the cluster: "
+                  "mount the CA in the pod and add the key to the ConfigMap (docs/deploy/README.md)")
