@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 
+SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where the kubelet mounts a pod's token and CA
 CR_GROUP, CR_VERSION, CR_PLURAL = "apps.wandb.com", "v1", "weightsandbiases"
 KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
 
@@ -66,8 +67,10 @@ class KubeConnection:
         instance: str,
         timeout: float,
         kubeconfig: str | None = None,  # $KUBECONFIG (paths joined by ':'); None: ~/.kube/config
+        environ: Mapping[str, str] | None = None,  # the invocation's variables (State.env.environ)
     ) -> None:
         self.kube_context = kube_context
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.instance = instance
@@ -95,8 +98,8 @@ class KubeConnection:
                     client_configuration=configuration,
                 )
             except (ConfigException, FileNotFoundError, OSError) as exc:
-                if self.kube_context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-                    config.load_incluster_config(client_configuration=configuration)
+                if self.kube_context is None and self.environ.get("KUBERNETES_SERVICE_HOST"):
+                    self._load_incluster(configuration)
                 else:
                     where = f"context {self.kube_context!r}" if self.kube_context else "a kubeconfig"
                     raise BackendError(f"cannot load {where} ({exc}); set KUBECONFIG or kube-context") from None
@@ -108,6 +111,22 @@ class KubeConnection:
             self.server = configuration.host
             self._client = client.ApiClient(configuration)
         return self._client
+
+    def _load_incluster(self, configuration: Any) -> None:
+        """Inside a pod: the API server from KUBERNETES_SERVICE_HOST/PORT, the service account's
+        token and CA from WBCTL_SERVICEACCOUNT_DIR (default: where the kubelet mounts them).
+        The directory is a seam for tests; the token is re-read as the kubelet rotates it."""
+        from kubernetes.config.config_exception import ConfigException
+        from kubernetes.config.incluster_config import InClusterConfigLoader
+
+        directory = self.environ.get("WBCTL_SERVICEACCOUNT_DIR") or SERVICEACCOUNT_DIR
+        try:
+            InClusterConfigLoader(token_filename=os.path.join(directory, "token"),
+                                  cert_filename=os.path.join(directory, "ca.crt"),
+                                  environ=self.environ).load_and_set(configuration)
+        except (ConfigException, OSError) as exc:
+            raise BackendError(f"cannot load the in-cluster config from {directory} ({exc}); "
+                               "set KUBECONFIG or kube-context outside a pod") from None
 
     @contextlib.contextmanager
     def _translated(self, verb: str, resource: str, name: str | None = None) -> Iterator[None]:

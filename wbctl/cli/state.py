@@ -168,6 +168,7 @@ class State:
             instance=settings["instance"],
             timeout=settings.timeout,
             kubeconfig=str(self._sandbox.kubeconfig) if self._sandbox else self.env.environ.get("KUBECONFIG"),
+            environ=self.env.environ,
         ))
 
     def observe_kube(self, kinds: tuple[str, ...], *, output: str | None) -> KubeObservation:

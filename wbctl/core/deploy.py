@@ -87,7 +87,7 @@ def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int |
 
 def _cron_field_valid(text: str, low: int, high: int, names: tuple[str, ...]) -> bool:
     for part in text.split(","):
-        match = _CRON_PART.match(part)
+        match = _CRON_PART.fullmatch(part)
         if not match:
             return False
         step = match.group("step")
@@ -124,7 +124,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 def parse_namespace(text: str) -> str:
     """A namespace name: an RFC 1123 label (what the API server accepts), at most 63 characters."""
-    if len(text) > 63 or not _DNS_LABEL.match(text) or not text.isascii():
+    if len(text) > 63 or not _DNS_LABEL.fullmatch(text) or not text.isascii():
         raise UsageError(f"--namespace {text!r}: expected a DNS-1123 label (lower-case letters, digits and '-', "
                          "starting and ending with a letter or digit, at most 63 characters)")
     return text
@@ -149,7 +149,7 @@ def parse_push_url(text: str) -> str:
                          "give the Pushgateway's address without credentials")
     host = parts.hostname or ""
     ip6 = host.startswith("[") or ":" in host
-    if parts.scheme not in ("http", "https") or not host or (not ip6 and not _HOST.match(host)) or port == 0:
+    if parts.scheme not in ("http", "https") or not host or (not ip6 and not _HOST.fullmatch(host)) or port == 0:
         raise UsageError(f"--push-url {text!r}: {problem}")
     if parts.query or parts.fragment:
         raise UsageError(f"--push-url {text!r}: expected no query or fragment (wbctl adds /metrics/job/wbctl/...)")
@@ -168,7 +168,7 @@ _IMAGE = re.compile(
 def parse_image(text: str) -> str:
     """A container image reference as the distribution spec's grammar writes it
     (`[registry[:port]/]path[:tag][@digest]`, lower-case path, at most 255 characters of name)."""
-    match = _IMAGE.match(text) if text.isascii() else None
+    match = _IMAGE.fullmatch(text) if text.isascii() else None
     name_length = len(text.split("@")[0].rsplit(":", 1)[0]) if match else 0
     if match is None or name_length > 255:
         raise UsageError(f"--image {text!r}: expected an image reference such as "
@@ -183,7 +183,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,62}[A-Za-z0-9])?@"
 def parse_email(text: str) -> str:
     """A Google service account's email (NAME@PROJECT.iam.gserviceaccount.com, or any plausible
     address: the annotation names it, Google checks it)."""
-    if len(text) > 254 or not text.isascii() or not _EMAIL.match(text):
+    if len(text) > 254 or not text.isascii() or not _EMAIL.fullmatch(text):
         raise UsageError(f"--gcp-service-account {text!r}: expected a service account email, "
                          "e.g. wbctl-auditor@my-project.iam.gserviceaccount.com")
     return text

@@ -110,7 +110,10 @@ class KubeServing(KubeWrites, KubeFaults):
         if faults.delay:
             self._stopping.wait(faults.delay)
         try:
-            if faults.unauthorized or headers.get("authorization") != f"Bearer {self.token}":
+            scheme, _, presented = (headers.get("authorization") or "").partition(" ")
+            # the scheme is case-insensitive (RFC 7235; the API server's bearer authenticator
+            # compares it so): the client's in-cluster loader sends `bearer TOKEN`
+            if faults.unauthorized or scheme.lower() != "bearer" or presented != self.token:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             if route is None:
                 return 200, discovery_document(split.path.rstrip("/") or "/", self._served(), self.port), PLAIN.content_type

@@ -87,6 +87,13 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
                  custom=True, short_names=("wandb",)),
     ResourceType("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", "scaledobject", custom=True,
                  short_names=("so",)),
+    # what `wbctl deploy auditor` prints, so `kubectl apply --dry-run=server` can be tested against it
+    ResourceType("", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", status_subresource=False,
+                 tracks_generation=False, short_names=("sa",)),
+    *(ResourceType("rbac.authorization.k8s.io", "v1", plural, kind, kind.lower(), namespaced=plural in ("roles", "rolebindings"),
+                   status_subresource=False, tracks_generation=False)
+      for plural, kind in (("roles", "Role"), ("rolebindings", "RoleBinding"), ("clusterroles", "ClusterRole"),
+                           ("clusterrolebindings", "ClusterRoleBinding"))),
 )
 
 #: What `/version` answers: a GKE build, so version checks see something realistic.

@@ -124,6 +124,18 @@ def validate(rtype: ResourceType, obj: Obj) -> list[FieldError]:
     elif rtype.plural == "cronjobs":
         if not isinstance(spec, dict) or not spec.get("schedule"):
             errors.append(FieldError("spec.schedule", "Required"))
+    elif rtype.plural in ("roles", "clusterroles"):
+        for index, rule in enumerate(obj.get("rules") or []):
+            if not isinstance(rule, dict) or not rule.get("verbs"):
+                errors.append(FieldError(f"rules[{index}].verbs", "Required", detail="verbs must contain at least one value"))
+    elif rtype.plural in ("rolebindings", "clusterrolebindings"):
+        ref = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
+        if ref.get("kind") not in ("Role", "ClusterRole") or (ref.get("kind") == "Role" and rtype.plural == "clusterrolebindings"):
+            errors.append(FieldError("roleRef.kind", "Invalid", ref.get("kind"),
+                                     'supported values: "ClusterRole"' if rtype.plural == "clusterrolebindings"
+                                     else 'supported values: "ClusterRole", "Role"'))
+        if not ref.get("name"):
+            errors.append(FieldError("roleRef.name", "Required"))
     elif rtype.custom:
         if spec is not None and not isinstance(spec, dict):
             errors.append(FieldError("spec", "Invalid", spec, f'spec in body must be of type object: "{type(spec).__name__}"'))
