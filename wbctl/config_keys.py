@@ -134,6 +134,8 @@ KEYS: dict[str, Key] = {
         Key("queue-retention", _duration, None, "how long the queue keeps a message (default: 7d on Pub/Sub, unknown on Kafka)"),
         Key("queue-allowed-backlog", _count(10**12), 0, "a backlog up to this many messages counts as none"),
         Key("queue-allowed-age", _duration, 300, "an oldest message up to this age counts as none"),
+        Key("alerts-auditor-interval", _duration, 300, "how often the auditor (wbctl check -o prometheus) runs: alerts rules"),
+        Key("alerts-runbook-url", _url("http", "https"), None, "base URL of wbctl's docs/ for the alerts' runbook_url"),
         Key("metrics-source", _choice("cloud-monitoring", "prometheus"), "cloud-monitoring", "where metrics come from"),
         Key("prometheus-url", _url("http", "https"), "http://127.0.0.1:9090", "Prometheus base URL"),
         Key("gcp-emulator-host", _str, None, "host:port of one plaintext gRPC endpoint for every Google API"),

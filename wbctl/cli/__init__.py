@@ -27,6 +27,7 @@ from wbctl.errors import ExitStatus, UsageError, WbctlError
 # here so that listing the groups imports none of them; a test checks it against each
 # group's own help. Add a group here when its first real command lands.
 GROUPS: dict[str, tuple[str, str]] = {
+    "alerts": ("wbctl.cli.alerts", "Alerting rules that point at the runbook: Prometheus rules or Cloud Monitoring policies."),
     "bigtable": ("wbctl.cli.bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale."),
     "check": ("wbctl.cli.check", "Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue."),
     "config": ("wbctl.cli.config", "Show wbctl's effective configuration."),
