@@ -51,7 +51,7 @@ def test_the_adapter_reads_through_the_in_cluster_config(fake: FakeKubeAPI, pod_
         observation = kube.observe(("deployments",))
     finally:
         kube.close()
-    assert {w.name for w in observation.workloads} >= {"wandb-api", "wandb-console"}
+    assert "wandb-api" in {w.name for w in observation.workloads}
     assert kube.server == f"https://127.0.0.1:{fake.port}"  # TLS, verified against the mounted CA
     assert fake.requests and all(r.headers["authorization"].lower() == "bearer in-cluster-token" for r in fake.requests)
 
