@@ -359,7 +359,7 @@ def _policy(s: AlertSettings, name: str, title: str, severity: str, what: str, c
             combiner: str = "OR", runbook: str = "runbook queue-backlog") -> Policy:
     context = f" ({s.context})" if s.context else ""
     command = f"wbctl{f' --context {s.context}' if s.context else ''} {runbook}"
-    content = (f"**{title}**{context}\n\n{what}\n\nNext: run `{command}`: it diagnoses the queue and proposes the fix "
+    content = (f"**{title[0].upper()}{title[1:]}**{context}\n\n{what}\n\nNext: run `{command}`: it diagnoses the queue and proposes the fix "
                f"(docs/runbook.md). Made by `wbctl alerts rules --format gcp` as {name}.")
     documentation: dict[str, Any] = {"content": content, "mimeType": "text/markdown", "subject": f"wbctl{context}: {title}"}
     if s.runbook_url:
