@@ -48,7 +48,9 @@ class Gathering:
         self._readers = dict(readers)
         self._slots = {name: _Slot(threading.Event()) for name in readers}
         self._seconds = seconds
-        self._deadline = time.monotonic() + seconds
+        self._began = time.monotonic()
+        self._deadline = self._began + seconds
+        self.finished_after: dict[str, float] = {}  # seconds from the round's start to each read's answer
 
     def need(self, name: str) -> Any:
         """The value of another read, waiting for it; Missing when it is unknown."""
@@ -72,6 +74,7 @@ class Gathering:
         except Exception as exc:  # a bug in one read: reported, contained to what it feeds
             slot.result = Observed.unknown(f"internal error: {type(exc).__name__}: {exc} (a bug in wbctl; please report it)")
         finally:
+            self.finished_after[name] = time.monotonic() - self._began
             slot.done.set()
 
     def run(self) -> dict[str, Observed[Any]]:
@@ -83,6 +86,7 @@ class Gathering:
                 results[name] = slot.result
             else:
                 results[name] = Observed.unknown(f"no answer within {self._seconds:g}s")
+                self.finished_after.setdefault(name, self._seconds)
         return results
 
 
@@ -95,12 +99,17 @@ def preload(modules: Iterable[str]) -> None:
 
 
 def gather(readers: Mapping[str, Reader], *, timeout: float, depth: int = 2,
-           preload_modules: Iterable[str] = ()) -> dict[str, Observed[Any]]:
+           preload_modules: Iterable[str] = (), timings: dict[str, float] | None = None) -> dict[str, Observed[Any]]:
     """Run every reader side by side and return each as a value or unknown-with-reason.
 
     Every backend call already has `timeout`; a read makes a few (a list and its pages, a
     read that waits for another), so the round as a whole is bounded by `depth` timeouts
-    plus a second: past that, what has not answered is unknown.
+    plus a second: past that, what has not answered is unknown. `timings`, when given,
+    receives how long each read took to answer (waits for the reads it needed included).
     """
     preload(preload_modules)
-    return Gathering(readers, depth * timeout + 1.0).run()
+    gathering = Gathering(readers, depth * timeout + 1.0)
+    results = gathering.run()
+    if timings is not None:
+        timings.update(gathering.finished_after)
+    return results

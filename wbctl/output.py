@@ -116,6 +116,11 @@ class Terminal:
         self.env.stdout.write(text + "\n")
         self.env.stdout.flush()
 
+    def data(self, text: str) -> None:
+        """Text that is data as it stands (a metrics exposition): to stdout unstyled, redacted."""
+        self.env.stdout.write(self.redact(text))
+        self.env.stdout.flush()
+
     def json_line(self, document: Any) -> None:
         """One document on one line, for output that goes on (--watch rounds, sandbox serve):
         a reader takes each document with readline, not by waiting for the end of the stream."""

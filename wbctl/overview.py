@@ -2,7 +2,8 @@
 
 A read that fails makes unknown exactly the findings it feeds, under the ids the check
 would report (each core module owns its ids): an unreachable MySQL hides nothing else, and a
-Cloud Monitoring error makes `bigtable.cpu` unknown while the admin findings stand.
+Cloud Monitoring error makes `bigtable.cpu` unknown while the admin findings stand. The same
+reads give the metrics of `wbctl check -o prometheus` (wbctl.core.measurements).
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from wbctl import readings
-from wbctl.core import bigtable, mysql, parquet, queue, redis_settings, services
+from wbctl.core import (
+    bigtable,
+    measurements,
+    mysql,
+    parquet,
+    queue,
+    redis_settings,
+    services,
+)
+from wbctl.core.measurements import Sample
 from wbctl.core.model import Finding, Observed, Report, Status
 from wbctl.gather import Reader, gather
 from wbctl.redact import url_without_credentials
@@ -37,9 +47,16 @@ class Section:
     reads: tuple[str, ...]  # gather names whose failure makes the whole section unknown
     ids: Callable[[], list[str] | tuple[str, ...]]
     judge: Callable[[Mapping[str, Observed[Any]]], Report]
+    feeds: tuple[str, ...] = ()  # prefixes of every gather name it reads (its duration is the slowest's)
 
 
-def check_all(state: State, *, window: int, window_text: str, now: datetime, groups: Iterable[str] = GROUPS) -> Report:
+@dataclass(frozen=True)
+class CheckResult:
+    report: Report
+    samples: tuple[Sample, ...]  # the metrics of `check -o prometheus`, in exposition order
+
+
+def check_all(state: State, *, window: int, window_text: str, now: datetime, groups: Iterable[str] = GROUPS) -> CheckResult:
     from wbctl.adapters.kube import ALL_KINDS
     from wbctl.cli.state import SDK_MODULES
 
@@ -68,15 +85,19 @@ def check_all(state: State, *, window: int, window_text: str, now: datetime, gro
         modules += SDK_MODULES["prometheus"] if kind == "prometheus" else SDK_MODULES["google"] + SDK_MODULES["monitoring"]
     if queued:
         modules += SDK_MODULES["prometheus"]
-    results = gather(readers, timeout=settings.timeout, preload_modules=modules)
+    timings: dict[str, float] = {}
+    results = gather(readers, timeout=settings.timeout, preload_modules=modules, timings=timings)
 
     project = f"projects/{settings['gcp-project'] or '?'}"
     namespace = f"namespace {settings['namespace']}"
+
+    samples: list[Sample] = []
 
     def judge_queue(found: Mapping[str, Observed[Any]]) -> Report:
         address = found["queue-address"].value
         judgement = queue.judge(readings.queue_readings(found, address), window=window, now=now,
                                 policy=readings.policy(state, address))
+        samples.extend(measurements.queue_samples(judgement))
         return queue.check(judgement, address.describe(), f"{state.invocation()} runbook queue-backlog")
 
     sections = [
@@ -86,18 +107,47 @@ def check_all(state: State, *, window: int, window_text: str, now: datetime, gro
         Section("parquet", namespace, ("kube",), lambda: parquet.CHECK_IDS, lambda found: parquet.check(found["kube"].value)),
         Section("bigtable", project, ("bigtable-admin",), lambda: bigtable.CHECK_IDS,
                 lambda found: bigtable.check(found["bigtable-admin"].value,
-                                             readings.signal_data(found.get("bigtable-cpu"), "bigtable-cpu"), window_text)),
+                                             readings.signal_data(found.get("bigtable-cpu"), "bigtable-cpu"), window_text),
+                feeds=("bigtable-",)),
         Section("mysql", url_without_credentials(settings["mysql-url"]), ("mysql",), mysql.check_ids,
                 lambda found: mysql.check(found["mysql"].value)),
-        Section("queue", "the run-updates queue", ("queue-address",), lambda: queue.CHECK_IDS, judge_queue),
+        Section("queue", "the run-updates queue", ("queue-address",), lambda: queue.CHECK_IDS, judge_queue,
+                feeds=("queue-address", "pubsub-", "kafka-")),
     ]
     reports = []
+    durations: dict[str, float] = {}
     for section in sections:
         if section.group not in wanted or (section.group == "queue" and not queued):
             continue
         failed = next((results[name] for name in section.reads if not results[name].known), None)
         if failed is not None:
-            reports.append(unknown(section.ids(), section.target, failed.reason))
+            report = unknown(section.ids(), section.target, failed.reason)
         else:
-            reports.append(section.judge(results))
-    return Report(tuple(finding for report in reports for finding in report.findings))
+            report = section.judge(results)
+        reports.append(report)
+        samples.extend(measurements.finding_samples(section.group, report))
+        feeds = section.feeds or section.reads
+        durations[section.group] = max((seconds for name, seconds in timings.items() if name.startswith(feeds)), default=0.0)
+    samples.extend(_observed_samples(results))
+    samples.extend(measurements.run_samples(state.env.now(), durations))
+    report = Report(tuple(finding for report in reports for finding in report.findings))
+    return CheckResult(report, tuple(measurements.ordered(samples)))
+
+
+def _observed_samples(results: Mapping[str, Observed[Any]]) -> list[Sample]:
+    """Bigtable's nodes and CPU, and the updater's replicas, from the reads that found them."""
+    from wbctl.core.runbook_evidence import UPDATER
+    from wbctl.core.service_view import map_services
+
+    samples: list[Sample] = []
+    admin = results.get("bigtable-admin")
+    if admin is not None and admin.known:
+        samples += measurements.bigtable_samples(admin.value, readings.signal_data(results.get("bigtable-cpu"), "bigtable-cpu"))
+    kube = results.get("kube")
+    if kube is not None and kube.known:
+        view = next((v for v in map_services(kube.value) if v.name == UPDATER), None)
+        if view is not None and view.present:
+            autoscaler = view.autoscaler
+            ceiling = autoscaler.max_replicas if autoscaler is not None and autoscaler.enabled else None
+            samples += measurements.updater_samples(measurements.UpdaterReplicas(len(view.ready_pods), ceiling))
+    return samples

@@ -316,3 +316,46 @@ def test_validate_run_id_raises_only_usage_errors(run_id: str) -> None:
         return
     assert 1 <= len(run_id) <= 256
     assert all(c.isascii() and (c.isalnum() or c in "-_") for c in run_id)
+
+
+# --- check --push URL / --textfile PATH ---------------------------------------------------
+
+from wbctl.cli.check import parse_push_url, parse_textfile  # noqa: E402
+
+
+@FAST
+@given(st.text(max_size=60))
+@example("http://gate\nway:9091")
+@example("http://gateway:9091\u200b")
+@example("http://[::1]:9091")
+@example("https://user:p%40ss@gateway:9091/prefix")
+def test_parse_push_url_answers_the_url_or_usage_error(text: str) -> None:
+    try:
+        url = parse_push_url(text)
+    except UsageError as exc:
+        assert exc.message.startswith("--push ") and "\n" not in exc.message.replace(repr(text), "")
+        return
+    assert url == text and url.startswith(("http://", "https://"))
+    assert url.isprintable() and not any(char.isspace() for char in url)
+
+
+@FAST
+@given(host=st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){0,2}", fullmatch=True),
+       port=st.integers(1, 65535), scheme=st.sampled_from(["http", "https"]))
+def test_a_plain_gateway_url_is_accepted(host: str, port: int, scheme: str) -> None:
+    assert parse_push_url(f"{scheme}://{host}:{port}") == f"{scheme}://{host}:{port}"
+
+
+@FAST
+@given(st.text(max_size=40))
+@example("wbctl.prom")
+@example(".prom")
+@example("/nonexistent/wbctl.prom")
+@example("a\x00.prom")
+def test_parse_textfile_answers_a_prom_path_or_usage_error(text: str) -> None:
+    try:
+        path = parse_textfile(text)
+    except UsageError as exc:
+        assert exc.message.startswith("--textfile ")
+        return
+    assert path.suffix == ".prom" and path.parent.is_dir()

@@ -2,18 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from wbctl.cli.options import Output
 from wbctl.cli.state import State
 from wbctl.core.durations import parse_duration
+from wbctl.core.measurements import Sample
 from wbctl.core.model import Report, Status
 from wbctl.errors import ExitStatus, UsageError
 from wbctl.output import render_report
 
 app = typer.Typer(name="check", add_completion=False)
+EXPOSITIONS = ("prometheus", "openmetrics")
+
+
+def parse_push_url(text: str) -> str:
+    """--push: an http(s) Pushgateway base URL, nothing invisible in it (urllib silently drops
+    tabs and newlines, so `http://gate\nway` would reach another host than the one shown)."""
+    from wbctl.config_keys import http_url
+
+    if any(not char.isprintable() or char.isspace() for char in text):
+        raise UsageError(f"--push {text!r}: the URL holds a space or an invisible character")
+    try:
+        http_url(text)
+    except ValueError as exc:
+        raise UsageError(f"--push {text}: {exc}") from None
+    if "?" in text or "#" in text:
+        raise UsageError(f"--push {text}: expected the Pushgateway's base URL, without a query or fragment")
+    return text
+
+
+def parse_textfile(text: str) -> Path:
+    """--textfile: a `.prom` file in an existing, writable directory (node-exporter's textfile
+    collector reads only `*.prom`); checked before any backend is read."""
+    import os
+
+    if any(not char.isprintable() for char in text):
+        raise UsageError(f"--textfile {text!r}: the path holds an invisible character")
+    path = Path(text)
+    if not text.strip() or path.suffix != ".prom" or path.name.startswith("."):
+        raise UsageError(f"--textfile {text!r}: expected a file name ending in .prom (what node-exporter's textfile collector reads)")
+    directory = path.parent
+    if not directory.is_dir():
+        raise UsageError(f"--textfile {text}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--textfile {text}: the directory {directory} is not writable")
+    if path.is_dir():
+        raise UsageError(f"--textfile {text}: is a directory")
+    return path
 
 
 def parse_groups(text: str | None) -> tuple[str, ...]:
@@ -51,11 +90,19 @@ def check(
     only: Annotated[Optional[str], typer.Option("--only", metavar="GROUP,...",
                                                 help="Check only these groups: redis, services, parquet, bigtable, mysql, queue.")] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 whatever is found (report-only jobs).")] = False,
-    output: Output = None,
+    push: Annotated[Optional[str], typer.Option("--push", metavar="URL",
+                                                help="Push the metrics to this Pushgateway (job wbctl, grouped by context).")] = None,
+    textfile: Annotated[Optional[str], typer.Option("--textfile", metavar="PATH",
+                                                    help="Write the metrics to this .prom file (atomically) for node-exporter.")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FORMAT", show_default=False,
+        help="table, json, prometheus or openmetrics (default: WBCTL_OUTPUT, the config, else table).")] = None,
 ) -> None:
     """Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue.
 
     Exit 1 when a finding fails (or warns, with --fail-on warn), else 3 when any is unknown, else 0.
+    -o prometheus prints the findings and the runbook's numbers as metrics (docs/output.md);
+    --push and --textfile send them on instead (and print one line on stderr).
     """
     from wbctl.overview import check_all
 
@@ -63,10 +110,39 @@ def check(
     if fail_on not in ("fail", "warn"):
         raise UsageError(f"--fail-on {fail_on}: expected fail or warn")
     groups = parse_groups(only)
+    push_url = parse_push_url(push) if push is not None else None
+    textfile_path = parse_textfile(textfile) if textfile is not None else None
+    exporting = push_url is not None or textfile_path is not None
+    if output is not None and output not in ("table", "json", *EXPOSITIONS):
+        raise UsageError(f"-o {output}: expected one of table, json, {', '.join(EXPOSITIONS)}")
+    if exporting and output not in (None, "prometheus"):
+        raise UsageError(f"-o {output}: --push and --textfile send the Prometheus text format; leave -o out or use -o prometheus")
+    exposition = output if output in EXPOSITIONS else ("prometheus" if exporting else None)
     state = State.of(ctx)
-    state.settings(output=output)
-    report = check_all(state, window=seconds, window_text=window, now=state.env.now(), groups=groups)
-    render_report(state.terminal(), report.invoked_as(state.invocation()))
+    state.settings(output=None if exposition else output)
+    result = check_all(state, window=seconds, window_text=window, now=state.env.now(), groups=groups)
+    report = result.report
+    if exposition is None:
+        render_report(state.terminal(), report.invoked_as(state.invocation()))
+    else:
+        export(state, result.samples, openmetrics=exposition == "openmetrics", push=push_url, textfile=textfile_path)
     status = exit_status(report, fail_on=fail_on, exit_zero=exit_zero)
     if status:
         raise typer.Exit(status)
+
+
+def export(state: State, samples: Sequence[Sample], *, openmetrics: bool, push: str | None, textfile: Path | None) -> None:
+    """The metrics to stdout, or to the Pushgateway and/or the textfile with a line each on stderr."""
+    from wbctl.adapters import prometheus_export
+
+    term = state.terminal()
+    if push is None and textfile is None:
+        term.data(prometheus_export.exposition(samples, openmetrics=openmetrics))
+        return
+    settings = state.settings()
+    if textfile is not None:
+        prometheus_export.write_textfile(str(textfile), samples)
+        term.info(f"wrote {len(samples)} series to {textfile}")
+    if push is not None:
+        where = prometheus_export.push(push, samples, context=settings.context or "default", timeout=settings.timeout)
+        term.info(f"pushed {len(samples)} series to {where}")
