@@ -150,3 +150,18 @@ def test_push_lands_in_prometheus(wbctl, prometheus_stack: PrometheusStack) -> N
     finally:
         # prometheus-client encodes a grouping value holding "/" as base64, as the push did
         delete_from_gateway(prometheus_stack.pushgateway_url, job="wbctl", grouping_key={"context": "sandbox/queue-backlog"})
+
+
+def test_a_pushgateway_that_never_answers_times_out(wbctl) -> None:
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        began = time.monotonic()
+        result = wbctl("--timeout", "2", "--sandbox", "--scenario", "healthy", "check", "--push", url, timeout=60)
+        assert result.returncode == 3, result.stderr
+        assert "timed out" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert time.monotonic() - began < 30

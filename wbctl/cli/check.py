@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from wbctl.cli.state import State
 from wbctl.core.durations import parse_duration
-from wbctl.core.measurements import Sample
 from wbctl.core.model import Report, Status
 from wbctl.errors import ExitStatus, UsageError
 from wbctl.output import render_report
+
+if TYPE_CHECKING:
+    from wbctl.core.measurements import Sample
 
 app = typer.Typer(name="check", add_completion=False)
 EXPOSITIONS = ("prometheus", "openmetrics")
