@@ -12,7 +12,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from wbctl.core.deploy import parse_email, parse_image, parse_namespace, parse_push_url, parse_schedule
+from wbctl.core.deploy import (
+    parse_email,
+    parse_image,
+    parse_namespace,
+    parse_push_url,
+    parse_schedule,
+)
 from wbctl.errors import UsageError
 
 FAST = settings(max_examples=300, deadline=None)
