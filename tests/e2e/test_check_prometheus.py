@@ -99,7 +99,9 @@ def test_textfile_is_written_whole_for_node_exporter(wbctl, tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr.startswith("wrote ") and str(target) in result.stderr
-    assert "wbctl_queue_backlog_messages" in families(target.read_text())
+    written = families(target.read_text())
+    assert {sample.labels["context"] for samples in written.values() for sample in samples} == {"sandbox/queue-backlog"}
+    assert 'context="sandbox/queue-backlog"' in result.stderr
     assert [p.name for p in directory.iterdir()] == ["wbctl.prom"]  # no temporary file left behind
 
 

@@ -141,10 +141,13 @@ def export(state: State, samples: Sequence[Sample], *, openmetrics: bool, push: 
     if push is None and textfile is None:
         term.data(prometheus_export.exposition(samples, openmetrics=openmetrics))
         return
+    from wbctl.core.measurements import labelled
+
     settings = state.settings()
-    if textfile is not None:
-        prometheus_export.write_textfile(str(textfile), samples)
-        term.info(f"wrote {len(samples)} series to {textfile}")
+    context = settings.context or "default"
+    if textfile is not None:  # the same `context` label the Pushgateway's grouping gives, for the same rules
+        prometheus_export.write_textfile(str(textfile), labelled(samples, context=context))
+        term.info(f'wrote {len(samples)} series to {textfile} with context="{context}"')
     if push is not None:
-        where = prometheus_export.push(push, samples, context=settings.context or "default", timeout=settings.timeout)
+        where = prometheus_export.push(push, samples, context=context, timeout=settings.timeout)
         term.info(f"pushed {len(samples)} series to {where}")

@@ -26,6 +26,7 @@ from wbctl.errors import UsageError
 GUIDE_MIN_NODES = 3
 GUIDE_STEADY_NODES = 10
 CPU_TARGET_RANGE = (10, 80)
+DEFAULT_CPU_TARGET = 70  # the guide's autoscaling target, and what a cluster without autoscaling is judged by
 STORAGE_TARGET_RANGE = {"SSD": (2560, 5120), "HDD": (8192, 16384)}
 MAX_NODES_FACTOR = 10
 NODES_RANGE = (1, 1000)  # what wbctl sends; beyond a project's quota Google refuses anyway
@@ -89,7 +90,7 @@ def check(observation: BigtableObservation, cpu: SignalData, window: str) -> Rep
     for cluster in observation.clusters:
         target = observation.target(cluster.cluster_id)
         scaling = cluster.autoscaling
-        guide = AutoscaleRequest(GUIDE_MIN_NODES, GUIDE_STEADY_NODES, 70, cluster_id=cluster.cluster_id)
+        guide = AutoscaleRequest(GUIDE_MIN_NODES, GUIDE_STEADY_NODES, DEFAULT_CPU_TARGET, cluster_id=cluster.cluster_id)
         if scaling is not None:
             findings.append(Finding(AUTOSCALING_CHECK, Status.OK, target, _describe(scaling, cluster.serve_nodes),
                                     "enabled", "autoscaling is on"))
@@ -122,9 +123,14 @@ def raised_limits(cluster: ClusterState, *, hold_nodes: bool = True) -> Autoscal
     return AutoscaleRequest(new_min, new_max, scaling.cpu_target if scaling else None, cluster_id=cluster.cluster_id)
 
 
+def cpu_goal(cluster: ClusterState) -> int:
+    """The CPU % a cluster is judged against: its autoscaling target, else Bigtable's default."""
+    return cluster.autoscaling.cpu_target if cluster.autoscaling else DEFAULT_CPU_TARGET
+
+
 def _cpu_finding(cluster: ClusterState, target: str, cpu: SignalData, window: str) -> Finding:
     series = cpu.for_label("cluster", cluster.cluster_id)
-    goal = cluster.autoscaling.cpu_target if cluster.autoscaling else 70
+    goal = cpu_goal(cluster)
     if cpu.series is None or series is None or series.peak is None:
         reason = cpu.reason or f"no CPU data for cluster {cluster.cluster_id} in the last {window}"
         return Finding(CPU_CHECK, Status.UNKNOWN, target, None, f"<= {goal}%", reason)
@@ -301,7 +307,7 @@ def plan_autoscale(
             ("autoscaling min nodes", PATH_MIN, current.min_nodes if current else None, low),
             ("autoscaling max nodes", PATH_MAX, current.max_nodes if current else None, high),
             ("autoscaling CPU target %", PATH_CPU, current.cpu_target if current else None,
-             cpu_target if cpu_target is not None else (current.cpu_target if current else 70)),
+             cpu_target if cpu_target is not None else (current.cpu_target if current else DEFAULT_CPU_TARGET)),
         ]
         if storage_gib is not None:
             wanted.append(("autoscaling storage target GiB/node", PATH_STORAGE,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from wbctl.core.bigtable import BigtableObservation
+from wbctl.core.bigtable import BigtableObservation, cpu_goal
 from wbctl.core.model import Report, Status
 from wbctl.core.queue import Judgement, Verdict
 from wbctl.core.series import SignalData
@@ -40,7 +40,7 @@ FAMILIES: dict[str, str] = {
     "wbctl_bigtable_nodes": "Nodes serving a Bigtable cluster.",
     "wbctl_bigtable_min_nodes": "A Bigtable cluster's autoscaling minimum (its node count when autoscaling is off).",
     "wbctl_bigtable_max_nodes": "A Bigtable cluster's autoscaling maximum (its node count when autoscaling is off).",
-    "wbctl_bigtable_cpu_target_ratio": "A Bigtable cluster's autoscaling CPU target.",
+    "wbctl_bigtable_cpu_target_ratio": "A Bigtable cluster's autoscaling CPU target (0.7 when autoscaling is off, as wbctl check judges it).",
     "wbctl_bigtable_cpu_ratio": "A Bigtable cluster's newest CPU load.",
     "wbctl_updater_replicas": "Ready replicas of the flat-run-fields-updater.",
     "wbctl_updater_max_replicas": "The flat-run-fields-updater's autoscaling maximum (its replicas when not autoscaled).",
@@ -118,8 +118,7 @@ def bigtable_samples(observation: BigtableObservation, cpu: SignalData) -> list[
         samples.append(Sample.of("wbctl_bigtable_nodes", cluster.serve_nodes, **labels))
         samples.append(Sample.of("wbctl_bigtable_min_nodes", scaling.min_nodes if scaling else cluster.serve_nodes, **labels))
         samples.append(Sample.of("wbctl_bigtable_max_nodes", scaling.max_nodes if scaling else cluster.serve_nodes, **labels))
-        if scaling is not None:
-            samples.append(Sample.of("wbctl_bigtable_cpu_target_ratio", scaling.cpu_target / 100, **labels))
+        samples.append(Sample.of("wbctl_bigtable_cpu_target_ratio", cpu_goal(cluster) / 100, **labels))
         series = cpu.for_label("cluster", cluster.cluster_id)
         if series is not None and series.latest is not None:
             samples.append(Sample.of("wbctl_bigtable_cpu_ratio", series.latest, **labels))
@@ -134,6 +133,11 @@ def updater_samples(updater: UpdaterReplicas) -> list[Sample]:
 def run_samples(finished: datetime, durations: Mapping[str, float]) -> list[Sample]:
     return [Sample.of("wbctl_check_last_run_timestamp_seconds", finished.timestamp()),
             *(Sample.of("wbctl_check_duration_seconds", seconds, group=group) for group, seconds in durations.items())]
+
+
+def labelled(samples: Iterable[Sample], **labels: str) -> list[Sample]:
+    """The samples with more labels: a textfile has no Pushgateway to add the context."""
+    return [Sample(sample.name, (*sample.labels, *labels.items()), sample.value) for sample in samples]
 
 
 def ordered(samples: Iterable[Sample]) -> list[Sample]:

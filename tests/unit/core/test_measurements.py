@@ -101,7 +101,7 @@ def test_bigtable_clusters_with_and_without_autoscaling() -> None:
     value = {(name, dict(s.labels)["cluster"]): s.value for name, samples in found.items() for s in samples}
     assert value[("wbctl_bigtable_min_nodes", "c1")] == 3 and value[("wbctl_bigtable_max_nodes", "c1")] == 10
     assert value[("wbctl_bigtable_min_nodes", "c2")] == value[("wbctl_bigtable_max_nodes", "c2")] == 5
-    assert value[("wbctl_bigtable_cpu_target_ratio", "c1")] == 0.6 and ("wbctl_bigtable_cpu_target_ratio", "c2") not in value
+    assert value[("wbctl_bigtable_cpu_target_ratio", "c1")] == 0.6 and value[("wbctl_bigtable_cpu_target_ratio", "c2")] == 0.7
     assert value[("wbctl_bigtable_cpu_ratio", "c1")] == 0.75 and ("wbctl_bigtable_cpu_ratio", "c2") not in value
 
 
