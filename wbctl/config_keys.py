@@ -105,9 +105,6 @@ def _url(*schemes: str) -> Callable[[Any], str]:
     return parse
 
 
-http_url = _url("http", "https")
-
-
 @dataclass(frozen=True)
 class Key:
     name: str

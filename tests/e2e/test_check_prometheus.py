@@ -106,10 +106,10 @@ def test_textfile_is_written_whole_for_node_exporter(wbctl, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--push", "ftp://gateway:9091"), "--push ftp://gateway:9091: expected a URL starting with http:// or https://"),
+    (("--push", "ftp://gateway:9091"), "--push ftp://gateway:9091: expected an http:// or https:// URL with a host"),
     (("--push", "http://gate\nway:9091"), "invisible"),
-    (("--push", "http://gateway:9091?x=1"), "without a query"),
-    (("--push", "http://:9091"), "expected a URL with a host"),
+    (("--push", "http://u:hunter2@gateway:9091?x=1"), "--push http://gateway:9091: expected no query"),
+    (("--push", "http://:9091"), "expected an http:// or https:// URL with a host"),
     (("--textfile", "/tmp/wbctl.txt"), "ending in .prom"),
     (("--textfile", "/nonexistent/dir/wbctl.prom"), "does not exist"),
     (("--push", "http://127.0.0.1:9", "-o", "json"), "-o json: --push and --textfile send the Prometheus text format"),
@@ -120,7 +120,7 @@ def test_bad_export_options_fail_before_any_read(wbctl, isolated_env: Path, args
     result = wbctl("--timeout", "30", "check", *args, env={"WBCTL_REDIS_URL": "redis://10.255.255.1:6379/0"}, timeout=20)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert result.stdout == ""
+    assert result.stdout == "" and "hunter2" not in result.stderr
 
 
 def test_a_pushgateway_that_is_down_is_a_backend_error(wbctl) -> None:

@@ -79,7 +79,7 @@ def test_no_secret_reaches_the_output(wbctl, isolated_env: Path) -> None:
     (("--schedule", "*/5 * * *"), "--schedule '*/5 * * *': expected five cron fields"),
     (("--schedule", "0 24 * * *"), "--schedule '0 24 * * *': invalid hour field '24'"),
     (("--namespace", "Ops_1"), "--namespace 'Ops_1': expected a DNS-1123 label"),
-    (("--push-url", "pushgateway:9091"), "--push-url 'pushgateway:9091': expected an http:// or https:// URL"),
+    (("--push-url", "pushgateway:9091"), "--push-url pushgateway:9091: expected an http:// or https:// URL"),
     (("--push-url", "http://u:hunter2@pgw:9091"), "--push-url: a user or password in the URL"),
     (("--image", "Registry/WBCTL"), "--image 'Registry/WBCTL': expected an image reference"),
     (("--gcp-service-account", "not-an-email"), "--gcp-service-account 'not-an-email': expected a service account email"),

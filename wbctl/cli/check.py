@@ -22,19 +22,10 @@ EXPOSITIONS = ("prometheus", "openmetrics")
 
 
 def parse_push_url(text: str) -> str:
-    """--push: an http(s) Pushgateway base URL, nothing invisible in it (urllib silently drops
-    tabs and newlines, so `http://gate\nway` would reach another host than the one shown)."""
-    from wbctl.config_keys import http_url
+    """--push: `user:password@` is basic auth here (never printed)."""
+    from wbctl.core.push_url import parse_push_url as parse
 
-    if any(not char.isprintable() or char.isspace() for char in text):
-        raise UsageError(f"--push {text!r}: the URL holds a space or an invisible character")
-    try:
-        http_url(text)
-    except ValueError as exc:
-        raise UsageError(f"--push {text}: {exc}") from None
-    if "?" in text or "#" in text:
-        raise UsageError(f"--push {text}: expected the Pushgateway's base URL, without a query or fragment")
-    return text
+    return parse(text, "--push", credentials=True)
 
 
 def parse_textfile(text: str) -> Path:

@@ -130,30 +130,13 @@ def parse_namespace(text: str) -> str:
     return text
 
 
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 
 
 def parse_push_url(text: str) -> str:
-    """The Pushgateway's base URL: http or https, a host, an optional port and path; never a
-    user or password (the manifests are printed and committed: no secret may be in them)."""
-    problem = "expected an http:// or https:// URL with a host, e.g. " + DEFAULT_PUSH_URL
-    if not text.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
-        raise UsageError(f"--push-url: {problem}")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"--push-url {text!r}: {problem}") from None
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise UsageError("--push-url: a user or password in the URL would be printed in the manifests: "
-                         "give the Pushgateway's address without credentials")
-    host = parts.hostname or ""
-    ip6 = host.startswith("[") or ":" in host
-    if parts.scheme not in ("http", "https") or not host or (not ip6 and not _HOST.fullmatch(host)) or port == 0:
-        raise UsageError(f"--push-url {text!r}: {problem}")
-    if parts.query or parts.fragment:
-        raise UsageError(f"--push-url {text!r}: expected no query or fragment (wbctl adds /metrics/job/wbctl/...)")
-    return text
+    """--push-url, never with credentials (the manifests are printed and committed)."""
+    from wbctl.core.push_url import parse_push_url as parse
+
+    return parse(text, "--push-url", credentials=False)
 
 
 _IMAGE_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
