@@ -9,6 +9,7 @@ the first evaluation the expression holds. A rule file must sit beside its test 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -255,7 +256,18 @@ def healthy_case() -> dict[str, Any]:
     }
 
 
-CASES = (growing_case, stalled_case, draining_case, silent_case, healthy_case)
+def unnamed_context_case() -> dict[str, Any]:
+    """The growing queue pushed by a check run without a named context (`context="default"`):
+    the command to paste takes no --context, since the operator has no context of that name."""
+    text = json.dumps(growing_case())
+    for before, after in (('context=\\"prod\\"', 'context=\\"default\\"'), ('"context": "prod"', '"context": "default"'),
+                          ("wbctl --context prod ", "wbctl "), (" in prod", " in default")):
+        assert before in text, before
+        text = text.replace(before, after)
+    return json.loads(text)
+
+
+CASES = (growing_case, stalled_case, draining_case, silent_case, healthy_case, unnamed_context_case)
 
 
 def unit_tests(rule_file: str) -> dict[str, Any]:

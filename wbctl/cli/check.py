@@ -132,10 +132,10 @@ def export(state: State, samples: Sequence[Sample], *, openmetrics: bool, push: 
     if push is None and textfile is None:
         term.data(prometheus_export.exposition(samples, openmetrics=openmetrics))
         return
-    from wbctl.core.measurements import labelled
+    from wbctl.core.measurements import UNNAMED_CONTEXT, labelled
 
     settings = state.settings()
-    context = settings.context or "default"
+    context = settings.context or UNNAMED_CONTEXT
     if textfile is not None:  # the same `context` label the Pushgateway's grouping gives, for the same rules
         prometheus_export.write_textfile(str(textfile), labelled(samples, context=context))
         term.info(f'wrote {len(samples)} series to {textfile} with context="{context}"')

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wbctl.core.durations import format_duration
+from wbctl.core.measurements import UNNAMED_CONTEXT
 from wbctl.core.queue_source import QueueAddress
 from wbctl.errors import UsageError
 
@@ -40,9 +41,12 @@ GROWING_FOR = 600
 CRITICAL_FOR = 300
 DRIFT_FOR = 3600
 
-QUEUE_RUNBOOK = "wbctl --context {{ $labels.context }} runbook queue-backlog"
-DRIFT_RUNBOOK = "wbctl --context {{ $labels.context }} check --only {{ $labels.group }}"
-AUDITOR_RUNBOOK = "wbctl --context {{ $labels.context }} check -o prometheus"
+# the pushed `context` label is the operator's context name, or "default" for a check run
+# without one: then the command to paste takes no --context (wbctl.core.measurements)
+WBCTL = f'wbctl{{{{ if ne $labels.context "{UNNAMED_CONTEXT}" }}}} --context {{{{ $labels.context }}}}{{{{ end }}}}'
+QUEUE_RUNBOOK = f"{WBCTL} runbook queue-backlog"
+DRIFT_RUNBOOK = f"{WBCTL} check --only {{{{ $labels.group }}}}"
+AUDITOR_RUNBOOK = f"{WBCTL} check -o prometheus"
 IN_CONTEXT = "in {{ $labels.context }}"
 
 

@@ -218,7 +218,9 @@ class AuditorRequest:
 
     @property
     def context_name(self) -> str:
-        return self.context or "auditor"
+        from wbctl.core.measurements import UNNAMED_CONTEXT
+
+        return self.context or UNNAMED_CONTEXT  # the label alerts name: unnamed means "no --context"
 
     @property
     def project(self) -> str | None:

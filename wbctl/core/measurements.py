@@ -47,6 +47,7 @@ FAMILIES: dict[str, str] = {
 }
 
 Labels = tuple[tuple[str, str], ...]
+UNNAMED_CONTEXT = "default"  # the `context` label of a check run without a named context
 
 
 @dataclass(frozen=True)

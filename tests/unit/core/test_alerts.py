@@ -25,6 +25,9 @@ KAFKA = replace(DEFAULT, queue_source="kafka", queue="Kafka topic wandb-run-upda
                 subscription=None, retention=None)
 
 
+WBCTL = 'wbctl{{ if ne $labels.context "default" }} --context {{ $labels.context }}{{ end }}'  # no --context for an unnamed one
+
+
 def rules(settings: alerts.AlertSettings) -> dict[str, dict]:
     return {rule["alert"]: rule for group in alerts.prometheus_document(settings)["groups"] for rule in group["rules"]}
 
@@ -50,8 +53,8 @@ def test_the_default_rules_and_their_thresholds() -> None:
     severities = {name: rule["labels"]["severity"] for name, rule in found.items()}
     assert {name for name, severity in severities.items() if severity == "critical"} == {
         "WbctlQueueStalled", "WbctlQueueDataLossProjected", "WbctlQueueDrainPastRetention"}
-    assert found["WbctlQueueStalled"]["annotations"]["runbook"] == "wbctl --context {{ $labels.context }} runbook queue-backlog"
-    assert found["WbctlCheckFailing"]["annotations"]["runbook"] == "wbctl --context {{ $labels.context }} check --only {{ $labels.group }}"
+    assert found["WbctlQueueStalled"]["annotations"]["runbook"] == WBCTL + " runbook queue-backlog"
+    assert found["WbctlCheckFailing"]["annotations"]["runbook"] == WBCTL + " check --only {{ $labels.group }}"
 
 
 def test_the_thresholds_follow_the_settings() -> None:
@@ -74,7 +77,7 @@ def test_a_context_selects_its_own_series_everywhere() -> None:
         for metric, matchers in metrics:
             assert 'context="prod"' in matchers, (name, metric)
     assert found["WbctlAuditorAbsent"]["expr"] == 'absent(wbctl_check_last_run_timestamp_seconds{context="prod"})'
-    assert found["WbctlAuditorAbsent"]["annotations"]["runbook"] == "wbctl --context {{ $labels.context }} check -o prometheus"
+    assert found["WbctlAuditorAbsent"]["annotations"]["runbook"] == WBCTL + " check -o prometheus"
     groups = [group["name"] for group in alerts.prometheus_document(replace(DEFAULT, context="prod"))["groups"]]
     assert groups == ["wbctl-queue prod", "wbctl-capacity prod", "wbctl-drift prod", "wbctl-auditor prod"]
 

@@ -168,7 +168,7 @@ def test_the_config_file_loads_back_with_the_contexts_settings(tmp_path: Path) -
 
 def test_the_default_config_file_names_where_wandb_is() -> None:
     assert deploy.config_toml(request(context=None)).splitlines()[1:] == [
-        'current-context = "auditor"', "", '[contexts."auditor"]', 'namespace = "default"', 'instance = "wandb"',
+        'current-context = "default"', "", '[contexts."default"]', 'namespace = "default"', 'instance = "wandb"',
         "read-only = true"]
 
 
