@@ -167,3 +167,22 @@ def test_a_pushgateway_that_never_answers_times_out(wbctl) -> None:
         assert result.returncode == 3, result.stderr
         assert "timed out" in result.stderr and len(result.stderr.strip().splitlines()) == 1
         assert time.monotonic() - began < 30
+
+
+def test_the_auditors_cronjob_command_pushes(wbctl, prometheus_stack: PrometheusStack) -> None:
+    """The CronJob's arguments, exactly as `wbctl deploy auditor` prints them, run here against
+    the sandbox: they parse, push, and Prometheus has the run's timestamp."""
+    import yaml
+
+    printed = wbctl("deploy", "auditor", "--push-url", prometheus_stack.pushgateway_url)
+    assert printed.returncode == 0, printed.stderr
+    [cronjob] = [doc for doc in yaml.safe_load_all(printed.stdout) if doc and doc["kind"] == "CronJob"]
+    [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    try:
+        result = wbctl("--sandbox", "--scenario", "healthy", *container["args"])
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.startswith("pushed ")
+        prometheus_stack.wait_for('wbctl_check_last_run_timestamp_seconds{job="wbctl",context="sandbox/healthy"}')
+        assert prometheus_stack.query('wbctl_queue_verdict{context="sandbox/healthy",verdict="none"} == 1')
+    finally:
+        delete_from_gateway(prometheus_stack.pushgateway_url, job="wbctl", grouping_key={"context": "sandbox/healthy"})
