@@ -321,3 +321,19 @@ def test_promtool_checks_the_rules_of_a_context(tmp_path: Path) -> None:
     checked = run_promtool("check", "rules", "kafka.yaml", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"SUCCESS: {len(ALERTS) - 1} rules found" in checked.stdout
+
+
+def test_names_that_look_like_templates_or_quotes_stay_names(tmp_path: Path) -> None:
+    """Annotations are Go templates and selectors PromQL strings: a context or subscription
+    holding `{{`, `"` or a backslash is shown as it is, and the file still loads."""
+    config = tmp_path / "config.toml"
+    config.write_text("[contexts.'pr\"od {{x}}\\']\nqueue-subscription = \"sub{{ .Value }}\"\n")  # one backslash
+    completed = subprocess.run([sys.executable, "-m", "wbctl", "--config", str(config), "alerts", "rules"],
+                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert completed.returncode == 0, completed.stderr
+    (tmp_path / "odd.yaml").write_text(completed.stdout)
+    checked = run_promtool("check", "rules", "odd.yaml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    rules = {rule["alert"]: rule for group in yaml.safe_load(completed.stdout)["groups"] for rule in group["rules"]}
+    assert 'context="pr\\"od {{x}}\\\\"' in rules["WbctlQueueStalled"]["expr"]
+    assert 'sub{{ "{{" }} .Value }}' in rules["WbctlQueueStalled"]["annotations"]["description"]

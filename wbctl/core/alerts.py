@@ -157,6 +157,12 @@ def _value(metric: str, pipe: str, *, cluster: bool = False, label: str | None =
             f"{{{{ else }}}}unknown{{{{ end }}}}")
 
 
+def _literal(text: str) -> str:
+    """A name from the settings, shown as it is in an annotation: Prometheus expands annotations
+    as Go templates, where `{{` would begin an action (a context named `a{{x}}` broke the file)."""
+    return text.replace("{{", '{{ "{{" }}')
+
+
 def _duration(seconds: float | None) -> str:
     return "unknown" if seconds is None else format_duration(seconds)
 
@@ -175,12 +181,12 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
     rules = [
         Rule("WbctlQueueBacklogGrowing", f'{_selector(s, verdict, verdict="growing")} == 1', "warning",
              f"The run-updates queue has been growing for {prometheus_duration(GROWING_FOR)} {IN_CONTEXT}",
-             f"wbctl's verdict on {s.queue} has been growing for {prometheus_duration(GROWING_FOR)}: {backlog} messages "
+             f"wbctl's verdict on {_literal(s.queue)} has been growing for {prometheus_duration(GROWING_FOR)}: {backlog} messages "
              f"behind, rising {trend}/s (publishing {publish}/s, consuming {consume}/s); the oldest is {age} old.",
              QUEUE_RUNBOOK, for_seconds=GROWING_FOR),
         Rule("WbctlQueueStalled", f'{_selector(s, verdict, verdict="stalled")} == 1', "critical",
              f"The run-updates queue is stalled {IN_CONTEXT}",
-             f"{s.queue} is stalled: {backlog} messages wait, the oldest {age} old, consumed at {consume}/s. "
+             f"{_literal(s.queue)} is stalled: {backlog} messages wait, the oldest {age} old, consumed at {consume}/s. "
              "A message the flat-run-fields-updater cannot process, not load: read its logs. "
              f"Messages older than the retention ({retention}) are dropped.",
              QUEUE_RUNBOOK, for_seconds=CRITICAL_FOR),
@@ -196,14 +202,14 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
     rules.append(Rule(
         "WbctlQueueOldestMessageAge", age_expr, "warning",
         f"The queue's oldest unacked message is past half its retention {IN_CONTEXT}",
-        f"The oldest unacked message of {s.queue} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
+        f"The oldest unacked message of {_literal(s.queue)} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
         f"at the retention it is dropped. Backlog {backlog} messages, verdict "
         f"{_value('wbctl_queue_verdict', '', label='verdict', condition=' == 1')}.",
         QUEUE_RUNBOOK, for_seconds=GROWING_FOR))
     rules.append(Rule(
         "WbctlQueueDataLossProjected", f"{_selector(s, 'wbctl_queue_data_loss_projected')} == 1", "critical",
         f"Data loss projected on the run-updates queue {IN_CONTEXT}",
-        f"wbctl projects that messages of {s.queue} will reach the retention before they are processed, and be "
+        f"wbctl projects that messages of {_literal(s.queue)} will reach the retention before they are processed, and be "
         f"dropped (lost run updates): {_value('wbctl_queue_retention_headroom_seconds', 'humanizeDuration')} of "
         f"headroom; the oldest is {age} old, {backlog} messages behind, consumed at {consume}/s.",
         QUEUE_RUNBOOK, for_seconds=CRITICAL_FOR))
@@ -214,7 +220,7 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
             "WbctlQueueDrainPastRetention",
             f"{age_metric} + on(context) group_left() {drain} >= {s.retention:g} unless on(context) {projected} == 1",
             "critical", f"Draining the run-updates queue would take it past its retention {IN_CONTEXT}",
-            f"The oldest message of {s.queue} is {age} old and the backlog drains in "
+            f"The oldest message of {_literal(s.queue)} is {age} old and the backlog drains in "
             f"{_value('wbctl_queue_drain_eta_seconds', 'humanizeDuration')}: {{{{ $value | humanizeDuration }}}}, "
             f"past the {retention} retention, so the oldest messages will be dropped before they are processed.",
             QUEUE_RUNBOOK, for_seconds=CRITICAL_FOR))
@@ -228,7 +234,7 @@ def _capacity_rules(s: AlertSettings) -> list[Rule]:
     rules = [Rule(
         "WbctlBigtableCpuOverTargetAtMaxNodes", cpu, "warning",
         f"Bigtable's CPU is over its target at its maximum nodes {IN_CONTEXT}",
-        f"Cluster {{{{ $labels.cluster }}}} of Bigtable instance {s.bigtable_instance} runs at "
+        f"Cluster {{{{ $labels.cluster }}}} of Bigtable instance {_literal(s.bigtable_instance)} runs at "
         f"{{{{ $value | humanizePercentage }}}} CPU, over its autoscaling target of "
         f"{_value('wbctl_bigtable_cpu_target_ratio', 'humanizePercentage', cluster=True)}, at its maximum of "
         f"{_value('wbctl_bigtable_max_nodes', 'humanize', cluster=True)} nodes: the autoscaler cannot add more.",
@@ -241,7 +247,7 @@ def _capacity_rules(s: AlertSettings) -> list[Rule]:
             "WbctlUpdaterAtMaxReplicasWhileGrowing", replicas, "warning",
             f"The flat-run-fields-updater is at its maximum replicas while the queue grows {IN_CONTEXT}",
             f"The flat-run-fields-updater runs {{{{ $value }}}} replicas, its maximum "
-            f"{_value('wbctl_updater_max_replicas', 'humanize')}, while the backlog of {s.queue} grows "
+            f"{_value('wbctl_updater_max_replicas', 'humanize')}, while the backlog of {_literal(s.queue)} grows "
             f"({_backlog_words()}).",
             QUEUE_RUNBOOK, for_seconds=GROWING_FOR))
     return rules
@@ -278,7 +284,7 @@ def _auditor_rules(s: AlertSettings) -> list[Rule]:
         # absent() carries the selector's context label only when the rules select one
         Rule("WbctlAuditorAbsent", f"absent({last})", "warning",
              "wbctl's auditor has not reported" + (f" {IN_CONTEXT}" if s.context else ""),
-             f"No {last} series for {format_duration(silent)}: the CronJob that runs `wbctl check -o prometheus` every "
+             f"No {_literal(last)} series for {format_duration(silent)}: the CronJob that runs `wbctl check -o prometheus` every "
              f"{every} has not pushed, or its Pushgateway is not scraped, so every other wbctl alert is blind.",
              AUDITOR_RUNBOOK if s.context else "wbctl check -o prometheus", page="runbook.md#alerts", for_seconds=silent),
         Rule("WbctlAuditorSilent", f"time() - {last} > {silent}", "warning",
