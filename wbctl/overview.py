@@ -136,8 +136,7 @@ def check_all(state: State, *, window: int, window_text: str, now: datetime, gro
 
 def _observed_samples(results: Mapping[str, Observed[Any]]) -> list[Sample]:
     """Bigtable's nodes and CPU, and the updater's replicas, from the reads that found them."""
-    from wbctl.core.runbook_evidence import UPDATER
-    from wbctl.core.service_view import map_services
+    from wbctl.core.service_view import UPDATER, service_named
 
     samples: list[Sample] = []
     admin = results.get("bigtable-admin")
@@ -145,7 +144,7 @@ def _observed_samples(results: Mapping[str, Observed[Any]]) -> list[Sample]:
         samples += measurements.bigtable_samples(admin.value, readings.signal_data(results.get("bigtable-cpu"), "bigtable-cpu"))
     kube = results.get("kube")
     if kube is not None and kube.known:
-        view = next((v for v in map_services(kube.value) if v.name == UPDATER), None)
+        view = service_named(kube.value, UPDATER)
         if view is not None and view.present:
             autoscaler = view.autoscaler
             ceiling = autoscaler.max_replicas if autoscaler is not None and autoscaler.enabled else None

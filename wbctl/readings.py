@@ -44,7 +44,7 @@ def bigtable_instance(state: State) -> str:
 def queue_address(state: State, gathering: Gathering, kube_read: str = "kube") -> QueueAddress:
     """The updater's queue: its Deployment's variable, expanded; else the config; else Terraform's
     names. An unreadable Deployment is not fatal: the config and Terraform's names remain."""
-    from wbctl.core.service_view import map_services
+    from wbctl.core.service_view import UPDATER, service_named
 
     settings = state.settings()
     discovered: QueueAddress | None = None
@@ -54,7 +54,7 @@ def queue_address(state: State, gathering: Gathering, kube_read: str = "kube") -
         except Missing:
             observation = None
         if observation is not None:
-            view = next((v for v in map_services(observation) if v.name == "wandb-flat-run-fields-updater"), None)
+            view = service_named(observation, UPDATER)
             workload = view.workload if view else None
             needed = queue_source.config_maps_needed(workload)
             maps = state.kube().config_maps(needed) if needed else {}

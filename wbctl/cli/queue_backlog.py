@@ -85,11 +85,11 @@ class Runbook:
 
 
 def _replicas(kube: Observed[Any]) -> str | None:
-    from wbctl.core.service_view import map_services
+    from wbctl.core.service_view import service_named
 
     if not kube.known:
         return None
-    view = next((v for v in map_services(kube.value) if v.name == runbook.UPDATER), None)
+    view = service_named(kube.value, runbook.UPDATER)
     if view is None or view.workload is None:
         return "not deployed"
     return f"{len(view.ready_pods)}/{view.workload.desired} ready (now; no history)"

@@ -18,7 +18,6 @@ from wbctl.core.queue import Judgement, Verdict
 from wbctl.core.queue_source import QueueAddress
 from wbctl.core.runbook_evidence import (
     READ_PREFIX,
-    UPDATER,
     BigtableEvidence,
     Diagnosis,
     Evidence,
@@ -28,6 +27,7 @@ from wbctl.core.runbook_evidence import (
     clock,
 )
 from wbctl.core.runbook_steps import bigtable_step, noisy_run_step, updater_step
+from wbctl.core.service_view import UPDATER
 
 # the shapes live in runbook_evidence.py; this module is where callers find the diagnosis and them
 __all__ = ["UPDATER", "BigtableEvidence", "Diagnosis", "Evidence", "RunLoad", "Step", "diagnose", "headline"]

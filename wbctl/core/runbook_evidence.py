@@ -18,7 +18,6 @@ from wbctl.core.queue_source import QueueAddress
 from wbctl.core.redis_settings import DiscardState
 from wbctl.core.series import SignalData
 
-UPDATER = "wandb-flat-run-fields-updater"
 READ_PREFIX = re.compile(r"^read \S+ of ")  # "read <metric type> of projects/p: why": the same why for every metric
 BIGTABLE_HORIZON = timedelta(minutes=20)  # nodes help only after up to 20 minutes under load (Bigtable docs)
 NOT_ACTING_AFTER = timedelta(minutes=10)

@@ -13,7 +13,7 @@ from wbctl.core import bigtable, scaling
 from wbctl.core.bigtable import ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
-from wbctl.core.kube import KubeObservation, Pod
+from wbctl.core.kube import Pod
 from wbctl.core.model import Proposal, Status, command
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook_evidence import (
@@ -24,7 +24,6 @@ from wbctl.core.runbook_evidence import (
     HOT_PARTITION_SHARE,
     NOT_ACTING_AFTER,
     TOP_RUNS,
-    UPDATER,
     BigtableEvidence,
     Evidence,
     Step,
@@ -32,7 +31,7 @@ from wbctl.core.runbook_evidence import (
     clock,
 )
 from wbctl.core.series import since
-from wbctl.core.service_view import ServiceView, map_services
+from wbctl.core.service_view import UPDATER, service_named
 
 # --- step 2: Bigtable -----------------------------------------------------------------
 
@@ -142,10 +141,6 @@ def _pod_problems(pods: list[Pod]) -> list[str]:
     return problems
 
 
-def _updater_view(observation: KubeObservation) -> ServiceView | None:
-    return next((view for view in map_services(observation) if view.name == UPDATER), None)
-
-
 def _raised(minimum: int, maximum: int, cap: int | None) -> tuple[int, int]:
     if cap is not None:
         maximum = min(maximum, cap)
@@ -157,7 +152,7 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
     kube = ev.kube
     if not kube.known or kube.value is None:
         return Step(3, "flat-run-fields-updater", Status.UNKNOWN, f"the updater is unknown: {kube.reason}")
-    view = _updater_view(kube.value)
+    view = service_named(kube.value, UPDATER)
     if view is None or view.workload is None:
         return Step(3, "flat-run-fields-updater", Status.FAIL, f"{UPDATER} is not deployed in namespace "
                     f"{kube.value.namespace}: nothing consumes the queue")

@@ -70,6 +70,13 @@ def _owns(workload: Workload, pod: Pod) -> bool:
     return not pod.job_pod and bool(selector) and all(pod.labels.get(k) == v for k, v in selector.items())
 
 
+UPDATER = "wandb-flat-run-fields-updater"  # the consumer of the run-updates queue: what the runbook reads most
+
+
+def service_named(observation: KubeObservation, name: str) -> ServiceView | None:
+    return next((view for view in map_services(observation) if view.name == name), None)
+
+
 def map_services(observation: KubeObservation) -> list[ServiceView]:
     """One view per catalog service (present or not), then the extras, sorted by name."""
     views: dict[str, ServiceView] = {spec.name: ServiceView(spec.name, spec) for spec in catalog.CATALOG}
