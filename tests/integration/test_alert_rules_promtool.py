@@ -337,3 +337,5 @@ def test_names_that_look_like_templates_or_quotes_stay_names(tmp_path: Path) -> 
     rules = {rule["alert"]: rule for group in yaml.safe_load(completed.stdout)["groups"] for rule in group["rules"]}
     assert 'context="pr\\"od {{x}}\\\\"' in rules["WbctlQueueStalled"]["expr"]
     assert 'sub{{ "{{" }} .Value }}' in rules["WbctlQueueStalled"]["annotations"]["description"]
+    # the command is quoted for a shell, and its braces shown as they are
+    assert rules["WbctlQueueStalled"]["annotations"]["runbook"] == "wbctl --context 'pr\"od {{ \"{{\" }}x}}\\' runbook queue-backlog"

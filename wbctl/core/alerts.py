@@ -21,6 +21,7 @@ say so in their documentation. The AlertPolicy fields are the REST resource's
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +45,9 @@ DRIFT_FOR = 3600
 # the pushed `context` label is the operator's context name, or "default" for a check run
 # without one: then the command to paste takes no --context (wbctl.core.measurements)
 WBCTL = f'wbctl{{{{ if ne $labels.context "{UNNAMED_CONTEXT}" }}}} --context {{{{ $labels.context }}}}{{{{ end }}}}'
-QUEUE_RUNBOOK = f"{WBCTL} runbook queue-backlog"
-DRIFT_RUNBOOK = f"{WBCTL} check --only {{{{ $labels.group }}}}"
-AUDITOR_RUNBOOK = f"{WBCTL} check -o prometheus"
+QUEUE_RUNBOOK = "runbook queue-backlog"
+DRIFT_RUNBOOK = "check --only {{ $labels.group }}"
+AUDITOR_RUNBOOK = "check -o prometheus"
 IN_CONTEXT = "in {{ $labels.context }}"
 
 
@@ -157,6 +158,14 @@ def _value(metric: str, pipe: str, *, cluster: bool = False, label: str | None =
             f"{{{{ else }}}}unknown{{{{ end }}}}")
 
 
+def _command(s: AlertSettings, rest: str) -> str:
+    """The wbctl command an alert names. Rules made for a context name it, quoted for a shell;
+    rules for every context take it from the series' label (a template cannot quote it)."""
+    if s.context:
+        return f"wbctl --context {_literal(shlex.quote(s.context))} {rest}"
+    return f"{WBCTL} {rest}"
+
+
 def _literal(text: str) -> str:
     """A name from the settings, shown as it is in an annotation: Prometheus expands annotations
     as Go templates, where `{{` would begin an action (a context named `a{{x}}` broke the file)."""
@@ -183,13 +192,13 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
              f"The run-updates queue has been growing for {prometheus_duration(GROWING_FOR)} {IN_CONTEXT}",
              f"wbctl's verdict on {_literal(s.queue)} has been growing for {prometheus_duration(GROWING_FOR)}: {backlog} messages "
              f"behind, rising {trend}/s (publishing {publish}/s, consuming {consume}/s); the oldest is {age} old.",
-             QUEUE_RUNBOOK, for_seconds=GROWING_FOR),
+             _command(s, QUEUE_RUNBOOK), for_seconds=GROWING_FOR),
         Rule("WbctlQueueStalled", f'{_selector(s, verdict, verdict="stalled")} == 1', "critical",
              f"The run-updates queue is stalled {IN_CONTEXT}",
              f"{_literal(s.queue)} is stalled: {backlog} messages wait, the oldest {age} old, consumed at {consume}/s. "
              "A message the flat-run-fields-updater cannot process, not load: read its logs. "
              f"Messages older than the retention ({retention}) are dropped.",
-             QUEUE_RUNBOOK, for_seconds=CRITICAL_FOR),
+             _command(s, QUEUE_RUNBOOK), for_seconds=CRITICAL_FOR),
     ]
     threshold = s.age_threshold
     age_metric = _selector(s, "wbctl_queue_oldest_age_seconds")
@@ -205,14 +214,14 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
         f"The oldest unacked message of {_literal(s.queue)} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
         f"at the retention it is dropped. Backlog {backlog} messages, verdict "
         f"{_value('wbctl_queue_verdict', '', label='verdict', condition=' == 1')}.",
-        QUEUE_RUNBOOK, for_seconds=GROWING_FOR))
+        _command(s, QUEUE_RUNBOOK), for_seconds=GROWING_FOR))
     rules.append(Rule(
         "WbctlQueueDataLossProjected", f"{_selector(s, 'wbctl_queue_data_loss_projected')} == 1", "critical",
         f"Data loss projected on the run-updates queue {IN_CONTEXT}",
         f"wbctl projects that messages of {_literal(s.queue)} will reach the retention before they are processed, and be "
         f"dropped (lost run updates): {_value('wbctl_queue_retention_headroom_seconds', 'humanizeDuration')} of "
         f"headroom; the oldest is {age} old, {backlog} messages behind, consumed at {consume}/s.",
-        QUEUE_RUNBOOK, for_seconds=CRITICAL_FOR))
+        _command(s, QUEUE_RUNBOOK), for_seconds=CRITICAL_FOR))
     if s.retention is not None:
         drain = _selector(s, "wbctl_queue_drain_eta_seconds")
         projected = _selector(s, "wbctl_queue_data_loss_projected")
@@ -223,7 +232,7 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
             f"The oldest message of {_literal(s.queue)} is {age} old and the backlog drains in "
             f"{_value('wbctl_queue_drain_eta_seconds', 'humanizeDuration')}: {{{{ $value | humanizeDuration }}}}, "
             f"past the {retention} retention, so the oldest messages will be dropped before they are processed.",
-            QUEUE_RUNBOOK, for_seconds=CRITICAL_FOR))
+            _command(s, QUEUE_RUNBOOK), for_seconds=CRITICAL_FOR))
     return rules
 
 
@@ -238,7 +247,7 @@ def _capacity_rules(s: AlertSettings) -> list[Rule]:
         f"{{{{ $value | humanizePercentage }}}} CPU, over its autoscaling target of "
         f"{_value('wbctl_bigtable_cpu_target_ratio', 'humanizePercentage', cluster=True)}, at its maximum of "
         f"{_value('wbctl_bigtable_max_nodes', 'humanize', cluster=True)} nodes: the autoscaler cannot add more.",
-        QUEUE_RUNBOOK, for_seconds=GROWING_FOR)]
+        _command(s, QUEUE_RUNBOOK), for_seconds=GROWING_FOR)]
     if s.queue_source != "none":
         replicas = (f"{_selector(s, 'wbctl_updater_replicas')} >= on(context) group_left() "
                     f"{_selector(s, 'wbctl_updater_max_replicas')} and on(context) "
@@ -249,7 +258,7 @@ def _capacity_rules(s: AlertSettings) -> list[Rule]:
             f"The flat-run-fields-updater runs {{{{ $value }}}} replicas, its maximum "
             f"{_value('wbctl_updater_max_replicas', 'humanize')}, while the backlog of {_literal(s.queue)} grows "
             f"({_backlog_words()}).",
-            QUEUE_RUNBOOK, for_seconds=GROWING_FOR))
+            _command(s, QUEUE_RUNBOOK), for_seconds=GROWING_FOR))
     return rules
 
 
@@ -266,13 +275,13 @@ def _drift_rules(s: AlertSettings) -> list[Rule]:
              "The finding {{ $labels.check }} ({{ $labels.group }}) of wbctl check has failed for an hour in "
              "{{ $labels.context }}: the deployment has drifted from the scaling guide; the command in `runbook` "
              "prints the remedy.",
-             DRIFT_RUNBOOK, page="runbook.md#alerts", for_seconds=DRIFT_FOR),
+             _command(s, DRIFT_RUNBOOK), page="runbook.md#alerts", for_seconds=DRIFT_FOR),
         Rule("WbctlCheckUnknown", f'{_selector(s, status, status="unknown")} == 1', "warning",
              f"wbctl check {{{{ $labels.check }}}} has been unknown for an hour {IN_CONTEXT}",
              "wbctl could not judge {{ $labels.check }} ({{ $labels.group }}) for an hour in {{ $labels.context }}: "
              "what it reads is unreachable, refuses it or holds no data, so the alerts built on it cannot fire; "
              "the command in `runbook` says why.",
-             DRIFT_RUNBOOK, page="runbook.md#alerts", for_seconds=DRIFT_FOR),
+             _command(s, DRIFT_RUNBOOK), page="runbook.md#alerts", for_seconds=DRIFT_FOR),
     ]
 
 
@@ -286,12 +295,12 @@ def _auditor_rules(s: AlertSettings) -> list[Rule]:
              "wbctl's auditor has not reported" + (f" {IN_CONTEXT}" if s.context else ""),
              f"No {_literal(last)} series for {format_duration(silent)}: the CronJob that runs `wbctl check -o prometheus` every "
              f"{every} has not pushed, or its Pushgateway is not scraped, so every other wbctl alert is blind.",
-             AUDITOR_RUNBOOK if s.context else "wbctl check -o prometheus", page="runbook.md#alerts", for_seconds=silent),
+             _command(s, AUDITOR_RUNBOOK) if s.context else "wbctl check -o prometheus", page="runbook.md#alerts", for_seconds=silent),
         Rule("WbctlAuditorSilent", f"time() - {last} > {silent}", "warning",
              f"wbctl's auditor last reported {{{{ $value | humanizeDuration }}}} ago {IN_CONTEXT}",
              f"wbctl check last finished {{{{ $value | humanizeDuration }}}} ago; it is expected every {every}: its "
              "CronJob fails or is suspended, and the other wbctl alerts judge stale numbers.",
-             AUDITOR_RUNBOOK, page="runbook.md#alerts"),
+             _command(s, AUDITOR_RUNBOOK), page="runbook.md#alerts"),
     ]
 
 
@@ -368,7 +377,7 @@ def _filter(s: AlertSettings, metric: str, resource: str, **labels: str) -> str:
 def _policy(s: AlertSettings, name: str, title: str, severity: str, what: str, conditions: list[dict[str, Any]],
             combiner: str = "OR", runbook: str = "runbook queue-backlog") -> Policy:
     context = f" ({s.context})" if s.context else ""
-    command = f"wbctl{f' --context {s.context}' if s.context else ''} {runbook}"
+    command = f"wbctl{f' --context {shlex.quote(s.context)}' if s.context else ''} {runbook}"
     content = (f"**{title[0].upper()}{title[1:]}**{context}\n\n{what}\n\nNext: run `{command}`: it diagnoses the queue and proposes the fix "
                f"(docs/runbook.md). Made by `wbctl alerts rules --format gcp` as {name}.")
     documentation: dict[str, Any] = {"content": content, "mimeType": "text/markdown", "subject": f"wbctl{context}: {title}"}

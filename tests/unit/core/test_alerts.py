@@ -77,7 +77,8 @@ def test_a_context_selects_its_own_series_everywhere() -> None:
         for metric, matchers in metrics:
             assert 'context="prod"' in matchers, (name, metric)
     assert found["WbctlAuditorAbsent"]["expr"] == 'absent(wbctl_check_last_run_timestamp_seconds{context="prod"})'
-    assert found["WbctlAuditorAbsent"]["annotations"]["runbook"] == WBCTL + " check -o prometheus"
+    assert found["WbctlAuditorAbsent"]["annotations"]["runbook"] == "wbctl --context prod check -o prometheus"
+    assert found["WbctlQueueStalled"]["annotations"]["runbook"] == "wbctl --context prod runbook queue-backlog"
     groups = [group["name"] for group in alerts.prometheus_document(replace(DEFAULT, context="prod"))["groups"]]
     assert groups == ["wbctl-queue prod", "wbctl-capacity prod", "wbctl-drift prod", "wbctl-auditor prod"]
 
