@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from wbctl.core.push_url import EXAMPLE as PUSHGATEWAY_EXAMPLE
+from wbctl.core.push_url import parse_push_url as parse_pushgateway_url
 from wbctl.errors import UsageError
 
 NAME = "wbctl-auditor"  # the ServiceAccount, ConfigMap, Secret, Role, RoleBinding and CronJob
@@ -27,7 +29,7 @@ SECRET_KEYS = {"WBCTL_REDIS_PASSWORD": "redis-password", "WBCTL_MYSQL_PASSWORD":
 CONFIG_DIR = "/etc/wbctl"
 CONFIG_PATH = f"{CONFIG_DIR}/config.toml"
 DEFAULT_SCHEDULE = "*/5 * * * *"
-DEFAULT_PUSH_URL = "http://prometheus-pushgateway.monitoring.svc:9091"
+DEFAULT_PUSH_URL = PUSHGATEWAY_EXAMPLE  # the prometheus-community chart's Pushgateway in namespace monitoring
 DEFAULT_IMAGE_REPOSITORY = "registry.example.com/wbctl"  # example.com (RFC 2606): never pulls someone else's image
 ACTIVE_DEADLINE_SECONDS = 240  # a run that hangs ends before the next (every 5 minutes by default) is due
 RUN_AS = 10001  # the Dockerfile's non-root user
@@ -130,13 +132,9 @@ def parse_namespace(text: str) -> str:
     return text
 
 
-
-
 def parse_push_url(text: str) -> str:
     """--push-url, never with credentials (the manifests are printed and committed)."""
-    from wbctl.core.push_url import parse_push_url as parse
-
-    return parse(text, "--push-url", credentials=False)
+    return parse_pushgateway_url(text, "--push-url", credentials=False)
 
 
 _IMAGE_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
