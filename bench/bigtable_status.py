@@ -38,7 +38,7 @@ PROJECT = "wandb-prod"
 
 
 def main() -> int:
-    from wbctl.sandbox.google_api import FakeGoogleAPIs, demo_deployment
+    from wbctl.sandbox.google.api import FakeGoogleAPIs, demo_deployment
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)

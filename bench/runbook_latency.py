@@ -55,10 +55,10 @@ def _closed_port() -> int:
 def main() -> int:
     from fakeredis import TcpFakeServer
 
-    from wbctl.sandbox.google_api import FakeGoogleAPIs
-    from wbctl.sandbox.kube_api import FakeKubeAPI
-    from wbctl.sandbox.queue_model import Story
-    from wbctl.sandbox.stories import Names, stage
+    from wbctl.sandbox.google.api import FakeGoogleAPIs
+    from wbctl.sandbox.kube.api import FakeKubeAPI
+    from wbctl.sandbox.sim.queue_model import Story
+    from wbctl.sandbox.sim.stories import Names, stage
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)

@@ -51,23 +51,23 @@ from _common import (  # noqa: E402
 
 TARGET = 0.3
 SCENARIO = "queue-backlog"
-REAL_IMPORTS = ("import wbctl.cli, wbctl.cli.state, wbctl.cli.check, wbctl.overview, importlib\n"
-                "import wbctl.adapters.kube, wbctl.adapters.bigtable, wbctl.adapters.monitoring, wbctl.adapters.redis, "
+REAL_IMPORTS = ("import wbctl.cli, wbctl.cli.state, wbctl.cli.check, wbctl.app.check, importlib\n"
+                "import wbctl.adapters.kube, wbctl.adapters.google.bigtable, wbctl.adapters.metrics, wbctl.adapters.redis, "
                 "wbctl.adapters.mysql\n"
                 "from wbctl.cli.state import SDK_MODULES\n"
                 "[importlib.import_module(m) for ms in SDK_MODULES.values() for m in ms]")
-SANDBOX_IMPORTS = ("import wbctl.sandbox, wbctl.sandbox.world, wbctl.sandbox.kube_api, wbctl.sandbox.google_api, "
-                   "wbctl.sandbox.mysql_server, wbctl.sandbox.redis_server, wbctl.sandbox.operator, "
-                   "wbctl.sandbox.scenarios, wbctl.sandbox.stories, wbctl.sandbox.serve, grpc._server")
+SANDBOX_IMPORTS = ("import wbctl.sandbox, wbctl.sandbox.sim.world, wbctl.sandbox.kube.api, wbctl.sandbox.google.api, "
+                   "wbctl.sandbox.mysql.server, wbctl.sandbox.redis, wbctl.sandbox.sim.operator, "
+                   "wbctl.sandbox.sim.scenarios, wbctl.sandbox.sim.stories, wbctl.sandbox.sim.serve, grpc._server")
 
 # Run in a fresh interpreter per round: every module imported first, then each phase timed.
 PHASES = r"""
 import json, sys, time
 from pathlib import Path
-import wbctl.cli.state, wbctl.sandbox.world, wbctl.sandbox.kube_api, wbctl.sandbox.google_api
-import wbctl.sandbox.mysql_server, wbctl.sandbox.redis_server, wbctl.sandbox.operator, redis
+import wbctl.cli.state, wbctl.sandbox.sim.world, wbctl.sandbox.kube.api, wbctl.sandbox.google.api
+import wbctl.sandbox.mysql.server, wbctl.sandbox.redis, wbctl.sandbox.sim.operator, redis
 from wbctl.sandbox import Sandbox, scenario_named
-from wbctl.sandbox.clock import SimClock
+from wbctl.sandbox.sim.clock import SimClock
 
 directory = Path(sys.argv[1])
 timings = {}

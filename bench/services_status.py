@@ -2,7 +2,7 @@
 
 Targets (issue 3): at most 6 API requests (the fake counts them), and wall time within 1.3x
 of the same command against the namespace without the 2,000 pods, measured side by side.
-Both namespaces live in one in-process Kubernetes API fake (wbctl/sandbox/kube_api.py) served over
+Both namespaces live in one in-process Kubernetes API fake (wbctl/sandbox/kube/api.py) served over
 real HTTP on loopback; wbctl runs as a subprocess with the real client.
 
     .venv/bin/python bench/services_status.py [--rounds 15] [--json]
@@ -26,8 +26,8 @@ MAX_REQUESTS = 6
 
 
 def main() -> int:
-    from wbctl.sandbox.kube_api import FakeKubeAPI
-    from wbctl.sandbox.kube_fixtures import chart_043, unrelated_pods
+    from wbctl.sandbox.kube.api import FakeKubeAPI
+    from wbctl.sandbox.kube.objects import chart_043, unrelated_pods
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from wbctl.core.mysql import FLAGS
-from wbctl.sandbox.mysql_server import SandboxMysql, start_mysql
+from wbctl.sandbox.mysql.server import SandboxMysql, start_mysql
 
 # MySQL 8.0's defaults that W&B's flags reject: what a fresh install fails on
 MISCONFIGURED_FAILS = {

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from tests.conftest import read_audit
-from wbctl.sandbox.google_api import FakeGoogleAPIs, demo_deployment
+from wbctl.sandbox.google.api import FakeGoogleAPIs, demo_deployment
 
 PROJECT = "wandb-prod"
 CLUSTER = "wandb-bigtable-c1"

@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from tests.conftest import RedisServer, read_audit
-from wbctl.sandbox.google_api import FakeGoogleAPIs
+from wbctl.sandbox.google.api import FakeGoogleAPIs
 
 PROJECT = "wandb-prod"
 INSTANCE = "wandb-bigtable"

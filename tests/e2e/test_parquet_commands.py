@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.kube_fixtures import chart_0223, chart_043, csi_drivers
+from wbctl.sandbox.kube.api import FakeKubeAPI
+from wbctl.sandbox.kube.objects import chart_0223, chart_043, csi_drivers
 
 BLOCK = {"enabled": True, "resources": {"limits": {"cpu": "0", "memory": "0", "ephemeral-storage": "10Gi"},
                                         "requests": {"cpu": "0", "memory": "0"}}}

@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import RedisServer
 from tests.prometheus import Family, openmetrics
-from wbctl.sandbox.google_api import FakeGoogleAPIs
-from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.queue_model import Story
-from wbctl.sandbox.stories import Names, stage
+from wbctl.sandbox.google.api import FakeGoogleAPIs
+from wbctl.sandbox.kube.api import FakeKubeAPI
+from wbctl.sandbox.sim.queue_model import Story
+from wbctl.sandbox.sim.stories import Names, stage
 
 LAG = "bufstream_kafka_consumer_group_offset_lag"
 COMMITTED = "bufstream_kafka_consumer_group_committed_offset_total"

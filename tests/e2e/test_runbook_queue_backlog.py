@@ -1,5 +1,5 @@
 """`wbctl runbook queue-backlog` as a subprocess, over the Kubernetes fake, the Google gRPC fake
-and a real redis-server, each story played by the sandbox's queue model (wbctl/sandbox/queue_model.py)."""
+and a real redis-server, each story played by the sandbox's queue model (wbctl/sandbox/sim/queue_model.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import grpc
 import pytest
 
 from tests.conftest import RedisServer, read_audit
-from wbctl.sandbox.google_api import FakeGoogleAPIs
-from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.queue_model import Change, Story
-from wbctl.sandbox.stories import NOISY_RUN, Names, stage
+from wbctl.sandbox.google.api import FakeGoogleAPIs
+from wbctl.sandbox.kube.api import FakeKubeAPI
+from wbctl.sandbox.sim.queue_model import Change, Story
+from wbctl.sandbox.sim.stories import NOISY_RUN, Names, stage
 
 NAMES = Names(project="wandb-prod", install="wandb")
 INCIDENT = Story(publish_base=400, publish_noisy=600, noisy_from=60 * 60, hpa=(1, 5), replicas=4, nodes=(1, 3),

@@ -59,7 +59,7 @@ def test_scenarios_list(wbctl) -> None:
 
 
 def test_sandbox_serves_kubernetes_and_never_the_real_cluster(wbctl, isolated_env: Path) -> None:
-    from wbctl.sandbox.kube_api import FakeKubeAPI
+    from wbctl.sandbox.kube.api import FakeKubeAPI
 
     with FakeKubeAPI() as real:  # stands for the cluster in the operator's own kubeconfig
         kubeconfig = real.write_kubeconfig(isolated_env / "kubeconfig")

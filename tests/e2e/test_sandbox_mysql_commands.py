@@ -1,4 +1,4 @@
-"""`wbctl mysql ...` as a subprocess against the sandbox's MySQL (wbctl/sandbox/mysql_server.py).
+"""`wbctl mysql ...` as a subprocess against the sandbox's MySQL (wbctl/sandbox/mysql/server.py).
 
 The server runs in the test process and the CLI reaches it through WBCTL_MYSQL_URL, the way it
 reaches any MySQL: the real PyMySQL adapter, over TCP. (`wbctl --sandbox mysql ...` starts the same
@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import read_audit
 from tests.sandbox_mysql import MISCONFIGURED_FAILS, READ_ONLY, serving
-from wbctl.sandbox.mysql_server import SandboxMysql
+from wbctl.sandbox.mysql.server import SandboxMysql
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, read_audit
-from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.kube_fixtures import chart_0223, chart_043
+from wbctl.sandbox.kube.api import FakeKubeAPI
+from wbctl.sandbox.kube.objects import chart_0223, chart_043
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_google_loads_only_in_commands_that_use_it() -> None:
     for module in ("wbctl.cli.redis", "wbctl.cli.run", "wbctl.cli.services", "wbctl.cli.bigtable", "wbctl.cli.config"):
         loaded = imported_top_level_packages(f"import {module}")
         assert not loaded & {"google", "grpc", "kubernetes"}, module
-    code = "from wbctl.adapters.bigtable import BigtableAdapter\nBigtableAdapter(project='p', instance_id='i', timeout=1, emulator_host='127.0.0.1:1').client()"
+    code = "from wbctl.adapters.google.bigtable import BigtableAdapter\nBigtableAdapter(project='p', instance_id='i', timeout=1, emulator_host='127.0.0.1:1').client()"
     assert "google" in imported_top_level_packages(code)
 
 

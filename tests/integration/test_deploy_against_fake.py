@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube.api import FakeKubeAPI
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (it comes with the Google Cloud SDK)")

@@ -19,7 +19,7 @@ from google.cloud.monitoring_v3.services.metric_service.transports import (
     MetricServiceGrpcTransport,
 )
 
-from wbctl.sandbox.google_api import (
+from wbctl.sandbox.google.api import (
     ACK_MESSAGE_COUNT,
     OLDEST_UNACKED_AGE,
     SEND_MESSAGE_COUNT,

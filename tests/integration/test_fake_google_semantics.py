@@ -1,4 +1,4 @@
-"""google_semantics.select on counters: DELTA and CUMULATIVE series, ALIGN_RATE and ALIGN_DELTA,
+"""The Monitoring fake's select on counters: DELTA and CUMULATIVE series, ALIGN_RATE and ALIGN_DELTA,
 and the aligners the real API refuses per metric kind. Pure: no gRPC, no client."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from wbctl.sandbox.google_semantics import (
+from wbctl.sandbox.google.errors import InvalidArgument
+from wbctl.sandbox.google.monitoring import (
     Aggregation,
-    InvalidArgument,
     Series,
     parse_filter,
     select,

@@ -19,9 +19,9 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from wbctl.adapters.kube import ALL_KINDS, KubeAdapter
-from wbctl.sandbox import kube_fixtures as fx
-from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.kube_columns import human_duration
+from wbctl.sandbox.kube import objects as fx
+from wbctl.sandbox.kube.api import FakeKubeAPI
+from wbctl.sandbox.kube.columns import human_duration
 
 
 def api_client(kubeconfig: Path) -> client.ApiClient:

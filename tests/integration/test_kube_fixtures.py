@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from wbctl.sandbox import kube_fixtures as fx
-from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube import objects as fx
+from wbctl.sandbox.kube.api import FakeKubeAPI
 
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 UPDATER = "wandb-flat-run-fields-updater-bc"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wbctl.sandbox import kube_fixtures as fx
-from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube import objects as fx
+from wbctl.sandbox.kube.api import FakeKubeAPI
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (it comes with the Google Cloud SDK)")

@@ -1,4 +1,4 @@
-"""The Google API fakes (wbctl/sandbox/google_api.py), driven only through the real clients.
+"""The Google API fakes (wbctl/sandbox/google/api.py), driven only through the real clients.
 
 Each client gets a transport on `grpc.insecure_channel(fake.address)`; every call passes an
 explicit timeout and retry=None (or a bounded retry), never the clients' default of retrying
@@ -32,7 +32,7 @@ from google.cloud.monitoring_v3.services.metric_service.transports import (
     MetricServiceGrpcTransport,
 )
 
-from wbctl.sandbox.google_api import (
+from wbctl.sandbox.google.api import (
     CPU_LOAD,
     NODE_COUNT,
     UNDELIVERED,

@@ -22,8 +22,8 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from wbctl.sandbox import kube_fixtures as fx
-from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube import objects as fx
+from wbctl.sandbox.kube.api import FakeKubeAPI
 
 INSTANCE = "app.kubernetes.io/instance=wandb"
 CR = ("apps.wandb.com", "v1", "default", "weightsandbiases")

@@ -1,4 +1,4 @@
-"""The sandbox's MySQL (wbctl/sandbox/mysql_server.py) through real clients only: the PyMySQL adapter
+"""The sandbox's MySQL (wbctl/sandbox/mysql/server.py) through real clients only: the PyMySQL adapter
 unchanged, PyMySQL itself, and Debian's `mysql` client binary. Nothing is mocked: each test starts a
 server on a free loopback port (about a millisecond) and stops it.
 """
@@ -23,7 +23,7 @@ from wbctl.adapters.mysql import MysqlAdapter
 from wbctl.core import mysql as core
 from wbctl.core.model import Status
 from wbctl.errors import BackendError
-from wbctl.sandbox.mysql_server import (
+from wbctl.sandbox.mysql.server import (
     SERVER_VARIABLES,
     STORIES,
     THREAD_NAME,

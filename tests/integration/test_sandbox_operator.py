@@ -1,4 +1,4 @@
-"""The sandbox's operator (wbctl/sandbox/operator.py) on a FakeKubeAPI holding a chart's
+"""The sandbox's operator (wbctl/sandbox/sim/operator.py) on a FakeKubeAPI holding a chart's
 namespace: changes are made as wbctl makes them (a scaling plan applied by the real
 KubeAdapter over HTTP, or a CR merge where wbctl has no command for it), then `reconcile`
 plays the operator and the controllers, and the result is read back through the adapter and
@@ -26,10 +26,10 @@ from wbctl.core.model import Status
 from wbctl.core.parquet import CSI_DRIVER, FUSE_ANNOTATION, FUSE_BLOCK
 from wbctl.core.scaling import AutoscaleRequest, ScaleRequest
 from wbctl.errors import VerificationError
-from wbctl.sandbox import kube_fixtures as fx
-from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.operator import READY_AT, reconcile
-from wbctl.sandbox.scenarios import SCENARIOS
+from wbctl.sandbox.kube import objects as fx
+from wbctl.sandbox.kube.api import FakeKubeAPI
+from wbctl.sandbox.sim.operator import READY_AT, reconcile
+from wbctl.sandbox.sim.scenarios import SCENARIOS
 
 NOW = datetime(2031, 7, 9, 8, 30, tzinfo=UTC)  # far from the wall clock: a timestamp from it would show
 READY = timedelta(seconds=30)

@@ -10,12 +10,12 @@ import fakeredis
 import pytest
 
 from wbctl.adapters.redis import RedisAdapter
-from wbctl.audit import AuditLog
+from wbctl.app.audit import AuditLog
 from wbctl.core import redis_settings as rs
 from wbctl.core.discard import plan_discard
 from wbctl.environment import Environment
 from wbctl.errors import RefusedError
-from wbctl.mutation import MutationOptions, execute
+from wbctl.app.mutation import MutationOptions, execute
 from wbctl.output import Terminal
 from wbctl.redact import Redactor
 

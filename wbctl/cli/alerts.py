@@ -21,8 +21,7 @@ app = group("alerts", "Alerting rules that point at the runbook: Prometheus rule
 def alert_settings(state: State) -> alerts.AlertSettings:
     """The settings the alerts take: the queue's names as wbctl derives them without a cluster
     (the config, else W&B's Terraform names), the retention as the runbook judges it."""
-    from wbctl import readings
-
+    from wbctl.app import reads as readings
     settings = state.settings()
     address = queue_source.resolve(
         None, source=settings["queue-source"], subscription=settings["queue-subscription"], topic=settings["queue-topic"],

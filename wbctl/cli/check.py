@@ -50,7 +50,7 @@ def parse_textfile(text: str) -> Path:
 
 def parse_groups(text: str | None) -> tuple[str, ...]:
     """`--only redis,bigtable`: known group names, each once, in the report's order."""
-    from wbctl.overview import GROUPS
+    from wbctl.app.check import GROUPS
 
     if text is None:
         return GROUPS
@@ -97,7 +97,7 @@ def check(
     -o prometheus prints the findings and the runbook's numbers as metrics (docs/output.md);
     --push and --textfile send them on instead (and print one line on stderr).
     """
-    from wbctl.overview import check_all
+    from wbctl.app.check import check_all
 
     seconds = parse_duration(window)
     if fail_on not in ("fail", "warn"):

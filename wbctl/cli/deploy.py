@@ -11,7 +11,7 @@ import typer
 from wbctl import __version__
 from wbctl.cli.options import group
 from wbctl.cli.state import State
-from wbctl.config_keys import KEYS
+from wbctl.config.keys import KEYS
 from wbctl.core import deploy
 from wbctl.errors import UsageError
 

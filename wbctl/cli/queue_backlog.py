@@ -10,20 +10,21 @@ from typing import Annotated, Any
 
 import typer
 
-from wbctl import readings
-from wbctl.cli import changes
+from wbctl.app import reads as readings
+from wbctl.app import changes
 from wbctl.cli.options import DryRun, Output, Yes
 from wbctl.cli.queue_backlog_view import document, render, series_views
 from wbctl.cli.state import SDK_MODULES, State
-from wbctl.core import queue, runbook
+from wbctl.core import queue
+from wbctl.core import runbook
 from wbctl.core.durations import format_duration, parse_duration
 from wbctl.core.model import Observed
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook import Diagnosis, Evidence
 from wbctl.environment import Environment
 from wbctl.errors import ExitStatus, UsageError
-from wbctl.gather import Reader, gather
-from wbctl.mutation import MutationOptions, Outcome, execute_all
+from wbctl.app.gather import Reader, gather
+from wbctl.app.mutation import MutationOptions, Outcome, execute_all
 from wbctl.output import Terminal
 
 MAX_WINDOW = 86400
@@ -136,7 +137,7 @@ def _fix(state: State, diagnosis: Diagnosis, *, dry_run: bool, yes: bool) -> tup
     term = state.terminal()
     staged = [changes.staged(state, proposal) for proposal in proposals]
     settings = state.settings()
-    from wbctl.audit import AuditLog
+    from wbctl.app.audit import AuditLog
 
     audit = AuditLog(state.audit_path(), state.env, state.redactor(), ["wbctl", *state.argv])
     outcome = execute_all(staged, options=MutationOptions(dry_run=dry_run, yes=yes), read_only=settings.read_only,

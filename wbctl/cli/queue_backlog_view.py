@@ -17,7 +17,7 @@ from wbctl.core.model import Status
 from wbctl.core.queue import Reading, Verdict
 from wbctl.core.runbook import Diagnosis
 from wbctl.core.series import Point, SignalData
-from wbctl.mutation import Outcome
+from wbctl.app.mutation import Outcome
 from wbctl.output import Terminal
 
 BARS = "▁▂▃▄▅▆▇█"

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from wbctl.cli import changes
+from wbctl.app import changes
 from wbctl.cli.options import DryRun, Output, Yes, group
 from wbctl.cli.state import State
 from wbctl.core import discard

@@ -22,7 +22,7 @@ app = group("sandbox", "The embedded simulated deployment that `wbctl --sandbox 
 @app.command()
 def scenarios(ctx: typer.Context, output: Output = None) -> None:
     """List the scenarios `--scenario` can start."""
-    from wbctl.sandbox.scenarios import DEFAULT_SCENARIO, SCENARIOS
+    from wbctl.sandbox.sim.scenarios import DEFAULT_SCENARIO, SCENARIOS
 
     state = State.of(ctx)
     state.settings(output=output)
@@ -41,7 +41,7 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
 
     state = State.of(ctx)  # no settings: loading them would start the sandbox being reset
     directory = sandbox_dir(state.env)
-    from wbctl.sandbox.serve import find
+    from wbctl.sandbox.sim.serve import find
 
     removed = sorted(path.stem for path in directory.glob("*.json") if path.stem.count(".") == 0)
     # a served sandbox saves its state when it stops, whether or not it has saved any yet
@@ -49,7 +49,7 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
     served = [name for name in announced if find(directory, name, 0) is not None]
     if served:
         raise RefusedError(f"the sandbox {', '.join(served)} is being served (wbctl sandbox serve): stop it first; nothing reset")
-    from wbctl.sandbox.lock import ScenarioLock
+    from wbctl.sandbox.sim.lock import ScenarioLock
 
     busy = [path.stem for path in sorted(directory.glob("*.lock")) if ScenarioLock(directory, path.stem).held_elsewhere()]
     if busy:
@@ -74,7 +74,7 @@ def _started(ctx: typer.Context, scenario: str | None, output: str | None) -> St
 
 
 def _status(state: State) -> dict[str, Any]:
-    from wbctl.sandbox.serve import Joined
+    from wbctl.sandbox.sim.serve import Joined
 
     sandbox = state._sandbox
     assert sandbox is not None
@@ -139,8 +139,8 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
     import time
 
     from wbctl.sandbox import sandbox_dir
-    from wbctl.sandbox import serve as serving
-    from wbctl.sandbox.scenarios import DEFAULT_SCENARIO
+    from wbctl.sandbox.sim import serve as serving
+    from wbctl.sandbox.sim.scenarios import DEFAULT_SCENARIO
 
     state = State.of(ctx)
     name = scenario or state.scenario or DEFAULT_SCENARIO

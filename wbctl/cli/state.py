@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from wbctl import config
-from wbctl.audit import AuditLog, audit_path
+from wbctl.app.audit import AuditLog, audit_path
 from wbctl.core.model import Plan
 from wbctl.environment import Environment
 from wbctl.errors import UsageError
-from wbctl.mutation import Applier, MutationOptions, execute
+from wbctl.app.mutation import Applier, MutationOptions, execute
 from wbctl.output import Terminal
 from wbctl.redact import Redactor
 
 if TYPE_CHECKING:
-    from wbctl.adapters.bigtable import BigtableAdapter
+    from wbctl.adapters.google.bigtable import BigtableAdapter
     from wbctl.adapters.kube import KubeAdapter
-    from wbctl.adapters.monitoring import MetricsSource
+    from wbctl.adapters.metrics import MetricsSource
     from wbctl.adapters.mysql import MysqlAdapter
     from wbctl.adapters.redis import RedisAdapter
     from wbctl.core.kube import KubeObservation
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 A = TypeVar("A")
 
 # the modules each backend's adapter imports on first use: imported up front, in one thread,
-# before reads run side by side (wbctl.gather.preload)
+# before reads run side by side (wbctl.app.gather.preload)
 SDK_MODULES: dict[str, tuple[str, ...]] = {
     "redis": ("redis", "redis.backoff", "redis.retry"),
     "kube": ("kubernetes.client", "kubernetes.config", "kubernetes.client.exceptions", "urllib3.util.retry"),
@@ -53,7 +53,7 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
 
 def sandbox_speed(environ: Any) -> float:
     """WBCTL_SANDBOX_SPEED: simulated seconds per wall second (default 60; 0 stops the clock)."""
-    from wbctl.sandbox.clock import DEFAULT_SPEED
+    from wbctl.sandbox.sim.clock import DEFAULT_SPEED
 
     text = environ.get("WBCTL_SANDBOX_SPEED", "").strip()
     if not text:
@@ -104,8 +104,8 @@ class State:
 
     def _start_sandbox(self) -> tuple[str, dict[str, Any]]:
         from wbctl.sandbox import Sandbox, sandbox_dir, scenario_named
-        from wbctl.sandbox.scenarios import DEFAULT_SCENARIO
-        from wbctl.sandbox.serve import find
+        from wbctl.sandbox.sim.scenarios import DEFAULT_SCENARIO
+        from wbctl.sandbox.sim.serve import find
 
         scenario = scenario_named(self.scenario or DEFAULT_SCENARIO)
         directory, speed = sandbox_dir(self.env), sandbox_speed(self.env.environ)
@@ -197,7 +197,7 @@ class State:
         return project
 
     def bigtable(self, *, wait: bool = True) -> BigtableAdapter:
-        from wbctl.adapters.bigtable import BigtableAdapter
+        from wbctl.adapters.google.bigtable import BigtableAdapter
         from wbctl.core.bigtable import default_instance
 
         settings = self.settings()
@@ -217,7 +217,7 @@ class State:
         """The metrics source `kind` names ("cloud-monitoring" or "prometheus"); default the
         `metrics-source` setting. Bigtable's and the queue's sources are chosen apart: a
         bufstream install on Google Cloud reads its lag from Prometheus."""
-        from wbctl.adapters.monitoring import SIGNALS, CloudMonitoring, Prometheus
+        from wbctl.adapters.metrics import SIGNALS, CloudMonitoring, Prometheus
 
         settings = self.settings()
         kind = kind or settings["metrics-source"]
@@ -253,7 +253,7 @@ class State:
     def apply(
         self, plan: Plan, applier: Applier, *, dry_run: bool, yes: bool, replan: Callable[[], Plan] | None = None
     ) -> bool:
-        """The one mutation path (wbctl.mutation), with this invocation's settings.
+        """The one mutation path (wbctl.app.mutation), with this invocation's settings.
 
         `replan` makes the plan again from a fresh read, for when the target changed between
         the diff and the write.

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 import grpc
 import pytest
 
-from wbctl.adapters.monitoring import CloudMonitoring
+from wbctl.adapters.metrics import CloudMonitoring
 from wbctl.errors import BackendError
-from wbctl.sandbox.google_api import FakeGoogleAPIs, demo_deployment
+from wbctl.sandbox.google.api import FakeGoogleAPIs, demo_deployment
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 

@@ -10,8 +10,8 @@ import pytest
 from wbctl.adapters import kube as kube_adapter
 from wbctl.adapters.kube import ALL_KINDS, STATUS_KINDS, KubeAdapter
 from wbctl.errors import BackendError
-from wbctl.sandbox.kube_api import FakeKubeAPI
-from wbctl.sandbox.kube_fixtures import chart_043
+from wbctl.sandbox.kube.api import FakeKubeAPI
+from wbctl.sandbox.kube.objects import chart_043
 
 
 @pytest.fixture

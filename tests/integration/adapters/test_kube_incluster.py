@@ -17,8 +17,8 @@ import pytest
 
 from wbctl.adapters.kube import KubeAdapter
 from wbctl.errors import BackendError
-from wbctl.sandbox import kube_fixtures as fx
-from wbctl.sandbox.kube_api import FakeKubeAPI
+from wbctl.sandbox.kube import objects as fx
+from wbctl.sandbox.kube.api import FakeKubeAPI
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.prometheus import PrometheusStack
-from wbctl.adapters.monitoring import Prometheus
+from wbctl.adapters.metrics import Prometheus
 from wbctl.errors import BackendError
 
 CPU = "stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_cpu_load"

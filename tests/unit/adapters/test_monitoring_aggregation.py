@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.cloud.monitoring_v3.types import common
 
-from wbctl.adapters.monitoring import SIGNALS, CloudMonitoring
+from wbctl.adapters.metrics import SIGNALS, CloudMonitoring
 
 EXPECTED = {  # GAUGEs aligned (max or mean a period); DELTA counters as per-second rates, summed over series
     "bigtable-cpu": ("ALIGN_MEAN", "REDUCE_NONE"),

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from wbctl import config
-from wbctl.config_keys import KEYS
+from wbctl.config.keys import KEYS
 from wbctl.core import deploy
 from wbctl.environment import Environment
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wbctl.sandbox.clock import SimClock
+from wbctl.sandbox.sim.clock import SimClock
 
 START = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from wbctl.errors import RefusedError
-from wbctl.sandbox.lock import ScenarioLock
+from wbctl.sandbox.sim.lock import ScenarioLock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from wbctl.sandbox.lock import ScenarioLock
+from wbctl.sandbox.sim.lock import ScenarioLock
 ScenarioLock(Path(sys.argv[1]), "queue-backlog").acquire()
 print("held", flush=True)
 time.sleep(60)

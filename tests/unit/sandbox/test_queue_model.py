@@ -1,4 +1,4 @@
-"""The sandbox's queue model (wbctl/sandbox/queue_model.py): the issue's story, at fixed
+"""The sandbox's queue model (wbctl/sandbox/sim/queue_model.py): the issue's story, at fixed
 simulated times. P = 1000/s (the noisy run 600), r = 150, HPA 1-5, w = 300, Bigtable 1-3 nodes,
 target 70 %: the backlog grows until the fix, clears about 25 simulated minutes after it (here
 29: the phase-in of each new node is modelled minute by minute), about 14 after a discard
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from wbctl.sandbox.queue_model import Change, Simulation, Story, simulate
+from wbctl.sandbox.sim.queue_model import Change, Simulation, Story, simulate
 
 STORY = Story(publish_base=400, publish_noisy=600, noisy_from=3600, hpa=(1, 5), replicas=4, nodes=(1, 3), start_nodes=2)
 INCIDENT = 80 * 60  # the noisy run began 20 minutes ago

@@ -1,0 +1,307 @@
+"""Effective settings: command-line flag > WBCTL_* environment > config file context > default.
+
+Each resolved value keeps its origin so `wbctl config show --origin` can say where it came
+from. Every malformed input (unreadable file, TOML syntax, unknown context or key, wrong type)
+is a `ConfigError` naming the file and, where it has one, the line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from wbctl.config.keys import KEYS, SECRET_ENV, URL_SECRET, Key  # noqa: F401 - the keys, re-exported
+from wbctl.environment import Environment
+from wbctl.errors import ConfigError, UsageError
+from wbctl.redact import Redactor, url_password
+
+# --- resolved settings ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: Any
+    origin: str  # "flag --x", "env WBCTL_X", "file PATH [contexts.NAME]", "default"
+
+
+@dataclass
+class Settings:
+    context: str | None
+    config_file: Path | None
+    values: dict[str, Setting]
+    secrets: dict[str, Setting] = field(default_factory=dict)
+    redis_settings: dict[str, Setting] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name].value
+
+    @property
+    def timeout(self) -> float:
+        return float(self["timeout"])
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self["read-only"])
+
+    @property
+    def context_label(self) -> str:
+        return self.context or "(none)"
+
+    @property
+    def redis_overrides(self) -> dict[str, tuple[str, str]]:
+        """[redis.settings] from the config file: key -> (value, where it was set)."""
+        return {key: (setting.value, setting.origin) for key, setting in self.redis_settings.items()}
+
+    def secret(self, name: str) -> str | None:
+        setting = self.secrets.get(name)
+        return setting.value if setting else None
+
+    def redactor(self) -> Redactor:
+        redactor = Redactor(setting.value for setting in self.secrets.values())
+        for setting in self.values.values():
+            if isinstance(setting.value, str):
+                redactor.add(url_password(setting.value))
+        return redactor
+
+
+# --- loading --------------------------------------------------------------------------
+
+
+def default_config_path(env: Environment) -> Path:
+    return env.xdg_dir("XDG_CONFIG_HOME", ".config") / "wbctl" / "config.toml"
+
+
+@dataclass(frozen=True)
+class _Document:
+    path: Path
+    text: str
+    data: dict[str, Any]
+    exists: bool = True
+
+    def line_of(self, section: str, key: str | None = None) -> int | None:
+        """The 1-based line of `key` inside `[section]` (or of the section header itself)."""
+        current = ""
+        wanted = _normalise_section(section)
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            stripped = line.strip()
+            header = re.match(r"^\[\s*([^\[\]]+?)\s*\]", stripped)
+            if header:
+                current = _normalise_section(header.group(1))
+                if key is None and current == wanted:
+                    return number
+                continue
+            if key is not None and current == wanted:
+                match = re.match(r"^\s*([^=]+?)\s*=", line)
+                if match and _normalise_section(match.group(1)) == key:
+                    return number
+        return None
+
+    def error(self, message: str, section: str = "", key: str | None = None) -> ConfigError:
+        line = self.line_of(section, key) if (section or key) else None
+        where = f"{self.path}, line {line}" if line else str(self.path)
+        return ConfigError(f"config {where}: {message}")
+
+
+def _normalise_section(name: str) -> str:
+    return ".".join(part.strip().strip('"').strip("'") for part in name.split("."))
+
+
+def _read_document(path: Path, explicit: bool) -> _Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"config {path}: no such file") from None
+        return _Document(path, "", {}, exists=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"config {path}: cannot read: {reason}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line = re.search(r"\(at line (\d+), column \d+\)", message)
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        if line:
+            raise ConfigError(f"config {path}, line {line.group(1)}: invalid TOML: {reason}") from None
+        raise ConfigError(f"config {path}: invalid TOML: {reason}") from None
+    return _Document(path, text, data)
+
+
+def _check_table(doc: _Document, value: Any, section: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        parent, _, key = section.rpartition(".")
+        raise doc.error(f"[{section}] must be a table", parent, key)
+    return value
+
+
+def _hint(key: str) -> str:
+    if key in SECRET_ENV:
+        return f" (passwords are never read from the file: set {SECRET_ENV[key]})"
+    close = get_close_matches(key, list(KEYS), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else " (see docs/configuration.md for the keys)"
+
+
+def _password_in_file(key: str) -> str:
+    """Never the URL itself: the message must not carry the password."""
+    variable = SECRET_ENV[URL_SECRET[key]]
+    return (f"{key} holds a password, and passwords are never read from the file: remove it from the URL "
+            f"and set {variable} (or give the whole URL in {KEYS[key].env_var})")
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Unquoted dotted keys (`bigtablev3.filestream.x = 1`) parse as nested tables: undo that."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _redis_settings(doc: _Document, table: Any, section: str) -> dict[str, Setting]:
+    from wbctl.core.redis_settings import (
+        validate_setting,  # core is pure: cheap to import
+    )
+
+    settings: dict[str, Setting] = {}
+    for key, value in _flatten(_check_table(doc, table, section)).items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if isinstance(value, list):
+            raise doc.error(f"{key}: expected a string or number", section, key)
+        try:
+            validate_setting(key, text, force=True)
+        except UsageError as exc:
+            raise doc.error(exc.message, section, key) from None
+        settings[key] = Setting(text, f"file {doc.path} [{section}]")
+    return settings
+
+
+def load(
+    env: Environment,
+    *,
+    flags: Mapping[str, Any] | None = None,
+    context: str | None = None,
+    config_path: str | None = None,
+    sandbox: tuple[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Resolve every key with its origin. `flags` holds command-line values (None = not given).
+
+    With `sandbox` (scenario name, backend values), the config file, its contexts and the
+    secrets are ignored and the sandbox's values win over everything: a rehearsal can never
+    reach a real deployment.
+    """
+    flags = {name: value for name, value in (flags or {}).items() if value is not None}
+    if sandbox is not None:
+        return _sandbox_settings(env, flags, *sandbox)
+    explicit = config_path or env.environ.get("WBCTL_CONFIG")
+    path = Path(explicit).expanduser() if explicit else default_config_path(env)
+    doc = _read_document(path, explicit=bool(explicit))
+    data = doc.data
+
+    for key in data:
+        if key not in {"current-context", "contexts", "redis"}:
+            raise doc.error(f"unknown key {key!r} (known: current-context, contexts, redis)", "", key)
+
+    contexts: dict[str, Any] = _check_table(doc, data.get("contexts", {}), "contexts")
+    current = data.get("current-context")
+    if current is not None and not isinstance(current, str):
+        raise doc.error("current-context must be a string", "", "current-context")
+
+    chosen = context or env.environ.get("WBCTL_CONTEXT") or current
+    if chosen is None and len(contexts) == 1:
+        chosen = next(iter(contexts))
+    elif chosen is None and len(contexts) > 1:
+        raise doc.error(
+            f"several contexts ({', '.join(sorted(contexts))}) and no current-context: "
+            "pass --context NAME or set current-context"
+        )
+    if chosen is not None and chosen not in contexts:
+        known = ", ".join(sorted(contexts)) or "none"
+        origin = "--context" if context else ("WBCTL_CONTEXT" if env.environ.get("WBCTL_CONTEXT") else "current-context")
+        where = f"config {path}" if doc.exists else f"config {path} (no such file)"
+        line = doc.line_of("", "current-context") if origin == "current-context" else None
+        where = f"config {path}, line {line}" if line else where
+        raise ConfigError(f"{where}: unknown context {chosen!r} (from {origin}; known: {known})")
+
+    context_table: dict[str, Any] = {}
+    section = f"contexts.{chosen}"
+    redis_settings: dict[str, Setting] = {}
+    if doc.exists:
+        if "redis" in data:
+            redis_table = _check_table(doc, data["redis"], "redis")
+            for key in redis_table:
+                if key != "settings":
+                    raise doc.error(f"unknown key {key!r} in [redis] (known: settings)", "redis", key)
+            redis_settings.update(_redis_settings(doc, redis_table.get("settings", {}), "redis.settings"))
+        if chosen is not None:
+            context_table = dict(_check_table(doc, contexts[chosen], section))
+            if "redis" in context_table:
+                nested = _check_table(doc, context_table.pop("redis"), f"{section}.redis")
+                for key in nested:
+                    if key != "settings":
+                        raise doc.error(f"unknown key {key!r} in [{section}.redis]", f"{section}.redis", key)
+                redis_settings.update(
+                    _redis_settings(doc, nested.get("settings", {}), f"{section}.redis.settings")
+                )
+        for name, other in contexts.items():  # catch typos and secrets in every context, not only the chosen one
+            for key, value in _check_table(doc, other, f"contexts.{name}").items():
+                if key not in KEYS and key != "redis":
+                    raise doc.error(f"unknown key {key!r} in [contexts.{name}]{_hint(key)}", f"contexts.{name}", key)
+                if key in URL_SECRET and isinstance(value, str) and url_password(value):
+                    raise doc.error(_password_in_file(key), f"contexts.{name}", key)
+
+    values = _resolve(env, flags, context_table, f"file {path} [{section}]", doc, section)
+    secrets = {
+        name: Setting(env.environ[var], f"env {var}")
+        for name, var in SECRET_ENV.items()
+        if env.environ.get(var)
+    }
+    return Settings(
+        context=chosen,
+        config_file=path if doc.exists else None,
+        values=values,
+        secrets=secrets,
+        redis_settings=redis_settings,
+    )
+
+
+def _sandbox_settings(env: Environment, flags: Mapping[str, Any], scenario: str, backend: Mapping[str, Any]) -> Settings:
+    values = _resolve(env, flags, {}, "", _Document(Path(), "", {}, exists=False), "")
+    for name, value in backend.items():
+        values[name] = Setting(value, f"sandbox {scenario}")
+    return Settings(context=f"sandbox/{scenario}", config_file=None, values=values)
+
+
+def _resolve(
+    env: Environment,
+    flags: Mapping[str, Any],
+    context_table: Mapping[str, Any],
+    file_origin: str,
+    doc: _Document,
+    section: str,
+) -> dict[str, Setting]:
+    values: dict[str, Setting] = {}
+    for name, key in KEYS.items():
+        if name in flags:
+            origin, raw = f"flag --{name}", flags[name]
+        elif key.env_var in env.environ:
+            origin, raw = f"env {key.env_var}", env.environ[key.env_var]
+        elif name in context_table:
+            origin, raw = file_origin, context_table[name]
+        else:
+            values[name] = Setting(key.default, "default")
+            continue
+        try:
+            values[name] = Setting(key.parse(raw), origin)
+        except ValueError as exc:
+            if origin.startswith("file"):
+                raise doc.error(f"{name}: {exc}", section, name) from None
+            raise ConfigError(f"{origin.split(' ', 1)[1] if origin.startswith('env') else '--' + name}: {exc}") from None
+    return values

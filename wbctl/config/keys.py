@@ -1,0 +1,165 @@
+"""The configuration's keys: each one's name, default, meaning and value parser.
+
+One table (`KEYS`) serves loading (wbctl/config/__init__.py), `config show` and the docs. A parser
+raises ValueError with what it expected; the loader turns that into a one-line ConfigError
+naming the file and line, the variable, or the flag.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from wbctl.errors import UsageError
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+_SECONDS = "expected a number of seconds, more than 0 and at most 3600"
+
+
+def _seconds(value: Any) -> float:
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        raise ValueError(_SECONDS) from None
+    if not math.isfinite(number) or number <= 0 or number > 3600:
+        raise ValueError(_SECONDS)
+    return number
+
+
+def _duration(value: Any) -> int:
+    """A duration as `7d`, `90m`, `1h30m`, or a whole number of seconds."""
+    from wbctl.core.durations import parse_duration
+
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 2h or 7d")
+    if isinstance(value, int):
+        text = f"{value}s"
+    elif isinstance(value, str):
+        text = f"{value.strip()}s" if value.strip().isdigit() else value
+    else:
+        raise ValueError("expected a duration such as 30m, 2h or 7d")
+    try:
+        return parse_duration(text)
+    except UsageError as exc:
+        raise ValueError(exc.message.removeprefix("invalid duration ")) from None
+
+
+def _count(limit: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        text = str(value).strip() if not isinstance(value, bool) else ""
+        if isinstance(value, float) or not text.isdigit() or not text.isascii():
+            raise ValueError(f"expected a whole number from 0 to {limit:,}")
+        number = int(text)
+        if number > limit:
+            raise ValueError(f"expected a whole number from 0 to {limit:,}")
+        return number
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _url(*schemes: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _str(value)
+        if not any(text.startswith(f"{scheme}://") for scheme in schemes):
+            raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise ValueError("expected a URL with a valid host and port") from None
+        if not parts.hostname:
+            raise ValueError("expected a URL with a host")
+        if parts.scheme in ("redis", "rediss") and not re.fullmatch(r"/?\d*", parts.path):
+            raise ValueError("expected a Redis database number after the host, e.g. redis://host:6379/0")
+        return text
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+
+    @property
+    def env_var(self) -> str:
+        return "WBCTL_" + self.name.upper().replace("-", "_")
+
+
+KEYS: dict[str, Key] = {
+    key.name: key
+    for key in (
+        Key("namespace", _str, "default", "namespace of the WeightsAndBiases CR and the W&B services"),
+        Key("instance", _str, "wandb", "the CR name (= Helm release = app.kubernetes.io/instance)"),
+        Key("kube-context", _str, None, "kubeconfig context (default: kubeconfig's current context)"),
+        Key("gcp-project", _str, None, "Google Cloud project"),
+        Key("bigtable-instance", _str, None, "Bigtable instance (default: derived like W&B's Terraform)"),
+        Key("bigtable-cluster", _str, None, "Bigtable cluster (default: <instance>-c1)"),
+        Key("queue-source", _choice("pubsub", "kafka", "none"), None,
+            "pubsub, kafka or none (default: what the updater's Deployment says)"),
+        Key("queue-subscription", _str, None, "Pub/Sub subscription of the flat-run-fields-updater"),
+        Key("queue-topic", _str, None, "the run-updates topic (Pub/Sub topic or Kafka topic)"),
+        Key("queue-partitions", _count(100_000), None, "Kafka: partitions of the topic (default: from the Deployment)"),
+        Key("queue-retention", _duration, None, "how long the queue keeps a message (default: 7d on Pub/Sub, unknown on Kafka)"),
+        Key("queue-allowed-backlog", _count(10**12), 0, "a backlog up to this many messages counts as none"),
+        Key("queue-allowed-age", _duration, 300, "an oldest message up to this age counts as none"),
+        Key("alerts-auditor-interval", _duration, 300, "how often the auditor (wbctl check -o prometheus) runs: alerts rules"),
+        Key("alerts-runbook-url", _url("http", "https"), None, "base URL of wbctl's docs/ for the alerts' runbook_url"),
+        Key("metrics-source", _choice("cloud-monitoring", "prometheus"), "cloud-monitoring", "where metrics come from"),
+        Key("prometheus-url", _url("http", "https"), "http://127.0.0.1:9090", "Prometheus base URL"),
+        Key("gcp-emulator-host", _str, None, "host:port of one plaintext gRPC endpoint for every Google API"),
+        Key("gcp-monitoring-endpoint", _str, None, "Cloud Monitoring endpoint override"),
+        Key("gcp-bigtable-admin-endpoint", _str, None, "Bigtable admin endpoint override"),
+        Key("redis-url", _url("redis", "rediss"), "redis://127.0.0.1:6379/0", "Redis (Memorystore) URL"),
+        Key("redis-ca-file", _str, None, "CA certificate for rediss:// (Memorystore server CA)"),
+        Key("mysql-url", _url("mysql"), "mysql://wandb@127.0.0.1:3306/wandb_local", "MySQL URL"),
+        Key("mysql-ca-file", _str, None, "CA certificate for MySQL TLS (Cloud SQL server CA)"),
+        Key("noisy-run-query", _str, "", "promql:<counter selector> or filter:<Cloud Monitoring filter> of per-run load"),
+        Key("noisy-run-label", _str, "run_id", "the label of the noisy-run query's series that holds the run id"),
+        Key("read-only", _bool, False, "refuse every change in this context"),
+        Key("timeout", _seconds, 10.0, "seconds allowed for each backend call"),
+        Key("output", _choice("table", "json"), "table", "output format"),
+        *(
+            Key(f"prometheus-query-{signal}", _str, None, f"PromQL for the {signal} signal ({{value}}: instance or subscription)")
+            for signal in ("bigtable-cpu", "bigtable-cpu-hottest", "bigtable-nodes", "bigtable-storage", "queue-undelivered",
+                           "queue-oldest-age", "queue-acked", "queue-published", "queue-expired", "queue-lag",
+                           "queue-lag-partitions", "queue-consumed")
+        ),
+    )
+}
+
+# Secrets are never read from the config file: only from the environment, or inside a URL
+# given by the environment or a flag. A URL key in the file must not hold a password.
+SECRET_ENV = {"redis-password": "WBCTL_REDIS_PASSWORD", "mysql-password": "WBCTL_MYSQL_PASSWORD"}
+URL_SECRET = {"redis-url": "redis-password", "mysql-url": "mysql-password"}

@@ -1,0 +1,279 @@
+"""The runbook's steps 2-4: Bigtable, the flat-run-fields-updater, one noisy run.
+
+Each reads its evidence (known or unknown with the reason) and gives a status, its evidence
+lines, the next action as a pasteable command, and the changes it proposes as requests
+(`Proposal`s) that `--fix` applies with the same planning code as the typed command.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wbctl.core import bigtable, scaling
+from wbctl.core.bigtable import ClusterState
+from wbctl.core.discard import DiscardRequest
+from wbctl.core.durations import format_duration
+from wbctl.core.kube import Pod
+from wbctl.core.model import Proposal, Status, command
+from wbctl.core.queue import Verdict
+from wbctl.core.runbook.evidence import (
+    BIGTABLE_HORIZON,
+    DISCARD_TTL,
+    DOMINANT_RATIO,
+    DOMINANT_SHARE,
+    HOT_PARTITION_SHARE,
+    NOT_ACTING_AFTER,
+    TOP_RUNS,
+    BigtableEvidence,
+    Evidence,
+    Step,
+    amount,
+    clock,
+)
+from wbctl.core.series import since
+from wbctl.core.service_view import UPDATER, service_named
+
+# --- step 2: Bigtable -----------------------------------------------------------------
+
+
+def _last_node_change(evidence: BigtableEvidence, cluster: ClusterState) -> tuple[datetime, int, int] | None:
+    """(when, from, to) of the last node count change in the window."""
+    series = evidence.nodes.for_label("cluster", cluster.cluster_id)
+    last = None
+    for (_, before), (moment, after) in zip(series.points, series.points[1:]) if series else ():
+        if after != before:
+            last = (moment, int(before), int(after))
+    return last
+
+
+def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool
+                  ) -> tuple[Status, str, list[str], Proposal | None, str]:
+    """(status, summary, evidence, proposal, next) for one cluster."""
+    scaling_config = cluster.autoscaling
+    target = scaling_config.cpu_target if scaling_config else 70
+    lines = [f"{cluster.cluster_id}: {cluster.serve_nodes} nodes, "
+             + (f"autoscaling {scaling_config.min_nodes}-{scaling_config.max_nodes} at {target}% CPU"
+                if scaling_config else "autoscaling off")]
+    cpu = evidence.cpu.for_label("cluster", cluster.cluster_id)
+    hottest = evidence.hottest.for_label("cluster", cluster.cluster_id)
+    change = _last_node_change(evidence, cluster)
+    if change is not None:
+        lines.append(f"nodes {change[1]} -> {change[2]} at {clock(change[0])}")
+    if hottest is not None and hottest.latest is not None:
+        lines.append(f"hottest node CPU {hottest.latest:.0%}")
+    if scaling_config is None:
+        proposal = bigtable.raised_limits(cluster) if wanted else None
+        return (Status.FAIL, f"{cluster.cluster_id}: autoscaling is off ({cluster.serve_nodes} fixed nodes): turn it on",
+                lines, proposal, "")
+    if cpu is None or cpu.latest is None:
+        reason = evidence.cpu.reason or f"no CPU data for {cluster.cluster_id}"
+        return Status.UNKNOWN, f"{cluster.cluster_id}: CPU unknown ({reason})", lines, None, ""
+    lines.append(f"CPU {cpu.latest:.0%} (target {target}%), peak {cpu.peak or 0:.0%} in the window")
+    over = cpu.latest * 100 > target
+    if not over:
+        if hottest is not None and (hottest.latest or 0) * 100 > target:
+            lines.append("one node runs hot while the cluster does not: a hotspot (one key range, maybe one run: step 4)")
+        return Status.OK, f"{cluster.cluster_id}: CPU {cpu.latest:.0%} under the {target}% target", lines, None, ""
+    if cluster.serve_nodes >= scaling_config.max_nodes:
+        proposal = bigtable.raised_limits(cluster) if wanted else None
+        return (Status.FAIL if wanted else Status.WARN, f"{cluster.cluster_id}: at its autoscaling maximum of {scaling_config.max_nodes} nodes "
+                f"with CPU {cpu.latest:.0%} over the {target}% target: raise the maximum", lines, proposal, "")
+    if change is not None and change[2] > change[1] and now - change[0] < BIGTABLE_HORIZON:
+        until = change[0] + BIGTABLE_HORIZON
+        return (Status.WARN, f"{cluster.cluster_id}: scaling under way (nodes added at {clock(change[0])}); new nodes "
+                f"help only after up to 20 minutes: wait until {clock(until)} and watch", lines, None,
+                f"wait until {clock(until)}, then run this again")
+    recent_over = since(cpu.points, now - NOT_ACTING_AFTER)
+    acting = change is not None and now - change[0] < NOT_ACTING_AFTER
+    if len(recent_over) >= 5 and all(v * 100 > target for _, v in recent_over) and not acting:
+        return (Status.FAIL, f"{cluster.cluster_id}: CPU over target for 10 minutes below its maximum and no node added: "
+                "the autoscaler is not acting (quota?)", lines, None,
+                "check the project's Bigtable node quota (Cloud console: IAM & Admin > Quotas) and the instance's "
+                "autoscaling events")
+    until = now + BIGTABLE_HORIZON
+    return (Status.WARN, f"{cluster.cluster_id}: CPU over target below its maximum: scaling is due; wait until "
+            f"{clock(until)} and watch", lines, None, f"wait until {clock(until)}, then run this again")
+
+
+def bigtable_step(evidence: BigtableEvidence, now: datetime, wanted: bool, invocation: str) -> Step:
+    admin = evidence.admin
+    if not admin.known or admin.value is None:
+        return Step(2, "bigtable", Status.UNKNOWN, f"Bigtable unknown: {admin.reason}")
+    results = [_cluster_step(evidence, cluster, now, wanted) for cluster in admin.value.clusters]
+    if not results:
+        return Step(2, "bigtable", Status.UNKNOWN, f"{admin.value.target()} has no clusters")
+    order = (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.OK)
+    status = min((r[0] for r in results), key=order.index)
+    proposals = tuple(r[3] for r in results if r[3] is not None)
+    lines = tuple(line for r in results for line in r[2])
+    summary = "; ".join(r[1] for r in results)
+    next_step = "; ".join(command(p, invocation) for p in proposals) or next((r[4] for r in results if r[4]), "")
+    return Step(2, "bigtable", status, summary, lines, next_step, proposals, fixable=True)
+
+
+def _cpu_under_target(evidence: BigtableEvidence) -> bool:
+    admin = evidence.admin.value
+    if admin is None:
+        return False
+    for cluster in admin.clusters:
+        target = cluster.autoscaling.cpu_target if cluster.autoscaling else 70
+        series = evidence.cpu.for_label("cluster", cluster.cluster_id)
+        if series is None or series.latest is None or series.latest * 100 > target:
+            return False
+    return True
+
+
+# --- step 3: the flat-run-fields-updater ----------------------------------------------
+
+
+def _pod_problems(pods: list[Pod]) -> list[str]:
+    problems = []
+    for pod in pods:
+        if "CrashLoopBackOff" in pod.waiting:
+            problems.append(f"{pod.name}: CrashLoopBackOff ({pod.restarts} restarts)")
+        elif "OOMKilled" in pod.last_terminated:
+            problems.append(f"{pod.name}: OOMKilled ({pod.restarts} restarts): raise its memory limit "
+                            "(values.flat-run-fields-updater.resources in the WeightsAndBiases resource)")
+        elif pod.phase == "Pending":
+            problems.append(f"{pod.name}: Pending" + (f" ({pod.unschedulable})" if pod.unschedulable else ""))
+        elif pod.waiting:
+            problems.append(f"{pod.name}: waiting ({', '.join(pod.waiting)})")
+    return problems
+
+
+def _raised(minimum: int, maximum: int, cap: int | None) -> tuple[int, int]:
+    if cap is not None:
+        maximum = min(maximum, cap)
+        minimum = min(minimum, cap)
+    return minimum, max(minimum, maximum)
+
+
+def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
+    kube = ev.kube
+    if not kube.known or kube.value is None:
+        return Step(3, "flat-run-fields-updater", Status.UNKNOWN, f"the updater is unknown: {kube.reason}")
+    view = service_named(kube.value, UPDATER)
+    if view is None or view.workload is None:
+        return Step(3, "flat-run-fields-updater", Status.FAIL, f"{UPDATER} is not deployed in namespace "
+                    f"{kube.value.namespace}: nothing consumes the queue")
+    workload = view.workload
+    ready, desired = len(view.ready_pods), workload.desired or 0
+    autoscaler = view.autoscaler
+    hpas = [a for a in view.autoscalers if a.kind == "HorizontalPodAutoscaler"]
+    at_max = any(a.at_max for a in hpas) or (autoscaler is not None and autoscaler.at_max)
+    lines = [f"deployment/{workload.name}: {ready}/{desired} ready"]
+    if autoscaler is not None:
+        cpu = next((a.cpu_current for a in hpas if a.cpu_current is not None), None)
+        lines.append(f"{autoscaler.kind} {autoscaler.name}: {autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
+                     + (", at its maximum" if at_max else "")
+                     + (f", CPU {cpu}% of request (target {autoscaler.cpu_target or 80}%)" if cpu is not None else ""))
+    else:
+        lines.append("no autoscaler: a fixed replica count")
+    logs = f"{ev.kubectl} logs deploy/{workload.name} --since=15m --all-containers --prefix | tail -200"
+    if ev.judgement.verdict is Verdict.STALLED:
+        expired = ev.judgement.readings.expired
+        if expired.known:
+            lines.append(f"expired ack deadlines: {amount(expired.latest, '/s')} (messages redelivered, up to 600 s apart)")
+        return Step(3, "flat-run-fields-updater", Status.FAIL,
+                    "the consumers take nothing off the queue: a message they cannot process, not a lack of capacity; "
+                    "read the updater's logs (with ordering on, one failing message holds its run's key), then step 4",
+                    tuple(lines), logs)
+    problems = _pod_problems(view.pods)
+    if problems:
+        lines += problems
+        first = next(p for p in view.pods if p.waiting or p.last_terminated or p.phase == "Pending")
+        return Step(3, "flat-run-fields-updater", Status.FAIL,
+                    f"{len(problems)} of {len(view.pods)} updater pods are unhealthy: fix them before any scaling",
+                    tuple(lines), f"{ev.kubectl} describe pod {first.name}; {ev.kubectl} logs {first.name} --previous")
+    if not wanted:
+        return Step(3, "flat-run-fields-updater", Status.OK, f"{ready} ready consumers", tuple(lines))
+    partitions = ev.address.partitions if ev.address.source == "kafka" else None
+    readings = ev.judgement.readings
+    if readings.partitions:
+        total = sum(readings.partitions.values())
+        part, lag = max(readings.partitions.items(), key=lambda item: item[1])
+        if total > 0 and lag / total > HOT_PARTITION_SHARE:
+            lines.append(f"partition {part} holds {lag / total:.0%} of the lag")
+            return Step(3, "flat-run-fields-updater", Status.WARN,
+                        f"one hot partition ({part}: {lag / total:.0%} of the lag) - likely one run; more consumers "
+                        "will not help: see step 4", tuple(lines))
+    if partitions is not None and ready >= partitions:
+        return Step(3, "flat-run-fields-updater", Status.WARN,
+                    f"{ready} consumers for {partitions} partitions: consumers beyond the partition count add nothing",
+                    tuple(lines))
+    if not (_cpu_under_target(ev.bigtable) or bigtable_step.proposals):
+        return Step(3, "flat-run-fields-updater", Status.WARN,
+                    "more consumers would only load Bigtable further (its CPU is over target or unknown): Bigtable first",
+                    tuple(lines))
+    floor = max(3, ready, desired)
+    if autoscaler is None:
+        low, high = _raised(floor, max(10, 2 * floor), partitions)
+        summary = f"no autoscaling while the backlog is not clearing: autoscale it ({low}-{high})"
+    elif at_max:
+        low, high = _raised(max(autoscaler.min_replicas or 1, 3, ready), 2 * (autoscaler.max_replicas or 1), partitions)
+        summary = f"at its maximum of {autoscaler.max_replicas} while the backlog is not clearing: raise it to {high}"
+    elif autoscaler.cpu_only and _cpu_low(hpas, autoscaler.cpu_target):
+        ceiling = autoscaler.max_replicas or 1
+        low, high = _raised(max(autoscaler.min_replicas or 1, 3, min(2 * ready, ceiling)), ceiling, partitions)
+        lines.append("or scale on the queue: a KEDA trigger on the lag (values.flat-run-fields-updater.autoscaling.keda)")
+        summary = ("its autoscaler scales on CPU, which is under target, so it cannot see the queue: "
+                   f"hold at least {low} replicas (its minimum to {low})")
+    else:
+        return Step(3, "flat-run-fields-updater", Status.OK,
+                    f"the autoscaler has room ({ready} of at most {autoscaler.max_replicas})", tuple(lines))
+    if autoscaler is not None and low <= (autoscaler.min_replicas or 0) and high <= (autoscaler.max_replicas or 0):
+        return Step(3, "flat-run-fields-updater", Status.WARN, summary + f" - but it is at the partition count "
+                    f"({partitions}) already: more consumers add nothing", tuple(lines))
+    proposal = scaling.AutoscaleRequest(UPDATER, low, high)
+    return Step(3, "flat-run-fields-updater", Status.FAIL, summary, tuple(lines), command(proposal, ev.invocation),
+                (proposal,), fixable=True)
+
+
+def _cpu_low(hpas: list, target: int | None) -> bool:
+    current = next((a.cpu_current for a in hpas if a.cpu_current is not None), None)
+    return current is not None and current < (target or 80)
+
+
+# --- step 4: one noisy run ------------------------------------------------------------
+
+
+def noisy_run_step(ev: Evidence, wanted: bool) -> Step:
+    lines: list[str] = []
+    discarded: str | None = None
+    if ev.discard.known and ev.discard.value is not None and ev.discard.value.run_id:
+        state = ev.discard.value
+        discarded = state.run_id
+        expiry = f"expires in {format_duration(state.ttl_seconds)}" if state.ttl_seconds else "no expiry"
+        lines.append(f"run {state.run_id} is discarded now ({expiry}); restore: "
+                     f"{ev.invocation} run restore {state.run_id}")
+    elif not ev.discard.known:
+        lines.append(f"discarded run unknown: {ev.discard.reason}")
+    if ev.loads is None:  # unmeasured: an open question while the queue does not clear
+        return Step(4, "noisy run", Status.WARN if discarded or wanted else Status.OK,
+                    "no noisy-run-query is configured: wbctl will not guess a run id; find the run as the runbook says",
+                    tuple(lines), f"{ev.invocation} runbook show noisy-run")
+    if not ev.loads.known or ev.loads.value is None:
+        return Step(4, "noisy run", Status.UNKNOWN, f"the load per run is unknown: {ev.loads.reason}", tuple(lines))
+    loads = ev.loads.value
+    total = sum(load.rate for load in loads)
+    if not loads or total <= 0:
+        return Step(4, "noisy run", Status.OK, "no run load in the last 10 minutes", tuple(lines))
+    for load in loads[:TOP_RUNS]:
+        lines.append(f"run {load.run}: {load.rate / total:.0%} of the load ({amount(load.rate, '/s')})")
+    top = loads[0]
+    runner_up = loads[1].rate if len(loads) > 1 else 0.0
+    dominant = top.rate / total >= DOMINANT_SHARE and (runner_up <= 0 or top.rate / runner_up >= DOMINANT_RATIO)
+    if not dominant:
+        return Step(4, "noisy run", Status.WARN if discarded else Status.OK,
+                    f"no single run dominates (the top one sends {top.rate / total:.0%})", tuple(lines))
+    ratio = "" if runner_up <= 0 else f", {top.rate / runner_up:.1f}x the next"
+    if discarded == top.run:
+        return Step(4, "noisy run", Status.WARN, f"run {top.run} dominates the load and is already discarded", tuple(lines))
+    summary = f"run {top.run} sends {top.rate / total:.0%} of the load{ratio}"
+    if not wanted:
+        return Step(4, "noisy run", Status.OK, summary, tuple(lines))
+    replace = discarded is not None
+    proposal = DiscardRequest(top.run, DISCARD_TTL, replace=replace)
+    note = " (replacing the run discarded now)" if replace else ""
+    return Step(4, "noisy run", Status.FAIL, summary + ": discard its updates for 2h" + note, tuple(lines),
+                command(proposal, ev.invocation), (proposal,))

@@ -1,0 +1,288 @@
+"""The Bigtable instance admin fake and its long-running operations: instances and clusters kept
+as plain dicts (the sandbox saves and restores them), GetInstance, ListClusters (instance `-`
+lists every instance's clusters), GetCluster, PartialUpdateCluster (Google's rules from
+bigtable_rules.py; the cluster RESIZING while its operation is pending) and GetOperation, which
+`operation.result()` polls; an operation completes after a number of polls or a delay.
+Separate from Monitoring: the two APIs share only the server (google_grpc.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from google.cloud.bigtable_admin_v2.types import bigtable_instance_admin as bia
+from google.cloud.bigtable_admin_v2.types import common as bt_common
+from google.cloud.bigtable_admin_v2.types import instance as bti
+from google.longrunning import operations_pb2
+from google.protobuf import any_pb2
+
+from wbctl.sandbox.google.bigtable.rules import apply_cluster_update
+from wbctl.sandbox.google.grpc import (
+    Abort,
+    GoogleGrpcFake,
+    MethodTable,
+    invalid_argument,
+)
+
+BIGTABLE_ADMIN = "google.bigtable.admin.v2.BigtableInstanceAdmin"
+OPERATIONS = "google.longrunning.Operations"
+
+_CLUSTER_NAME = re.compile(r"projects/([^/]+)/instances/([^/]+)/clusters/([^/]+)")
+_INSTANCE_NAME = re.compile(r"projects/([^/]+)/instances/([^/]+)")
+
+
+@dataclass
+class _Operation:
+    name: str
+    key: tuple[str, str, str]  # project, instance, cluster
+    request: bia.PartialUpdateClusterRequest
+    request_time: datetime
+    polls_left: int | None  # done when it reaches 0 (GetOperation calls)
+    done_at: float | None  # or done at this monotonic time
+    done: bool = False
+    finish_time: datetime | None = None
+
+
+#: Bigtable's methods: name -> (service, request deserializer, response serializer, implementation)
+BIGTABLE_METHODS: MethodTable = {
+    "GetInstance": (BIGTABLE_ADMIN, bia.GetInstanceRequest.deserialize, bti.Instance.serialize, "_get_instance"),
+    "ListClusters": (BIGTABLE_ADMIN, bia.ListClustersRequest.deserialize, bia.ListClustersResponse.serialize,
+                     "_list_clusters"),
+    "GetCluster": (BIGTABLE_ADMIN, bia.GetClusterRequest.deserialize, bti.Cluster.serialize, "_get_cluster"),
+    "PartialUpdateCluster": (BIGTABLE_ADMIN, bia.PartialUpdateClusterRequest.deserialize,
+                             operations_pb2.Operation.SerializeToString, "_partial_update_cluster"),
+    "GetOperation": (OPERATIONS, operations_pb2.GetOperationRequest.FromString,
+                     operations_pb2.Operation.SerializeToString, "_get_operation"),
+}
+
+
+class BigtableAdminFake(GoogleGrpcFake):
+    """Bigtable instance admin and its long-running operations (see the module docstring)."""
+
+    _METHODS = BIGTABLE_METHODS
+
+    def __init__(self, *, max_workers: int = 16) -> None:
+        super().__init__(max_workers=max_workers)
+        # project -> instance id -> {"display_name", "labels", "clusters": {id: cluster dict}}
+        self._instances: dict[str, dict[str, dict[str, Any]]] = {}
+        self._operations: dict[str, _Operation] = {}
+        self._op_counter = 0
+        self._op_polls = 0
+        self._op_delay: float | None = None
+
+    # -- state: Bigtable ------------------------------------------------------------------------
+
+    def add_instance(self, project: str, instance_id: str, *, display_name: str | None = None,
+                     clusters: Sequence[Mapping[str, Any]], labels: Mapping[str, str] | None = None) -> None:
+        """clusters: dicts with id, location ("us-central1-a"), storage_type ("SSD"/"HDD"),
+        serve_nodes, and optional autoscaling {min, max, cpu_target, storage_target_gib}."""
+        stored: dict[str, dict[str, Any]] = {}
+        for spec in clusters:
+            storage_type = str(spec.get("storage_type", "SSD")).upper()
+            auto = spec.get("autoscaling")
+            autoscaling = None
+            if auto:
+                default_storage = 8192 if storage_type == "HDD" else 2560
+                autoscaling = {"min": int(auto["min"]), "max": int(auto["max"]),
+                               "cpu_target": int(auto.get("cpu_target", 70)),
+                               "storage_target_gib": int(auto.get("storage_target_gib") or default_storage)}
+            serve_nodes = int(spec.get("serve_nodes", autoscaling["min"] if autoscaling else 1))
+            stored[spec["id"]] = {
+                "id": spec["id"], "location": spec.get("location", "us-central1-a"),
+                "storage_type": storage_type, "serve_nodes": serve_nodes, "autoscaling": autoscaling,
+                "state": "READY",
+            }
+        with self._lock:
+            self._instances.setdefault(project, {})[instance_id] = {
+                "display_name": display_name or instance_id, "labels": dict(labels or {}), "clusters": stored,
+            }
+
+    def cluster(self, project: str, instance: str, cluster: str) -> dict[str, Any]:
+        """A copy of the stored cluster: id, location, storage_type, serve_nodes, state
+        ("READY"/"RESIZING"), autoscaling ({min, max, cpu_target, storage_target_gib} or None)."""
+        with self._lock:
+            self._finish_due_operations()
+            return copy.deepcopy(self._instances[project][instance]["clusters"][cluster])
+
+    def cluster_proto(self, project: str, instance: str, cluster: str) -> bti.Cluster:
+        with self._lock:
+            self._finish_due_operations()
+            return self._cluster_pb(project, instance, self._instances[project][instance]["clusters"][cluster])
+
+    def set_serve_nodes(self, project: str, instance: str, cluster: str, nodes: int) -> None:
+        """What Bigtable's autoscaler does: the node count within the autoscaling limits (the sandbox's model decides it)."""
+        with self._lock:
+            self._instances[project][instance]["clusters"][cluster]["serve_nodes"] = int(nodes)
+
+    def state(self) -> dict[str, Any]:
+        """The Bigtable state as JSON-able data (the sandbox saves it between invocations)."""
+        with self._lock:
+            self._finish_due_operations()
+            return copy.deepcopy({"instances": self._instances})
+
+    def load_state(self, saved: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._instances = copy.deepcopy(dict(saved.get("instances", {})))
+            for project in self._instances.values():
+                for inst in project.values():
+                    for cluster in inst["clusters"].values():
+                        cluster["state"] = "READY"
+
+    def operation_polls(self, n: int) -> None:
+        """PartialUpdateCluster's operation is done after n GetOperation calls (0: done at once)."""
+        with self._lock:
+            self._op_polls, self._op_delay = max(0, n), None
+
+    def operation_delay(self, seconds: float) -> None:
+        """PartialUpdateCluster's operation is done `seconds` after the request."""
+        with self._lock:
+            self._op_polls, self._op_delay = 0, seconds
+
+    def reset_faults(self) -> None:
+        with self._lock:
+            super().reset_faults()
+            self._op_polls, self._op_delay = 0, None
+
+    # -- Bigtable instance admin ----------------------------------------------------------------
+
+    def _instance(self, name: str) -> tuple[str, str, dict[str, Any]]:
+        match = _INSTANCE_NAME.fullmatch(name)
+        if not match:
+            raise invalid_argument(f"When parsing '{name}' : Instance name expected in the form "
+                           "'projects/<project_id>/instances/<instance_id>'.")
+        project, instance_id = match.groups()
+        found = self._instances.get(project, {}).get(instance_id)
+        if found is None:
+            raise Abort(grpc.StatusCode.NOT_FOUND, f"Instance {name} not found.")
+        return project, instance_id, found
+
+    def _cluster_entry(self, name: str) -> tuple[str, str, dict[str, Any]]:
+        match = _CLUSTER_NAME.fullmatch(name)
+        if not match:
+            raise invalid_argument(f"When parsing '{name}' : Cluster name expected in the form "
+                           "'projects/<project_id>/instances/<instance_id>/clusters/<cluster_id>'.")
+        project, instance_id, cluster_id = match.groups()
+        _, _, found = self._instance(f"projects/{project}/instances/{instance_id}")
+        cluster = found["clusters"].get(cluster_id)
+        if cluster is None:
+            raise Abort(grpc.StatusCode.NOT_FOUND, f"Cluster {name} not found.")
+        return project, instance_id, cluster
+
+    @staticmethod
+    def _cluster_pb(project: str, instance_id: str, cluster: Mapping[str, Any]) -> bti.Cluster:
+        config = None
+        auto = cluster.get("autoscaling")
+        if auto:
+            config = bti.Cluster.ClusterConfig(cluster_autoscaling_config=bti.Cluster.ClusterAutoscalingConfig(
+                autoscaling_limits=bti.AutoscalingLimits(min_serve_nodes=auto["min"], max_serve_nodes=auto["max"]),
+                autoscaling_targets=bti.AutoscalingTargets(
+                    cpu_utilization_percent=auto["cpu_target"],
+                    storage_utilization_gib_per_node=auto["storage_target_gib"]),
+            ))
+        return bti.Cluster(
+            name=f"projects/{project}/instances/{instance_id}/clusters/{cluster['id']}",
+            location=f"projects/{project}/locations/{cluster['location']}",
+            state=bti.Cluster.State[cluster.get("state", "READY")],
+            serve_nodes=cluster["serve_nodes"],
+            node_scaling_factor=bti.Cluster.NodeScalingFactor.NODE_SCALING_FACTOR_1X,
+            cluster_config=config,
+            default_storage_type=bt_common.StorageType[cluster["storage_type"]],
+        )
+
+    def _get_instance(self, request: bia.GetInstanceRequest) -> bti.Instance:
+        self._finish_due_operations()
+        project, instance_id, found = self._instance(request.name)
+        return bti.Instance(
+            name=f"projects/{project}/instances/{instance_id}", display_name=found["display_name"],
+            state=bti.Instance.State.READY, type_=bti.Instance.Type.PRODUCTION,
+            edition=bti.Instance.Edition.ENTERPRISE, labels=found["labels"],
+            create_time=datetime(2024, 1, 15, 9, 30, tzinfo=UTC),
+        )
+
+    def _list_clusters(self, request: bia.ListClustersRequest) -> bia.ListClustersResponse:
+        self._finish_due_operations()
+        match = _INSTANCE_NAME.fullmatch(request.parent)
+        if match and match.group(2) == "-":
+            project = match.group(1)
+            clusters = [self._cluster_pb(project, iid, c)
+                        for iid, inst in sorted(self._instances.get(project, {}).items())
+                        for _, c in sorted(inst["clusters"].items())]
+        else:
+            project, instance_id, found = self._instance(request.parent)
+            clusters = [self._cluster_pb(project, instance_id, c) for _, c in sorted(found["clusters"].items())]
+        return bia.ListClustersResponse(clusters=clusters)
+
+    def _get_cluster(self, request: bia.GetClusterRequest) -> bti.Cluster:
+        self._finish_due_operations()
+        project, instance_id, cluster = self._cluster_entry(request.name)
+        return self._cluster_pb(project, instance_id, cluster)
+
+    def _partial_update_cluster(self, request: bia.PartialUpdateClusterRequest) -> operations_pb2.Operation:
+        self._finish_due_operations()
+        project, instance_id, cluster = self._cluster_entry(request.cluster.name)
+        limits = request.cluster.cluster_config.cluster_autoscaling_config.autoscaling_limits
+        targets = request.cluster.cluster_config.cluster_autoscaling_config.autoscaling_targets
+        requested = {
+            "serve_nodes": request.cluster.serve_nodes,
+            "autoscaling": {"min": limits.min_serve_nodes, "max": limits.max_serve_nodes,
+                            "cpu_target": targets.cpu_utilization_percent,
+                            "storage_target_gib": targets.storage_utilization_gib_per_node},
+        }
+        updated = apply_cluster_update(cluster, requested, list(request.update_mask.paths))
+        now = datetime.now(UTC)
+        self._op_counter += 1
+        name = (f"operations/projects/{project}/instances/{instance_id}/clusters/{cluster['id']}"
+                f"/locations/{cluster['location']}/operations/{1_700_000_000_000 + self._op_counter}")
+        op = _Operation(name, (project, instance_id, cluster["id"]), request, now,
+                        polls_left=self._op_polls if self._op_delay is None else None,
+                        done_at=None if self._op_delay is None else time.monotonic() + self._op_delay)
+        cluster.update(updated)
+        self._operations[name] = op
+        if op.polls_left == 0 or (op.done_at is not None and op.done_at <= time.monotonic()):
+            self._complete(op)
+        else:
+            cluster["state"] = "RESIZING"
+        return self._operation_pb(op)
+
+    def _complete(self, op: _Operation) -> None:
+        op.done, op.finish_time = True, datetime.now(UTC)
+        project, instance_id, cluster_id = op.key
+        cluster = self._instances.get(project, {}).get(instance_id, {}).get("clusters", {}).get(cluster_id)
+        if cluster is not None:
+            cluster["state"] = "READY"
+
+    def _finish_due_operations(self) -> None:
+        now = time.monotonic()
+        for op in self._operations.values():
+            if not op.done and op.done_at is not None and op.done_at <= now:
+                self._complete(op)
+
+    def _operation_pb(self, op: _Operation) -> operations_pb2.Operation:
+        metadata = bia.PartialUpdateClusterMetadata(request_time=op.request_time, finish_time=op.finish_time,
+                                                    original_request=op.request)
+        packed_metadata = any_pb2.Any()
+        packed_metadata.Pack(bia.PartialUpdateClusterMetadata.pb(metadata))
+        result = operations_pb2.Operation(name=op.name, metadata=packed_metadata, done=op.done)
+        if op.done:
+            project, instance_id, cluster_id = op.key
+            cluster = self._instances[project][instance_id]["clusters"][cluster_id]
+            result.response.Pack(bti.Cluster.pb(self._cluster_pb(project, instance_id, cluster)))
+        return result
+
+    def _get_operation(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
+        self._finish_due_operations()
+        op = self._operations.get(request.name)
+        if op is None:
+            raise Abort(grpc.StatusCode.NOT_FOUND, f"Operation {request.name} not found.")
+        if not op.done and op.polls_left is not None:
+            op.polls_left -= 1
+            if op.polls_left <= 0:
+                self._complete(op)
+        return self._operation_pb(op)

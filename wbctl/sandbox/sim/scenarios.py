@@ -1,0 +1,91 @@
+"""The stories the sandbox can tell, each a starting state of the simulated deployment and
+the numbers of its queue (queue_model.Story) over the last hour or so."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wbctl.sandbox.sim.queue_model import HPA_TARGET, Sample, Story, simulate
+from wbctl.sandbox.sim.stories import Names
+
+NAMES = Names()
+
+
+def _chart_043(gcsfuse: bool = True, **options: Any) -> Callable[[Sample], list[dict[str, Any]]]:
+    """The chart's workloads as the story's last sample leaves them (the updater's replicas and HPA)."""
+
+    def build(last: Sample) -> list[dict[str, Any]]:
+        from wbctl.core.parquet import FUSE_ANNOTATION, FUSE_BLOCK
+        from wbctl.sandbox.kube.objects import csi_drivers
+        from wbctl.sandbox.sim.stories import kube_objects
+
+        objects = kube_objects(last, NAMES, **options) + csi_drivers(gcsfuse=gcsfuse)
+        for obj in objects:
+            if obj["kind"] == "WeightsAndBiases":  # a released server image, so the FUSE gates can be judged
+                values = obj["spec"]["values"]
+                values.setdefault("app", {}).setdefault("image", {})["tag"] = "0.70.1"
+                if gcsfuse:  # set up as the guide says, and rolled out
+                    values.setdefault("parquet", {})["fuse"] = json.loads(json.dumps(FUSE_BLOCK))
+            labels = obj.get("metadata", {}).get("labels", {})
+            if gcsfuse and obj["kind"] == "Pod" and labels.get("app.kubernetes.io/name") == "parquet":
+                obj["metadata"].setdefault("annotations", {})[FUSE_ANNOTATION] = "true"
+        return objects
+
+    return build
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    redis: dict[str, str] = field(default_factory=dict)
+    kube: Callable[[Sample], list[dict[str, Any]]] = field(default=_chart_043(replicas={"app": 1}))
+    story: Story = field(default_factory=Story)
+    length: int = 3600  # seconds of the story before now
+    settings: dict[str, Any] = field(default_factory=dict)  # more sandbox settings (a noisy-run query)
+    mysql: str = "healthy"  # the MySQL variables it starts with (mysql_server.py)
+
+    def samples(self) -> list[Sample]:
+        return simulate(self.story, self.length)
+
+
+_TUNED = {
+    "bigtablev3.filestream.metric_points_chunk_size": "20000",
+    "bigtablev3.filestream.metric_points_parallelization": "4",
+    "bigtablev3.filestream.write_cache_size": "10000000",
+}
+_INCIDENT = 80 * 60  # the queue-backlog story: 80 minutes, the noisy run starting 25 minutes ago
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario(
+            "healthy", "a deployment set up as the guide recommends; the queue keeps up", dict(_TUNED),
+            story=Story(publish_base=400, hpa=(3, 10), replicas=math.ceil(400 / (HPA_TARGET * 150)), nodes=(3, 10),
+                        start_nodes=3),
+        ),
+        Scenario(
+            "misconfigured",
+            "a fresh install: Redis settings missing, MySQL flags at their defaults, too few replicas, two app replicas, "
+            "no autoscaling, Bigtable at Terraform's default of 1-3 nodes, no GCS FUSE CSI driver",
+            {"bigtablev3.filestream.metric_points_chunk_size": "5000"},
+            _chart_043(gcsfuse=False, replicas={"app": 2, "api": 1}, nodes=3, hpa_for=()),
+            story=Story(publish_base=200, hpa=None, replicas=2, nodes=(1, 3), start_nodes=1),
+            mysql="misconfigured",
+        ),
+        Scenario(
+            "queue-backlog",
+            "metrics pile up in the queue behind one noisy run; Bigtable and the updater at their maximum",
+            dict(_TUNED),
+            story=Story(publish_base=400, publish_noisy=600, noisy_from=_INCIDENT - 25 * 60, hpa=(1, 5), replicas=4,
+                        nodes=(1, 3), start_nodes=2),
+            length=_INCIDENT,
+            settings={"noisy-run-query": NAMES.noisy_run_query},
+        ),
+    )
+}
+DEFAULT_SCENARIO = "queue-backlog"  # the incident: what the sandbox is for

@@ -1,0 +1,219 @@
+"""The sandbox's deployment as it lives: the queue model, the clock, and the fakes kept in step.
+
+Before each call a fake serves, `sync` brings everything up to the simulated present:
+1. what engineers changed is read back from the fakes - the updater's HPA bounds or fixed
+   replicas (after the operator has applied the WeightsAndBiases resource), Bigtable's
+   autoscaling limits, whether the noisy run is discarded in Redis - and becomes a `Change`
+   of the model, logged with its time (the log is what the sandbox saves);
+2. the model (queue_model.Simulation) advances to now;
+3. its samples are served: Pub/Sub and Bigtable metrics (Pub/Sub's two minutes late), the
+   cluster's node count, and through the operator the updater's replicas, pods and HPA status.
+
+So `services autoscale`, `bigtable autoscale` and `run discard` change what the next
+`runbook queue-backlog` sees, the way they would in a real deployment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from wbctl.sandbox.sim.clock import SimClock
+from wbctl.sandbox.sim.queue_model import STEP, Change, Sample, Simulation, Story
+from wbctl.sandbox.sim.stories import (
+    NOISY_RUN,
+    PER_REPLICA,
+    PUBSUB_DELAY,
+    Names,
+    publish_bigtable,
+    publish_pubsub,
+)
+
+DISCARD_KEY = "gorilla.DiscardV2UpdatesForRun"
+OPERATOR_PERIOD = timedelta(minutes=1)
+UPDATER = "flat-run-fields-updater"
+
+
+@dataclass
+class World:
+    story: Story
+    names: Names
+    clock: SimClock
+    story_start: datetime
+    changes: list[Change] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)  # what engineers changed, in words (sandbox status)
+    google: Any = None
+    kube: Any = None  # a FakeKubeAPI, once its objects are loaded
+    redis: Any = None  # a redis-py client of the sandbox's Redis (the sandbox closes it)
+    reconcile: Callable[..., list[str]] | None = None  # the operator (operator.reconcile)
+    namespace: str = "default"
+    _simulation: Simulation | None = None
+    _pubsub_until: datetime | None = None
+    _bigtable_until: datetime | None = None
+    _operated: tuple[datetime, str] | None = None  # when the operator last reconciled, and the resource's version then
+    reconciled_version: str | None = None  # the resource's version the operator last applied (the load's, at first)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- time ---------------------------------------------------------------------------------
+
+    def seconds(self, moment: datetime) -> float:
+        return (moment - self.story_start).total_seconds()
+
+    def moment(self, seconds: float) -> datetime:
+        return self.story_start + timedelta(seconds=seconds)
+
+    @property
+    def simulation(self) -> Simulation:
+        if self._simulation is None:  # replay the log: deterministic from the story and the changes
+            simulation = Simulation(self.story)
+            for change in sorted(self.changes, key=lambda c: c.at):
+                simulation.advance(change.at)
+                simulation.apply(change)
+            self._simulation = simulation
+        return self._simulation
+
+    def last(self) -> Sample | None:
+        samples = self.simulation.samples
+        return samples[-1] if samples else None
+
+    # --- keeping in step ------------------------------------------------------------------------
+
+    def sync(self, *_: Any) -> None:
+        with self._lock:
+            now = self.clock.now()
+            at = self.seconds(now)
+            self._read_bigtable(at)
+            self._read_discard(at)
+            operate = self.kube is not None and self._operator_due(now)
+            if operate:
+                if self.reconciled_version != self.cr_version():  # new bounds first, then read them
+                    self._reconcile(now, None)
+                self._read_updater(at)
+            self.simulation.advance(at)
+            self._publish(now)
+            self._write_bigtable()
+            if operate:
+                self._reconcile(now, self.last())
+                self._operated = (now, self.reconciled_version or "")
+
+    def cr_version(self) -> str:
+        cr = self.kube.get("weightsandbiases", self.namespace, self.names.install)
+        return "" if cr is None else str(cr["metadata"].get("resourceVersion", ""))
+
+    def _operator_due(self, now: datetime) -> bool:
+        """The operator reconciles when the WeightsAndBiases resource changed, and once a
+        simulated minute: a direct write (`--via deployment`) stands until then, and is read
+        back, as on a real cluster, before the operator undoes it."""
+        if self._operated is None:
+            return True
+        at, version = self._operated
+        return version != self.cr_version() or now - at >= OPERATOR_PERIOD
+
+    def _change(self, change: Change, words: str) -> None:
+        self.simulation.advance(change.at)
+        self.simulation.apply(change)
+        self.changes.append(change)
+        self.history.append(f"{self.moment(change.at):%Y-%m-%d %H:%M} {words}")
+
+    def _read_bigtable(self, at: float) -> None:
+        if self.google is None:
+            return
+        cluster = self.google.cluster(self.names.project, self.names.instance, self.names.cluster)
+        scaling = cluster["autoscaling"]
+        bounds = (scaling["min"], scaling["max"]) if scaling else (cluster["serve_nodes"], cluster["serve_nodes"])
+        current = self.simulation.node_bounds
+        if tuple(bounds) != tuple(current):
+            words = (f"Bigtable autoscaling {current[0]}-{current[1]} -> {bounds[0]}-{bounds[1]} nodes" if scaling
+                     else f"Bigtable fixed at {bounds[0]} nodes (autoscaling off)")
+            self._change(Change(at=at, nodes=(int(bounds[0]), int(bounds[1]))), words)
+
+    def _write_bigtable(self) -> None:
+        last = self.last()
+        if self.google is not None and last is not None:
+            self.google.set_serve_nodes(self.names.project, self.names.instance, self.names.cluster, last.nodes)
+
+    def _read_discard(self, at: float) -> None:
+        if self.redis is None:
+            return
+        discarded = self.redis.get(DISCARD_KEY) == NOISY_RUN
+        if discarded != self.simulation.discarded:
+            words = f"run {NOISY_RUN} discarded" if discarded else f"run {NOISY_RUN} restored"
+            self._change(Change(at=at, discard=discarded), words)
+
+    def _read_updater(self, at: float) -> None:
+        hpa = self.kube.get("horizontalpodautoscalers", self.namespace, f"{self.names.install}-{UPDATER}")
+        simulation = self.simulation
+        if hpa is not None:
+            spec = hpa.get("spec") or {}
+            bounds = (int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 1))
+            if simulation.hpa != bounds:
+                before = f"{simulation.hpa[0]}-{simulation.hpa[1]}" if simulation.hpa else "none"
+                self._change(Change(at=at, hpa=bounds), f"updater autoscaling {before} -> {bounds[0]}-{bounds[1]} replicas")
+            return
+        deployment = next((d for d in self.kube.objects("deployments", self.namespace)
+                           if (d["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == UPDATER), None)
+        if deployment is None:
+            return
+        replicas = int((deployment.get("spec") or {}).get("replicas") or 0)
+        if simulation.hpa is not None or replicas != simulation.fixed:
+            self._change(Change(at=at, replicas=replicas), f"updater fixed at {replicas} replicas (no autoscaling)")
+
+    def _reconcile(self, now: datetime, last: Sample | None) -> None:
+        if self.reconcile is None:
+            return
+        desired = {UPDATER: last.wanted_replicas} if last is not None and last.hpa is not None else None
+        self.reconcile(self.kube, namespace=self.namespace, instance=self.names.install, now=now, desired_replicas=desired)
+        self.reconciled_version = self.cr_version()
+        if last is not None:
+            self._hpa_cpu(last)
+
+    def _hpa_cpu(self, last: Sample) -> None:
+        """The updater's CPU as its HPA reports it: what each replica writes against what it can."""
+        name = f"{self.names.install}-{UPDATER}"
+        hpa = self.kube.get("horizontalpodautoscalers", self.namespace, name)
+        if hpa is None or not last.replicas:
+            return
+        cpu = min(100, round(100 * last.consumed / (last.replicas * PER_REPLICA)))
+        metrics = [{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": cpu,
+                                                                                "averageValue": f"{cpu * 10}m"}}}]
+        if (hpa.get("status") or {}).get("currentMetrics") != metrics:
+            self.kube.merge("horizontalpodautoscalers", self.namespace, name, {"status": {"currentMetrics": metrics}})
+
+    def _publish(self, now: datetime) -> None:
+        if self.google is None:
+            return
+        pairs = [(self.moment(sample.time), sample) for sample in self.simulation.samples]
+        visible = now - PUBSUB_DELAY
+        pubsub = [(t, s) for t, s in pairs if t <= visible and (self._pubsub_until is None or t > self._pubsub_until)]
+        bigtable = [(t, s) for t, s in pairs if t <= now and (self._bigtable_until is None or t > self._bigtable_until)]
+        if pubsub:
+            publish_pubsub(self.google, self.names, pubsub, self.story)
+            self._pubsub_until = pubsub[-1][0]
+        if bigtable:
+            publish_bigtable(self.google, self.names, bigtable)
+            self._bigtable_until = bigtable[-1][0]
+
+    # --- what `sandbox status` says -------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        last = self.last()
+        now = self.clock.now()
+        elapsed = self.seconds(now)
+        return {
+            "simulated_time": now.isoformat(),
+            "speed": self.clock.speed,
+            "story_began": self.story_start.isoformat(),
+            "story_minutes": int(elapsed // STEP),
+            "ends": self.clock.end.isoformat() if self.clock.end else None,
+            "queue": None if last is None else {
+                "backlog": round(last.backlog), "published_per_second": last.published,
+                "consumed_per_second": last.consumed, "oldest_age_seconds": round(last.oldest_age),
+                "bigtable_nodes": last.nodes, "bigtable_cpu_percent": round(100 * last.cpu),
+                "updater_replicas": last.replicas,
+                "noisy_run_discarded": self.simulation.discarded,
+            },
+            "changes": list(self.history),
+        }
