@@ -53,7 +53,9 @@ def main() -> int:
         slow.latency("ListTimeSeries", LATENCY)
 
         def env(fake: FakeGoogleAPIs) -> dict[str, str]:
-            return clean_env(WBCTL_GCP_EMULATOR_HOST=fake.address, WBCTL_GCP_PROJECT=PROJECT, HOME=home, XDG_CONFIG_HOME=home)
+            return clean_env(
+                WBCTL_GCP_EMULATOR_HOST=fake.address, WBCTL_GCP_PROJECT=PROJECT, HOME=home, XDG_CONFIG_HOME=home
+            )
 
         plain = Case("a", "fake answering at once", lambda _: command, env(fast))
         delayed = Case("b", f"fake adding {LATENCY * 1000:.0f} ms to each ListTimeSeries", lambda _: command, env(slow))
@@ -62,8 +64,14 @@ def main() -> int:
         admin_calls = slow.count("GetInstance") + slow.count("ListClusters")
         monitoring_calls = slow.count("ListTimeSeries")
         interleave([plain, delayed], args.rounds, args.warmup, str(REPO), progress=not args.json)
-        traced = subprocess.run([sys.executable, "-X", "importtime", "-m", "wbctl", "bigtable", "status", "-o", "json"],
-                                env=env(fast), cwd=REPO, capture_output=True, text=True, check=True)
+        traced = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "wbctl", "bigtable", "status", "-o", "json"],
+            env=env(fast),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     imports = parse_importtime(traced.stderr)
     import_s = sum(i.self_us for i in imports) / 1e6
     google_s = sum(i.self_us for i in imports if i.module.split(".")[0] in {"google", "grpc", "proto"}) / 1e6
@@ -71,20 +79,35 @@ def main() -> int:
     over_imports = delayed.median - import_s
     ok = admin_calls <= 2 and monitoring_calls <= 3 and over_imports < 2 * LATENCY
     result = {
-        "machine": machine(), "admin_calls": admin_calls, "monitoring_calls": monitoring_calls,
-        "import_s": round(import_s, 3), "google_import_s": round(google_s, 3),
-        "latency_cost_s": round(latency_cost, 3), "wall_minus_import_s": round(over_imports, 3), "cases": [plain.summary(), delayed.summary()], "ok": ok,
+        "machine": machine(),
+        "admin_calls": admin_calls,
+        "monitoring_calls": monitoring_calls,
+        "import_s": round(import_s, 3),
+        "google_import_s": round(google_s, 3),
+        "latency_cost_s": round(latency_cost, 3),
+        "wall_minus_import_s": round(over_imports, 3),
+        "cases": [plain.summary(), delayed.summary()],
+        "ok": ok,
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0 if ok else 1
     print(f"python {machine()['python']}, {machine()['cpus']} CPUs, {args.rounds} interleaved rounds\n")
-    print_table(("", "case", "median ms", "min ms"),
-                [(c.key, c.label, ms(c.median), ms(c.minimum)) for c in (plain, delayed)])
-    print(f"\nwall time of b minus the command's import time: {ms(over_imports)} ms (target < {2 * LATENCY * 1000:.0f} ms)")
-    print(f"what three signals x {LATENCY * 1000:.0f} ms cost (b - a): {ms(latency_cost)} ms (concurrent: about one latency)")
-    print(f"import time of the command (-X importtime, self times summed): {ms(import_s)} ms, of which Google/gRPC/proto {ms(google_s)} ms")
-    print(f"admin calls: {admin_calls} (target <= 2); ListTimeSeries calls: {monitoring_calls} (target: 1 per signal, 3)")
+    print_table(
+        ("", "case", "median ms", "min ms"), [(c.key, c.label, ms(c.median), ms(c.minimum)) for c in (plain, delayed)]
+    )
+    print(
+        f"\nwall time of b minus the command's import time: {ms(over_imports)} ms (target < {2 * LATENCY * 1000:.0f} ms)"
+    )
+    print(
+        f"what three signals x {LATENCY * 1000:.0f} ms cost (b - a): {ms(latency_cost)} ms (concurrent: about one latency)"
+    )
+    print(
+        f"import time of the command (-X importtime, self times summed): {ms(import_s)} ms, of which Google/gRPC/proto {ms(google_s)} ms"
+    )
+    print(
+        f"admin calls: {admin_calls} (target <= 2); ListTimeSeries calls: {monitoring_calls} (target: 1 per signal, 3)"
+    )
     print(f"\n{'all targets met' if ok else 'TARGET MISSED'}")
     return 0 if ok else 1
 

@@ -68,8 +68,21 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", workdir, "--logfile", ""],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+                "--logfile",
+                "",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -156,7 +169,7 @@ def main() -> int:
             ]
             if args.breakdown:
                 timed += [
-                    Case(f"a{n}", label, (lambda code: lambda _: [PY, "-c", code])(code), env)
+                    Case(f"a{n}", label, (lambda code: lambda _: [PY, "-c", code])(code), env)  # noqa: B023 - bound by the outer lambda
                     for n, (label, code) in enumerate(BREAKDOWN, start=1)
                 ]
             with server.client() as client:
@@ -212,7 +225,14 @@ def main() -> int:
         ("", "command", "median ms", "min ms", "ratio to a", "verdict"),
         [
             ("a", base.label, ms(base.median), ms(base.minimum), "1.00", "(baseline)"),
-            ("b", discard.label, ms(discard.median), ms(discard.minimum), f"{ratio:.2f} (min {min_ratio:.2f})", verdict),
+            (
+                "b",
+                discard.label,
+                ms(discard.median),
+                ms(discard.minimum),
+                f"{ratio:.2f} (min {min_ratio:.2f})",
+                verdict,
+            ),
         ]
         + [
             (

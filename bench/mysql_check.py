@@ -32,10 +32,30 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as home:
             env = clean_env(WBCTL_MYSQL_URL=server.url, WBCTL_MYSQL_PASSWORD=PASSWORD, HOME=home, XDG_CONFIG_HOME=home)
-            client = Case("a", "mysql -e 'SHOW GLOBAL VARIABLES'", lambda _: [
-                "mysql", "-h", "127.0.0.1", "-P", str(server.port), "-u", "wandb", f"-p{PASSWORD}", "-e", "SHOW GLOBAL VARIABLES"], env)
+            client = Case(
+                "a",
+                "mysql -e 'SHOW GLOBAL VARIABLES'",
+                lambda _: [
+                    "mysql",
+                    "-h",
+                    "127.0.0.1",
+                    "-P",
+                    str(server.port),
+                    "-u",
+                    "wandb",
+                    f"-p{PASSWORD}",
+                    "-e",
+                    "SHOW GLOBAL VARIABLES",
+                ],
+                env,
+            )
             # exit 1 is the check's verdict on the fixture's wrong flags: time it all the same
-            wbctl = Case("b", "wbctl mysql check", lambda _: ["sh", "-c", f"{sys.executable} -m wbctl mysql check >/dev/null; test $? -le 1"], env)
+            wbctl = Case(
+                "b",
+                "wbctl mysql check",
+                lambda _: ["sh", "-c", f"{sys.executable} -m wbctl mysql check >/dev/null; test $? -le 1"],
+                env,
+            )
             with server.root_connection() as root, root.cursor() as cursor:
                 cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_show_variables'")
                 before = int(cursor.fetchone()[1])
@@ -48,11 +68,22 @@ def main() -> int:
         server.cleanup()
     ok = round_trips == 1
     if args.json:
-        print(json.dumps({"machine": machine(), "show_variables_per_check": round_trips,
-                          "cases": [client.summary(), wbctl.summary()], "ok": ok}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "show_variables_per_check": round_trips,
+                    "cases": [client.summary(), wbctl.summary()],
+                    "ok": ok,
+                },
+                indent=2,
+            )
+        )
         return 0 if ok else 1
     print(f"python {machine()['python']}, {machine()['cpus']} CPUs, {args.rounds} interleaved rounds\n")
-    print_table(("", "command", "median ms", "min ms"), [(c.key, c.label, ms(c.median), ms(c.minimum)) for c in (client, wbctl)])
+    print_table(
+        ("", "command", "median ms", "min ms"), [(c.key, c.label, ms(c.median), ms(c.minimum)) for c in (client, wbctl)]
+    )
     print(f"\nSHOW GLOBAL VARIABLES per `wbctl mysql check`: {round_trips} (target 1)")
     print(f"wbctl / mysql client: {wbctl.median / client.median:.2f}x (reported, no target)")
     print(f"\n{'all targets met' if ok else 'TARGET MISSED'}")

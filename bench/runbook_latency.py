@@ -66,17 +66,25 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     names = Names(project="wandb-prod", install="wandb")
-    story = Story(publish_base=400, publish_noisy=600, noisy_from=3600, hpa=(1, 5), replicas=4, nodes=(1, 3), start_nodes=2)
+    story = Story(
+        publish_base=400, publish_noisy=600, noisy_from=3600, hpa=(1, 5), replicas=4, nodes=(1, 3), start_nodes=2
+    )
 
     redis = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
     threading.Thread(target=redis.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as home, FakeKubeAPI() as kube, FakeGoogleAPIs() as google:
         stage(kube, google, names, story, 80 * 60, now=datetime.now(UTC))
         kubeconfig = kube.write_kubeconfig(Path(home) / "kubeconfig")
-        env = clean_env(KUBECONFIG=str(kubeconfig), WBCTL_GCP_EMULATOR_HOST=google.address, WBCTL_GCP_PROJECT=names.project,
-                        WBCTL_REDIS_URL=f"redis://127.0.0.1:{redis.server_address[1]}/0",
-                        WBCTL_MYSQL_URL=f"mysql://wandb@127.0.0.1:{_closed_port()}/wandb_local",
-                        HOME=home, XDG_CONFIG_HOME=home, XDG_STATE_HOME=home)
+        env = clean_env(
+            KUBECONFIG=str(kubeconfig),
+            WBCTL_GCP_EMULATOR_HOST=google.address,
+            WBCTL_GCP_PROJECT=names.project,
+            WBCTL_REDIS_URL=f"redis://127.0.0.1:{redis.server_address[1]}/0",
+            WBCTL_MYSQL_URL=f"mysql://wandb@127.0.0.1:{_closed_port()}/wandb_local",
+            HOME=home,
+            XDG_CONFIG_HOME=home,
+            XDG_STATE_HOME=home,
+        )
         kube.delay(LATENCY)
         google.latency_all(LATENCY)
         cases, calls = {}, {}
@@ -92,8 +100,13 @@ def main() -> int:
         interleave(list(cases.values()), args.rounds, args.warmup, str(REPO), progress=not args.json)
         imports = {}
         for key, argv in COMMANDS.items():
-            traced = subprocess.run([sys.executable, "-X", "importtime", "-m", "wbctl", *argv], env=env, cwd=REPO,
-                                    capture_output=True, text=True)
+            traced = subprocess.run(
+                [sys.executable, "-X", "importtime", "-m", "wbctl", *argv],
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+            )
             imports[key] = sum(i.self_us for i in parse_importtime(traced.stderr)) / 1e6
     redis.shutdown()
     rows, results, ok = [], {}, True
@@ -103,19 +116,50 @@ def main() -> int:
         over = case.median - imports[key]
         ratio = over / sequential if sequential else float("inf")
         ok &= ratio <= TARGET
-        results[key] = {"calls": calls[key], "sequential_s": round(sequential, 3), "wall_s": round(case.median, 3),
-                        "import_s": round(imports[key], 3), "wall_minus_import_s": round(over, 3),
-                        "ratio": round(ratio, 3), "case": case.summary()}
-        rows.append((case.label, f"{calls[key]['kubernetes']} + {calls[key]['google']}", ms(sequential), ms(case.median),
-                     ms(imports[key]), ms(over), f"{ratio:.2f}"))
+        results[key] = {
+            "calls": calls[key],
+            "sequential_s": round(sequential, 3),
+            "wall_s": round(case.median, 3),
+            "import_s": round(imports[key], 3),
+            "wall_minus_import_s": round(over, 3),
+            "ratio": round(ratio, 3),
+            "case": case.summary(),
+        }
+        rows.append(
+            (
+                case.label,
+                f"{calls[key]['kubernetes']} + {calls[key]['google']}",
+                ms(sequential),
+                ms(case.median),
+                ms(imports[key]),
+                ms(over),
+                f"{ratio:.2f}",
+            )
+        )
     if args.json:
-        print(json.dumps({"machine": machine(), "latency_s": LATENCY, "target_ratio": TARGET, "results": results,
-                          "ok": ok}, indent=2))
+        print(
+            json.dumps(
+                {"machine": machine(), "latency_s": LATENCY, "target_ratio": TARGET, "results": results, "ok": ok},
+                indent=2,
+            )
+        )
         return 0 if ok else 1
-    print(f"python {machine()['python']}, {machine()['cpus']} CPUs, {args.rounds} interleaved rounds, "
-          f"{LATENCY * 1000:.0f} ms added to every Kubernetes request and every Google call\n")
-    print_table(("command", "calls (k8s + google)", "one after another ms", "wall ms", "import ms", "wall - import ms",
-                 "ratio"), rows)
+    print(
+        f"python {machine()['python']}, {machine()['cpus']} CPUs, {args.rounds} interleaved rounds, "
+        f"{LATENCY * 1000:.0f} ms added to every Kubernetes request and every Google call\n"
+    )
+    print_table(
+        (
+            "command",
+            "calls (k8s + google)",
+            "one after another ms",
+            "wall ms",
+            "import ms",
+            "wall - import ms",
+            "ratio",
+        ),
+        rows,
+    )
     print(f"\ntarget: (wall - import) / (calls x {LATENCY * 1000:.0f} ms) <= {TARGET}")
     print(f"\n{'all targets met' if ok else 'TARGET MISSED'}")
     return 0 if ok else 1

@@ -51,14 +51,18 @@ from _common import (  # noqa: E402
 
 TARGET = 0.3
 SCENARIO = "queue-backlog"
-REAL_IMPORTS = ("import wbctl.cli, wbctl.cli.state, wbctl.cli.check, wbctl.app.check, importlib\n"
-                "import wbctl.adapters.kube, wbctl.adapters.google.bigtable, wbctl.adapters.metrics, wbctl.adapters.redis, "
-                "wbctl.adapters.mysql\n"
-                "from wbctl.cli.state import SDK_MODULES\n"
-                "[importlib.import_module(m) for ms in SDK_MODULES.values() for m in ms]")
-SANDBOX_IMPORTS = ("import wbctl.sandbox, wbctl.sandbox.sim.world, wbctl.sandbox.kube.api, wbctl.sandbox.google.api, "
-                   "wbctl.sandbox.mysql.server, wbctl.sandbox.redis, wbctl.sandbox.sim.operator, "
-                   "wbctl.sandbox.sim.scenarios, wbctl.sandbox.sim.stories, wbctl.sandbox.sim.serve, grpc._server")
+REAL_IMPORTS = (
+    "import wbctl.cli, wbctl.cli.state, wbctl.cli.check, wbctl.app.check, importlib\n"
+    "import wbctl.adapters.kube, wbctl.adapters.google.bigtable, wbctl.adapters.metrics, wbctl.adapters.redis, "
+    "wbctl.adapters.mysql\n"
+    "from wbctl.cli.state import SDK_MODULES\n"
+    "[importlib.import_module(m) for ms in SDK_MODULES.values() for m in ms]"
+)
+SANDBOX_IMPORTS = (
+    "import wbctl.sandbox, wbctl.sandbox.sim.world, wbctl.sandbox.kube.api, wbctl.sandbox.google.api, "
+    "wbctl.sandbox.mysql.server, wbctl.sandbox.redis, wbctl.sandbox.sim.operator, "
+    "wbctl.sandbox.sim.scenarios, wbctl.sandbox.sim.stories, wbctl.sandbox.sim.serve, grpc._server"
+)
 
 # Run in a fresh interpreter per round: every module imported first, then each phase timed.
 PHASES = r"""
@@ -101,8 +105,15 @@ print(json.dumps(timings))
 
 
 def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
-    process = subprocess.Popen([sys.executable, "-m", "wbctl", "sandbox", "serve", "-o", "json"], env=env, text=True,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wbctl", "sandbox", "serve", "-o", "json"],
+        env=env,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
     line = process.stdout.readline()
     if not line:
         raise BenchError(f"sandbox serve did not start: {process.stderr.read()[-2000:]}")
@@ -112,8 +123,14 @@ def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
 def _phases(env: dict[str, str], directory: str, rounds: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {}
     for _ in range(rounds):
-        proc = subprocess.run([sys.executable, "-c", PHASES, directory, SCENARIO], env=env, cwd=REPO,
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [sys.executable, "-c", PHASES, directory, SCENARIO],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
         if proc.returncode != 0:
             raise BenchError(f"phases exited {proc.returncode}: {proc.stderr[-2000:]}")
         for name, seconds in json.loads(proc.stdout.splitlines()[-1]).items():
@@ -128,6 +145,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as in_process_home, tempfile.TemporaryDirectory() as served_home:
+
         def env_for(home: str, **extra: str) -> dict[str, str]:
             return clean_env(HOME=home, XDG_CONFIG_HOME=home, XDG_STATE_HOME=home, WBCTL_SCENARIO=SCENARIO, **extra)
 
@@ -144,8 +162,12 @@ def main() -> int:
                 Case("a", "wbctl --sandbox check (starts the sandbox)", lambda _: wrapped, in_process),
                 Case("b", "the same, joining `wbctl sandbox serve`", lambda _: wrapped, served_env),
                 Case("c", "imports of a real check (SDKs)", lambda _: [sys.executable, "-c", REAL_IMPORTS], in_process),
-                Case("d", "c + the sandbox's imports", lambda _: [sys.executable, "-c", f"{REAL_IMPORTS}\n{SANDBOX_IMPORTS}"],
-                     in_process),
+                Case(
+                    "d",
+                    "c + the sandbox's imports",
+                    lambda _: [sys.executable, "-c", f"{REAL_IMPORTS}\n{SANDBOX_IMPORTS}"],
+                    in_process,
+                ),
             ]
             state_file = Path(in_process_home) / "wbctl" / "sandbox" / f"{SCENARIO}.json"
             subprocess.run(wrapped, env=in_process, cwd=REPO, capture_output=True, check=True)  # the state, saved once
@@ -164,19 +186,26 @@ def main() -> int:
     ok = own <= TARGET and not rewritten
     results = {
         "wall_s": {"in_process": round(a.median, 3), "joined": round(b.median, 3)},
-        "real_imports_s": round(c.median, 3), "sandbox_only_import_s": round(sandbox_import_s, 3),
-        "sandbox_share_s": round(share, 3), "sandbox_share_without_its_imports_s": round(own, 3),
+        "real_imports_s": round(c.median, 3),
+        "sandbox_only_import_s": round(sandbox_import_s, 3),
+        "sandbox_share_s": round(share, 3),
+        "sandbox_share_without_its_imports_s": round(own, 3),
         "phases_s": {name: round(value, 4) for name, value in phases.items()},
-        "state_file_bytes": state_bytes, "state_rewritten_by_a_read": rewritten,
-        "cases": [case.summary() for case in cases], "target_s": TARGET, "ok": ok,
+        "state_file_bytes": state_bytes,
+        "state_rewritten_by_a_read": rewritten,
+        "cases": [case.summary() for case in cases],
+        "target_s": TARGET,
+        "ok": ok,
     }
     if args.json:
         print(json.dumps({"machine": machine(), **results}, indent=2))
         return 0 if ok else 1
     info = machine()
     print(f"python {info['python']}, {info['cpus']} CPUs, {args.rounds} interleaved rounds, scenario {SCENARIO}\n")
-    print_table(("", "command", "median ms", "min ms"),
-                [(case.key, case.label, ms(case.median), ms(case.minimum)) for case in cases])
+    print_table(
+        ("", "command", "median ms", "min ms"),
+        [(case.key, case.label, ms(case.median), ms(case.minimum)) for case in cases],
+    )
     print(f"\na - b, the sandbox started and stopped in-process: {ms(share)} ms")
     print(f"d - c, the sandbox's own imports: {ms(sandbox_import_s)} ms")
     print(f"(a - b) - (d - c), the sandbox's own share: {ms(own)} ms (target <= {TARGET * 1000:.0f} ms)")

@@ -58,14 +58,26 @@ def main() -> int:
     ratio = busy.median / quiet.median
     ok = ratio <= TARGET_RATIO and requests <= MAX_REQUESTS
     if args.json:
-        print(json.dumps({"machine": machine(), "requests_per_run": requests, "ratio": round(ratio, 3),
-                          "cases": [quiet.summary(), busy.summary()], "ok": ok}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "requests_per_run": requests,
+                    "ratio": round(ratio, 3),
+                    "cases": [quiet.summary(), busy.summary()],
+                    "ok": ok,
+                },
+                indent=2,
+            )
+        )
         return 0 if ok else 1
     print(f"python {machine()['python']}, {machine()['cpus']} CPUs, {args.rounds} interleaved rounds\n")
     print_table(
         ("", "namespace", "median ms", "min ms", "ratio to a"),
-        [("a", quiet.label, ms(quiet.median), ms(quiet.minimum), "1.00"),
-         ("b", busy.label, ms(busy.median), ms(busy.minimum), f"{ratio:.2f} (target <= {TARGET_RATIO})")],
+        [
+            ("a", quiet.label, ms(quiet.median), ms(quiet.minimum), "1.00"),
+            ("b", busy.label, ms(busy.median), ms(busy.minimum), f"{ratio:.2f} (target <= {TARGET_RATIO})"),
+        ],
     )
     print(f"\nAPI requests per `services status`: {requests} (target <= {MAX_REQUESTS})")
     print(f"\n{'all targets met' if ok else 'TARGET MISSED'}")

@@ -96,8 +96,21 @@ def _openssl(*args: str) -> None:
 
 def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
     key, cert = directory / f"{name}.key", directory / f"{name}.crt"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-             "-days", "2", "-subj", f"/CN={name}")
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={name}",
+    )
     return key, cert
 
 
@@ -111,8 +124,23 @@ def tls_material(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ext = directory / "san.ext"
     ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key), "-CAcreateserial",
-             "-out", str(cert), "-days", "2", "-extfile", str(ext))
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca_cert),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+    )
     return {"ca": ca_cert, "other_ca": other_ca, "cert": cert, "key": key}
 
 
@@ -136,11 +164,16 @@ def redis_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer
 @pytest.fixture(scope="session")
 def redis_tls(tmp_path_factory: pytest.TempPathFactory, tls_material: dict[str, Path]) -> Iterator[RedisServer]:
     extra = [
-        "--tls-cert-file", str(tls_material["cert"]),
-        "--tls-key-file", str(tls_material["key"]),
-        "--tls-ca-cert-file", str(tls_material["ca"]),
-        "--tls-auth-clients", "no",
-        "--requirepass", REDIS_PASSWORD,
+        "--tls-cert-file",
+        str(tls_material["cert"]),
+        "--tls-key-file",
+        str(tls_material["key"]),
+        "--tls-ca-cert-file",
+        str(tls_material["ca"]),
+        "--tls-auth-clients",
+        "no",
+        "--requirepass",
+        REDIS_PASSWORD,
     ]
     server = _start_redis(tmp_path_factory.mktemp("redis-tls"), "tls", extra, url_scheme="rediss")
     server.password = REDIS_PASSWORD

@@ -104,9 +104,11 @@ def _free_port() -> int:
 def find_binaries() -> tuple[str, str]:
     """The paths of `mariadbd` and `mariadb-install-db`, or a clear failure (never a skip)."""
     mariadbd = shutil.which("mariadbd") or next(
-        (p for p in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld") if Path(p).exists()), None)
+        (p for p in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld") if Path(p).exists()), None
+    )
     install_db = shutil.which("mariadb-install-db") or next(
-        (p for p in ("/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db") if Path(p).exists()), None)
+        (p for p in ("/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db") if Path(p).exists()), None
+    )
     missing = [name for name, path in (("mariadbd", mariadbd), ("mariadb-install-db", install_db)) if not path]
     if missing:
         pytest.fail(
@@ -163,17 +165,59 @@ class MariaDBServer:
         tls = self.directory / "tls"
         tls.mkdir(exist_ok=True)
         ca_key, ca_crt = tls / "ca.key", tls / "ca.crt"
-        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca_crt),
-                 "-days", "2", "-subj", "/CN=wbctl-test-mariadb-ca")
+        _openssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(ca_key),
+            "-out",
+            str(ca_crt),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=wbctl-test-mariadb-ca",
+        )
         other_key, other_crt = tls / "other-ca.key", tls / "other-ca.crt"
-        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(other_key), "-out", str(other_crt),
-                 "-days", "2", "-subj", "/CN=unrelated-ca")
+        _openssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(other_key),
+            "-out",
+            str(other_crt),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=unrelated-ca",
+        )
         key, csr, crt, ext = tls / "server.key", tls / "server.csr", tls / "server.crt", tls / "san.ext"
         ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
-                 "-subj", "/CN=127.0.0.1")
-        _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial",
-                 "-out", str(crt), "-days", "2", "-extfile", str(ext))
+        _openssl(
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1"
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca_crt),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-out",
+            str(crt),
+            "-days",
+            "2",
+            "-extfile",
+            str(ext),
+        )
         self.ca_file, self.other_ca_file = str(ca_crt), str(other_crt)
         return [f"--ssl-ca={ca_crt}", f"--ssl-cert={crt}", f"--ssl-key={key}"]
 
@@ -182,33 +226,56 @@ class MariaDBServer:
         mariadbd, install_db = find_binaries()
         self.datadir.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
-            [install_db, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            capture_output=True, text=True, timeout=120,
+            [
+                install_db,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode != 0:
-            pytest.fail(f"mariadb-install-db failed ({result.returncode}):\n{result.stdout}\n{result.stderr}",
-                        pytrace=False)
+            pytest.fail(
+                f"mariadb-install-db failed ({result.returncode}):\n{result.stdout}\n{result.stderr}", pytrace=False
+            )
         tls_args = self._make_tls() if self.tls else []
         # --port=0 does not pick a free port: choose one, retry if someone took it meanwhile.
         for _attempt in range(3):
             self.port = _free_port()
             log = open(self.log_file, "ab")
             self.process = subprocess.Popen(
-                [mariadbd, "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
-                 f"--port={self.port}", "--bind-address=127.0.0.1", "--user=root", "--skip-log-bin",
-                 "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=4M", "--skip-name-resolve",
-                 f"--log-error={self.log_file}",
-                 *_STARTUP_ARGS, *tls_args],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    mariadbd,
+                    "--no-defaults",
+                    f"--datadir={self.datadir}",
+                    f"--socket={self.socket}",
+                    f"--port={self.port}",
+                    "--bind-address=127.0.0.1",
+                    "--user=root",
+                    "--skip-log-bin",
+                    "--innodb-buffer-pool-size=64M",
+                    "--innodb-log-file-size=4M",
+                    "--skip-name-resolve",
+                    f"--log-error={self.log_file}",
+                    *_STARTUP_ARGS,
+                    *tls_args,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
             log.close()
             if self._wait_ready(timeout):
                 break
             self.stop()
         else:
-            pytest.fail(f"mariadbd did not start; log {self.log_file}:\n{self.log_file.read_text()[-3000:]}",
-                        pytrace=False)
+            pytest.fail(
+                f"mariadbd did not start; log {self.log_file}:\n{self.log_file.read_text()[-3000:]}", pytrace=False
+            )
         with self.root_connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT VERSION()")
             self.version = cur.fetchone()[0]
@@ -243,9 +310,15 @@ class MariaDBServer:
     def connect(self, password: str | None = None, **kwargs: Any) -> pymysql.connections.Connection:
         """PyMySQL as `wandb` over TCP to 127.0.0.1:`port`."""
         kwargs.setdefault("connect_timeout", 5)
-        return pymysql.connect(host="127.0.0.1", port=self.port, user=self.user,
-                               password=self.password if password is None else password,
-                               database=self.database, autocommit=True, **kwargs)
+        return pymysql.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=self.user,
+            password=self.password if password is None else password,
+            database=self.database,
+            autocommit=True,
+            **kwargs,
+        )
 
     def global_variables(self, names: list[str] | tuple[str, ...] | None = None) -> dict[str, str]:
         with self.root_connection() as conn, conn.cursor() as cur:

@@ -61,8 +61,9 @@ def find_binaries() -> tuple[str, str]:
     return prometheus, pushgateway  # type: ignore[return-value]
 
 
-def _http(method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
-          timeout: float = 5) -> tuple[int, bytes]:
+def _http(
+    method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 5
+) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -102,8 +103,13 @@ class PrometheusAPI:
         """/api/v1/query_range: the matrix result list (each item has `metric` and `values`)."""
         return self._api("/api/v1/query_range", {"query": query, "start": start, "end": end, "step": step})
 
-    def wait_for(self, query: str, predicate: Callable[[list[dict]], bool] = lambda result: bool(result),
-                 timeout: float = 20, interval: float = 0.2) -> list[dict]:
+    def wait_for(
+        self,
+        query: str,
+        predicate: Callable[[list[dict]], bool] = lambda result: bool(result),
+        timeout: float = 20,
+        interval: float = 0.2,
+    ) -> list[dict]:
         """Poll /api/v1/query until `predicate(result)` holds; return that result."""
         deadline = time.monotonic() + timeout
         result: list[dict] = []
@@ -151,20 +157,30 @@ class PrometheusStack(PrometheusAPI):
             f"      - targets: ['127.0.0.1:{self.pushgateway_port}']\n"
         )
         self.pushgateway = subprocess.Popen(
-            [pushgateway_bin, f"--web.listen-address=127.0.0.1:{self.pushgateway_port}",
-             # Debian's build defaults to /var/lib/prometheus/pushgateway.data, which would
-             # restore groups from an earlier session (and fight a system pushgateway): memory only.
-             "--persistence.file=",
-             "--web.enable-admin-api", "--log.level=warn"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [
+                pushgateway_bin,
+                f"--web.listen-address=127.0.0.1:{self.pushgateway_port}",
+                # Debian's build defaults to /var/lib/prometheus/pushgateway.data, which would
+                # restore groups from an earlier session (and fight a system pushgateway): memory only.
+                "--persistence.file=",
+                "--web.enable-admin-api",
+                "--log.level=warn",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=(self.directory / "pushgateway.log").open("wb"),
         )
         self.prometheus = subprocess.Popen(
-            [prometheus_bin, f"--config.file={config}",
-             f"--storage.tsdb.path={self.directory / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
-             "--web.enable-admin-api", "--log.level=warn"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [
+                prometheus_bin,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+                "--web.enable-admin-api",
+                "--log.level=warn",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=(self.directory / "prometheus.log").open("wb"),
             cwd=self.directory,
         )
@@ -216,8 +232,7 @@ class PrometheusStack(PrometheusAPI):
             parts += [label, urllib.parse.quote(str(value), safe="")]
         return f"{self.pushgateway_url}/{'/'.join(parts)}"
 
-    def push(self, job: str, metrics_text: str, grouping: dict[str, str] | None = None,
-             method: str = "PUT") -> None:
+    def push(self, job: str, metrics_text: str, grouping: dict[str, str] | None = None, method: str = "PUT") -> None:
         """Push text exposition format to a group. PUT replaces the whole group; POST replaces
         only the metric names it contains. Label values with `/` are not supported here.
 
@@ -225,8 +240,9 @@ class PrometheusStack(PrometheusAPI):
         a name already pushed as a gauge in any group arrives untyped, and vice versa."""
         if not metrics_text.endswith("\n"):
             metrics_text += "\n"  # the text format requires a final newline
-        status, body = _http(method, self._group_url(job, grouping), metrics_text.encode(),
-                             {"Content-Type": "text/plain; version=0.0.4"})
+        status, body = _http(
+            method, self._group_url(job, grouping), metrics_text.encode(), {"Content-Type": "text/plain; version=0.0.4"}
+        )
         if status not in (200, 202):
             raise RuntimeError(f"pushgateway refused the push ({status}): {body.decode(errors='replace')}")
 
@@ -400,7 +416,7 @@ def openmetrics(families: Sequence[Family]) -> str:
             rendered = ",".join(f'{label}="{_escape_label_value(str(value))}"' for label, value in labels.items())
             prefix = f"{family.series_name}{{{rendered}}}" if rendered else family.series_name
             ordered = sorted(((_timestamp_ms(ts), value) for ts, value in points), key=lambda point: point[0])
-            for (ms, value), (next_ms, _) in zip(ordered, ordered[1:]):
+            for (ms, _value), (next_ms, _) in zip(ordered, ordered[1:]):
                 if ms == next_ms:
                     raise ValueError(f"{family.name}{dict(key)}: two samples at {_format_timestamp(ms)}")
             for ms, value in ordered:
@@ -445,17 +461,23 @@ class BackfilledPrometheus(PrometheusAPI):
         source.write_text(self.openmetrics_text)
         completed = subprocess.run(
             [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.data_dir)],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         self.promtool_output = (completed.stdout + completed.stderr).strip()
         if completed.returncode != 0:
-            raise RuntimeError(f"promtool tsdb create-blocks-from openmetrics {source} failed "
-                               f"(exit {completed.returncode}):\n{self.promtool_output}")
+            raise RuntimeError(
+                f"promtool tsdb create-blocks-from openmetrics {source} failed "
+                f"(exit {completed.returncode}):\n{self.promtool_output}"
+            )
         metas = sorted(self.data_dir.glob("*/meta.json")) if self.data_dir.exists() else []
         self.blocks = sorted((json.loads(meta.read_text()) for meta in metas), key=lambda meta: meta["minTime"])
         if not self.blocks:
-            raise RuntimeError(f"promtool wrote no block from {source}: the OpenMetrics text has no samples\n"
-                               f"{self.promtool_output}")
+            raise RuntimeError(
+                f"promtool wrote no block from {source}: the OpenMetrics text has no samples\n{self.promtool_output}"
+            )
         self.min_time = min(meta["minTime"] for meta in self.blocks) / 1000
         self.max_time = (max(meta["maxTime"] for meta in self.blocks) - 1) / 1000  # a block's maxTime is exclusive
         return self.blocks
@@ -468,13 +490,18 @@ class BackfilledPrometheus(PrometheusAPI):
         config = self.directory / "prometheus.yml"
         config.write_text("# backfilled blocks only: nothing to scrape, no rules\nscrape_configs: []\n")
         self.process = subprocess.Popen(
-            [prometheus_bin, f"--config.file={config}",
-             f"--storage.tsdb.path={self.data_dir}",
-             # Retention counts back from the newest block: keep years-old fixed timestamps too.
-             "--storage.tsdb.retention.time=100y",
-             f"--web.listen-address=127.0.0.1:{self.port}",
-             "--web.enable-admin-api", "--log.level=info"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            [
+                prometheus_bin,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.data_dir}",
+                # Retention counts back from the newest block: keep years-old fixed timestamps too.
+                "--storage.tsdb.retention.time=100y",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-admin-api",
+                "--log.level=info",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=(self.directory / "prometheus.log").open("wb"),
             cwd=self.directory,
         )
@@ -504,8 +531,10 @@ class BackfilledPrometheus(PrometheusAPI):
             except (OSError, RuntimeError, ValueError) as exc:
                 last = exc
             if time.monotonic() > deadline:
-                raise TimeoutError(f"prometheus at {self.url} did not answer {probe} at {self.max_time} "
-                                   f"(ready: {ready}, last: {last!r}):\n{self.logs()}")
+                raise TimeoutError(
+                    f"prometheus at {self.url} did not answer {probe} at {self.max_time} "
+                    f"(ready: {ready}, last: {last!r}):\n{self.logs()}"
+                )
             time.sleep(0.05)
 
     def logs(self) -> str:

@@ -10,9 +10,17 @@ from wbctl.sandbox.mysql.server import SandboxMysql, start_mysql
 
 # MySQL 8.0's defaults that W&B's flags reject: what a fresh install fails on
 MISCONFIGURED_FAILS = {
-    "binlog_row_image", "binlog_row_value_options", "innodb_lru_scan_depth", "innodb_online_alter_log_max_size",
-    "local_infile", "long_query_time", "max_execution_time", "max_prepared_stmt_count", "skip_show_database",
-    "slow_query_log", "sort_buffer_size",
+    "binlog_row_image",
+    "binlog_row_value_options",
+    "innodb_lru_scan_depth",
+    "innodb_online_alter_log_max_size",
+    "local_infile",
+    "long_query_time",
+    "max_execution_time",
+    "max_prepared_stmt_count",
+    "skip_show_database",
+    "slow_query_log",
+    "sort_buffer_size",
 }
 READ_ONLY = {flag.name for flag in FLAGS if not flag.dynamic}
 

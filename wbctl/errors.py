@@ -8,6 +8,7 @@ command needs a try/except of its own.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 
 class ExitStatus(IntEnum):
@@ -66,8 +67,6 @@ class ConflictError(RefusedError):
 
 # --- a write that stopped midway (appended as one block: errors.py is edited by several hands)
 
-from typing import TYPE_CHECKING
-
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -83,8 +82,13 @@ class PartialWriteError(BackendError):
     the mutation path writes them to the audit log (result "partial", or "failed" when nothing
     was applied)."""
 
-    def __init__(self, cause: str, applied: Iterable[Change] = (), not_applied: Iterable[Change] = (),
-                 unknown: Iterable[Change] = ()) -> None:
+    def __init__(
+        self,
+        cause: str,
+        applied: Iterable[Change] = (),
+        not_applied: Iterable[Change] = (),
+        unknown: Iterable[Change] = (),
+    ) -> None:
         self.cause = cause
         self.applied, self.not_applied, self.unknown = tuple(applied), tuple(not_applied), tuple(unknown)
         everything = self.applied + self.not_applied + self.unknown

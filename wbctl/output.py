@@ -142,8 +142,14 @@ class Terminal:
 
         self.out.print(Markdown(self.redact(text), hyperlinks=False))  # links print as "text (url)"
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, to_stderr: bool = False,
-              wrap: Sequence[str] = ()) -> None:
+    def table(
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        to_stderr: bool = False,
+        wrap: Sequence[str] = (),
+    ) -> None:
         """Columns named in `wrap` hold prose and wrap between words to fit the width; every
         other column holds ids and names, which never wrap (a wrapped `wandb-flat-run-fiel|ds`
         can be neither read nor pasted). When the ids leave the prose too little room, each row
@@ -162,20 +168,34 @@ class Terminal:
             elif index == last_prose:  # the message takes the room the others leave
                 table.add_column(column.upper(), overflow="fold", min_width=min(width, PROSE_MIN_WIDTH))
             else:  # a short prose column (observed, expected)
-                table.add_column(column.upper(), overflow="fold", min_width=min(width, PROSE_MIN_WIDTH),
-                                 max_width=max(len(column), min(width, PROSE_MAX_WIDTH)))
+                table.add_column(
+                    column.upper(),
+                    overflow="fold",
+                    min_width=min(width, PROSE_MIN_WIDTH),
+                    max_width=max(len(column), min(width, PROSE_MAX_WIDTH)),
+                )
         for row in cells:
             table.add_row(*row)
-        shorts = sum(max(len(column), min(width, PROSE_MAX_WIDTH)) + 2
-                     for index, (column, width) in enumerate(zip(columns, widths)) if column in wrap and index != last_prose)
+        shorts = sum(
+            max(len(column), min(width, PROSE_MAX_WIDTH)) + 2
+            for index, (column, width) in enumerate(zip(columns, widths))
+            if column in wrap and index != last_prose
+        )
         if wrap and fixed + shorts + PROSE_MIN_WIDTH + 2 > console.width:  # rich would squeeze the prose to nothing
             self._stacked(console, columns, cells, widths, wrap, to_stderr)
             return
         # ids alone wider than the screen: print them whole (the terminal wraps the line) rather than cut
         self._emit(console, table, to_stderr, width=None if wrap else max(console.width, fixed))
 
-    def _stacked(self, console: Console, columns: Sequence[str], cells: list[list[Any]], widths: list[int],
-                 wrap: Sequence[str], to_stderr: bool) -> None:
+    def _stacked(
+        self,
+        console: Console,
+        columns: Sequence[str],
+        cells: list[list[Any]],
+        widths: list[int],
+        wrap: Sequence[str],
+        to_stderr: bool,
+    ) -> None:
         from rich.padding import Padding
         from rich.text import Text
 
@@ -193,13 +213,17 @@ class Terminal:
         self._emit(console, line([Text(columns[index].upper(), style="bold") for index in ids]), to_stderr, soft=True)
         for row in cells:
             self._emit(console, line([row[index] for index in ids]), to_stderr, soft=True)
-            parts = [row[index].plain if columns[index] in UNLABELLED else f"{columns[index]} {row[index].plain}"
-                     for index in texts if row[index].plain not in ("", "-")]
+            parts = [
+                row[index].plain if columns[index] in UNLABELLED else f"{columns[index]} {row[index].plain}"
+                for index in texts
+                if row[index].plain not in ("", "-")
+            ]
             if parts:
                 self._emit(console, Padding(self._text("; ".join(parts)), (0, 0, 0, 4)), to_stderr)
 
-    def _emit(self, console: Console, renderable: Any, to_stderr: bool, width: int | None = None,
-              soft: bool = False) -> None:
+    def _emit(
+        self, console: Console, renderable: Any, to_stderr: bool, width: int | None = None, soft: bool = False
+    ) -> None:
         """Print; `soft`: one line however long (the terminal wraps it), for ids that must not break."""
         crop = not soft and (width is None or width <= console.width)
         if console.is_terminal:
@@ -257,8 +281,15 @@ def render_report(term: Terminal, report: Report) -> None:
     rows = []
     for finding, count in _collapsed(report.findings):
         check = finding.check if count == 1 else f"{finding.check.split('.', 1)[0]}.* ({count} checks)"
-        rows.append((term.styled(finding.status.value, _STATUS_STYLE[finding.status]), check, show(finding.observed),
-                     show(finding.expected), finding.message))
+        rows.append(
+            (
+                term.styled(finding.status.value, _STATUS_STYLE[finding.status]),
+                check,
+                show(finding.observed),
+                show(finding.expected),
+                finding.message,
+            )
+        )
     term.table(("status", "check", "observed", "expected", "message"), rows, wrap=("observed", "expected", "message"))
     remedies: dict[str, list[str]] = {}  # one line per fix, naming every check it clears
     for finding in report.findings:
@@ -308,8 +339,9 @@ def render_plan_result(term: Terminal, plan: Plan, applied: bool, verified: bool
         term.line(f"the change to {plan.target} was accepted and goes on; not verified (--no-wait)")
 
 
-def render_items(term: Terminal, columns: Sequence[str], items: Sequence[dict[str, Any]], document: Any,
-                 wrap: Sequence[str] = ()) -> None:
+def render_items(
+    term: Terminal, columns: Sequence[str], items: Sequence[dict[str, Any]], document: Any, wrap: Sequence[str] = ()
+) -> None:
     """A list of items: the table of `columns` (those in `wrap` are prose), or `document` as JSON."""
     if term.json_mode:
         term.json(document)

@@ -58,7 +58,9 @@ def title_of(text: str, default: str) -> str:
 
 def available() -> list[Runbook]:
     """Every runbook, sorted by name."""
-    return [Runbook(name, title_of(entry.read_text(encoding="utf-8"), name)) for name, entry in sorted(_files().items())]
+    return [
+        Runbook(name, title_of(entry.read_text(encoding="utf-8"), name)) for name, entry in sorted(_files().items())
+    ]
 
 
 def _resolve(name: str) -> tuple[str, Traversable]:

@@ -22,7 +22,8 @@ def test_the_committed_rules_are_the_default_output(wbctl) -> None:
     result = wbctl("alerts", "rules")
     assert result.returncode == 0, result.stderr
     assert result.stdout == COMMITTED.read_text(), (
-        "docs/alerts/wbctl-rules.yaml is stale: run `wbctl alerts rules > docs/alerts/wbctl-rules.yaml` with no config")
+        "docs/alerts/wbctl-rules.yaml is stale: run `wbctl alerts rules > docs/alerts/wbctl-rules.yaml` with no config"
+    )
     assert result.stderr == ""
     assert wbctl("alerts", "rules", "--format", "prometheus").stdout == result.stdout
 
@@ -38,16 +39,23 @@ def test_json_document(wbctl) -> None:
 
 def test_a_contexts_retention_and_interval_change_the_thresholds(wbctl, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('current-context = "prod"\n[contexts.prod]\nqueue-retention = "3d"\nalerts-auditor-interval = "10m"\n'
-                      'alerts-runbook-url = "https://github.com/acme/wbctl/blob/main/docs"\n'
-                      'queue-subscription = "prod-updater"\n')
+    config.write_text(
+        'current-context = "prod"\n[contexts.prod]\nqueue-retention = "3d"\nalerts-auditor-interval = "10m"\n'
+        'alerts-runbook-url = "https://github.com/acme/wbctl/blob/main/docs"\n'
+        'queue-subscription = "prod-updater"\n'
+    )
     result = wbctl("--config", str(config), "alerts", "rules")
     assert result.returncode == 0, result.stderr
     found = rules_of(result.stdout)
     assert found["WbctlQueueOldestMessageAge"]["expr"] == 'wbctl_queue_oldest_age_seconds{context="prod"} > 129600'
-    assert found["WbctlAuditorSilent"]["expr"] == 'time() - wbctl_check_last_run_timestamp_seconds{context="prod"} > 1800'
+    assert (
+        found["WbctlAuditorSilent"]["expr"] == 'time() - wbctl_check_last_run_timestamp_seconds{context="prod"} > 1800'
+    )
     assert "Pub/Sub subscription prod-updater" in found["WbctlQueueStalled"]["annotations"]["description"]
-    assert found["WbctlQueueStalled"]["annotations"]["runbook_url"] == "https://github.com/acme/wbctl/blob/main/docs/runbook.md"
+    assert (
+        found["WbctlQueueStalled"]["annotations"]["runbook_url"]
+        == "https://github.com/acme/wbctl/blob/main/docs/runbook.md"
+    )
     assert "for context prod:" in result.stdout.splitlines()[1]
     # the environment wins over the file, as for every key
     env = wbctl("--config", str(config), "alerts", "rules", env={"WBCTL_QUEUE_RETENTION": "1d"})
@@ -61,7 +69,8 @@ def test_kafka_without_a_retention_says_so(wbctl) -> None:
     assert "note: the Kafka topic's retention is unknown" in result.stderr and "set queue-retention" in result.stderr
     gcp = wbctl("alerts", "rules", "--format", "gcp", env={"WBCTL_QUEUE_SOURCE": "kafka"})
     assert [p["displayName"] for p in json.loads(gcp.stdout)] == [
-        "wbctl: Bigtable's CPU is over target and no node is being added"]
+        "wbctl: Bigtable's CPU is over target and no node is being added"
+    ]
 
 
 def test_gcp_policies_parse_as_alert_policies(wbctl) -> None:
@@ -72,7 +81,9 @@ def test_gcp_policies_parse_as_alert_policies(wbctl) -> None:
     assert len(policies) == 5
     for policy in policies:
         parsed = AlertPolicy.from_json(json.dumps(policy))
-        assert all('"my-proj"' in (c.condition_threshold.filter or c.condition_absent.filter) for c in parsed.conditions)
+        assert all(
+            '"my-proj"' in (c.condition_threshold.filter or c.condition_absent.filter) for c in parsed.conditions
+        )
     assert 'resource.labels.instance = "prod-bt"' in policies[-1]["conditions"][0]["conditionThreshold"]["filter"]
     assert "note: the updater's replicas" in result.stderr
     one = wbctl("alerts", "rules", "--format", "gcp", "--policy", "WbctlQueueDataLoss", env=env)
@@ -85,7 +96,10 @@ def test_gcp_policies_parse_as_alert_policies(wbctl) -> None:
 def test_bad_input_is_one_line_and_exit_2(wbctl) -> None:
     for args, message in (
         (("--format", "alertmanager"), "wbctl: error: --format alertmanager: expected one of prometheus, gcp"),
-        (("--format", "gcp", "--policy", "Nope"), "wbctl: error: --policy Nope: expected one of WbctlQueueBacklogGrowing, "),
+        (
+            ("--format", "gcp", "--policy", "Nope"),
+            "wbctl: error: --policy Nope: expected one of WbctlQueueBacklogGrowing, ",
+        ),
         (("--policy", "WbctlQueueStalled"), "wbctl: error: --policy only applies with --format gcp"),
     ):
         result = wbctl("alerts", "rules", *args)
@@ -110,7 +124,14 @@ def test_no_secret_reaches_the_output(wbctl, tmp_path: Path) -> None:
     for args in ((), ("--format", "gcp"), ("-o", "json"), ("--format", "gcp", "-o", "json")):
         result = wbctl("--config", str(config), "alerts", "rules", *args, env=env)
         assert result.returncode == 0, result.stderr
-        for secret in ("redis-Secret-123", "mysql-Secret-456", "redis-Secret-789", "mysql-Secret-000", "10.0.0.3", "10.0.0.4"):
+        for secret in (
+            "redis-Secret-123",
+            "mysql-Secret-456",
+            "redis-Secret-789",
+            "mysql-Secret-000",
+            "10.0.0.3",
+            "10.0.0.4",
+        ):
             assert secret not in result.stdout + result.stderr, (args, secret)
 
 

@@ -76,10 +76,15 @@ def test_check_cpu_without_data_is_unknown(wbctl, google, env) -> None:
 
 def test_autoscale_applies_waits_verifies_and_audits(wbctl, google, env, audit_log) -> None:
     google.operation_polls(2)
-    result = wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "60", "--yes", "-o", "json", env=env)
+    result = wbctl(
+        "bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "60", "--yes", "-o", "json", env=env
+    )
     assert result.returncode == 0, result.stderr
     assert {c["key"] for c in result.json()["changes"]} == {
-        "autoscaling min nodes", "autoscaling max nodes", "autoscaling CPU target %"}
+        "autoscaling min nodes",
+        "autoscaling max nodes",
+        "autoscaling CPU target %",
+    }
     assert cluster(google)["autoscaling"]["min"] == 3 and cluster(google)["autoscaling"]["max"] == 10
     assert cluster(google)["autoscaling"]["cpu_target"] == 60
     mask = google.requests("PartialUpdateCluster")[0].update_mask.paths
@@ -128,7 +133,10 @@ def test_dry_run_sends_no_update(wbctl, google, env) -> None:
         (["bigtable", "autoscale", "--min", "3", "--max", "10", "--cluster", "nope"], "no cluster 'nope'"),
         (["bigtable", "scale", "--nodes", "0"], "--nodes 0: Bigtable takes 1-1000 nodes"),
         (["bigtable", "scale", "--nodes", "99999999999"], "--nodes 99999999999: Bigtable takes 1-1000 nodes"),
-        (["bigtable", "scale", "--nodes", "1"], "--nodes 1 is below the guide's absolute minimum of 3 Bigtable nodes: add --force"),
+        (
+            ["bigtable", "scale", "--nodes", "1"],
+            "--nodes 1 is below the guide's absolute minimum of 3 Bigtable nodes: add --force",
+        ),
         (["bigtable", "status", "--window", "abc"], "invalid duration"),
     ],
 )
@@ -190,8 +198,10 @@ def test_operation_that_never_finishes(wbctl, google, env) -> None:
 
 def test_status_with_prometheus_as_the_metrics_source(wbctl, google, env, prometheus_stack) -> None:
     cpu = "stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_cpu_load"
-    prometheus_stack.push("wbctl-e2e-bigtable", f"# TYPE {cpu} gauge\n"
-                          f'{cpu}{{bigtable_instance="wandb-bigtable",cluster="{CLUSTER}"}} 0.83\n')
+    prometheus_stack.push(
+        "wbctl-e2e-bigtable",
+        f'# TYPE {cpu} gauge\n{cpu}{{bigtable_instance="wandb-bigtable",cluster="{CLUSTER}"}} 0.83\n',
+    )
     prometheus_stack.wait_for_samples(f'{cpu}{{cluster="{CLUSTER}"}}', count=2)
     google.reset_calls()
     prom = {**env, "WBCTL_METRICS_SOURCE": "prometheus", "WBCTL_PROMETHEUS_URL": prometheus_stack.url}

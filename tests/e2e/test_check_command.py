@@ -19,8 +19,11 @@ def test_sandbox_healthy_passes_everything(wbctl) -> None:
 
 
 def test_check_exits_3_when_nothing_could_be_checked(wbctl, isolated_env: Path) -> None:
-    down = {"WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "KUBECONFIG": "/nonexistent",
-            "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db"}
+    down = {
+        "WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "KUBECONFIG": "/nonexistent",
+        "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db",
+    }
     for args in ((), ("--fail-on", "warn")):
         result = wbctl("--timeout", "2", "check", *args, env=down)
         assert result.returncode == 3, result.stdout
@@ -35,8 +38,11 @@ def test_only_takes_known_groups(wbctl) -> None:
 
 
 def test_a_table_collapses_unknown_findings_one_line_per_backend(wbctl) -> None:
-    env = {"WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db", "KUBECONFIG": "/nonexistent",
-           "WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    env = {
+        "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db",
+        "KUBECONFIG": "/nonexistent",
+        "WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }
     table = wbctl("--timeout", "2", "check", "--only", "mysql,services", env=env).stdout
     assert table.count("connection refused") == 1 and "mysql.* (17 checks)" in table
     assert table.count("cannot load a kubeconfig") == 1
@@ -44,11 +50,19 @@ def test_a_table_collapses_unknown_findings_one_line_per_backend(wbctl) -> None:
 
 def test_fail_on_warn(wbctl, redis_server: RedisServer) -> None:
     client = redis_server.client()
-    client.mset({"bigtablev3.filestream.metric_points_chunk_size": "20000",
-                 "bigtablev3.filestream.metric_points_parallelization": "4",
-                 "bigtablev3.filestream.write_cache_size": "10000000"})
+    client.mset(
+        {
+            "bigtablev3.filestream.metric_points_chunk_size": "20000",
+            "bigtablev3.filestream.metric_points_parallelization": "4",
+            "bigtablev3.filestream.write_cache_size": "10000000",
+        }
+    )
     client.set("gorilla.DiscardV2UpdatesForRun", "noisy1", ex=3600)  # a discard in place is a warning
-    env = {"WBCTL_REDIS_URL": redis_server.url, "KUBECONFIG": "/nonexistent", "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db"}
+    env = {
+        "WBCTL_REDIS_URL": redis_server.url,
+        "KUBECONFIG": "/nonexistent",
+        "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db",
+    }
     report = wbctl("--timeout", "2", "check", "--only", "redis", "-o", "json", env=env)
     assert report.returncode == 0, report.stdout
     statuses = {f["status"] for f in report.json()["findings"]}
@@ -75,8 +89,11 @@ def test_dead_backends_do_not_hide_the_live_one(wbctl, redis_server: RedisServer
         f"clusters: [{{name: dead, cluster: {{server: 'http://127.0.0.1:{free_port()}'}}}}]\n"
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: dead, context: {cluster: dead, user: u}}]\n"
     )
-    env = {"WBCTL_REDIS_URL": redis_server.url, "KUBECONFIG": str(kubeconfig),
-           "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{free_port()}/wandb_local"}
+    env = {
+        "WBCTL_REDIS_URL": redis_server.url,
+        "KUBECONFIG": str(kubeconfig),
+        "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{free_port()}/wandb_local",
+    }
     result = wbctl("--timeout", "2", "check", "-o", "json", env=env)
     assert result.returncode == 1  # the live Redis is untuned
     findings = {f["check"]: f for f in result.json()["findings"]}
@@ -101,8 +118,13 @@ def test_concurrent_reads_never_race_on_imports(wbctl, isolated_env: Path) -> No
         f"clusters: [{{name: dead, cluster: {{server: 'http://127.0.0.1:{free_port()}'}}}}]\n"
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: dead, context: {cluster: dead, user: u}}]\n"
     )
-    env = {"KUBECONFIG": str(kubeconfig), "WBCTL_GCP_PROJECT": "p", "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent.json",
-           "WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db"}
+    env = {
+        "KUBECONFIG": str(kubeconfig),
+        "WBCTL_GCP_PROJECT": "p",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent.json",
+        "WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db",
+    }
     with ThreadPoolExecutor(max_workers=4) as pool:
         runs = list(pool.map(lambda _: wbctl("--timeout", "2", "check", "-o", "json", env=env), range(20)))
     for result in runs:

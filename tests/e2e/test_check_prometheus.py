@@ -46,7 +46,9 @@ def test_every_finding_of_a_sandbox_check_is_a_series_per_status(wbctl) -> None:
         [sample] = [s for s in parsed[name] if all(s.labels.get(k) == v for k, v in labels.items())]
         return sample.value
 
-    assert value("wbctl_queue_verdict", verdict="growing") == 1.0 and value("wbctl_queue_verdict", verdict="none") == 0.0
+    assert (
+        value("wbctl_queue_verdict", verdict="growing") == 1.0 and value("wbctl_queue_verdict", verdict="none") == 0.0
+    )
     assert value("wbctl_queue_backlog_messages") > 100_000
     assert value("wbctl_queue_consume_messages_per_second") < value("wbctl_queue_publish_messages_per_second")
     assert value("wbctl_queue_retention_seconds") == 7 * 86400
@@ -54,8 +56,12 @@ def test_every_finding_of_a_sandbox_check_is_a_series_per_status(wbctl) -> None:
     drain = value("wbctl_queue_backlog_messages") / value("wbctl_queue_consume_messages_per_second")
     assert value("wbctl_queue_retention_headroom_seconds") == pytest.approx(7 * 86400 - age - drain, rel=1e-6)
     assert "wbctl_queue_drain_eta_seconds" not in parsed  # a growing queue does not drain
-    assert value("wbctl_bigtable_nodes", cluster="wandb-bigtable-c1") == value("wbctl_bigtable_max_nodes", cluster="wandb-bigtable-c1")
-    assert value("wbctl_bigtable_cpu_ratio", cluster="wandb-bigtable-c1") > value("wbctl_bigtable_cpu_target_ratio", cluster="wandb-bigtable-c1")
+    assert value("wbctl_bigtable_nodes", cluster="wandb-bigtable-c1") == value(
+        "wbctl_bigtable_max_nodes", cluster="wandb-bigtable-c1"
+    )
+    assert value("wbctl_bigtable_cpu_ratio", cluster="wandb-bigtable-c1") > value(
+        "wbctl_bigtable_cpu_target_ratio", cluster="wandb-bigtable-c1"
+    )
     assert value("wbctl_updater_replicas") == value("wbctl_updater_max_replicas") >= 1
     assert {s.labels["group"] for s in parsed["wbctl_check_duration_seconds"]} == groups
     assert value("wbctl_check_last_run_timestamp_seconds") > 1.7e9
@@ -105,19 +111,32 @@ def test_textfile_is_written_whole_for_node_exporter(wbctl, tmp_path: Path) -> N
     assert [p.name for p in directory.iterdir()] == ["wbctl.prom"]  # no temporary file left behind
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--push", "ftp://gateway:9091"), "--push ftp://gateway:9091: expected an http:// or https:// URL with a host"),
-    (("--push", "http://gate\nway:9091"), "invisible"),
-    (("--push", "http://u:hunter2@gateway:9091?x=1"), "--push http://gateway:9091: expected no query"),
-    (("--push", "http://:9091"), "expected an http:// or https:// URL with a host"),
-    (("--textfile", "/tmp/wbctl.txt"), "ending in .prom"),
-    (("--textfile", "/nonexistent/dir/wbctl.prom"), "does not exist"),
-    (("--push", "http://127.0.0.1:9", "-o", "json"), "-o json: --push and --textfile send the Prometheus text format"),
-    (("-o", "yaml"), "-o yaml: expected one of table, json, prometheus, openmetrics"),
-])
-def test_bad_export_options_fail_before_any_read(wbctl, isolated_env: Path, args: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ("--push", "ftp://gateway:9091"),
+            "--push ftp://gateway:9091: expected an http:// or https:// URL with a host",
+        ),
+        (("--push", "http://gate\nway:9091"), "invisible"),
+        (("--push", "http://u:hunter2@gateway:9091?x=1"), "--push http://gateway:9091: expected no query"),
+        (("--push", "http://:9091"), "expected an http:// or https:// URL with a host"),
+        (("--textfile", "/tmp/wbctl.txt"), "ending in .prom"),
+        (("--textfile", "/nonexistent/dir/wbctl.prom"), "does not exist"),
+        (
+            ("--push", "http://127.0.0.1:9", "-o", "json"),
+            "-o json: --push and --textfile send the Prometheus text format",
+        ),
+        (("-o", "yaml"), "-o yaml: expected one of table, json, prometheus, openmetrics"),
+    ],
+)
+def test_bad_export_options_fail_before_any_read(
+    wbctl, isolated_env: Path, args: tuple[str, ...], message: str
+) -> None:
     # a Redis URL nobody answers: if the command read backends first, it would take the timeout
-    result = wbctl("--timeout", "30", "check", *args, env={"WBCTL_REDIS_URL": "redis://10.255.255.1:6379/0"}, timeout=20)
+    result = wbctl(
+        "--timeout", "30", "check", *args, env={"WBCTL_REDIS_URL": "redis://10.255.255.1:6379/0"}, timeout=20
+    )
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == "" and "hunter2" not in result.stderr
@@ -127,31 +146,39 @@ def test_a_pushgateway_that_is_down_is_a_backend_error(wbctl) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = wbctl("--sandbox", "--scenario", "healthy", "check", "--push", url)
     assert result.returncode == 3, result.stderr
-    assert result.stderr.startswith(f"wbctl: error: push to {url} as job=\"wbctl\"") and "refused" in result.stderr
+    assert result.stderr.startswith(f'wbctl: error: push to {url} as job="wbctl"') and "refused" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_push_lands_in_prometheus(wbctl, prometheus_stack: PrometheusStack) -> None:
-    gateway = prometheus_stack.pushgateway_url.replace("http://", "http://auditor:s3cr%2Ft@")  # basic auth is ignored by an open gateway
+    gateway = prometheus_stack.pushgateway_url.replace(
+        "http://", "http://auditor:s3cr%2Ft@"
+    )  # basic auth is ignored by an open gateway
     try:
         result = wbctl("--sandbox", "check", "--push", gateway, "--exit-zero")
         assert result.returncode == 0, result.stderr
         assert result.stdout == ""
         assert "s3cr" not in result.stderr and "auditor" not in result.stderr
-        assert 'pushed' in result.stderr and 'context="sandbox/queue-backlog"' in result.stderr
-        growing = prometheus_stack.wait_for('wbctl_queue_verdict{job="wbctl",context="sandbox/queue-backlog",verdict="growing"} == 1')
+        assert "pushed" in result.stderr and 'context="sandbox/queue-backlog"' in result.stderr
+        growing = prometheus_stack.wait_for(
+            'wbctl_queue_verdict{job="wbctl",context="sandbox/queue-backlog",verdict="growing"} == 1'
+        )
         assert len(growing) == 1
         [backlog] = prometheus_stack.wait_for('wbctl_queue_backlog_messages{context="sandbox/queue-backlog"}')
         assert float(backlog["value"][1]) > 100_000
         failing = prometheus_stack.query('wbctl_check_status{job="wbctl",status="fail"} == 1')
         assert {"queue.backlog"} <= {series["metric"]["check"] for series in failing}
         # a second push replaces the group: a check that no longer runs leaves no series behind
-        again = wbctl("--sandbox", "check", "--only", "redis", "--push", prometheus_stack.pushgateway_url, "--exit-zero")
+        again = wbctl(
+            "--sandbox", "check", "--only", "redis", "--push", prometheus_stack.pushgateway_url, "--exit-zero"
+        )
         assert again.returncode == 0, again.stderr
         prometheus_stack.wait_for('absent(wbctl_queue_backlog_messages{context="sandbox/queue-backlog"})')
     finally:
         # prometheus-client encodes a grouping value holding "/" as base64, as the push did
-        delete_from_gateway(prometheus_stack.pushgateway_url, job="wbctl", grouping_key={"context": "sandbox/queue-backlog"})
+        delete_from_gateway(
+            prometheus_stack.pushgateway_url, job="wbctl", grouping_key={"context": "sandbox/queue-backlog"}
+        )
 
 
 def test_a_pushgateway_that_never_answers_times_out(wbctl) -> None:

@@ -37,8 +37,14 @@ run()
 
 
 def run_buggy(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", BUGGY, *args], env=dict(os.environ), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", BUGGY, *args],
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_an_internal_error_exits_70_with_one_line() -> None:
@@ -54,7 +60,7 @@ def test_an_internal_error_with_debug_shows_the_traceback_then_the_line() -> Non
     result = run_buggy("--debug", "config", "show")
     assert result.returncode == 70
     assert result.stderr.startswith("Traceback (most recent call last):")
-    assert ', in load\n' in result.stderr and "\nKeyError: 'settings-bug'\n" in result.stderr
+    assert ", in load\n" in result.stderr and "\nKeyError: 'settings-bug'\n" in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "wbctl: error: internal error: KeyError: 'settings-bug' (re-run with --debug and report it)"
     )
@@ -73,8 +79,14 @@ def test_a_finding_is_still_1_and_not_a_bug(wbctl) -> None:
 def shell(command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`command` in bash; PIPESTATUS of its first stage on the last line of stdout."""
     script = f'{command}\necho "status=${{PIPESTATUS[0]}}"'
-    return subprocess.run(["bash", "-c", script], env=dict(os.environ), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["bash", "-c", script],
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def wbctl_words() -> str:
@@ -85,8 +97,10 @@ def test_a_watch_piped_to_head_ends_quietly_with_141() -> None:
     """`--watch | head -1`: head takes the first document and leaves; the next round's write
     finds the pipe closed and the watch ends there, without a word on stderr."""
     started = time.monotonic()
-    result = shell(f"{wbctl_words()} --sandbox --scenario queue-backlog runbook queue-backlog --watch "
-                   "--interval 1s -o json | head -1")
+    result = shell(
+        f"{wbctl_words()} --sandbox --scenario queue-backlog runbook queue-backlog --watch "
+        "--interval 1s -o json | head -1"
+    )
     lines = result.stdout.splitlines()
     assert lines[-1] == f"status={ExitStatus.CLOSED_PIPE}"
     assert len(lines) == 2 and lines[0].startswith('{"runbook": "queue-backlog"')
@@ -126,9 +140,15 @@ def interrupt_at_prompt(how: str) -> tuple[int, str]:
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    process = subprocess.Popen([sys.executable, "-m", "wbctl", "--sandbox", "run", "discard", "r1"],
-                               stdin=secondary, stdout=secondary, stderr=secondary, env=dict(os.environ),
-                               preexec_fn=controlling_terminal, close_fds=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wbctl", "--sandbox", "run", "discard", "r1"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=dict(os.environ),
+        preexec_fn=controlling_terminal,
+        close_fds=True,
+    )
     os.close(secondary)
     output = b""
     interrupted = False
@@ -175,10 +195,22 @@ def test_ctrl_c_at_the_prompt_prints_interrupted_on_its_own_line(how: str) -> No
 # --- shell completion ----------------------------------------------------------------------
 
 
-def complete(words: str, cword: int, env: dict[str, str] | None = None, instruction: str = "complete_bash") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wbctl"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "_WBCTL_COMPLETE": instruction, "COMP_WORDS": words,
-                               "COMP_CWORD": str(cword), **(env or {})})
+def complete(
+    words: str, cword: int, env: dict[str, str] | None = None, instruction: str = "complete_bash"
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wbctl"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "_WBCTL_COMPLETE": instruction,
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(cword),
+            **(env or {}),
+        },
+    )
 
 
 @pytest.mark.parametrize("instruction", ["complete_bash", "bash_complete"])
@@ -203,22 +235,34 @@ def test_bash_completes_services_and_contexts(isolated_env: Path, instruction: s
 def test_completion_of_contexts_from_a_broken_file_offers_nothing_and_prints_no_error(isolated_env: Path) -> None:
     broken = isolated_env / "broken.toml"
     broken.write_text("[contexts.prod\n")
-    for env, words in (({"WBCTL_CONFIG": str(broken)}, "wbctl --context "),
-                       ({}, f"wbctl --config {broken} --context "),
-                       ({"WBCTL_CONFIG": str(isolated_env / "missing.toml")}, "wbctl --context ")):
+    for env, words in (
+        ({"WBCTL_CONFIG": str(broken)}, "wbctl --context "),
+        ({}, f"wbctl --config {broken} --context "),
+        ({"WBCTL_CONFIG": str(isolated_env / "missing.toml")}, "wbctl --context "),
+    ):
         result = complete(words, len(words.split()), env)
         assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "", ""), words
 
 
 def test_show_and_install_completion(isolated_env: Path) -> None:
     env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    shown = subprocess.run([sys.executable, "-m", "wbctl", "--show-completion", "bash"], env=env,
-                           capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "wbctl", "--show-completion", "bash"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert shown.returncode == 0, shown.stderr
     assert "_WBCTL_COMPLETE=complete_bash" in shown.stdout
     assert "complete -o default -F _wbctl_completion wbctl" in shown.stdout
-    installed = subprocess.run([sys.executable, "-m", "wbctl", "--install-completion", "bash"], env=env,
-                               capture_output=True, text=True, timeout=60)
+    installed = subprocess.run(
+        [sys.executable, "-m", "wbctl", "--install-completion", "bash"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert installed.returncode == 0, installed.stderr
     assert "bash completion installed in" in installed.stdout
     assert "_WBCTL_COMPLETE=complete_bash" in (isolated_env / ".bash_completions" / "wbctl.sh").read_text()

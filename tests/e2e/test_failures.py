@@ -22,8 +22,16 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command", [["redis", "show"], ["redis", "tune", "--yes"], ["run", "discard", "r1", "--yes"],
-                                     ["run", "discarded"], ["run", "restore", "--yes"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["redis", "show"],
+        ["redis", "tune", "--yes"],
+        ["run", "discard", "r1", "--yes"],
+        ["run", "discarded"],
+        ["run", "restore", "--yes"],
+    ],
+)
 def test_unreachable_redis_exits_3(wbctl, command) -> None:
     result = wbctl(*command, env={"WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
     assert result.returncode == 3
@@ -59,7 +67,13 @@ def test_hung_server_ends_within_the_timeout(wbctl) -> None:
     listener.listen(8)
     try:
         started = time.monotonic()
-        result = wbctl("--timeout", "1", "redis", "show", env={"WBCTL_REDIS_URL": f"redis://127.0.0.1:{listener.getsockname()[1]}/0"})
+        result = wbctl(
+            "--timeout",
+            "1",
+            "redis",
+            "show",
+            env={"WBCTL_REDIS_URL": f"redis://127.0.0.1:{listener.getsockname()[1]}/0"},
+        )
         elapsed = time.monotonic() - started
     finally:
         listener.close()
@@ -74,8 +88,14 @@ def test_ctrl_c_exits_130(isolated_env: Path) -> None:
     listener.listen(8)
     env = {**os.environ, "WBCTL_REDIS_URL": f"redis://127.0.0.1:{listener.getsockname()[1]}/0"}
     try:
-        process = subprocess.Popen([sys.executable, "-m", "wbctl", "--timeout", "30", "redis", "show"], env=env,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wbctl", "--timeout", "30", "redis", "show"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(1.5)  # past start-up, waiting on the server
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=10)
@@ -124,7 +144,8 @@ def test_password_in_a_url_in_the_config_file_is_refused(wbctl, isolated_env: Pa
         assert result.stdout == ""
         assert result.stderr.strip().splitlines()[-1] == (
             f"wbctl: error: config {path}, line 2: redis-url holds a password, and passwords are never read from "
-            "the file: remove it from the URL and set WBCTL_REDIS_PASSWORD (or give the whole URL in WBCTL_REDIS_URL)")
+            "the file: remove it from the URL and set WBCTL_REDIS_PASSWORD (or give the whole URL in WBCTL_REDIS_URL)"
+        )
 
 
 def test_password_in_a_url_from_the_environment_still_works(wbctl, redis_auth) -> None:
@@ -145,9 +166,15 @@ def test_unknown_key(wbctl, isolated_env: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--timeout", "soon", "redis", "show"], "--timeout: expected a number of seconds, more than 0 and at most 3600"),
+        (
+            ["--timeout", "soon", "redis", "show"],
+            "--timeout: expected a number of seconds, more than 0 and at most 3600",
+        ),
         (["--timeout", "0", "config", "show"], "--timeout: expected a number of seconds, more than 0 and at most 3600"),
-        (["--timeout", "3601", "config", "show"], "--timeout: expected a number of seconds, more than 0 and at most 3600"),
+        (
+            ["--timeout", "3601", "config", "show"],
+            "--timeout: expected a number of seconds, more than 0 and at most 3600",
+        ),
         (["run", "discard", "r1", "--ttl", "2h2h", "--dry-run"], "invalid duration '2h2h': the unit h is given twice"),
         (["run", "discard", "r1", "--ttl", "30m1h", "--dry-run"], "invalid duration '30m1h': h is given after m"),
         (["redis", "show", "-o", "yaml"], "--output: expected one of table, json"),

@@ -30,7 +30,9 @@ def test_a_misspelt_sandbox_switch_is_bad_input_and_nothing_is_written(wbctl, re
 
 
 def test_a_scenario_without_the_sandbox_is_refused(wbctl, redis_server: RedisServer) -> None:
-    result = wbctl("redis", "tune", "--yes", env={"WBCTL_SCENARIO": "misconfigured", "WBCTL_REDIS_URL": redis_server.url})
+    result = wbctl(
+        "redis", "tune", "--yes", env={"WBCTL_SCENARIO": "misconfigured", "WBCTL_REDIS_URL": redis_server.url}
+    )
     assert result.returncode == 2 and "WBCTL_SCENARIO only applies with --sandbox" in result.stderr
     assert redis_server.client().keys("*") == []
     assert wbctl("redis", "show", env={"WBCTL_SANDBOX": "off", "WBCTL_REDIS_URL": redis_server.url}).returncode == 0
@@ -53,7 +55,10 @@ def test_an_unusable_width_hides_neither_the_diff_nor_an_error(wbctl, redis_serv
 @pytest.mark.parametrize("columns", ["80", "100"])
 def test_ids_never_wrap_at_80_or_100_columns(wbctl, columns) -> None:
     table = wbctl("--sandbox", "--scenario", "misconfigured", "check", env={"COLUMNS": columns}).stdout
-    for check_id in ("services.wandb-flat-run-fields-updater.autoscaling", "redis.bigtablev3.filestream.metric_points_chunk_size"):
+    for check_id in (
+        "services.wandb-flat-run-fields-updater.autoscaling",
+        "redis.bigtablev3.filestream.metric_points_chunk_size",
+    ):
         assert check_id in table.split()  # whole, on one line
     listed = wbctl("--sandbox", "services", "list", env={"COLUMNS": columns}).stdout
     assert "wandb-flat-run-fields-updater" in listed.split()
@@ -74,10 +79,24 @@ def test_a_fix_shared_by_several_checks_is_printed_once(wbctl) -> None:
 @pytest.fixture
 def google() -> Iterator[FakeGoogleAPIs]:
     with FakeGoogleAPIs() as fake:
-        fake.add_instance(PROJECT, INSTANCE, clusters=[
-            {"id": f"{INSTANCE}-c1", "location": "us-central1-a", "serve_nodes": 3, "autoscaling": {"min": 1, "max": 3}},
-            {"id": f"{INSTANCE}-c2", "location": "us-east1-b", "serve_nodes": 3, "autoscaling": {"min": 1, "max": 3}},
-        ])
+        fake.add_instance(
+            PROJECT,
+            INSTANCE,
+            clusters=[
+                {
+                    "id": f"{INSTANCE}-c1",
+                    "location": "us-central1-a",
+                    "serve_nodes": 3,
+                    "autoscaling": {"min": 1, "max": 3},
+                },
+                {
+                    "id": f"{INSTANCE}-c2",
+                    "location": "us-east1-b",
+                    "serve_nodes": 3,
+                    "autoscaling": {"min": 1, "max": 3},
+                },
+            ],
+        )
         yield fake
 
 
@@ -86,22 +105,37 @@ def env(google: FakeGoogleAPIs) -> dict[str, str]:
     return {"WBCTL_GCP_EMULATOR_HOST": google.address, "WBCTL_GCP_PROJECT": PROJECT}
 
 
-@pytest.mark.parametrize(("method", "argv", "permission", "role"), [
-    ("GetInstance", ("bigtable", "status"), "bigtable.instances.get", "roles/bigtable.viewer"),
-    ("ListClusters", ("bigtable", "check"), "bigtable.clusters.list", "roles/bigtable.viewer"),
-    ("ListTimeSeries", ("bigtable", "status"), "monitoring.timeSeries.list", "roles/monitoring.viewer"),
-    ("PartialUpdateCluster", ("bigtable", "autoscale", "--min", "3", "--max", "10", "--yes"), "bigtable.clusters.update",
-     "roles/bigtable.admin"),
-])
-def test_permission_denied_names_the_permission_and_its_role(wbctl, google, env, method, argv, permission, role) -> None:
-    google.fail(method, grpc.StatusCode.PERMISSION_DENIED, "The caller does not have permission")  # as Google often words it
+@pytest.mark.parametrize(
+    ("method", "argv", "permission", "role"),
+    [
+        ("GetInstance", ("bigtable", "status"), "bigtable.instances.get", "roles/bigtable.viewer"),
+        ("ListClusters", ("bigtable", "check"), "bigtable.clusters.list", "roles/bigtable.viewer"),
+        ("ListTimeSeries", ("bigtable", "status"), "monitoring.timeSeries.list", "roles/monitoring.viewer"),
+        (
+            "PartialUpdateCluster",
+            ("bigtable", "autoscale", "--min", "3", "--max", "10", "--yes"),
+            "bigtable.clusters.update",
+            "roles/bigtable.admin",
+        ),
+    ],
+)
+def test_permission_denied_names_the_permission_and_its_role(
+    wbctl, google, env, method, argv, permission, role
+) -> None:
+    google.fail(
+        method, grpc.StatusCode.PERMISSION_DENIED, "The caller does not have permission"
+    )  # as Google often words it
     result = wbctl(*argv, env=env)
     assert result.returncode == 3
     line = result.stderr.strip()
-    assert f"needs IAM permission {permission}, in {role}; see docs/permissions.md" in line and len(line.splitlines()) == 1
+    assert (
+        f"needs IAM permission {permission}, in {role}; see docs/permissions.md" in line and len(line.splitlines()) == 1
+    )
 
 
-def test_a_bigtable_write_stopped_on_its_second_cluster_is_told_and_audited_as_partial(wbctl, google, env, audit_log: Path) -> None:
+def test_a_bigtable_write_stopped_on_its_second_cluster_is_told_and_audited_as_partial(
+    wbctl, google, env, audit_log: Path
+) -> None:
     google.fail("PartialUpdateCluster", grpc.StatusCode.UNAVAILABLE, after=1)
     result = wbctl("bigtable", "autoscale", "--min", "3", "--max", "10", "--yes", env=env)
     assert result.returncode == 3

@@ -37,8 +37,11 @@ ENDLESS = {"sandbox serve"}
 
 def commands_with_output() -> list[str]:
     root = typer.main.get_command(app)
-    return sorted(" ".join(path[1:]) for path, command in _commands(root, ["wbctl"])
-                  if not hasattr(command, "list_commands") and any("-o" in p.opts for p in command.params))
+    return sorted(
+        " ".join(path[1:])
+        for path, command in _commands(root, ["wbctl"])
+        if not hasattr(command, "list_commands") and any("-o" in p.opts for p in command.params)
+    )
 
 
 def test_the_walk_knows_every_command() -> None:

@@ -53,7 +53,9 @@ def test_tune_dry_run_and_no_terminal(wbctl, mariadb, env) -> None:
 
 
 def test_wrong_password_exits_3_and_is_never_printed(wbctl, mariadb) -> None:
-    result = wbctl("--debug", "mysql", "check", env={"WBCTL_MYSQL_URL": mariadb.url, "WBCTL_MYSQL_PASSWORD": "nope-" + PASSWORD})
+    result = wbctl(
+        "--debug", "mysql", "check", env={"WBCTL_MYSQL_URL": mariadb.url, "WBCTL_MYSQL_PASSWORD": "nope-" + PASSWORD}
+    )
     assert result.returncode == 3
     assert "refused the login of wandb" in result.stderr.strip().splitlines()[-1]
     assert PASSWORD not in result.stdout + result.stderr
@@ -93,9 +95,22 @@ def test_from_file_both_formats_and_malformed(wbctl, isolated_env: Path) -> None
     findings = {f["check"]: f["status"] for f in result.json()["findings"]}
     assert result.returncode == 1 and findings["mysql.sync_binlog"] == "fail" and findings["mysql.version"] == "ok"
     gcloud = isolated_env / "instance.json"
-    gcloud.write_text(json.dumps({"databaseVersion": "MYSQL_8_0_31", "settings": {"databaseFlags": [
-        {"name": "sort_buffer_size", "value": "67108864"}, {"name": "cloudsql_iam_authentication", "value": "on"}]}}))
-    assert wbctl("mysql", "check", "--from-file", str(gcloud), "-o", "json").json()["findings"][0]["observed"] == "8.0.31"
+    gcloud.write_text(
+        json.dumps(
+            {
+                "databaseVersion": "MYSQL_8_0_31",
+                "settings": {
+                    "databaseFlags": [
+                        {"name": "sort_buffer_size", "value": "67108864"},
+                        {"name": "cloudsql_iam_authentication", "value": "on"},
+                    ]
+                },
+            }
+        )
+    )
+    assert (
+        wbctl("mysql", "check", "--from-file", str(gcloud), "-o", "json").json()["findings"][0]["observed"] == "8.0.31"
+    )
     merged = wbctl("mysql", "flags", "--format", "gcloud", "--from-file", str(gcloud))
     assert "cloudsql_iam_authentication=on" in merged.stdout and "merged" in merged.stderr
     bad = isolated_env / "bad.tsv"
@@ -117,8 +132,12 @@ def test_flags_with_json_output_is_one_json_document(wbctl, fmt: str) -> None:
     assert result.returncode == 0, result.stderr
     document = result.json()  # the whole of stdout
     assert document["format"] == fmt and len(document["flags"]) == 16
-    assert {"flag": "sort_buffer_size", "value": "67108864", "comparison": "at least",
-            "source": "W&B self-managed docs; W&B Terraform module"} in document["flags"]
+    assert {
+        "flag": "sort_buffer_size",
+        "value": "67108864",
+        "comparison": "at least",
+        "source": "W&B self-managed docs; W&B Terraform module",
+    } in document["flags"]
     if fmt != "table":
         plain = wbctl("mysql", "flags", "--format", fmt)
         assert document["text"] == plain.stdout.rstrip("\n")  # the text table mode prints
@@ -160,16 +179,26 @@ FRESH_INSTANCE = {
     "settings": {
         "activationPolicy": "ALWAYS",
         "availabilityType": "REGIONAL",
-        "backupConfiguration": {"binaryLogEnabled": True, "enabled": True, "kind": "sql#backupConfiguration",
-                                "startTime": "03:00", "transactionLogRetentionDays": 7},
+        "backupConfiguration": {
+            "binaryLogEnabled": True,
+            "enabled": True,
+            "kind": "sql#backupConfiguration",
+            "startTime": "03:00",
+            "transactionLogRetentionDays": 7,
+        },
         "dataDiskSizeGb": "100",
         "dataDiskType": "PD_SSD",
-        "databaseFlags": [{"name": "cloudsql_iam_authentication", "value": "on"},
-                          {"name": "slow_query_log", "value": "on"}],
+        "databaseFlags": [
+            {"name": "cloudsql_iam_authentication", "value": "on"},
+            {"name": "slow_query_log", "value": "on"},
+        ],
         "deletionProtectionEnabled": True,
         "edition": "ENTERPRISE",
-        "ipConfiguration": {"ipv4Enabled": False, "privateNetwork": "projects/my-proj/global/networks/wandb",
-                            "sslMode": "ENCRYPTED_ONLY"},
+        "ipConfiguration": {
+            "ipv4Enabled": False,
+            "privateNetwork": "projects/my-proj/global/networks/wandb",
+            "sslMode": "ENCRYPTED_ONLY",
+        },
         "kind": "sql#settings",
         "locationPreference": {"kind": "sql#locationPreference", "zone": "us-central1-a"},
         "pricingPlan": "PER_USE",
@@ -191,17 +220,33 @@ def test_fresh_cloud_sql_instance_fails_on_the_defaults_of_its_unset_flags(wbctl
     statuses = {name: f["status"] for name, f in findings.items()}
     assert statuses == {
         "version": "ok",
-        "binlog_format": "ok", "binlog_row_image": "fail", "binlog_row_value_options": "fail",
-        "innodb_autoinc_lock_mode": "ok", "innodb_flush_log_at_trx_commit": "ok", "innodb_lru_scan_depth": "fail",
-        "innodb_online_alter_log_max_size": "fail", "innodb_print_all_deadlocks": "ok", "local_infile": "fail",
-        "long_query_time": "fail", "max_execution_time": "fail", "max_prepared_stmt_count": "fail",
-        "skip_show_database": "fail", "slow_query_log": "ok", "sort_buffer_size": "fail", "sync_binlog": "ok",
+        "binlog_format": "ok",
+        "binlog_row_image": "fail",
+        "binlog_row_value_options": "fail",
+        "innodb_autoinc_lock_mode": "ok",
+        "innodb_flush_log_at_trx_commit": "ok",
+        "innodb_lru_scan_depth": "fail",
+        "innodb_online_alter_log_max_size": "fail",
+        "innodb_print_all_deadlocks": "ok",
+        "local_infile": "fail",
+        "long_query_time": "fail",
+        "max_execution_time": "fail",
+        "max_prepared_stmt_count": "fail",
+        "skip_show_database": "fail",
+        "slow_query_log": "ok",
+        "sort_buffer_size": "fail",
+        "sync_binlog": "ok",
     }
     image = findings["binlog_row_image"]
     assert image["observed"] == "FULL" and image["expected"] == "MINIMAL"
-    assert image["message"] == "not set: MySQL 8.0 default binlog_row_image=FULL; W&B self-managed docs; W&B Terraform module asks for MINIMAL"
+    assert (
+        image["message"]
+        == "not set: MySQL 8.0 default binlog_row_image=FULL; W&B self-managed docs; W&B Terraform module asks for MINIMAL"
+    )
     assert image["remedy"] == "wbctl mysql flags --format gcloud"
-    assert findings["sync_binlog"]["message"] == "not set: MySQL 8.0 default sync_binlog=1, as W&B self-managed docs asks"
+    assert (
+        findings["sync_binlog"]["message"] == "not set: MySQL 8.0 default sync_binlog=1, as W&B self-managed docs asks"
+    )
     assert findings["slow_query_log"]["observed"] == "on" and findings["slow_query_log"]["message"].startswith("as ")
     table = wbctl("mysql", "check", "--from-file", str(instance))
     assert table.returncode == 1 and "not set: MySQL 8.0 default sort_buffer_size=262144" in table.stdout
@@ -209,12 +254,15 @@ def test_fresh_cloud_sql_instance_fails_on_the_defaults_of_its_unset_flags(wbctl
 
 def test_cloud_sql_flag_whose_default_is_not_known_stays_unknown(wbctl, isolated_env: Path) -> None:
     instance = isolated_env / "instance.json"
-    instance.write_text(json.dumps({**FRESH_INSTANCE, "databaseVersion": "MYSQL_8_4",
-                                    "databaseInstalledVersion": "MYSQL_8_4_3"}))
+    instance.write_text(
+        json.dumps({**FRESH_INSTANCE, "databaseVersion": "MYSQL_8_4", "databaseInstalledVersion": "MYSQL_8_4_3"})
+    )
     result = wbctl("mysql", "check", "--from-file", str(instance), "-o", "json")
     findings = {f["check"]: f for f in result.json()["findings"]}
     assert findings["mysql.sort_buffer_size"]["status"] == "unknown"
-    assert findings["mysql.sort_buffer_size"]["message"].startswith("not set: wbctl does not know the defaults of MySQL 8.4")
+    assert findings["mysql.sort_buffer_size"]["message"].startswith(
+        "not set: wbctl does not know the defaults of MySQL 8.4"
+    )
     assert findings["mysql.slow_query_log"]["status"] == "ok"
 
 
@@ -232,8 +280,13 @@ def test_server_that_never_answers_times_out(wbctl, env) -> None:
     listener.listen(8)
     try:
         started = time.monotonic()
-        result = wbctl("--timeout", "1", "mysql", "check",
-                       env={**env, "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{listener.getsockname()[1]}/wandb_local"})
+        result = wbctl(
+            "--timeout",
+            "1",
+            "mysql",
+            "check",
+            env={**env, "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{listener.getsockname()[1]}/wandb_local"},
+        )
         elapsed = time.monotonic() - started
     finally:
         listener.close()

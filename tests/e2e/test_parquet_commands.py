@@ -10,8 +10,13 @@ import pytest
 from wbctl.sandbox.kube.api import FakeKubeAPI
 from wbctl.sandbox.kube.objects import chart_0223, chart_043, csi_drivers
 
-BLOCK = {"enabled": True, "resources": {"limits": {"cpu": "0", "memory": "0", "ephemeral-storage": "10Gi"},
-                                        "requests": {"cpu": "0", "memory": "0"}}}
+BLOCK = {
+    "enabled": True,
+    "resources": {
+        "limits": {"cpu": "0", "memory": "0", "ephemeral-storage": "10Gi"},
+        "requests": {"cpu": "0", "memory": "0"},
+    },
+}
 
 
 @pytest.fixture
@@ -31,16 +36,22 @@ def cr(kube: FakeKubeAPI) -> dict:
 
 def deploy(kube: FakeKubeAPI, *, chart: str = "0.43", server: str | None = "0.70.1", gcsfuse: bool = True) -> None:
     kube.add_all((chart_043() if chart == "0.43" else chart_0223()) + csi_drivers(gcsfuse=gcsfuse))
-    kube.merge("weightsandbiases", "default", "wandb", {"spec": {"values": {
-        "app": {"image": {"tag": server}}, "parquet": {"install": True, "keep": "me"}}}})
+    kube.merge(
+        "weightsandbiases",
+        "default",
+        "wandb",
+        {"spec": {"values": {"app": {"image": {"tag": server}}, "parquet": {"install": True, "keep": "me"}}}},
+    )
 
 
 def findings(wbctl, env) -> dict:
     return {f["check"]: f for f in wbctl("parquet", "fuse", "check", "-o", "json", env=env).json()["findings"]}
 
 
-@pytest.mark.parametrize(("server", "status"), [("0.64.9", "fail"), ("0.65.0", "ok"), ("v0.100.0", "ok"),
-                                                 ("0.65.0-rc1", "ok"), ("latest", "unknown")])
+@pytest.mark.parametrize(
+    ("server", "status"),
+    [("0.64.9", "fail"), ("0.65.0", "ok"), ("v0.100.0", "ok"), ("0.65.0-rc1", "ok"), ("latest", "unknown")],
+)
 def test_server_version_gate(wbctl, kube, env, server, status) -> None:
     deploy(kube, server=server)
     assert findings(wbctl, env)["versions.server"]["status"] == status
@@ -68,7 +79,12 @@ def test_enable_keeps_every_other_value(wbctl, kube, env) -> None:
     for pod in kube.objects("pods", "default"):  # play the operator: the rolled pods carry the annotation
         labels = pod["metadata"].get("labels", {})
         if labels.get("app.kubernetes.io/name") == "parquet" and "pod-template-hash" in labels:
-            kube.merge("pods", "default", pod["metadata"]["name"], {"metadata": {"annotations": {"gke-gcsfuse/volumes": "true"}}})
+            kube.merge(
+                "pods",
+                "default",
+                pod["metadata"]["name"],
+                {"metadata": {"annotations": {"gke-gcsfuse/volumes": "true"}}},
+            )
     assert findings(wbctl, env)["parquet.fuse"]["status"] == "ok"
     again = wbctl("parquet", "fuse", "enable", "--yes", env=env)
     assert again.returncode == 0 and "no changes" in again.stderr

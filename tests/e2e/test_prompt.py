@@ -16,8 +16,14 @@ from tests.conftest import RedisServer
 
 def run_on_pty(args: list[str], answer: str, env: dict[str, str]) -> tuple[int, str]:
     primary, secondary = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "wbctl", *args], stdin=secondary, stdout=secondary,
-                               stderr=secondary, env={**os.environ, **env}, close_fds=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wbctl", *args],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, **env},
+        close_fds=True,
+    )
     os.close(secondary)
     output = b""
     deadline = time.monotonic() + 30

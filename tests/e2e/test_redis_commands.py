@@ -99,7 +99,9 @@ def test_tune_applies_in_one_transaction_then_reports_no_changes(wbctl, redis_se
 
 def test_tune_changes_only_drifted_keys(wbctl, redis_server, env) -> None:
     client = redis_server.client()
-    client.mset({"bigtablev3.filestream.metric_points_chunk_size": "20000", "bigtablev3.filestream.write_cache_size": "1"})
+    client.mset(
+        {"bigtablev3.filestream.metric_points_chunk_size": "20000", "bigtablev3.filestream.write_cache_size": "1"}
+    )
     result = wbctl("redis", "tune", "--yes", "-o", "json", env=env)
     changes = {c["key"]: (c["before"], c["after"]) for c in result.json()["changes"]}
     assert changes == {
@@ -110,9 +112,14 @@ def test_tune_changes_only_drifted_keys(wbctl, redis_server, env) -> None:
 
 def test_set_overrides_and_extends(wbctl, redis_server, env) -> None:
     result = wbctl(
-        "redis", "tune", "--yes", "--force",  # a key beyond the guide's three needs --force
-        "--set", "bigtablev3.filestream.metric_points_parallelization=8",
-        "--set", "bigtablev3.filestream.extra=on",
+        "redis",
+        "tune",
+        "--yes",
+        "--force",  # a key beyond the guide's three needs --force
+        "--set",
+        "bigtablev3.filestream.metric_points_parallelization=8",
+        "--set",
+        "bigtablev3.filestream.extra=on",
         env=env,
     )
     assert result.returncode == 0, result.stderr
@@ -152,7 +159,10 @@ def test_bad_set_values_write_nothing(wbctl, redis_server, env, value, message) 
     ("value", "message"),
     [
         ("bigtablev3.foo=1", "did you mean bigtablev3.filestream."),
-        ("bigtablev3.filestream.metric_points_chunk_sze=20000", "did you mean bigtablev3.filestream.metric_points_chunk_size?"),
+        (
+            "bigtablev3.filestream.metric_points_chunk_sze=20000",
+            "did you mean bigtablev3.filestream.metric_points_chunk_size?",
+        ),
     ],
 )
 def test_a_key_beyond_the_guides_three_gets_did_you_mean(wbctl, redis_server, env, value, message) -> None:
@@ -178,7 +188,9 @@ def test_config_file_redis_settings_override_the_recommendation(wbctl, redis_ser
 
 def test_read_only_context_refuses(wbctl, redis_server, isolated_env: Path, audit_log) -> None:
     config = isolated_env / "ro.toml"
-    config.write_text(f'current-context = "prod"\n[contexts.prod]\nredis-url = "{redis_server.url}"\nread-only = true\n')
+    config.write_text(
+        f'current-context = "prod"\n[contexts.prod]\nredis-url = "{redis_server.url}"\nread-only = true\n'
+    )
     result = wbctl("--config", str(config), "redis", "tune", "--yes")
     assert result.returncode == 4
     assert "context prod is read-only" in result.stderr

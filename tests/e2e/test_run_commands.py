@@ -106,7 +106,9 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(wbctl, redis_server,
         ("\u0430bc", "character 1 is U+0430 (CYRILLIC SMALL LETTER A)"),  # looks like a Latin a
     ],
 )
-def test_run_ids_outside_the_alphabet_are_refused_by_code_point(wbctl, redis_server, env, audit_log, run_id, named) -> None:
+def test_run_ids_outside_the_alphabet_are_refused_by_code_point(
+    wbctl, redis_server, env, audit_log, run_id, named
+) -> None:
     for argv in (("run", "discard", run_id, "--yes"), ("run", "restore", run_id, "--yes")):
         result = wbctl(*argv, env=env)
         assert result.returncode == 2, result
@@ -151,7 +153,10 @@ def test_discard_writes_with_one_watch_guarded_multi_exec(wbctl, redis_server, e
     assert result.returncode == 0, result.stderr
     stats = redis_server.client().info("commandstats")
     assert {c: stats[f"cmdstat_{c}"]["calls"] for c in ("watch", "multi", "exec", "set")} == {
-        "watch": 1, "multi": 1, "exec": 1, "set": 1,
+        "watch": 1,
+        "multi": 1,
+        "exec": 1,
+        "set": 1,
     }
     assert "cmdstat_del" not in stats
 

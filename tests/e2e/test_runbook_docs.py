@@ -47,7 +47,10 @@ def test_every_file_is_listed(wbctl) -> None:
 def test_show_off_a_terminal_prints_the_file_byte_for_byte(isolated_env: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "wbctl", "runbook", "show", "queue-backlog"],
-        env=dict(os.environ), stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == (RUNBOOKS / "queue-backlog.md").read_bytes()
@@ -71,8 +74,9 @@ def test_show_as_json(wbctl) -> None:
     }
 
 
-@pytest.mark.parametrize("name", ["no-such-runbook", "../README", "../README.md", "/etc/passwd", "runbooks/noisy-run",
-                                  "..", ".", ""])
+@pytest.mark.parametrize(
+    "name", ["no-such-runbook", "../README", "../README.md", "/etc/passwd", "runbooks/noisy-run", "..", ".", ""]
+)
 def test_unknown_or_escaping_names_are_a_usage_error(wbctl, name: str) -> None:
     result = wbctl("runbook", "show", name)
     assert result.returncode == 2
@@ -101,8 +105,12 @@ def _in_process(argv: list[str], home: Path, *, tty: bool) -> tuple[int, str, st
     stdout, stderr = io.StringIO(), io.StringIO()
     env = Environment(
         environ={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_STATE_HOME": str(home / ".state")},
-        stdin=io.StringIO(), stdout=stdout, stderr=stderr,
-        stdin_isatty=False, stdout_isatty=tty, stderr_isatty=False,
+        stdin=io.StringIO(),
+        stdout=stdout,
+        stderr=stderr,
+        stdin_isatty=False,
+        stdout_isatty=tty,
+        stderr_isatty=False,
     )
     status = main(argv, env)
     return status, stdout.getvalue(), stderr.getvalue()
@@ -168,8 +176,11 @@ def test_every_wbctl_command_in_a_runbook_exists() -> None:
 
 def _imported_modules(code: str) -> set[str]:
     completed = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True)
-    modules = {line.rsplit("|", 1)[1].strip() for line in completed.stderr.splitlines()
-               if line.startswith("import time:") and "|" in line}
+    modules = {
+        line.rsplit("|", 1)[1].strip()
+        for line in completed.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
     assert "wbctl.cli" in modules  # the parse found something: this check can fail
     return modules
 
@@ -182,6 +193,8 @@ def test_rich_markdown_loads_only_to_render_a_runbook_on_a_terminal(isolated_env
     for args in (["--version"], ["runbook", "list"], ["runbook", "show", "noisy-run"]):
         code = f"import sys; sys.argv = ['wbctl', *{args!r}]\nfrom wbctl.cli import main\nmain()"
         assert "rich.markdown" not in _imported_modules(code), args
-    code = ("import io\nfrom wbctl.cli import main\nfrom wbctl.environment import Environment\n"
-            "main(['runbook', 'show', 'noisy-run'], Environment(stdout=io.StringIO(), stdout_isatty=True))")
+    code = (
+        "import io\nfrom wbctl.cli import main\nfrom wbctl.environment import Environment\n"
+        "main(['runbook', 'show', 'noisy-run'], Environment(stdout=io.StringIO(), stdout_isatty=True))"
+    )
     assert "rich.markdown" in _imported_modules(code)  # the counter-check

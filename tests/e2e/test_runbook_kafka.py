@@ -38,13 +38,24 @@ def history(now: int, lag_of, committed_rate: float) -> str:
     """Lag per (partition, minute) of the updater's group; the other groups flat; committed offsets
     growing at `committed_rate` per second in all (spread over the partitions)."""
     times = [now - 60 * (MINUTES - minute) for minute in range(MINUTES)]
-    series = [(labels("flat-run-fields-updater", p), [(t, lag_of(p, m)) for m, t in enumerate(times)]) for p in PARTITIONS]
-    series += [(labels(group, p), [(t, value) for t in times]) for group, value in OTHER_GROUPS.items() for p in PARTITIONS]
+    series = [
+        (labels("flat-run-fields-updater", p), [(t, lag_of(p, m)) for m, t in enumerate(times)]) for p in PARTITIONS
+    ]
+    series += [
+        (labels(group, p), [(t, value) for t in times]) for group, value in OTHER_GROUPS.items() for p in PARTITIONS
+    ]
     per_partition = committed_rate / len(PARTITIONS)
-    committed = [(labels(group, p), [(t, 1e6 + per_partition * 60 * m) for m, t in enumerate(times)])
-                 for group in ("flat-run-fields-updater", *OTHER_GROUPS) for p in PARTITIONS]
-    return openmetrics([Family(LAG, "gauge", "Consumer group lag.", series),
-                        Family(COMMITTED, "counter", "Committed offsets.", committed)])
+    committed = [
+        (labels(group, p), [(t, 1e6 + per_partition * 60 * m) for m, t in enumerate(times)])
+        for group in ("flat-run-fields-updater", *OTHER_GROUPS)
+        for p in PARTITIONS
+    ]
+    return openmetrics(
+        [
+            Family(LAG, "gauge", "Consumer group lag.", series),
+            Family(COMMITTED, "counter", "Committed offsets.", committed),
+        ]
+    )
 
 
 @pytest.fixture
@@ -52,8 +63,12 @@ def deployment(isolated_env: Path, redis_server: RedisServer) -> Iterator[dict[s
     with FakeKubeAPI() as kube, FakeGoogleAPIs() as google:
         stage(kube, google, NAMES, CALM, 3600, now=datetime.now(UTC), kafka=True, queue_address=None)
         kubeconfig = kube.write_kubeconfig(isolated_env / "kubeconfig")
-        yield {"KUBECONFIG": str(kubeconfig), "WBCTL_GCP_EMULATOR_HOST": google.address,
-               "WBCTL_GCP_PROJECT": NAMES.project, "WBCTL_REDIS_URL": redis_server.url}
+        yield {
+            "KUBECONFIG": str(kubeconfig),
+            "WBCTL_GCP_EMULATOR_HOST": google.address,
+            "WBCTL_GCP_PROJECT": NAMES.project,
+            "WBCTL_REDIS_URL": redis_server.url,
+        }
 
 
 def steps(document: dict) -> dict[str, dict]:
@@ -67,8 +82,12 @@ def test_growing_lag_of_the_updaters_group_only(deployment, backfilled_prometheu
     document = result.json()
     assert result.returncode == 1, result.stderr
     queue = document["queue"]
-    assert (queue["source"], queue["topic"], queue["group"], queue["partitions"]) == ("kafka", TOPIC,
-                                                                                     "flat-run-fields-updater", 100)
+    assert (queue["source"], queue["topic"], queue["group"], queue["partitions"]) == (
+        "kafka",
+        TOPIC,
+        "flat-run-fields-updater",
+        100,
+    )
     assert queue["broker"] == "bufstream.bufstream.svc.cluster.local:9092"  # from the ConfigMap; no credentials
     assert document["verdict"] == "growing"
     assert document["backlog"] == pytest.approx(len(PARTITIONS) * (2_000 + 500 * (MINUTES - 1)))  # one group, not three
@@ -77,14 +96,24 @@ def test_growing_lag_of_the_updaters_group_only(deployment, backfilled_prometheu
     assert document["oldest_age_seconds"] == pytest.approx(document["backlog"] / 800.0, rel=0.05)  # lag / consumption
     assert "retention unknown" in document["data_loss"]["reason"]
     updater = steps(document)["flat-run-fields-updater"]
-    assert updater["proposals"] and updater["proposals"][0][:3] == ["services", "autoscale", "wandb-flat-run-fields-updater"]
+    assert updater["proposals"] and updater["proposals"][0][:3] == [
+        "services",
+        "autoscale",
+        "wandb-flat-run-fields-updater",
+    ]
     assert int(updater["proposals"][0][-1]) <= 100  # capped at the partition count
 
 
 def test_a_hot_partition_points_at_one_run_not_at_more_consumers(deployment, backfilled_prometheus, wbctl) -> None:
-    prometheus = backfilled_prometheus(history(int(time.time()), lambda p, m: 50_000 + 5_000 * m if p == "3" else 500, 800.0))
-    env = {**deployment, "WBCTL_PROMETHEUS_URL": prometheus.url, "WBCTL_PROMETHEUS_QUERY_QUEUE_CONSUMED": CONSUMED,
-           "WBCTL_QUEUE_RETENTION": "3d"}
+    prometheus = backfilled_prometheus(
+        history(int(time.time()), lambda p, m: 50_000 + 5_000 * m if p == "3" else 500, 800.0)
+    )
+    env = {
+        **deployment,
+        "WBCTL_PROMETHEUS_URL": prometheus.url,
+        "WBCTL_PROMETHEUS_QUERY_QUEUE_CONSUMED": CONSUMED,
+        "WBCTL_QUEUE_RETENTION": "3d",
+    }
     document = wbctl("runbook", "queue-backlog", "-o", "json", env=env).json()
     updater = steps(document)["flat-run-fields-updater"]
     assert "hot partition" in updater["summary"] and not updater["proposals"]
@@ -95,8 +124,9 @@ def test_a_hot_partition_points_at_one_run_not_at_more_consumers(deployment, bac
 
 def test_without_a_consumption_query_age_and_drain_are_unknown(deployment, backfilled_prometheus, wbctl) -> None:
     prometheus = backfilled_prometheus(history(int(time.time()), lambda p, m: 2_000 + 500 * m, 800.0))
-    document = wbctl("runbook", "queue-backlog", "-o", "json",
-                     env={**deployment, "WBCTL_PROMETHEUS_URL": prometheus.url}).json()
+    document = wbctl(
+        "runbook", "queue-backlog", "-o", "json", env={**deployment, "WBCTL_PROMETHEUS_URL": prometheus.url}
+    ).json()
     assert document["verdict"] == "growing"  # the lag's own trend still tells
     assert document["oldest_age_seconds"] is None and document["consume_per_second"] is None
     assert "prometheus-query-queue-consumed" in document["signals"]["oldest_age"]["reason"]

@@ -24,8 +24,9 @@ from wbctl.sandbox.sim.queue_model import Change, Story
 from wbctl.sandbox.sim.stories import NOISY_RUN, Names, stage
 
 NAMES = Names(project="wandb-prod", install="wandb")
-INCIDENT = Story(publish_base=400, publish_noisy=600, noisy_from=60 * 60, hpa=(1, 5), replicas=4, nodes=(1, 3),
-                 start_nodes=2)
+INCIDENT = Story(
+    publish_base=400, publish_noisy=600, noisy_from=60 * 60, hpa=(1, 5), replicas=4, nodes=(1, 3), start_nodes=2
+)
 LENGTH = 80 * 60  # the noisy run began 20 minutes before now
 BIGTABLE_FIX = ("bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "70", "--cluster", NAMES.cluster)
 UPDATER_FIX = ("services", "autoscale", "wandb-flat-run-fields-updater", "--min", "5", "--max", "10")
@@ -52,8 +53,12 @@ class World:
 def world(isolated_env: Path, redis_server: RedisServer) -> Iterator[World]:
     with FakeKubeAPI() as kube, FakeGoogleAPIs() as google:
         kubeconfig = kube.write_kubeconfig(isolated_env / "kubeconfig")
-        env = {"KUBECONFIG": str(kubeconfig), "WBCTL_GCP_EMULATOR_HOST": google.address,
-               "WBCTL_GCP_PROJECT": NAMES.project, "WBCTL_REDIS_URL": redis_server.url}
+        env = {
+            "KUBECONFIG": str(kubeconfig),
+            "WBCTL_GCP_EMULATOR_HOST": google.address,
+            "WBCTL_GCP_PROJECT": NAMES.project,
+            "WBCTL_REDIS_URL": redis_server.url,
+        }
         yield World(kube, google, redis_server, env)
 
 
@@ -108,8 +113,10 @@ def test_each_monitoring_request_asks_for_its_aligner_and_reducer(world: World, 
     for request in world.google.requests("ListTimeSeries"):
         metric = request.filter.split('"')[1]
         aggregation = request.aggregation
-        seen[metric] = (common.Aggregation.Aligner(aggregation.per_series_aligner).name,
-                        common.Aggregation.Reducer(aggregation.cross_series_reducer).name)
+        seen[metric] = (
+            common.Aggregation.Aligner(aggregation.per_series_aligner).name,
+            common.Aggregation.Reducer(aggregation.cross_series_reducer).name,
+        )
         assert aggregation.alignment_period.total_seconds() == 60
         if metric.endswith("send_message_operation_count"):
             assert 'metric.labels.response_code = "success"' in request.filter
@@ -155,8 +162,9 @@ def test_fix_changes_exactly_the_planned_values_and_audits_them(world: World, wb
     assert "--fix: applied" in result.stdout
     after_bigtable = world.bigtable()
     assert after_bigtable["autoscaling"] == {**before_bigtable["autoscaling"], "min": 3, "max": 10}
-    assert {k: v for k, v in after_bigtable.items() if k != "autoscaling"} == \
-        {k: v for k, v in before_bigtable.items() if k != "autoscaling"}
+    assert {k: v for k, v in after_bigtable.items() if k != "autoscaling"} == {
+        k: v for k, v in before_bigtable.items() if k != "autoscaling"
+    }
     after_cr = world.cr()
     horizontal = after_cr["spec"]["values"]["flat-run-fields-updater"]["autoscaling"]["horizontal"]
     assert (horizontal["minReplicas"], horizontal["maxReplicas"]) == (5, 10)
@@ -187,7 +195,10 @@ def test_fix_never_discards_a_run_and_a_discard_in_place_is_shown(world: World, 
     document = wbctl("runbook", "queue-backlog", "--fix", "--yes", "-o", "json", env=world.env).json()
     assert world.redis.client().get("gorilla.DiscardV2UpdatesForRun") == NOISY_RUN
     evidence = " ".join(steps(document)["noisy run"]["evidence"])
-    assert f"run {NOISY_RUN} is discarded now (expires in 1h 29m" in evidence or f"run {NOISY_RUN} is discarded now (expires in 1h 30m" in evidence
+    assert (
+        f"run {NOISY_RUN} is discarded now (expires in 1h 29m" in evidence
+        or f"run {NOISY_RUN} is discarded now (expires in 1h 30m" in evidence
+    )
 
 
 def test_noisy_run_named_from_the_configured_query(world: World, wbctl) -> None:
@@ -200,11 +211,14 @@ def test_noisy_run_named_from_the_configured_query(world: World, wbctl) -> None:
 
 
 def test_bad_input_is_refused_before_any_call(world: World, wbctl) -> None:
-    for args, message in ((("--window", "5m"), "at least 10m"), (("--window", "2d"), "at most 24h"),
-                          (("--dry-run",), "--dry-run only applies with --fix"),
-                          (("--until-clear",), "--until-clear only applies with --watch"),
-                          (("--interval", "5s"), "--interval only applies with --watch"),
-                          (("--window", "ten"), "invalid duration")):
+    for args, message in (
+        (("--window", "5m"), "at least 10m"),
+        (("--window", "2d"), "at most 24h"),
+        (("--dry-run",), "--dry-run only applies with --fix"),
+        (("--until-clear",), "--until-clear only applies with --watch"),
+        (("--interval", "5s"), "--interval only applies with --watch"),
+        (("--window", "ten"), "invalid duration"),
+    ):
         result = wbctl("runbook", "queue-backlog", *args, env=world.env)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -214,9 +228,14 @@ def test_bad_input_is_refused_before_any_call(world: World, wbctl) -> None:
 
 
 def _start_watch(world: World, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "wbctl", "runbook", "queue-backlog", "--watch", *args],
-                            env={**os.environ, **world.env}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wbctl", "runbook", "queue-backlog", "--watch", *args],
+        env={**os.environ, **world.env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_watch_prints_a_document_per_round_reuses_its_connections_and_ends_on_ctrl_c(world: World) -> None:
@@ -227,12 +246,18 @@ def test_watch_prints_a_document_per_round_reuses_its_connections_and_ends_on_ct
     process = _start_watch(world, "--interval", "1s", "-o", "json")
     try:
         first = json.loads(process.stdout.readline())
-        counts = (world.kube.connections(), world.google.connections(),
-                  int(client.info("stats")["total_connections_received"]))
+        counts = (
+            world.kube.connections(),
+            world.google.connections(),
+            int(client.info("stats")["total_connections_received"]),
+        )
         second = json.loads(process.stdout.readline())
         third = json.loads(process.stdout.readline())
-        assert (world.kube.connections(), world.google.connections(),
-                int(client.info("stats")["total_connections_received"])) == counts
+        assert (
+            world.kube.connections(),
+            world.google.connections(),
+            int(client.info("stats")["total_connections_received"]),
+        ) == counts
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=20)

@@ -20,7 +20,15 @@ def test_sandbox_ignores_the_real_configuration(wbctl, isolated_env: Path) -> No
     config = isolated_env / ".config" / "wbctl" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text('[contexts.prod]\nredis-url = "redis://prod-redis.invalid:6379/0"\nread-only = true\n')
-    result = wbctl("--sandbox", "config", "show", "--origin", "-o", "json", env={"WBCTL_REDIS_URL": "redis://env-redis.invalid:1/0"})
+    result = wbctl(
+        "--sandbox",
+        "config",
+        "show",
+        "--origin",
+        "-o",
+        "json",
+        env={"WBCTL_REDIS_URL": "redis://env-redis.invalid:1/0"},
+    )
     settings = result.json()["settings"]
     assert result.json()["context"] == "sandbox/queue-backlog"  # the default story: the incident
     assert settings["redis-url"]["value"].startswith("redis://127.0.0.1:")
@@ -29,7 +37,11 @@ def test_sandbox_ignores_the_real_configuration(wbctl, isolated_env: Path) -> No
 
 
 def test_rehearsal_state_persists_until_reset(wbctl, isolated_env: Path, audit_log: Path) -> None:
-    env = {"WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": "misconfigured", "WBCTL_SANDBOX_SPEED": "0"}  # the clock stands still
+    env = {
+        "WBCTL_SANDBOX": "1",
+        "WBCTL_SCENARIO": "misconfigured",
+        "WBCTL_SANDBOX_SPEED": "0",
+    }  # the clock stands still
     assert wbctl("redis", "tune", "--yes", env=env).returncode == 0
     assert wbctl("run", "discard", "noisy-run", "--ttl", "2h", "--yes", env=env).returncode == 0
     assert wbctl("redis", "tune", "--check", env=env).returncode == 0
@@ -76,16 +88,28 @@ def test_sandbox_misconfigured_services_and_a_lasting_fix(wbctl) -> None:
     check = wbctl("services", "check", "-o", "json", env=env)
     assert check.returncode == 1
     failing = {f["check"] for f in check.json()["findings"] if f["status"] == "fail"}
-    assert {"services.wandb-api.replicas", "services.wandb-flat-run-fields-updater.autoscaling",
-            "services.wandb-app.single-instance"} <= failing
-    assert wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "10", "--yes", env=env).returncode == 0
+    assert {
+        "services.wandb-api.replicas",
+        "services.wandb-flat-run-fields-updater.autoscaling",
+        "services.wandb-app.single-instance",
+    } <= failing
+    assert (
+        wbctl(
+            "services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "10", "--yes", env=env
+        ).returncode
+        == 0
+    )
     status = wbctl("services", "status", "flat-run-fields-updater", "-o", "json", env=env).json()
     assert status["services"][0]["cr_values"]["autoscaling"]["horizontal"]["maxReplicas"] == 10  # kept between runs
 
 
 def test_sandbox_serves_bigtable_and_monitoring(wbctl) -> None:
-    env = {"WBCTL_SANDBOX": "1", "WBCTL_SCENARIO": "misconfigured", "WBCTL_GCP_PROJECT": "real-project",
-           "WBCTL_GCP_EMULATOR_HOST": "127.0.0.1:1"}  # the sandbox overrides both
+    env = {
+        "WBCTL_SANDBOX": "1",
+        "WBCTL_SCENARIO": "misconfigured",
+        "WBCTL_GCP_PROJECT": "real-project",
+        "WBCTL_GCP_EMULATOR_HOST": "127.0.0.1:1",
+    }  # the sandbox overrides both
     check = wbctl("bigtable", "check", "-o", "json", env=env)
     assert check.returncode == 1, check.stderr
     assert {f["check"]: f["status"] for f in check.json()["findings"]}["bigtable.min-nodes"] == "fail"
@@ -105,11 +129,19 @@ def test_sandbox_queue_backlog_tells_the_incident(wbctl) -> None:
     result = wbctl("--sandbox", "--scenario", "queue-backlog", "runbook", "queue-backlog")
     assert result.returncode == 1, result.stderr
     headline = result.stdout.splitlines()[0]
-    assert headline.startswith("queue GROWING +") and "next: wbctl --sandbox --scenario queue-backlog bigtable autoscale" in headline
+    assert (
+        headline.startswith("queue GROWING +")
+        and "next: wbctl --sandbox --scenario queue-backlog bigtable autoscale" in headline
+    )
     assert "at its autoscaling maximum of 3 nodes" in result.stdout  # Bigtable at its max
     assert "at its maximum of 5" in result.stdout  # the updater's HPA at its max
-    assert "wbctl --sandbox --scenario queue-backlog services autoscale wandb-flat-run-fields-updater --min 5 --max 10" in result.stdout
-    assert "wbctl --sandbox --scenario queue-backlog run discard k7w3x9qp --ttl 2h" in result.stdout  # the configured query
+    assert (
+        "wbctl --sandbox --scenario queue-backlog services autoscale wandb-flat-run-fields-updater --min 5 --max 10"
+        in result.stdout
+    )
+    assert (
+        "wbctl --sandbox --scenario queue-backlog run discard k7w3x9qp --ttl 2h" in result.stdout
+    )  # the configured query
     healthy = wbctl("--sandbox", "--scenario", "healthy", "runbook", "queue-backlog", "-o", "json")
     assert healthy.returncode == 0 and healthy.json()["verdict"] == "none"
 

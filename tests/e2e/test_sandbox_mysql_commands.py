@@ -46,7 +46,10 @@ def test_tune_sets_the_dynamic_flags_and_check_then_passes_them(wbctl, misconfig
     result = wbctl("mysql", "tune", "--yes", "-o", "json", env=env)
     assert result.returncode == 0, result.stderr
     assert {c["key"] for c in result.json()["changes"]} == MISCONFIGURED_FAILS - READ_ONLY
-    assert "skip_show_database=ON cannot be set at run time: put it in the server's config file and restart" in result.stderr
+    assert (
+        "skip_show_database=ON cannot be set at run time: put it in the server's config file and restart"
+        in result.stderr
+    )
     assert read_audit(audit_log)[0]["result"] == "applied"
     variables = misconfigured.variables()
     assert variables["sort_buffer_size"] == "67108864" and variables["binlog_row_image"] == "MINIMAL"
@@ -68,7 +71,9 @@ def test_tune_dry_run_changes_nothing(wbctl, misconfigured, env) -> None:
 
 def test_healthy_story_passes_and_any_password_is_accepted(wbctl) -> None:
     with serving("healthy") as server:
-        result = wbctl("mysql", "check", "-o", "json", env={"WBCTL_MYSQL_URL": server.url, "WBCTL_MYSQL_PASSWORD": "anything"})
+        result = wbctl(
+            "mysql", "check", "-o", "json", env={"WBCTL_MYSQL_URL": server.url, "WBCTL_MYSQL_PASSWORD": "anything"}
+        )
         tune = wbctl("mysql", "tune", "--yes", env={"WBCTL_MYSQL_URL": server.url})
     assert result.returncode == 0, result.stderr
     assert {f["status"] for f in result.json()["findings"]} == {"ok"}

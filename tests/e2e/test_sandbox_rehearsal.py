@@ -28,13 +28,21 @@ def failing(wbctl, env: dict[str, str]) -> dict[str, dict]:
 def test_misconfigured_every_pasted_remedy_clears_its_finding(wbctl) -> None:
     env = {**STILL, "WBCTL_SCENARIO": "misconfigured"}
     before = failing(wbctl, env)
-    assert {"redis.bigtablev3.filestream.write_cache_size", "services.wandb-api.replicas",
-            "services.wandb-flat-run-fields-updater.autoscaling", "services.wandb-app.single-instance",
-            "bigtable.min-nodes", "mysql.binlog_row_image", "parquet.csi-driver"} <= set(before)
+    assert {
+        "redis.bigtablev3.filestream.write_cache_size",
+        "services.wandb-api.replicas",
+        "services.wandb-flat-run-fields-updater.autoscaling",
+        "services.wandb-app.single-instance",
+        "bigtable.min-nodes",
+        "mysql.binlog_row_image",
+        "parquet.csi-driver",
+    } <= set(before)
     commands = {f["remedy"] for f in before.values() if f["remedy"].startswith("wbctl ")}
     not_commands = {check for check, f in before.items() if not f["remedy"].startswith("wbctl ")}
     # a remedy that cannot succeed yet names what comes first instead of a command that would be refused
-    assert "parquet.fuse" in not_commands and before["parquet.fuse"]["remedy"].startswith("first install the GKE GCS FUSE CSI driver")
+    assert "parquet.fuse" in not_commands and before["parquet.fuse"]["remedy"].startswith(
+        "first install the GKE GCS FUSE CSI driver"
+    )
     for command in sorted(commands):
         argv = shlex.split(command)
         assert argv[:4] == ["wbctl", "--sandbox", "--scenario", "misconfigured"], command
@@ -78,8 +86,9 @@ def test_a_read_only_command_does_not_rewrite_the_state(wbctl, isolated_env: Pat
 
 def test_the_incident_plays_out_with_fix_in_under_a_minute(wbctl) -> None:
     started = time.monotonic()
-    result = wbctl("--sandbox", "runbook", "queue-backlog", "--fix", "--yes", "--watch", "--until-clear",
-                   "-o", "json", timeout=90)
+    result = wbctl(
+        "--sandbox", "runbook", "queue-backlog", "--fix", "--yes", "--watch", "--until-clear", "-o", "json", timeout=90
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-2000:]
     rounds = [line for line in result.stdout.splitlines() if line.startswith("{")]
@@ -98,8 +107,11 @@ def test_the_incident_clears_after_discarding_the_named_run(wbctl) -> None:
 
 
 def _sandbox_threads() -> list[str]:
-    return [t.name for t in threading.enumerate()
-            if t.name.startswith(("sandbox-", "fake-", "wbctl-sandbox", "wbctl-read")) and t.is_alive()]
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith(("sandbox-", "fake-", "wbctl-sandbox", "wbctl-read")) and t.is_alive()
+    ]
 
 
 def _listening_sockets() -> int:
@@ -124,13 +136,27 @@ def _listening_sockets() -> int:
 
 def test_no_listener_or_thread_outlives_a_command(isolated_env: Path) -> None:
     before_threads, before_sockets = _sandbox_threads(), _listening_sockets()
-    for argv in (["--sandbox", "check"], ["--sandbox", "services", "status"], ["--sandbox", "mysql", "check"],
-                 ["--sandbox", "runbook", "queue-backlog"], ["--sandbox", "redis", "show"]):
-        env = Environment(environ={**os.environ, "WBCTL_SANDBOX_SPEED": "0"}, stdin=io.StringIO(), stdout=io.StringIO(),
-                          stderr=io.StringIO(), stdin_isatty=False, stdout_isatty=False, stderr_isatty=False)
+    for argv in (
+        ["--sandbox", "check"],
+        ["--sandbox", "services", "status"],
+        ["--sandbox", "mysql", "check"],
+        ["--sandbox", "runbook", "queue-backlog"],
+        ["--sandbox", "redis", "show"],
+    ):
+        env = Environment(
+            environ={**os.environ, "WBCTL_SANDBOX_SPEED": "0"},
+            stdin=io.StringIO(),
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+            stdin_isatty=False,
+            stdout_isatty=False,
+            stderr_isatty=False,
+        )
         assert main(argv, env) in (0, 1), env.stderr.getvalue()
         deadline = time.monotonic() + 3
-        while (_sandbox_threads() != before_threads or _listening_sockets() != before_sockets) and time.monotonic() < deadline:
+        while (
+            _sandbox_threads() != before_threads or _listening_sockets() != before_sockets
+        ) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _sandbox_threads() == before_threads, (argv, _sandbox_threads())
         assert _listening_sockets() == before_sockets, argv
@@ -144,8 +170,17 @@ def test_two_commands_at_once_both_land(wbctl) -> None:
         ["--sandbox", "run", "discard", "aaaa1111", "--ttl", "2h", "--yes"],
         ["--sandbox", "bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "70", "--yes"],
     ]
-    processes = [subprocess.Popen([sys.executable, "-m", "wbctl", *argv], env=wbctl.env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for argv in commands]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "wbctl", *argv],
+            env=wbctl.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for argv in commands
+    ]
     for process in processes:
         _, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
@@ -156,9 +191,14 @@ def test_two_commands_at_once_both_land(wbctl) -> None:
 
 
 def test_reset_is_refused_while_a_command_holds_the_scenario(wbctl) -> None:
-    watch = subprocess.Popen([sys.executable, "-m", "wbctl", "--sandbox", "runbook", "queue-backlog", "--watch",
-                              "--interval", "5s"], env=wbctl.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "wbctl", "--sandbox", "runbook", "queue-backlog", "--watch", "--interval", "5s"],
+        env=wbctl.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert watch.stdout.readline()  # the first round is out: the sandbox is up
         refused = wbctl("sandbox", "reset")

@@ -27,8 +27,9 @@ class Served:
     env: dict[str, str]  # the shell another terminal would have after the printed `export` lines
 
     def run(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(list(argv), env=self.env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                              timeout=timeout)
+        return subprocess.run(
+            list(argv), env=self.env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout
+        )
 
     @property
     def redis_port(self) -> str:
@@ -40,8 +41,14 @@ class Served:
 
 
 def _serve(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "wbctl", "sandbox", "serve", *args], env=env, text=True,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wbctl", "sandbox", "serve", *args],
+        env=env,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture
@@ -124,8 +131,18 @@ def test_redis_cli_sees_a_discard_with_its_ttl_in_simulated_time(served: Served)
 
 def test_the_mysql_client_reads_the_flags_wbctl_judges(served: Served) -> None:
     needs("mysql")
-    shown = served.run("mysql", "-h", "127.0.0.1", "-P", served.mysql_port, "-u", "wandb", "wandb_local", "-e",
-                       "SHOW GLOBAL VARIABLES LIKE 'binlog%'")
+    shown = served.run(
+        "mysql",
+        "-h",
+        "127.0.0.1",
+        "-P",
+        served.mysql_port,
+        "-u",
+        "wandb",
+        "wandb_local",
+        "-e",
+        "SHOW GLOBAL VARIABLES LIKE 'binlog%'",
+    )
     assert shown.returncode == 0, shown.stderr
     assert "binlog_row_image\tMINIMAL" in shown.stdout
 
@@ -136,8 +153,22 @@ def test_a_sandbox_command_joins_the_served_story(served: Served) -> None:
     before = json.loads(status.stdout)
     assert before["served"] is True and before["queue"]["backlog"] > 0
 
-    applied = served.run(sys.executable, "-m", "wbctl", "bigtable", "autoscale", "--min", "3", "--max", "10",
-                         "--cpu-target", "70", "--cluster", "wandb-bigtable-c1", "--yes")
+    applied = served.run(
+        sys.executable,
+        "-m",
+        "wbctl",
+        "bigtable",
+        "autoscale",
+        "--min",
+        "3",
+        "--max",
+        "10",
+        "--cpu-target",
+        "70",
+        "--cluster",
+        "wandb-bigtable-c1",
+        "--yes",
+    )
     assert applied.returncode == 0, applied.stderr
     # the server, not the command, holds the story: its next tick shows the change
     deadline = time.monotonic() + 10

@@ -235,12 +235,27 @@ def test_scale_conflict_rereads_and_shows_the_diff_again(wbctl, kube, env) -> No
 
 def test_autoscale_via_cr_new_layout(wbctl, kube, env) -> None:
     kube.add_all(chart_043())
-    result = wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "12", "--cpu-target", "70",
-                   "--yes", env=env)
+    result = wbctl(
+        "services",
+        "autoscale",
+        "flat-run-fields-updater",
+        "--min",
+        "3",
+        "--max",
+        "12",
+        "--cpu-target",
+        "70",
+        "--yes",
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     horizontal = cr(kube)["spec"]["values"]["flat-run-fields-updater"]["autoscaling"]["horizontal"]
-    assert (horizontal["enabled"], horizontal["minReplicas"], horizontal["maxReplicas"],
-            horizontal["targetCPUUtilizationPercentage"]) == (True, 3, 12, 70)
+    assert (
+        horizontal["enabled"],
+        horizontal["minReplicas"],
+        horizontal["maxReplicas"],
+        horizontal["targetCPUUtilizationPercentage"],
+    ) == (True, 3, 12, 70)
 
 
 def test_autoscale_via_cr_old_layout(wbctl, kube, env) -> None:
@@ -276,12 +291,18 @@ def test_autoscale_via_hpa_creates_then_patches_then_deletes(wbctl, kube, env) -
         (["services", "scale", "api", "--replicas", "0"], "--replicas 0 stops wandb-api"),
         (["services", "scale", "api", "--replicas", "2"], "below the guide's 3 replicas of wandb-api"),
         (["services", "scale", "flat-run-fields-updater", "--replicas", "1"], "below the guide's 3 replicas"),
-        (["services", "autoscale", "flat-run-fields-updater", "--min", "1", "--max", "5"], "--min 1 is below the guide's 3"),
+        (
+            ["services", "autoscale", "flat-run-fields-updater", "--min", "1", "--max", "5"],
+            "--min 1 is below the guide's 3",
+        ),
         (["services", "scale", "api", "--replicas", "three"], "is not a valid int"),
         (["services", "scale", "app", "--replicas", "2"], "cannot run in HA mode"),
         (["services", "autoscale", "filestream", "--min", "0", "--max", "3"], "--min 0: from 1 to 500"),
         (["services", "autoscale", "filestream", "--min", "4", "--max", "3"], "below --min"),
-        (["services", "autoscale", "filestream", "--min", "1", "--max", "3", "--cpu-target", "101"], "between 1 and 100"),
+        (
+            ["services", "autoscale", "filestream", "--min", "1", "--max", "3", "--cpu-target", "101"],
+            "between 1 and 100",
+        ),
         (["services", "autoscale", "app", "--min", "1", "--max", "3"], "cannot be autoscaled"),
         (["services", "scale", "api", "--replicas", "3", "--via", "hpa"], "--via cr or --via deployment"),
     ],
@@ -301,8 +322,10 @@ def test_no_yes_off_a_terminal_and_read_only_refuse(wbctl, kube, env, isolated_e
     before = cr(kube)
     assert wbctl("services", "scale", "api", "--replicas", "4", env=env).returncode == 4
     config = isolated_env / "ro.toml"
-    config.write_text('[contexts.prod]\nread-only = true\n')
-    assert wbctl("--config", str(config), "services", "scale", "api", "--replicas", "4", "--yes", env=env).returncode == 4
+    config.write_text("[contexts.prod]\nread-only = true\n")
+    assert (
+        wbctl("--config", str(config), "services", "scale", "api", "--replicas", "4", "--yes", env=env).returncode == 4
+    )
     assert cr(kube) == before
 
 
@@ -331,7 +354,10 @@ def test_app_replicas_with_force(wbctl, kube, env) -> None:
 
 def test_status_of_an_extra_workload_and_an_unknown_name(wbctl, kube, env) -> None:
     kube.add_all(chart_043())
-    assert wbctl("services", "status", "filemeta", "-o", "json", env=env).json()["services"][0]["service"] == "wandb-filemeta"
+    assert (
+        wbctl("services", "status", "filemeta", "-o", "json", env=env).json()["services"][0]["service"]
+        == "wandb-filemeta"
+    )
     unknown = wbctl("services", "status", "nope", env=env)
     assert unknown.returncode == 2 and "unknown service 'nope'" in one_line(unknown.stderr)
 
@@ -353,11 +379,15 @@ def test_kube_context_from_config_picks_the_cluster(wbctl, kube, isolated_env: P
 
 def test_autoscale_a_keda_scaled_service_changes_the_scaled_objects_bounds(wbctl, kube, env) -> None:
     kube.add_all(chart_043(keda_frfu=True))
-    result = wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "12", "--yes", "-o", "json", env=env)
+    result = wbctl(
+        "services", "autoscale", "flat-run-fields-updater", "--min", "3", "--max", "12", "--yes", "-o", "json", env=env
+    )
     assert result.returncode == 0, result.stderr
     keys = {change["key"]: change["after"] for change in result.json()["changes"]}
-    assert keys == {"spec.values.flat-run-fields-updater.autoscaling.keda.minReplicaCount": 3,
-                    "spec.values.flat-run-fields-updater.autoscaling.keda.maxReplicaCount": 12}
+    assert keys == {
+        "spec.values.flat-run-fields-updater.autoscaling.keda.minReplicaCount": 3,
+        "spec.values.flat-run-fields-updater.autoscaling.keda.maxReplicaCount": 12,
+    }
     values = kube.get("weightsandbiases", "default", "wandb")["spec"]["values"]["flat-run-fields-updater"]
     assert values["autoscaling"]["keda"] == {"minReplicaCount": 3, "maxReplicaCount": 12}
     assert values["sizing"]["large"]["autoscaling"]["keda"]["triggers"]  # the triggers are kept

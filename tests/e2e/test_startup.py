@@ -9,7 +9,9 @@ SDKS = {"kubernetes", "google", "grpc", "pymysql", "redis", "fakeredis", "mysql_
 
 
 def imported_top_level_packages(code: str) -> set[str]:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+    )
     names = set()
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -45,9 +47,14 @@ def test_google_loads_only_in_commands_that_use_it() -> None:
 
 
 def imported_modules(code: str) -> set[str]:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True)
-    modules = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
-               if line.startswith("import time:") and "|" in line}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+    )
+    modules = {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
     assert "wbctl.cli" in modules  # the parse found something: this check can fail
     return modules
 
@@ -59,8 +66,15 @@ def test_help_and_version_load_no_rich_help_no_command_module_and_no_settings() 
     for args in (["--help"], ["-h"], ["--version"], ["-V"]):
         code = f"import sys; sys.argv = ['wbctl', *{args!r}]\nfrom wbctl.cli import main\nmain()"
         loaded = imported_modules(code)
-        unwanted = {"rich.markdown", "markdown_it", "typer.rich_utils", "rich.console", "wbctl.cli.state", "wbctl.config",
-                    "wbctl.core.catalog"}
+        unwanted = {
+            "rich.markdown",
+            "markdown_it",
+            "typer.rich_utils",
+            "rich.console",
+            "wbctl.cli.state",
+            "wbctl.config",
+            "wbctl.core.catalog",
+        }
         assert not loaded & unwanted, (args, loaded & unwanted)
         assert not {m for m in loaded if m.startswith("wbctl.cli.")}, args
 
@@ -91,8 +105,19 @@ def test_root_help_lists_every_group_and_option(wbctl) -> None:
     result = wbctl("--help")
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout.startswith("Usage: wbctl [OPTIONS] COMMAND [ARGS]...")
-    for option in ("--context NAME", "--config FILE", "--timeout SECONDS", "--debug", "--sandbox", "-V, --version",
-                   "--install-completion", "--show-completion", "-h, --help"):
+    for option in (
+        "--context NAME",
+        "--config FILE",
+        "--timeout SECONDS",
+        "--debug",
+        "--sandbox",
+        "-V, --version",
+        "--install-completion",
+        "--show-completion",
+        "-h, --help",
+    ):
         assert option in result.stdout, option
     commands = result.stdout.split("\nCommands:\n", 1)[1]
-    assert [line.split()[0] for line in commands.splitlines() if line.startswith("  ") and not line.startswith("   ")] == sorted(GROUPS)
+    assert [
+        line.split()[0] for line in commands.splitlines() if line.startswith("  ") and not line.startswith("   ")
+    ] == sorted(GROUPS)

@@ -59,8 +59,11 @@ def test_the_installed_wheel_reads_its_own_runbooks(tmp_path: Path) -> None:
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH"}}
 
-    where = _run([python, "-c", "import wbctl, wbctl.runbooks as r; print(wbctl.__file__); print(r.directory())"],
-                 cwd=cwd, env=env).stdout.splitlines()
+    where = _run(
+        [python, "-c", "import wbctl, wbctl.runbooks as r; print(wbctl.__file__); print(r.directory())"],
+        cwd=cwd,
+        env=env,
+    ).stdout.splitlines()
     for path in where:
         assert Path(path).resolve().is_relative_to(purelib.resolve()), where
         assert not Path(path).resolve().is_relative_to(ROOT), where
@@ -70,4 +73,6 @@ def test_the_installed_wheel_reads_its_own_runbooks(tmp_path: Path) -> None:
     assert shown.stdout == (ROOT / "runbooks" / "noisy-run.md").read_text()
 
     listed = json.loads(_run([wbctl, "runbook", "list", "-o", "json"], cwd=cwd, env=env).stdout)
-    assert [book["name"] for book in listed["runbooks"]] == sorted(path.stem for path in (ROOT / "runbooks").glob("*.md"))
+    assert [book["name"] for book in listed["runbooks"]] == sorted(
+        path.stem for path in (ROOT / "runbooks").glob("*.md")
+    )

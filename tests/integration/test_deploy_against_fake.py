@@ -19,8 +19,14 @@ from wbctl.sandbox.kube.api import FakeKubeAPI
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (it comes with the Google Cloud SDK)")
 
-KINDS = [("serviceaccounts", "wbctl-auditor"), ("roles", "wbctl-auditor"), ("rolebindings", "wbctl-auditor"),
-         ("clusterroles", "wbctl-auditor-read-nodes"), ("configmaps", "wbctl-auditor"), ("cronjobs", "wbctl-auditor")]
+KINDS = [
+    ("serviceaccounts", "wbctl-auditor"),
+    ("roles", "wbctl-auditor"),
+    ("rolebindings", "wbctl-auditor"),
+    ("clusterroles", "wbctl-auditor-read-nodes"),
+    ("configmaps", "wbctl-auditor"),
+    ("cronjobs", "wbctl-auditor"),
+]
 
 
 @pytest.fixture
@@ -30,23 +36,47 @@ def fake() -> Iterator[FakeKubeAPI]:
 
 
 def auditor(isolated_env: Path, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "wbctl", "deploy", "auditor", *args], capture_output=True, text=True,
-                            timeout=60, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "wbctl", "deploy", "auditor", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def apply(kubeconfig: Path, stream: str, *flags: str) -> subprocess.CompletedProcess[str]:
     assert KUBECTL is not None
-    return subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(kubeconfig.parent / "kube-cache"),
-                           "apply", "--validate=false", *flags, "-f", "-"], input=stream, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [
+            KUBECTL,
+            "--kubeconfig",
+            str(kubeconfig),
+            "--cache-dir",
+            str(kubeconfig.parent / "kube-cache"),
+            "apply",
+            "--validate=false",
+            *flags,
+            "-f",
+            "-",
+        ],
+        input=stream,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("args", [(), ("--namespace", "ops", "-o", "json"), ("--schedule", "0 */2 * * MON-FRI")],
-                         ids=["yaml", "json-other-namespace", "schedule"])
-def test_server_dry_run_accepts_every_document_and_stores_nothing(fake: FakeKubeAPI, isolated_env: Path,
-                                                                 tmp_path: Path, args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [(), ("--namespace", "ops", "-o", "json"), ("--schedule", "0 */2 * * MON-FRI")],
+    ids=["yaml", "json-other-namespace", "schedule"],
+)
+def test_server_dry_run_accepts_every_document_and_stores_nothing(
+    fake: FakeKubeAPI, isolated_env: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
     kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
     result = apply(kubeconfig, auditor(isolated_env, *args), "--dry-run=server")
     assert result.returncode == 0, result.stderr
@@ -54,7 +84,7 @@ def test_server_dry_run_accepts_every_document_and_stores_nothing(fake: FakeKube
     assert len(lines) == 7 and all(line.endswith("created (server dry run)") for line in lines), result.stdout
     creates = [r for r in fake.requests if r.method == "POST"]
     assert len(creates) == 7 and all(r.query.get("dryRun") == "All" for r in creates)
-    for resource, name in KINDS:
+    for resource, _name in KINDS:
         assert fake.objects(resource) == [], resource
     assert fake.objects("clusterrolebindings") == []
 
@@ -68,4 +98,6 @@ def test_apply_creates_them(fake: FakeKubeAPI, isolated_env: Path, tmp_path: Pat
     cronjob = fake.get("cronjobs", "default", "wbctl-auditor")
     assert cronjob is not None and cronjob["spec"]["schedule"] == "*/10 * * * *"
     again = apply(kubeconfig, auditor(isolated_env, "--schedule", "*/10 * * * *"))  # idempotent: unchanged
-    assert again.returncode == 0 and all(line.endswith("unchanged") for line in again.stdout.strip().splitlines()), again.stdout
+    assert again.returncode == 0 and all(line.endswith("unchanged") for line in again.stdout.strip().splitlines()), (
+        again.stdout
+    )

@@ -29,8 +29,11 @@ from wbctl.sandbox.google.api import (
 PROJECT = "wandb-sandbox"
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 MetricKind, ValueType = MetricDescriptor.MetricKind, MetricDescriptor.ValueType
-RATE_SUM = {"alignment_period": {"seconds": 60}, "per_series_aligner": Aggregation.Aligner.ALIGN_RATE,
-            "cross_series_reducer": Aggregation.Reducer.REDUCE_SUM}
+RATE_SUM = {
+    "alignment_period": {"seconds": 60},
+    "per_series_aligner": Aggregation.Aligner.ALIGN_RATE,
+    "cross_series_reducer": Aggregation.Reducer.REDUCE_SUM,
+}
 
 
 @pytest.fixture
@@ -51,8 +54,12 @@ def metrics(fake: FakeGoogleAPIs) -> Iterator[MetricServiceClient]:
 
 
 def _list(metrics: MetricServiceClient, filter_: str, minutes: int = 5, **extra: Any) -> list[Any]:
-    request = {"name": f"projects/{PROJECT}", "filter": filter_,
-               "interval": {"start_time": NOW - timedelta(minutes=minutes), "end_time": NOW}, **extra}
+    request = {
+        "name": f"projects/{PROJECT}",
+        "filter": filter_,
+        "interval": {"start_time": NOW - timedelta(minutes=minutes), "end_time": NOW},
+        **extra,
+    }
     return list(metrics.list_time_series(request=request, timeout=5, retry=None))
 
 
@@ -62,16 +69,23 @@ def _minutes(values: list[int]) -> list[tuple[datetime, int]]:
 
 
 def _acks(fake: FakeGoogleAPIs, subscription: str, counts: list[int]) -> None:
-    fake.add_series(PROJECT, ACK_MESSAGE_COUNT, "pubsub_subscription",
-                    {"project_id": PROJECT, "subscription_id": subscription}, _minutes(counts),
-                    value_type="INT64", metric_kind="DELTA")
+    fake.add_series(
+        PROJECT,
+        ACK_MESSAGE_COUNT,
+        "pubsub_subscription",
+        {"project_id": PROJECT, "subscription_id": subscription},
+        _minutes(counts),
+        value_type="INT64",
+        metric_kind="DELTA",
+    )
 
 
 # -- DELTA counters and rates -------------------------------------------------------------------
 
 
-def test_delta_series_answers_with_its_kind_and_sample_intervals(fake: FakeGoogleAPIs,
-                                                                 metrics: MetricServiceClient) -> None:
+def test_delta_series_answers_with_its_kind_and_sample_intervals(
+    fake: FakeGoogleAPIs, metrics: MetricServiceClient
+) -> None:
     _acks(fake, "wandb-flat-run-fields-updater", [60, 120, 180])
     (one,) = _list(metrics, f'metric.type = "{ACK_MESSAGE_COUNT}"')
     assert one.metric_kind == MetricKind.DELTA and one.value_type == ValueType.INT64
@@ -87,14 +101,20 @@ def test_align_rate_and_reduce_sum_give_per_second_rates(fake: FakeGoogleAPIs, m
     assert total.metric_kind == MetricKind.GAUGE and total.value_type == ValueType.DOUBLE  # a rate is a gauge
     assert [p.value.double_value for p in total.points] == pytest.approx([5.5, 4.5, 3.5, 2.5, 1.5])
     assert total.points[0].interval.start_time == total.points[0].interval.end_time == NOW
-    per_subscription = _list(metrics, f'metric.type = "{ACK_MESSAGE_COUNT}"', aggregation={
-        **RATE_SUM, "group_by_fields": ["resource.labels.subscription_id"]})
+    per_subscription = _list(
+        metrics,
+        f'metric.type = "{ACK_MESSAGE_COUNT}"',
+        aggregation={**RATE_SUM, "group_by_fields": ["resource.labels.subscription_id"]},
+    )
     assert {s.resource.labels["subscription_id"]: s.points[0].value.double_value for s in per_subscription} == {
-        "wandb-flat-run-fields-updater": 5.0, "wandb-filestream-gorilla": 0.5}
-    (delta,) = _list(metrics, f'metric.type = "{ACK_MESSAGE_COUNT}" AND '
-                              'resource.labels.subscription_id = "wandb-filestream-gorilla"',
-                     aggregation={"alignment_period": {"seconds": 300},
-                                  "per_series_aligner": Aggregation.Aligner.ALIGN_DELTA})
+        "wandb-flat-run-fields-updater": 5.0,
+        "wandb-filestream-gorilla": 0.5,
+    }
+    (delta,) = _list(
+        metrics,
+        f'metric.type = "{ACK_MESSAGE_COUNT}" AND resource.labels.subscription_id = "wandb-filestream-gorilla"',
+        aggregation={"alignment_period": {"seconds": 300}, "per_series_aligner": Aggregation.Aligner.ALIGN_DELTA},
+    )
     assert delta.metric_kind == MetricKind.DELTA and delta.value_type == ValueType.INT64
     assert [p.value.int64_value for p in delta.points] == [150]
     assert delta.points[0].interval.start_time == NOW - timedelta(minutes=5)
@@ -103,25 +123,51 @@ def test_align_rate_and_reduce_sum_give_per_second_rates(fake: FakeGoogleAPIs, m
 def test_topic_publishes_filtered_by_response_code(fake: FakeGoogleAPIs, metrics: MetricServiceClient) -> None:
     topic = {"project_id": PROJECT, "topic_id": "wandb-run-updates-shadow"}
     for code, counts in (("success", [600, 900, 1200]), ("unavailable", [6, 0, 12])):
-        fake.add_series(PROJECT, SEND_MESSAGE_COUNT, "pubsub_topic", topic, _minutes(counts),
-                        metric_labels={"response_code": code}, value_type="INT64", metric_kind="DELTA")
-    (sent,) = _list(metrics, f'metric.type = "{SEND_MESSAGE_COUNT}" AND resource.type = "pubsub_topic" '
-                             'AND metric.labels.response_code = "success"', minutes=3, aggregation=RATE_SUM)
+        fake.add_series(
+            PROJECT,
+            SEND_MESSAGE_COUNT,
+            "pubsub_topic",
+            topic,
+            _minutes(counts),
+            metric_labels={"response_code": code},
+            value_type="INT64",
+            metric_kind="DELTA",
+        )
+    (sent,) = _list(
+        metrics,
+        f'metric.type = "{SEND_MESSAGE_COUNT}" AND resource.type = "pubsub_topic" '
+        'AND metric.labels.response_code = "success"',
+        minutes=3,
+        aggregation=RATE_SUM,
+    )
     assert [p.value.double_value for p in sent.points] == pytest.approx([20.0, 15.0, 10.0])
-    both = _list(metrics, f'metric.type = "{SEND_MESSAGE_COUNT}"', minutes=3,
-                 aggregation={**RATE_SUM, "group_by_fields": ["metric.labels.response_code"]})
+    both = _list(
+        metrics,
+        f'metric.type = "{SEND_MESSAGE_COUNT}"',
+        minutes=3,
+        aggregation={**RATE_SUM, "group_by_fields": ["metric.labels.response_code"]},
+    )
     assert {s.metric.labels["response_code"]: s.points[0].value.double_value for s in both} == {
-        "success": 20.0, "unavailable": 0.2}
+        "success": 20.0,
+        "unavailable": 0.2,
+    }
 
 
 def test_align_rate_on_a_gauge_is_invalid_argument(fake: FakeGoogleAPIs, metrics: MetricServiceClient) -> None:
-    fake.add_series(PROJECT, OLDEST_UNACKED_AGE, "pubsub_subscription",
-                    {"project_id": PROJECT, "subscription_id": "s"}, _minutes([5, 7]), value_type="INT64")
+    fake.add_series(
+        PROJECT,
+        OLDEST_UNACKED_AGE,
+        "pubsub_subscription",
+        {"project_id": PROJECT, "subscription_id": "s"},
+        _minutes([5, 7]),
+        value_type="INT64",
+    )
     with pytest.raises(gexc.InvalidArgument) as caught:
         _list(metrics, f'metric.type = "{OLDEST_UNACKED_AGE}"', aggregation=RATE_SUM)
     assert caught.value.message == (
         'Field aggregation.perSeriesAligner had an invalid value of "ALIGN_RATE": The aligner cannot be applied '
-        "to metrics with kind GAUGE and value type INT64.")
+        "to metrics with kind GAUGE and value type INT64."
+    )
 
 
 def test_add_series_validates_the_kind(fake: FakeGoogleAPIs) -> None:
@@ -129,8 +175,14 @@ def test_add_series_validates_the_kind(fake: FakeGoogleAPIs) -> None:
         fake.add_series(PROJECT, ACK_MESSAGE_COUNT, "pubsub_subscription", {}, [], metric_kind="RATE")
     _acks(fake, "s", [1])
     with pytest.raises(ValueError, match="metric_kind 'DELTA'"):
-        fake.add_series(PROJECT, ACK_MESSAGE_COUNT, "pubsub_subscription",
-                        {"project_id": PROJECT, "subscription_id": "s"}, [], value_type="INT64")
+        fake.add_series(
+            PROJECT,
+            ACK_MESSAGE_COUNT,
+            "pubsub_subscription",
+            {"project_id": PROJECT, "subscription_id": "s"},
+            [],
+            value_type="INT64",
+        )
 
 
 # -- latency and connections ------------------------------------------------------------------

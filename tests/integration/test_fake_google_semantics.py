@@ -23,15 +23,31 @@ MINUTE = timedelta(minutes=1)
 def _acks(subscription: str, counts: list[int], kind: str = "DELTA") -> Series:
     """counts oldest first, one a minute, the last at NOW."""
     times = [NOW - MINUTE * (len(counts) - 1 - i) for i in range(len(counts))]
-    return Series("p", ACKS, "pubsub_subscription", {"subscription_id": subscription}, {}, "INT64",
-                  list(zip(times, counts)), metric_kind=kind, start_time=times[0] - MINUTE)
+    return Series(
+        "p",
+        ACKS,
+        "pubsub_subscription",
+        {"subscription_id": subscription},
+        {},
+        "INT64",
+        list(zip(times, counts)),
+        metric_kind=kind,
+        start_time=times[0] - MINUTE,
+    )
 
 
-def _select(series: list[Series], aligner: str, seconds: int = 60, reducer: str = "REDUCE_NONE",
-            minutes: int = 5) -> list[Series]:
+def _select(
+    series: list[Series], aligner: str, seconds: int = 60, reducer: str = "REDUCE_NONE", minutes: int = 5
+) -> list[Series]:
     agg = Aggregation(timedelta(seconds=seconds), aligner, reducer, ())
-    return select(series, project="p", predicate=parse_filter(f'metric.type = "{ACKS}"'),
-                  start=NOW - MINUTE * minutes, end=NOW, agg=agg)
+    return select(
+        series,
+        project="p",
+        predicate=parse_filter(f'metric.type = "{ACKS}"'),
+        start=NOW - MINUTE * minutes,
+        end=NOW,
+        agg=agg,
+    )
 
 
 def test_align_rate_divides_each_bucket_by_its_period() -> None:
@@ -44,8 +60,9 @@ def test_align_rate_divides_each_bucket_by_its_period() -> None:
 
 
 def test_align_rate_then_reduce_sum_adds_the_rates() -> None:
-    (total,) = _select([_acks("a", [60, 60, 60]), _acks("b", [120, 0, 30])], "ALIGN_RATE", reducer="REDUCE_SUM",
-                       minutes=3)
+    (total,) = _select(
+        [_acks("a", [60, 60, 60]), _acks("b", [120, 0, 30])], "ALIGN_RATE", reducer="REDUCE_SUM", minutes=3
+    )
     assert [v for _, v in total.points] == [1.5, 1.0, 3.0] and total.metric_kind == "GAUGE"
 
 
@@ -70,13 +87,17 @@ def test_cumulative_counts_are_differenced_and_a_reset_restarts_them() -> None:
     assert raw.point_start(NOW) == NOW - 5 * MINUTE  # counting since the series began
 
 
-@pytest.mark.parametrize(("kind", "aligner"), [("GAUGE", "ALIGN_RATE"), ("GAUGE", "ALIGN_DELTA"),
-                                                ("DELTA", "ALIGN_NEXT_OLDER"), ("CUMULATIVE", "ALIGN_MEAN")])
+@pytest.mark.parametrize(
+    ("kind", "aligner"),
+    [("GAUGE", "ALIGN_RATE"), ("GAUGE", "ALIGN_DELTA"), ("DELTA", "ALIGN_NEXT_OLDER"), ("CUMULATIVE", "ALIGN_MEAN")],
+)
 def test_aligners_refused_on_the_wrong_kind(kind: str, aligner: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         _select([_acks("s", [1, 2], kind=kind)], aligner)
-    assert str(caught.value) == (f'Field aggregation.perSeriesAligner had an invalid value of "{aligner}": '
-                                 f"The aligner cannot be applied to metrics with kind {kind} and value type INT64.")
+    assert str(caught.value) == (
+        f'Field aggregation.perSeriesAligner had an invalid value of "{aligner}": '
+        f"The aligner cannot be applied to metrics with kind {kind} and value type INT64."
+    )
 
 
 def test_gauge_aligners_still_apply_to_deltas() -> None:

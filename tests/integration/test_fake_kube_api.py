@@ -56,18 +56,28 @@ def _config_map(name: str, data: dict[str, str]) -> client.V1ConfigMap:
 
 
 def test_config_maps_create_get_list_patch_delete(fake: FakeKubeAPI, core: client.CoreV1Api) -> None:
-    created = core.create_namespaced_config_map("default", _config_map("wandb-kafka-configmap", {
-        "KAFKA_BROKER_HOST": "bufstream.bufstream.svc.cluster.local", "KAFKA_BROKER_PORT": "9092"}))
+    created = core.create_namespaced_config_map(
+        "default",
+        _config_map(
+            "wandb-kafka-configmap",
+            {"KAFKA_BROKER_HOST": "bufstream.bufstream.svc.cluster.local", "KAFKA_BROKER_PORT": "9092"},
+        ),
+    )
     assert created.metadata.uid and created.metadata.resource_version and created.metadata.generation is None
     read = core.read_namespaced_config_map("wandb-kafka-configmap", "default")
     assert isinstance(read, client.V1ConfigMap) and read.kind == "ConfigMap"
     assert read.data["KAFKA_BROKER_PORT"] == "9092"
     core.create_namespaced_config_map("default", _config_map("other", {"a": "b"}))
     assert [m.metadata.name for m in core.list_namespaced_config_map("default").items] == [
-        "other", "wandb-kafka-configmap"]
+        "other",
+        "wandb-kafka-configmap",
+    ]
     patched = core.patch_namespaced_config_map("wandb-kafka-configmap", "default", {"data": {"KAFKA_CLIENT_USER": "u"}})
-    assert patched.data == {"KAFKA_BROKER_HOST": "bufstream.bufstream.svc.cluster.local", "KAFKA_BROKER_PORT": "9092",
-                            "KAFKA_CLIENT_USER": "u"}
+    assert patched.data == {
+        "KAFKA_BROKER_HOST": "bufstream.bufstream.svc.cluster.local",
+        "KAFKA_BROKER_PORT": "9092",
+        "KAFKA_CLIENT_USER": "u",
+    }
     assert fake.get("configmaps", "default", "wandb-kafka-configmap")["data"]["KAFKA_CLIENT_USER"] == "u"
     core.delete_namespaced_config_map("other", "default")
     with pytest.raises(ApiException) as caught:
@@ -124,7 +134,9 @@ def test_connections_count_what_the_client_opens(fake: FakeKubeAPI, kubeconfig: 
 
 # --- reads as Tables (what kubectl asks for) ---------------------------------------------------
 
-TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+TABLE_ACCEPT = (
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+)
 
 
 def test_table_rows_carry_the_object_as_asked(fake: FakeKubeAPI) -> None:
@@ -140,8 +152,15 @@ def test_table_rows_carry_the_object_as_asked(fake: FakeKubeAPI) -> None:
     assert status == 200 and content_type == "application/json;as=Table;v=v1;g=meta.k8s.io"
     assert (table["kind"], table["apiVersion"]) == ("Table", "meta.k8s.io/v1")
     assert [(c["name"], c["priority"]) for c in table["columnDefinitions"]] == [
-        ("Name", 0), ("Ready", 0), ("Up-to-date", 0), ("Available", 0), ("Age", 0),
-        ("Containers", 1), ("Images", 1), ("Selector", 1)]
+        ("Name", 0),
+        ("Ready", 0),
+        ("Up-to-date", 0),
+        ("Available", 0),
+        ("Age", 0),
+        ("Containers", 1),
+        ("Images", 1),
+        ("Selector", 1),
+    ]
     assert table["metadata"]["resourceVersion"] == fake.resource_version
     row = table["rows"][0]
     assert row["cells"][:5] == ["wandb-anaconda2", "3/3", 3, 3, "30d"]
@@ -171,13 +190,30 @@ def test_table_columns_of_hpas_pods_and_the_cr(fake: FakeKubeAPI) -> None:
         return json.loads(body)
 
     hpa = table("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/wandb-flat-run-fields-updater")
-    assert [c["name"] for c in hpa["columnDefinitions"]] == ["Name", "Reference", "Targets", "MinPods", "MaxPods",
-                                                             "Replicas", "Age"]
-    assert hpa["rows"][0]["cells"][:6] == ["wandb-flat-run-fields-updater", "Deployment/wandb-flat-run-fields-updater-bc",
-                                           "cpu: 42%/80%", "1", 10, 3]
+    assert [c["name"] for c in hpa["columnDefinitions"]] == [
+        "Name",
+        "Reference",
+        "Targets",
+        "MinPods",
+        "MaxPods",
+        "Replicas",
+        "Age",
+    ]
+    assert hpa["rows"][0]["cells"][:6] == [
+        "wandb-flat-run-fields-updater",
+        "Deployment/wandb-flat-run-fields-updater-bc",
+        "cpu: 42%/80%",
+        "1",
+        10,
+        3,
+    ]
     pods = table("/api/v1/namespaces/default/pods")
-    assert [c["name"] for c in pods["columnDefinitions"] if c["priority"] == 1] == ["IP", "Node", "Nominated Node",
-                                                                                    "Readiness Gates"]
+    assert [c["name"] for c in pods["columnDefinitions"] if c["priority"] == 1] == [
+        "IP",
+        "Node",
+        "Nominated Node",
+        "Readiness Gates",
+    ]
     broken = next(r for r in pods["rows"] if r["cells"][0] == pod["metadata"]["name"])
     assert broken["cells"][1:3] == ["0/1", "CrashLoopBackOff"] and broken["cells"][3].startswith("7 (")
     cr = table("/apis/apps.wandb.com/v1/namespaces/default/weightsandbiases")
@@ -185,11 +221,26 @@ def test_table_columns_of_hpas_pods_and_the_cr(fake: FakeKubeAPI) -> None:
     assert cr["rows"][0]["cells"] == ["wandb", "90d"]
 
 
-@pytest.mark.parametrize(("seconds", "shown"), [
-    (-5, "<invalid>"), (-1, "0s"), (119, "119s"), (120, "2m"), (303, "5m3s"), (600, "10m"), (10799, "179m"),
-    (3 * 3600, "3h"), (5 * 3600 + 120, "5h2m"), (30 * 3600, "30h"), (2 * 86400, "2d"), (5 * 86400 + 4 * 3600, "5d4h"),
-    (30 * 86400, "30d"), (800 * 86400, "2y70d"), (9 * 365 * 86400, "9y"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (-5, "<invalid>"),
+        (-1, "0s"),
+        (119, "119s"),
+        (120, "2m"),
+        (303, "5m3s"),
+        (600, "10m"),
+        (10799, "179m"),
+        (3 * 3600, "3h"),
+        (5 * 3600 + 120, "5h2m"),
+        (30 * 3600, "30h"),
+        (2 * 86400, "2d"),
+        (5 * 86400 + 4 * 3600, "5d4h"),
+        (30 * 86400, "30d"),
+        (800 * 86400, "2y70d"),
+        (9 * 365 * 86400, "9y"),
+    ],
+)
 def test_ages_read_as_kubectl_prints_them(seconds: int, shown: str) -> None:
     assert human_duration(seconds) == shown
 
@@ -213,8 +264,9 @@ def test_python_client_and_kube_adapter_over_tls(tmp_path: Path, monkeypatch: py
 
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         fake.reset_requests()
-        adapter = KubeAdapter(kube_context=None, namespace="default", instance="wandb", timeout=5,
-                              kubeconfig=str(kubeconfig))
+        adapter = KubeAdapter(
+            kube_context=None, namespace="default", instance="wandb", timeout=5, kubeconfig=str(kubeconfig)
+        )
         observation = adapter.observe(ALL_KINDS)
         assert len(observation.workloads) == 16 and len(observation.node_zones) == 3
         assert observation.cr is not None and observation.cr.chart_version == "0.43.8"

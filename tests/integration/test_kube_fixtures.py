@@ -28,8 +28,11 @@ def fake() -> Iterator[FakeKubeAPI]:
 @pytest.fixture
 def api(fake: FakeKubeAPI, tmp_path: Path) -> Iterator[client.ApiClient]:
     configuration = client.Configuration()
-    config.load_kube_config(config_file=str(fake.write_kubeconfig(tmp_path / "kubeconfig")), context="fake",
-                            client_configuration=configuration)
+    config.load_kube_config(
+        config_file=str(fake.write_kubeconfig(tmp_path / "kubeconfig")),
+        context="fake",
+        client_configuration=configuration,
+    )
     shared = client.ApiClient(configuration)
     yield shared
     shared.close()
@@ -68,7 +71,8 @@ def test_kafka_updater_and_its_config_maps(fake: FakeKubeAPI, api: client.ApiCli
     address = _env(container)[fx.UPDATER_QUEUE_ENV]
     assert address is not None and address.startswith(
         "kafka://$(KAFKA_CLIENT_USER):$(KAFKA_CLIENT_PASSWORD)@$(KAFKA_BROKER_HOST):9092/"
-        "$(KAFKA_TOPIC_RUN_UPDATE_SHADOW_QUEUE)?")
+        "$(KAFKA_TOPIC_RUN_UPDATE_SHADOW_QUEUE)?"
+    )
     assert "consumer_group_id=flat-run-fields-updater" in address
     sources = [s.config_map_ref.name for s in container.env_from if s.config_map_ref]
     assert "wandb-kafka-configmap" in sources
@@ -98,13 +102,17 @@ def test_limited_updater_hpa_reads_back_with_its_condition(fake: FakeKubeAPI, ap
     objs = fx.chart_043(now=NOW, updater_hpa={"minimum": 2, "maximum": 6, "cpu_current": 97, "limited": True})
     fake.add_all(objs)
     autoscaler = client.AutoscalingV2Api(api).read_namespaced_horizontal_pod_autoscaler(
-        "wandb-flat-run-fields-updater", "default")
+        "wandb-flat-run-fields-updater", "default"
+    )
     assert (autoscaler.spec.min_replicas, autoscaler.spec.max_replicas) == (2, 6)
     assert (autoscaler.status.current_replicas, autoscaler.status.desired_replicas) == (6, 6)
     assert autoscaler.status.current_metrics[0].resource.current.average_utilization == 97
     limited = next(c for c in autoscaler.status.conditions if c.type == "ScalingLimited")
     assert (limited.status, limited.reason, limited.message) == (
-        "True", "TooManyReplicas", "the desired replica count is more than the maximum replica count")
+        "True",
+        "TooManyReplicas",
+        "the desired replica count is more than the maximum replica count",
+    )
     deployment = client.AppsV1Api(api).read_namespaced_deployment(UPDATER, "default")
     assert deployment.spec.replicas == deployment.status.ready_replicas == 6
     assert len(_updater_pods(client.CoreV1Api(api))) == 6

@@ -42,8 +42,13 @@ def kubeconfig(fake: FakeKubeAPI, tmp_path: Path) -> Path:
 def kubectl(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run the real kubectl with its discovery cache beside the kubeconfig, never in HOME."""
     assert KUBECTL is not None
-    result = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(kubeconfig.parent / "kube-cache"),
-                             *args], capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(kubeconfig.parent / "kube-cache"), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     if check:
         assert result.returncode == 0, f"kubectl {' '.join(args)} failed:\n{result.stderr}"
     return result
@@ -90,7 +95,12 @@ def test_get_deploy_hpa_pods_wandb_wide(fake: FakeKubeAPI, kubeconfig: Path) -> 
 
     updater = next(row for row in hpas if row["NAME"] == f"horizontalpodautoscaler.autoscaling/{HPA}")
     assert updater["REFERENCE"] == "Deployment/wandb-flat-run-fields-updater-bc"
-    assert (updater["TARGETS"], updater["MINPODS"], updater["MAXPODS"], updater["REPLICAS"]) == ("cpu: 42%/80%", "1", "10", "3")
+    assert (updater["TARGETS"], updater["MINPODS"], updater["MAXPODS"], updater["REPLICAS"]) == (
+        "cpu: 42%/80%",
+        "1",
+        "10",
+        "3",
+    )
 
     assert len(pods) == len(fake.objects("pods", "default"))
     first = pods[0]
@@ -145,7 +155,11 @@ def test_scale_server_dry_run_changes_nothing_and_scale_does(fake: FakeKubeAPI, 
     assert fake.get("deployments", "default", "wandb-api") == before
     (dry,) = [r for r in fake.requests if r.method == "PATCH"]
     assert (dry.resource, dry.query, dry.content_type, dry.body) == (
-        "deployments/scale", {"dryRun": "All"}, "application/merge-patch+json", {"spec": {"replicas": 3}})
+        "deployments/scale",
+        {"dryRun": "All"},
+        "application/merge-patch+json",
+        {"spec": {"replicas": 3}},
+    )
 
     out = kubectl(kubeconfig, "scale", "deployment/wandb-api", "--replicas", "3").stdout
     assert out.strip() == "deployment.apps/wandb-api scaled"

@@ -44,8 +44,9 @@ def test_wandb_user_over_tcp_sees_mariadb(mariadb_server: MariaDBServer) -> None
 
 def test_flags_wrong_exactly_as_documented(mariadb_server: MariaDBServer) -> None:  # noqa: F811
     variables = _show_globals(mariadb_server)
-    failing = {name for name, want in RECOMMENDED_FLAGS.items()
-               if name in variables and not _same(variables[name], want)}
+    failing = {
+        name for name, want in RECOMMENDED_FLAGS.items() if name in variables and not _same(variables[name], want)
+    }
     assert failing == set(WRONG_FLAGS)
     for name, value in WRONG_FLAGS.items():
         assert _same(variables[name], value), (name, variables[name])

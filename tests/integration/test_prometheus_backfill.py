@@ -25,9 +25,11 @@ GROWING = "flat-run-fields-updater"
 FLAT = {"metric-observer": 5, "history-updater": 50}  # lag per partition, constant
 GROUPS = [GROWING, *FLAT]
 # committed offsets per second, per partition (the sum per group: 20, 100 and 50)
-RATE = {GROWING: {p: 2.0 * (int(p) + 1) for p in PARTITIONS},
-        "metric-observer": {p: 25.0 for p in PARTITIONS},
-        "history-updater": {p: 12.5 for p in PARTITIONS}}
+RATE = {
+    GROWING: {p: 2.0 * (int(p) + 1) for p in PARTITIONS},
+    "metric-observer": {p: 25.0 for p in PARTITIONS},
+    "history-updater": {p: 12.5 for p in PARTITIONS},
+}
 MINUTES = 40
 
 
@@ -44,15 +46,29 @@ def labels(group: str, partition: str) -> dict[str, str]:
 
 def history(now: int) -> tuple[list[int], str]:
     times = [now - 60 * (MINUTES - minute) for minute in range(MINUTES)]  # now-40m .. now-1m
-    lag_family = Family(LAG, "gauge", "Consumer group lag, in offsets.", [
-        (labels(group, partition), [(ts, lag(group, partition, minute)) for minute, ts in enumerate(times)])
-        for group in GROUPS for partition in PARTITIONS
-    ])
-    committed_family = Family(COMMITTED, "counter", "Offsets committed by the consumer group.", [
-        (labels(group, partition),
-         [(ts, 1_000_000 + RATE[group][partition] * 60 * minute) for minute, ts in enumerate(times)])
-        for group in GROUPS for partition in PARTITIONS
-    ])
+    lag_family = Family(
+        LAG,
+        "gauge",
+        "Consumer group lag, in offsets.",
+        [
+            (labels(group, partition), [(ts, lag(group, partition, minute)) for minute, ts in enumerate(times)])
+            for group in GROUPS
+            for partition in PARTITIONS
+        ],
+    )
+    committed_family = Family(
+        COMMITTED,
+        "counter",
+        "Offsets committed by the consumer group.",
+        [
+            (
+                labels(group, partition),
+                [(ts, 1_000_000 + RATE[group][partition] * 60 * minute) for minute, ts in enumerate(times)],
+            )
+            for group in GROUPS
+            for partition in PARTITIONS
+        ],
+    )
     return times, openmetrics([lag_family, committed_family])
 
 
@@ -98,7 +114,8 @@ def test_per_partition_series(backfilled) -> None:
     query = f'sum by (kafka_topic_partition) ({LAG}{{kafka_consumer_group_id="{GROWING}"}})'
     result = prometheus.query(query)
     assert {s["metric"]["kafka_topic_partition"]: float(s["value"][1]) for s in result} == {
-        p: lag(GROWING, p, MINUTES - 1) for p in PARTITIONS}
+        p: lag(GROWING, p, MINUTES - 1) for p in PARTITIONS
+    }
     end = time.time()
     ranged = prometheus.query_range(query, end - 1800, end, 60)
     assert sorted(s["metric"]["kafka_topic_partition"] for s in ranged) == PARTITIONS
@@ -111,7 +128,10 @@ def test_the_consumer_groups_are_distinct(backfilled) -> None:
     prometheus, times = backfilled
     result = prometheus.query(f"sum by (kafka_consumer_group_id) ({LAG})")
     assert {s["metric"]["kafka_consumer_group_id"]: float(s["value"][1]) for s in result} == {
-        GROWING: 1000 + 100 * (MINUTES - 1), "metric-observer": 20, "history-updater": 200}
+        GROWING: 1000 + 100 * (MINUTES - 1),
+        "metric-observer": 20,
+        "history-updater": 200,
+    }
     end = time.time()
     for group in FLAT:
         [series] = prometheus.query_range(f'sum({LAG}{{kafka_consumer_group_id="{group}"}})', end - 1800, end, 60)
@@ -128,9 +148,11 @@ def test_consumption_rate_from_the_committed_offsets(backfilled) -> None:
     assert float(total["value"][1]) == pytest.approx(20.0)
     by_group = prometheus.query(f"sum by (kafka_consumer_group_id) (rate({COMMITTED}[5m]))", at=last)
     assert {s["metric"]["kafka_consumer_group_id"]: float(s["value"][1]) for s in by_group} == pytest.approx(
-        {group: sum(RATE[group].values()) for group in GROUPS})
-    [series] = prometheus.query_range(f'sum(rate({COMMITTED}{{kafka_consumer_group_id="{GROWING}"}}[5m]))',
-                                      last - 1800, last, 60)
+        {group: sum(RATE[group].values()) for group in GROUPS}
+    )
+    [series] = prometheus.query_range(
+        f'sum(rate({COMMITTED}{{kafka_consumer_group_id="{GROWING}"}}[5m]))', last - 1800, last, 60
+    )
     assert len(series["values"]) == 31
     assert [float(v) for _, v in series["values"]] == pytest.approx([20.0] * 31)
 
@@ -138,12 +160,19 @@ def test_consumption_rate_from_the_committed_offsets(backfilled) -> None:
 def test_factory_starts_and_stops_servers(backfilled_prometheus) -> None:
     now = int(time.time())
     # a label value that needs escaping, a counter given with its _total, seconds with milliseconds
-    text = openmetrics([
-        Family("wbctl_backfill_probe", "gauge", 'a "probe"\nof escaping', [
-            ({"value": 'quote " backslash \\ newline \n'}, [(now - 90, 2), (now - 120.25, 1)]),
-        ]),
-        Family("wbctl_backfill_events_total", "counter", "", [({}, [(now - 60, 3)])]),
-    ])
+    text = openmetrics(
+        [
+            Family(
+                "wbctl_backfill_probe",
+                "gauge",
+                'a "probe"\nof escaping',
+                [
+                    ({"value": 'quote " backslash \\ newline \n'}, [(now - 90, 2), (now - 120.25, 1)]),
+                ],
+            ),
+            Family("wbctl_backfill_events_total", "counter", "", [({}, [(now - 60, 3)])]),
+        ]
+    )
     prometheus = backfilled_prometheus(text)
     assert prometheus.startup_seconds < 5
     [series] = prometheus.query("wbctl_backfill_probe", at=now - 100)
@@ -159,10 +188,12 @@ def test_factory_starts_and_stops_servers(backfilled_prometheus) -> None:
 
 
 def test_openmetrics_text() -> None:
-    text = openmetrics([
-        Family("jobs", "counter", "Jobs.", [({"q": "a"}, [(20, 2), (10.5, 1)])]),
-        Family("depth", "gauge", "", [({}, [(10, 0.5)])]),
-    ])
+    text = openmetrics(
+        [
+            Family("jobs", "counter", "Jobs.", [({"q": "a"}, [(20, 2), (10.5, 1)])]),
+            Family("depth", "gauge", "", [({}, [(10, 0.5)])]),
+        ]
+    )
     assert text == (
         "# HELP jobs Jobs.\n"
         "# TYPE jobs counter\n"

@@ -64,8 +64,9 @@ def test_grouping_labels_and_aggregation(prometheus_stack: PrometheusStack) -> N
     job = "test-pubsub"
     metric = "pubsub_subscription_num_undelivered_messages"
     for subscription, value in (("run-updates-a", 10), ("run-updates-b", 32)):
-        prometheus_stack.push(job, f"# TYPE {metric} gauge\n{metric} {value}\n",
-                              grouping={"subscription_id": subscription})
+        prometheus_stack.push(
+            job, f"# TYPE {metric} gauge\n{metric} {value}\n", grouping={"subscription_id": subscription}
+        )
     selector = f'{metric}{{job="{job}"}}'
     prometheus_stack.wait_for(selector, lambda result: len(result) == 2)
 

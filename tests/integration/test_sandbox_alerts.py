@@ -34,8 +34,13 @@ def snapshots(wbctl, scenario: str) -> list[dict[tuple[str, tuple[tuple[str, str
             assert advanced.returncode == 0, advanced.stderr
         result = wbctl("--sandbox", "--scenario", scenario, "check", "--exit-zero", "-o", "prometheus", env=env)
         assert result.returncode == 0, result.stderr
-        taken.append({(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-                      for family in text_string_to_metric_families(result.stdout) for sample in family.samples})
+        taken.append(
+            {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(result.stdout)
+                for sample in family.samples
+            }
+        )
     return taken
 
 
@@ -55,7 +60,9 @@ def input_series(taken: list[dict], context: str) -> list[dict[str, str]]:
     return series
 
 
-def firing_alerts(wbctl, tmp_path: Path, scenario: str, expected: dict[str, list[dict[str, str]]]) -> subprocess.CompletedProcess[str]:
+def firing_alerts(
+    wbctl, tmp_path: Path, scenario: str, expected: dict[str, list[dict[str, str]]]
+) -> subprocess.CompletedProcess[str]:
     _, promtool = find_promtool()
     rules = yaml.safe_load(wbctl("alerts", "rules").stdout)
     for group in rules["groups"]:
@@ -64,15 +71,31 @@ def firing_alerts(wbctl, tmp_path: Path, scenario: str, expected: dict[str, list
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
     names = [rule["alert"] for group in rules["groups"] for rule in group["rules"]]
     context = f"sandbox/{scenario}"
-    test: dict[str, Any] = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [{
-        "interval": EVERY,
-        "input_series": input_series(snapshots(wbctl, scenario), context),
-        "alert_rule_test": [{"eval_time": f"{5 * (RUNS - 1)}m", "alertname": name,
-                             "exp_alerts": [{"exp_labels": {**labels, "job": "wbctl", "context": context}}
-                                            for labels in expected.get(name, [])]} for name in names],
-    }]}
+    test: dict[str, Any] = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": EVERY,
+                "input_series": input_series(snapshots(wbctl, scenario), context),
+                "alert_rule_test": [
+                    {
+                        "eval_time": f"{5 * (RUNS - 1)}m",
+                        "alertname": name,
+                        "exp_alerts": [
+                            {"exp_labels": {**labels, "job": "wbctl", "context": context}}
+                            for labels in expected.get(name, [])
+                        ],
+                    }
+                    for name in names
+                ],
+            }
+        ],
+    }
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(test))
-    return subprocess.run([promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_the_incident_fires_the_backlog_alert(wbctl, tmp_path: Path) -> None:

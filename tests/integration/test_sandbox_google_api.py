@@ -77,10 +77,18 @@ def _cluster_name(demo: dict[str, str]) -> str:
 
 def _autoscaling_update(name: str, *, min_nodes: int, max_nodes: int, cpu: int, storage: int = 0) -> dict[str, Any]:
     return {
-        "cluster": {"name": name, "cluster_config": {"cluster_autoscaling_config": {
-            "autoscaling_limits": {"min_serve_nodes": min_nodes, "max_serve_nodes": max_nodes},
-            "autoscaling_targets": {"cpu_utilization_percent": cpu, "storage_utilization_gib_per_node": storage},
-        }}},
+        "cluster": {
+            "name": name,
+            "cluster_config": {
+                "cluster_autoscaling_config": {
+                    "autoscaling_limits": {"min_serve_nodes": min_nodes, "max_serve_nodes": max_nodes},
+                    "autoscaling_targets": {
+                        "cpu_utilization_percent": cpu,
+                        "storage_utilization_gib_per_node": storage,
+                    },
+                }
+            },
+        },
         "update_mask": {"paths": ["cluster_config.cluster_autoscaling_config"]},
     }
 
@@ -93,17 +101,29 @@ def test_demo_is_named_like_the_terraform_module(demo: dict[str, str], fake: Fak
     assert demo["cluster"] == "wandb-bigtable-c1"
     assert demo["subscription"] == "wandb-flat-run-fields-updater"
     assert fake.cluster(PROJECT, "wandb-bigtable", "wandb-bigtable-c1")["autoscaling"] == {
-        "min": 1, "max": 3, "cpu_target": 70, "storage_target_gib": 2560}
+        "min": 1,
+        "max": 3,
+        "cpu_target": 70,
+        "storage_target_gib": 2560,
+    }
     other = FakeGoogleAPIs()
-    assert demo_deployment(other, namespace="wandb-production-long-namespace-x")["instance"] == "wandb-production-long-names"
+    assert (
+        demo_deployment(other, namespace="wandb-production-long-namespace-x")["instance"]
+        == "wandb-production-long-names"
+    )
 
 
-def test_get_instance_list_clusters_get_cluster(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                                admin: BigtableInstanceAdminClient) -> None:
-    fake.add_instance(PROJECT, "other", clusters=[
-        {"id": "other-c1", "location": "europe-west4-b", "storage_type": "HDD", "serve_nodes": 2},
-        {"id": "other-c2", "location": "europe-west4-c", "storage_type": "HDD", "serve_nodes": 2},
-    ])
+def test_get_instance_list_clusters_get_cluster(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
+    fake.add_instance(
+        PROJECT,
+        "other",
+        clusters=[
+            {"id": "other-c1", "location": "europe-west4-b", "storage_type": "HDD", "serve_nodes": 2},
+            {"id": "other-c2", "location": "europe-west4-c", "storage_type": "HDD", "serve_nodes": 2},
+        ],
+    )
     instance_name = f"projects/{PROJECT}/instances/{demo['instance']}"
     got = admin.get_instance(name=instance_name, timeout=5, retry=None)
     assert got.name == instance_name and got.state == got.State.READY and got.type_ == got.Type.PRODUCTION
@@ -123,7 +143,13 @@ def test_get_instance_list_clusters_get_cluster(fake: FakeGoogleAPIs, demo: dict
     hdd = admin.get_cluster(name=f"projects/{PROJECT}/instances/other/clusters/other-c1", timeout=5, retry=None)
     assert hdd.default_storage_type == StorageType.HDD and "cluster_autoscaling_config" not in hdd.cluster_config
 
-    assert [name for name, _ in fake.calls] == ["GetInstance", "ListClusters", "ListClusters", "GetCluster", "GetCluster"]
+    assert [name for name, _ in fake.calls] == [
+        "GetInstance",
+        "ListClusters",
+        "ListClusters",
+        "GetCluster",
+        "GetCluster",
+    ]
     assert fake.count("GetCluster") == 2
     # the client sends the routing header the real API needs
     assert ("x-goog-request-params", f"name={_cluster_name(demo)}") in fake.metadata[3][1]
@@ -139,28 +165,38 @@ def test_not_found_names_the_resource(demo: dict[str, str], admin: BigtableInsta
         admin.get_cluster(name=missing, timeout=5, retry=None)
 
 
-def test_enable_autoscaling_done_at_once(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                         admin: BigtableInstanceAdminClient) -> None:
+def test_enable_autoscaling_done_at_once(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     operation = admin.partial_update_cluster(
-        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=10, cpu=60), timeout=5, retry=None)
+        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=10, cpu=60), timeout=5, retry=None
+    )
     assert operation.done()
     assert operation.operation.name == (
         f"operations/projects/{PROJECT}/instances/wandb-bigtable/clusters/wandb-bigtable-c1"
-        "/locations/us-central1-a/operations/1700000000001")
+        "/locations/us-central1-a/operations/1700000000001"
+    )
     assert operation.metadata.original_request.update_mask.paths == ["cluster_config.cluster_autoscaling_config"]
     result = operation.result(timeout=5)
     assert isinstance(result, Cluster) and result.serve_nodes == 3  # raised to the new minimum
     assert fake.count("GetOperation") == 0
     assert fake.cluster(PROJECT, demo["instance"], demo["cluster"]) == {
-        "id": "wandb-bigtable-c1", "location": "us-central1-a", "storage_type": "SSD", "serve_nodes": 3,
-        "state": "READY", "autoscaling": {"min": 3, "max": 10, "cpu_target": 60, "storage_target_gib": 2560}}
+        "id": "wandb-bigtable-c1",
+        "location": "us-central1-a",
+        "storage_type": "SSD",
+        "serve_nodes": 3,
+        "state": "READY",
+        "autoscaling": {"min": 3, "max": 10, "cpu_target": 60, "storage_target_gib": 2560},
+    }
 
 
-def test_operation_done_after_polls(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                    admin: BigtableInstanceAdminClient) -> None:
+def test_operation_done_after_polls(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     fake.operation_polls(3)
     operation = admin.partial_update_cluster(
-        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=6, cpu=50), timeout=5, retry=None)
+        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=6, cpu=50), timeout=5, retry=None
+    )
     assert not operation.operation.done
     assert fake.cluster(PROJECT, demo["instance"], demo["cluster"])["state"] == "RESIZING"
     result = operation.result(timeout=5, polling=FAST_POLLING)
@@ -170,12 +206,14 @@ def test_operation_done_after_polls(fake: FakeGoogleAPIs, demo: dict[str, str],
     assert fake.cluster(PROJECT, demo["instance"], demo["cluster"])["state"] == "READY"
 
 
-def test_operation_with_default_polling_and_delay(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                                  admin: BigtableInstanceAdminClient) -> None:
+def test_operation_with_default_polling_and_delay(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     # operation.result() polls GetOperation after 1 s, 1.5 s, ... (api_core's DEFAULT_POLLING)
     fake.operation_delay(0.5)
     operation = admin.partial_update_cluster(
-        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=5, cpu=70), timeout=5, retry=None)
+        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=5, cpu=70), timeout=5, retry=None
+    )
     assert not operation.operation.done
     started = time.monotonic()
     assert operation.result(timeout=5).serve_nodes == 3
@@ -183,71 +221,118 @@ def test_operation_with_default_polling_and_delay(fake: FakeGoogleAPIs, demo: di
     assert fake.count("GetOperation") >= 1
 
 
-def test_operation_not_done_within_timeout(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                           admin: BigtableInstanceAdminClient) -> None:
+def test_operation_not_done_within_timeout(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     fake.operation_polls(1000)
     operation = admin.partial_update_cluster(
-        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=5, cpu=70), timeout=5, retry=None)
+        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=5, cpu=70), timeout=5, retry=None
+    )
     import concurrent.futures
 
     with pytest.raises(concurrent.futures.TimeoutError):
         operation.result(timeout=0.3, polling=FAST_POLLING)
 
 
-def test_manual_scale_turns_autoscaling_off(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                            admin: BigtableInstanceAdminClient) -> None:
+def test_manual_scale_turns_autoscaling_off(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     name = _cluster_name(demo)
     # serve_nodes alone on an autoscaled cluster is output-only: accepted and ignored
-    admin.partial_update_cluster(request={"cluster": {"name": name, "serve_nodes": 5},
-                                          "update_mask": {"paths": ["serve_nodes"]}},
-                                 timeout=5, retry=None).result(timeout=5)
+    admin.partial_update_cluster(
+        request={"cluster": {"name": name, "serve_nodes": 5}, "update_mask": {"paths": ["serve_nodes"]}},
+        timeout=5,
+        retry=None,
+    ).result(timeout=5)
     assert fake.cluster(PROJECT, demo["instance"], demo["cluster"])["serve_nodes"] == 1
     # clearing the autoscaling config and setting serve_nodes turns it off
     result = admin.partial_update_cluster(
-        request={"cluster": {"name": name, "serve_nodes": 5},
-                 "update_mask": {"paths": ["serve_nodes", "cluster_config.cluster_autoscaling_config"]}},
-        timeout=5, retry=None).result(timeout=5)
+        request={
+            "cluster": {"name": name, "serve_nodes": 5},
+            "update_mask": {"paths": ["serve_nodes", "cluster_config.cluster_autoscaling_config"]},
+        },
+        timeout=5,
+        retry=None,
+    ).result(timeout=5)
     assert result.serve_nodes == 5 and "cluster_autoscaling_config" not in result.cluster_config
     stored = fake.cluster(PROJECT, demo["instance"], demo["cluster"])
     assert stored["serve_nodes"] == 5 and stored["autoscaling"] is None
     # and a plain serve_nodes update now applies
-    admin.partial_update_cluster(request={"cluster": {"name": name, "serve_nodes": 4},
-                                          "update_mask": {"paths": ["serve_nodes"]}},
-                                 timeout=5, retry=None).result(timeout=5)
+    admin.partial_update_cluster(
+        request={"cluster": {"name": name, "serve_nodes": 4}, "update_mask": {"paths": ["serve_nodes"]}},
+        timeout=5,
+        retry=None,
+    ).result(timeout=5)
     assert fake.cluster(PROJECT, demo["instance"], demo["cluster"])["serve_nodes"] == 4
 
 
-def test_sub_path_update_changes_one_field(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                           admin: BigtableInstanceAdminClient) -> None:
+def test_sub_path_update_changes_one_field(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     path = "cluster_config.cluster_autoscaling_config.autoscaling_limits.min_serve_nodes"
-    admin.partial_update_cluster(request={
-        "cluster": {"name": _cluster_name(demo), "cluster_config": {"cluster_autoscaling_config": {
-            "autoscaling_limits": {"min_serve_nodes": 3, "max_serve_nodes": 99}}}},
-        "update_mask": {"paths": [path]}}, timeout=5, retry=None).result(timeout=5)
+    admin.partial_update_cluster(
+        request={
+            "cluster": {
+                "name": _cluster_name(demo),
+                "cluster_config": {
+                    "cluster_autoscaling_config": {"autoscaling_limits": {"min_serve_nodes": 3, "max_serve_nodes": 99}}
+                },
+            },
+            "update_mask": {"paths": [path]},
+        },
+        timeout=5,
+        retry=None,
+    ).result(timeout=5)
     assert fake.cluster(PROJECT, demo["instance"], demo["cluster"])["autoscaling"] == {
-        "min": 3, "max": 3, "cpu_target": 70, "storage_target_gib": 2560}
+        "min": 3,
+        "max": 3,
+        "cpu_target": 70,
+        "storage_target_gib": 2560,
+    }
 
 
 _AS = "cluster_config.cluster_autoscaling_config"
 
 
-@pytest.mark.parametrize(("request_body", "message"), [
-    ({"cluster": {"serve_nodes": 4}, "update_mask": {"paths": ["location"]}}, "Invalid update_mask path 'location'"),
-    ({"cluster": {"serve_nodes": 4}, "update_mask": {"paths": []}}, "update_mask"),
-    (_autoscaling_update("", min_nodes=3, max_nodes=10, cpu=90), "between 10 and 80, got 90"),
-    (_autoscaling_update("", min_nodes=3, max_nodes=10, cpu=5), "between 10 and 80, got 5"),
-    (_autoscaling_update("", min_nodes=3, max_nodes=31, cpu=70), "at most 10 times"),
-    (_autoscaling_update("", min_nodes=0, max_nodes=3, cpu=70), "at least 1"),
-    (_autoscaling_update("", min_nodes=4, max_nodes=3, cpu=70), "must be at least min_serve_nodes"),
-    (_autoscaling_update("", min_nodes=3, max_nodes=5, cpu=70, storage=8192), "between 2560 and 5120 for SSD"),
-    ({"cluster": {}, "update_mask": {"paths": [_AS]}}, "explicit serve_nodes"),
-    ({"cluster": {"serve_nodes": 4, "cluster_config": {"cluster_autoscaling_config": {
-        "autoscaling_limits": {"min_serve_nodes": 3, "max_serve_nodes": 5},
-        "autoscaling_targets": {"cpu_utilization_percent": 70}}}},
-      "update_mask": {"paths": ["serve_nodes", _AS]}}, "Cannot set serve_nodes and"),
-])
-def test_invalid_updates_change_nothing(fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient,
-                                        request_body: dict[str, Any], message: str) -> None:
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        (
+            {"cluster": {"serve_nodes": 4}, "update_mask": {"paths": ["location"]}},
+            "Invalid update_mask path 'location'",
+        ),
+        ({"cluster": {"serve_nodes": 4}, "update_mask": {"paths": []}}, "update_mask"),
+        (_autoscaling_update("", min_nodes=3, max_nodes=10, cpu=90), "between 10 and 80, got 90"),
+        (_autoscaling_update("", min_nodes=3, max_nodes=10, cpu=5), "between 10 and 80, got 5"),
+        (_autoscaling_update("", min_nodes=3, max_nodes=31, cpu=70), "at most 10 times"),
+        (_autoscaling_update("", min_nodes=0, max_nodes=3, cpu=70), "at least 1"),
+        (_autoscaling_update("", min_nodes=4, max_nodes=3, cpu=70), "must be at least min_serve_nodes"),
+        (_autoscaling_update("", min_nodes=3, max_nodes=5, cpu=70, storage=8192), "between 2560 and 5120 for SSD"),
+        ({"cluster": {}, "update_mask": {"paths": [_AS]}}, "explicit serve_nodes"),
+        (
+            {
+                "cluster": {
+                    "serve_nodes": 4,
+                    "cluster_config": {
+                        "cluster_autoscaling_config": {
+                            "autoscaling_limits": {"min_serve_nodes": 3, "max_serve_nodes": 5},
+                            "autoscaling_targets": {"cpu_utilization_percent": 70},
+                        }
+                    },
+                },
+                "update_mask": {"paths": ["serve_nodes", _AS]},
+            },
+            "Cannot set serve_nodes and",
+        ),
+    ],
+)
+def test_invalid_updates_change_nothing(
+    fake: FakeGoogleAPIs,
+    demo: dict[str, str],
+    admin: BigtableInstanceAdminClient,
+    request_body: dict[str, Any],
+    message: str,
+) -> None:
     before = fake.cluster(PROJECT, demo["instance"], demo["cluster"])
     request_body["cluster"]["name"] = _cluster_name(demo)
     with pytest.raises(gexc.InvalidArgument, match=message):
@@ -255,15 +340,18 @@ def test_invalid_updates_change_nothing(fake: FakeGoogleAPIs, demo: dict[str, st
     assert fake.cluster(PROJECT, demo["instance"], demo["cluster"]) == before
 
 
-def test_permission_denied_names_the_permission(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                                admin: BigtableInstanceAdminClient) -> None:
+def test_permission_denied_names_the_permission(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     before = fake.cluster(PROJECT, demo["instance"], demo["cluster"])
     fake.fail("PartialUpdateCluster", grpc.StatusCode.PERMISSION_DENIED)
     with pytest.raises(gexc.PermissionDenied) as caught:
         admin.partial_update_cluster(
-            request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=10, cpu=60), timeout=5, retry=None)
-    assert caught.value.message == (f"Permission 'bigtable.clusters.update' denied on resource "
-                                    f"'{_cluster_name(demo)}' (or it may not exist).")
+            request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=10, cpu=60), timeout=5, retry=None
+        )
+    assert caught.value.message == (
+        f"Permission 'bigtable.clusters.update' denied on resource '{_cluster_name(demo)}' (or it may not exist)."
+    )
     assert fake.cluster(PROJECT, demo["instance"], demo["cluster"]) == before
     fake.fail("GetInstance", grpc.StatusCode.PERMISSION_DENIED, "custom words")
     with pytest.raises(gexc.PermissionDenied, match="custom words"):
@@ -272,22 +360,25 @@ def test_permission_denied_names_the_permission(fake: FakeGoogleAPIs, demo: dict
     admin.get_instance(name=f"projects/{PROJECT}/instances/{demo['instance']}", timeout=5, retry=None)
 
 
-def test_unavailable_and_a_bounded_retry(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                         admin: BigtableInstanceAdminClient) -> None:
+def test_unavailable_and_a_bounded_retry(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     fake.fail("GetCluster", grpc.StatusCode.UNAVAILABLE)
     with pytest.raises(gexc.ServiceUnavailable, match="currently unavailable"):
         admin.get_cluster(name=_cluster_name(demo), timeout=5, retry=None)
     fake.reset_faults()
     fake.fail("GetCluster", grpc.StatusCode.UNAVAILABLE, times=2)
-    retry = gretry.Retry(predicate=gretry.if_exception_type(gexc.ServiceUnavailable),
-                         initial=0.01, maximum=0.05, timeout=2)
+    retry = gretry.Retry(
+        predicate=gretry.if_exception_type(gexc.ServiceUnavailable), initial=0.01, maximum=0.05, timeout=2
+    )
     fake.reset_calls()
     assert admin.get_cluster(name=_cluster_name(demo), timeout=2, retry=retry).serve_nodes == 1
     assert fake.count("GetCluster") == 3
 
 
-def test_hang_ends_in_deadline_exceeded(fake: FakeGoogleAPIs, demo: dict[str, str],
-                                        admin: BigtableInstanceAdminClient) -> None:
+def test_hang_ends_in_deadline_exceeded(
+    fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient
+) -> None:
     fake.hang("GetInstance")
     started = time.monotonic()
     with pytest.raises(gexc.DeadlineExceeded):
@@ -301,14 +392,22 @@ def test_hang_ends_in_deadline_exceeded(fake: FakeGoogleAPIs, demo: dict[str, st
 
 
 def _list(metrics: MetricServiceClient, filter_: str, minutes: int = 60, **extra: Any) -> list[Any]:
-    request = {"name": f"projects/{PROJECT}", "filter": filter_,
-               "interval": {"start_time": NOW - timedelta(minutes=minutes), "end_time": NOW}, **extra}
+    request = {
+        "name": f"projects/{PROJECT}",
+        "filter": filter_,
+        "interval": {"start_time": NOW - timedelta(minutes=minutes), "end_time": NOW},
+        **extra,
+    }
     return list(metrics.list_time_series(request=request, timeout=5, retry=None))
 
 
 def test_filter_and_interval(demo: dict[str, str], metrics: MetricServiceClient) -> None:
-    series = _list(metrics, f'metric.type = "{UNDELIVERED}" AND resource.type = "pubsub_subscription" '
-                            f'AND resource.labels.subscription_id = "{demo["subscription"]}"', minutes=30)
+    series = _list(
+        metrics,
+        f'metric.type = "{UNDELIVERED}" AND resource.type = "pubsub_subscription" '
+        f'AND resource.labels.subscription_id = "{demo["subscription"]}"',
+        minutes=30,
+    )
     assert len(series) == 1
     (one,) = series
     assert one.resource.labels["subscription_id"] == "wandb-flat-run-fields-updater"
@@ -319,9 +418,13 @@ def test_filter_and_interval(demo: dict[str, str], metrics: MetricServiceClient)
     assert "int64_value" in one.points[0].value
     both = _list(metrics, f'metric.type = "{UNDELIVERED}"')
     assert sorted(s.resource.labels["subscription_id"] for s in both) == [
-        "wandb-filestream-gorilla", "wandb-flat-run-fields-updater"]
-    one_of = _list(metrics, f'metric.type = "{UNDELIVERED}" AND resource.label.subscription_id = '
-                            'one_of("wandb-filestream-gorilla", "x")')
+        "wandb-filestream-gorilla",
+        "wandb-flat-run-fields-updater",
+    ]
+    one_of = _list(
+        metrics,
+        f'metric.type = "{UNDELIVERED}" AND resource.label.subscription_id = one_of("wandb-filestream-gorilla", "x")',
+    )
     assert len(one_of) == 1
     cpu = _list(metrics, f'metric.type = "{CPU_LOAD}" AND resource.labels.cluster = "{demo["cluster"]}"')
     assert len(cpu) == 1 and "double_value" in cpu[0].points[0].value
@@ -335,8 +438,9 @@ def test_filter_and_interval(demo: dict[str, str], metrics: MetricServiceClient)
 
 def test_backlog_rises(fake: FakeGoogleAPIs, metrics: MetricServiceClient) -> None:
     demo_deployment(fake, PROJECT, now=NOW, backlog=True, max_nodes=6)
-    (one,) = _list(metrics, f'metric.type = "{UNDELIVERED}" AND '
-                            'resource.labels.subscription_id = "wandb-flat-run-fields-updater"')
+    (one,) = _list(
+        metrics, f'metric.type = "{UNDELIVERED}" AND resource.labels.subscription_id = "wandb-flat-run-fields-updater"'
+    )
     newest, older = one.points[0].value.int64_value, one.points[30].value.int64_value
     assert newest > 100_000 and newest > 10 * older
     (nodes,) = _list(metrics, f'metric.type = "{NODE_COUNT}"')
@@ -348,11 +452,16 @@ def test_align_max_over_the_hour(fake: FakeGoogleAPIs, demo: dict[str, str], met
     series = _list(metrics, f'metric.type = "{UNDELIVERED}"', aggregation=aggregation)
     assert len(series) == 2 and all(len(s.points) == 1 for s in series)
     assert all(s.points[0].interval.end_time == NOW for s in series)
-    raw = {s.resource.labels["subscription_id"]: max(p.value.int64_value for p in s.points)
-           for s in _list(metrics, f'metric.type = "{UNDELIVERED}"')}
+    raw = {
+        s.resource.labels["subscription_id"]: max(p.value.int64_value for p in s.points)
+        for s in _list(metrics, f'metric.type = "{UNDELIVERED}"')
+    }
     assert {s.resource.labels["subscription_id"]: s.points[0].value.int64_value for s in series} == raw
-    mean = _list(metrics, f'metric.type = "{NODE_COUNT}"', aggregation={
-        "alignment_period": {"seconds": 600}, "per_series_aligner": Aggregation.Aligner.ALIGN_MEAN})
+    mean = _list(
+        metrics,
+        f'metric.type = "{NODE_COUNT}"',
+        aggregation={"alignment_period": {"seconds": 600}, "per_series_aligner": Aggregation.Aligner.ALIGN_MEAN},
+    )
     assert len(mean[0].points) == 6 and mean[0].value_type == ValueType.DOUBLE
     assert mean[0].points[0].value.double_value == 1.0
 
@@ -361,31 +470,53 @@ def test_reduce_max_across_clusters(fake: FakeGoogleAPIs, metrics: MetricService
     times = [NOW - timedelta(minutes=m) for m in range(10)]
     for cluster, level in (("c1", 0.2), ("c2", 0.5), ("c3", 0.9)):
         instance = "two" if cluster != "c3" else "three"
-        fake.add_series(PROJECT, CPU_LOAD, "bigtable_cluster",
-                        {"project_id": PROJECT, "instance": instance, "cluster": cluster, "zone": "us-central1-a"},
-                        [(t, level + i / 100) for i, t in enumerate(times)])
-    aggregation = {"alignment_period": {"seconds": 300}, "per_series_aligner": Aggregation.Aligner.ALIGN_MAX,
-                   "cross_series_reducer": Aggregation.Reducer.REDUCE_MAX}
+        fake.add_series(
+            PROJECT,
+            CPU_LOAD,
+            "bigtable_cluster",
+            {"project_id": PROJECT, "instance": instance, "cluster": cluster, "zone": "us-central1-a"},
+            [(t, level + i / 100) for i, t in enumerate(times)],
+        )
+    aggregation = {
+        "alignment_period": {"seconds": 300},
+        "per_series_aligner": Aggregation.Aligner.ALIGN_MAX,
+        "cross_series_reducer": Aggregation.Reducer.REDUCE_MAX,
+    }
     (overall,) = _list(metrics, f'metric.type = "{CPU_LOAD}"', minutes=10, aggregation=aggregation)
     assert [p.value.double_value for p in overall.points] == pytest.approx([0.94, 0.99])
     assert dict(overall.resource.labels) == {} and overall.resource.type == "bigtable_cluster"
-    grouped = _list(metrics, f'metric.type = "{CPU_LOAD}"', minutes=10,
-                    aggregation={**aggregation, "group_by_fields": ["resource.labels.instance"]})
+    grouped = _list(
+        metrics,
+        f'metric.type = "{CPU_LOAD}"',
+        minutes=10,
+        aggregation={**aggregation, "group_by_fields": ["resource.labels.instance"]},
+    )
     assert {s.resource.labels["instance"]: s.points[0].value.double_value for s in grouped} == pytest.approx(
-        {"two": 0.54, "three": 0.94})
+        {"two": 0.54, "three": 0.94}
+    )
     with pytest.raises(gexc.InvalidArgument, match="ALIGN_NONE"):
-        _list(metrics, f'metric.type = "{CPU_LOAD}"', aggregation={
-            "cross_series_reducer": Aggregation.Reducer.REDUCE_MAX})
+        _list(
+            metrics, f'metric.type = "{CPU_LOAD}"', aggregation={"cross_series_reducer": Aggregation.Reducer.REDUCE_MAX}
+        )
 
 
 def test_pagination_headers_and_call_counting(fake: FakeGoogleAPIs, metrics: MetricServiceClient) -> None:
     for cluster in range(5):
-        fake.add_series(PROJECT, CPU_LOAD, "bigtable_cluster", {"project_id": PROJECT, "cluster": f"c{cluster}"},
-                        [(NOW - timedelta(minutes=m), 0.1) for m in range(3)])
+        fake.add_series(
+            PROJECT,
+            CPU_LOAD,
+            "bigtable_cluster",
+            {"project_id": PROJECT, "cluster": f"c{cluster}"},
+            [(NOW - timedelta(minutes=m), 0.1) for m in range(3)],
+        )
     fake.reset_calls()
-    request = {"name": f"projects/{PROJECT}", "filter": f'metric.type = "{CPU_LOAD}"',
-               "interval": {"start_time": NOW - timedelta(hours=1), "end_time": NOW}, "page_size": 2,
-               "view": ListTimeSeriesRequest.TimeSeriesView.HEADERS}
+    request = {
+        "name": f"projects/{PROJECT}",
+        "filter": f'metric.type = "{CPU_LOAD}"',
+        "interval": {"start_time": NOW - timedelta(hours=1), "end_time": NOW},
+        "page_size": 2,
+        "view": ListTimeSeriesRequest.TimeSeriesView.HEADERS,
+    }
     pager = metrics.list_time_series(request=request, timeout=5, retry=None)
     series = list(pager)
     assert sorted(s.resource.labels["cluster"] for s in series) == ["c0", "c1", "c2", "c3", "c4"]
@@ -393,14 +524,21 @@ def test_pagination_headers_and_call_counting(fake: FakeGoogleAPIs, metrics: Met
     assert fake.count("ListTimeSeries") == 3  # pages of 2, 2 and 1 series
     assert [r.page_token == "" for r in fake.requests("ListTimeSeries")] == [True, False, False]
     fake.reset_calls()
-    full = list(metrics.list_time_series(request={**request, "view": ListTimeSeriesRequest.TimeSeriesView.FULL,
-                                                  "page_size": 7}, timeout=5, retry=None))
+    full = list(
+        metrics.list_time_series(
+            request={**request, "view": ListTimeSeriesRequest.TimeSeriesView.FULL, "page_size": 7},
+            timeout=5,
+            retry=None,
+        )
+    )
     assert len(full) == 5 and fake.count("ListTimeSeries") == 3  # FULL: page_size counts points (3 a series)
     with pytest.raises(gexc.InvalidArgument, match="page_token"):
         _list(metrics, f'metric.type = "{CPU_LOAD}"', page_token="garbage")
 
 
-def test_monitoring_faults_and_latency(fake: FakeGoogleAPIs, demo: dict[str, str], metrics: MetricServiceClient) -> None:
+def test_monitoring_faults_and_latency(
+    fake: FakeGoogleAPIs, demo: dict[str, str], metrics: MetricServiceClient
+) -> None:
     filter_ = f'metric.type = "{CPU_LOAD}"'
     fake.latency("ListTimeSeries", 0.3)
     started = time.monotonic()
@@ -417,14 +555,20 @@ def test_monitoring_faults_and_latency(fake: FakeGoogleAPIs, demo: dict[str, str
     fake.hang("ListTimeSeries")
     started = time.monotonic()
     with pytest.raises(gexc.DeadlineExceeded):
-        list(metrics.list_time_series(request={"name": f"projects/{PROJECT}", "filter": filter_,
-                                               "interval": {"end_time": NOW}}, timeout=0.5, retry=None))
+        list(
+            metrics.list_time_series(
+                request={"name": f"projects/{PROJECT}", "filter": filter_, "interval": {"end_time": NOW}},
+                timeout=0.5,
+                retry=None,
+            )
+        )
     assert time.monotonic() - started < 1.5
 
 
 def test_state_round_trip(fake: FakeGoogleAPIs, demo: dict[str, str], admin: BigtableInstanceAdminClient) -> None:
-    admin.partial_update_cluster(request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=9, cpu=60),
-                                 timeout=5, retry=None).result(timeout=5)
+    admin.partial_update_cluster(
+        request=_autoscaling_update(_cluster_name(demo), min_nodes=3, max_nodes=9, cpu=60), timeout=5, retry=None
+    ).result(timeout=5)
     saved = fake.state()
     with FakeGoogleAPIs() as again:
         again.load_state(saved)

@@ -46,8 +46,15 @@ def connect(kubeconfig: Path, context: str = "fake") -> Kube:
     configuration = client.Configuration()
     config.load_kube_config(config_file=str(kubeconfig), context=context, client_configuration=configuration)
     api_client = client.ApiClient(configuration)
-    return Kube(api_client, client.CoreV1Api(api_client), client.AppsV1Api(api_client), client.BatchV1Api(api_client),
-                client.AutoscalingV2Api(api_client), client.StorageV1Api(api_client), client.CustomObjectsApi(api_client))
+    return Kube(
+        api_client,
+        client.CoreV1Api(api_client),
+        client.AppsV1Api(api_client),
+        client.BatchV1Api(api_client),
+        client.AutoscalingV2Api(api_client),
+        client.StorageV1Api(api_client),
+        client.CustomObjectsApi(api_client),
+    )
 
 
 @pytest.fixture
@@ -111,14 +118,20 @@ def test_label_selected_paginated_lists_of_each_kind_deserialise(fake: FakeKubeA
     fake.add_all(fx.csi_drivers())
 
     def expected(kind: str) -> set[str]:
-        return {o["metadata"]["name"] for o in fx.of_kind(objs, kind)
-                if o["metadata"].get("labels", {}).get("app.kubernetes.io/instance") == "wandb"}
+        return {
+            o["metadata"]["name"]
+            for o in fx.of_kind(objs, kind)
+            if o["metadata"].get("labels", {}).get("app.kubernetes.io/instance") == "wandb"
+        }
 
     cases = [
         ("Deployment", kube.apps.list_namespaced_deployment, client.V1Deployment),
         ("CronJob", kube.batch.list_namespaced_cron_job, client.V1CronJob),
-        ("HorizontalPodAutoscaler", kube.autoscaling.list_namespaced_horizontal_pod_autoscaler,
-         client.V2HorizontalPodAutoscaler),
+        (
+            "HorizontalPodAutoscaler",
+            kube.autoscaling.list_namespaced_horizontal_pod_autoscaler,
+            client.V2HorizontalPodAutoscaler,
+        ),
         ("Pod", kube.core.list_namespaced_pod, client.V1Pod),
     ]
     for kind, call, model in cases:
@@ -133,13 +146,16 @@ def test_label_selected_paginated_lists_of_each_kind_deserialise(fake: FakeKubeA
     events = kube.core.list_namespaced_event("default", field_selector="involvedObject.kind=HorizontalPodAutoscaler")
     assert {e.involved_object.name for e in events.items} == expected("HorizontalPodAutoscaler")
     assert {d.metadata.name for d in kube.storage.list_csi_driver().items} == {
-        "pd.csi.storage.gke.io", "gcsfuse.csi.storage.gke.io"}
+        "pd.csi.storage.gke.io",
+        "gcsfuse.csi.storage.gke.io",
+    }
     assert kube.storage.read_csi_driver("gcsfuse.csi.storage.gke.io").spec.requires_republish is True
 
     cr = kube.custom.get_namespaced_custom_object(*CR, "wandb")
     assert cr["kind"] == "WeightsAndBiases" and cr["status"]["phase"] == "Completed"
-    scaled = kube.custom.list_namespaced_custom_object("keda.sh", "v1alpha1", "default", "scaledobjects",
-                                                       label_selector=INSTANCE)
+    scaled = kube.custom.list_namespaced_custom_object(
+        "keda.sh", "v1alpha1", "default", "scaledobjects", label_selector=INSTANCE
+    )
     assert {s["metadata"]["name"] for s in scaled["items"]} == expected("ScaledObject")
     assert kube.core.list_pod_for_all_namespaces(label_selector="app.kubernetes.io/instance=other").items
 
@@ -159,12 +175,21 @@ def test_built_in_list_items_carry_no_kind_but_custom_ones_do(fake: FakeKubeAPI,
 def test_chart_043_fixture_has_the_real_names_and_labels() -> None:
     objs = fx.chart_043()
     deployments = {d["metadata"]["name"]: d for d in fx.of_kind(objs, "Deployment")}
-    assert {"wandb-app-bc", "wandb-api", "wandb-filestream-bc", "wandb-flat-run-fields-updater-bc",
-            "wandb-filemeta", "wandb-metric-observer", "wandb-frontend"} <= deployments.keys()
+    assert {
+        "wandb-app-bc",
+        "wandb-api",
+        "wandb-filestream-bc",
+        "wandb-flat-run-fields-updater-bc",
+        "wandb-filemeta",
+        "wandb-metric-observer",
+        "wandb-frontend",
+    } <= deployments.keys()
     assert deployments["wandb-prometheus-server"]["metadata"]["labels"]["app.kubernetes.io/name"] == "prometheus"
     assert deployments["wandb-api"]["metadata"]["labels"]["helm.sh/chart"] == "operator-wandb-0.43.8"
     assert all(d["spec"]["replicas"] == 3 and d["status"]["readyReplicas"] == 3 for d in deployments.values())
-    assert fx.find(objs, "CronJob", "wandb-parquet-backfill")["metadata"]["labels"]["app.kubernetes.io/name"] == "parquet"
+    assert (
+        fx.find(objs, "CronJob", "wandb-parquet-backfill")["metadata"]["labels"]["app.kubernetes.io/name"] == "parquet"
+    )
     autoscaler = fx.find(objs, "HorizontalPodAutoscaler", "wandb-filestream")
     assert autoscaler["spec"]["scaleTargetRef"]["name"] == "wandb-filestream-bc"
     assert autoscaler["status"]["currentReplicas"] == 3 and autoscaler["status"]["lastScaleTime"]
@@ -177,15 +202,21 @@ def test_chart_043_fixture_has_the_real_names_and_labels() -> None:
 
     pods = fx.of_kind(objs, "Pod")
     for name, deployment in deployments.items():
-        mine = [p for p in pods if p["metadata"]["name"].startswith(name + "-")
-                and p["metadata"]["labels"].get("app.kubernetes.io/name") == deployment["metadata"]["labels"].get("app.kubernetes.io/name")]
+        mine = [
+            p
+            for p in pods
+            if p["metadata"]["name"].startswith(name + "-")
+            and p["metadata"]["labels"].get("app.kubernetes.io/name")
+            == deployment["metadata"]["labels"].get("app.kubernetes.io/name")
+        ]
         assert len(mine) == 3 and len({p["spec"]["nodeName"] for p in mine}) == 3, name
         assert all("pod-template-hash" in p["metadata"]["labels"] for p in mine)
 
 
 def test_chart_043_keda_and_overrides() -> None:
-    objs = fx.chart_043(keda_frfu=True, replicas={"app": 1}, pods_per_service=2, nodes=4, instance="prod",
-                        namespace="wandb")
+    objs = fx.chart_043(
+        keda_frfu=True, replicas={"app": 1}, pods_per_service=2, nodes=4, instance="prod", namespace="wandb"
+    )
     assert fx.find(objs, "Deployment", "prod-app-bc")["spec"]["replicas"] == 1
     assert fx.find(objs, "Deployment", "prod-api")["spec"]["replicas"] == 2
     assert len(fx.of_kind(objs, "Node")) == 4
@@ -194,7 +225,11 @@ def test_chart_043_keda_and_overrides() -> None:
     keda_hpa = fx.find(objs, "HorizontalPodAutoscaler", "keda-hpa-prod-flat-run-fields-updater")
     assert keda_hpa["metadata"]["labels"]["app.kubernetes.io/instance"] == "prod"
     assert keda_hpa["metadata"]["ownerReferences"][0]["kind"] == "ScaledObject"
-    assert not [h for h in fx.of_kind(objs, "HorizontalPodAutoscaler") if h["metadata"]["name"] == "prod-flat-run-fields-updater"]
+    assert not [
+        h
+        for h in fx.of_kind(objs, "HorizontalPodAutoscaler")
+        if h["metadata"]["name"] == "prod-flat-run-fields-updater"
+    ]
     values = fx.find(objs, "WeightsAndBiases", "prod")["spec"]["values"]
     assert values["flat-run-fields-updater"]["sizing"]["large"]["autoscaling"]["keda"]["enabled"] is True
 
@@ -202,15 +237,32 @@ def test_chart_043_keda_and_overrides() -> None:
 def test_chart_0223_fixture_is_the_old_generation() -> None:
     objs = fx.chart_0223()
     names = {d["metadata"]["name"] for d in fx.of_kind(objs, "Deployment")}
-    assert names == {"wandb-app", "wandb-console", "wandb-weave", "wandb-executor", "wandb-parquet", "wandb-filestream",
-                     "wandb-flat-run-fields-updater", "wandb-stackdriver", "wandb-prometheus-server", "wandb-glue"}
+    assert names == {
+        "wandb-app",
+        "wandb-console",
+        "wandb-weave",
+        "wandb-executor",
+        "wandb-parquet",
+        "wandb-filestream",
+        "wandb-flat-run-fields-updater",
+        "wandb-stackdriver",
+        "wandb-prometheus-server",
+        "wandb-glue",
+    }
     assert not [n for n in names if n.endswith("-bc")]
-    assert fx.find(objs, "HorizontalPodAutoscaler", "wandb-filestream")["spec"]["scaleTargetRef"]["name"] == "wandb-filestream"
+    assert (
+        fx.find(objs, "HorizontalPodAutoscaler", "wandb-filestream")["spec"]["scaleTargetRef"]["name"]
+        == "wandb-filestream"
+    )
     cr = fx.find(objs, "WeightsAndBiases", "wandb")
     assert cr["spec"]["chart"]["version"] == "0.22.3"
     assert cr["spec"]["values"]["app"]["image"]["tag"] == "0.64.1"
-    assert cr["spec"]["values"]["executor"]["autoscaling"] == {"enabled": False, "minReplicas": 1, "maxReplicas": 10,
-                                                               "targetCPU": 80}
+    assert cr["spec"]["values"]["executor"]["autoscaling"] == {
+        "enabled": False,
+        "minReplicas": 1,
+        "maxReplicas": 10,
+        "targetCPU": 80,
+    }
     assert cr["spec"]["values"]["filestream"]["autoscaling"]["enabled"] is True
     app = fx.find(objs, "Deployment", "wandb-app")
     assert app["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/wandb/local:0.64.1")
@@ -220,25 +272,38 @@ def test_chart_0223_fixture_is_the_old_generation() -> None:
 
 
 def _pod(name: str, labels: dict[str, str], node: str = "n1") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default", "labels": labels},
-            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]},
-            "status": {"phase": "Running"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "labels": labels},
+        "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]},
+        "status": {"phase": "Running"},
+    }
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    ("tier=web", {"a", "b"}),
-    ("tier==web,env=prod", {"a"}),
-    ("tier!=web", {"c", "d"}),  # an absent key satisfies !=
-    ("env in (prod, staging)", {"a", "b", "c"}),
-    ("env notin (prod)", {"b", "d"}),
-    ("env", {"a", "b", "c"}),
-    ("!env", {"d"}),
-    ("tier=web,env in (staging)", {"b"}),
-    ("", {"a", "b", "c", "d"}),
-])
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("tier=web", {"a", "b"}),
+        ("tier==web,env=prod", {"a"}),
+        ("tier!=web", {"c", "d"}),  # an absent key satisfies !=
+        ("env in (prod, staging)", {"a", "b", "c"}),
+        ("env notin (prod)", {"b", "d"}),
+        ("env", {"a", "b", "c"}),
+        ("!env", {"d"}),
+        ("tier=web,env in (staging)", {"b"}),
+        ("", {"a", "b", "c", "d"}),
+    ],
+)
 def test_label_selectors(fake: FakeKubeAPI, kube: Kube, selector: str, expected: set[str]) -> None:
-    fake.add_all([_pod("a", {"tier": "web", "env": "prod"}), _pod("b", {"tier": "web", "env": "staging"}),
-                  _pod("c", {"tier": "db", "env": "prod"}), _pod("d", {})])
+    fake.add_all(
+        [
+            _pod("a", {"tier": "web", "env": "prod"}),
+            _pod("b", {"tier": "web", "env": "staging"}),
+            _pod("c", {"tier": "db", "env": "prod"}),
+            _pod("d", {}),
+        ]
+    )
     pods = kube.core.list_namespaced_pod("default", label_selector=selector)
     assert {p.metadata.name for p in pods.items} == expected
 
@@ -252,7 +317,9 @@ def test_bad_label_selector_is_400(fake: FakeKubeAPI, kube: Kube) -> None:
 def test_field_selectors(fake: FakeKubeAPI, kube: Kube) -> None:
     fake.add_all([_pod("a", {}, node="n1"), _pod("b", {}, node="n2")])
     fake.add_all(fx.gke_nodes(3))
-    assert [p.metadata.name for p in kube.core.list_namespaced_pod("default", field_selector="spec.nodeName=n2").items] == ["b"]
+    assert [
+        p.metadata.name for p in kube.core.list_namespaced_pod("default", field_selector="spec.nodeName=n2").items
+    ] == ["b"]
     nodes = kube.core.list_node(field_selector="metadata.name=gke-wandb-pool-2")
     assert [n.metadata.name for n in nodes.items] == ["gke-wandb-pool-2"]
     assert len(kube.core.list_node(field_selector="metadata.name!=gke-wandb-pool-2").items) == 2
@@ -292,14 +359,21 @@ def test_forbidden_is_403_with_a_status_body(fake: FakeKubeAPI, kube: Kube) -> N
         kube.autoscaling.list_namespaced_horizontal_pod_autoscaler("default", label_selector=INSTANCE)
     assert caught.value.status == 403
     assert error_body(caught.value) == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
         "message": 'horizontalpodautoscalers.autoscaling is forbidden: User "test" cannot list resource '
-                   '"horizontalpodautoscalers" in API group "autoscaling" in the namespace "default"',
-        "reason": "Forbidden", "details": {"group": "autoscaling", "kind": "horizontalpodautoscalers"}, "code": 403,
+        '"horizontalpodautoscalers" in API group "autoscaling" in the namespace "default"',
+        "reason": "Forbidden",
+        "details": {"group": "autoscaling", "kind": "horizontalpodautoscalers"},
+        "code": 403,
     }
     with pytest.raises(ApiException) as caught:
         kube.core.list_node()
-    assert error_body(caught.value)["message"].endswith('cannot list resource "nodes" in API group "" at the cluster scope')
+    assert error_body(caught.value)["message"].endswith(
+        'cannot list resource "nodes" in API group "" at the cluster scope'
+    )
     assert kube.apps.list_namespaced_deployment("default", label_selector=INSTANCE).items  # others still allowed
     assert kube.autoscaling.read_namespaced_horizontal_pod_autoscaler("wandb-filestream", "default")  # get != list
 
@@ -308,7 +382,8 @@ def test_forbidden_is_403_with_a_status_body(fake: FakeKubeAPI, kube: Kube) -> N
         kube.apps.patch_namespaced_deployment_scale("wandb-api", "default", {"spec": {"replicas": 5}})
     assert error_body(caught.value)["message"] == (
         'deployments.apps "wandb-api" is forbidden: User "test" cannot patch resource "deployments/scale" '
-        'in API group "apps" in the namespace "default"')
+        'in API group "apps" in the namespace "default"'
+    )
     assert fake.get("deployments", "default", "wandb-api")["spec"]["replicas"] == 3
 
 
@@ -358,14 +433,14 @@ def test_merge_patch_of_the_cr_guarded_by_resource_version(fake: FakeKubeAPI, ku
     version = read["metadata"]["resourceVersion"]
     fake.merge("weightsandbiases", "default", "wandb", {"status": {"phase": "Loading"}})  # the operator writes
     before = fake.get("weightsandbiases", "default", "wandb")
-    patch = {"metadata": {"resourceVersion": version},
-             "spec": {"values": {"api": {"replicaCount": 5}}}}
+    patch = {"metadata": {"resourceVersion": version}, "spec": {"values": {"api": {"replicaCount": 5}}}}
     with pytest.raises(ApiException) as caught:
         kube.custom.patch_namespaced_custom_object(*CR, "wandb", patch)
     assert caught.value.status == 409
     body = error_body(caught.value)
     assert body["reason"] == "Conflict" and body["message"].startswith(
-        'Operation cannot be fulfilled on weightsandbiases.apps.wandb.com "wandb": the object has been modified')
+        'Operation cannot be fulfilled on weightsandbiases.apps.wandb.com "wandb": the object has been modified'
+    )
     assert fake.get("weightsandbiases", "default", "wandb") == before
 
     patch["metadata"]["resourceVersion"] = before["metadata"]["resourceVersion"]
@@ -379,7 +454,9 @@ def test_merge_patch_of_the_cr_guarded_by_resource_version(fake: FakeKubeAPI, ku
 
 def test_patch_with_null_removes_and_no_op_keeps_the_version(fake: FakeKubeAPI, kube: Kube) -> None:
     fake.add_all(fx.chart_043())
-    removed = kube.custom.patch_namespaced_custom_object(*CR, "wandb", {"spec": {"values": {"global": {"redis": None}}}})
+    removed = kube.custom.patch_namespaced_custom_object(
+        *CR, "wandb", {"spec": {"values": {"global": {"redis": None}}}}
+    )
     assert "redis" not in removed["spec"]["values"]["global"]
     again = kube.custom.patch_namespaced_custom_object(*CR, "wandb", {"spec": {"values": {"global": {"redis": None}}}})
     assert again["metadata"]["resourceVersion"] == removed["metadata"]["resourceVersion"]
@@ -396,12 +473,17 @@ def test_dry_run_changes_nothing(fake: FakeKubeAPI, kube: Kube) -> None:
     before_cr = fake.get("weightsandbiases", "default", "wandb")
     before_version = fake.resource_version
     result = kube.custom.patch_namespaced_custom_object(
-        *CR, "wandb", {"spec": {"values": {"filestream": {"replicaCount": 7}}}}, dry_run="All")
+        *CR, "wandb", {"spec": {"values": {"filestream": {"replicaCount": 7}}}}, dry_run="All"
+    )
     assert result["spec"]["values"]["filestream"]["replicaCount"] == 7
     assert result["metadata"]["resourceVersion"] == before_cr["metadata"]["resourceVersion"]
-    scale = kube.apps.patch_namespaced_deployment_scale("wandb-api", "default", {"spec": {"replicas": 9}}, dry_run="All")
+    scale = kube.apps.patch_namespaced_deployment_scale(
+        "wandb-api", "default", {"spec": {"replicas": 9}}, dry_run="All"
+    )
     assert scale.spec.replicas == 9
-    created = kube.autoscaling.create_namespaced_horizontal_pod_autoscaler("default", _hpa_body("wandb-api"), dry_run="All")
+    created = kube.autoscaling.create_namespaced_horizontal_pod_autoscaler(
+        "default", _hpa_body("wandb-api"), dry_run="All"
+    )
     assert created.metadata.name == "wandb-api"
     assert fake.get("weightsandbiases", "default", "wandb") == before_cr
     assert fake.get("deployments", "default", "wandb-api")["spec"]["replicas"] == 3
@@ -419,8 +501,9 @@ def test_scale_subresource(fake: FakeKubeAPI, kube: Kube) -> None:
     assert isinstance(scale, client.V1Scale) and scale.spec.replicas == 3 and scale.status.replicas == 3
     assert scale.status.selector == "app.kubernetes.io/instance=wandb,app.kubernetes.io/name=flat-run-fields-updater"
     generation = fake.get("deployments", "default", "wandb-flat-run-fields-updater-bc")["metadata"]["generation"]
-    patched = kube.apps.patch_namespaced_deployment_scale("wandb-flat-run-fields-updater-bc", "default",
-                                                          {"spec": {"replicas": 6}}, _request_timeout=5)
+    patched = kube.apps.patch_namespaced_deployment_scale(
+        "wandb-flat-run-fields-updater-bc", "default", {"spec": {"replicas": 6}}, _request_timeout=5
+    )
     assert patched.spec.replicas == 6
     assert fake.requests[-1].content_type == "application/strategic-merge-patch+json"
     deployment = fake.get("deployments", "default", "wandb-flat-run-fields-updater-bc")
@@ -433,24 +516,40 @@ def test_scale_subresource(fake: FakeKubeAPI, kube: Kube) -> None:
         kube.apps.patch_namespaced_deployment_scale("wandb-flat-run-fields-updater-bc", "default", stale)
     assert caught.value.status == 409
     with pytest.raises(ApiException) as caught:
-        kube.apps.patch_namespaced_deployment_scale("wandb-flat-run-fields-updater-bc", "default", {"spec": {"replicas": -1}})
+        kube.apps.patch_namespaced_deployment_scale(
+            "wandb-flat-run-fields-updater-bc", "default", {"spec": {"replicas": -1}}
+        )
     assert caught.value.status == 422 and error_body(caught.value)["details"]["causes"][0]["field"] == "spec.replicas"
     replaced = kube.apps.replace_namespaced_deployment_scale(
-        "wandb-flat-run-fields-updater-bc", "default",
-        client.V1Scale(metadata=client.V1ObjectMeta(name="wandb-flat-run-fields-updater-bc"),
-                       spec=client.V1ScaleSpec(replicas=4)))
+        "wandb-flat-run-fields-updater-bc",
+        "default",
+        client.V1Scale(
+            metadata=client.V1ObjectMeta(name="wandb-flat-run-fields-updater-bc"), spec=client.V1ScaleSpec(replicas=4)
+        ),
+    )
     assert replaced.spec.replicas == 4
 
 
 def _hpa_body(target: str, minimum: int = 3, maximum: int = 10) -> client.V2HorizontalPodAutoscaler:
     return client.V2HorizontalPodAutoscaler(
-        api_version="autoscaling/v2", kind="HorizontalPodAutoscaler",
+        api_version="autoscaling/v2",
+        kind="HorizontalPodAutoscaler",
         metadata=client.V1ObjectMeta(name=target, labels={"app.kubernetes.io/instance": "wandb"}),
         spec=client.V2HorizontalPodAutoscalerSpec(
-            scale_target_ref=client.V2CrossVersionObjectReference(api_version="apps/v1", kind="Deployment", name=target),
-            min_replicas=minimum, max_replicas=maximum,
-            metrics=[client.V2MetricSpec(type="Resource", resource=client.V2ResourceMetricSource(
-                name="cpu", target=client.V2MetricTarget(type="Utilization", average_utilization=70)))]),
+            scale_target_ref=client.V2CrossVersionObjectReference(
+                api_version="apps/v1", kind="Deployment", name=target
+            ),
+            min_replicas=minimum,
+            max_replicas=maximum,
+            metrics=[
+                client.V2MetricSpec(
+                    type="Resource",
+                    resource=client.V2ResourceMetricSource(
+                        name="cpu", target=client.V2MetricTarget(type="Utilization", average_utilization=70)
+                    ),
+                )
+            ],
+        ),
     )
 
 
@@ -466,24 +565,34 @@ def test_hpa_create_then_patch(fake: FakeKubeAPI, kube: Kube) -> None:
     assert caught.value.status == 409 and error_body(caught.value)["reason"] == "AlreadyExists"
 
     patched = kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler(
-        "wandb-api", "default", {"spec": {"minReplicas": 4, "maxReplicas": 12}})
+        "wandb-api", "default", {"spec": {"minReplicas": 4, "maxReplicas": 12}}
+    )
     assert (patched.spec.min_replicas, patched.spec.max_replicas) == (4, 12)
     assert fake.requests[-1].content_type == "application/strategic-merge-patch+json"
     patched = kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler(
-        "wandb-api", "default", [{"op": "test", "path": "/spec/minReplicas", "value": 4},
-                                 {"op": "replace", "path": "/spec/maxReplicas", "value": 15}])
+        "wandb-api",
+        "default",
+        [
+            {"op": "test", "path": "/spec/minReplicas", "value": 4},
+            {"op": "replace", "path": "/spec/maxReplicas", "value": 15},
+        ],
+    )
     assert patched.spec.max_replicas == 15
     assert fake.requests[-1].content_type == "application/json-patch+json"
 
     with pytest.raises(ApiException) as caught:
-        kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler("wandb-api", "default", {"spec": {"minReplicas": 20}})
+        kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler(
+            "wandb-api", "default", {"spec": {"minReplicas": 20}}
+        )
     assert caught.value.status == 422
     assert error_body(caught.value)["message"] == (
         'HorizontalPodAutoscaler.autoscaling "wandb-api" is invalid: spec.maxReplicas: Invalid value: 15: '
-        "must be greater than or equal to `minReplicas`")
+        "must be greater than or equal to `minReplicas`"
+    )
     with pytest.raises(ApiException) as caught:
         kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler(
-            "wandb-api", "default", [{"op": "test", "path": "/spec/minReplicas", "value": 1}])
+            "wandb-api", "default", [{"op": "test", "path": "/spec/minReplicas", "value": 1}]
+        )
     assert caught.value.status == 422
     assert fake.get("horizontalpodautoscalers", "default", "wandb-api")["spec"]["maxReplicas"] == 15
 
@@ -497,7 +606,9 @@ def test_strategic_merge_merges_containers_by_name(fake: FakeKubeAPI, kube: Kube
     after = fake.get("deployments", "default", "wandb-weave-bc")["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in after] == [c["name"] for c in before["containers"]]
     assert after[0]["image"] == "weave:new" and after[0]["env"] == before["containers"][0]["env"]
-    kube.apps.patch_namespaced_deployment("wandb-weave-bc", "default", patch, _content_type="application/merge-patch+json")
+    kube.apps.patch_namespaced_deployment(
+        "wandb-weave-bc", "default", patch, _content_type="application/merge-patch+json"
+    )
     after = fake.get("deployments", "default", "wandb-weave-bc")["spec"]["template"]["spec"]["containers"]
     assert after == [{"name": "weave", "image": "weave:new"}]  # a merge patch replaces lists whole
 
@@ -505,12 +616,16 @@ def test_strategic_merge_merges_containers_by_name(fake: FakeKubeAPI, kube: Kube
 def test_strategic_merge_patch_of_a_custom_resource_is_415(fake: FakeKubeAPI, kube: Kube) -> None:
     fake.add_all(fx.chart_043())
     with pytest.raises(ApiException) as caught:
-        kube.custom.patch_namespaced_custom_object(*CR, "wandb", {"spec": {}},
-                                                   _content_type="application/strategic-merge-patch+json")
+        kube.custom.patch_namespaced_custom_object(
+            *CR, "wandb", {"spec": {}}, _content_type="application/strategic-merge-patch+json"
+        )
     assert caught.value.status == 415 and error_body(caught.value)["reason"] == "UnsupportedMediaType"
     patched = kube.custom.patch_namespaced_custom_object(
-        *CR, "wandb", [{"op": "add", "path": "/spec/values/api/replicaCount", "value": 3}],
-        _content_type="application/json-patch+json")
+        *CR,
+        "wandb",
+        [{"op": "add", "path": "/spec/values/api/replicaCount", "value": 3}],
+        _content_type="application/json-patch+json",
+    )
     assert patched["spec"]["values"]["api"]["replicaCount"] == 3
 
 
@@ -518,8 +633,10 @@ def test_conflict_next_lets_another_writer_win_the_race(fake: FakeKubeAPI, kube:
     fake.add_all(fx.chart_043())
     fake.conflict_next("patch", "weightsandbiases", change={"status": {"phase": "Loading"}})
     read = kube.custom.get_namespaced_custom_object(*CR, "wandb")
-    guarded = {"metadata": {"resourceVersion": read["metadata"]["resourceVersion"]},
-               "spec": {"values": {"api": {"replicaCount": 4}}}}
+    guarded = {
+        "metadata": {"resourceVersion": read["metadata"]["resourceVersion"]},
+        "spec": {"values": {"api": {"replicaCount": 4}}},
+    }
     kube.custom.patch_namespaced_custom_object(*CR, "wandb", guarded, dry_run="All")  # dry runs do not trigger it
     with pytest.raises(ApiException) as caught:
         kube.custom.patch_namespaced_custom_object(*CR, "wandb", guarded)
@@ -527,7 +644,9 @@ def test_conflict_next_lets_another_writer_win_the_race(fake: FakeKubeAPI, kube:
     current = fake.get("weightsandbiases", "default", "wandb")
     assert current["status"]["phase"] == "Loading" and "replicaCount" not in current["spec"]["values"]["api"]
     guarded["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]  # re-read, retry
-    assert kube.custom.patch_namespaced_custom_object(*CR, "wandb", guarded)["spec"]["values"]["api"]["replicaCount"] == 4
+    assert (
+        kube.custom.patch_namespaced_custom_object(*CR, "wandb", guarded)["spec"]["values"]["api"]["replicaCount"] == 4
+    )
 
 
 def test_put_with_a_stale_version_is_409(fake: FakeKubeAPI, kube: Kube) -> None:
@@ -552,8 +671,10 @@ def test_unrelated_pods_are_filtered_server_side(tmp_path: Path) -> None:
         crowded.add_all(fx.chart_043())
         crowded.add_all(fx.unrelated_pods(2000))
         assert len(crowded.objects("pods", "default")) == 48 + 2000  # the reloader's 3 pods lack the label
-        clients = {"alone": connect(alone.write_kubeconfig(tmp_path / "alone")),
-                   "crowded": connect(crowded.write_kubeconfig(tmp_path / "crowded"))}
+        clients = {
+            "alone": connect(alone.write_kubeconfig(tmp_path / "alone")),
+            "crowded": connect(crowded.write_kubeconfig(tmp_path / "crowded")),
+        }
         times: dict[str, list[float]] = {"alone": [], "crowded": []}
         gc.collect()
         gc.disable()  # both servers share this process: its collector pauses are not the server's cost
@@ -565,9 +686,12 @@ def test_unrelated_pods_are_filtered_server_side(tmp_path: Path) -> None:
                     times[name].append(time.perf_counter() - start)
         finally:
             gc.enable()
-        raw = {name: kube.core.list_namespaced_pod("default", label_selector=INSTANCE, limit=500,
-                                                    _preload_content=False).data
-               for name, kube in clients.items()}
+        raw = {
+            name: kube.core.list_namespaced_pod(
+                "default", label_selector=INSTANCE, limit=500, _preload_content=False
+            ).data
+            for name, kube in clients.items()
+        }
     assert len(json.loads(raw["crowded"])["items"]) == len(json.loads(raw["alone"])["items"]) == 45
     assert abs(len(raw["crowded"]) - len(raw["alone"])) < 100  # only the resourceVersion differs
     alone_s, crowded_s = statistics.median(times["alone"]), statistics.median(times["crowded"])

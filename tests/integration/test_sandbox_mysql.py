@@ -50,8 +50,16 @@ def adapter(server: SandboxMysql, url: str | None = None, ca_file: str | None = 
 
 
 def connect(server: SandboxMysql, user: str = "wandb", password: str = "") -> pymysql.connections.Connection:
-    return pymysql.connect(host="127.0.0.1", port=server.port, user=user, password=password, database="wandb_local",
-                           autocommit=True, connect_timeout=5, read_timeout=5)
+    return pymysql.connect(
+        host="127.0.0.1",
+        port=server.port,
+        user=user,
+        password=password,
+        database="wandb_local",
+        autocommit=True,
+        connect_timeout=5,
+        read_timeout=5,
+    )
 
 
 def run_sql(server: SandboxMysql, sql: str, *args: object) -> tuple[tuple[object, ...], ...]:
@@ -91,7 +99,9 @@ def test_healthy_story_passes_every_flag(healthy: SandboxMysql) -> None:
         reader.close()
     assert observation.flavor == "mysql" and observation.version == "8.0.31"
     report = core.check(observation)
-    assert {finding.check: finding.status for finding in report.findings} == {check: Status.OK for check in core.check_ids()}
+    assert {finding.check: finding.status for finding in report.findings} == {
+        check: Status.OK for check in core.check_ids()
+    }
 
 
 def test_misconfigured_story_fails_the_flags_a_fresh_install_fails(misconfigured: SandboxMysql) -> None:
@@ -102,22 +112,44 @@ def test_misconfigured_story_fails_the_flags_a_fresh_install_fails(misconfigured
     assert {name for name, status in statuses.items() if status is Status.FAIL} == MISCONFIGURED_FAILS
     assert statuses["version"] is Status.OK
     assert {name for name, status in statuses.items() if status is Status.OK} == (
-        {"version"} | {flag.name for flag in core.FLAGS} - MISCONFIGURED_FAILS)
+        {"version"} | {flag.name for flag in core.FLAGS} - MISCONFIGURED_FAILS
+    )
 
 
 def test_values_come_in_mysql_own_formats(misconfigured: SandboxMysql) -> None:
     reader = adapter(misconfigured)
     variables = reader.observe().variables
     reader.close()
-    assert {name: variables[name] for name in (
-        "binlog_format", "binlog_row_image", "binlog_row_value_options", "long_query_time", "slow_query_log",
-        "local_infile", "sort_buffer_size", "innodb_online_alter_log_max_size", "max_prepared_stmt_count",
-        "version", "version_comment", "innodb_version", "have_ssl",
-    )} == {
-        "binlog_format": "ROW", "binlog_row_image": "FULL", "binlog_row_value_options": "", "long_query_time": "10.000000",
-        "slow_query_log": "OFF", "local_infile": "OFF", "sort_buffer_size": "262144",
-        "innodb_online_alter_log_max_size": "134217728", "max_prepared_stmt_count": "16382",
-        "version": "8.0.31", "version_comment": "MySQL Community Server - GPL", "innodb_version": "8.0.31",
+    assert {
+        name: variables[name]
+        for name in (
+            "binlog_format",
+            "binlog_row_image",
+            "binlog_row_value_options",
+            "long_query_time",
+            "slow_query_log",
+            "local_infile",
+            "sort_buffer_size",
+            "innodb_online_alter_log_max_size",
+            "max_prepared_stmt_count",
+            "version",
+            "version_comment",
+            "innodb_version",
+            "have_ssl",
+        )
+    } == {
+        "binlog_format": "ROW",
+        "binlog_row_image": "FULL",
+        "binlog_row_value_options": "",
+        "long_query_time": "10.000000",
+        "slow_query_log": "OFF",
+        "local_infile": "OFF",
+        "sort_buffer_size": "262144",
+        "innodb_online_alter_log_max_size": "134217728",
+        "max_prepared_stmt_count": "16382",
+        "version": "8.0.31",
+        "version_comment": "MySQL Community Server - GPL",
+        "innodb_version": "8.0.31",
         "have_ssl": "DISABLED",
     }
     assert variables["port"] == str(misconfigured.port)
@@ -133,7 +165,8 @@ def test_the_adapter_tunes_the_misconfigured_story(misconfigured: SandboxMysql) 
         plan = core.plan_tune(tuner.observe(), "sandbox/misconfigured")
         assert {change.key for change in plan.changes} == MISCONFIGURED_FAILS - READ_ONLY
         assert [note for note in plan.notes if "cannot be set at run time" in note] == [
-            "skip_show_database=ON cannot be set at run time: put it in the server's config file and restart"]
+            "skip_show_database=ON cannot be set at run time: put it in the server's config file and restart"
+        ]
         tuner.apply(plan)
         assert tuner.read_back(plan)
         after = core.check(tuner.observe())
@@ -174,11 +207,20 @@ def test_any_user_and_any_password_get_in(healthy: SandboxMysql) -> None:
 
 def test_unknown_variable_is_refused_with_mysql_error(healthy: SandboxMysql) -> None:
     for verb in ("SET PERSIST", "SET GLOBAL", "SET"):
-        assert refused(healthy, f"{verb} innodb_no_such_thing = 1") == (1193, "Unknown system variable 'innodb_no_such_thing'")
+        assert refused(healthy, f"{verb} innodb_no_such_thing = 1") == (
+            1193,
+            "Unknown system variable 'innodb_no_such_thing'",
+        )
     # the adapter's own translation of it: one line naming the server and the code
     reader = adapter(healthy)
-    expected = r"MySQL at mysql://127\.0\.0\.1:\d+/wandb_local failed while probing: \(1193\) Unknown system variable 'nope'"
-    with pytest.raises(BackendError, match=expected), reader._translated("probing"), reader.connection().cursor() as cursor:
+    expected = (
+        r"MySQL at mysql://127\.0\.0\.1:\d+/wandb_local failed while probing: \(1193\) Unknown system variable 'nope'"
+    )
+    with (
+        pytest.raises(BackendError, match=expected),
+        reader._translated("probing"),
+        reader.connection().cursor() as cursor,
+    ):
         cursor.execute("SET PERSIST nope = 1")
     reader.close()
 
@@ -186,8 +228,14 @@ def test_unknown_variable_is_refused_with_mysql_error(healthy: SandboxMysql) -> 
 def test_read_only_variables_are_refused_as_mysql_does(misconfigured: SandboxMysql) -> None:
     for name, value in (("innodb_autoinc_lock_mode", "1"), ("skip_show_database", "ON")):
         for verb in ("SET PERSIST", "SET GLOBAL"):
-            assert refused(misconfigured, f"{verb} {name} = {value}") == (1238, f"Variable '{name}' is a read only variable")
-    assert refused(misconfigured, "SET @@global.version = '9.0.0'") == (1238, "Variable 'version' is a read only variable")
+            assert refused(misconfigured, f"{verb} {name} = {value}") == (
+                1238,
+                f"Variable '{name}' is a read only variable",
+            )
+    assert refused(misconfigured, "SET @@global.version = '9.0.0'") == (
+        1238,
+        "Variable 'version' is a read only variable",
+    )
     run_sql(misconfigured, "SET PERSIST_ONLY skip_show_database = ON")  # for the next restart: the running value stays
     assert misconfigured.variables()["skip_show_database"] == "OFF"
     assert misconfigured.variables()["innodb_autoinc_lock_mode"] == "2"
@@ -205,10 +253,17 @@ def test_every_form_of_assignment(misconfigured: SandboxMysql) -> None:
         cursor.execute("SHOW GLOBAL VARIABLES")
         shown = dict(cursor.fetchall())
     assert {name: shown[name] for name in MISCONFIGURED_FAILS - READ_ONLY | {"innodb_print_all_deadlocks"}} == {
-        "sort_buffer_size": "67108864", "slow_query_log": "ON", "local_infile": "ON", "binlog_row_image": "MINIMAL",
-        "long_query_time": "0.500000", "innodb_online_alter_log_max_size": "268435456",
-        "binlog_row_value_options": "PARTIAL_JSON", "max_prepared_stmt_count": "1048576", "innodb_lru_scan_depth": "100",
-        "max_execution_time": "60000", "innodb_print_all_deadlocks": "ON",
+        "sort_buffer_size": "67108864",
+        "slow_query_log": "ON",
+        "local_infile": "ON",
+        "binlog_row_image": "MINIMAL",
+        "long_query_time": "0.500000",
+        "innodb_online_alter_log_max_size": "268435456",
+        "binlog_row_value_options": "PARTIAL_JSON",
+        "max_prepared_stmt_count": "1048576",
+        "innodb_lru_scan_depth": "100",
+        "max_execution_time": "60000",
+        "innodb_print_all_deadlocks": "ON",
     }
     run_sql(misconfigured, "SET GLOBAL sort_buffer_size = DEFAULT, innodb_print_all_deadlocks = OFF")
     assert misconfigured.variables()["sort_buffer_size"] == "262144"
@@ -219,13 +274,21 @@ def test_every_form_of_assignment(misconfigured: SandboxMysql) -> None:
 def test_wrong_values_are_refused_and_change_nothing(misconfigured: SandboxMysql) -> None:
     before = misconfigured.variables()
     assert refused(misconfigured, "SET GLOBAL binlog_row_image = 'HALF'") == (
-        1231, "Variable 'binlog_row_image' can't be set to the value of 'HALF'")
+        1231,
+        "Variable 'binlog_row_image' can't be set to the value of 'HALF'",
+    )
     assert refused(misconfigured, "SET GLOBAL slow_query_log = 2") == (
-        1231, "Variable 'slow_query_log' can't be set to the value of '2'")
+        1231,
+        "Variable 'slow_query_log' can't be set to the value of '2'",
+    )
     assert refused(misconfigured, "SET GLOBAL sort_buffer_size = '64M'") == (
-        1232, "Incorrect argument type to variable 'sort_buffer_size'")
+        1232,
+        "Incorrect argument type to variable 'sort_buffer_size'",
+    )
     assert refused(misconfigured, "SET sync_binlog = 0") == (
-        1229, "Variable 'sync_binlog' is a GLOBAL variable and should be set with SET GLOBAL")
+        1229,
+        "Variable 'sync_binlog' is a GLOBAL variable and should be set with SET GLOBAL",
+    )
     # one bad assignment and the statement changes nothing, the good ones before it included
     assert refused(misconfigured, "SET PERSIST sort_buffer_size = 67108864, nope = 1")[0] == 1193
     assert misconfigured.variables() == before
@@ -248,10 +311,14 @@ def test_session_values_stay_in_their_session(misconfigured: SandboxMysql) -> No
 
 def test_show_variables_like_and_where(healthy: SandboxMysql) -> None:
     assert [name for name, _ in run_sql(healthy, "SHOW GLOBAL VARIABLES LIKE 'BINLOG_ROW%'")] == [
-        "binlog_row_image", "binlog_row_value_options"]
+        "binlog_row_image",
+        "binlog_row_value_options",
+    ]
     assert run_sql(healthy, "SHOW GLOBAL VARIABLES LIKE 'sort\\_buffer\\_size'") == (("sort_buffer_size", "67108864"),)
     assert run_sql(healthy, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('sync_binlog', 'local_infile')") == (
-        ("local_infile", "ON"), ("sync_binlog", "1"))
+        ("local_infile", "ON"),
+        ("sync_binlog", "1"),
+    )
     assert run_sql(healthy, "SHOW GLOBAL VARIABLES LIKE 'no_such%'") == ()
 
 
@@ -261,7 +328,9 @@ def test_anything_but_variables_is_refused_clearly(healthy: SandboxMysql) -> Non
     assert run_sql(healthy, "SELECT 1") == ((1,),)
 
 
-def test_refusals_print_nothing_in_the_hosting_process(healthy: SandboxMysql, capfd: pytest.CaptureFixture[str]) -> None:
+def test_refusals_print_nothing_in_the_hosting_process(
+    healthy: SandboxMysql, capfd: pytest.CaptureFixture[str]
+) -> None:
     refused(healthy, "SET PERSIST nope = 1")
     refused(healthy, "SET PERSIST skip_show_database = ON")
     healthy.stop()
@@ -277,21 +346,40 @@ def test_the_mysql_client_binary_connects(misconfigured: SandboxMysql) -> None:
     if binary is None:
         pytest.skip("no `mysql` client binary (Debian: apt-get install -y mariadb-client)")
     base = [binary, "-h", "127.0.0.1", "-P", str(misconfigured.port), "-u", "wandb", "-panything", "wandb_local"]
-    result = subprocess.run([*base, "-B", "-e", "SHOW GLOBAL VARIABLES LIKE 'binlog%'"],
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [*base, "-B", "-e", "SHOW GLOBAL VARIABLES LIKE 'binlog%'"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["Variable_name\tValue", "binlog_expire_logs_seconds\t2592000",
-                                          "binlog_format\tROW", "binlog_row_image\tFULL", "binlog_row_value_options\t"]
+    assert result.stdout.splitlines() == [
+        "Variable_name\tValue",
+        "binlog_expire_logs_seconds\t2592000",
+        "binlog_format\tROW",
+        "binlog_row_image\tFULL",
+        "binlog_row_value_options\t",
+    ]
     # what it makes of the file `mysql check --from-file` reads: the same findings as over the wire
-    dump = subprocess.run([*base, "-B", "-e", "SHOW GLOBAL VARIABLES"], capture_output=True, text=True, timeout=30, check=False)
+    dump = subprocess.run(
+        [*base, "-B", "-e", "SHOW GLOBAL VARIABLES"], capture_output=True, text=True, timeout=30, check=False
+    )
     from_file = core.check(core.parse_file("dump.tsv", dump.stdout))
     statuses = {f.check.removeprefix("mysql."): f.status for f in from_file.findings}
     assert {name for name, status in statuses.items() if status is Status.FAIL} == MISCONFIGURED_FAILS
-    refusal = subprocess.run([*base, "-e", "SET PERSIST innodb_autoinc_lock_mode = 1"],
-                             capture_output=True, text=True, timeout=30, check=False)
+    refusal = subprocess.run(
+        [*base, "-e", "SET PERSIST innodb_autoinc_lock_mode = 1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert refusal.returncode == 1
     assert "ERROR 1238 (HY000) at line 1: Variable 'innodb_autoinc_lock_mode' is a read only variable" in refusal.stderr
-    status = subprocess.run(base, input="status\n", capture_output=True, text=True, timeout=30, check=False)  # interactive-ish
+    status = subprocess.run(
+        base, input="status\n", capture_output=True, text=True, timeout=30, check=False
+    )  # interactive-ish
     assert "Server version:\t\t8.0.31 MySQL Community Server - GPL" in status.stdout, status.stdout + status.stderr
 
 

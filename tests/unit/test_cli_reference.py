@@ -11,6 +11,12 @@ def test_cli_reference_is_current() -> None:
 
 def test_reference_covers_every_command() -> None:
     text = render()
-    for title in ("wbctl redis tune", "wbctl run discard", "wbctl run discarded", "wbctl run restore", "wbctl config show"):
+    for title in (
+        "wbctl redis tune",
+        "wbctl run discard",
+        "wbctl run discarded",
+        "wbctl run restore",
+        "wbctl config show",
+    ):
         assert f"## `{title}`" in text
     assert "`--set` KEY=VALUE (repeatable)" in text

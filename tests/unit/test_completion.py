@@ -24,14 +24,17 @@ def test_every_service_in_both_forms_with_its_role() -> None:
         assert offered[spec.name] == offered[spec.short] == spec.role
 
 
-@pytest.mark.parametrize(("incomplete", "names"), [
-    ("wandb-a", ["wandb-api", "wandb-app"]),
-    ("a", ["api", "app"]),
-    ("wandb-flat", ["wandb-flat-run-fields-updater"]),
-    ("parquet", ["parquet", "parquet-backfill"]),
-    ("w", ["wandb-" + spec.short for spec in sorted(CATALOG, key=lambda s: s.short)] + ["weave"]),
-    ("nope", []),
-])
+@pytest.mark.parametrize(
+    ("incomplete", "names"),
+    [
+        ("wandb-a", ["wandb-api", "wandb-app"]),
+        ("a", ["api", "app"]),
+        ("wandb-flat", ["wandb-flat-run-fields-updater"]),
+        ("parquet", ["parquet", "parquet-backfill"]),
+        ("w", ["wandb-" + spec.short for spec in sorted(CATALOG, key=lambda s: s.short)] + ["weave"]),
+        ("nope", []),
+    ],
+)
 def test_services_by_prefix(incomplete: str, names: list[str]) -> None:
     assert [name for name, _ in complete_service(incomplete)] == sorted(names)
 
@@ -50,8 +53,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_contexts_from_the_default_file(isolated_env: Path) -> None:
-    write(isolated_env / ".config" / "wbctl" / "config.toml",
-          'current-context = "prod"\n[contexts.prod]\n[contexts.staging]\nread-only = true\n[contexts."eu prod"]\n')
+    write(
+        isolated_env / ".config" / "wbctl" / "config.toml",
+        'current-context = "prod"\n[contexts.prod]\n[contexts.staging]\nread-only = true\n[contexts."eu prod"]\n',
+    )
     assert complete_context(ctx(), "") == ["eu prod", "prod", "staging"]
     assert complete_context(ctx(), "st") == ["staging"]
     assert complete_context(ctx(), "x") == []
@@ -66,13 +71,18 @@ def test_contexts_from_config_option_then_environment(isolated_env: Path, monkey
     assert complete_context(ctx(config=str(from_flag)), "") == ["from-flag"]
 
 
-@pytest.mark.parametrize("text", [
-    "[contexts.prod\n",  # not TOML
-    "contexts = 3\n",  # not a table
-    "current-context = 'x'\n",  # no contexts
-    "",
-])
-def test_a_broken_or_empty_file_completes_nothing(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[contexts.prod\n",  # not TOML
+        "contexts = 3\n",  # not a table
+        "current-context = 'x'\n",  # no contexts
+        "",
+    ],
+)
+def test_a_broken_or_empty_file_completes_nothing(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
     monkeypatch.setenv("WBCTL_CONFIG", str(write(isolated_env / "c.toml", text)))
     assert complete_context(ctx(), "") == []
 

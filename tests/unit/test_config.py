@@ -72,7 +72,7 @@ def test_single_context_is_used_without_current_context(isolated_env: Path) -> N
 
 
 def test_several_contexts_without_selection_is_an_error(isolated_env: Path) -> None:
-    write_config(isolated_env, '[contexts.a]\n[contexts.b]\n')
+    write_config(isolated_env, "[contexts.a]\n[contexts.b]\n")
     with pytest.raises(ConfigError, match="several contexts"):
         config.load(env_with(isolated_env))
 
@@ -94,7 +94,10 @@ def test_unknown_current_context_names_its_line(isolated_env: Path) -> None:
 
 def test_unknown_key_names_file_and_line(isolated_env: Path) -> None:
     path = write_config(isolated_env, '[contexts.prod]\nnamespace = "x"\nredis_url = "redis://x"\n')
-    with pytest.raises(ConfigError, match=rf"config {path}, line 3: unknown key 'redis_url' in \[contexts.prod\] \(did you mean 'redis-url'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"config {path}, line 3: unknown key 'redis_url' in \[contexts.prod\] \(did you mean 'redis-url'\?\)",
+    ):
         config.load(env_with(isolated_env))
 
 
@@ -188,20 +191,29 @@ def test_redis_settings_table_top_level_and_per_context(isolated_env: Path) -> N
     )
     settings = config.load(env_with(isolated_env))
     overrides = settings.redis_overrides
-    assert overrides["bigtablev3.filestream.metric_points_chunk_size"] == ("40000", f"file {path} [contexts.prod.redis.settings]")
+    assert overrides["bigtablev3.filestream.metric_points_chunk_size"] == (
+        "40000",
+        f"file {path} [contexts.prod.redis.settings]",
+    )
     assert overrides["bigtablev3.filestream.write_cache_size"] == ("5000000", f"file {path} [redis.settings]")
 
 
 def test_bad_redis_setting_in_file_names_line(isolated_env: Path) -> None:
-    path = write_config(isolated_env, '[redis.settings]\n"bigtablev3.filestream.metric_points_parallelization" = "four"\n')
+    path = write_config(
+        isolated_env, '[redis.settings]\n"bigtablev3.filestream.metric_points_parallelization" = "four"\n'
+    )
     with pytest.raises(ConfigError, match=rf"config {path}, line 2: invalid value 'four'"):
         config.load(env_with(isolated_env))
 
 
 def test_secrets_come_from_environment_and_urls_and_are_redacted(isolated_env: Path) -> None:
     write_config(isolated_env, CONFIG)
-    env = env_with(isolated_env, WBCTL_REDIS_PASSWORD="env-secret", WBCTL_MYSQL_PASSWORD="db-secret",
-                   WBCTL_REDIS_URL="rediss://:url-secret@10.0.0.3:6378/0")
+    env = env_with(
+        isolated_env,
+        WBCTL_REDIS_PASSWORD="env-secret",
+        WBCTL_MYSQL_PASSWORD="db-secret",
+        WBCTL_REDIS_URL="rediss://:url-secret@10.0.0.3:6378/0",
+    )
     settings = config.load(env)
     assert settings.secret("redis-password") == "env-secret"
     assert settings["redis-url"] == "rediss://:url-secret@10.0.0.3:6378/0"  # a password in an env URL is taken
@@ -214,19 +226,26 @@ def test_secrets_come_from_environment_and_urls_and_are_redacted(isolated_env: P
 @pytest.mark.parametrize("flag", [False, True])
 def test_a_password_in_a_url_from_a_flag_or_the_environment_is_taken(isolated_env: Path, flag: bool) -> None:
     url = "mysql://wandb:db-secret@10.0.0.4:3306/wandb_local"
-    settings = (config.load(env_with(isolated_env), flags={"mysql-url": url}) if flag
-                else config.load(env_with(isolated_env, WBCTL_MYSQL_URL=url)))
+    settings = (
+        config.load(env_with(isolated_env), flags={"mysql-url": url})
+        if flag
+        else config.load(env_with(isolated_env, WBCTL_MYSQL_URL=url))
+    )
     assert settings["mysql-url"] == url
     assert "db-secret" not in settings.redactor()(url)
 
 
-@pytest.mark.parametrize(("key", "url", "variable", "url_variable"), [
-    ("redis-url", "rediss://:file-secret@10.0.0.3:6378/0", "WBCTL_REDIS_PASSWORD", "WBCTL_REDIS_URL"),
-    ("redis-url", "redis://default:file-secret@10.0.0.3:6379/0", "WBCTL_REDIS_PASSWORD", "WBCTL_REDIS_URL"),
-    ("mysql-url", "mysql://wandb:file-secret@10.0.0.4:3306/wandb_local", "WBCTL_MYSQL_PASSWORD", "WBCTL_MYSQL_URL"),
-])
-def test_a_password_in_a_url_in_the_file_is_refused(isolated_env: Path, key: str, url: str, variable: str,
-                                                    url_variable: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "url", "variable", "url_variable"),
+    [
+        ("redis-url", "rediss://:file-secret@10.0.0.3:6378/0", "WBCTL_REDIS_PASSWORD", "WBCTL_REDIS_URL"),
+        ("redis-url", "redis://default:file-secret@10.0.0.3:6379/0", "WBCTL_REDIS_PASSWORD", "WBCTL_REDIS_URL"),
+        ("mysql-url", "mysql://wandb:file-secret@10.0.0.4:3306/wandb_local", "WBCTL_MYSQL_PASSWORD", "WBCTL_MYSQL_URL"),
+    ],
+)
+def test_a_password_in_a_url_in_the_file_is_refused(
+    isolated_env: Path, key: str, url: str, variable: str, url_variable: str
+) -> None:
     path = write_config(isolated_env, f'current-context = "prod"\n[contexts.prod]\nnamespace = "x"\n{key} = "{url}"\n')
     with pytest.raises(ConfigError) as error:
         config.load(env_with(isolated_env))
@@ -239,16 +258,22 @@ def test_a_password_in_a_url_in_the_file_is_refused(isolated_env: Path, key: str
 
 def test_a_password_in_the_file_is_refused_in_any_context_and_whatever_overrides_it(isolated_env: Path) -> None:
     """The file must not hold the secret at all: not in another context, not under an env override."""
-    path = write_config(isolated_env, '[contexts.prod]\nredis-url = "redis://127.0.0.1:6379/0"\n'
-                                      '[contexts.old]\nredis-url = "redis://:file-secret@10.0.0.9:6379/0"\n')
+    path = write_config(
+        isolated_env,
+        '[contexts.prod]\nredis-url = "redis://127.0.0.1:6379/0"\n'
+        '[contexts.old]\nredis-url = "redis://:file-secret@10.0.0.9:6379/0"\n',
+    )
     env = env_with(isolated_env, WBCTL_REDIS_URL="redis://127.0.0.1:6379/0")
     with pytest.raises(ConfigError, match=rf"config {path}, line 4: redis-url holds a password"):
         config.load(env, context="prod")
 
 
 def test_a_user_without_a_password_in_the_file_is_fine(isolated_env: Path) -> None:
-    write_config(isolated_env, '[contexts.prod]\nmysql-url = "mysql://wandb@10.0.0.4:3306/wandb_local"\n'
-                               'redis-url = "redis://default@10.0.0.3:6379/0"\n')
+    write_config(
+        isolated_env,
+        '[contexts.prod]\nmysql-url = "mysql://wandb@10.0.0.4:3306/wandb_local"\n'
+        'redis-url = "redis://default@10.0.0.3:6379/0"\n',
+    )
     settings = config.load(env_with(isolated_env))
     assert settings["mysql-url"] == "mysql://wandb@10.0.0.4:3306/wandb_local"
     assert settings["redis-url"] == "redis://default@10.0.0.3:6379/0"

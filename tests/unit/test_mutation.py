@@ -11,11 +11,11 @@ import pytest
 
 from wbctl.adapters.redis import RedisAdapter
 from wbctl.app.audit import AuditLog
+from wbctl.app.mutation import MutationOptions, execute
 from wbctl.core import redis_settings as rs
 from wbctl.core.discard import plan_discard
 from wbctl.environment import Environment
 from wbctl.errors import RefusedError
-from wbctl.app.mutation import MutationOptions, execute
 from wbctl.output import Terminal
 from wbctl.redact import Redactor
 
@@ -44,12 +44,21 @@ def make_env(stdin: str = "", tty: bool = False) -> Environment:
     )
 
 
-def run(adapter: RedisAdapter, tmp_path: Path, env: Environment, *, output: str = "table", read_only: bool = False, **options):
+def run(
+    adapter: RedisAdapter,
+    tmp_path: Path,
+    env: Environment,
+    *,
+    output: str = "table",
+    read_only: bool = False,
+    **options,
+):
     desired = rs.desired_settings({}, [], force=False)
     plan = rs.tune_plan(adapter.observe([d.key for d in desired]), desired, "test")
     audit = AuditLog(tmp_path / "audit.jsonl", env, Redactor(), ["wbctl", "redis", "tune"])
-    return execute(plan, adapter, options=MutationOptions(**options), read_only=read_only,
-                   term=Terminal(env, output), audit=audit)
+    return execute(
+        plan, adapter, options=MutationOptions(**options), read_only=read_only, term=Terminal(env, output), audit=audit
+    )
 
 
 def audit_lines(tmp_path: Path) -> list[dict]:
@@ -123,8 +132,18 @@ def test_conflict_replans_shows_the_new_diff_and_applies_on_fresh_state(adapter,
         replans.append(1)
         return rs.tune_plan(adapter.observe(keys), desired, "t")
 
-    assert execute(plan, adapter, options=MutationOptions(yes=True), read_only=False, term=Terminal(env),
-                   audit=audit, replan=replan) is True
+    assert (
+        execute(
+            plan,
+            adapter,
+            options=MutationOptions(yes=True),
+            read_only=False,
+            term=Terminal(env),
+            audit=audit,
+            replan=replan,
+        )
+        is True
+    )
     assert replans == [1]
     assert "changed since the diff was shown" in env.stderr.getvalue()
     assert env.stdout.getvalue().count("Plan for") == 2  # the fresh diff was shown again
@@ -183,7 +202,7 @@ class ChangeByChange:
 
         for index, change in enumerate(plan.changes):
             if index == self.refuse_at:
-                done, rest = plan.changes[:index], plan.changes[index + 1:]
+                done, rest = plan.changes[:index], plan.changes[index + 1 :]
                 if self.lost:
                     raise PartialWriteError("the connection dropped", done, rest, unknown=(change,))
                 raise PartialWriteError(f"{change.target} refused {change.key}", done, (change, *rest))
@@ -206,7 +225,9 @@ def run_partial(tmp_path: Path, applier: ChangeByChange):
     env = make_env()
     audit = AuditLog(tmp_path / "audit.jsonl", env, Redactor(), ["wbctl", "bigtable", "autoscale"])
     with pytest.raises(PartialWriteError) as raised:
-        execute(cluster_plan(), applier, options=MutationOptions(yes=True), read_only=False, term=Terminal(env), audit=audit)
+        execute(
+            cluster_plan(), applier, options=MutationOptions(yes=True), read_only=False, term=Terminal(env), audit=audit
+        )
     assert raised.value.exit_status is ExitStatus.BACKEND
     (entry,) = audit_lines(tmp_path)
     return raised.value, entry
@@ -216,8 +237,10 @@ def test_partial_write_is_audited_with_what_was_applied_and_what_was_not(tmp_pat
     applier = ChangeByChange(refuse_at=1)
     error, entry = run_partial(tmp_path, applier)
     assert applier.written == ["clusters/c1 min_nodes"]
-    assert error.message == ("clusters/c2 refused min_nodes; partial write: applied clusters/c1 min_nodes; "
-                             "not applied clusters/c2 min_nodes, clusters/c3 min_nodes")
+    assert error.message == (
+        "clusters/c2 refused min_nodes; partial write: applied clusters/c1 min_nodes; "
+        "not applied clusters/c2 min_nodes, clusters/c3 min_nodes"
+    )
     assert entry["result"] == "partial" and entry["error"] == error.message
     assert [c["target"] for c in entry["applied"]] == ["clusters/c1"]
     assert [c["target"] for c in entry["not_applied"]] == ["clusters/c2", "clusters/c3"]
@@ -227,14 +250,18 @@ def test_partial_write_is_audited_with_what_was_applied_and_what_was_not(tmp_pat
 
 def test_refused_at_the_first_change_is_failed_and_says_nothing_changed(tmp_path) -> None:
     error, entry = run_partial(tmp_path, ChangeByChange(refuse_at=0))
-    assert error.message.endswith("; nothing changed; not applied clusters/c1 min_nodes, clusters/c2 min_nodes, clusters/c3 min_nodes")
+    assert error.message.endswith(
+        "; nothing changed; not applied clusters/c1 min_nodes, clusters/c2 min_nodes, clusters/c3 min_nodes"
+    )
     assert entry["result"] == "failed" and entry["applied"] == [] and len(entry["not_applied"]) == 3
 
 
 def test_a_change_whose_outcome_was_lost_is_unknown(tmp_path) -> None:
     error, entry = run_partial(tmp_path, ChangeByChange(refuse_at=1, lost=True))
-    assert error.message == ("the connection dropped; partial write: applied clusters/c1 min_nodes; "
-                             "not applied clusters/c3 min_nodes; unknown whether applied clusters/c2 min_nodes")
+    assert error.message == (
+        "the connection dropped; partial write: applied clusters/c1 min_nodes; "
+        "not applied clusters/c3 min_nodes; unknown whether applied clusters/c2 min_nodes"
+    )
     assert entry["result"] == "partial"
     assert [c["target"] for c in entry["unknown"]] == ["clusters/c2"]
     assert [c["target"] for c in entry["not_applied"]] == ["clusters/c3"]

@@ -10,14 +10,23 @@ from wbctl.redact import Redactor
 
 
 def make_env(tty: bool = False, **environ: str) -> Environment:
-    return Environment(environ=environ, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
-                       stdin_isatty=False, stdout_isatty=tty, stderr_isatty=tty)
+    return Environment(
+        environ=environ,
+        stdin=io.StringIO(),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdin_isatty=False,
+        stdout_isatty=tty,
+        stderr_isatty=tty,
+    )
 
 
-REPORT = Report((
-    Finding("redis.a", Status.OK, "redis://h:1/0", "1", "1", "fine"),
-    Finding("redis.b", Status.FAIL, "redis://h:1/0", None, "4", "not set", "wbctl redis tune"),
-))
+REPORT = Report(
+    (
+        Finding("redis.a", Status.OK, "redis://h:1/0", "1", "1", "fine"),
+        Finding("redis.b", Status.FAIL, "redis://h:1/0", None, "4", "not set", "wbctl redis tune"),
+    )
+)
 
 
 def test_report_json_shape() -> None:
@@ -26,8 +35,13 @@ def test_report_json_shape() -> None:
     document = json.loads(env.stdout.getvalue())
     assert document["summary"] == {"ok": 1, "warn": 0, "fail": 1, "unknown": 0}
     assert document["findings"][1] == {
-        "check": "redis.b", "status": "fail", "target": "redis://h:1/0", "observed": None,
-        "expected": "4", "message": "not set", "remedy": "wbctl redis tune",
+        "check": "redis.b",
+        "status": "fail",
+        "target": "redis://h:1/0",
+        "observed": None,
+        "expected": "4",
+        "message": "not set",
+        "remedy": "wbctl redis tune",
     }
     assert env.stderr.getvalue() == ""
 

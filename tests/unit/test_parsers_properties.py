@@ -60,8 +60,9 @@ def test_a_valid_composition_parses_to_its_sum(parts: list[tuple[int, str]]) -> 
 
 @FAST
 @given(PARTS, st.sampled_from(["", " ", "\t", "  \n"]), st.sampled_from(["", " ", "\n"]), st.booleans())
-def test_surrounding_whitespace_and_case_do_not_matter(parts: list[tuple[int, str]], before: str, after: str,
-                                                       upper: bool) -> None:
+def test_surrounding_whitespace_and_case_do_not_matter(
+    parts: list[tuple[int, str]], before: str, after: str, upper: bool
+) -> None:
     text = "".join(f"{number}{unit}" for number, unit in parts)
     total = sum(number * UNITS[unit] for number, unit in parts)
     assume(0 < total <= MAX_SECONDS)
@@ -70,8 +71,13 @@ def test_surrounding_whitespace_and_case_do_not_matter(parts: list[tuple[int, st
 
 
 @FAST
-@given(st.one_of(st.text(), st.from_regex(r"\s*[0-9smhdw .,+-]{0,12}\s*", fullmatch=True),
-                 st.text(alphabet="0123456789smhdwSMHDW", max_size=30)))
+@given(
+    st.one_of(
+        st.text(),
+        st.from_regex(r"\s*[0-9smhdw .,+-]{0,12}\s*", fullmatch=True),
+        st.text(alphabet="0123456789smhdwSMHDW", max_size=30),
+    )
+)
 @example("5 m")
 @example("1.5h")
 @example("-5m")
@@ -102,22 +108,30 @@ def test_units_out_of_order_are_refused(units: list[str], data: st.DataObject) -
     assume(units != _largest_first(units))
     numbers = data.draw(st.lists(st.integers(0, 400), min_size=len(units), max_size=len(units)), label="numbers")
     text = "".join(f"{n}{u}" for n, u in zip(numbers, units))
-    with pytest.raises(UsageError, match=rf"invalid duration '{text}': [smhdw] is given after [smhdw]; "
-                                         "give each unit once, largest first"):
+    with pytest.raises(
+        UsageError,
+        match=rf"invalid duration '{text}': [smhdw] is given after [smhdw]; "
+        "give each unit once, largest first",
+    ):
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("2h2h", "the unit h is given twice"),
-    ("1h30m1h", "the unit h is given twice"),
-    ("30m1h", "h is given after m"),
-    ("5s1m", "m is given after s"),
-    ("1d1w", "w is given after d"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2h2h", "the unit h is given twice"),
+        ("1h30m1h", "the unit h is given twice"),
+        ("30m1h", "h is given after m"),
+        ("5s1m", "m is given after s"),
+        ("1d1w", "w is given after d"),
+    ],
+)
 def test_repeated_or_misordered_units_examples(text: str, message: str) -> None:
     with pytest.raises(UsageError) as error:
         parse_duration(text)
-    assert error.value.message == f"invalid duration {text!r}: {message}; give each unit once, largest first, e.g. 1h30m"
+    assert (
+        error.value.message == f"invalid duration {text!r}: {message}; give each unit once, largest first, e.g. 1h30m"
+    )
 
 
 @pytest.mark.parametrize("digits", [4300, 4301, 5000])
@@ -140,8 +154,7 @@ DURATIONS = PARTS.map(lambda parts: "".join(f"{n}{u}" for n, u in parts))
 @FAST
 @given(st.one_of(DURATIONS, st.integers(1, MAX_SECONDS).map(str)))
 def test_queue_durations_load(text: str) -> None:
-    total = (int(text) if text.isdigit() else
-             sum(int(n) * UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", text)))
+    total = int(text) if text.isdigit() else sum(int(n) * UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", text))
     assume(0 < total <= MAX_SECONDS)
     settings_ = load(WBCTL_QUEUE_RETENTION=text, WBCTL_QUEUE_ALLOWED_AGE=text)
     assert settings_["queue-retention"] == total
@@ -149,8 +162,9 @@ def test_queue_durations_load(text: str) -> None:
     assert settings_.values["queue-retention"].origin == "env WBCTL_QUEUE_RETENTION"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("7d", 604800), ("3600", 3600), (" 90m ", 5400), ("1h30m", 5400),
-                                               ("2W", 1209600)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("7d", 604800), ("3600", 3600), (" 90m ", 5400), ("1h30m", 5400), ("2W", 1209600)]
+)
 def test_queue_retention_examples(text: str, seconds: int) -> None:
     assert load(WBCTL_QUEUE_RETENTION=text)["queue-retention"] == seconds
 
@@ -191,8 +205,12 @@ ENV_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklis
 
 
 @FAST
-@given(ENV_TEXT, st.sampled_from(["WBCTL_QUEUE_RETENTION", "WBCTL_QUEUE_ALLOWED_BACKLOG", "WBCTL_QUEUE_ALLOWED_AGE",
-                                  "WBCTL_QUEUE_SOURCE"]))
+@given(
+    ENV_TEXT,
+    st.sampled_from(
+        ["WBCTL_QUEUE_RETENTION", "WBCTL_QUEUE_ALLOWED_BACKLOG", "WBCTL_QUEUE_ALLOWED_AGE", "WBCTL_QUEUE_SOURCE"]
+    ),
+)
 @example("1" * 5000, "WBCTL_QUEUE_RETENTION")
 @example("1" * 5000 + "s", "WBCTL_QUEUE_ALLOWED_AGE")
 @example("\u00b2", "WBCTL_QUEUE_ALLOWED_AGE")
@@ -344,8 +362,11 @@ def test_parse_push_url_answers_the_url_or_usage_error(text: str) -> None:
 
 
 @FAST
-@given(host=st.from_regex(r"[a-z]([a-z0-9-]{0,18}[a-z0-9])?(\.[a-z]([a-z0-9-]{0,8}[a-z0-9])?){0,2}", fullmatch=True),
-       port=st.integers(1, 65535), scheme=st.sampled_from(["http", "https"]))
+@given(
+    host=st.from_regex(r"[a-z]([a-z0-9-]{0,18}[a-z0-9])?(\.[a-z]([a-z0-9-]{0,8}[a-z0-9])?){0,2}", fullmatch=True),
+    port=st.integers(1, 65535),
+    scheme=st.sampled_from(["http", "https"]),
+)
 def test_a_plain_gateway_url_is_accepted(host: str, port: int, scheme: str) -> None:
     assert parse_push_url(f"{scheme}://{host}:{port}") == f"{scheme}://{host}:{port}"
 

@@ -42,9 +42,17 @@ class MysqlAdapter:
             seconds = max(1, round(self.timeout))
             with self._translated("connecting"):
                 self._connection = pymysql.connect(
-                    host=self.host, port=self.port, user=self.user, password=self.password or "",
-                    database=self.database, connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds,
-                    ssl_ca=self.ca_file, ssl_verify_cert=bool(self.ca_file) or None, autocommit=True,
+                    host=self.host,
+                    port=self.port,
+                    user=self.user,
+                    password=self.password or "",
+                    database=self.database,
+                    connect_timeout=seconds,
+                    read_timeout=seconds,
+                    write_timeout=seconds,
+                    ssl_ca=self.ca_file,
+                    ssl_verify_cert=bool(self.ca_file) or None,
+                    autocommit=True,
                 )
         return self._connection
 
@@ -66,7 +74,9 @@ class MysqlAdapter:
         code, message = (exc.args + (None, ""))[:2]
         text = str(message)
         if code == 1045:
-            return BackendError(f"MySQL at {self.target} refused the login of {self.user} (check WBCTL_MYSQL_PASSWORD or the password in mysql-url)")
+            return BackendError(
+                f"MySQL at {self.target} refused the login of {self.user} (check WBCTL_MYSQL_PASSWORD or the password in mysql-url)"
+            )
         if code in (1227, 1142):
             return BackendError(f"MySQL at {self.target} refused {doing}: {self.user} lacks the privilege ({text})")
         lowered = text.lower()
@@ -104,7 +114,11 @@ class MysqlAdapter:
         with cursor:
             for index, change in enumerate(plan.changes):
                 value = str(change.after)
-                literal = value if value.isdigit() else ("ON" if value.upper() == "ON" else "OFF" if value.upper() == "OFF" else None)
+                literal = (
+                    value
+                    if value.isdigit()
+                    else ("ON" if value.upper() == "ON" else "OFF" if value.upper() == "OFF" else None)
+                )
                 try:
                     if literal is not None:
                         cursor.execute(f"{verb} {change.key} = {literal}")
@@ -112,7 +126,7 @@ class MysqlAdapter:
                         cursor.execute(f"{verb} {change.key} = %s", (value,))
                 except pymysql.err.MySQLError as exc:
                     cause = self._error(exc, f"{verb} {change.key} = {literal or repr(value)}").message
-                    rest = plan.changes[index + 1:]
+                    rest = plan.changes[index + 1 :]
                     if _refused_by_server(exc):
                         raise PartialWriteError(cause, applied, (change, *rest)) from None
                     raise PartialWriteError(cause, applied, rest, unknown=(change,)) from None
@@ -124,7 +138,9 @@ class MysqlAdapter:
             flag = BY_NAME[change.key]
             found = variables.get(change.key)
             if found is None or not satisfies(flag, found):
-                raise VerificationError(f"read-back of {change.key} on MySQL at {self.target} shows {found!r}, not {change.after!r}")
+                raise VerificationError(
+                    f"read-back of {change.key} on MySQL at {self.target} shows {found!r}, not {change.after!r}"
+                )
         return True
 
     def close(self) -> None:

@@ -83,11 +83,19 @@ def push(url: str, samples: Sequence[Sample], *, context: str, timeout: float) -
 
     where = f'{url_without_credentials(url)} as job="{JOB}", context="{context}"'
     try:
-        push_to_gateway(gateway, job=JOB, registry=registry(samples), grouping_key={"context": context},
-                        timeout=timeout, handler=handler)
+        push_to_gateway(
+            gateway,
+            job=JOB,
+            registry=registry(samples),
+            grouping_key={"context": context},
+            timeout=timeout,
+            handler=handler,
+        )
     except urllib.error.HTTPError as exc:
         body = exc.read().decode(errors="replace").strip()
-        raise BackendError(f"push to {where}: the Pushgateway answered {exc.code} {exc.reason}" + (f": {body}" if body else "")) from None
+        raise BackendError(
+            f"push to {where}: the Pushgateway answered {exc.code} {exc.reason}" + (f": {body}" if body else "")
+        ) from None
     except urllib.error.URLError as exc:
         raise BackendError(f"push to {where}: {exc.reason}") from None
     except OSError as exc:  # a timeout, a reset connection

@@ -71,7 +71,9 @@ class RedisAdapter:
                         raise UsageError(f"redis-ca-file {self.ca_file}: no such file")
                     options["ssl_ca_certs"] = self.ca_file
             elif self.ca_file:
-                raise UsageError(f"redis-ca-file is set but redis-url {self.target} is not rediss://: use rediss:// for TLS")
+                raise UsageError(
+                    f"redis-ca-file is set but redis-url {self.target} is not rediss://: use rediss:// for TLS"
+                )
             try:
                 self._client = redis_py.Redis.from_url(self.url, **options)
             except ValueError as exc:
@@ -94,7 +96,9 @@ class RedisAdapter:
                 if self.url.startswith("rediss://")
                 else "; check redis-url and the network path, or raise --timeout"
             )
-            raise BackendError(f"Redis at {self.target} did not answer within {self.timeout:g}s while {doing}{hint}") from exc
+            raise BackendError(
+                f"Redis at {self.target} did not answer within {self.timeout:g}s while {doing}{hint}"
+            ) from exc
         except redis_py.ConnectionError as exc:
             raise BackendError(self._connection_message(exc, doing)) from exc
         except redis_py.ResponseError as exc:
@@ -114,10 +118,7 @@ class RedisAdapter:
         # redis-py 8 words both cases alike ("auth:AuthenticationError"): tell them apart by
         # whether a password was sent at all
         if not (self.password or url_password(self.url)) or "noauth" in text.lower():
-            return (
-                f"Redis at {self.target} requires a password: set WBCTL_REDIS_PASSWORD "
-                "(or put it in redis-url)"
-            )
+            return f"Redis at {self.target} requires a password: set WBCTL_REDIS_PASSWORD (or put it in redis-url)"
         return f"Redis at {self.target} refused the password (check WBCTL_REDIS_PASSWORD or the password in redis-url)"
 
     def _connection_message(self, exc: Exception, doing: str) -> str:
@@ -136,7 +137,9 @@ class RedisAdapter:
                 "is the port a TLS port, and redis-url rediss:// only for a TLS server?"
             )
         if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
-            return f"cannot connect to Redis at {self.target}: connection refused (is redis-url right and the server up?)"
+            return (
+                f"cannot connect to Redis at {self.target}: connection refused (is redis-url right and the server up?)"
+            )
         if "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
             return f"cannot connect to Redis at {self.target}: the host name does not resolve"
         if "timed out" in text or "timeout" in text:

@@ -41,8 +41,14 @@ class AuditLog:
                 "fix its permissions or set XDG_STATE_HOME"
             ) from None
 
-    def record(self, stream: IO[str], plan: Plan, result: str, error: str | None = None,
-               written: PartialWriteError | None = None) -> None:
+    def record(
+        self,
+        stream: IO[str],
+        plan: Plan,
+        result: str,
+        error: str | None = None,
+        written: PartialWriteError | None = None,
+    ) -> None:
         """One line; `written` (a write that stopped midway) adds which changes were applied,
         which not, and which unknown (only when some are)."""
         entry: dict[str, Any] = {

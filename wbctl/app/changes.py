@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wbctl.app.mutation import Applier, Staged
 from wbctl.cli.state import State
 from wbctl.core.model import Plan, Proposal
 from wbctl.errors import UsageError
-from wbctl.app.mutation import Applier, Staged
 
 
 def staged(state: State, request: Proposal, *, wait: bool = True) -> Staged:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from wbctl.app import reads as readings
+from wbctl.app.gather import Reader, gather
 from wbctl.core import (
     bigtable,
     measurements,
@@ -25,7 +26,6 @@ from wbctl.core import (
 )
 from wbctl.core.measurements import Sample
 from wbctl.core.model import Finding, Observed, Report, Status
-from wbctl.app.gather import Reader, gather
 from wbctl.redact import url_without_credentials
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ class CheckResult:
     samples: tuple[Sample, ...]  # the metrics of `check -o prometheus`, in exposition order
 
 
-def check_all(state: State, *, window: int, window_text: str, now: datetime, groups: Iterable[str] = GROUPS) -> CheckResult:
+def check_all(
+    state: State, *, window: int, window_text: str, now: datetime, groups: Iterable[str] = GROUPS
+) -> CheckResult:
     from wbctl.adapters.kube import ALL_KINDS
     from wbctl.cli.state import SDK_MODULES
 
@@ -82,7 +84,9 @@ def check_all(state: State, *, window: int, window_text: str, now: datetime, gro
         readings.add_queue(readers, state, window, now)
     if "bigtable" in wanted or queued:
         kind = settings["metrics-source"]
-        modules += SDK_MODULES["prometheus"] if kind == "prometheus" else SDK_MODULES["google"] + SDK_MODULES["monitoring"]
+        modules += (
+            SDK_MODULES["prometheus"] if kind == "prometheus" else SDK_MODULES["google"] + SDK_MODULES["monitoring"]
+        )
     if queued:
         modules += SDK_MODULES["prometheus"]
     timings: dict[str, float] = {}
@@ -95,24 +99,53 @@ def check_all(state: State, *, window: int, window_text: str, now: datetime, gro
 
     def judge_queue(found: Mapping[str, Observed[Any]]) -> Report:
         address = found["queue-address"].value
-        judgement = queue.judge(readings.queue_readings(found, address), window=window, now=now,
-                                policy=readings.policy(state, address))
+        judgement = queue.judge(
+            readings.queue_readings(found, address), window=window, now=now, policy=readings.policy(state, address)
+        )
         samples.extend(measurements.queue_samples(judgement))
         return queue.check(judgement, address.describe(), f"{state.invocation()} runbook queue-backlog")
 
     sections = [
-        Section("redis", url_without_credentials(settings["redis-url"]), ("redis",),
-                lambda: redis_settings.check_ids(desired), lambda found: redis_settings.report(found["redis"].value, desired)),
-        Section("services", namespace, ("kube",), services.check_ids, lambda found: services.check(found["kube"].value)),
-        Section("parquet", namespace, ("kube",), lambda: parquet.CHECK_IDS, lambda found: parquet.check(found["kube"].value)),
-        Section("bigtable", project, ("bigtable-admin",), lambda: bigtable.CHECK_IDS,
-                lambda found: bigtable.check(found["bigtable-admin"].value,
-                                             readings.signal_data(found.get("bigtable-cpu"), "bigtable-cpu"), window_text),
-                feeds=("bigtable-",)),
-        Section("mysql", url_without_credentials(settings["mysql-url"]), ("mysql",), mysql.check_ids,
-                lambda found: mysql.check(found["mysql"].value)),
-        Section("queue", "the run-updates queue", ("queue-address",), lambda: queue.CHECK_IDS, judge_queue,
-                feeds=("queue-address", "pubsub-", "kafka-")),
+        Section(
+            "redis",
+            url_without_credentials(settings["redis-url"]),
+            ("redis",),
+            lambda: redis_settings.check_ids(desired),
+            lambda found: redis_settings.report(found["redis"].value, desired),
+        ),
+        Section(
+            "services", namespace, ("kube",), services.check_ids, lambda found: services.check(found["kube"].value)
+        ),
+        Section(
+            "parquet", namespace, ("kube",), lambda: parquet.CHECK_IDS, lambda found: parquet.check(found["kube"].value)
+        ),
+        Section(
+            "bigtable",
+            project,
+            ("bigtable-admin",),
+            lambda: bigtable.CHECK_IDS,
+            lambda found: bigtable.check(
+                found["bigtable-admin"].value,
+                readings.signal_data(found.get("bigtable-cpu"), "bigtable-cpu"),
+                window_text,
+            ),
+            feeds=("bigtable-",),
+        ),
+        Section(
+            "mysql",
+            url_without_credentials(settings["mysql-url"]),
+            ("mysql",),
+            mysql.check_ids,
+            lambda found: mysql.check(found["mysql"].value),
+        ),
+        Section(
+            "queue",
+            "the run-updates queue",
+            ("queue-address",),
+            lambda: queue.CHECK_IDS,
+            judge_queue,
+            feeds=("queue-address", "pubsub-", "kafka-"),
+        ),
     ]
     reports = []
     durations: dict[str, float] = {}
@@ -127,7 +160,9 @@ def check_all(state: State, *, window: int, window_text: str, now: datetime, gro
         reports.append(report)
         samples.extend(measurements.finding_samples(section.group, report))
         feeds = section.feeds or section.reads
-        durations[section.group] = max((seconds for name, seconds in timings.items() if name.startswith(feeds)), default=0.0)
+        durations[section.group] = max(
+            (seconds for name, seconds in timings.items() if name.startswith(feeds)), default=0.0
+        )
     samples.extend(_observed_samples(results))
     samples.extend(measurements.run_samples(state.env.now(), durations))
     report = Report(tuple(finding for report in reports for finding in report.findings))
@@ -141,7 +176,9 @@ def _observed_samples(results: Mapping[str, Observed[Any]]) -> list[Sample]:
     samples: list[Sample] = []
     admin = results.get("bigtable-admin")
     if admin is not None and admin.known:
-        samples += measurements.bigtable_samples(admin.value, readings.signal_data(results.get("bigtable-cpu"), "bigtable-cpu"))
+        samples += measurements.bigtable_samples(
+            admin.value, readings.signal_data(results.get("bigtable-cpu"), "bigtable-cpu")
+        )
     kube = results.get("kube")
     if kube is not None and kube.known:
         view = service_named(kube.value, UPDATER)

@@ -72,7 +72,9 @@ class Gathering:
         except WbctlError as exc:
             slot.result = Observed.unknown(exc.message)
         except Exception as exc:  # a bug in one read: reported, contained to what it feeds
-            slot.result = Observed.unknown(f"internal error: {type(exc).__name__}: {exc} (a bug in wbctl; please report it)")
+            slot.result = Observed.unknown(
+                f"internal error: {type(exc).__name__}: {exc} (a bug in wbctl; please report it)"
+            )
         finally:
             self.finished_after[name] = time.monotonic() - self._began
             slot.done.set()
@@ -98,8 +100,14 @@ def preload(modules: Iterable[str]) -> None:
         importlib.import_module(module)
 
 
-def gather(readers: Mapping[str, Reader], *, timeout: float, depth: int = 2,
-           preload_modules: Iterable[str] = (), timings: dict[str, float] | None = None) -> dict[str, Observed[Any]]:
+def gather(
+    readers: Mapping[str, Reader],
+    *,
+    timeout: float,
+    depth: int = 2,
+    preload_modules: Iterable[str] = (),
+    timings: dict[str, float] | None = None,
+) -> dict[str, Observed[Any]]:
     """Run every reader side by side and return each as a value or unknown-with-reason.
 
     Every backend call already has `timeout`; a read makes a few (a list and its pages, a

@@ -133,8 +133,9 @@ class Outcome:
         return self.error is None
 
 
-def execute_all(staged: list[Staged], *, options: MutationOptions, read_only: bool, term: Terminal,
-                audit: AuditLog) -> Outcome:
+def execute_all(
+    staged: list[Staged], *, options: MutationOptions, read_only: bool, term: Terminal, audit: AuditLog
+) -> Outcome:
     """Every change of every plan in one diff and one confirmation, then each plan in order
     through the same steps as `execute` (apply, read back, audit); on the first failure it
     stops, and the outcome says what was applied and what was not."""
@@ -157,8 +158,12 @@ def execute_all(staged: list[Staged], *, options: MutationOptions, read_only: bo
         return outcome
     summary = ";\n".join(item.plan.summary for item in pending)
     first = pending[0].plan
-    _confirm(Plan(first.context, ", ".join(dict.fromkeys(i.plan.target for i in pending)), first.changes, summary),
-             options, read_only, term)
+    _confirm(
+        Plan(first.context, ", ".join(dict.fromkeys(i.plan.target for i in pending)), first.changes, summary),
+        options,
+        read_only,
+        term,
+    )
     for index, item in enumerate(pending):
         plan = item.plan
         try:
@@ -178,7 +183,7 @@ def execute_all(staged: list[Staged], *, options: MutationOptions, read_only: bo
                     _confirm(plan, options, read_only, term)
         except WbctlError as exc:
             outcome.failed, outcome.error = plan, exc
-            outcome.not_applied = [later.plan for later in pending[index + 1:]]
+            outcome.not_applied = [later.plan for later in pending[index + 1 :]]
             return outcome
         if verified is None:
             outcome.unchanged.append(plan)

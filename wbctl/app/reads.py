@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from wbctl.app.gather import Gathering, Missing, Reader
 from wbctl.core import queue_source
 from wbctl.core.bigtable import default_instance
 from wbctl.core.model import Observed
@@ -19,7 +20,6 @@ from wbctl.core.queue import Policy, QueueReadings, Reading
 from wbctl.core.queue_source import QueueAddress
 from wbctl.core.runbook import BigtableEvidence, RunLoad
 from wbctl.core.series import SignalData
-from wbctl.app.gather import Gathering, Missing, Reader
 
 if TYPE_CHECKING:
     from wbctl.cli.state import State
@@ -60,8 +60,12 @@ def queue_address(state: State, gathering: Gathering, kube_read: str = "kube") -
             maps = state.kube().config_maps(needed) if needed else {}
             discovered = queue_source.discover(workload, maps)
     return queue_source.resolve(
-        discovered, source=settings["queue-source"], subscription=settings["queue-subscription"],
-        topic=settings["queue-topic"], project=settings["gcp-project"], install=settings["instance"],
+        discovered,
+        source=settings["queue-source"],
+        subscription=settings["queue-subscription"],
+        topic=settings["queue-topic"],
+        project=settings["gcp-project"],
+        install=settings["instance"],
         partitions=settings["queue-partitions"],
     )
 
@@ -71,8 +75,11 @@ def policy(state: State, address: QueueAddress) -> Policy:
     retention = settings["queue-retention"]
     if retention is None and address.source == "pubsub":
         retention = Policy().retention  # the W&B Terraform module's 7 days
-    return Policy(allowed_backlog=float(settings["queue-allowed-backlog"]), allowed_age=float(settings["queue-allowed-age"]),
-                  retention=float(retention) if retention is not None else None)
+    return Policy(
+        allowed_backlog=float(settings["queue-allowed-backlog"]),
+        allowed_age=float(settings["queue-allowed-age"]),
+        retention=float(retention) if retention is not None else None,
+    )
 
 
 def _signal_reader(state: State, signal: str, window: int, now: datetime, select: Any) -> Reader:
@@ -100,7 +107,9 @@ def _source_for(state: State, signal: str, gathering: Gathering | None) -> str:
     return state.settings()["metrics-source"]
 
 
-def add_bigtable(readers: dict[str, Reader], state: State, window: int, now: datetime, signals=BIGTABLE_SIGNALS) -> None:
+def add_bigtable(
+    readers: dict[str, Reader], state: State, window: int, now: datetime, signals=BIGTABLE_SIGNALS
+) -> None:
     readers["bigtable-admin"] = lambda _: state.bigtable().observe()
     for signal in signals:
         readers[signal] = _signal_reader(state, signal, window, now, lambda _: bigtable_instance(state))
@@ -175,9 +184,12 @@ def signal_data(result: Observed[Any] | None, name: str) -> SignalData:
 
 
 def bigtable_evidence(results: Mapping[str, Observed[Any]]) -> BigtableEvidence:
-    return BigtableEvidence(results["bigtable-admin"], signal_data(results.get("bigtable-cpu"), "bigtable-cpu"),
-                            signal_data(results.get("bigtable-cpu-hottest"), "bigtable-cpu-hottest"),
-                            signal_data(results.get("bigtable-nodes"), "bigtable-nodes"))
+    return BigtableEvidence(
+        results["bigtable-admin"],
+        signal_data(results.get("bigtable-cpu"), "bigtable-cpu"),
+        signal_data(results.get("bigtable-cpu-hottest"), "bigtable-cpu-hottest"),
+        signal_data(results.get("bigtable-nodes"), "bigtable-nodes"),
+    )
 
 
 def add_noisy_runs(readers: dict[str, Reader], state: State, now: datetime) -> bool:

@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -27,18 +27,36 @@ from wbctl.errors import ExitStatus, UsageError, WbctlError
 # here so that listing the groups imports none of them; a test checks it against each
 # group's own help. Add a group here when its first real command lands.
 GROUPS: dict[str, tuple[str, str]] = {
-    "alerts": ("wbctl.cli.alerts", "Alerting rules that point at the runbook: Prometheus rules or Cloud Monitoring policies."),
+    "alerts": (
+        "wbctl.cli.alerts",
+        "Alerting rules that point at the runbook: Prometheus rules or Cloud Monitoring policies.",
+    ),
     "bigtable": ("wbctl.cli.bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale."),
-    "check": ("wbctl.cli.check", "Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue."),
+    "check": (
+        "wbctl.cli.check",
+        "Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue.",
+    ),
     "config": ("wbctl.cli.config", "Show wbctl's effective configuration."),
-    "deploy": ("wbctl.cli.deploy", "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus)."),
+    "deploy": (
+        "wbctl.cli.deploy",
+        "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus).",
+    ),
     "mysql": ("wbctl.cli.mysql", "The MySQL flags W&B asks for: check, print, tune."),
     "parquet": ("wbctl.cli.parquet", "Parquet export: its workloads and GCS FUSE (the guide's 'Enable GCS FUSE')."),
-    "redis": ("wbctl.cli.redis", "The guide's Redis settings: bigtablev3.filestream.* chunk size, parallelization, write cache."),
+    "redis": (
+        "wbctl.cli.redis",
+        "The guide's Redis settings: bigtablev3.filestream.* chunk size, parallelization, write cache.",
+    ),
     "run": ("wbctl.cli.run", "Discard or restore one run's metric updates (gorilla.DiscardV2UpdatesForRun)."),
-    "runbook": ("wbctl.cli.runbook", "The on-call runbooks: list them, show one (rendered on a terminal, raw Markdown in a pipe)."),
+    "runbook": (
+        "wbctl.cli.runbook",
+        "The on-call runbooks: list them, show one (rendered on a terminal, raw Markdown in a pipe).",
+    ),
     "sandbox": ("wbctl.cli.sandbox", "The embedded simulated deployment that `wbctl --sandbox ...` runs against."),
-    "services": ("wbctl.cli.services", "The guide's W&B services on Kubernetes: list, status, check, scale, autoscale."),
+    "services": (
+        "wbctl.cli.services",
+        "The guide's W&B services on Kubernetes: list, status, check, scale, autoscale.",
+    ),
 }
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
@@ -67,7 +85,9 @@ class LazyGroup(TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def _main_shell_completion(self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None) -> None:
+    def _main_shell_completion(
+        self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None
+    ) -> None:
         """`_WBCTL_COMPLETE=complete_bash` (Typer's order, what --show-completion's script sets)
         or `bash_complete` (Click's); a failure completes nothing and never prints a traceback."""
         complete_var = complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()
@@ -128,26 +148,43 @@ def complete_context(ctx: typer.Context, incomplete: str) -> list[str]:
 def root(
     ctx: typer.Context,
     context: Annotated[
-        Optional[str],
-        typer.Option("--context", metavar="NAME", autocompletion=complete_context,
-                     help="Config context to use (env WBCTL_CONTEXT)."),
+        str | None,
+        typer.Option(
+            "--context",
+            metavar="NAME",
+            autocompletion=complete_context,
+            help="Config context to use (env WBCTL_CONTEXT).",
+        ),
     ] = None,
     config: Annotated[
-        Optional[str], typer.Option("--config", metavar="FILE", help="Config file (env WBCTL_CONFIG; default ~/.config/wbctl/config.toml).")
+        str | None,
+        typer.Option(
+            "--config", metavar="FILE", help="Config file (env WBCTL_CONFIG; default ~/.config/wbctl/config.toml)."
+        ),
     ] = None,
     timeout: Annotated[
-        Optional[str], typer.Option("--timeout", metavar="SECONDS", help="Seconds allowed for each backend call (env WBCTL_TIMEOUT; default 10).")
+        str | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Seconds allowed for each backend call (env WBCTL_TIMEOUT; default 10).",
+        ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of a failure.")] = False,
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="Run against the embedded simulated deployment (env WBCTL_SANDBOX=1).")
     ] = False,
     scenario: Annotated[
-        Optional[str],
-        typer.Option("--scenario", metavar="NAME", help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO)."),
+        str | None,
+        typer.Option(
+            "--scenario",
+            metavar="NAME",
+            help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO).",
+        ),
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     from wbctl.cli.state import (
@@ -312,7 +349,9 @@ def _report(invocation: Invocation, exc: BaseException, message: str) -> None:
 def _interrupted(env: Environment, cursor: _Cursor | None) -> None:
     """`wbctl: interrupted`, on a line of its own: after a prompt (`[y/N]: `) or the `^C` the
     terminal echoed, the cursor is mid-line."""
-    newline = "\n" if env.stderr_isatty and (cursor is None or not cursor.at_line_start or _echoes_ctrl_c(env.stderr)) else ""
+    newline = (
+        "\n" if env.stderr_isatty and (cursor is None or not cursor.at_line_start or _echoes_ctrl_c(env.stderr)) else ""
+    )
     try:
         env.stderr.write(f"{newline}wbctl: interrupted\n")
         env.stderr.flush()

@@ -6,7 +6,7 @@ backend, so they can be made on a laptop and applied wherever the alerts run.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,26 +22,48 @@ def alert_settings(state: State) -> alerts.AlertSettings:
     """The settings the alerts take: the queue's names as wbctl derives them without a cluster
     (the config, else W&B's Terraform names), the retention as the runbook judges it."""
     from wbctl.app import reads as readings
+
     settings = state.settings()
     address = queue_source.resolve(
-        None, source=settings["queue-source"], subscription=settings["queue-subscription"], topic=settings["queue-topic"],
-        project=settings["gcp-project"], install=settings["instance"], partitions=settings["queue-partitions"],
+        None,
+        source=settings["queue-source"],
+        subscription=settings["queue-subscription"],
+        topic=settings["queue-topic"],
+        project=settings["gcp-project"],
+        install=settings["instance"],
+        partitions=settings["queue-partitions"],
     )
     policy = readings.policy(state, address)
     return alerts.AlertSettings(
-        context=settings.context, queue_source=address.source, queue=alerts.queue_words(address),
-        subscription=address.subscription, project=settings["gcp-project"],
-        bigtable_instance=readings.bigtable_instance(state), retention=policy.retention,
-        allowed_backlog=policy.allowed_backlog, allowed_age=policy.allowed_age,
-        auditor_interval=float(settings["alerts-auditor-interval"]), runbook_url=settings["alerts-runbook-url"],
+        context=settings.context,
+        queue_source=address.source,
+        queue=alerts.queue_words(address),
+        subscription=address.subscription,
+        project=settings["gcp-project"],
+        bigtable_instance=readings.bigtable_instance(state),
+        retention=policy.retention,
+        allowed_backlog=policy.allowed_backlog,
+        allowed_age=policy.allowed_age,
+        auditor_interval=float(settings["alerts-auditor-interval"]),
+        runbook_url=settings["alerts-runbook-url"],
     )
 
 
 @app.command()
 def rules(
     ctx: typer.Context,
-    format_: Annotated[str, typer.Option("--format", metavar="FORMAT", help="prometheus (a rule file) or gcp (Cloud Monitoring alert policies, JSON).")] = "prometheus",
-    policy: Annotated[Optional[str], typer.Option("--policy", metavar="NAME", help="gcp: print this one policy (what --policy-from-file takes).")] = None,
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="prometheus (a rule file) or gcp (Cloud Monitoring alert policies, JSON).",
+        ),
+    ] = "prometheus",
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", metavar="NAME", help="gcp: print this one policy (what --policy-from-file takes)."),
+    ] = None,
     output: Output = None,
 ) -> None:
     """The alerts with this context's thresholds: a Prometheus rule file, or Cloud Monitoring policies."""

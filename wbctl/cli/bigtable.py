@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,13 +17,19 @@ from wbctl.output import Terminal
 
 app = group("bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale.")
 
-Window = Annotated[str, typer.Option("--window", metavar="DURATION", help="How far back to read metrics (e.g. 1h, 30m).")]
-Cluster = Annotated[Optional[str], typer.Option("--cluster", metavar="ID", help="One cluster (default: every cluster of the instance).")]
+Window = Annotated[
+    str, typer.Option("--window", metavar="DURATION", help="How far back to read metrics (e.g. 1h, 30m).")
+]
+Cluster = Annotated[
+    str | None, typer.Option("--cluster", metavar="ID", help="One cluster (default: every cluster of the instance).")
+]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Return once Google accepted the change; do not wait for it.")]
 CPU_SIGNALS = ("bigtable-cpu", "bigtable-nodes", "bigtable-storage")
 
 
-def _read(state: State, window: str, signals: tuple[str, ...]) -> tuple[bigtable.BigtableObservation, dict[str, SignalData]]:
+def _read(
+    state: State, window: str, signals: tuple[str, ...]
+) -> tuple[bigtable.BigtableObservation, dict[str, SignalData]]:
     seconds = parse_duration(window)
     admin = state.bigtable()
     observation = admin.observe()
@@ -56,14 +62,36 @@ def render_status(term: Terminal, view: bigtable_status.BigtableStatus) -> None:
     rows = []
     for status in view.clusters:
         cluster, scaling = status.cluster, status.cluster.autoscaling
-        rows.append((
-            cluster.cluster_id, cluster.location, cluster.storage_type, cluster.state, str(cluster.serve_nodes),
-            f"{scaling.min_nodes}-{scaling.max_nodes}, CPU {scaling.cpu_target}%" if scaling else "off",
-            _percent(status.cpu_now), _percent(status.cpu_peak), _percent(status.storage_percent),
-            " -> ".join(str(change["nodes"]) for change in status.node_changes) or "-",
-        ))
-    term.table(("cluster", "location", "storage", "state", "nodes", "autoscaling", "cpu now", "cpu peak",
-                "storage used", "node counts"), rows, wrap=("autoscaling", "node counts"))
+        rows.append(
+            (
+                cluster.cluster_id,
+                cluster.location,
+                cluster.storage_type,
+                cluster.state,
+                str(cluster.serve_nodes),
+                f"{scaling.min_nodes}-{scaling.max_nodes}, CPU {scaling.cpu_target}%" if scaling else "off",
+                _percent(status.cpu_now),
+                _percent(status.cpu_peak),
+                _percent(status.storage_percent),
+                " -> ".join(str(change["nodes"]) for change in status.node_changes) or "-",
+            )
+        )
+    term.table(
+        (
+            "cluster",
+            "location",
+            "storage",
+            "state",
+            "nodes",
+            "autoscaling",
+            "cpu now",
+            "cpu peak",
+            "storage used",
+            "node counts",
+        ),
+        rows,
+        wrap=("autoscaling", "node counts"),
+    )
     for signal, reason in view.unknown.items():
         term.warn(f"{signal} unknown: {reason}")
 
@@ -75,19 +103,38 @@ def check(ctx: typer.Context, window: Window = "1h", output: Output = None) -> N
     state = State.of(ctx)
     state.settings(output=output)
     observation, data = _read(state, window, ("bigtable-cpu",))
-    render_check(state.terminal(), bigtable.check(observation, data["bigtable-cpu"], window).invoked_as(state.invocation()))
+    render_check(
+        state.terminal(), bigtable.check(observation, data["bigtable-cpu"], window).invoked_as(state.invocation())
+    )
 
 
 @app.command()
 def autoscale(
     ctx: typer.Context,
-    min_nodes: Annotated[Optional[int], typer.Option("--min", metavar="N", help="Fewest nodes per cluster (the guide: at least 3); "
-                         "kept when left out on an autoscaled cluster.")] = None,
-    max_nodes: Annotated[Optional[int], typer.Option("--max", metavar="M", help="Most nodes per cluster (<= 10 x --min); "
-                         "kept when left out on an autoscaled cluster.")] = None,
-    cpu_target: Annotated[Optional[int], typer.Option("--cpu-target", metavar="PERCENT", help="CPU utilization target, 10-80.")] = None,
+    min_nodes: Annotated[
+        int | None,
+        typer.Option(
+            "--min",
+            metavar="N",
+            help="Fewest nodes per cluster (the guide: at least 3); kept when left out on an autoscaled cluster.",
+        ),
+    ] = None,
+    max_nodes: Annotated[
+        int | None,
+        typer.Option(
+            "--max",
+            metavar="M",
+            help="Most nodes per cluster (<= 10 x --min); kept when left out on an autoscaled cluster.",
+        ),
+    ] = None,
+    cpu_target: Annotated[
+        int | None, typer.Option("--cpu-target", metavar="PERCENT", help="CPU utilization target, 10-80.")
+    ] = None,
     storage_target: Annotated[
-        Optional[int], typer.Option("--storage-target", metavar="GIB", help="Storage target per node (SSD 2560-5120, HDD 8192-16384).")
+        int | None,
+        typer.Option(
+            "--storage-target", metavar="GIB", help="Storage target per node (SSD 2560-5120, HDD 8192-16384)."
+        ),
     ] = None,
     cluster: Cluster = None,
     force: Annotated[bool, typer.Option("--force", help="Allow --min below the guide's 3 nodes.")] = False,
@@ -109,7 +156,9 @@ def autoscale(
 @app.command()
 def scale(
     ctx: typer.Context,
-    nodes: Annotated[int, typer.Option("--nodes", metavar="N", help="A fixed number of nodes per cluster (the guide: at least 3).")],
+    nodes: Annotated[
+        int, typer.Option("--nodes", metavar="N", help="A fixed number of nodes per cluster (the guide: at least 3).")
+    ],
     cluster: Cluster = None,
     force: Annotated[bool, typer.Option("--force", help="Allow fewer than the guide's 3 nodes.")] = False,
     no_wait: NoWait = False,

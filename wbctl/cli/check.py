@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -37,7 +37,9 @@ def parse_textfile(text: str) -> Path:
         raise UsageError(f"--textfile {text!r}: the path holds an invisible character")
     path = Path(text)
     if not text.strip() or path.suffix != ".prom" or path.name.startswith("."):
-        raise UsageError(f"--textfile {text!r}: expected a file name ending in .prom (what node-exporter's textfile collector reads)")
+        raise UsageError(
+            f"--textfile {text!r}: expected a file name ending in .prom (what node-exporter's textfile collector reads)"
+        )
     directory = path.parent
     if not directory.is_dir():
         raise UsageError(f"--textfile {text}: the directory {directory} does not exist")
@@ -79,17 +81,42 @@ def exit_status(report: Report, *, fail_on: str, exit_zero: bool) -> ExitStatus:
 def check(
     ctx: typer.Context,
     window: Annotated[str, typer.Option("--window", metavar="DURATION", help="How far back to read metrics.")] = "1h",
-    fail_on: Annotated[str, typer.Option("--fail-on", metavar="LEVEL", help="fail (default) or warn: what exits 1.")] = "fail",
-    only: Annotated[Optional[str], typer.Option("--only", metavar="GROUP,...",
-                                                help="Check only these groups: redis, services, parquet, bigtable, mysql, queue.")] = None,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 whatever is found (report-only jobs).")] = False,
-    push: Annotated[Optional[str], typer.Option("--push", metavar="URL",
-                                                help="Push the metrics to this Pushgateway (job wbctl, grouped by context).")] = None,
-    textfile: Annotated[Optional[str], typer.Option("--textfile", metavar="PATH",
-                                                    help="Write the metrics to this .prom file (atomically) for node-exporter.")] = None,
-    output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", metavar="FORMAT", show_default=False,
-        help="table, json, prometheus or openmetrics (default: WBCTL_OUTPUT, the config, else table).")] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", metavar="LEVEL", help="fail (default) or warn: what exits 1.")
+    ] = "fail",
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            metavar="GROUP,...",
+            help="Check only these groups: redis, services, parquet, bigtable, mysql, queue.",
+        ),
+    ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 whatever is found (report-only jobs).")
+    ] = False,
+    push: Annotated[
+        str | None,
+        typer.Option(
+            "--push", metavar="URL", help="Push the metrics to this Pushgateway (job wbctl, grouped by context)."
+        ),
+    ] = None,
+    textfile: Annotated[
+        str | None,
+        typer.Option(
+            "--textfile", metavar="PATH", help="Write the metrics to this .prom file (atomically) for node-exporter."
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FORMAT",
+            show_default=False,
+            help="table, json, prometheus or openmetrics (default: WBCTL_OUTPUT, the config, else table).",
+        ),
+    ] = None,
 ) -> None:
     """Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue.
 
@@ -109,7 +136,9 @@ def check(
     if output is not None and output not in ("table", "json", *EXPOSITIONS):
         raise UsageError(f"-o {output}: expected one of table, json, {', '.join(EXPOSITIONS)}")
     if exporting and output not in (None, "prometheus"):
-        raise UsageError(f"-o {output}: --push and --textfile send the Prometheus text format; leave -o out or use -o prometheus")
+        raise UsageError(
+            f"-o {output}: --push and --textfile send the Prometheus text format; leave -o out or use -o prometheus"
+        )
     exposition = output if output in EXPOSITIONS else ("prometheus" if exporting else None)
     state = State.of(ctx)
     state.settings(output=None if exposition else output)
@@ -124,7 +153,9 @@ def check(
         raise typer.Exit(status)
 
 
-def export(state: State, samples: Sequence[Sample], *, openmetrics: bool, push: str | None, textfile: Path | None) -> None:
+def export(
+    state: State, samples: Sequence[Sample], *, openmetrics: bool, push: str | None, textfile: Path | None
+) -> None:
     """The metrics to stdout, or to the Pushgateway and/or the textfile with a line each on stderr."""
     from wbctl.adapters import prometheus_export
 

@@ -31,7 +31,9 @@ def show_config(
         {"key": f"redis.settings.{key}", "value": setting.value, "origin": setting.origin}
         for key, setting in settings.redis_settings.items()
     ]
-    values = {row["key"]: ({"value": row["value"], "origin": row["origin"]} if origin else row["value"]) for row in rows}
+    values = {
+        row["key"]: ({"value": row["value"], "origin": row["origin"]} if origin else row["value"]) for row in rows
+    }
     document = {
         "context": settings.context,
         "config_file": str(settings.config_file) if settings.config_file else None,
@@ -40,4 +42,6 @@ def show_config(
     term = state.terminal()
     if not term.json_mode:
         term.line(f"context: {show(settings.context)}    config file: {show(document['config_file'])}")
-    render_items(term, ("key", "value", "origin") if origin else ("key", "value"), rows, document, wrap=("value", "origin"))
+    render_items(
+        term, ("key", "value", "origin") if origin else ("key", "value"), rows, document, wrap=("value", "origin")
+    )

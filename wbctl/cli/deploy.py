@@ -4,7 +4,7 @@ the output can be reviewed, committed, and applied with `kubectl apply -f -`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,9 @@ from wbctl.config.keys import KEYS
 from wbctl.core import deploy
 from wbctl.errors import UsageError
 
-app = group("deploy", "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus).")
+app = group(
+    "deploy", "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus)."
+)
 
 FORMATS = ("yaml", "json")
 
@@ -23,18 +25,41 @@ FORMATS = ("yaml", "json")
 @app.command()
 def auditor(
     ctx: typer.Context,
-    schedule: Annotated[str, typer.Option("--schedule", metavar="CRON", help="When to check (five cron fields).")] = deploy.DEFAULT_SCHEDULE,
-    namespace: Annotated[Optional[str], typer.Option("--namespace", metavar="NS",
-                                                     help="Namespace the auditor runs in (default: the context's W&B namespace).")] = None,
-    push_url: Annotated[str, typer.Option("--push-url", metavar="URL", help="The Pushgateway's base URL.")] = deploy.DEFAULT_PUSH_URL,
-    image: Annotated[Optional[str], typer.Option("--image", metavar="IMAGE",
-                                                 help="wbctl's image, built from docs/deploy/Dockerfile "
-                                                      f"(default: {deploy.DEFAULT_IMAGE_REPOSITORY}:{__version__}).")] = None,
-    gcp_service_account: Annotated[Optional[str], typer.Option(
-        "--gcp-service-account", metavar="EMAIL",
-        help="Google service account for Workload Identity (default: wbctl-auditor@<gcp-project>.iam.gserviceaccount.com).")] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FORMAT",
-                                                  help="yaml (default) or json (a v1 List).", show_default=False)] = None,
+    schedule: Annotated[
+        str, typer.Option("--schedule", metavar="CRON", help="When to check (five cron fields).")
+    ] = deploy.DEFAULT_SCHEDULE,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", metavar="NS", help="Namespace the auditor runs in (default: the context's W&B namespace)."
+        ),
+    ] = None,
+    push_url: Annotated[
+        str, typer.Option("--push-url", metavar="URL", help="The Pushgateway's base URL.")
+    ] = deploy.DEFAULT_PUSH_URL,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            metavar="IMAGE",
+            help="wbctl's image, built from docs/deploy/Dockerfile "
+            f"(default: {deploy.DEFAULT_IMAGE_REPOSITORY}:{__version__}).",
+        ),
+    ] = None,
+    gcp_service_account: Annotated[
+        str | None,
+        typer.Option(
+            "--gcp-service-account",
+            metavar="EMAIL",
+            help="Google service account for Workload Identity (default: wbctl-auditor@<gcp-project>.iam.gserviceaccount.com).",
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FORMAT", help="yaml (default) or json (a v1 List).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Print the in-cluster auditor's manifests for the current context (kubectl apply -f -).
 
@@ -71,5 +96,7 @@ def auditor(
     else:
         term.line(deploy.dump_yaml(request, documents).rstrip("\n"))
     for key in request.left_behind():
-        term.warn(f"{key} is a file on this machine and is not carried into the cluster: "
-                  "mount the CA in the pod and add the key to the ConfigMap (docs/deploy/README.md)")
+        term.warn(
+            f"{key} is a file on this machine and is not carried into the cluster: "
+            "mount the CA in the pod and add the key to the ConfigMap (docs/deploy/README.md)"
+        )

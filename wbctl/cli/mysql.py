@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,9 +17,13 @@ from wbctl.output import render_items
 app = group("mysql", "The MySQL flags W&B asks for: check, print, tune.")
 
 FromFile = Annotated[
-    Optional[Path],
-    typer.Option("--from-file", metavar="FILE", help="Read `mysql -B -e 'SHOW GLOBAL VARIABLES'` output or "
-                 "`gcloud sql instances describe --format=json` instead of connecting."),
+    Path | None,
+    typer.Option(
+        "--from-file",
+        metavar="FILE",
+        help="Read `mysql -B -e 'SHOW GLOBAL VARIABLES'` output or "
+        "`gcloud sql instances describe --format=json` instead of connecting.",
+    ),
 ]
 FORMATS = ("table", "gcloud", "terraform", "sql")
 
@@ -46,7 +50,9 @@ def check(ctx: typer.Context, from_file: FromFile = None, output: Output = None)
 @app.command()
 def flags(
     ctx: typer.Context,
-    format_: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, gcloud, terraform or sql.")] = "table",
+    format_: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="table, gcloud, terraform or sql.")
+    ] = "table",
     from_file: FromFile = None,
     output: Output = None,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -11,8 +11,14 @@ from wbctl.errors import ExitStatus
 from wbctl.output import Terminal, render_report
 
 Output = Annotated[
-    Optional[str],
-    typer.Option("--output", "-o", metavar="FORMAT", help="Output format: table or json (default: WBCTL_OUTPUT, the config, else table).", show_default=False),
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FORMAT",
+        help="Output format: table or json (default: WBCTL_OUTPUT, the config, else table).",
+        show_default=False,
+    ),
 ]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the diff and stop; change nothing.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")]

@@ -14,7 +14,9 @@ from wbctl.core.model import Plan
 from wbctl.output import render_items, show
 
 app = group("parquet", "Parquet export: its workloads and GCS FUSE (the guide's 'Enable GCS FUSE').")
-fuse = typer.Typer(name="fuse", help="GCS FUSE for parquet export: check, enable.", no_args_is_help=True, add_completion=False)
+fuse = typer.Typer(
+    name="fuse", help="GCS FUSE for parquet export: check, enable.", no_args_is_help=True, add_completion=False
+)
 app.add_typer(fuse, name="fuse")
 
 
@@ -37,9 +39,11 @@ def _workload(entry: dict[str, Any] | None) -> str:
     if entry is None:
         return "not deployed"
     if entry["kind"] == "CronJob":
-        return (f"CronJob {entry['name']}, schedule {entry['schedule']}, "
-                f"{'suspended' if entry['suspended'] else 'active'}, last run {show(entry['last_schedule'])}, "
-                f"last success {show(entry['last_success'])}")
+        return (
+            f"CronJob {entry['name']}, schedule {entry['schedule']}, "
+            f"{'suspended' if entry['suspended'] else 'active'}, last run {show(entry['last_schedule'])}, "
+            f"last success {show(entry['last_success'])}"
+        )
     return f"{entry['kind']} {entry['name']}, {entry['ready']}/{show(entry['desired'])} ready"
 
 
@@ -58,8 +62,12 @@ def status_rows(document: dict[str, Any]) -> list[dict[str, str]]:
         ("parquet", _workload(document["parquet"])),
         ("parquet-backfill", _workload(document["parquet_backfill"])),
         ("executor", _workload(document["executor"])),
-        ("fuse in the values", "unknown (no WeightsAndBiases resource)" if document["fuse_enabled_in_values"] is None
-         else ("enabled" if document["fuse_enabled_in_values"] else "not enabled")),
+        (
+            "fuse in the values",
+            "unknown (no WeightsAndBiases resource)"
+            if document["fuse_enabled_in_values"] is None
+            else ("enabled" if document["fuse_enabled_in_values"] else "not enabled"),
+        ),
         ("fuse values", ", ".join(_flat(document["fuse_values"])) if document["fuse_values"] else "-"),
         ("pods with the FUSE sidecar", f"{pods['annotated']} of {pods['pods']}"),
         ("GCS FUSE CSI driver", "unknown" if csi is None else ("installed" if csi else "not installed")),
@@ -94,5 +102,10 @@ def fuse_enable(
 
         return parquet.plan_enable(adapter.observe(PARQUET_KINDS), disable=disable, context=settings.context_label)
 
-    state.apply(parquet.plan_enable(observation, disable=disable, context=settings.context_label), adapter,
-                dry_run=dry_run, yes=yes, replan=plan)
+    state.apply(
+        parquet.plan_enable(observation, disable=disable, context=settings.context_label),
+        adapter,
+        dry_run=dry_run,
+        yes=yes,
+        replan=plan,
+    )

@@ -10,21 +10,20 @@ from typing import Annotated, Any
 
 import typer
 
-from wbctl.app import reads as readings
 from wbctl.app import changes
+from wbctl.app import reads as readings
+from wbctl.app.gather import Reader, gather
+from wbctl.app.mutation import MutationOptions, Outcome, execute_all
 from wbctl.cli.options import DryRun, Output, Yes
 from wbctl.cli.queue_backlog_view import document, render, series_views
 from wbctl.cli.state import SDK_MODULES, State
-from wbctl.core import queue
-from wbctl.core import runbook
+from wbctl.core import queue, runbook
 from wbctl.core.durations import format_duration, parse_duration
 from wbctl.core.model import Observed
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook import Diagnosis, Evidence
 from wbctl.environment import Environment
 from wbctl.errors import ExitStatus, UsageError
-from wbctl.app.gather import Reader, gather
-from wbctl.app.mutation import MutationOptions, Outcome, execute_all
 from wbctl.output import Terminal
 
 MAX_WINDOW = 86400
@@ -71,12 +70,23 @@ class Runbook:
         results = gather(readers, timeout=state.settings().timeout, preload_modules=self._modules())
         address = results["queue-address"].value
         assert address is not None  # queue_address falls back to the config or Terraform's names
-        judgement = queue.judge(readings.queue_readings(results, address), window=self.window, now=now,
-                                policy=readings.policy(state, address))
+        judgement = queue.judge(
+            readings.queue_readings(results, address),
+            window=self.window,
+            now=now,
+            policy=readings.policy(state, address),
+        )
         evidence = Evidence(
-            now=now, address=address, judgement=judgement, bigtable=readings.bigtable_evidence(results),
-            kube=results["kube"], discard=results["discard"], loads=results["noisy-runs"] if noisy else None,
-            changes=results["changes"], invocation=state.invocation(), kubectl=_kubectl(state),
+            now=now,
+            address=address,
+            judgement=judgement,
+            bigtable=readings.bigtable_evidence(results),
+            kube=results["kube"],
+            discard=results["discard"],
+            loads=results["noisy-runs"] if noisy else None,
+            changes=results["changes"],
+            invocation=state.invocation(),
+            kubectl=_kubectl(state),
         )
         diagnosis = runbook.diagnose(evidence)
         bt = evidence.bigtable
@@ -140,16 +150,26 @@ def _fix(state: State, diagnosis: Diagnosis, *, dry_run: bool, yes: bool) -> tup
     from wbctl.app.audit import AuditLog
 
     audit = AuditLog(state.audit_path(), state.env, state.redactor(), ["wbctl", *state.argv])
-    outcome = execute_all(staged, options=MutationOptions(dry_run=dry_run, yes=yes), read_only=settings.read_only,
-                          term=term, audit=audit)
+    outcome = execute_all(
+        staged, options=MutationOptions(dry_run=dry_run, yes=yes), read_only=settings.read_only, term=term, audit=audit
+    )
     if dry_run:
         return outcome, "--fix --dry-run: the diff only; nothing changed"
     applied = ", ".join(plan.target for plan in outcome.applied) or "nothing"
     return outcome, f"--fix: applied {applied}" + ("" if outcome.complete else " and stopped on a failure")
 
 
-def _validate(window: int, interval: int, *, fix: bool, dry_run: bool, yes: bool, watch: bool, until_clear: bool,
-              interval_given: bool) -> None:
+def _validate(
+    window: int,
+    interval: int,
+    *,
+    fix: bool,
+    dry_run: bool,
+    yes: bool,
+    watch: bool,
+    until_clear: bool,
+    interval_given: bool,
+) -> None:
     if window < queue.MIN_WINDOW:
         raise UsageError(f"--window {format_duration(window)}: at least 10m (a trend needs 10 minutes of points)")
     if window > MAX_WINDOW:
@@ -170,22 +190,41 @@ def _validate(window: int, interval: int, *, fix: bool, dry_run: bool, yes: bool
 
 def queue_backlog(
     ctx: typer.Context,
-    window: Annotated[str, typer.Option("--window", metavar="DURATION", help="How far back to read (at least 10m).")] = "30m",
-    fix: Annotated[bool, typer.Option("--fix", help="Raise Bigtable's and the updater's limits as the diagnosis proposes: "
-                                      "one diff, one confirmation.")] = False,
+    window: Annotated[
+        str, typer.Option("--window", metavar="DURATION", help="How far back to read (at least 10m).")
+    ] = "30m",
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Raise Bigtable's and the updater's limits as the diagnosis proposes: one diff, one confirmation.",
+        ),
+    ] = False,
     dry_run: DryRun = False,
     yes: Yes = False,
     watch: Annotated[bool, typer.Option("--watch", help="Look again every --interval until Ctrl-C.")] = False,
-    interval: Annotated[str | None, typer.Option("--interval", metavar="DURATION", help="Time between looks with --watch "
-                                                 "(default 60s).")] = None,
-    until_clear: Annotated[bool, typer.Option("--until-clear", help="With --watch: stop (exit 0) once the verdict is none.")] = False,
+    interval: Annotated[
+        str | None,
+        typer.Option("--interval", metavar="DURATION", help="Time between looks with --watch (default 60s)."),
+    ] = None,
+    until_clear: Annotated[
+        bool, typer.Option("--until-clear", help="With --watch: stop (exit 0) once the verdict is none.")
+    ] = False,
     output: Output = None,
 ) -> None:
     """Is the queue backing up, why, and what to do: the guide's runbook, step by step."""
     seconds = parse_duration(window)
     pause = parse_duration(interval) if interval is not None else 60
-    _validate(seconds, pause, fix=fix, dry_run=dry_run, yes=yes, watch=watch, until_clear=until_clear,
-              interval_given=interval is not None)
+    _validate(
+        seconds,
+        pause,
+        fix=fix,
+        dry_run=dry_run,
+        yes=yes,
+        watch=watch,
+        until_clear=until_clear,
+        interval_given=interval is not None,
+    )
     state = State.of(ctx)
     settings = state.settings(output=output)
     if settings["queue-source"] == "none":
@@ -209,11 +248,22 @@ def queue_backlog(
     _watch(state, book, look, window, pause, until_clear=until_clear, outcome=outcome, fix=fix)
 
 
-def _finish(state: State, look: Round, window: str, outcome: Outcome | None, note: str, *, fix: bool, shown: bool) -> None:
+def _finish(
+    state: State, look: Round, window: str, outcome: Outcome | None, note: str, *, fix: bool, shown: bool
+) -> None:
     term = state.terminal()
     if term.json_mode:
-        term.json(document(look.diagnosis, look.views, context=state.settings().context_label, window=window,
-                           now=look.now, outcome=outcome, fix_requested=fix))
+        term.json(
+            document(
+                look.diagnosis,
+                look.views,
+                context=state.settings().context_label,
+                window=window,
+                now=look.now,
+                outcome=outcome,
+                fix_requested=fix,
+            )
+        )
     elif shown:
         if note:
             term.line("")
@@ -233,8 +283,17 @@ def render_failure(term: Terminal, outcome: Outcome) -> None:
     term.error(outcome_line(outcome))
 
 
-def _watch(state: State, book: Runbook, look: Round, window: str, pause: int, *, until_clear: bool,
-           outcome: Outcome | None, fix: bool) -> None:
+def _watch(
+    state: State,
+    book: Runbook,
+    look: Round,
+    window: str,
+    pause: int,
+    *,
+    until_clear: bool,
+    outcome: Outcome | None,
+    fix: bool,
+) -> None:
     """Redraw every `pause` seconds: rich Live on a terminal, a JSON document per line with
     -o json, the table again (with a time stamp) otherwise. Ctrl-C ends it (130)."""
     term = state.terminal()
@@ -249,8 +308,16 @@ def _watch(state: State, book: Runbook, look: Round, window: str, pause: int, *,
         while True:
             moved = _moved(book.history)
             if term.json_mode:
-                doc = document(look.diagnosis, look.views, context=state.settings().context_label, window=window,
-                               now=look.now, outcome=outcome if first else None, fix_requested=fix and first, moved=moved)
+                doc = document(
+                    look.diagnosis,
+                    look.views,
+                    context=state.settings().context_label,
+                    window=window,
+                    now=look.now,
+                    outcome=outcome if first else None,
+                    fix_requested=fix and first,
+                    moved=moved,
+                )
                 term.json_line(doc)
             elif live is not None:
                 live.update(_captured(state, look, window, moved), refresh=True)
@@ -274,9 +341,16 @@ def _captured(state: State, look: Round, window: str, moved: str) -> Any:
     from rich.text import Text
 
     buffer = io.StringIO()
-    env = Environment(environ=dict(state.env.environ), stdout=buffer, stderr=state.env.stderr,
-                      stdin_isatty=False, stdout_isatty=True, stderr_isatty=state.env.stderr_isatty,
-                      now=state.env.now, user=state.env.user)
+    env = Environment(
+        environ=dict(state.env.environ),
+        stdout=buffer,
+        stderr=state.env.stderr,
+        stdin_isatty=False,
+        stdout_isatty=True,
+        stderr_isatty=state.env.stderr_isatty,
+        now=state.env.now,
+        user=state.env.user,
+    )
     term = Terminal(env, "table", state.redactor())
     term._out = None
     render(term, look.diagnosis, look.views, window=window, moved=moved)

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from wbctl.app.mutation import Outcome
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Status
 from wbctl.core.queue import Reading, Verdict
 from wbctl.core.runbook import Diagnosis
 from wbctl.core.series import Point, SignalData
-from wbctl.app.mutation import Outcome
 from wbctl.output import Terminal
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -32,8 +32,11 @@ def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
         return ""
     if len(values) > width:
         size = len(values) / width
-        values = [sum(chunk) / len(chunk) for i in range(width)
-                  if (chunk := values[int(i * size):max(int((i + 1) * size), int(i * size) + 1)])]
+        values = [
+            sum(chunk) / len(chunk)
+            for i in range(width)
+            if (chunk := values[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
+        ]
     low, high = min(values), max(values)
     if high - low <= 0:
         return BARS[0] * len(values)
@@ -56,31 +59,67 @@ def _clock(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment:%H:%M}"
 
 
-def series_views(diagnosis: Diagnosis, bigtable_cpu: SignalData, bigtable_nodes: SignalData,
-                 updater: str | None) -> list[dict[str, Any]]:
+def series_views(
+    diagnosis: Diagnosis, bigtable_cpu: SignalData, bigtable_nodes: SignalData, updater: str | None
+) -> list[dict[str, Any]]:
     """The series behind the diagnosis, each with its unit, points, newest time, or reason."""
     readings = diagnosis.judgement.readings
     views: list[dict[str, Any]] = []
 
     def reading(name: str, label: str, value: Reading, kind: str) -> None:
-        views.append({"name": name, "label": label, "kind": kind, "points": list(value.points),
-                      "latest": value.latest, "newest": value.newest, "reason": value.reason if not value.known else ""})
+        views.append(
+            {
+                "name": name,
+                "label": label,
+                "kind": kind,
+                "points": list(value.points),
+                "latest": value.latest,
+                "newest": value.newest,
+                "reason": value.reason if not value.known else "",
+            }
+        )
 
     backlog_label = "lag (messages)" if readings.source == "kafka" else "backlog (messages)"
     reading("backlog", backlog_label, readings.backlog, "count")
     reading("oldest_age", "oldest unacked", readings.oldest_age, "age")
     reading("published", "published", readings.published, "rate")
     reading("consumed", "consumed", readings.consumed, "rate")
-    for name, label, data, kind in (("bigtable_cpu", "bigtable CPU", bigtable_cpu, "ratio"),
-                                    ("bigtable_nodes", "bigtable nodes", bigtable_nodes, "count")):
-        total = data.series[0] if data.series and len(data.series) == 1 else (
-            data.total() if kind == "count" else (max(data.series, key=lambda s: s.latest or 0) if data.series else None))
+    for name, label, data, kind in (
+        ("bigtable_cpu", "bigtable CPU", bigtable_cpu, "ratio"),
+        ("bigtable_nodes", "bigtable nodes", bigtable_nodes, "count"),
+    ):
+        total = (
+            data.series[0]
+            if data.series and len(data.series) == 1
+            else (
+                data.total()
+                if kind == "count"
+                else (max(data.series, key=lambda s: s.latest or 0) if data.series else None)
+            )
+        )
         points = list(total.points) if total else []
-        views.append({"name": name, "label": label, "kind": kind, "points": points,
-                      "latest": points[-1][1] if points else None, "newest": points[-1][0] if points else None,
-                      "reason": "" if points else data.reason})
-    views.append({"name": "updater_replicas", "label": "updater replicas", "kind": "text", "points": [],
-                  "latest": updater, "newest": None, "reason": "" if updater else "unknown"})
+        views.append(
+            {
+                "name": name,
+                "label": label,
+                "kind": kind,
+                "points": points,
+                "latest": points[-1][1] if points else None,
+                "newest": points[-1][0] if points else None,
+                "reason": "" if points else data.reason,
+            }
+        )
+    views.append(
+        {
+            "name": "updater_replicas",
+            "label": "updater replicas",
+            "kind": "text",
+            "points": [],
+            "latest": updater,
+            "newest": None,
+            "reason": "" if updater else "unknown",
+        }
+    )
     return views
 
 
@@ -122,8 +161,11 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
             term.line(f"   next: {step.next}", "bold")
     if diagnosis.changes or diagnosis.changes_reason:
         term.line("")
-        term.line("changes made with wbctl in the window:" if diagnosis.changes else
-                  f"changes in the window unknown: {diagnosis.changes_reason}")
+        term.line(
+            "changes made with wbctl in the window:"
+            if diagnosis.changes
+            else f"changes in the window unknown: {diagnosis.changes_reason}"
+        )
         for record in diagnosis.changes:
             term.line(f"     {record.time:%H:%M} {record.user}: {record.command} ({record.result})")
 
@@ -131,16 +173,26 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
 def outcome_line(outcome: Outcome) -> str:
     applied = ", ".join(plan.target for plan in outcome.applied) or "nothing"
     left = [plan.target for plan in ([outcome.failed] if outcome.failed else []) + outcome.not_applied]
-    return (f"--fix stopped: applied {applied}; not applied: {', '.join(left) or 'nothing'}"
-            + (f" ({outcome.error.message})" if outcome.error else ""))
+    return f"--fix stopped: applied {applied}; not applied: {', '.join(left) or 'nothing'}" + (
+        f" ({outcome.error.message})" if outcome.error else ""
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
-def document(diagnosis: Diagnosis, views: list[dict[str, Any]], *, context: str, window: str, now: datetime,
-             outcome: Outcome | None = None, fix_requested: bool = False, moved: str = "") -> dict[str, Any]:
+def document(
+    diagnosis: Diagnosis,
+    views: list[dict[str, Any]],
+    *,
+    context: str,
+    window: str,
+    now: datetime,
+    outcome: Outcome | None = None,
+    fix_requested: bool = False,
+    moved: str = "",
+) -> dict[str, Any]:
     judgement = diagnosis.judgement
     address = diagnosis.address
     loss = judgement.loss
@@ -152,8 +204,10 @@ def document(diagnosis: Diagnosis, views: list[dict[str, Any]], *, context: str,
         "headline": diagnosis.headline,
         "verdict": judgement.verdict.value,
         "reason": judgement.reason,
-        "queue": {key: getattr(address, key) for key in ("source", "origin", "project", "topic", "subscription", "broker",
-                                                            "group", "partitions")},
+        "queue": {
+            key: getattr(address, key)
+            for key in ("source", "origin", "project", "topic", "subscription", "broker", "group", "partitions")
+        },
         "backlog": judgement.backlog,
         "oldest_age_seconds": judgement.oldest_age,
         "rate_per_minute": None if judgement.rate_per_second is None else judgement.rate_per_second * 60,
@@ -161,15 +215,38 @@ def document(diagnosis: Diagnosis, views: list[dict[str, Any]], *, context: str,
         "consume_per_second": judgement.consume_rate,
         "drain_seconds": judgement.drain_seconds,
         "rise_began": _iso(judgement.rise_began),
-        "data_loss": None if loss is None else {"projected": loss.projected, "seconds_left": loss.seconds_left,
-                                                "retention_seconds": loss.retention, "reason": loss.reason},
-        "signals": {view["name"]: {"latest": view["latest"], "newest": _iso(view["newest"]), "reason": view["reason"],
-                                   "points": [[_iso(t), v] for t, v in view["points"]]} for view in views},
-        "steps": [{"step": s.number, "name": s.name, "status": s.status.value, "summary": s.summary,
-                   "evidence": list(s.evidence), "next": s.next or None,
-                   "proposals": [list(p.argv()) for p in s.proposals]} for s in diagnosis.steps],
-        "changes_in_window": [{"time": _iso(r.time), "user": r.user, "command": r.command, "result": r.result}
-                              for r in diagnosis.changes],
+        "data_loss": None
+        if loss is None
+        else {
+            "projected": loss.projected,
+            "seconds_left": loss.seconds_left,
+            "retention_seconds": loss.retention,
+            "reason": loss.reason,
+        },
+        "signals": {
+            view["name"]: {
+                "latest": view["latest"],
+                "newest": _iso(view["newest"]),
+                "reason": view["reason"],
+                "points": [[_iso(t), v] for t, v in view["points"]],
+            }
+            for view in views
+        },
+        "steps": [
+            {
+                "step": s.number,
+                "name": s.name,
+                "status": s.status.value,
+                "summary": s.summary,
+                "evidence": list(s.evidence),
+                "next": s.next or None,
+                "proposals": [list(p.argv()) for p in s.proposals],
+            }
+            for s in diagnosis.steps
+        ],
+        "changes_in_window": [
+            {"time": _iso(r.time), "user": r.user, "command": r.command, "result": r.result} for r in diagnosis.changes
+        ],
         "next": diagnosis.next or None,
         "moved": moved or None,
         "fix": None,
@@ -177,11 +254,16 @@ def document(diagnosis: Diagnosis, views: list[dict[str, Any]], *, context: str,
     if fix_requested:
         doc["fix"] = {
             "plans": [p.to_json(True) for p in (outcome.applied if outcome else [])]
-            + [p.to_json(False) for p in ((outcome.not_applied + ([outcome.failed] if outcome.failed else []))
-                                           if outcome else [])],
+            + [
+                p.to_json(False)
+                for p in ((outcome.not_applied + ([outcome.failed] if outcome.failed else [])) if outcome else [])
+            ],
             "applied": [p.target for p in outcome.applied] if outcome else [],
-            "not_applied": [p.target for p in ([outcome.failed] if outcome and outcome.failed else [])
-                            + (outcome.not_applied if outcome else [])],
+            "not_applied": [
+                p.target
+                for p in ([outcome.failed] if outcome and outcome.failed else [])
+                + (outcome.not_applied if outcome else [])
+            ],
             "error": outcome.error.message if outcome and outcome.error else None,
         }
     return doc

@@ -33,7 +33,9 @@ def tune(
         list[str],
         typer.Option("--set", metavar="KEY=VALUE", help="Set KEY to VALUE instead of (or besides) the recommendation."),
     ] = [],  # noqa: B006 - Typer reads the default, never mutates it
-    force: Annotated[bool, typer.Option("--force", help="Allow --set of keys beyond the guide's three (and outside bigtablev3.).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow --set of keys beyond the guide's three (and outside bigtablev3.).")
+    ] = False,
     dry_run: DryRun = False,
     yes: Yes = False,
     output: Output = None,

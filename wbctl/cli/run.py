@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,7 +22,8 @@ def discard_run(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The W&B run id whose metric updates to drop.")],
     ttl: Annotated[
-        Optional[str], typer.Option("--ttl", metavar="DURATION", help="Expire after 30m, 2h, 1d...: processing resumes by itself.")
+        str | None,
+        typer.Option("--ttl", metavar="DURATION", help="Expire after 30m, 2h, 1d...: processing resumes by itself."),
     ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace the run that is being discarded now.")] = False,
     dry_run: DryRun = False,
@@ -46,7 +47,9 @@ def discarded(ctx: typer.Context, output: Output = None) -> None:
     current = adapter.discard_state()
     term = state.terminal()
     if term.json_mode:
-        term.json({"key": DISCARD_KEY, "target": adapter.target, "run": current.run_id, "ttl_seconds": current.ttl_seconds})
+        term.json(
+            {"key": DISCARD_KEY, "target": adapter.target, "run": current.run_id, "ttl_seconds": current.ttl_seconds}
+        )
     elif current.run_id is None:
         term.line("none: no run is discarded")
     else:
@@ -58,7 +61,7 @@ def discarded(ctx: typer.Context, output: Output = None) -> None:
 def restore(
     ctx: typer.Context,
     run_id: Annotated[
-        Optional[str], typer.Argument(metavar="[RUN_ID]", help="Only restore if this run is the one discarded.")
+        str | None, typer.Argument(metavar="[RUN_ID]", help="Only restore if this run is the one discarded.")
     ] = None,
     dry_run: DryRun = False,
     yes: Yes = False,
@@ -72,6 +75,8 @@ def restore(
     adapter = state.redis()
 
     def plan() -> Plan:
-        return discard.plan_restore(adapter.discard_state(), run_id, context=settings.context_label, target=adapter.target)
+        return discard.plan_restore(
+            adapter.discard_state(), run_id, context=settings.context_label, target=adapter.target
+        )
 
     state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)

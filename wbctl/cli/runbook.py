@@ -18,7 +18,10 @@ from wbctl.output import render_items
 app = group("runbook", "The on-call runbooks: list them, show one (rendered on a terminal, raw Markdown in a pipe).")
 
 Name = Annotated[
-    str, typer.Argument(metavar="NAME", help="A runbook as `wbctl runbook list` names it (with or without .md).", show_default=False)
+    str,
+    typer.Argument(
+        metavar="NAME", help="A runbook as `wbctl runbook list` names it (with or without .md).", show_default=False
+    ),
 ]
 
 

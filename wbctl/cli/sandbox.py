@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -13,8 +13,10 @@ from wbctl.core.durations import format_duration, parse_duration
 from wbctl.errors import RefusedError, UsageError
 from wbctl.output import render_items
 
-Scenario = Annotated[Optional[str], typer.Option("--scenario", metavar="NAME",
-                                                 help="The story (default: --scenario of wbctl, else queue-backlog).")]
+Scenario = Annotated[
+    str | None,
+    typer.Option("--scenario", metavar="NAME", help="The story (default: --scenario of wbctl, else queue-backlog)."),
+]
 
 app = group("sandbox", "The embedded simulated deployment that `wbctl --sandbox ...` runs against.")
 
@@ -27,9 +29,12 @@ def scenarios(ctx: typer.Context, output: Output = None) -> None:
     state = State.of(ctx)
     state.settings(output=output)
     items = [
-        {"name": s.name, "default": s.name == DEFAULT_SCENARIO, "description": s.description} for s in SCENARIOS.values()
+        {"name": s.name, "default": s.name == DEFAULT_SCENARIO, "description": s.description}
+        for s in SCENARIOS.values()
     ]
-    render_items(state.terminal(), ("name", "default", "description"), items, {"scenarios": items}, wrap=("description",))
+    render_items(
+        state.terminal(), ("name", "default", "description"), items, {"scenarios": items}, wrap=("description",)
+    )
 
 
 @app.command()
@@ -48,12 +53,18 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
     announced = sorted(path.name.removesuffix(".serving.json") for path in directory.glob("*.serving.json"))
     served = [name for name in announced if find(directory, name, 0) is not None]
     if served:
-        raise RefusedError(f"the sandbox {', '.join(served)} is being served (wbctl sandbox serve): stop it first; nothing reset")
+        raise RefusedError(
+            f"the sandbox {', '.join(served)} is being served (wbctl sandbox serve): stop it first; nothing reset"
+        )
     from wbctl.sandbox.sim.lock import ScenarioLock
 
-    busy = [path.stem for path in sorted(directory.glob("*.lock")) if ScenarioLock(directory, path.stem).held_elsewhere()]
+    busy = [
+        path.stem for path in sorted(directory.glob("*.lock")) if ScenarioLock(directory, path.stem).held_elsewhere()
+    ]
     if busy:
-        raise RefusedError(f"the sandbox {', '.join(busy)} is in use by another wbctl command: let it finish; nothing reset")
+        raise RefusedError(
+            f"the sandbox {', '.join(busy)} is in use by another wbctl command: let it finish; nothing reset"
+        )
     for name in removed:
         (directory / f"{name}.json").unlink()
         (directory / f"{name}.kubeconfig").unlink(missing_ok=True)
@@ -97,14 +108,19 @@ def status(ctx: typer.Context, scenario: Scenario = None, output: Output = None)
         term.line("served by `wbctl sandbox serve` in another shell, as of its last tick:")
     moment = datetime.fromisoformat(document["simulated_time"])
     pace = f"{document['speed']:g}x wall time" if document["speed"] else "clock stopped (WBCTL_SANDBOX_SPEED=0)"
-    term.line(f"scenario {document['scenario']}: simulated time {moment:%Y-%m-%d %H:%M:%S} UTC, "
-              f"{pace} ({format_duration(document['story_minutes'] * 60)} into the story)")
+    term.line(
+        f"scenario {document['scenario']}: simulated time {moment:%Y-%m-%d %H:%M:%S} UTC, "
+        f"{pace} ({format_duration(document['story_minutes'] * 60)} into the story)"
+    )
     queue = document["queue"]
     if queue:
-        term.line(f"queue: backlog {queue['backlog']:,}, publish {queue['published_per_second']:,.0f}/s, consume "
-                  f"{queue['consumed_per_second']:,.0f}/s, oldest {format_duration(queue['oldest_age_seconds'])}; "
-                  f"Bigtable {queue['bigtable_nodes']} nodes at {queue['bigtable_cpu_percent']}% CPU; updater "
-                  f"{queue['updater_replicas']} replicas" + ("; the noisy run is discarded" if queue["noisy_run_discarded"] else ""))
+        term.line(
+            f"queue: backlog {queue['backlog']:,}, publish {queue['published_per_second']:,.0f}/s, consume "
+            f"{queue['consumed_per_second']:,.0f}/s, oldest {format_duration(queue['oldest_age_seconds'])}; "
+            f"Bigtable {queue['bigtable_nodes']} nodes at {queue['bigtable_cpu_percent']}% CPU; updater "
+            f"{queue['updater_replicas']} replicas"
+            + ("; the noisy run is discarded" if queue["noisy_run_discarded"] else "")
+        )
     term.line("changed in this rehearsal:" if document["changes"] else "nothing changed yet in this rehearsal")
     for line in document["changes"]:
         term.line(f"  {line}")
@@ -130,7 +146,9 @@ def advance(
     if term.json_mode:
         term.json({"scenario": name, "simulated_time": moment.isoformat(), "advanced_seconds": seconds})
     else:
-        term.line(f"scenario {name}: simulated time is now {moment:%Y-%m-%d %H:%M:%S} UTC (+{format_duration(seconds)})")
+        term.line(
+            f"scenario {name}: simulated time is now {moment:%Y-%m-%d %H:%M:%S} UTC (+{format_duration(seconds)})"
+        )
 
 
 @app.command()
@@ -146,8 +164,10 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
     name = scenario or state.scenario or DEFAULT_SCENARIO
     already = serving.find(sandbox_dir(state.env), name, 0)
     if already is not None:
-        raise RefusedError(f"the sandbox {name} is already served by `wbctl sandbox serve` (pid "
-                           f"{serving.pid_of(already)}): --sandbox commands in any shell join it")
+        raise RefusedError(
+            f"the sandbox {name} is already served by `wbctl sandbox serve` (pid "
+            f"{serving.pid_of(already)}): --sandbox commands in any shell join it"
+        )
     state.serving = True
     state = _started(ctx, scenario, output)
     sandbox = state._sandbox
@@ -158,9 +178,16 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
         sandbox.world.sync()  # the series and the status up to now, before anyone reads them
         document = serving.announce(sandbox)
         if term.json_mode:
-            term.json_line({key: document[key] for key in ("scenario", "kubeconfig", "backends", "speed")} |
-                           {"env": {"KUBECONFIG": document["kubeconfig"], "WBCTL_SANDBOX": "1",
-                                    "WBCTL_SCENARIO": document["scenario"]}})
+            term.json_line(
+                {key: document[key] for key in ("scenario", "kubeconfig", "backends", "speed")}
+                | {
+                    "env": {
+                        "KUBECONFIG": document["kubeconfig"],
+                        "WBCTL_SANDBOX": "1",
+                        "WBCTL_SCENARIO": document["scenario"],
+                    }
+                }
+            )
         else:
             for line in serving.export_lines(document):
                 term.line(line)

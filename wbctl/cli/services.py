@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,18 +18,30 @@ from wbctl.output import Terminal, render_items, show
 
 app = group("services", "The guide's W&B services on Kubernetes: list, status, check, scale, autoscale.")
 
-Service = Annotated[str, typer.Argument(metavar="SERVICE", help="A service as the guide names it, e.g. wandb-api (or api).",
-                                         autocompletion=complete_service)]
+Service = Annotated[
+    str,
+    typer.Argument(
+        metavar="SERVICE",
+        help="A service as the guide names it, e.g. wandb-api (or api).",
+        autocompletion=complete_service,
+    ),
+]
 Via = Annotated[
-    Optional[str],
-    typer.Option("--via", metavar="WHERE", help="cr (the WeightsAndBiases resource: lasts; default when it exists), "
-                 "or deployment / hpa (direct: the operator reverts it)."),
+    str | None,
+    typer.Option(
+        "--via",
+        metavar="WHERE",
+        help="cr (the WeightsAndBiases resource: lasts; default when it exists), "
+        "or deployment / hpa (direct: the operator reverts it).",
+    ),
 ]
 Force = Annotated[bool, typer.Option("--force", help="Allow what the guide advises against.")]
 LIST_COLUMNS = ("service", "kind", "ready", "image", "autoscaling", "nodes", "role")
 
 
-def _observe(ctx: typer.Context, output: str | None, kinds: tuple[str, ...] | None = None) -> tuple[State, KubeObservation]:
+def _observe(
+    ctx: typer.Context, output: str | None, kinds: tuple[str, ...] | None = None
+) -> tuple[State, KubeObservation]:
     from wbctl.adapters.kube import ALL_KINDS
 
     state = State.of(ctx)
@@ -42,14 +54,22 @@ def list_services(ctx: typer.Context, output: Output = None) -> None:
     state, observation = _observe(ctx, output)
     rows = services.list_rows(observation)
     cells = [services.list_cells(row) for row in rows]
-    render_items(state.terminal(), LIST_COLUMNS, cells, {"namespace": observation.namespace, "services": rows}, wrap=("image", "role"))
+    render_items(
+        state.terminal(),
+        LIST_COLUMNS,
+        cells,
+        {"namespace": observation.namespace, "services": rows},
+        wrap=("image", "role"),
+    )
 
 
 @app.command()
 def status(
     ctx: typer.Context,
-    service: Annotated[Optional[str], typer.Argument(metavar="[SERVICE]", help="One service (default: all).",
-                                                     autocompletion=complete_service)] = None,
+    service: Annotated[
+        str | None,
+        typer.Argument(metavar="[SERVICE]", help="One service (default: all).", autocompletion=complete_service),
+    ] = None,
     output: Output = None,
 ) -> None:
     """Pods (node, phase, readiness, restarts, age), resources, autoscaler and CR values."""
@@ -92,23 +112,31 @@ def render_status(term: Terminal, statuses: list[services.ServiceStatus]) -> Non
         ready = "" if workload.desired is None else f", {workload.ready}/{workload.desired} ready"
         term.line(f"  {workload.kind} {workload.name}{ready}")
         if workload.kind == "CronJob":
-            term.line(f"  schedule {workload.schedule}, suspended {show(workload.suspended)}, "
-                      f"last run {show(workload.last_schedule)}, last success {show(workload.last_success)}")
+            term.line(
+                f"  schedule {workload.schedule}, suspended {show(workload.suspended)}, "
+                f"last run {show(workload.last_schedule)}, last success {show(workload.last_success)}"
+            )
         if status.pods:
-            rows = [(p.name, show(p.node), show(p.zone), p.phase, show(p.ready), str(p.restarts), _age(p.age_seconds))
-                    for p in status.pods]
+            rows = [
+                (p.name, show(p.node), show(p.zone), p.phase, show(p.ready), str(p.restarts), _age(p.age_seconds))
+                for p in status.pods
+            ]
             term.table(("pod", "node", "zone", "phase", "ready", "restarts", "age"), rows)
         for container in status.containers:
-            term.line(f"  container {container.name}: {container.image}; requests {_resources(container.requests)}; "
-                      f"limits {_resources(container.limits)}")
+            term.line(
+                f"  container {container.name}: {container.image}; requests {_resources(container.requests)}; "
+                f"limits {_resources(container.limits)}"
+            )
         autoscaler = status.autoscaler
         if autoscaler is None:
             term.line("  autoscaler: none")
         else:
             cpu = f", CPU target {autoscaler.cpu_target}%" if autoscaler.cpu_target else ""
-            term.line(f"  {autoscaler.kind} {autoscaler.name}: {autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
-                      f"{cpu}, current {show(autoscaler.current)}, desired {show(autoscaler.desired)}, "
-                      f"last scaled {show(autoscaler.last_scale.isoformat() if autoscaler.last_scale else None)}")
+            term.line(
+                f"  {autoscaler.kind} {autoscaler.name}: {autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
+                f"{cpu}, current {show(autoscaler.current)}, desired {show(autoscaler.desired)}, "
+                f"last scaled {show(autoscaler.last_scale.isoformat() if autoscaler.last_scale else None)}"
+            )
             for condition in autoscaler.conditions:
                 term.line(f"    {condition.type}={condition.status}: {condition.message}")
         if status.cr_values:
@@ -145,10 +173,11 @@ def scale(
 def autoscale(
     ctx: typer.Context,
     service: Service,
-    min_replicas: Annotated[Optional[int], typer.Option("--min", metavar="N", help="Fewest replicas (>= 1).")] = None,
-    max_replicas: Annotated[Optional[int], typer.Option("--max", metavar="M", help="Most replicas (>= --min).")] = None,
+    min_replicas: Annotated[int | None, typer.Option("--min", metavar="N", help="Fewest replicas (>= 1).")] = None,
+    max_replicas: Annotated[int | None, typer.Option("--max", metavar="M", help="Most replicas (>= --min).")] = None,
     cpu_target: Annotated[
-        Optional[int], typer.Option("--cpu-target", metavar="PERCENT", help="Average CPU utilization to aim for (1-100).")
+        int | None,
+        typer.Option("--cpu-target", metavar="PERCENT", help="Average CPU utilization to aim for (1-100)."),
     ] = None,
     disable: Annotated[bool, typer.Option("--disable", help="Turn autoscaling off.")] = False,
     via: Via = None,
@@ -158,7 +187,9 @@ def autoscale(
     output: Output = None,
 ) -> None:
     """Autoscale SERVICE between --min and --max replicas (or --disable it)."""
-    request = scaling.AutoscaleRequest(catalog.resolve(service).name, min_replicas, max_replicas, cpu_target, disable, via, force)
+    request = scaling.AutoscaleRequest(
+        catalog.resolve(service).name, min_replicas, max_replicas, cpu_target, disable, via, force
+    )
     request.validate()
     state = State.of(ctx)
     state.settings(output=output)

@@ -19,10 +19,10 @@ import typer
 
 from wbctl import config
 from wbctl.app.audit import AuditLog, audit_path
+from wbctl.app.mutation import Applier, MutationOptions, execute
 from wbctl.core.model import Plan
 from wbctl.environment import Environment
 from wbctl.errors import UsageError
-from wbctl.app.mutation import Applier, MutationOptions, execute
 from wbctl.output import Terminal
 from wbctl.redact import Redactor
 
@@ -43,8 +43,10 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
     "redis": ("redis", "redis.backoff", "redis.retry"),
     "kube": ("kubernetes.client", "kubernetes.config", "kubernetes.client.exceptions", "urllib3.util.retry"),
     "google": ("grpc", "google.auth", "google.auth.exceptions", "google.api_core.exceptions"),
-    "bigtable": ("google.cloud.bigtable_admin_v2",
-                 "google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports"),
+    "bigtable": (
+        "google.cloud.bigtable_admin_v2",
+        "google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports",
+    ),
     "monitoring": ("google.cloud.monitoring_v3", "google.cloud.monitoring_v3.services.metric_service.transports"),
     "prometheus": ("urllib3",),
     "mysql": ("pymysql",),
@@ -63,7 +65,9 @@ def sandbox_speed(environ: Any) -> float:
     except ValueError:
         speed = -1.0
     if not 0 <= speed <= 3600:
-        raise UsageError(f"WBCTL_SANDBOX_SPEED={text!r}: expected simulated seconds per wall second, 0 to 3600 (0 stops the clock)")
+        raise UsageError(
+            f"WBCTL_SANDBOX_SPEED={text!r}: expected simulated seconds per wall second, 0 to 3600 (0 stops the clock)"
+        )
     return speed
 
 
@@ -151,25 +155,31 @@ class State:
         from wbctl.adapters.redis import RedisAdapter
 
         settings = self.settings()
-        return self._cached("redis", lambda: RedisAdapter(
-            settings["redis-url"],
-            password=settings.secret("redis-password"),
-            ca_file=settings["redis-ca-file"],
-            timeout=settings.timeout,
-        ))
+        return self._cached(
+            "redis",
+            lambda: RedisAdapter(
+                settings["redis-url"],
+                password=settings.secret("redis-password"),
+                ca_file=settings["redis-ca-file"],
+                timeout=settings.timeout,
+            ),
+        )
 
     def kube(self) -> KubeAdapter:
         from wbctl.adapters.kube import KubeAdapter
 
         settings = self.settings()
-        return self._cached("kube", lambda: KubeAdapter(
-            kube_context=settings["kube-context"],
-            namespace=settings["namespace"],
-            instance=settings["instance"],
-            timeout=settings.timeout,
-            kubeconfig=str(self._sandbox.kubeconfig) if self._sandbox else self.env.environ.get("KUBECONFIG"),
-            environ=self.env.environ,
-        ))
+        return self._cached(
+            "kube",
+            lambda: KubeAdapter(
+                kube_context=settings["kube-context"],
+                namespace=settings["namespace"],
+                instance=settings["instance"],
+                timeout=settings.timeout,
+                kubeconfig=str(self._sandbox.kubeconfig) if self._sandbox else self.env.environ.get("KUBECONFIG"),
+                environ=self.env.environ,
+            ),
+        )
 
     def observe_kube(self, kinds: tuple[str, ...], *, output: str | None) -> KubeObservation:
         """One observation of the W&B instance; whatever could not be read becomes a warning."""
@@ -183,12 +193,15 @@ class State:
         from wbctl.adapters.mysql import MysqlAdapter
 
         settings = self.settings()
-        return self._cached("mysql", lambda: MysqlAdapter(
-            settings["mysql-url"],
-            password=settings.secret("mysql-password"),
-            ca_file=settings["mysql-ca-file"],
-            timeout=settings.timeout,
-        ))
+        return self._cached(
+            "mysql",
+            lambda: MysqlAdapter(
+                settings["mysql-url"],
+                password=settings.secret("mysql-password"),
+                ca_file=settings["mysql-ca-file"],
+                timeout=settings.timeout,
+            ),
+        )
 
     def _gcp_project(self) -> str:
         project = self.settings()["gcp-project"]
@@ -203,15 +216,18 @@ class State:
         settings = self.settings()
         project = self._gcp_project()
         progress = self.terminal().progress
-        return self._cached(("bigtable", wait), lambda: BigtableAdapter(
-            project=project,
-            instance_id=settings["bigtable-instance"] or default_instance(settings["instance"]),
-            timeout=settings.timeout,
-            emulator_host=settings["gcp-emulator-host"],
-            endpoint=settings["gcp-bigtable-admin-endpoint"],
-            wait=wait,
-            progress=progress,
-        ))
+        return self._cached(
+            ("bigtable", wait),
+            lambda: BigtableAdapter(
+                project=project,
+                instance_id=settings["bigtable-instance"] or default_instance(settings["instance"]),
+                timeout=settings.timeout,
+                emulator_host=settings["gcp-emulator-host"],
+                endpoint=settings["gcp-bigtable-admin-endpoint"],
+                wait=wait,
+                progress=progress,
+            ),
+        )
 
     def metrics(self, kind: str | None = None) -> MetricsSource:
         """The metrics source `kind` names ("cloud-monitoring" or "prometheus"); default the
@@ -222,17 +238,25 @@ class State:
         settings = self.settings()
         kind = kind or settings["metrics-source"]
         if kind == "prometheus":
-            queries = {name: settings[f"prometheus-query-{name}"] for name in SIGNALS
-                       if settings.values.get(f"prometheus-query-{name}") and settings[f"prometheus-query-{name}"]}
-            return self._cached("prometheus", lambda: Prometheus(url=settings["prometheus-url"], timeout=settings.timeout,
-                                                                 queries=queries))
+            queries = {
+                name: settings[f"prometheus-query-{name}"]
+                for name in SIGNALS
+                if settings.values.get(f"prometheus-query-{name}") and settings[f"prometheus-query-{name}"]
+            }
+            return self._cached(
+                "prometheus",
+                lambda: Prometheus(url=settings["prometheus-url"], timeout=settings.timeout, queries=queries),
+            )
         project = self._gcp_project()
-        return self._cached("cloud-monitoring", lambda: CloudMonitoring(
-            project=project,
-            timeout=settings.timeout,
-            emulator_host=settings["gcp-emulator-host"],
-            endpoint=settings["gcp-monitoring-endpoint"],
-        ))
+        return self._cached(
+            "cloud-monitoring",
+            lambda: CloudMonitoring(
+                project=project,
+                timeout=settings.timeout,
+                emulator_host=settings["gcp-emulator-host"],
+                endpoint=settings["gcp-monitoring-endpoint"],
+            ),
+        )
 
     def invocation(self) -> str:
         """`wbctl` with the global options that reach this deployment again when a printed

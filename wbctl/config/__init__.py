@@ -150,8 +150,10 @@ def _hint(key: str) -> str:
 def _password_in_file(key: str) -> str:
     """Never the URL itself: the message must not carry the password."""
     variable = SECRET_ENV[URL_SECRET[key]]
-    return (f"{key} holds a password, and passwords are never read from the file: remove it from the URL "
-            f"and set {variable} (or give the whole URL in {KEYS[key].env_var})")
+    return (
+        f"{key} holds a password, and passwords are never read from the file: remove it from the URL "
+        f"and set {variable} (or give the whole URL in {KEYS[key].env_var})"
+    )
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -224,7 +226,9 @@ def load(
         )
     if chosen is not None and chosen not in contexts:
         known = ", ".join(sorted(contexts)) or "none"
-        origin = "--context" if context else ("WBCTL_CONTEXT" if env.environ.get("WBCTL_CONTEXT") else "current-context")
+        origin = (
+            "--context" if context else ("WBCTL_CONTEXT" if env.environ.get("WBCTL_CONTEXT") else "current-context")
+        )
         where = f"config {path}" if doc.exists else f"config {path} (no such file)"
         line = doc.line_of("", "current-context") if origin == "current-context" else None
         where = f"config {path}, line {line}" if line else where
@@ -247,9 +251,7 @@ def load(
                 for key in nested:
                     if key != "settings":
                         raise doc.error(f"unknown key {key!r} in [{section}.redis]", f"{section}.redis", key)
-                redis_settings.update(
-                    _redis_settings(doc, nested.get("settings", {}), f"{section}.redis.settings")
-                )
+                redis_settings.update(_redis_settings(doc, nested.get("settings", {}), f"{section}.redis.settings"))
         for name, other in contexts.items():  # catch typos and secrets in every context, not only the chosen one
             for key, value in _check_table(doc, other, f"contexts.{name}").items():
                 if key not in KEYS and key != "redis":
@@ -259,9 +261,7 @@ def load(
 
     values = _resolve(env, flags, context_table, f"file {path} [{section}]", doc, section)
     secrets = {
-        name: Setting(env.environ[var], f"env {var}")
-        for name, var in SECRET_ENV.items()
-        if env.environ.get(var)
+        name: Setting(env.environ[var], f"env {var}") for name, var in SECRET_ENV.items() if env.environ.get(var)
     }
     return Settings(
         context=chosen,
@@ -272,7 +272,9 @@ def load(
     )
 
 
-def _sandbox_settings(env: Environment, flags: Mapping[str, Any], scenario: str, backend: Mapping[str, Any]) -> Settings:
+def _sandbox_settings(
+    env: Environment, flags: Mapping[str, Any], scenario: str, backend: Mapping[str, Any]
+) -> Settings:
     values = _resolve(env, flags, {}, "", _Document(Path(), "", {}, exists=False), "")
     for name, value in backend.items():
         values[name] = Setting(value, f"sandbox {scenario}")
@@ -303,5 +305,7 @@ def _resolve(
         except ValueError as exc:
             if origin.startswith("file"):
                 raise doc.error(f"{name}: {exc}", section, name) from None
-            raise ConfigError(f"{origin.split(' ', 1)[1] if origin.startswith('env') else '--' + name}: {exc}") from None
+            raise ConfigError(
+                f"{origin.split(' ', 1)[1] if origin.startswith('env') else '--' + name}: {exc}"
+            ) from None
     return values

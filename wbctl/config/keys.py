@@ -126,15 +126,29 @@ KEYS: dict[str, Key] = {
         Key("gcp-project", _str, None, "Google Cloud project"),
         Key("bigtable-instance", _str, None, "Bigtable instance (default: derived like W&B's Terraform)"),
         Key("bigtable-cluster", _str, None, "Bigtable cluster (default: <instance>-c1)"),
-        Key("queue-source", _choice("pubsub", "kafka", "none"), None,
-            "pubsub, kafka or none (default: what the updater's Deployment says)"),
+        Key(
+            "queue-source",
+            _choice("pubsub", "kafka", "none"),
+            None,
+            "pubsub, kafka or none (default: what the updater's Deployment says)",
+        ),
         Key("queue-subscription", _str, None, "Pub/Sub subscription of the flat-run-fields-updater"),
         Key("queue-topic", _str, None, "the run-updates topic (Pub/Sub topic or Kafka topic)"),
         Key("queue-partitions", _count(100_000), None, "Kafka: partitions of the topic (default: from the Deployment)"),
-        Key("queue-retention", _duration, None, "how long the queue keeps a message (default: 7d on Pub/Sub, unknown on Kafka)"),
+        Key(
+            "queue-retention",
+            _duration,
+            None,
+            "how long the queue keeps a message (default: 7d on Pub/Sub, unknown on Kafka)",
+        ),
         Key("queue-allowed-backlog", _count(10**12), 0, "a backlog up to this many messages counts as none"),
         Key("queue-allowed-age", _duration, 300, "an oldest message up to this age counts as none"),
-        Key("alerts-auditor-interval", _duration, 300, "how often the auditor (wbctl check -o prometheus) runs: alerts rules"),
+        Key(
+            "alerts-auditor-interval",
+            _duration,
+            300,
+            "how often the auditor (wbctl check -o prometheus) runs: alerts rules",
+        ),
         Key("alerts-runbook-url", _url("http", "https"), None, "base URL of wbctl's docs/ for the alerts' runbook_url"),
         Key("metrics-source", _choice("cloud-monitoring", "prometheus"), "cloud-monitoring", "where metrics come from"),
         Key("prometheus-url", _url("http", "https"), "http://127.0.0.1:9090", "Prometheus base URL"),
@@ -145,16 +159,34 @@ KEYS: dict[str, Key] = {
         Key("redis-ca-file", _str, None, "CA certificate for rediss:// (Memorystore server CA)"),
         Key("mysql-url", _url("mysql"), "mysql://wandb@127.0.0.1:3306/wandb_local", "MySQL URL"),
         Key("mysql-ca-file", _str, None, "CA certificate for MySQL TLS (Cloud SQL server CA)"),
-        Key("noisy-run-query", _str, "", "promql:<counter selector> or filter:<Cloud Monitoring filter> of per-run load"),
+        Key(
+            "noisy-run-query", _str, "", "promql:<counter selector> or filter:<Cloud Monitoring filter> of per-run load"
+        ),
         Key("noisy-run-label", _str, "run_id", "the label of the noisy-run query's series that holds the run id"),
         Key("read-only", _bool, False, "refuse every change in this context"),
         Key("timeout", _seconds, 10.0, "seconds allowed for each backend call"),
         Key("output", _choice("table", "json"), "table", "output format"),
         *(
-            Key(f"prometheus-query-{signal}", _str, None, f"PromQL for the {signal} signal ({{value}}: instance or subscription)")
-            for signal in ("bigtable-cpu", "bigtable-cpu-hottest", "bigtable-nodes", "bigtable-storage", "queue-undelivered",
-                           "queue-oldest-age", "queue-acked", "queue-published", "queue-expired", "queue-lag",
-                           "queue-lag-partitions", "queue-consumed")
+            Key(
+                f"prometheus-query-{signal}",
+                _str,
+                None,
+                f"PromQL for the {signal} signal ({{value}}: instance or subscription)",
+            )
+            for signal in (
+                "bigtable-cpu",
+                "bigtable-cpu-hottest",
+                "bigtable-nodes",
+                "bigtable-storage",
+                "queue-undelivered",
+                "queue-oldest-age",
+                "queue-acked",
+                "queue-published",
+                "queue-expired",
+                "queue-lag",
+                "queue-lag-partitions",
+                "queue-consumed",
+            )
         ),
     )
 }

@@ -152,10 +152,14 @@ def _selector(settings: AlertSettings, metric: str, exclude: dict[str, str] | No
 def _value(metric: str, pipe: str, *, cluster: bool = False, label: str | None = None, condition: str = "") -> str:
     """Another of the context's numbers in an annotation, read when the alert fires (the
     `query` template function), or `unknown` when the auditor did not report it."""
-    matchers, args = ("context=%q,cluster=%q", "$labels.context $labels.cluster") if cluster else ("context=%q", "$labels.context")
+    matchers, args = (
+        ("context=%q,cluster=%q", "$labels.context $labels.cluster") if cluster else ("context=%q", "$labels.context")
+    )
     shown = f'label "{label}"' if label else f"value | {pipe}"
-    return (f'{{{{ with printf "{metric}{{{matchers}}}{condition}" {args} | query }}}}{{{{ . | first | {shown} }}}}'
-            f"{{{{ else }}}}unknown{{{{ end }}}}")
+    return (
+        f'{{{{ with printf "{metric}{{{matchers}}}{condition}" {args} | query }}}}{{{{ . | first | {shown} }}}}'
+        f"{{{{ else }}}}unknown{{{{ end }}}}"
+    )
 
 
 def _command(s: AlertSettings, rest: str) -> str:
@@ -188,17 +192,27 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
     age = _value("wbctl_queue_oldest_age_seconds", "humanizeDuration")
     retention = _duration(s.retention)
     rules = [
-        Rule("WbctlQueueBacklogGrowing", f'{_selector(s, verdict, verdict="growing")} == 1', "warning",
-             f"The run-updates queue has been growing for {prometheus_duration(GROWING_FOR)} {IN_CONTEXT}",
-             f"wbctl's verdict on {_literal(s.queue)} has been growing for {prometheus_duration(GROWING_FOR)}: {backlog} messages "
-             f"behind, rising {trend}/s (publishing {publish}/s, consuming {consume}/s); the oldest is {age} old.",
-             _command(s, QUEUE_RUNBOOK), for_seconds=GROWING_FOR),
-        Rule("WbctlQueueStalled", f'{_selector(s, verdict, verdict="stalled")} == 1', "critical",
-             f"The run-updates queue is stalled {IN_CONTEXT}",
-             f"{_literal(s.queue)} is stalled: {backlog} messages wait, the oldest {age} old, consumed at {consume}/s. "
-             "A message the flat-run-fields-updater cannot process, not load: read its logs. "
-             f"Messages older than the retention ({retention}) are dropped.",
-             _command(s, QUEUE_RUNBOOK), for_seconds=CRITICAL_FOR),
+        Rule(
+            "WbctlQueueBacklogGrowing",
+            f"{_selector(s, verdict, verdict='growing')} == 1",
+            "warning",
+            f"The run-updates queue has been growing for {prometheus_duration(GROWING_FOR)} {IN_CONTEXT}",
+            f"wbctl's verdict on {_literal(s.queue)} has been growing for {prometheus_duration(GROWING_FOR)}: {backlog} messages "
+            f"behind, rising {trend}/s (publishing {publish}/s, consuming {consume}/s); the oldest is {age} old.",
+            _command(s, QUEUE_RUNBOOK),
+            for_seconds=GROWING_FOR,
+        ),
+        Rule(
+            "WbctlQueueStalled",
+            f"{_selector(s, verdict, verdict='stalled')} == 1",
+            "critical",
+            f"The run-updates queue is stalled {IN_CONTEXT}",
+            f"{_literal(s.queue)} is stalled: {backlog} messages wait, the oldest {age} old, consumed at {consume}/s. "
+            "A message the flat-run-fields-updater cannot process, not load: read its logs. "
+            f"Messages older than the retention ({retention}) are dropped.",
+            _command(s, QUEUE_RUNBOOK),
+            for_seconds=CRITICAL_FOR,
+        ),
     ]
     threshold = s.age_threshold
     age_metric = _selector(s, "wbctl_queue_oldest_age_seconds")
@@ -206,82 +220,131 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
         age_expr = f"{age_metric} > {threshold:g}"
         past = f"{format_duration(threshold)} (half the {retention} retention)"
     else:  # unknown here: compared with the retention the auditor reports, when it knows one
-        age_expr = f"{age_metric} > on(context) group_left() ({AGE_SHARE:g} * {_selector(s, 'wbctl_queue_retention_seconds')})"
+        age_expr = (
+            f"{age_metric} > on(context) group_left() ({AGE_SHARE:g} * {_selector(s, 'wbctl_queue_retention_seconds')})"
+        )
         past = "half the retention the auditor reports"
-    rules.append(Rule(
-        "WbctlQueueOldestMessageAge", age_expr, "warning",
-        f"The queue's oldest unacked message is past half its retention {IN_CONTEXT}",
-        f"The oldest unacked message of {_literal(s.queue)} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
-        f"at the retention it is dropped. Backlog {backlog} messages, verdict "
-        f"{_value('wbctl_queue_verdict', '', label='verdict', condition=' == 1')}.",
-        _command(s, QUEUE_RUNBOOK), for_seconds=GROWING_FOR))
-    rules.append(Rule(
-        "WbctlQueueDataLossProjected", f"{_selector(s, 'wbctl_queue_data_loss_projected')} == 1", "critical",
-        f"Data loss projected on the run-updates queue {IN_CONTEXT}",
-        f"wbctl projects that messages of {_literal(s.queue)} will reach the retention before they are processed, and be "
-        f"dropped (lost run updates): {_value('wbctl_queue_retention_headroom_seconds', 'humanizeDuration')} of "
-        f"headroom; the oldest is {age} old, {backlog} messages behind, consumed at {consume}/s.",
-        _command(s, QUEUE_RUNBOOK), for_seconds=CRITICAL_FOR))
+    rules.append(
+        Rule(
+            "WbctlQueueOldestMessageAge",
+            age_expr,
+            "warning",
+            f"The queue's oldest unacked message is past half its retention {IN_CONTEXT}",
+            f"The oldest unacked message of {_literal(s.queue)} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
+            f"at the retention it is dropped. Backlog {backlog} messages, verdict "
+            f"{_value('wbctl_queue_verdict', '', label='verdict', condition=' == 1')}.",
+            _command(s, QUEUE_RUNBOOK),
+            for_seconds=GROWING_FOR,
+        )
+    )
+    rules.append(
+        Rule(
+            "WbctlQueueDataLossProjected",
+            f"{_selector(s, 'wbctl_queue_data_loss_projected')} == 1",
+            "critical",
+            f"Data loss projected on the run-updates queue {IN_CONTEXT}",
+            f"wbctl projects that messages of {_literal(s.queue)} will reach the retention before they are processed, and be "
+            f"dropped (lost run updates): {_value('wbctl_queue_retention_headroom_seconds', 'humanizeDuration')} of "
+            f"headroom; the oldest is {age} old, {backlog} messages behind, consumed at {consume}/s.",
+            _command(s, QUEUE_RUNBOOK),
+            for_seconds=CRITICAL_FOR,
+        )
+    )
     if s.retention is not None:
         drain = _selector(s, "wbctl_queue_drain_eta_seconds")
         projected = _selector(s, "wbctl_queue_data_loss_projected")
-        rules.append(Rule(
-            "WbctlQueueDrainPastRetention",
-            f"{age_metric} + on(context) group_left() {drain} >= {s.retention:g} unless on(context) {projected} == 1",
-            "critical", f"Draining the run-updates queue would take it past its retention {IN_CONTEXT}",
-            f"The oldest message of {_literal(s.queue)} is {age} old and the backlog drains in "
-            f"{_value('wbctl_queue_drain_eta_seconds', 'humanizeDuration')}: {{{{ $value | humanizeDuration }}}}, "
-            f"past the {retention} retention, so the oldest messages will be dropped before they are processed.",
-            _command(s, QUEUE_RUNBOOK), for_seconds=CRITICAL_FOR))
+        rules.append(
+            Rule(
+                "WbctlQueueDrainPastRetention",
+                f"{age_metric} + on(context) group_left() {drain} >= {s.retention:g} unless on(context) {projected} == 1",
+                "critical",
+                f"Draining the run-updates queue would take it past its retention {IN_CONTEXT}",
+                f"The oldest message of {_literal(s.queue)} is {age} old and the backlog drains in "
+                f"{_value('wbctl_queue_drain_eta_seconds', 'humanizeDuration')}: {{{{ $value | humanizeDuration }}}}, "
+                f"past the {retention} retention, so the oldest messages will be dropped before they are processed.",
+                _command(s, QUEUE_RUNBOOK),
+                for_seconds=CRITICAL_FOR,
+            )
+        )
     return rules
 
 
 def _capacity_rules(s: AlertSettings) -> list[Rule]:
     on = "on(context, cluster) group_left()"
-    cpu = (f"{_selector(s, 'wbctl_bigtable_cpu_ratio')} > {on} {_selector(s, 'wbctl_bigtable_cpu_target_ratio')} "
-           f"and on(context, cluster) {_selector(s, 'wbctl_bigtable_nodes')} >= {on} {_selector(s, 'wbctl_bigtable_max_nodes')}")
-    rules = [Rule(
-        "WbctlBigtableCpuOverTargetAtMaxNodes", cpu, "warning",
-        f"Bigtable's CPU is over its target at its maximum nodes {IN_CONTEXT}",
-        f"Cluster {{{{ $labels.cluster }}}} of Bigtable instance {_literal(s.bigtable_instance)} runs at "
-        f"{{{{ $value | humanizePercentage }}}} CPU, over its autoscaling target of "
-        f"{_value('wbctl_bigtable_cpu_target_ratio', 'humanizePercentage', cluster=True)}, at its maximum of "
-        f"{_value('wbctl_bigtable_max_nodes', 'humanize', cluster=True)} nodes: the autoscaler cannot add more.",
-        _command(s, QUEUE_RUNBOOK), for_seconds=GROWING_FOR)]
+    cpu = (
+        f"{_selector(s, 'wbctl_bigtable_cpu_ratio')} > {on} {_selector(s, 'wbctl_bigtable_cpu_target_ratio')} "
+        f"and on(context, cluster) {_selector(s, 'wbctl_bigtable_nodes')} >= {on} {_selector(s, 'wbctl_bigtable_max_nodes')}"
+    )
+    rules = [
+        Rule(
+            "WbctlBigtableCpuOverTargetAtMaxNodes",
+            cpu,
+            "warning",
+            f"Bigtable's CPU is over its target at its maximum nodes {IN_CONTEXT}",
+            f"Cluster {{{{ $labels.cluster }}}} of Bigtable instance {_literal(s.bigtable_instance)} runs at "
+            f"{{{{ $value | humanizePercentage }}}} CPU, over its autoscaling target of "
+            f"{_value('wbctl_bigtable_cpu_target_ratio', 'humanizePercentage', cluster=True)}, at its maximum of "
+            f"{_value('wbctl_bigtable_max_nodes', 'humanize', cluster=True)} nodes: the autoscaler cannot add more.",
+            _command(s, QUEUE_RUNBOOK),
+            for_seconds=GROWING_FOR,
+        )
+    ]
     if s.queue_source != "none":
-        replicas = (f"{_selector(s, 'wbctl_updater_replicas')} >= on(context) group_left() "
-                    f"{_selector(s, 'wbctl_updater_max_replicas')} and on(context) "
-                    f"{_selector(s, 'wbctl_queue_verdict', verdict='growing')} == 1")
-        rules.append(Rule(
-            "WbctlUpdaterAtMaxReplicasWhileGrowing", replicas, "warning",
-            f"The flat-run-fields-updater is at its maximum replicas while the queue grows {IN_CONTEXT}",
-            f"The flat-run-fields-updater runs {{{{ $value }}}} replicas, its maximum "
-            f"{_value('wbctl_updater_max_replicas', 'humanize')}, while the backlog of {_literal(s.queue)} grows "
-            f"({_backlog_words()}).",
-            _command(s, QUEUE_RUNBOOK), for_seconds=GROWING_FOR))
+        replicas = (
+            f"{_selector(s, 'wbctl_updater_replicas')} >= on(context) group_left() "
+            f"{_selector(s, 'wbctl_updater_max_replicas')} and on(context) "
+            f"{_selector(s, 'wbctl_queue_verdict', verdict='growing')} == 1"
+        )
+        rules.append(
+            Rule(
+                "WbctlUpdaterAtMaxReplicasWhileGrowing",
+                replicas,
+                "warning",
+                f"The flat-run-fields-updater is at its maximum replicas while the queue grows {IN_CONTEXT}",
+                f"The flat-run-fields-updater runs {{{{ $value }}}} replicas, its maximum "
+                f"{_value('wbctl_updater_max_replicas', 'humanize')}, while the backlog of {_literal(s.queue)} grows "
+                f"({_backlog_words()}).",
+                _command(s, QUEUE_RUNBOOK),
+                for_seconds=GROWING_FOR,
+            )
+        )
     return rules
 
 
 def _backlog_words() -> str:
-    return (f"{_value('wbctl_queue_backlog_messages', 'humanize')} messages, rising "
-            f"{_value('wbctl_queue_backlog_trend_messages_per_second', 'humanize')}/s")
+    return (
+        f"{_value('wbctl_queue_backlog_messages', 'humanize')} messages, rising "
+        f"{_value('wbctl_queue_backlog_trend_messages_per_second', 'humanize')}/s"
+    )
 
 
 def _drift_rules(s: AlertSettings) -> list[Rule]:
     status = "wbctl_check_status"
     return [
-        Rule("WbctlCheckFailing", f'{_selector(s, status, exclude={"group": "queue"}, status="fail")} == 1', "warning",
-             f"wbctl check {{{{ $labels.check }}}} has failed for an hour {IN_CONTEXT}",
-             "The finding {{ $labels.check }} ({{ $labels.group }}) of wbctl check has failed for an hour in "
-             "{{ $labels.context }}: the deployment has drifted from the scaling guide; the command in `runbook` "
-             "prints the remedy.",
-             _command(s, DRIFT_RUNBOOK), page="runbook.md#alerts", for_seconds=DRIFT_FOR),
-        Rule("WbctlCheckUnknown", f'{_selector(s, status, status="unknown")} == 1', "warning",
-             f"wbctl check {{{{ $labels.check }}}} has been unknown for an hour {IN_CONTEXT}",
-             "wbctl could not judge {{ $labels.check }} ({{ $labels.group }}) for an hour in {{ $labels.context }}: "
-             "what it reads is unreachable, refuses it or holds no data, so the alerts built on it cannot fire; "
-             "the command in `runbook` says why.",
-             _command(s, DRIFT_RUNBOOK), page="runbook.md#alerts", for_seconds=DRIFT_FOR),
+        Rule(
+            "WbctlCheckFailing",
+            f"{_selector(s, status, exclude={'group': 'queue'}, status='fail')} == 1",
+            "warning",
+            f"wbctl check {{{{ $labels.check }}}} has failed for an hour {IN_CONTEXT}",
+            "The finding {{ $labels.check }} ({{ $labels.group }}) of wbctl check has failed for an hour in "
+            "{{ $labels.context }}: the deployment has drifted from the scaling guide; the command in `runbook` "
+            "prints the remedy.",
+            _command(s, DRIFT_RUNBOOK),
+            page="runbook.md#alerts",
+            for_seconds=DRIFT_FOR,
+        ),
+        Rule(
+            "WbctlCheckUnknown",
+            f"{_selector(s, status, status='unknown')} == 1",
+            "warning",
+            f"wbctl check {{{{ $labels.check }}}} has been unknown for an hour {IN_CONTEXT}",
+            "wbctl could not judge {{ $labels.check }} ({{ $labels.group }}) for an hour in {{ $labels.context }}: "
+            "what it reads is unreachable, refuses it or holds no data, so the alerts built on it cannot fire; "
+            "the command in `runbook` says why.",
+            _command(s, DRIFT_RUNBOOK),
+            page="runbook.md#alerts",
+            for_seconds=DRIFT_FOR,
+        ),
     ]
 
 
@@ -291,16 +354,27 @@ def _auditor_rules(s: AlertSettings) -> list[Rule]:
     every = format_duration(s.auditor_interval)
     return [
         # absent() carries the selector's context label only when the rules select one
-        Rule("WbctlAuditorAbsent", f"absent({last})", "warning",
-             "wbctl's auditor has not reported" + (f" {IN_CONTEXT}" if s.context else ""),
-             f"No {_literal(last)} series for {format_duration(silent)}: the CronJob that runs `wbctl check -o prometheus` every "
-             f"{every} has not pushed, or its Pushgateway is not scraped, so every other wbctl alert is blind.",
-             _command(s, AUDITOR_RUNBOOK) if s.context else "wbctl check -o prometheus", page="runbook.md#alerts", for_seconds=silent),
-        Rule("WbctlAuditorSilent", f"time() - {last} > {silent}", "warning",
-             f"wbctl's auditor last reported {{{{ $value | humanizeDuration }}}} ago {IN_CONTEXT}",
-             f"wbctl check last finished {{{{ $value | humanizeDuration }}}} ago; it is expected every {every}: its "
-             "CronJob fails or is suspended, and the other wbctl alerts judge stale numbers.",
-             _command(s, AUDITOR_RUNBOOK), page="runbook.md#alerts"),
+        Rule(
+            "WbctlAuditorAbsent",
+            f"absent({last})",
+            "warning",
+            "wbctl's auditor has not reported" + (f" {IN_CONTEXT}" if s.context else ""),
+            f"No {_literal(last)} series for {format_duration(silent)}: the CronJob that runs `wbctl check -o prometheus` every "
+            f"{every} has not pushed, or its Pushgateway is not scraped, so every other wbctl alert is blind.",
+            _command(s, AUDITOR_RUNBOOK) if s.context else "wbctl check -o prometheus",
+            page="runbook.md#alerts",
+            for_seconds=silent,
+        ),
+        Rule(
+            "WbctlAuditorSilent",
+            f"time() - {last} > {silent}",
+            "warning",
+            f"wbctl's auditor last reported {{{{ $value | humanizeDuration }}}} ago {IN_CONTEXT}",
+            f"wbctl check last finished {{{{ $value | humanizeDuration }}}} ago; it is expected every {every}: its "
+            "CronJob fails or is suspended, and the other wbctl alerts judge stale numbers.",
+            _command(s, AUDITOR_RUNBOOK),
+            page="runbook.md#alerts",
+        ),
     ]
 
 
@@ -309,21 +383,31 @@ def rule_groups(s: AlertSettings) -> tuple[RuleGroup, ...]:
     groups = []
     if s.queue_source != "none":
         groups.append(RuleGroup(f"wbctl-queue{suffix}", tuple(_queue_rules(s))))
-    groups += [RuleGroup(f"wbctl-capacity{suffix}", tuple(_capacity_rules(s))),
-               RuleGroup(f"wbctl-drift{suffix}", tuple(_drift_rules(s))),
-               RuleGroup(f"wbctl-auditor{suffix}", tuple(_auditor_rules(s)))]
+    groups += [
+        RuleGroup(f"wbctl-capacity{suffix}", tuple(_capacity_rules(s))),
+        RuleGroup(f"wbctl-drift{suffix}", tuple(_drift_rules(s))),
+        RuleGroup(f"wbctl-auditor{suffix}", tuple(_auditor_rules(s))),
+    ]
     return tuple(groups)
 
 
 def _thresholds(s: AlertSettings) -> str:
-    retention = _duration(s.retention) + ("" if s.retention is not None or s.queue_source == "none" else " (set queue-retention)")
-    return (f"retention {retention}, allowed age {format_duration(s.allowed_age)}, allowed backlog "
-            f"{s.allowed_backlog:g}, auditor every {format_duration(s.auditor_interval)}")
+    retention = _duration(s.retention) + (
+        "" if s.retention is not None or s.queue_source == "none" else " (set queue-retention)"
+    )
+    return (
+        f"retention {retention}, allowed age {format_duration(s.allowed_age)}, allowed backlog "
+        f"{s.allowed_backlog:g}, auditor every {format_duration(s.auditor_interval)}"
+    )
 
 
 def prometheus_document(s: AlertSettings) -> dict[str, Any]:
-    return {"groups": [{"name": group.name, "rules": [rule.as_dict(s.runbook_url) for rule in group.rules]}
-                       for group in rule_groups(s)]}
+    return {
+        "groups": [
+            {"name": group.name, "rules": [rule.as_dict(s.runbook_url) for rule in group.rules]}
+            for group in rule_groups(s)
+        ]
+    }
 
 
 def prometheus_text(s: AlertSettings) -> str:
@@ -337,8 +421,9 @@ def prometheus_text(s: AlertSettings) -> str:
         f"# {_thresholds(s)}.\n"
         "# Regenerate them rather than edit them.\n"
     )
-    body = yaml.safe_dump(prometheus_document(s), sort_keys=False, allow_unicode=True, width=10**6,
-                          default_flow_style=False)
+    body = yaml.safe_dump(
+        prometheus_document(s), sort_keys=False, allow_unicode=True, width=10**6, default_flow_style=False
+    )
     return header + body
 
 
@@ -352,8 +437,9 @@ def _aggregation(period: int, aligner: str, reducer: str | None = None, by: tupl
     return aggregation
 
 
-def _threshold(name: str, filter_: str, aggregation: dict[str, Any], comparison: str, value: float, duration: int,
-               **ratio: Any) -> dict[str, Any]:
+def _threshold(
+    name: str, filter_: str, aggregation: dict[str, Any], comparison: str, value: float, duration: int, **ratio: Any
+) -> dict[str, Any]:
     condition: dict[str, Any] = {"filter": filter_, "aggregations": [aggregation]}
     condition.update(ratio)
     condition.update(comparison=comparison, thresholdValue=value, duration=f"{duration}s", trigger={"count": 1})
@@ -361,9 +447,15 @@ def _threshold(name: str, filter_: str, aggregation: dict[str, Any], comparison:
 
 
 def _absent(name: str, filter_: str, aggregation: dict[str, Any], duration: int) -> dict[str, Any]:
-    return {"displayName": name,
-            "conditionAbsent": {"filter": filter_, "aggregations": [aggregation], "duration": f"{duration}s",
-                                "trigger": {"count": 1}}}
+    return {
+        "displayName": name,
+        "conditionAbsent": {
+            "filter": filter_,
+            "aggregations": [aggregation],
+            "duration": f"{duration}s",
+            "trigger": {"count": 1},
+        },
+    }
 
 
 def _filter(s: AlertSettings, metric: str, resource: str, **labels: str) -> str:
@@ -374,13 +466,27 @@ def _filter(s: AlertSettings, metric: str, resource: str, **labels: str) -> str:
     return " AND ".join(parts)
 
 
-def _policy(s: AlertSettings, name: str, title: str, severity: str, what: str, conditions: list[dict[str, Any]],
-            combiner: str = "OR", runbook: str = "runbook queue-backlog") -> Policy:
+def _policy(
+    s: AlertSettings,
+    name: str,
+    title: str,
+    severity: str,
+    what: str,
+    conditions: list[dict[str, Any]],
+    combiner: str = "OR",
+    runbook: str = "runbook queue-backlog",
+) -> Policy:
     context = f" ({s.context})" if s.context else ""
     command = f"wbctl{f' --context {shlex.quote(s.context)}' if s.context else ''} {runbook}"
-    content = (f"**{title[0].upper()}{title[1:]}**{context}\n\n{what}\n\nNext: run `{command}`: it diagnoses the queue and proposes the fix "
-               f"(docs/runbook.md). Made by `wbctl alerts rules --format gcp` as {name}.")
-    documentation: dict[str, Any] = {"content": content, "mimeType": "text/markdown", "subject": f"wbctl{context}: {title}"}
+    content = (
+        f"**{title[0].upper()}{title[1:]}**{context}\n\n{what}\n\nNext: run `{command}`: it diagnoses the queue and proposes the fix "
+        f"(docs/runbook.md). Made by `wbctl alerts rules --format gcp` as {name}."
+    )
+    documentation: dict[str, Any] = {
+        "content": content,
+        "mimeType": "text/markdown",
+        "subject": f"wbctl{context}: {title}",
+    }
     if s.runbook_url:
         documentation["links"] = [{"displayName": "wbctl runbook", "url": f"{s.runbook_url.rstrip('/')}/runbook.md"}]
     document = {
@@ -398,48 +504,107 @@ def _policy(s: AlertSettings, name: str, title: str, severity: str, what: str, c
 def _pubsub_policies(s: AlertSettings) -> list[Policy]:
     assert s.subscription is not None and s.retention is not None
     sub = {"subscription_id": s.subscription}
-    undelivered = _filter(s, "pubsub.googleapis.com/subscription/num_undelivered_messages", "pubsub_subscription", **sub)
+    undelivered = _filter(
+        s, "pubsub.googleapis.com/subscription/num_undelivered_messages", "pubsub_subscription", **sub
+    )
     oldest = _filter(s, "pubsub.googleapis.com/subscription/oldest_unacked_message_age", "pubsub_subscription", **sub)
     acked = _filter(s, "pubsub.googleapis.com/subscription/ack_message_count", "pubsub_subscription", **sub)
     by_subscription = ("resource.label.subscription_id",)
     threshold = s.age_threshold
     assert threshold is not None
     retention = format_duration(s.retention)
-    backlog_over = _threshold(f"backlog over {s.allowed_backlog:g} messages (queue-allowed-backlog)", undelivered,
-                              _aggregation(60, "ALIGN_MAX"), "COMPARISON_GT", s.allowed_backlog, GROWING_FOR)
+    backlog_over = _threshold(
+        f"backlog over {s.allowed_backlog:g} messages (queue-allowed-backlog)",
+        undelivered,
+        _aggregation(60, "ALIGN_MAX"),
+        "COMPARISON_GT",
+        s.allowed_backlog,
+        GROWING_FOR,
+    )
     return [
-        _policy(s, "WbctlQueueBacklogGrowing", "the run-updates queue is growing", "WARNING",
-                f"The backlog of Pub/Sub subscription {s.subscription} rose more than {GROWTH_PERCENT:g} % over 10 "
-                "minutes, for 10 minutes, above the allowed backlog (Cloud Monitoring's rate of change, in place of "
-                "wbctl's verdict).",
-                [backlog_over,
-                 _threshold(f"backlog up {GROWTH_PERCENT:g} % in 10 minutes", undelivered,
-                            _aggregation(GROWING_FOR, "ALIGN_PERCENT_CHANGE"), "COMPARISON_GT", GROWTH_PERCENT, GROWING_FOR)],
-                combiner="AND_WITH_MATCHING_RESOURCE"),
-        _policy(s, "WbctlQueueStalled", "the run-updates queue is stalled", "CRITICAL",
-                f"Pub/Sub subscription {s.subscription} holds messages and acknowledged none for 10 minutes: a message "
-                "the flat-run-fields-updater cannot process (read its logs), or no consumer at all.",
-                [backlog_over,
-                 _absent("no acknowledgement for 10 minutes", acked, _aggregation(60, "ALIGN_RATE"), GROWING_FOR)],
-                combiner="AND"),
-        _policy(s, "WbctlQueueOldestMessageAge", "the queue's oldest message is past half its retention", "WARNING",
-                f"The oldest unacked message of Pub/Sub subscription {s.subscription} is older than "
-                f"{format_duration(threshold)} (half the {retention} retention) for 10 minutes; at the retention it "
-                "is dropped.",
-                [_threshold(f"oldest unacked message older than {format_duration(threshold)}", oldest,
-                            _aggregation(60, "ALIGN_MAX"), "COMPARISON_GT", threshold, GROWING_FOR)]),
-        _policy(s, "WbctlQueueDataLoss", "data loss on the run-updates queue", "CRITICAL",
-                f"Messages of Pub/Sub subscription {s.subscription} are about to be dropped at the {retention} "
-                "retention: the backlog takes longer than the retention to drain at the current acknowledgement "
-                f"rate, or the oldest message is within a tenth of the retention. (A threshold condition cannot add "
-                "the age to the time to drain, as wbctl's own projection does: each is checked alone.)",
-                [_threshold(f"time to drain (backlog / acks per second) past {retention}", undelivered,
-                            _aggregation(60, "ALIGN_MAX", "REDUCE_SUM", by_subscription), "COMPARISON_GT",
-                            s.retention, CRITICAL_FOR, denominatorFilter=acked,
-                            denominatorAggregations=[_aggregation(60, "ALIGN_RATE", "REDUCE_SUM", by_subscription)]),
-                 _threshold(f"oldest unacked message older than {format_duration(LOSS_AGE_SHARE * s.retention)}",
-                            oldest, _aggregation(60, "ALIGN_MAX"), "COMPARISON_GT", LOSS_AGE_SHARE * s.retention,
-                            CRITICAL_FOR)]),
+        _policy(
+            s,
+            "WbctlQueueBacklogGrowing",
+            "the run-updates queue is growing",
+            "WARNING",
+            f"The backlog of Pub/Sub subscription {s.subscription} rose more than {GROWTH_PERCENT:g} % over 10 "
+            "minutes, for 10 minutes, above the allowed backlog (Cloud Monitoring's rate of change, in place of "
+            "wbctl's verdict).",
+            [
+                backlog_over,
+                _threshold(
+                    f"backlog up {GROWTH_PERCENT:g} % in 10 minutes",
+                    undelivered,
+                    _aggregation(GROWING_FOR, "ALIGN_PERCENT_CHANGE"),
+                    "COMPARISON_GT",
+                    GROWTH_PERCENT,
+                    GROWING_FOR,
+                ),
+            ],
+            combiner="AND_WITH_MATCHING_RESOURCE",
+        ),
+        _policy(
+            s,
+            "WbctlQueueStalled",
+            "the run-updates queue is stalled",
+            "CRITICAL",
+            f"Pub/Sub subscription {s.subscription} holds messages and acknowledged none for 10 minutes: a message "
+            "the flat-run-fields-updater cannot process (read its logs), or no consumer at all.",
+            [
+                backlog_over,
+                _absent("no acknowledgement for 10 minutes", acked, _aggregation(60, "ALIGN_RATE"), GROWING_FOR),
+            ],
+            combiner="AND",
+        ),
+        _policy(
+            s,
+            "WbctlQueueOldestMessageAge",
+            "the queue's oldest message is past half its retention",
+            "WARNING",
+            f"The oldest unacked message of Pub/Sub subscription {s.subscription} is older than "
+            f"{format_duration(threshold)} (half the {retention} retention) for 10 minutes; at the retention it "
+            "is dropped.",
+            [
+                _threshold(
+                    f"oldest unacked message older than {format_duration(threshold)}",
+                    oldest,
+                    _aggregation(60, "ALIGN_MAX"),
+                    "COMPARISON_GT",
+                    threshold,
+                    GROWING_FOR,
+                )
+            ],
+        ),
+        _policy(
+            s,
+            "WbctlQueueDataLoss",
+            "data loss on the run-updates queue",
+            "CRITICAL",
+            f"Messages of Pub/Sub subscription {s.subscription} are about to be dropped at the {retention} "
+            "retention: the backlog takes longer than the retention to drain at the current acknowledgement "
+            f"rate, or the oldest message is within a tenth of the retention. (A threshold condition cannot add "
+            "the age to the time to drain, as wbctl's own projection does: each is checked alone.)",
+            [
+                _threshold(
+                    f"time to drain (backlog / acks per second) past {retention}",
+                    undelivered,
+                    _aggregation(60, "ALIGN_MAX", "REDUCE_SUM", by_subscription),
+                    "COMPARISON_GT",
+                    s.retention,
+                    CRITICAL_FOR,
+                    denominatorFilter=acked,
+                    denominatorAggregations=[_aggregation(60, "ALIGN_RATE", "REDUCE_SUM", by_subscription)],
+                ),
+                _threshold(
+                    f"oldest unacked message older than {format_duration(LOSS_AGE_SHARE * s.retention)}",
+                    oldest,
+                    _aggregation(60, "ALIGN_MAX"),
+                    "COMPARISON_GT",
+                    LOSS_AGE_SHARE * s.retention,
+                    CRITICAL_FOR,
+                ),
+            ],
+        ),
     ]
 
 
@@ -447,36 +612,62 @@ def _bigtable_policies(s: AlertSettings) -> list[Policy]:
     instance = {"instance": s.bigtable_instance}
     cpu = _filter(s, "bigtable.googleapis.com/cluster/cpu_load", "bigtable_cluster", **instance)
     nodes = _filter(s, "bigtable.googleapis.com/cluster/node_count", "bigtable_cluster", **instance)
-    return [_policy(
-        s, "WbctlBigtableCpuOverTarget", "Bigtable's CPU is over target and no node is being added", "WARNING",
-        f"A cluster of Bigtable instance {s.bigtable_instance} has run over the guide's {GUIDE_CPU_TARGET:.0%} CPU "
-        f"target for {format_duration(NODES_PHASE_IN)} while its node count did not rise: its autoscaler is at its "
-        "maximum, or not acting (quota?). Cloud Monitoring does not know the autoscaling limits: "
-        "`wbctl bigtable status` shows them.",
-        [_threshold(f"CPU over {GUIDE_CPU_TARGET:.0%}", cpu, _aggregation(60, "ALIGN_MEAN"), "COMPARISON_GT",
-                    GUIDE_CPU_TARGET, NODES_PHASE_IN),
-         _threshold("node count not rising", nodes, _aggregation(NODES_PHASE_IN, "ALIGN_PERCENT_CHANGE"),
-                    "COMPARISON_LT", 1.0, NODES_PHASE_IN)],
-        combiner="AND_WITH_MATCHING_RESOURCE")]
+    return [
+        _policy(
+            s,
+            "WbctlBigtableCpuOverTarget",
+            "Bigtable's CPU is over target and no node is being added",
+            "WARNING",
+            f"A cluster of Bigtable instance {s.bigtable_instance} has run over the guide's {GUIDE_CPU_TARGET:.0%} CPU "
+            f"target for {format_duration(NODES_PHASE_IN)} while its node count did not rise: its autoscaler is at its "
+            "maximum, or not acting (quota?). Cloud Monitoring does not know the autoscaling limits: "
+            "`wbctl bigtable status` shows them.",
+            [
+                _threshold(
+                    f"CPU over {GUIDE_CPU_TARGET:.0%}",
+                    cpu,
+                    _aggregation(60, "ALIGN_MEAN"),
+                    "COMPARISON_GT",
+                    GUIDE_CPU_TARGET,
+                    NODES_PHASE_IN,
+                ),
+                _threshold(
+                    "node count not rising",
+                    nodes,
+                    _aggregation(NODES_PHASE_IN, "ALIGN_PERCENT_CHANGE"),
+                    "COMPARISON_LT",
+                    1.0,
+                    NODES_PHASE_IN,
+                ),
+            ],
+            combiner="AND_WITH_MATCHING_RESOURCE",
+        )
+    ]
 
 
 def policies(s: AlertSettings) -> tuple[tuple[Policy, ...], tuple[str, ...]]:
     """The Cloud Monitoring policies and what could not be expressed there."""
-    notes = ["the updater's replicas, wbctl's drift findings and the auditor's silence have no Cloud Monitoring "
-             "metric: those alerts are in the Prometheus rules only (--format prometheus)"]
+    notes = [
+        "the updater's replicas, wbctl's drift findings and the auditor's silence have no Cloud Monitoring "
+        "metric: those alerts are in the Prometheus rules only (--format prometheus)"
+    ]
     found: list[Policy] = []
     if s.queue_source == "pubsub":
         found += _pubsub_policies(s)
     elif s.queue_source == "kafka":
-        notes.append("the queue is Kafka: Cloud Monitoring has no metric of it, so its alerts are in the Prometheus rules only")
+        notes.append(
+            "the queue is Kafka: Cloud Monitoring has no metric of it, so its alerts are in the Prometheus rules only"
+        )
     found += _bigtable_policies(s)
     return tuple(found), tuple(notes)
 
 
 def notes(s: AlertSettings) -> tuple[str, ...]:
     if s.queue_source == "kafka" and s.retention is None:
-        return ("the Kafka topic's retention is unknown: WbctlQueueOldestMessageAge compares with the retention the "
-                "auditor reports and WbctlQueueDrainPastRetention is left out; set queue-retention",)
+        return (
+            "the Kafka topic's retention is unknown: WbctlQueueOldestMessageAge compares with the retention the "
+            "auditor reports and WbctlQueueDrainPastRetention is left out; set queue-retention",
+        )
     return ()
 
 
@@ -492,7 +683,13 @@ def document(fmt: str, s: AlertSettings, policy: str | None = None) -> dict[str,
         if policy is not None:
             raise UsageError("--policy only applies with --format gcp: a rule file is loaded whole")
         groups = prometheus_document(s)["groups"]
-        return {"format": fmt, "context": s.context, "text": prometheus_text(s), "notes": list(notes(s)), "groups": groups}
+        return {
+            "format": fmt,
+            "context": s.context,
+            "text": prometheus_text(s),
+            "notes": list(notes(s)),
+            "groups": groups,
+        }
     found, gcp_notes = policies(s)
     if policy is not None:
         chosen = [p for p in found if p.name == policy]
@@ -502,5 +699,10 @@ def document(fmt: str, s: AlertSettings, policy: str | None = None) -> dict[str,
         found = tuple(chosen)
     else:
         text = json.dumps([p.document for p in found], indent=2) + "\n"
-    return {"format": fmt, "context": s.context, "text": text, "notes": list(gcp_notes),
-            "policies": [{"name": p.name, "policy": p.document} for p in found]}
+    return {
+        "format": fmt,
+        "context": s.context,
+        "text": text,
+        "notes": list(gcp_notes),
+        "policies": [{"name": p.name, "policy": p.document} for p in found],
+    }

@@ -92,20 +92,46 @@ def check(observation: BigtableObservation, cpu: SignalData, window: str) -> Rep
         scaling = cluster.autoscaling
         guide = AutoscaleRequest(GUIDE_MIN_NODES, GUIDE_STEADY_NODES, DEFAULT_CPU_TARGET, cluster_id=cluster.cluster_id)
         if scaling is not None:
-            findings.append(Finding(AUTOSCALING_CHECK, Status.OK, target, _describe(scaling, cluster.serve_nodes),
-                                    "enabled", "autoscaling is on"))
+            findings.append(
+                Finding(
+                    AUTOSCALING_CHECK,
+                    Status.OK,
+                    target,
+                    _describe(scaling, cluster.serve_nodes),
+                    "enabled",
+                    "autoscaling is on",
+                )
+            )
         else:
-            findings.append(Finding(AUTOSCALING_CHECK, Status.FAIL, target, _describe(None, cluster.serve_nodes),
-                                    "enabled", "autoscaling is off; the guide recommends it", proposal=guide))
+            findings.append(
+                Finding(
+                    AUTOSCALING_CHECK,
+                    Status.FAIL,
+                    target,
+                    _describe(None, cluster.serve_nodes),
+                    "enabled",
+                    "autoscaling is off; the guide recommends it",
+                    proposal=guide,
+                )
+            )
         floor = scaling.min_nodes if scaling else cluster.serve_nodes
         if floor >= GUIDE_MIN_NODES:
-            findings.append(Finding(MIN_NODES_CHECK, Status.OK, target, floor, f">= {GUIDE_MIN_NODES}",
-                                    f"at least {floor} nodes"))
+            findings.append(
+                Finding(MIN_NODES_CHECK, Status.OK, target, floor, f">= {GUIDE_MIN_NODES}", f"at least {floor} nodes")
+            )
         else:
             terraform = " (the W&B Terraform module's default is 1)" if scaling and scaling.min_nodes == 1 else ""
-            findings.append(Finding(MIN_NODES_CHECK, Status.FAIL, target, floor, f">= {GUIDE_MIN_NODES}",
-                                    f"as few as {floor} node(s); the guide's absolute minimum is {GUIDE_MIN_NODES}{terraform}",
-                                    proposal=guide))
+            findings.append(
+                Finding(
+                    MIN_NODES_CHECK,
+                    Status.FAIL,
+                    target,
+                    floor,
+                    f">= {GUIDE_MIN_NODES}",
+                    f"as few as {floor} node(s); the guide's absolute minimum is {GUIDE_MIN_NODES}{terraform}",
+                    proposal=guide,
+                )
+            )
         findings.append(_cpu_finding(cluster, target, cpu, window))
     return Report(tuple(findings))
 
@@ -138,11 +164,24 @@ def _cpu_finding(cluster: ClusterState, target: str, cpu: SignalData, window: st
     at_max = cluster.autoscaling is None or cluster.serve_nodes >= cluster.autoscaling.max_nodes
     if peak > goal and at_max:
         limit = "at its autoscaling maximum" if cluster.autoscaling else "with autoscaling off"
-        return Finding(CPU_CHECK, Status.WARN, target, f"{peak}%", f"<= {goal}%",
-                       f"CPU peaked at {peak}% over the last {window}, above the {goal}% target, {limit} "
-                       f"({cluster.serve_nodes} nodes)", proposal=raised_limits(cluster, hold_nodes=False))
-    return Finding(CPU_CHECK, Status.OK, target, f"{peak}%", f"<= {goal}%",
-                   f"CPU peaked at {peak}% over the last {window}" + ("; autoscaling has room" if peak > goal else ""))
+        return Finding(
+            CPU_CHECK,
+            Status.WARN,
+            target,
+            f"{peak}%",
+            f"<= {goal}%",
+            f"CPU peaked at {peak}% over the last {window}, above the {goal}% target, {limit} "
+            f"({cluster.serve_nodes} nodes)",
+            proposal=raised_limits(cluster, hold_nodes=False),
+        )
+    return Finding(
+        CPU_CHECK,
+        Status.OK,
+        target,
+        f"{peak}%",
+        f"<= {goal}%",
+        f"CPU peaked at {peak}% over the last {window}" + ("; autoscaling has room" if peak > goal else ""),
+    )
 
 
 # --- plans ----------------------------------------------------------------------------
@@ -151,36 +190,47 @@ def _cpu_finding(cluster: ClusterState, target: str, cpu: SignalData, window: st
 def _nodes_in_range(option: str, value: int) -> None:
     low, high = NODES_RANGE
     if not low <= value <= high:
-        raise UsageError(f"{option} {value}: Bigtable takes {low}-{high} nodes per cluster "
-                         f"(and a project's default quota is {DEFAULT_NODE_QUOTA} nodes per zone)")
+        raise UsageError(
+            f"{option} {value}: Bigtable takes {low}-{high} nodes per cluster "
+            f"(and a project's default quota is {DEFAULT_NODE_QUOTA} nodes per zone)"
+        )
 
 
 def _below_guide(option: str, value: int, force: bool) -> None:
     """One rule for every floor: below the guide's minimum needs --force and says what the guide asks."""
     if value < GUIDE_MIN_NODES and not force:
-        raise UsageError(f"{option} {value} is below the guide's absolute minimum of {GUIDE_MIN_NODES} Bigtable nodes: "
-                         "add --force if you mean it")
+        raise UsageError(
+            f"{option} {value} is below the guide's absolute minimum of {GUIDE_MIN_NODES} Bigtable nodes: "
+            "add --force if you mean it"
+        )
 
 
-def validate_autoscale(min_nodes: int | None, max_nodes: int | None, cpu_target: int | None, storage_gib: int | None,
-                       force: bool) -> None:
+def validate_autoscale(
+    min_nodes: int | None, max_nodes: int | None, cpu_target: int | None, storage_gib: int | None, force: bool
+) -> None:
     """What can be judged before any call. A missing --min or --max keeps the cluster's (checked
     again once the cluster is read)."""
     if min_nodes is None and max_nodes is None and cpu_target is None and storage_gib is None:
-        raise UsageError("nothing to change: give --min and --max (or change one of --min, --max, --cpu-target, "
-                         "--storage-target of an autoscaled cluster)")
+        raise UsageError(
+            "nothing to change: give --min and --max (or change one of --min, --max, --cpu-target, "
+            "--storage-target of an autoscaled cluster)"
+        )
     for option, value in (("--min", min_nodes), ("--max", max_nodes)):
         if value is not None:
             _nodes_in_range(option, value)
     if min_nodes is not None and max_nodes is not None:
         _limits(min_nodes, max_nodes)
     if cpu_target is not None and not CPU_TARGET_RANGE[0] <= cpu_target <= CPU_TARGET_RANGE[1]:
-        raise UsageError(f"--cpu-target {cpu_target}: Bigtable takes {CPU_TARGET_RANGE[0]}-{CPU_TARGET_RANGE[1]} (percent)")
+        raise UsageError(
+            f"--cpu-target {cpu_target}: Bigtable takes {CPU_TARGET_RANGE[0]}-{CPU_TARGET_RANGE[1]} (percent)"
+        )
     if storage_gib is not None:
         low = min(r[0] for r in STORAGE_TARGET_RANGE.values())
         high = max(r[1] for r in STORAGE_TARGET_RANGE.values())
         if not low <= storage_gib <= high:
-            raise UsageError(f"--storage-target {storage_gib}: Bigtable takes {low}-{high} GiB per node (SSD 2560-5120, HDD 8192-16384)")
+            raise UsageError(
+                f"--storage-target {storage_gib}: Bigtable takes {low}-{high} GiB per node (SSD 2560-5120, HDD 8192-16384)"
+            )
     if min_nodes is not None:
         _below_guide("--min", min_nodes, force)
 
@@ -235,8 +285,15 @@ class AutoscaleRequest:
         return tuple(args)
 
     def plan(self, observation: BigtableObservation, context: str) -> Plan:
-        return plan_autoscale(observation, min_nodes=self.min_nodes, max_nodes=self.max_nodes, cpu_target=self.cpu_target,
-                              storage_gib=self.storage_gib, cluster_id=self.cluster_id, context=context)
+        return plan_autoscale(
+            observation,
+            min_nodes=self.min_nodes,
+            max_nodes=self.max_nodes,
+            cpu_target=self.cpu_target,
+            storage_gib=self.storage_gib,
+            cluster_id=self.cluster_id,
+            context=context,
+        )
 
 
 @dataclass(frozen=True)
@@ -253,8 +310,14 @@ class ScaleRequest:
         validate_nodes(self.nodes, self.force)
 
     def argv(self) -> tuple[str, ...]:
-        return ("bigtable", "scale", "--nodes", str(self.nodes), *(("--cluster", self.cluster_id) if self.cluster_id else ()),
-                *(("--force",) if self.force else ()))
+        return (
+            "bigtable",
+            "scale",
+            "--nodes",
+            str(self.nodes),
+            *(("--cluster", self.cluster_id) if self.cluster_id else ()),
+            *(("--force",) if self.force else ()),
+        )
 
     def plan(self, observation: BigtableObservation, context: str) -> Plan:
         return plan_scale(observation, nodes=self.nodes, cluster_id=self.cluster_id, context=context)
@@ -273,7 +336,12 @@ def _clusters(observation: BigtableObservation, cluster_id: str | None) -> tuple
 PATH_MIN = ("cluster_config", "cluster_autoscaling_config", "autoscaling_limits", "min_serve_nodes")
 PATH_MAX = ("cluster_config", "cluster_autoscaling_config", "autoscaling_limits", "max_serve_nodes")
 PATH_CPU = ("cluster_config", "cluster_autoscaling_config", "autoscaling_targets", "cpu_utilization_percent")
-PATH_STORAGE = ("cluster_config", "cluster_autoscaling_config", "autoscaling_targets", "storage_utilization_gib_per_node")
+PATH_STORAGE = (
+    "cluster_config",
+    "cluster_autoscaling_config",
+    "autoscaling_targets",
+    "storage_utilization_gib_per_node",
+)
 PATH_AUTOSCALING = ("cluster_config", "cluster_autoscaling_config")
 PATH_NODES = ("serve_nodes",)
 
@@ -295,7 +363,9 @@ def plan_autoscale(
         if storage_gib is not None:
             low, high = STORAGE_TARGET_RANGE.get(cluster.storage_type, (0, 1 << 30))
             if not low <= storage_gib <= high:
-                raise UsageError(f"--storage-target {storage_gib}: a {cluster.storage_type} cluster ({cluster.cluster_id}) takes {low}-{high} GiB per node")
+                raise UsageError(
+                    f"--storage-target {storage_gib}: a {cluster.storage_type} cluster ({cluster.cluster_id}) takes {low}-{high} GiB per node"
+                )
         current = cluster.autoscaling
         target = observation.target(cluster.cluster_id)
         if current is None and (min_nodes is None or max_nodes is None):
@@ -306,13 +376,25 @@ def plan_autoscale(
         wanted = [
             ("autoscaling min nodes", PATH_MIN, current.min_nodes if current else None, low),
             ("autoscaling max nodes", PATH_MAX, current.max_nodes if current else None, high),
-            ("autoscaling CPU target %", PATH_CPU, current.cpu_target if current else None,
-             cpu_target if cpu_target is not None else (current.cpu_target if current else DEFAULT_CPU_TARGET)),
+            (
+                "autoscaling CPU target %",
+                PATH_CPU,
+                current.cpu_target if current else None,
+                cpu_target if cpu_target is not None else (current.cpu_target if current else DEFAULT_CPU_TARGET),
+            ),
         ]
         if storage_gib is not None:
-            wanted.append(("autoscaling storage target GiB/node", PATH_STORAGE,
-                           current.storage_target_gib if current else None, storage_gib))
-        cluster_changes = [Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after]
+            wanted.append(
+                (
+                    "autoscaling storage target GiB/node",
+                    PATH_STORAGE,
+                    current.storage_target_gib if current else None,
+                    storage_gib,
+                )
+            )
+        cluster_changes = [
+            Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after
+        ]
         changes += cluster_changes
         if cluster_changes:  # the whole config the cluster should end with (the API writes it as a unit)
             storage = storage_gib if storage_gib is not None else (current.storage_target_gib if current else None)
@@ -323,9 +405,12 @@ def plan_autoscale(
         context=context,
         target=observation.target(),
         changes=tuple(changes),
-        summary="Bigtable will autoscale between " + (
-            f"{min_nodes} and {max_nodes} nodes per cluster" if min_nodes is not None and max_nodes is not None
-            else "the limits shown per cluster"),
+        summary="Bigtable will autoscale between "
+        + (
+            f"{min_nodes} and {max_nodes} nodes per cluster"
+            if min_nodes is not None and max_nodes is not None
+            else "the limits shown per cluster"
+        ),
         notes=tuple(notes),
         nothing_to_do="no changes: autoscaling already has these settings",
         writes=desired,
@@ -338,15 +423,28 @@ def plan_scale(observation: BigtableObservation, *, nodes: int, cluster_id: str 
     for cluster in _clusters(observation, cluster_id):
         target = observation.target(cluster.cluster_id)
         if cluster.autoscaling is not None:
-            changes.append(Change(target, "autoscaling", _describe(cluster.autoscaling, cluster.serve_nodes), None,
-                                  path=PATH_AUTOSCALING))
-            notes.append(f"{cluster.cluster_id}: this turns autoscaling OFF (it was {_describe(cluster.autoscaling, cluster.serve_nodes)})")
+            changes.append(
+                Change(
+                    target,
+                    "autoscaling",
+                    _describe(cluster.autoscaling, cluster.serve_nodes),
+                    None,
+                    path=PATH_AUTOSCALING,
+                )
+            )
+            notes.append(
+                f"{cluster.cluster_id}: this turns autoscaling OFF (it was {_describe(cluster.autoscaling, cluster.serve_nodes)})"
+            )
         if cluster.serve_nodes != nodes or cluster.autoscaling is not None:
             changes.append(Change(target, "serve nodes", cluster.serve_nodes, nodes, path=PATH_NODES))
         if nodes < GUIDE_MIN_NODES:
-            notes.append(f"{cluster.cluster_id}: {nodes} node(s) is below the guide's absolute minimum of {GUIDE_MIN_NODES}")
+            notes.append(
+                f"{cluster.cluster_id}: {nodes} node(s) is below the guide's absolute minimum of {GUIDE_MIN_NODES}"
+            )
         if nodes < cluster.serve_nodes * 0.9:
-            notes.append(f"{cluster.cluster_id}: removing more than 10% of nodes at once raises latency (Bigtable docs)")
+            notes.append(
+                f"{cluster.cluster_id}: removing more than 10% of nodes at once raises latency (Bigtable docs)"
+            )
     return Plan(
         context=context,
         target=observation.target(),

@@ -47,24 +47,37 @@ class BigtableStatus:
         clusters = []
         for status in self.clusters:
             cluster, scaling = status.cluster, status.cluster.autoscaling
-            clusters.append({
-                "cluster": cluster.cluster_id,
-                "location": cluster.location,
-                "storage_type": cluster.storage_type,
-                "state": cluster.state,
-                "serve_nodes": cluster.serve_nodes,
-                "autoscaling": None if scaling is None else {
-                    "min_nodes": scaling.min_nodes, "max_nodes": scaling.max_nodes,
-                    "cpu_target": scaling.cpu_target, "storage_target_gib": scaling.storage_target_gib,
-                },
-                "cpu_percent": {"now": status.cpu_now, "peak": status.cpu_peak,
-                                "target": scaling.cpu_target if scaling else None},
-                "storage_utilization_percent": status.storage_percent,
-                "node_changes": list(status.node_changes),
-            })
+            clusters.append(
+                {
+                    "cluster": cluster.cluster_id,
+                    "location": cluster.location,
+                    "storage_type": cluster.storage_type,
+                    "state": cluster.state,
+                    "serve_nodes": cluster.serve_nodes,
+                    "autoscaling": None
+                    if scaling is None
+                    else {
+                        "min_nodes": scaling.min_nodes,
+                        "max_nodes": scaling.max_nodes,
+                        "cpu_target": scaling.cpu_target,
+                        "storage_target_gib": scaling.storage_target_gib,
+                    },
+                    "cpu_percent": {
+                        "now": status.cpu_now,
+                        "peak": status.cpu_peak,
+                        "target": scaling.cpu_target if scaling else None,
+                    },
+                    "storage_utilization_percent": status.storage_percent,
+                    "node_changes": list(status.node_changes),
+                }
+            )
         observation = self.observation
         return {
-            "instance": {"name": observation.target(), "display_name": observation.display_name, "state": observation.state},
+            "instance": {
+                "name": observation.target(),
+                "display_name": observation.display_name,
+                "state": observation.state,
+            },
             "window": self.window,
             "clusters": clusters,
             "unknown": self.unknown,
@@ -78,9 +91,15 @@ def status_view(observation: BigtableObservation, signals: dict[str, SignalData]
         cpu_series = cpu.for_label("cluster", cluster.cluster_id) if cpu else None
         storage_series = storage.for_label("cluster", cluster.cluster_id) if storage else None
         node_series = nodes.for_label("cluster", cluster.cluster_id) if nodes else None
-        clusters.append(ClusterStatus(
-            cluster, _percent(cpu_series.latest if cpu_series else None), _percent(cpu_series.peak if cpu_series else None),
-            _percent(storage_series.latest if storage_series else None), tuple(node_changes(node_series))))
+        clusters.append(
+            ClusterStatus(
+                cluster,
+                _percent(cpu_series.latest if cpu_series else None),
+                _percent(cpu_series.peak if cpu_series else None),
+                _percent(storage_series.latest if storage_series else None),
+                tuple(node_changes(node_series)),
+            )
+        )
     unknown = {name: data.reason for name, data in signals.items() if data.series is None}
     return BigtableStatus(observation, window, tuple(clusters), unknown)
 

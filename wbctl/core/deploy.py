@@ -57,11 +57,27 @@ NODE_RULES: tuple[dict[str, list[str]], ...] = (
 # behind: kube-context (in the pod: its service account), gcp-emulator-host (an emulator on
 # this machine), the CA files (paths on this machine), read-only (always true) and output
 CARRIED_KEYS = (
-    "namespace", "instance", "gcp-project", "bigtable-instance", "bigtable-cluster",
-    "queue-source", "queue-subscription", "queue-topic", "queue-partitions", "queue-retention",
-    "queue-allowed-backlog", "queue-allowed-age", "metrics-source", "prometheus-url",
-    "gcp-monitoring-endpoint", "gcp-bigtable-admin-endpoint", "redis-url", "mysql-url",
-    "noisy-run-query", "noisy-run-label", "timeout",
+    "namespace",
+    "instance",
+    "gcp-project",
+    "bigtable-instance",
+    "bigtable-cluster",
+    "queue-source",
+    "queue-subscription",
+    "queue-topic",
+    "queue-partitions",
+    "queue-retention",
+    "queue-allowed-backlog",
+    "queue-allowed-age",
+    "metrics-source",
+    "prometheus-url",
+    "gcp-monitoring-endpoint",
+    "gcp-bigtable-admin-endpoint",
+    "redis-url",
+    "mysql-url",
+    "noisy-run-query",
+    "noisy-run-label",
+    "timeout",
 )
 ALWAYS_KEYS = ("namespace", "instance")  # written even at their defaults: where W&B is, said plainly
 LOCAL_FILE_KEYS = ("redis-ca-file", "mysql-ca-file")
@@ -112,12 +128,16 @@ def parse_schedule(text: str) -> str:
     descriptors and `?`: five fields are what an operator reads at a glance."""
     fields = text.split()
     if len(fields) != 5 or text != text.strip() or "\n" in text:
-        raise UsageError(f"--schedule {text!r}: expected five cron fields (minute hour day-of-month month day-of-week), "
-                         f"e.g. '{DEFAULT_SCHEDULE}'")
+        raise UsageError(
+            f"--schedule {text!r}: expected five cron fields (minute hour day-of-month month day-of-week), "
+            f"e.g. '{DEFAULT_SCHEDULE}'"
+        )
     for value, (name, low, high, names) in zip(fields, _CRON_FIELDS):
         if not _cron_field_valid(value, low, high, names):
-            raise UsageError(f"--schedule {text!r}: invalid {name} field {value!r} (values {low}-{high}, "
-                             f"'*', ranges a-b, lists a,b and steps /n)")
+            raise UsageError(
+                f"--schedule {text!r}: invalid {name} field {value!r} (values {low}-{high}, "
+                f"'*', ranges a-b, lists a,b and steps /n)"
+            )
     return " ".join(fields)
 
 
@@ -127,8 +147,10 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 def parse_namespace(text: str) -> str:
     """A namespace name: an RFC 1123 label (what the API server accepts), at most 63 characters."""
     if len(text) > 63 or not _DNS_LABEL.fullmatch(text) or not text.isascii():
-        raise UsageError(f"--namespace {text!r}: expected a DNS-1123 label (lower-case letters, digits and '-', "
-                         "starting and ending with a letter or digit, at most 63 characters)")
+        raise UsageError(
+            f"--namespace {text!r}: expected a DNS-1123 label (lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters)"
+        )
     return text
 
 
@@ -137,7 +159,9 @@ def parse_push_url(text: str) -> str:
     return parse_pushgateway_url(text, "--push-url", credentials=False)
 
 
-_IMAGE_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
+_IMAGE_DOMAIN = (
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
+)
 _IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE = re.compile(
     rf"^(?:(?P<domain>{_IMAGE_DOMAIN})/)?(?P<path>{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*)"
@@ -152,21 +176,27 @@ def parse_image(text: str) -> str:
     match = _IMAGE.fullmatch(text) if text.isascii() else None
     name_length = len(text.split("@")[0].rsplit(":", 1)[0]) if match else 0
     if match is None or name_length > 255:
-        raise UsageError(f"--image {text!r}: expected an image reference such as "
-                         f"{DEFAULT_IMAGE_REPOSITORY}:1.0 (registry/path[:tag][@sha256:digest], lower-case path)")
+        raise UsageError(
+            f"--image {text!r}: expected an image reference such as "
+            f"{DEFAULT_IMAGE_REPOSITORY}:1.0 (registry/path[:tag][@sha256:digest], lower-case path)"
+        )
     return text
 
 
-_EMAIL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,62}[A-Za-z0-9])?@"
-                    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,62}[A-Za-z0-9])?@"
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
 
 
 def parse_email(text: str) -> str:
     """A Google service account's email (NAME@PROJECT.iam.gserviceaccount.com, or any plausible
     address: the annotation names it, Google checks it)."""
     if len(text) > 254 or not text.isascii() or not _EMAIL.fullmatch(text):
-        raise UsageError(f"--gcp-service-account {text!r}: expected a service account email, "
-                         "e.g. wbctl-auditor@my-project.iam.gserviceaccount.com")
+        raise UsageError(
+            f"--gcp-service-account {text!r}: expected a service account email, "
+            "e.g. wbctl-auditor@my-project.iam.gserviceaccount.com"
+        )
     return text
 
 
@@ -264,8 +294,12 @@ def config_toml(request: AuditorRequest) -> str:
     """The pod's wbctl config file: one context, selected; no secret (wbctl refuses a password
     in the file anyway)."""
     name = json.dumps(request.context_name, ensure_ascii=False)
-    lines = [f"# wbctl config for the in-cluster auditor ({NAME}); passwords come from the Secret {NAME}",
-             f"current-context = {name}", "", f"[contexts.{name}]"]
+    lines = [
+        f"# wbctl config for the in-cluster auditor ({NAME}); passwords come from the Secret {NAME}",
+        f"current-context = {name}",
+        "",
+        f"[contexts.{name}]",
+    ]
     lines += [f"{key} = {_toml_value(value)}" for key, value in request.carried().items()]
     if request.redis_settings:
         lines += ["", f"[contexts.{name}.redis.settings]"]
@@ -299,8 +333,10 @@ def manifests(request: AuditorRequest) -> list[dict[str, Any]]:
     """The objects, in the order `kubectl apply` should create them."""
     auditor_ns, wandb_ns = request.auditor_namespace, request.wandb_namespace
     nodes_binding = f"{NODES_ROLE}-{auditor_ns}"  # cluster-scoped: one per auditor namespace
-    secret_env = [{"name": var, "valueFrom": {"secretKeyRef": {"name": NAME, "key": key, "optional": True}}}
-                  for var, key in SECRET_KEYS.items()]
+    secret_env = [
+        {"name": var, "valueFrom": {"secretKeyRef": {"name": NAME, "key": key, "optional": True}}}
+        for var, key in SECRET_KEYS.items()
+    ]
     container = {
         "name": "wbctl",
         "image": request.image,
@@ -308,50 +344,94 @@ def manifests(request: AuditorRequest) -> list[dict[str, Any]]:
         "args": request.argv(),
         "env": [{"name": "WBCTL_CONFIG", "value": CONFIG_PATH}, {"name": "HOME", "value": "/tmp"}, *secret_env],
         "resources": {"requests": {"cpu": "100m", "memory": "192Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
-        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
-        "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
     pod_spec = {
         "serviceAccountName": NAME,
         "restartPolicy": "Never",
         # Workload Identity's metadata server runs on these nodes only (GKE Standard node pools)
         "nodeSelector": {"iam.gke.io/gke-metadata-server-enabled": "true"},
-        "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "containers": [container],
-        "volumes": [{"name": "config", "configMap": {"name": NAME}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+        "volumes": [
+            {"name": "config", "configMap": {"name": NAME}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        ],
     }
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount",
-         "metadata": _meta(NAME, auditor_ns, annotations={"iam.gke.io/gcp-service-account": request.service_account})},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-         "metadata": _meta(NAME, wandb_ns), "rules": _rules(READ_RULES)},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": _meta(NAME, wandb_ns),
-         "subjects": _subject(request),
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME}},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-         "metadata": _meta(NODES_ROLE, None), "rules": _rules(NODE_RULES)},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-         "metadata": _meta(nodes_binding, None), "subjects": _subject(request),
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NODES_ROLE}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(NAME, auditor_ns),
-         "data": {"config.toml": config_toml(request)}},
-        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": _meta(NAME, auditor_ns),
-         "spec": {
-             "schedule": request.schedule,
-             "concurrencyPolicy": "Forbid",
-             "startingDeadlineSeconds": 120,
-             "successfulJobsHistoryLimit": 1,
-             "failedJobsHistoryLimit": 3,
-             "jobTemplate": {
-                 "metadata": {"labels": _labels()},
-                 "spec": {"activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS, "backoffLimit": 0,
-                          "template": {"metadata": {"labels": _labels()}, "spec": pod_spec}},
-             },
-         }},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": _meta(
+                NAME, auditor_ns, annotations={"iam.gke.io/gcp-service-account": request.service_account}
+            ),
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(NAME, wandb_ns),
+            "rules": _rules(READ_RULES),
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(NAME, wandb_ns),
+            "subjects": _subject(request),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": _meta(NODES_ROLE, None),
+            "rules": _rules(NODE_RULES),
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": _meta(nodes_binding, None),
+            "subjects": _subject(request),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NODES_ROLE},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _meta(NAME, auditor_ns),
+            "data": {"config.toml": config_toml(request)},
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": _meta(NAME, auditor_ns),
+            "spec": {
+                "schedule": request.schedule,
+                "concurrencyPolicy": "Forbid",
+                "startingDeadlineSeconds": 120,
+                "successfulJobsHistoryLimit": 1,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {
+                    "metadata": {"labels": _labels()},
+                    "spec": {
+                        "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
+                        "backoffLimit": 0,
+                        "template": {"metadata": {"labels": _labels()}, "spec": pod_spec},
+                    },
+                },
+            },
+        },
     ]
 
 
@@ -361,9 +441,11 @@ def gcloud_commands(request: AuditorRequest) -> list[str]:
     project, email = request.project or "PROJECT_ID", request.service_account
     member = f"serviceAccount:{project}.svc.id.goog[{request.auditor_namespace}/{NAME}]"
     return [
-        *(f'gcloud projects add-iam-policy-binding {project} --member "serviceAccount:{email}" --role {role}'
-          for role in IAM_ROLES),
-        f'gcloud iam service-accounts add-iam-policy-binding {email} --role roles/iam.workloadIdentityUser '
+        *(
+            f'gcloud projects add-iam-policy-binding {project} --member "serviceAccount:{email}" --role {role}'
+            for role in IAM_ROLES
+        ),
+        f"gcloud iam service-accounts add-iam-policy-binding {email} --role roles/iam.workloadIdentityUser "
         f'--member "{member}"',
     ]
 
@@ -406,8 +488,9 @@ def dump_yaml(request: AuditorRequest, documents: list[dict[str, Any]]) -> str:
     Dumper.add_representer(str, literal)
     parts = ["\n".join(header(request))]
     for document in documents:
-        text = yaml.dump(document, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=1000,
-                         allow_unicode=True)
+        text = yaml.dump(
+            document, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
+        )
         parts.append(f"---\n# {_COMMENTS[document['kind']]}\n{text.rstrip()}")
     return "\n".join(parts) + "\n"
 

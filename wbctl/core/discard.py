@@ -56,18 +56,13 @@ def plan_discard(
     context: str,
     target: str,
 ) -> Plan:
-    summary = (
-        f"metric updates of run {run_id} will be DROPPED by the metrics processing service "
-        + (
-            f"for {format_duration(ttl_seconds)}, then processed again"
-            if ttl_seconds
-            else f"until you run 'wbctl run restore {run_id}'"
-        )
+    summary = f"metric updates of run {run_id} will be DROPPED by the metrics processing service " + (
+        f"for {format_duration(ttl_seconds)}, then processed again"
+        if ttl_seconds
+        else f"until you run 'wbctl run restore {run_id}'"
     )
     if state.run_id == run_id and ttl_seconds is None and state.ttl_seconds is None:
-        return Plan(
-            context, target, (), summary, nothing_to_do=f"no changes: {_describe(state)} is already discarded"
-        )
+        return Plan(context, target, (), summary, nothing_to_do=f"no changes: {_describe(state)} is already discarded")
     if state.run_id is not None and state.run_id != run_id and not replace:
         raise RefusedError(
             f"{_describe(state)} is being discarded now and the key holds one run: "
@@ -77,8 +72,10 @@ def plan_discard(
     if state.run_id not in (None, run_id):
         notes.append(f"replaces {_describe(state)}: its metric updates are processed again")
     if state.ttl_seconds and ttl_seconds is None:
-        notes.append(f"the expiry ({format_duration(state.ttl_seconds)} left) is removed: the discard lasts until "
-                     f"'wbctl run restore {run_id}'; add --ttl to keep one")
+        notes.append(
+            f"the expiry ({format_duration(state.ttl_seconds)} left) is removed: the discard lasts until "
+            f"'wbctl run restore {run_id}'; add --ttl to keep one"
+        )
     expiry = Expiry(state.ttl_seconds, ttl_seconds) if (ttl_seconds or state.ttl_seconds) else None
     change = Change(target, DISCARD_KEY, state.run_id, run_id, expiry)
     return Plan(context, target, (change,), summary, tuple(notes))
@@ -120,5 +117,6 @@ class DiscardRequest:
         return tuple(args)
 
     def plan(self, state: DiscardState, context: str, target: str) -> Plan:
-        return plan_discard(state, self.run_id, ttl_seconds=self.ttl_seconds, replace=self.replace, context=context,
-                            target=target)
+        return plan_discard(
+            state, self.run_id, ttl_seconds=self.ttl_seconds, replace=self.replace, context=context, target=target
+        )

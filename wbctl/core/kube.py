@@ -116,7 +116,11 @@ class Autoscaler:
     def at_max(self) -> bool:
         """The HPA controller's own word (ScalingLimited/TooManyReplicas), else current >= max."""
         for condition in self.conditions:
-            if condition.type == "ScalingLimited" and condition.status == "True" and condition.reason == "TooManyReplicas":
+            if (
+                condition.type == "ScalingLimited"
+                and condition.status == "True"
+                and condition.reason == "TooManyReplicas"
+            ):
                 return True
         return self.current is not None and self.max_replicas is not None and self.current >= self.max_replicas
 
@@ -181,7 +185,9 @@ def cr_values_plan(
     resourceVersion; only the paths whose value differs become changes."""
     target = f"weightsandbiases/{cr.name}"
     planned = tuple(
-        Change(target, ".".join(("spec", "values", *path)), lookup(cr.values, path), after, path=("spec", "values", *path))
+        Change(
+            target, ".".join(("spec", "values", *path)), lookup(cr.values, path), after, path=("spec", "values", *path)
+        )
         for path, after in changes
         if lookup(cr.values, path) != after
     )

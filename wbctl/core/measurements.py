@@ -71,14 +71,24 @@ class UpdaterReplicas:
 
 def finding_samples(group: str, report: Report) -> list[Sample]:
     """Four series per finding of one group."""
-    return [Sample.of("wbctl_check_status", 1 if finding.status is status else 0,
-                      check=finding.check, group=group, status=status.value)
-            for finding in report.findings for status in Status]
+    return [
+        Sample.of(
+            "wbctl_check_status",
+            1 if finding.status is status else 0,
+            check=finding.check,
+            group=group,
+            status=status.value,
+        )
+        for finding in report.findings
+        for status in Status
+    ]
 
 
 def queue_samples(judgement: Judgement) -> list[Sample]:
-    samples = [Sample.of("wbctl_queue_verdict", 1 if judgement.verdict is verdict else 0, verdict=verdict.value)
-               for verdict in Verdict]
+    samples = [
+        Sample.of("wbctl_queue_verdict", 1 if judgement.verdict is verdict else 0, verdict=verdict.value)
+        for verdict in Verdict
+    ]
     numbers = {
         "wbctl_queue_backlog_messages": judgement.backlog,
         "wbctl_queue_oldest_age_seconds": judgement.oldest_age,
@@ -117,8 +127,12 @@ def bigtable_samples(observation: BigtableObservation, cpu: SignalData) -> list[
         scaling = cluster.autoscaling
         labels = {"cluster": cluster.cluster_id}
         samples.append(Sample.of("wbctl_bigtable_nodes", cluster.serve_nodes, **labels))
-        samples.append(Sample.of("wbctl_bigtable_min_nodes", scaling.min_nodes if scaling else cluster.serve_nodes, **labels))
-        samples.append(Sample.of("wbctl_bigtable_max_nodes", scaling.max_nodes if scaling else cluster.serve_nodes, **labels))
+        samples.append(
+            Sample.of("wbctl_bigtable_min_nodes", scaling.min_nodes if scaling else cluster.serve_nodes, **labels)
+        )
+        samples.append(
+            Sample.of("wbctl_bigtable_max_nodes", scaling.max_nodes if scaling else cluster.serve_nodes, **labels)
+        )
         samples.append(Sample.of("wbctl_bigtable_cpu_target_ratio", cpu_goal(cluster) / 100, **labels))
         series = cpu.for_label("cluster", cluster.cluster_id)
         if series is not None and series.latest is not None:
@@ -132,8 +146,10 @@ def updater_samples(updater: UpdaterReplicas) -> list[Sample]:
 
 
 def run_samples(finished: datetime, durations: Mapping[str, float]) -> list[Sample]:
-    return [Sample.of("wbctl_check_last_run_timestamp_seconds", finished.timestamp()),
-            *(Sample.of("wbctl_check_duration_seconds", seconds, group=group) for group, seconds in durations.items())]
+    return [
+        Sample.of("wbctl_check_last_run_timestamp_seconds", finished.timestamp()),
+        *(Sample.of("wbctl_check_duration_seconds", seconds, group=group) for group, seconds in durations.items()),
+    ]
 
 
 def labelled(samples: Iterable[Sample], **labels: str) -> list[Sample]:

@@ -161,22 +161,41 @@ def check(observation: MysqlObservation) -> Report:
         elif flag.dynamic:
             remedy = "wbctl mysql tune"
         else:  # `mysql tune` cannot set it: a remedy that would not clear the finding is no remedy
-            remedy = (f"set {flag.name} = {_sql_value(flag.value)} in the server's configuration file and restart "
-                      "MySQL (not settable at run time)")
+            remedy = (
+                f"set {flag.name} = {_sql_value(flag.value)} in the server's configuration file and restart "
+                "MySQL (not settable at run time)"
+            )
         observed = observation.variables.get(flag.name)
         said = ""
         if observed is None and observation.unset_is_default:
             default = engine_default(flag.name, observation.version, observation.flavor)
             if not default.known:
-                findings.append(Finding(check_id, Status.UNKNOWN, observation.target, None, expected,
-                                        f"not set: {default.reason}; {flag.source} asks for {expected}", remedy))
+                findings.append(
+                    Finding(
+                        check_id,
+                        Status.UNKNOWN,
+                        observation.target,
+                        None,
+                        expected,
+                        f"not set: {default.reason}; {flag.source} asks for {expected}",
+                        remedy,
+                    )
+                )
                 continue
             assert default.value is not None
             observed, whose = default.value
             said = f"not set: {whose} default {flag.name}={observed or repr('')}"
         if observed is None:
-            findings.append(Finding(check_id, Status.UNKNOWN, observation.target, None, expected,
-                                    f"this server has no variable {flag.name} ({flag.source})"))
+            findings.append(
+                Finding(
+                    check_id,
+                    Status.UNKNOWN,
+                    observation.target,
+                    None,
+                    expected,
+                    f"this server has no variable {flag.name} ({flag.source})",
+                )
+            )
         elif satisfies(flag, observed):
             message = f"{said}, as {flag.source} asks" if said else f"as {flag.source} asks"
             findings.append(Finding(check_id, Status.OK, observation.target, observed, expected, message))
@@ -190,18 +209,39 @@ def _version_finding(observation: MysqlObservation) -> Finding:
     version = observation.version
     wanted = ">= 8.0.28 (MySQL)"
     if observation.flavor == "mariadb":
-        return Finding("mysql.version", Status.WARN, observation.target, version, wanted,
-                       "MariaDB: W&B supports MySQL 8; the flags are compared all the same")
+        return Finding(
+            "mysql.version",
+            Status.WARN,
+            observation.target,
+            version,
+            wanted,
+            "MariaDB: W&B supports MySQL 8; the flags are compared all the same",
+        )
     parsed = parse_version(version.split("-")[0] if version else None)
     if parsed and version and re.fullmatch(r"\d+\.\d+", version) and parsed[:2] == MIN_VERSION[:2]:
-        return Finding("mysql.version", Status.UNKNOWN, observation.target, version, wanted,
-                       f"MySQL {version}: which {version} release is not known (databaseInstalledVersion names it)")
+        return Finding(
+            "mysql.version",
+            Status.UNKNOWN,
+            observation.target,
+            version,
+            wanted,
+            f"MySQL {version}: which {version} release is not known (databaseInstalledVersion names it)",
+        )
     if parsed is None:
-        return Finding("mysql.version", Status.UNKNOWN, observation.target, version, wanted, "the server version is not known")
+        return Finding(
+            "mysql.version", Status.UNKNOWN, observation.target, version, wanted, "the server version is not known"
+        )
     if parsed >= MIN_VERSION:
         return Finding("mysql.version", Status.OK, observation.target, version, wanted, "supported by W&B")
-    return Finding("mysql.version", Status.FAIL, observation.target, version, wanted,
-                   "W&B requires MySQL 8.0.28 or later", "upgrade MySQL (Cloud SQL: MYSQL_8_0_31 or later)")
+    return Finding(
+        "mysql.version",
+        Status.FAIL,
+        observation.target,
+        version,
+        wanted,
+        "W&B requires MySQL 8.0.28 or later",
+        "upgrade MySQL (Cloud SQL: MYSQL_8_0_31 or later)",
+    )
 
 
 # --- offline input: `mysql -B -e 'SHOW GLOBAL VARIABLES'` or `gcloud sql instances describe --format=json`
@@ -217,7 +257,9 @@ def parse_file(name: str, text: str) -> MysqlObservation:
             continue
         parts = line.split("\t")
         if len(parts) != 2 or not re.fullmatch(r"[A-Za-z0-9_]+", parts[0]):
-            raise UsageError(f"{name}, line {number}: expected 'Variable_name<TAB>Value' as `mysql -B -e 'SHOW GLOBAL VARIABLES'` prints it")
+            raise UsageError(
+                f"{name}, line {number}: expected 'Variable_name<TAB>Value' as `mysql -B -e 'SHOW GLOBAL VARIABLES'` prints it"
+            )
         variables[parts[0].lower()] = parts[1]
     if not variables:
         raise UsageError(f"{name}: no variables found")
@@ -251,7 +293,11 @@ def _parse_gcloud(name: str, text: str) -> MysqlObservation:
 
 
 def failing(observation: MysqlObservation) -> list[Flag]:
-    return [flag for flag in FLAGS if flag.name in observation.variables and not satisfies(flag, observation.variables[flag.name])]
+    return [
+        flag
+        for flag in FLAGS
+        if flag.name in observation.variables and not satisfies(flag, observation.variables[flag.name])
+    ]
 
 
 def _cloud_sql_value(flag: Flag) -> str:
@@ -269,9 +315,12 @@ def gcloud_command(current: dict[str, str] | None) -> tuple[str, str | None]:
     """`gcloud sql instances patch` with every flag: it REPLACES the instance's flags, so the
     current ones are kept when they are known."""
     flags = ",".join(f"{name}={value}" for name, value in gcloud_flags(current).items())
-    note = ("merged with the instance's current flags (--database-flags replaces them all)" if current
-            else "--database-flags REPLACES every flag the instance has: add its current ones "
-                 "(--from-file with the output of `gcloud sql instances describe INSTANCE --format=json` merges them)")
+    note = (
+        "merged with the instance's current flags (--database-flags replaces them all)"
+        if current
+        else "--database-flags REPLACES every flag the instance has: add its current ones "
+        "(--from-file with the output of `gcloud sql instances describe INSTANCE --format=json` merges them)"
+    )
     return f"gcloud sql instances patch INSTANCE --database-flags={flags}", note
 
 
@@ -301,8 +350,11 @@ def flags_document(fmt: str, current: dict[str, str] | None) -> dict[str, Any]:
     document: dict[str, Any] = {"format": fmt}
     if fmt == "gcloud":
         command, note = gcloud_command(current)
-        document.update(text=command, notes=[note],
-                        database_flags=[{"name": name, "value": value} for name, value in gcloud_flags(current).items()])
+        document.update(
+            text=command,
+            notes=[note],
+            database_flags=[{"name": name, "value": value} for name, value in gcloud_flags(current).items()],
+        )
     elif fmt == "terraform":
         document.update(text=terraform_block(), notes=[])
     elif fmt == "sql":
@@ -320,7 +372,9 @@ def plan_tune(observation: MysqlObservation, context: str) -> Plan:
     notes: list[str] = []
     for flag in failing(observation):
         if not flag.dynamic:
-            notes.append(f"{flag.name}={flag.value} cannot be set at run time: put it in the server's config file and restart")
+            notes.append(
+                f"{flag.name}={flag.value} cannot be set at run time: put it in the server's config file and restart"
+            )
             continue
         changes.append(Change(observation.target, flag.name, observation.variables[flag.name], flag.value))
     if observation.flavor == "mariadb":
@@ -339,4 +393,6 @@ def refuse_cloud_sql(observation: MysqlObservation) -> None:
     """Cloud SQL takes flags through its API (gcloud, Terraform), never SET: say how instead."""
     if observation.flavor == "cloudsql":
         command, note = gcloud_command(None)
-        raise RefusedError(f"{observation.target} is Cloud SQL: flags are set with gcloud or Terraform, not SQL: {command} ({note})")
+        raise RefusedError(
+            f"{observation.target} is Cloud SQL: flags are set with gcloud or Terraform, not SQL: {command} ({note})"
+        )

@@ -22,7 +22,10 @@ MIN_CHART = (0, 22, 3)
 MIN_SERVER = (0, 65, 0)
 FUSE_BLOCK: dict[str, Any] = {  # the guide's block, verbatim
     "enabled": True,
-    "resources": {"limits": {"cpu": "0", "memory": "0", "ephemeral-storage": "10Gi"}, "requests": {"cpu": "0", "memory": "0"}},
+    "resources": {
+        "limits": {"cpu": "0", "memory": "0", "ephemeral-storage": "10Gi"},
+        "requests": {"cpu": "0", "memory": "0"},
+    },
 }
 
 
@@ -35,7 +38,9 @@ def fuse_enabled(observation: KubeObservation) -> bool:
     return bool(observation.cr and lookup(observation.cr.values, ("parquet", "fuse", "enabled")) is True)
 
 
-def _version_finding(check: str, what: str, text: str | None, minimum: tuple[int, int, int], target: str, remedy: str) -> Finding:
+def _version_finding(
+    check: str, what: str, text: str | None, minimum: tuple[int, int, int], target: str, remedy: str
+) -> Finding:
     wanted = ">= " + ".".join(map(str, minimum))
     version = parse_version(text)
     if version is None:
@@ -55,10 +60,22 @@ def check(observation: KubeObservation) -> Report:
     findings = [
         _fuse_finding(observation),
         _csi_finding(observation),
-        _version_finding("versions.operator-chart", "operator-wandb chart", chart, MIN_CHART, target,
-                         'set spec.chart.version to "0.22.3" or later in the WeightsAndBiases resource'),
-        _version_finding("versions.server", "server image", server_tag(observation), MIN_SERVER, target,
-                         "release server image 0.65.0 or later (spec.values.app.image.tag)"),
+        _version_finding(
+            "versions.operator-chart",
+            "operator-wandb chart",
+            chart,
+            MIN_CHART,
+            target,
+            'set spec.chart.version to "0.22.3" or later in the WeightsAndBiases resource',
+        ),
+        _version_finding(
+            "versions.server",
+            "server image",
+            server_tag(observation),
+            MIN_SERVER,
+            target,
+            "release server image 0.65.0 or later (spec.values.app.image.tag)",
+        ),
     ]
     return Report(tuple(findings))
 
@@ -73,19 +90,46 @@ def _fuse_finding(observation: KubeObservation) -> Finding:
     target = observation.target
     annotated, total = parquet_pods_annotated(observation)
     if observation.cr is None:
-        return Finding("parquet.fuse", Status.UNKNOWN, target, None, "enabled", "no WeightsAndBiases resource: values unknown")
+        return Finding(
+            "parquet.fuse", Status.UNKNOWN, target, None, "enabled", "no WeightsAndBiases resource: values unknown"
+        )
     if not fuse_enabled(observation):
         # a remedy that would be refused is no remedy: name what has to come first
-        first = "" if observation.csi_drivers is None or CSI_DRIVER in observation.csi_drivers else (
-            "first install the GKE GCS FUSE CSI driver (enable_gcs_fuse_csi_driver = true in W&B's Terraform, "
-            "then apply); then ")
-        return Finding("parquet.fuse", Status.FAIL, target, "disabled", "enabled",
-                       "the parquet values have no enabled fuse block", f"{first}wbctl parquet fuse enable")
+        first = (
+            ""
+            if observation.csi_drivers is None or CSI_DRIVER in observation.csi_drivers
+            else (
+                "first install the GKE GCS FUSE CSI driver (enable_gcs_fuse_csi_driver = true in W&B's Terraform, "
+                "then apply); then "
+            )
+        )
+        return Finding(
+            "parquet.fuse",
+            Status.FAIL,
+            target,
+            "disabled",
+            "enabled",
+            "the parquet values have no enabled fuse block",
+            f"{first}wbctl parquet fuse enable",
+        )
     if total and annotated == total:
-        return Finding("parquet.fuse", Status.OK, target, "enabled", "enabled", f"enabled; {annotated}/{total} parquet pods use the FUSE sidecar")
-    return Finding("parquet.fuse", Status.WARN, target, "enabled", "enabled",
-                   f"enabled in the values, but {annotated}/{total} parquet pods carry {FUSE_ANNOTATION} "
-                   "(not rolled out yet, or no GCS bucket: the chart only honours it on GCP)")
+        return Finding(
+            "parquet.fuse",
+            Status.OK,
+            target,
+            "enabled",
+            "enabled",
+            f"enabled; {annotated}/{total} parquet pods use the FUSE sidecar",
+        )
+    return Finding(
+        "parquet.fuse",
+        Status.WARN,
+        target,
+        "enabled",
+        "enabled",
+        f"enabled in the values, but {annotated}/{total} parquet pods carry {FUSE_ANNOTATION} "
+        "(not rolled out yet, or no GCS bucket: the chart only honours it on GCP)",
+    )
 
 
 def _csi_finding(observation: KubeObservation) -> Finding:
@@ -93,9 +137,18 @@ def _csi_finding(observation: KubeObservation) -> Finding:
     if observation.csi_drivers is None:
         return Finding("parquet.csi-driver", Status.UNKNOWN, target, None, CSI_DRIVER, "CSIDrivers not readable")
     if CSI_DRIVER in observation.csi_drivers:
-        return Finding("parquet.csi-driver", Status.OK, target, CSI_DRIVER, CSI_DRIVER, "the GKE GCS FUSE CSI driver is installed")
-    return Finding("parquet.csi-driver", Status.FAIL, target, None, CSI_DRIVER, "the GKE GCS FUSE CSI driver is not installed",
-                   "set enable_gcs_fuse_csi_driver = true in W&B's Terraform and apply")
+        return Finding(
+            "parquet.csi-driver", Status.OK, target, CSI_DRIVER, CSI_DRIVER, "the GKE GCS FUSE CSI driver is installed"
+        )
+    return Finding(
+        "parquet.csi-driver",
+        Status.FAIL,
+        target,
+        None,
+        CSI_DRIVER,
+        "the GKE GCS FUSE CSI driver is not installed",
+        "set enable_gcs_fuse_csi_driver = true in W&B's Terraform and apply",
+    )
 
 
 def _leaves(block: dict[str, Any], prefix: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
@@ -112,7 +165,9 @@ def plan_enable(observation: KubeObservation, *, disable: bool, context: str) ->
     """Refuses with the exact fix while a gate fails; else the guide's block, other values kept."""
     cr = observation.cr
     if cr is None:
-        raise RefusedError(f"no WeightsAndBiases resource named {observation.instance} in namespace {observation.namespace}: nothing to patch")
+        raise RefusedError(
+            f"no WeightsAndBiases resource named {observation.instance} in namespace {observation.namespace}: nothing to patch"
+        )
     if not disable:
         report = {f.check: f for f in check(observation).findings}
         for check_id in ("parquet.csi-driver", "versions.operator-chart", "versions.server"):
@@ -139,9 +194,12 @@ def status_document(observation: KubeObservation) -> dict[str, Any]:
             return None
         entry: dict[str, Any] = {"kind": w.kind, "name": w.name, "desired": w.desired, "ready": len(view.ready_pods)}
         if w.kind == "CronJob":
-            entry.update(schedule=w.schedule, suspended=w.suspended,
-                         last_schedule=w.last_schedule.isoformat() if w.last_schedule else None,
-                         last_success=w.last_success.isoformat() if w.last_success else None)
+            entry.update(
+                schedule=w.schedule,
+                suspended=w.suspended,
+                last_schedule=w.last_schedule.isoformat() if w.last_schedule else None,
+                last_success=w.last_success.isoformat() if w.last_success else None,
+            )
         return entry
 
     return {

@@ -15,7 +15,9 @@ from wbctl.errors import UsageError
 from wbctl.redact import url_without_credentials
 
 EXAMPLE = "http://prometheus-pushgateway.monitoring.svc:9091"
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 
 
 def parse_push_url(text: str, option: str, *, credentials: bool) -> str:
@@ -32,8 +34,10 @@ def parse_push_url(text: str, option: str, *, credentials: bool) -> str:
         raise UsageError(f"{option}: {problem}") from None
     shown = url_without_credentials(text)
     if not credentials and (parts.username is not None or "@" in parts.netloc):
-        raise UsageError(f"{option}: a user or password in the URL would be printed in the manifests: "
-                         "give the Pushgateway's address without credentials")
+        raise UsageError(
+            f"{option}: a user or password in the URL would be printed in the manifests: "
+            "give the Pushgateway's address without credentials"
+        )
     host = parts.hostname or ""
     ip6 = ":" in host
     if parts.scheme not in ("http", "https") or not host or (not ip6 and not _HOST.fullmatch(host)) or port == 0:

@@ -146,8 +146,10 @@ def _zero_like(reading: Reading, times: list[datetime]) -> Reading:
 def prepare(readings: QueueReadings, now: datetime, policy: Policy) -> QueueReadings:
     """Stale signals become unknown; a Pub/Sub counter with no points beside fresh gauge
     points reads zero (Pub/Sub reports no DELTA point for a minute with nothing in it)."""
-    fresh = {name: _stale(getattr(readings, name), now, policy.stale_after)
-             for name in ("backlog", "oldest_age", "published", "consumed", "expired")}
+    fresh = {
+        name: _stale(getattr(readings, name), now, policy.stale_after)
+        for name in ("backlog", "oldest_age", "published", "consumed", "expired")
+    }
     gauge = fresh["backlog"]
     if readings.source == "pubsub" and gauge.known:
         times = [t for t, _ in gauge.points]
@@ -172,8 +174,11 @@ def _kafka_derived(lag: Reading, consumed: Reading, published: Reading) -> dict[
     derived["oldest_age"] = Reading("oldest_age", tuple(ages), "" if ages else "no consumption: age unbounded")
     if not published.known:
         pairs = list(zip(lag.points, lag.points[1:]))
-        publish = [(t1, max(0.0, rates[t1] + (v1 - v0) / (t1 - t0).total_seconds()))
-                   for (t0, v0), (t1, v1) in pairs if t1 in rates and t1 > t0]
+        publish = [
+            (t1, max(0.0, rates[t1] + (v1 - v0) / (t1 - t0).total_seconds()))
+            for (t0, v0), (t1, v1) in pairs
+            if t1 in rates and t1 > t0
+        ]
         derived["published"] = Reading("published", tuple(publish), "" if publish else "not enough points")
     return derived
 
@@ -186,19 +191,32 @@ def judge(raw: QueueReadings, *, window: int, now: datetime, policy: Policy) -> 
     backlog = readings.backlog
     span = trend_seconds(window)
     if not backlog.known:
-        return Judgement(Verdict.UNKNOWN, f"cannot read the backlog: {backlog.reason}", readings, trend_seconds=span,
-                         policy=policy)
+        return Judgement(
+            Verdict.UNKNOWN, f"cannot read the backlog: {backlog.reason}", readings, trend_seconds=span, policy=policy
+        )
     newest = backlog.newest
     assert newest is not None
     recent = since(backlog.points, newest - timedelta(seconds=span))
     age = readings.oldest_age.latest
     publish = mean_value(since(readings.published.points, newest - timedelta(minutes=5)))
     consume = mean_value(since(readings.consumed.points, newest - timedelta(minutes=5)))
-    base = Judgement(Verdict.UNKNOWN, "", readings, backlog=backlog.latest, oldest_age=age,
-                     publish_rate=publish, consume_rate=consume, trend_seconds=span, policy=policy)
+    base = Judgement(
+        Verdict.UNKNOWN,
+        "",
+        readings,
+        backlog=backlog.latest,
+        oldest_age=age,
+        publish_rate=publish,
+        consume_rate=consume,
+        trend_seconds=span,
+        policy=policy,
+    )
     if len(recent) < MIN_POINTS:
-        return replace(base, reason=f"only {len(recent)} backlog point(s) in the last {format_duration(span)} "
-                                    f"(at least {MIN_POINTS} needed for a trend)")
+        return replace(
+            base,
+            reason=f"only {len(recent)} backlog point(s) in the last {format_duration(span)} "
+            f"(at least {MIN_POINTS} needed for a trend)",
+        )
     slope = theil_sen(recent) or 0.0
     change = slope * (recent[-1][0] - recent[0][0]).total_seconds()
     threshold = max(policy.allowed_backlog, SIGNIFICANT_SHARE * _median(recent))
@@ -206,8 +224,12 @@ def judge(raw: QueueReadings, *, window: int, now: datetime, policy: Policy) -> 
     judged = replace(judged, loss=_data_loss(judged, readings, span, policy))
     latest = backlog.latest or 0.0
     if latest <= policy.allowed_backlog and (age is None or age <= policy.allowed_age):
-        return replace(judged, verdict=Verdict.NONE, reason=f"backlog {latest:,.0f} within the allowed {policy.allowed_backlog:,.0f}"
-                       + (f", oldest {format_duration(age)}" if age is not None else ""))
+        return replace(
+            judged,
+            verdict=Verdict.NONE,
+            reason=f"backlog {latest:,.0f} within the allowed {policy.allowed_backlog:,.0f}"
+            + (f", oldest {format_duration(age)}" if age is not None else ""),
+        )
     stalled = _stalled(readings, recent, threshold)
     if stalled:
         return replace(judged, verdict=Verdict.STALLED, reason=stalled)
@@ -216,8 +238,13 @@ def judge(raw: QueueReadings, *, window: int, now: datetime, policy: Policy) -> 
         return replace(judged, verdict=Verdict.GROWING, reason=f"the backlog is growing: {trend}")
     if change < -threshold:
         drain = latest / -slope if slope < 0 else None
-        return replace(judged, verdict=Verdict.DRAINING, drain_seconds=drain, rise_began=None,
-                       reason=f"the backlog is draining: {trend}")
+        return replace(
+            judged,
+            verdict=Verdict.DRAINING,
+            drain_seconds=drain,
+            rise_began=None,
+            reason=f"the backlog is draining: {trend}",
+        )
     return replace(judged, verdict=Verdict.STEADY, reason=f"the backlog holds at about {latest:,.0f} ({trend})")
 
 
@@ -235,8 +262,10 @@ def _stalled(readings: QueueReadings, recent: list[Point], threshold: float) -> 
         acks = dict(since(consumed.points, start))
         common = sorted(set(pubs) & set(acks))
         if len(common) >= 4 and all(pubs[t] > 0 and acks[t] < STALL_ACK_SHARE * pubs[t] for t in common):
-            return (f"acknowledgements under {STALL_ACK_SHARE:.0%} of publishes for the last "
-                    f"{format_duration(STALL_ACK_SECONDS)}: the consumers take nothing off the queue")
+            return (
+                f"acknowledgements under {STALL_ACK_SHARE:.0%} of publishes for the last "
+                f"{format_duration(STALL_ACK_SECONDS)}: the consumers take nothing off the queue"
+            )
     age = readings.oldest_age
     if age.known:
         assert age.newest is not None
@@ -247,8 +276,10 @@ def _stalled(readings: QueueReadings, recent: list[Point], threshold: float) -> 
         if age_slope is not None and age_slope >= STALL_AGE_RATE and backlog_slope is not None:
             flat = abs(backlog_slope * STALL_AGE_SECONDS) <= threshold
             if flat:
-                return (f"the oldest message's age rises {age_slope:.1f} s/s for {format_duration(STALL_AGE_SECONDS)} "
-                        "while the backlog is flat: a message that cannot be processed (a poison message), not load")
+                return (
+                    f"the oldest message's age rises {age_slope:.1f} s/s for {format_duration(STALL_AGE_SECONDS)} "
+                    "while the backlog is flat: a message that cannot be processed (a poison message), not load"
+                )
     return ""
 
 
@@ -270,8 +301,10 @@ def _data_loss(judged: Judgement, readings: QueueReadings, span: int, policy: Po
     backlog, consume = judged.backlog or 0.0, judged.consume_rate
     if consume and consume > 0 and age + backlog / consume >= retention:
         left.append(max(0.0, retention - age))
-        reasons.append(f"the oldest message is {format_duration(age)} old and the backlog takes "
-                       f"{format_duration(backlog / consume)} to work through at {consume:,.0f}/s")
+        reasons.append(
+            f"the oldest message is {format_duration(age)} old and the backlog takes "
+            f"{format_duration(backlog / consume)} to work through at {consume:,.0f}/s"
+        )
     elif consume is not None and consume <= 0 and backlog > 0:  # unknown consumption is not none
         left.append(max(0.0, retention - age))
         reasons.append("nothing is being consumed")
@@ -288,11 +321,19 @@ def _data_loss(judged: Judgement, readings: QueueReadings, span: int, policy: Po
         else:
             trend_note = f"; at its rise of {age_slope:.2f} s/s the oldest would reach it in {format_duration(eta)}"
     if not left:
-        return DataLoss(False, None, retention,
-                        f"{format_duration(max(0.0, retention - age))} of the {retention_text} retention left{trend_note}")
+        return DataLoss(
+            False,
+            None,
+            retention,
+            f"{format_duration(max(0.0, retention - age))} of the {retention_text} retention left{trend_note}",
+        )
     seconds = min(left)
-    return DataLoss(True, seconds, retention,
-                    f"messages reach the {retention_text} retention in {format_duration(seconds)}: " + "; ".join(reasons))
+    return DataLoss(
+        True,
+        seconds,
+        retention,
+        f"messages reach the {retention_text} retention in {format_duration(seconds)}: " + "; ".join(reasons),
+    )
 
 
 # --- the queue in `wbctl check` -------------------------------------------------------
@@ -302,23 +343,45 @@ def check(judgement: Judgement, target: str, remedy: str) -> Report:
     """`queue.backlog` (ok for none, warn for steady/draining, fail otherwise) and
     `queue.oldest-age` (the retention's headroom)."""
     verdict = judgement.verdict
-    status = {Verdict.NONE: Status.OK, Verdict.STEADY: Status.WARN, Verdict.DRAINING: Status.WARN,
-              Verdict.UNKNOWN: Status.UNKNOWN}.get(verdict, Status.FAIL)
+    status = {
+        Verdict.NONE: Status.OK,
+        Verdict.STEADY: Status.WARN,
+        Verdict.DRAINING: Status.WARN,
+        Verdict.UNKNOWN: Status.UNKNOWN,
+    }.get(verdict, Status.FAIL)
     observed = None if judgement.backlog is None else round(judgement.backlog)
     expected = "none (within queue-allowed-backlog)"
-    backlog = Finding(BACKLOG_CHECK, status, target, observed, expected, f"{verdict.value}: {judgement.reason}",
-                      remedy if status in (Status.FAIL, Status.WARN) else "")
+    backlog = Finding(
+        BACKLOG_CHECK,
+        status,
+        target,
+        observed,
+        expected,
+        f"{verdict.value}: {judgement.reason}",
+        remedy if status in (Status.FAIL, Status.WARN) else "",
+    )
     age, loss = judgement.oldest_age, judgement.loss
     if age is None:
         reason = judgement.readings.oldest_age.reason or judgement.reason
-        oldest = Finding(AGE_CHECK, Status.UNKNOWN, target, None, "within the retention", f"oldest message age unknown: {reason}")
+        oldest = Finding(
+            AGE_CHECK, Status.UNKNOWN, target, None, "within the retention", f"oldest message age unknown: {reason}"
+        )
     else:
-        age_status = Status.FAIL if loss is not None and loss.projected else (
-            Status.WARN if age > judgement.policy.allowed_age else Status.OK)
+        age_status = (
+            Status.FAIL
+            if loss is not None and loss.projected
+            else (Status.WARN if age > judgement.policy.allowed_age else Status.OK)
+        )
         headroom = loss.reason if loss is not None else ""
-        oldest = Finding(AGE_CHECK, age_status, target, format_duration(age), "within the retention",
-                         f"oldest message {format_duration(age)} old; {headroom}".rstrip("; "),
-                         remedy if age_status is not Status.OK else "")
+        oldest = Finding(
+            AGE_CHECK,
+            age_status,
+            target,
+            format_duration(age),
+            "within the retention",
+            f"oldest message {format_duration(age)} old; {headroom}".rstrip("; "),
+            remedy if age_status is not Status.OK else "",
+        )
     return Report((backlog, oldest))
 
 

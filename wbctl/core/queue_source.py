@@ -90,7 +90,9 @@ def parse(text: str, origin: str) -> QueueAddress:
             topic=unquote(path) or None,
             broker=host or None,
             group=(options.get("consumer_group_id") or [CONSUMER_GROUP])[0],
-            partitions=int(partitions) if partitions.isascii() and partitions.isdigit() and int(partitions) > 0 else None,
+            partitions=int(partitions)
+            if partitions.isascii() and partitions.isdigit() and int(partitions) > 0
+            else None,
             unresolved=unresolved,
         )
     scheme = value.partition(":")[0][:20] if ":" in value else value[:20]
@@ -136,7 +138,10 @@ def discover(workload: Workload | None, config_maps: Mapping[str, Mapping[str, s
     text, unresolved = expand(raw.value or "" if raw else "", variables)
     origin = f"deployment/{workload.name} env {ENV_VAR}"
     address = parse(text, origin)
-    return replace(address, unresolved=tuple(name for name in unresolved if name not in ("KAFKA_CLIENT_USER", "KAFKA_CLIENT_PASSWORD")))
+    return replace(
+        address,
+        unresolved=tuple(name for name in unresolved if name not in ("KAFKA_CLIENT_USER", "KAFKA_CLIENT_PASSWORD")),
+    )
 
 
 def terraform_names(install: str) -> tuple[str, str]:
@@ -166,9 +171,13 @@ def resolve(
     else:
         chosen = source or "pubsub"
         origin = f"queue-source = {chosen}" if source else "the W&B Terraform module's names"
-        address = QueueAddress(chosen, origin, topic=default_topic,
-                               subscription=default_subscription if chosen == "pubsub" else None,
-                               group=CONSUMER_GROUP if chosen == "kafka" else None)
+        address = QueueAddress(
+            chosen,
+            origin,
+            topic=default_topic,
+            subscription=default_subscription if chosen == "pubsub" else None,
+            group=CONSUMER_GROUP if chosen == "kafka" else None,
+        )
     overrides: dict[str, object] = {}
     if subscription and address.source == "pubsub":
         overrides["subscription"] = subscription

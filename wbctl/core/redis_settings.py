@@ -67,12 +67,16 @@ def validate_setting(key: str, value: str, *, force: bool) -> None:
         raise UsageError(f"{key} is outside {TUNABLE_PREFIX}: add --force if you really mean to set it")
     if key not in _INTEGER_KEYS and not force:  # a misspelt key is written beside the real one, which keeps its value
         close = get_close_matches(key, sorted(_INTEGER_KEYS), n=1, cutoff=0.0)
-        raise UsageError(f"{key} is not one of the guide's keys: did you mean {close[0]}? (add --force to set {key} as written)")
+        raise UsageError(
+            f"{key} is not one of the guide's keys: did you mean {close[0]}? (add --force to set {key} as written)"
+        )
     if value == "" or re.search(r"[\x00-\x1f\x7f]", value):
         raise UsageError(f"invalid value {value!r} for {key}: must be non-empty with no control characters")
     if key in _INTEGER_KEYS and not (re.fullmatch(r"[1-9][0-9]{0,9}", value) and int(value) <= MAX_SETTING):
-        raise UsageError(f"invalid value {value[:40]!r} for {key}: must be a positive whole number up to {MAX_SETTING:,} "
-                         "(the services read it as a 32-bit integer)")
+        raise UsageError(
+            f"invalid value {value[:40]!r} for {key}: must be a positive whole number up to {MAX_SETTING:,} "
+            "(the services read it as a 32-bit integer)"
+        )
 
 
 def parse_assignment(text: str) -> tuple[str, str]:

@@ -20,7 +20,9 @@ from wbctl.errors import BackendError, UsageError
 VIA_CR, VIA_DEPLOYMENT, VIA_HPA = "cr", "deployment", "hpa"
 OLD_AUTOSCALABLE = {"wandb-executor", "wandb-filestream", "wandb-flat-run-fields-updater"}
 NEVER_AUTOSCALED = {"wandb-app", "wandb-prometheus-server", "wandb-stackdriver"}
-REVERT_NOTE = "the operator re-applies the CR's values at its next reconcile and will revert this: use --via cr to make it last"
+REVERT_NOTE = (
+    "the operator re-applies the CR's values at its next reconcile and will revert this: use --via cr to make it last"
+)
 
 
 def view_of(observation: KubeObservation, spec: ServiceSpec) -> ServiceView:
@@ -50,8 +52,10 @@ def _floor(spec: ServiceSpec, option: str, value: int, force: bool) -> None:
     if value == 0:
         raise UsageError(f"{option} 0 stops {spec.name} ({spec.role}): add --force if you mean it")
     if value < spec.min_replicas:
-        raise UsageError(f"{option} {value} is below the guide's {spec.min_replicas} replicas of {spec.name} "
-                         "(at least 3, on different machines): add --force if you mean it")
+        raise UsageError(
+            f"{option} {value} is below the guide's {spec.min_replicas} replicas of {spec.name} "
+            "(at least 3, on different machines): add --force if you mean it"
+        )
 
 
 def validate_scale(spec: ServiceSpec, replicas: int, via: str | None, force: bool) -> None:
@@ -82,19 +86,28 @@ def plan_scale(
         )
     summary = f"{spec.name} will run {replicas} replica(s)"
     if view.workload is None:
-        raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to scale"
-                           + (f" (set values.{spec.values_key}.install: true in the WeightsAndBiases resource first)"
-                              if observation.cr is not None and observation.cr.new_layout else ""))
+        raise BackendError(
+            f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to scale"
+            + (
+                f" (set values.{spec.values_key}.install: true in the WeightsAndBiases resource first)"
+                if observation.cr is not None and observation.cr.new_layout
+                else ""
+            )
+        )
     if via == VIA_CR and observation.cr is not None:
-        return cr_values_plan(observation, observation.cr, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes)
+        return cr_values_plan(
+            observation, observation.cr, [((spec.values_key, "replicaCount"), replicas)], summary, context, notes
+        )
     workload = view.workload
     if workload is None:
         raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to scale")
     if observation.cr is not None:
         notes.append(REVERT_NOTE)
     target = f"deployment/{workload.name}"
-    changes = () if workload.desired == replicas else (
-        Change(target, "spec.replicas", workload.desired, replicas, path=("spec", "replicas")),
+    changes = (
+        ()
+        if workload.desired == replicas
+        else (Change(target, "spec.replicas", workload.desired, replicas, path=("spec", "replicas")),)
     )
     return Plan(
         context=context,
@@ -116,8 +129,13 @@ def _can_autoscale(observation: KubeObservation, spec: ServiceSpec) -> bool:
 
 
 def validate_autoscale(
-    min_replicas: int | None, max_replicas: int | None, cpu_target: int | None, disable: bool, via: str | None,
-    spec: ServiceSpec | None = None, force: bool = False,
+    min_replicas: int | None,
+    max_replicas: int | None,
+    cpu_target: int | None,
+    disable: bool,
+    via: str | None,
+    spec: ServiceSpec | None = None,
+    force: bool = False,
 ) -> None:
     """Everything about an autoscale request that can be judged before asking the cluster."""
     if via not in (None, VIA_CR, VIA_HPA):
@@ -169,15 +187,21 @@ def plan_autoscale(
     if via == VIA_CR and cr is not None and keda is not None and not disable and cr.new_layout:
         # KEDA is in charge: its ScaledObject's bounds are the ones that count
         base = (spec.values_key, "autoscaling", "keda")
-        notes.append(f"KEDA ScaledObject {keda.name} scales {spec.name}: its bounds are changed "
-                     f"(values.{spec.values_key}.autoscaling.keda), its triggers kept")
+        notes.append(
+            f"KEDA ScaledObject {keda.name} scales {spec.name}: its bounds are changed "
+            f"(values.{spec.values_key}.autoscaling.keda), its triggers kept"
+        )
         if cpu_target is not None:
             notes.append("--cpu-target is not applied: KEDA's cpu trigger sets it")
-        keda_changes: list[tuple[tuple[str, ...], Any]] = [((*base, "minReplicaCount"), min_replicas),
-                                                            ((*base, "maxReplicaCount"), max_replicas)]
+        keda_changes: list[tuple[tuple[str, ...], Any]] = [
+            ((*base, "minReplicaCount"), min_replicas),
+            ((*base, "maxReplicaCount"), max_replicas),
+        ]
         return cr_values_plan(observation, cr, keda_changes, summary, context, notes)
     if keda is not None:
-        notes.append(f"KEDA ScaledObject {keda.name} also scales {spec.name}: check <service>.autoscaling.keda in the CR")
+        notes.append(
+            f"KEDA ScaledObject {keda.name} also scales {spec.name}: check <service>.autoscaling.keda in the CR"
+        )
     if via == VIA_CR and cr is not None:
         base = (spec.values_key, "autoscaling", "horizontal") if cr.new_layout else (spec.values_key, "autoscaling")
         cpu_key = "targetCPUUtilizationPercentage" if cr.new_layout else "targetCPU"
@@ -188,7 +212,9 @@ def plan_autoscale(
                 changes.append(((*base, cpu_key), cpu_target))
         return cr_values_plan(observation, cr, changes, summary, context, notes)
     if keda is not None:
-        raise UsageError(f"{spec.name} is autoscaled by KEDA ScaledObject {keda.name}, which owns its HPA: use --via cr")
+        raise UsageError(
+            f"{spec.name} is autoscaled by KEDA ScaledObject {keda.name}, which owns its HPA: use --via cr"
+        )
     return _hpa_plan(observation, spec, view, min_replicas, max_replicas, cpu_target, disable, summary, context, notes)
 
 
@@ -223,8 +249,12 @@ def _hpa_plan(
         notes.append(REVERT_NOTE)
     nothing = f"no changes: {target} already has these settings"
     if disable:
-        changes = () if existing is None else (
-            Change(target, "(object)", f"{existing.min_replicas}-{existing.max_replicas} replicas", None, path=()),
+        changes = (
+            ()
+            if existing is None
+            else (
+                Change(target, "(object)", f"{existing.min_replicas}-{existing.max_replicas} replicas", None, path=()),
+            )
         )
         writes: dict[str, Write] = {target: KubeWrite(existing.resource_version)} if existing else {}
         return Plan(context, observation.target, changes, summary, tuple(notes), nothing, writes)
@@ -235,7 +265,9 @@ def _hpa_plan(
     cpu = cpu_target if cpu_target is not None else (None if existing else 80)
     if cpu is not None:
         wanted.append(("cpu target %", ("spec", "metrics", "cpu"), existing.cpu_target if existing else None, cpu))
-    changes = tuple(Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after)
+    changes = tuple(
+        Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after
+    )
     if existing is not None:
         writes = {target: KubeWrite(existing.resource_version)}
     else:
@@ -261,11 +293,19 @@ class ScaleRequest:
         validate_scale(catalog.resolve(self.service), self.replicas, self.via, self.force)
 
     def argv(self) -> tuple[str, ...]:
-        return ("services", "scale", self.service, "--replicas", str(self.replicas), *_write_flags(self.via, self.force))
+        return (
+            "services",
+            "scale",
+            self.service,
+            "--replicas",
+            str(self.replicas),
+            *_write_flags(self.via, self.force),
+        )
 
     def plan(self, observation: KubeObservation, context: str) -> Plan:
-        return plan_scale(observation, catalog.resolve(self.service), self.replicas, via=self.via, force=self.force,
-                          context=context)
+        return plan_scale(
+            observation, catalog.resolve(self.service), self.replicas, via=self.via, force=self.force, context=context
+        )
 
 
 def _write_flags(via: str | None, force: bool) -> tuple[str, ...]:
@@ -287,8 +327,15 @@ class AutoscaleRequest:
     backend: ClassVar[str] = "kube"
 
     def validate(self) -> None:
-        validate_autoscale(self.min_replicas, self.max_replicas, self.cpu_target, self.disable, self.via,
-                           catalog.resolve(self.service), self.force)
+        validate_autoscale(
+            self.min_replicas,
+            self.max_replicas,
+            self.cpu_target,
+            self.disable,
+            self.via,
+            catalog.resolve(self.service),
+            self.force,
+        )
 
     def argv(self) -> tuple[str, ...]:
         args = ["services", "autoscale", self.service]
@@ -301,6 +348,14 @@ class AutoscaleRequest:
         return (*args, *_write_flags(self.via, self.force))
 
     def plan(self, observation: KubeObservation, context: str) -> Plan:
-        return plan_autoscale(observation, catalog.resolve(self.service), min_replicas=self.min_replicas,
-                              max_replicas=self.max_replicas, cpu_target=self.cpu_target, disable=self.disable,
-                              via=self.via, context=context, force=self.force)
+        return plan_autoscale(
+            observation,
+            catalog.resolve(self.service),
+            min_replicas=self.min_replicas,
+            max_replicas=self.max_replicas,
+            cpu_target=self.cpu_target,
+            disable=self.disable,
+            via=self.via,
+            context=context,
+            force=self.force,
+        )

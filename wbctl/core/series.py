@@ -103,7 +103,7 @@ def theil_sen(points: Sequence[Point]) -> float | None:
         points = [points[int(i * step)] for i in range(240)]
     slopes = []
     for i, (t0, v0) in enumerate(points):
-        for t1, v1 in points[i + 1:]:
+        for t1, v1 in points[i + 1 :]:
             dt = (t1 - t0).total_seconds()
             if dt > 0:
                 slopes.append((v1 - v0) / dt)

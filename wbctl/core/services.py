@@ -55,7 +55,9 @@ def _replicas(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
     autoscaler = view.autoscaler
     proposal: AutoscaleRequest | ScaleRequest
     if autoscaler is not None:
-        proposal = AutoscaleRequest(spec.name, spec.min_replicas, max(autoscaler.max_replicas or 0, spec.min_replicas * 3))
+        proposal = AutoscaleRequest(
+            spec.name, spec.min_replicas, max(autoscaler.max_replicas or 0, spec.min_replicas * 3)
+        )
     else:
         proposal = ScaleRequest(spec.name, spec.min_replicas)
     message = f"{ready} ready; the guide asks for at least {spec.min_replicas}, on different machines"
@@ -71,8 +73,15 @@ def _spread(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
     ready = len(view.ready_pods)
     message = f"{ready} ready replicas on {len(nodes)} node(s); the guide asks for different machines"
     if ready < spec.min_replicas:
-        return Finding(check, Status.FAIL, target, len(nodes), expected, message,
-                       proposal=ScaleRequest(spec.name, spec.min_replicas))
+        return Finding(
+            check,
+            Status.FAIL,
+            target,
+            len(nodes),
+            expected,
+            message,
+            proposal=ScaleRequest(spec.name, spec.min_replicas),
+        )
     remedy = (
         f"spread the pods: pod anti-affinity or topologySpreadConstraints on kubernetes.io/hostname "
         f"(values.{spec.values_key} in the WeightsAndBiases resource), and enough nodes"
@@ -86,11 +95,24 @@ def _autoscaling(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
     if autoscaler is not None and autoscaler.enabled:
         kind = "KEDA ScaledObject" if autoscaler.kind == "ScaledObject" or autoscaler.keda else "HPA"
         bounds = f"{autoscaler.min_replicas}-{autoscaler.max_replicas}"
-        return Finding(check, Status.OK, target, f"{kind} {autoscaler.name} {bounds}", "enabled",
-                       f"autoscaled by {kind} {autoscaler.name} ({bounds} replicas)")
+        return Finding(
+            check,
+            Status.OK,
+            target,
+            f"{kind} {autoscaler.name} {bounds}",
+            "enabled",
+            f"autoscaled by {kind} {autoscaler.name} ({bounds} replicas)",
+        )
     proposal = AutoscaleRequest(spec.name, spec.min_replicas, 10)
-    return Finding(check, Status.FAIL, target, None, "enabled", "no autoscaler; the guide recommends autoscaling",
-                   proposal=proposal)
+    return Finding(
+        check,
+        Status.FAIL,
+        target,
+        None,
+        "enabled",
+        "no autoscaler; the guide recommends autoscaling",
+        proposal=proposal,
+    )
 
 
 def _single_instance(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
@@ -103,8 +125,15 @@ def _single_instance(view: ServiceView, spec: ServiceSpec, target: str) -> Findi
     if autoscaler is not None and (autoscaler.max_replicas or 0) > 1:
         remedy = f"wbctl services autoscale {spec.name} --disable, then wbctl services scale {spec.name} --replicas 1"
     else:
-        return Finding(check, Status.FAIL, target, most, 1, f"up to {most} replicas; the guide says {spec.name} "
-                       "cannot run in HA mode", proposal=ScaleRequest(spec.name, 1))
+        return Finding(
+            check,
+            Status.FAIL,
+            target,
+            most,
+            1,
+            f"up to {most} replicas; the guide says {spec.name} cannot run in HA mode",
+            proposal=ScaleRequest(spec.name, 1),
+        )
     message = f"up to {most} replicas; the guide says {spec.name} cannot run in HA mode"
     return Finding(check, Status.FAIL, target, most, 1, message, remedy)
 
@@ -164,8 +193,10 @@ def _autoscaler_json(autoscaler: Autoscaler | None) -> dict[str, object] | None:
         "cpu_target": autoscaler.cpu_target,
         "keda": autoscaler.keda,
         "last_scale": autoscaler.last_scale.isoformat() if autoscaler.last_scale else None,
-        "conditions": [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message}
-                       for c in autoscaler.conditions],
+        "conditions": [
+            {"type": c.type, "status": c.status, "reason": c.reason, "message": c.message}
+            for c in autoscaler.conditions
+        ],
     }
 
 
@@ -254,11 +285,13 @@ class ServiceStatus:
             "service": self.service,
             "role": self.role,
             "present": workload is not None,
-            "workload": None if workload is None else {"kind": workload.kind, "name": workload.name,
-                                                       "desired": workload.desired, "ready": workload.ready},
+            "workload": None
+            if workload is None
+            else {"kind": workload.kind, "name": workload.name, "desired": workload.desired, "ready": workload.ready},
             "pods": [pod.__dict__.copy() for pod in self.pods],
-            "containers": [{"name": c.name, "image": c.image, "requests": c.requests, "limits": c.limits}
-                           for c in self.containers],
+            "containers": [
+                {"name": c.name, "image": c.image, "requests": c.requests, "limits": c.limits} for c in self.containers
+            ],
             "autoscaler": _autoscaler_json(self.autoscaler),
             "cr_values": self.cr_values,
         }
@@ -279,13 +312,43 @@ def status_views(observation: KubeObservation, views: list[ServiceView], now: da
         workload = view.workload
         key = view.spec.values_key if view.spec else view.name.removeprefix(catalog.PREFIX)
         service_values = values.get(key) if isinstance(values.get(key), dict) else {}
-        line = None if workload is None else WorkloadLine(
-            workload.kind, workload.name, workload.desired, len(view.ready_pods), workload.schedule, workload.suspended,
-            workload.last_schedule, workload.last_success)
-        pods = tuple(PodLine(pod.name, pod.node, observation.node_zones.get(pod.node or "") or None, pod.phase, pod.ready,
-                             pod.restarts, _age(pod.started, now)) for pod in view.pods)
-        result.append(ServiceStatus(view.name, view.role, line, pods, workload.containers if workload else (),
-                                    view.autoscaler, {k: service_values[k] for k in GOVERNING_VALUES if k in service_values}))
+        line = (
+            None
+            if workload is None
+            else WorkloadLine(
+                workload.kind,
+                workload.name,
+                workload.desired,
+                len(view.ready_pods),
+                workload.schedule,
+                workload.suspended,
+                workload.last_schedule,
+                workload.last_success,
+            )
+        )
+        pods = tuple(
+            PodLine(
+                pod.name,
+                pod.node,
+                observation.node_zones.get(pod.node or "") or None,
+                pod.phase,
+                pod.ready,
+                pod.restarts,
+                _age(pod.started, now),
+            )
+            for pod in view.pods
+        )
+        result.append(
+            ServiceStatus(
+                view.name,
+                view.role,
+                line,
+                pods,
+                workload.containers if workload else (),
+                view.autoscaler,
+                {k: service_values[k] for k in GOVERNING_VALUES if k in service_values},
+            )
+        )
     return result
 
 

@@ -16,4 +16,3 @@ def parse_version(text: str | None) -> tuple[int, int, int] | None:
         return None
     major, minor, patch = match.groups()
     return int(major), int(minor), int(patch or 0)
-

@@ -52,8 +52,9 @@ def start_redis(epoch_seconds: Callable[[], float]) -> TcpFakeServer:
     server.daemon_threads = True
     fake = server.fake_server
     fake.dbs = defaultdict(lambda: _SimulatedTimeDatabase(fake.lock, epoch_seconds))
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True,
-                     name="sandbox-redis").start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True, name="sandbox-redis"
+    ).start()
     return server
 
 

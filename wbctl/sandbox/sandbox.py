@@ -21,7 +21,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,11 @@ class Sandbox:
         fresh = saved is None or saved.get("version") != STATE_VERSION or saved.get("scenario") != self.scenario.name
         self._saved = {} if fresh else saved  # type: ignore[assignment]
         clock = SimClock.starting_now(self.speed) if fresh else SimClock.from_json(self._saved["clock"], self.speed)
-        story_start = (clock.sim_anchor - timedelta(seconds=self.scenario.length) if fresh
-                       else datetime.fromisoformat(self._saved["story_start"]))
+        story_start = (
+            clock.sim_anchor - timedelta(seconds=self.scenario.length)
+            if fresh
+            else datetime.fromisoformat(self._saved["story_start"])
+        )
         clock.end = story_start + timedelta(seconds=self.scenario.length) + STORY_HORIZON
         with ThreadPoolExecutor(max_workers=4) as pool:
             redis = pool.submit(self._start_redis, clock)
@@ -106,11 +109,22 @@ class Sandbox:
         from wbctl.sandbox.sim.queue_model import Change
 
         self._redis = self._client()
-        self.world = World(self.scenario.story, NAMES, clock, story_start,
-                           changes=[Change.from_json(c) for c in self._saved.get("changes", [])],
-                           history=list(self._saved.get("history", [])), google=self._google, redis=self._redis)
+        self.world = World(
+            self.scenario.story,
+            NAMES,
+            clock,
+            story_start,
+            changes=[Change.from_json(c) for c in self._saved.get("changes", [])],
+            history=list(self._saved.get("history", [])),
+            google=self._google,
+            redis=self._redis,
+        )
         if fresh:
-            self._saved = {"version": STATE_VERSION, "scenario": self.scenario.name, "story_start": story_start.isoformat()}
+            self._saved = {
+                "version": STATE_VERSION,
+                "scenario": self.scenario.name,
+                "story_start": story_start.isoformat(),
+            }
         self._clock_json = clock.to_json()
         self._load_redis()
         self._google.on_call = self.world.sync
@@ -119,6 +133,7 @@ class Sandbox:
 
     def _start_redis(self, clock: SimClock) -> None:
         from wbctl.sandbox import redis as sandbox_redis
+
         server = sandbox_redis.start_redis(lambda: clock.now().timestamp())
         self._servers.append(server)
         self.redis_url = sandbox_redis.url(server)
@@ -138,8 +153,9 @@ class Sandbox:
 
         self._google = FakeGoogleAPIs().start()
         story = self.scenario.story
-        add_bigtable(self._google, NAMES, bounds=story.nodes, nodes=story.start_nodes,
-                     cpu_target=round(story.cpu_target * 100))
+        add_bigtable(
+            self._google, NAMES, bounds=story.nodes, nodes=story.start_nodes, cpu_target=round(story.cpu_target * 100)
+        )
         if self._saved.get("google") is not None:
             self._google.load_state(self._saved["google"])  # what earlier rehearsals changed in Bigtable
 
@@ -159,6 +175,7 @@ class Sandbox:
         """The scenario's namespace (built once, then cached), the resource's saved values,
         and what the operator makes of them: pods of earlier rehearsals are up and ready."""
         from wbctl.sandbox.sim import operator
+
         objects, cached = self._objects()
         values = self._saved.get("cr_values")
         for obj in objects:
@@ -167,7 +184,9 @@ class Sandbox:
         self._kube.add_all(objects, owned=cached)  # from the cache: checked when it was built
         now = self.world.clock.now()
         self.world.kube, self.world.reconcile = self._kube, operator.reconcile
-        operator.reconcile(self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1))
+        operator.reconcile(
+            self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1)
+        )
         self.world.reconciled_version = self.world.cr_version()
 
     def _objects(self) -> tuple[list[dict[str, Any]], bool]:
@@ -245,8 +264,11 @@ class Sandbox:
             pipe.get(key)
             pipe.pexpiretime(key)
         answers = pipe.execute()
-        return {key: [value, datetime.fromtimestamp(at / 1000, timezone.utc).isoformat() if at >= 0 else None]
-                for key, value, at in zip(keys, answers[::2], answers[1::2]) if value is not None}
+        return {
+            key: [value, datetime.fromtimestamp(at / 1000, UTC).isoformat() if at >= 0 else None]
+            for key, value, at in zip(keys, answers[::2], answers[1::2])
+            if value is not None
+        }
 
     # --- saving and stopping --------------------------------------------------------------------
 
@@ -317,8 +339,14 @@ def _fixtures_fingerprint() -> str:
 
     here = Path(__file__).parent
     objects = here / "kube" / "objects"
-    files = sorted([*objects.glob("*.py"), here / "sim" / "scenarios.py", here / "sim" / "stories.py",
-                    *(path for path in objects.glob("data/**/*") if path.is_file())])
+    files = sorted(
+        [
+            *objects.glob("*.py"),
+            here / "sim" / "scenarios.py",
+            here / "sim" / "stories.py",
+            *(path for path in objects.glob("data/**/*") if path.is_file()),
+        ]
+    )
     stamps = [f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}" for path in files if (stat := path.stat())]
     return f"{__version__} " + ",".join(stamps)
 

@@ -22,8 +22,9 @@ def api(isolated_env: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def adapter() -> KubeAdapter:
-    return KubeAdapter(kube_context=None, namespace="default", instance="wandb", timeout=5,
-                       kubeconfig=os.environ["KUBECONFIG"])
+    return KubeAdapter(
+        kube_context=None, namespace="default", instance="wandb", timeout=5, kubeconfig=os.environ["KUBECONFIG"]
+    )
 
 
 def test_one_list_call_per_kind(api: FakeKubeAPI) -> None:
@@ -34,8 +35,11 @@ def test_one_list_call_per_kind(api: FakeKubeAPI) -> None:
         assert api.count("list", resource) == 1, resource
     assert api.count("get", "weightsandbiases") == 1
     assert len(observation.workloads) == 16  # 15 Deployments of the instance and the backfill CronJob
-    assert all(r.query.get("labelSelector") == "app.kubernetes.io/instance=wandb"
-               for r in api.requests if r.verb == "list" and r.resource != "nodes")
+    assert all(
+        r.query.get("labelSelector") == "app.kubernetes.io/instance=wandb"
+        for r in api.requests
+        if r.verb == "list" and r.resource != "nodes"
+    )
     assert observation.cr is not None and observation.cr.chart_version == "0.43.8"
     assert len(observation.node_zones) == 3
 

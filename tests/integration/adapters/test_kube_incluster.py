@@ -36,13 +36,18 @@ def pod_env(fake: FakeKubeAPI, tmp_path: Path, isolated_env: Path) -> dict[str, 
     (directory / "token").write_text(fake.token)
     (directory / "ca.crt").write_bytes(fake.ca_pem)
     assert not (isolated_env / ".kube").exists()
-    return {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(fake.port),
-            "WBCTL_SERVICEACCOUNT_DIR": str(directory), "HOME": str(isolated_env)}
+    return {
+        "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        "KUBERNETES_SERVICE_PORT": str(fake.port),
+        "WBCTL_SERVICEACCOUNT_DIR": str(directory),
+        "HOME": str(isolated_env),
+    }
 
 
 def adapter(environ: dict[str, str]) -> KubeAdapter:
-    return KubeAdapter(kube_context=None, namespace="default", instance="wandb", timeout=5,
-                       kubeconfig=None, environ=environ)
+    return KubeAdapter(
+        kube_context=None, namespace="default", instance="wandb", timeout=5, kubeconfig=None, environ=environ
+    )
 
 
 def test_the_adapter_reads_through_the_in_cluster_config(fake: FakeKubeAPI, pod_env: dict[str, str]) -> None:
@@ -71,14 +76,24 @@ def test_the_in_cluster_config_comes_from_the_invocations_environment(pod_env: d
 
 def test_a_missing_token_is_one_line(pod_env: dict[str, str], tmp_path: Path) -> None:
     kube = adapter({**pod_env, "WBCTL_SERVICEACCOUNT_DIR": str(tmp_path / "nowhere")})
-    with pytest.raises(BackendError, match=r"cannot load the in-cluster config from .*nowhere \(Service token file does not exist"):
+    with pytest.raises(
+        BackendError, match=r"cannot load the in-cluster config from .*nowhere \(Service token file does not exist"
+    ):
         kube.client()
 
 
 def run(pod_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {name: value for name, value in os.environ.items() if name != "KUBECONFIG" and not name.startswith("KUBERNETES_")}
-    return subprocess.run([sys.executable, "-m", "wbctl", *args], env={**env, **pod_env}, capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
+    env = {
+        name: value for name, value in os.environ.items() if name != "KUBECONFIG" and not name.startswith("KUBERNETES_")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "wbctl", *args],
+        env={**env, **pod_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_wbctl_services_list_in_a_pod(fake: FakeKubeAPI, pod_env: dict[str, str]) -> None:
@@ -92,10 +107,14 @@ def test_wbctl_services_list_in_a_pod(fake: FakeKubeAPI, pod_env: dict[str, str]
 def test_wbctl_check_services_in_a_pod_and_a_wrong_token(fake: FakeKubeAPI, pod_env: dict[str, str]) -> None:
     result = run(pod_env, "check", "--only", "services", "--exit-zero", "-o", "json")
     assert result.returncode == 0, result.stderr
-    assert any(f["check"].startswith("services.") and f["status"] != "unknown" for f in json.loads(result.stdout)["findings"])
+    assert any(
+        f["check"].startswith("services.") and f["status"] != "unknown" for f in json.loads(result.stdout)["findings"]
+    )
 
     Path(pod_env["WBCTL_SERVICEACCOUNT_DIR"], "token").write_text("not-the-token")
     refused = run(pod_env, "services", "list")
     assert refused.returncode == 3
     (line,) = refused.stderr.strip().splitlines()
-    assert line.startswith("wbctl: error: unauthorized: list deployments.apps in namespace default on https://127.0.0.1:")
+    assert line.startswith(
+        "wbctl: error: unauthorized: list deployments.apps in namespace default on https://127.0.0.1:"
+    )

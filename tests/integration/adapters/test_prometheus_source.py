@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -29,9 +29,16 @@ def test_signals_as_short_series_and_unknown_when_absent(prometheus_stack: Prome
     prometheus_stack.wait_for_samples(f'{LAG}{{kafka_consumer_group_id="adapter-test-other"}}', count=3)
     source = Prometheus(url=prometheus_stack.url, timeout=5)
     # the Prometheus is shared by the session: names of this test's own keep other tests' series out
-    data = source.fetch({"bigtable-cpu": "adapter-test", "queue-lag": "adapter-test-group",
-                         "queue-lag-partitions": "adapter-test-group", "bigtable-storage": "adapter-test"},
-                        60, datetime.now(timezone.utc))
+    data = source.fetch(
+        {
+            "bigtable-cpu": "adapter-test",
+            "queue-lag": "adapter-test-group",
+            "queue-lag-partitions": "adapter-test-group",
+            "bigtable-storage": "adapter-test",
+        },
+        60,
+        datetime.now(UTC),
+    )
     cpu = data["bigtable-cpu"]
     assert cpu.for_label("cluster", "adapter-test-c1").peak == 0.42
     assert cpu.for_label("cluster", "adapter-test-c2").latest == 0.77
@@ -44,12 +51,16 @@ def test_signals_as_short_series_and_unknown_when_absent(prometheus_stack: Prome
 
 
 def test_configured_query_and_errors(prometheus_stack: PrometheusStack) -> None:
-    source = Prometheus(url=prometheus_stack.url, timeout=5, queries={"bigtable-cpu": 'vector(0.5) * on() group_left() (up{job="pushgateway"})'})
-    data = source.fetch({"bigtable-cpu": "x"}, 60, datetime.now(timezone.utc))
+    source = Prometheus(
+        url=prometheus_stack.url,
+        timeout=5,
+        queries={"bigtable-cpu": 'vector(0.5) * on() group_left() (up{job="pushgateway"})'},
+    )
+    data = source.fetch({"bigtable-cpu": "x"}, 60, datetime.now(UTC))
     assert data["bigtable-cpu"].series is not None
     bad = Prometheus(url=prometheus_stack.url, timeout=5, queries={"bigtable-cpu": "sum(("})
     with pytest.raises(BackendError, match="refused the query for bigtable-cpu"):
-        bad.fetch({"bigtable-cpu": "x"}, 60, datetime.now(timezone.utc))
+        bad.fetch({"bigtable-cpu": "x"}, 60, datetime.now(UTC))
     unreachable = Prometheus(url="http://127.0.0.1:1", timeout=2)
     with pytest.raises(BackendError, match="cannot query Prometheus at http://127.0.0.1:1"):
-        unreachable.fetch({"bigtable-cpu": "x"}, 60, datetime.now(timezone.utc))
+        unreachable.fetch({"bigtable-cpu": "x"}, 60, datetime.now(UTC))

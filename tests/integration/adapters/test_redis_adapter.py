@@ -36,7 +36,9 @@ def test_observe_reads_every_key_in_one_round_trip(redis_server: RedisServer) ->
 
 def test_discard_is_one_watch_guarded_multi_exec(redis_server: RedisServer) -> None:
     adapter = adapter_for(redis_server)
-    plan = plan_discard(adapter.discard_state(), "r1", ttl_seconds=60, replace=False, context="t", target=adapter.target)
+    plan = plan_discard(
+        adapter.discard_state(), "r1", ttl_seconds=60, replace=False, context="t", target=adapter.target
+    )
     client = redis_server.client()
     client.config_resetstat()
     adapter.apply(plan)
@@ -75,7 +77,9 @@ def test_timeout_of_a_server_that_never_answers() -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)  # accepts connections in the kernel, never answers
     try:
-        adapter = RedisAdapter(f"redis://127.0.0.1:{listener.getsockname()[1]}/0", password=None, ca_file=None, timeout=0.5)
+        adapter = RedisAdapter(
+            f"redis://127.0.0.1:{listener.getsockname()[1]}/0", password=None, ca_file=None, timeout=0.5
+        )
         started = time.monotonic()
         with pytest.raises(BackendError, match="did not answer within 0.5s"):
             adapter.discard_state()
@@ -115,8 +119,12 @@ def test_ca_file_that_does_not_exist(redis_tls: RedisServer) -> None:
 def test_concurrent_discards_cannot_both_win(redis_server: RedisServer) -> None:
     """Two engineers plan against the same empty key; exactly one write lands."""
     first, second = adapter_for(redis_server), adapter_for(redis_server)
-    plan_a = plan_discard(first.discard_state(), "run-a", ttl_seconds=None, replace=False, context="t", target=first.target)
-    plan_b = plan_discard(second.discard_state(), "run-b", ttl_seconds=None, replace=False, context="t", target=second.target)
+    plan_a = plan_discard(
+        first.discard_state(), "run-a", ttl_seconds=None, replace=False, context="t", target=first.target
+    )
+    plan_b = plan_discard(
+        second.discard_state(), "run-b", ttl_seconds=None, replace=False, context="t", target=second.target
+    )
     outcomes: list[str] = []
 
     def attempt(adapter: RedisAdapter, plan) -> None:

@@ -17,12 +17,24 @@ from wbctl.core.queue_source import resolve
 from wbctl.errors import UsageError
 
 DEFAULT = alerts.AlertSettings(
-    context=None, queue_source="pubsub", queue="Pub/Sub subscription wandb-flat-run-fields-updater",
-    subscription="wandb-flat-run-fields-updater", project=None, bigtable_instance="wandb-bigtable",
-    retention=7 * 86400, allowed_backlog=0, allowed_age=300, auditor_interval=300,
+    context=None,
+    queue_source="pubsub",
+    queue="Pub/Sub subscription wandb-flat-run-fields-updater",
+    subscription="wandb-flat-run-fields-updater",
+    project=None,
+    bigtable_instance="wandb-bigtable",
+    retention=7 * 86400,
+    allowed_backlog=0,
+    allowed_age=300,
+    auditor_interval=300,
 )
-KAFKA = replace(DEFAULT, queue_source="kafka", queue="Kafka topic wandb-run-updates-shadow (consumer group flat-run-fields-updater)",
-                subscription=None, retention=None)
+KAFKA = replace(
+    DEFAULT,
+    queue_source="kafka",
+    queue="Kafka topic wandb-run-updates-shadow (consumer group flat-run-fields-updater)",
+    subscription=None,
+    retention=None,
+)
 
 
 WBCTL = 'wbctl{{ if ne $labels.context "default" }} --context {{ $labels.context }}{{ end }}'  # no --context for an unnamed one
@@ -34,10 +46,19 @@ def rules(settings: alerts.AlertSettings) -> dict[str, dict]:
 
 def test_the_default_rules_and_their_thresholds() -> None:
     found = rules(DEFAULT)
-    assert list(found) == ["WbctlQueueBacklogGrowing", "WbctlQueueStalled", "WbctlQueueOldestMessageAge",
-                           "WbctlQueueDataLossProjected", "WbctlQueueDrainPastRetention",
-                           "WbctlBigtableCpuOverTargetAtMaxNodes", "WbctlUpdaterAtMaxReplicasWhileGrowing",
-                           "WbctlCheckFailing", "WbctlCheckUnknown", "WbctlAuditorAbsent", "WbctlAuditorSilent"]
+    assert list(found) == [
+        "WbctlQueueBacklogGrowing",
+        "WbctlQueueStalled",
+        "WbctlQueueOldestMessageAge",
+        "WbctlQueueDataLossProjected",
+        "WbctlQueueDrainPastRetention",
+        "WbctlBigtableCpuOverTargetAtMaxNodes",
+        "WbctlUpdaterAtMaxReplicasWhileGrowing",
+        "WbctlCheckFailing",
+        "WbctlCheckUnknown",
+        "WbctlAuditorAbsent",
+        "WbctlAuditorSilent",
+    ]
     assert found["WbctlQueueBacklogGrowing"]["expr"] == 'wbctl_queue_verdict{verdict="growing"} == 1'
     assert found["WbctlQueueBacklogGrowing"]["for"] == "10m"
     assert found["WbctlQueueOldestMessageAge"]["expr"] == "wbctl_queue_oldest_age_seconds > 302400"
@@ -52,7 +73,10 @@ def test_the_default_rules_and_their_thresholds() -> None:
         assert "runbook_url" not in rule["annotations"], name  # no base URL configured
     severities = {name: rule["labels"]["severity"] for name, rule in found.items()}
     assert {name for name, severity in severities.items() if severity == "critical"} == {
-        "WbctlQueueStalled", "WbctlQueueDataLossProjected", "WbctlQueueDrainPastRetention"}
+        "WbctlQueueStalled",
+        "WbctlQueueDataLossProjected",
+        "WbctlQueueDrainPastRetention",
+    }
     assert found["WbctlQueueStalled"]["annotations"]["runbook"] == WBCTL + " runbook queue-backlog"
     assert found["WbctlCheckFailing"]["annotations"]["runbook"] == WBCTL + " check --only {{ $labels.group }}"
 
@@ -97,7 +121,10 @@ def test_combined_metrics_match_on_context() -> None:
 
 def test_runbook_url_only_when_configured() -> None:
     found = rules(replace(DEFAULT, runbook_url="https://github.com/acme/wbctl/blob/main/docs/"))
-    assert found["WbctlQueueStalled"]["annotations"]["runbook_url"] == "https://github.com/acme/wbctl/blob/main/docs/runbook.md"
+    assert (
+        found["WbctlQueueStalled"]["annotations"]["runbook_url"]
+        == "https://github.com/acme/wbctl/blob/main/docs/runbook.md"
+    )
     assert found["WbctlCheckFailing"]["annotations"]["runbook_url"].endswith("/docs/runbook.md#alerts")
 
 
@@ -105,7 +132,8 @@ def test_kafka_without_a_retention() -> None:
     found = rules(KAFKA)
     assert "WbctlQueueDrainPastRetention" not in found
     assert found["WbctlQueueOldestMessageAge"]["expr"] == (
-        "wbctl_queue_oldest_age_seconds > on(context) group_left() (0.5 * wbctl_queue_retention_seconds)")
+        "wbctl_queue_oldest_age_seconds > on(context) group_left() (0.5 * wbctl_queue_retention_seconds)"
+    )
     assert "Kafka topic wandb-run-updates-shadow" in found["WbctlQueueStalled"]["annotations"]["description"]
     assert any("queue-retention" in note for note in alerts.notes(KAFKA))
     assert "set queue-retention" in alerts.prometheus_text(KAFKA).splitlines()[2]
@@ -126,7 +154,9 @@ def test_the_text_is_a_header_and_the_document() -> None:
     assert "retention 7d, allowed age 5m, allowed backlog 0, auditor every 5m" in text
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(600, "10m"), (3600, "1h"), (900, "15m"), (90, "90s"), (86400, "1d"), (5400, "90m")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(600, "10m"), (3600, "1h"), (900, "15m"), (90, "90s"), (86400, "1d"), (5400, "90m")]
+)
 def test_prometheus_duration(seconds: int, text: str) -> None:
     assert alerts.prometheus_duration(seconds) == text
 
@@ -146,8 +176,11 @@ def gcp(settings: alerts.AlertSettings) -> dict[str, dict]:
     return {policy.name: policy.document for policy in found}
 
 
-@pytest.mark.parametrize("settings", [DEFAULT, replace(DEFAULT, context="prod", project="my-proj",
-                                                       runbook_url="https://example.com/docs")], ids=["default", "context"])
+@pytest.mark.parametrize(
+    "settings",
+    [DEFAULT, replace(DEFAULT, context="prod", project="my-proj", runbook_url="https://example.com/docs")],
+    ids=["default", "context"],
+)
 def test_every_policy_is_an_alert_policy(settings: alerts.AlertSettings) -> None:
     for name, document in gcp(settings).items():
         text = json.dumps(document)
@@ -169,16 +202,31 @@ def test_a_misspelt_field_is_refused_by_the_proto() -> None:
 
 
 def test_policies_select_the_contexts_subscription_and_instance() -> None:
-    settings = replace(DEFAULT, context="prod", project="my-proj", subscription="prod-updater", bigtable_instance="prod-bt",
-                       retention=3 * 86400)
+    settings = replace(
+        DEFAULT,
+        context="prod",
+        project="my-proj",
+        subscription="prod-updater",
+        bigtable_instance="prod-bt",
+        retention=3 * 86400,
+    )
     found = gcp(settings)
-    assert list(found) == ["WbctlQueueBacklogGrowing", "WbctlQueueStalled", "WbctlQueueOldestMessageAge", "WbctlQueueDataLoss",
-                           "WbctlBigtableCpuOverTarget"]
+    assert list(found) == [
+        "WbctlQueueBacklogGrowing",
+        "WbctlQueueStalled",
+        "WbctlQueueOldestMessageAge",
+        "WbctlQueueDataLoss",
+        "WbctlBigtableCpuOverTarget",
+    ]
     for name, document in found.items():
         for condition in document["conditions"]:
             body = condition.get("conditionThreshold") or condition["conditionAbsent"]
             assert 'resource.labels.project_id = "my-proj"' in body["filter"], name
-            wanted = 'resource.labels.instance = "prod-bt"' if "Bigtable" in name else 'resource.labels.subscription_id = "prod-updater"'
+            wanted = (
+                'resource.labels.instance = "prod-bt"'
+                if "Bigtable" in name
+                else 'resource.labels.subscription_id = "prod-updater"'
+            )
             assert wanted in body["filter"], name
         assert document["displayName"].startswith("wbctl (prod): ")
         assert "`wbctl --context prod runbook queue-backlog`" in document["documentation"]["content"]
@@ -188,7 +236,9 @@ def test_policies_select_the_contexts_subscription_and_instance() -> None:
     assert loss["thresholdValue"] == 259200 and "ack_message_count" in loss["denominatorFilter"]
     cpu = found["WbctlBigtableCpuOverTarget"]["conditions"]
     assert [c["conditionThreshold"]["filter"].split('"')[1] for c in cpu] == [
-        "bigtable.googleapis.com/cluster/cpu_load", "bigtable.googleapis.com/cluster/node_count"]
+        "bigtable.googleapis.com/cluster/cpu_load",
+        "bigtable.googleapis.com/cluster/node_count",
+    ]
     assert found["WbctlQueueStalled"]["conditions"][1]["conditionAbsent"]["duration"] == "600s"
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,14 +10,17 @@ from wbctl.core.model import AutoscalingWrite, Status
 from wbctl.core.series import Series, SignalData
 from wbctl.errors import UsageError
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def observation(*clusters: bt.ClusterState) -> bt.BigtableObservation:
     return bt.BigtableObservation("proj", "wandb-bigtable", "W&B", "READY", clusters)
 
 
-def cluster(cid="wandb-bigtable-c1", nodes=3, scaling: bt.Autoscaling | None = bt.Autoscaling(1, 3, 70), storage="SSD"):
+SCALING = bt.Autoscaling(1, 3, 70)
+
+
+def cluster(cid="wandb-bigtable-c1", nodes=3, scaling: bt.Autoscaling | None = SCALING, storage="SSD"):
     return bt.ClusterState(cid, "us-central1-a", storage, "READY", nodes, scaling)
 
 
@@ -49,14 +52,24 @@ def test_manual_cluster_fails_autoscaling() -> None:
 
 def test_cpu_above_target_warns_only_at_max_nodes() -> None:
     busy = cpu([0.5, 0.85, 0.9])
-    at_max = {f.check: f for f in bt.check(observation(cluster(nodes=10, scaling=bt.Autoscaling(3, 10, 70))), busy, "1h").findings}
-    assert at_max["bigtable.cpu"].status is Status.WARN and "at its autoscaling maximum" in at_max["bigtable.cpu"].message
-    room = {f.check: f for f in bt.check(observation(cluster(nodes=5, scaling=bt.Autoscaling(3, 10, 70))), busy, "1h").findings}
+    at_max = {
+        f.check: f
+        for f in bt.check(observation(cluster(nodes=10, scaling=bt.Autoscaling(3, 10, 70))), busy, "1h").findings
+    }
+    assert (
+        at_max["bigtable.cpu"].status is Status.WARN and "at its autoscaling maximum" in at_max["bigtable.cpu"].message
+    )
+    room = {
+        f.check: f
+        for f in bt.check(observation(cluster(nodes=5, scaling=bt.Autoscaling(3, 10, 70))), busy, "1h").findings
+    }
     assert room["bigtable.cpu"].status is Status.OK and "room" in room["bigtable.cpu"].message
 
 
 def test_no_cpu_data_is_unknown_not_zero() -> None:
-    findings = {f.check: f for f in bt.check(observation(cluster()), SignalData("bigtable-cpu", None, "no data"), "1h").findings}
+    findings = {
+        f.check: f for f in bt.check(observation(cluster()), SignalData("bigtable-cpu", None, "no data"), "1h").findings
+    }
     assert findings["bigtable.cpu"].status is Status.UNKNOWN and findings["bigtable.cpu"].observed is None
 
 
@@ -84,19 +97,47 @@ def test_min_below_three_with_force() -> None:
 
 
 def test_one_bound_of_an_autoscaled_cluster_keeps_the_other() -> None:
-    plan = bt.plan_autoscale(observation(cluster()), min_nodes=3, max_nodes=None, cpu_target=None, storage_gib=None,
-                             cluster_id=None, context="c")
+    plan = bt.plan_autoscale(
+        observation(cluster()),
+        min_nodes=3,
+        max_nodes=None,
+        cpu_target=None,
+        storage_gib=None,
+        cluster_id=None,
+        context="c",
+    )
     assert [(c.key, c.after) for c in plan.changes] == [("autoscaling min nodes", 3)]  # max 3 kept
     with pytest.raises(UsageError, match="autoscaling is off"):
-        bt.plan_autoscale(observation(cluster(scaling=None)), min_nodes=3, max_nodes=None, cpu_target=None,
-                          storage_gib=None, cluster_id=None, context="c")
+        bt.plan_autoscale(
+            observation(cluster(scaling=None)),
+            min_nodes=3,
+            max_nodes=None,
+            cpu_target=None,
+            storage_gib=None,
+            cluster_id=None,
+            context="c",
+        )
     with pytest.raises(UsageError, match="more than 10 x --min 1"):  # the kept minimum still binds the new maximum
-        bt.plan_autoscale(observation(cluster()), min_nodes=None, max_nodes=11, cpu_target=None, storage_gib=None,
-                          cluster_id=None, context="c")
+        bt.plan_autoscale(
+            observation(cluster()),
+            min_nodes=None,
+            max_nodes=11,
+            cpu_target=None,
+            storage_gib=None,
+            cluster_id=None,
+            context="c",
+        )
 
 
-@pytest.mark.parametrize(("nodes", "force", "message"), [(0, True, "takes 1-1000"), (99999999999, False, "takes 1-1000"),
-                                                          (1, False, "add --force"), (2, False, "guide's absolute minimum")])
+@pytest.mark.parametrize(
+    ("nodes", "force", "message"),
+    [
+        (0, True, "takes 1-1000"),
+        (99999999999, False, "takes 1-1000"),
+        (1, False, "add --force"),
+        (2, False, "guide's absolute minimum"),
+    ],
+)
 def test_fixed_nodes_are_bounded_and_below_three_needs_force(nodes, force, message) -> None:
     with pytest.raises(UsageError, match=message):
         bt.validate_nodes(nodes, force)
@@ -107,22 +148,41 @@ def test_fixed_nodes_are_bounded_and_below_three_needs_force(nodes, force, messa
 
 def test_autoscale_plan_names_every_cluster_and_carries_the_whole_config() -> None:
     obs = observation(cluster("c1"), cluster("c2", scaling=None, nodes=4))
-    plan = bt.plan_autoscale(obs, min_nodes=3, max_nodes=10, cpu_target=None, storage_gib=None, cluster_id=None, context="p")
+    plan = bt.plan_autoscale(
+        obs, min_nodes=3, max_nodes=10, cpu_target=None, storage_gib=None, cluster_id=None, context="p"
+    )
     targets = {c.target for c in plan.changes}
-    assert targets == {"projects/proj/instances/wandb-bigtable/clusters/c1", "projects/proj/instances/wandb-bigtable/clusters/c2"}
+    assert targets == {
+        "projects/proj/instances/wandb-bigtable/clusters/c1",
+        "projects/proj/instances/wandb-bigtable/clusters/c2",
+    }
     c1 = {c.key: (c.before, c.after) for c in plan.changes if c.target.endswith("/c1")}
     assert c1 == {"autoscaling min nodes": (1, 3), "autoscaling max nodes": (3, 10)}
     assert plan.writes["projects/proj/instances/wandb-bigtable/clusters/c1"] == AutoscalingWrite(3, 10, 70, None)
     assert any("c2: autoscaling replaces its fixed 4 nodes" in n for n in plan.notes)
-    again = bt.plan_autoscale(observation(cluster("c1", scaling=bt.Autoscaling(3, 10, 70))), min_nodes=3, max_nodes=10,
-                              cpu_target=70, storage_gib=None, cluster_id=None, context="p")
+    again = bt.plan_autoscale(
+        observation(cluster("c1", scaling=bt.Autoscaling(3, 10, 70))),
+        min_nodes=3,
+        max_nodes=10,
+        cpu_target=70,
+        storage_gib=None,
+        cluster_id=None,
+        context="p",
+    )
     assert again.empty
 
 
 def test_storage_target_checked_against_the_clusters_type() -> None:
     with pytest.raises(UsageError, match="HDD cluster"):
-        bt.plan_autoscale(observation(cluster(storage="HDD")), min_nodes=3, max_nodes=10, cpu_target=None,
-                          storage_gib=3000, cluster_id=None, context="p")
+        bt.plan_autoscale(
+            observation(cluster(storage="HDD")),
+            min_nodes=3,
+            max_nodes=10,
+            cpu_target=None,
+            storage_gib=3000,
+            cluster_id=None,
+            context="p",
+        )
 
 
 def test_unknown_cluster() -> None:
@@ -139,10 +199,28 @@ def test_scale_turns_autoscaling_off_and_says_so() -> None:
 
 
 def test_status_document() -> None:
-    nodes = SignalData("bigtable-nodes", (Series({"cluster": "wandb-bigtable-c1"}, (
-        (NOW - timedelta(minutes=3), 1.0), (NOW - timedelta(minutes=2), 1.0), (NOW - timedelta(minutes=1), 3.0))),))
-    doc = bigtable_status.status_document(observation(cluster()), {"bigtable-cpu": cpu([0.2, 0.6]), "bigtable-nodes": nodes,
-                                                       "bigtable-storage": SignalData("bigtable-storage", None, "none")}, "1h")
+    nodes = SignalData(
+        "bigtable-nodes",
+        (
+            Series(
+                {"cluster": "wandb-bigtable-c1"},
+                (
+                    (NOW - timedelta(minutes=3), 1.0),
+                    (NOW - timedelta(minutes=2), 1.0),
+                    (NOW - timedelta(minutes=1), 3.0),
+                ),
+            ),
+        ),
+    )
+    doc = bigtable_status.status_document(
+        observation(cluster()),
+        {
+            "bigtable-cpu": cpu([0.2, 0.6]),
+            "bigtable-nodes": nodes,
+            "bigtable-storage": SignalData("bigtable-storage", None, "none"),
+        },
+        "1h",
+    )
     (c,) = doc["clusters"]
     assert c["cpu_percent"] == {"now": 60.0, "peak": 60.0, "target": 70}
     assert [n["nodes"] for n in c["node_changes"]] == [1, 3]

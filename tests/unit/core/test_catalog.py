@@ -6,9 +6,18 @@ from wbctl.errors import UsageError
 
 def test_the_guides_twelve_services() -> None:
     assert [s.name for s in catalog.CATALOG] == [
-        "wandb-app", "wandb-api", "wandb-console", "wandb-executor", "wandb-filestream",
-        "wandb-flat-run-fields-updater", "wandb-glue", "wandb-parquet", "wandb-parquet-backfill",
-        "wandb-prometheus-server", "wandb-stackdriver", "wandb-weave",
+        "wandb-app",
+        "wandb-api",
+        "wandb-console",
+        "wandb-executor",
+        "wandb-filestream",
+        "wandb-flat-run-fields-updater",
+        "wandb-glue",
+        "wandb-parquet",
+        "wandb-parquet-backfill",
+        "wandb-prometheus-server",
+        "wandb-stackdriver",
+        "wandb-weave",
     ]
     three = {s.name for s in catalog.CATALOG if s.min_replicas >= 3}
     assert three == {"wandb-api", "wandb-executor", "wandb-flat-run-fields-updater"}

@@ -62,7 +62,11 @@ def test_the_bindings_name_the_auditor_in_its_namespace_and_the_role_in_wandbs()
     subject = {"kind": "ServiceAccount", "name": "wbctl-auditor", "namespace": "monitoring"}
     assert objects["RoleBinding"]["subjects"] == [subject] and objects["ClusterRoleBinding"]["subjects"] == [subject]
     assert objects["Role"]["metadata"]["namespace"] == objects["RoleBinding"]["metadata"]["namespace"] == "wandb"
-    assert objects["RoleBinding"]["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "wbctl-auditor"}
+    assert objects["RoleBinding"]["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "wbctl-auditor",
+    }
     assert objects["ClusterRoleBinding"]["metadata"]["name"] == "wbctl-auditor-read-nodes-monitoring"
     for kind in ("ServiceAccount", "ConfigMap", "CronJob"):
         assert objects[kind]["metadata"]["namespace"] == "monitoring"
@@ -99,7 +103,9 @@ def test_each_object_has_what_its_kind_requires() -> None:
 
 
 def test_the_cronjob_runs_check_hardened_and_bounded() -> None:
-    cronjob = by_kind(deploy.manifests(request(schedule="0 * * * *", push_url="https://pgw.example.com:9091")))["CronJob"]
+    cronjob = by_kind(deploy.manifests(request(schedule="0 * * * *", push_url="https://pgw.example.com:9091")))[
+        "CronJob"
+    ]
     spec = cronjob["spec"]
     assert spec["schedule"] == "0 * * * *" and spec["concurrencyPolicy"] == "Forbid"
     assert spec["successfulJobsHistoryLimit"] >= 0 and spec["failedJobsHistoryLimit"] >= 0
@@ -123,16 +129,21 @@ def test_the_cronjob_runs_check_hardened_and_bounded() -> None:
 def test_workload_identity_annotation_and_gcloud_commands() -> None:
     req = request({"gcp-project": "my-proj"}, namespace="ops")
     sa = by_kind(deploy.manifests(req))["ServiceAccount"]
-    assert sa["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": "wbctl-auditor@my-proj.iam.gserviceaccount.com"}
+    assert sa["metadata"]["annotations"] == {
+        "iam.gke.io/gcp-service-account": "wbctl-auditor@my-proj.iam.gserviceaccount.com"
+    }
     commands = deploy.gcloud_commands(req)
-    assert ('gcloud iam service-accounts add-iam-policy-binding wbctl-auditor@my-proj.iam.gserviceaccount.com '
-            '--role roles/iam.workloadIdentityUser --member "serviceAccount:my-proj.svc.id.goog[ops/wbctl-auditor]"') in commands
+    assert (
+        "gcloud iam service-accounts add-iam-policy-binding wbctl-auditor@my-proj.iam.gserviceaccount.com "
+        '--role roles/iam.workloadIdentityUser --member "serviceAccount:my-proj.svc.id.goog[ops/wbctl-auditor]"'
+    ) in commands
     for role in ("roles/bigtable.viewer", "roles/monitoring.viewer"):  # docs/permissions.md's read-only row
         assert any(f"--role {role}" in command for command in commands)
         assert role in (ROOT / "docs" / "permissions.md").read_text()
     email = "audit@other.iam.gserviceaccount.com"
-    assert by_kind(deploy.manifests(request(gcp_service_account=email)))["ServiceAccount"]["metadata"]["annotations"] == {
-        "iam.gke.io/gcp-service-account": email}
+    assert by_kind(deploy.manifests(request(gcp_service_account=email)))["ServiceAccount"]["metadata"][
+        "annotations"
+    ] == {"iam.gke.io/gcp-service-account": email}
 
 
 # --- the config file ----------------------------------------------------------------------------
@@ -140,12 +151,23 @@ def test_workload_identity_annotation_and_gcloud_commands() -> None:
 
 def test_the_config_file_loads_back_with_the_contexts_settings(tmp_path: Path) -> None:
     settings = {
-        "namespace": "wandb", "instance": "wb", "gcp-project": "my-proj", "kube-context": "gke_my-proj_us_c1",
-        "bigtable-instance": "wb-bt", "queue-source": "pubsub", "queue-allowed-age": 600, "queue-retention": 86400,
-        "queue-partitions": 12, "metrics-source": "prometheus", "prometheus-url": "http://prom.monitoring:9090",
-        "redis-url": "rediss://default:hunter2@10.0.0.3:6378/0", "redis-ca-file": "/home/me/ca.pem",
-        "mysql-url": "mysql://wandb:hunter3@10.0.0.4:3306/wandb_local", "gcp-emulator-host": "127.0.0.1:8086",
-        "noisy-run-query": 'promql:wandb_run_updates_total{job="x\\"y"}', "timeout": 20.0,
+        "namespace": "wandb",
+        "instance": "wb",
+        "gcp-project": "my-proj",
+        "kube-context": "gke_my-proj_us_c1",
+        "bigtable-instance": "wb-bt",
+        "queue-source": "pubsub",
+        "queue-allowed-age": 600,
+        "queue-retention": 86400,
+        "queue-partitions": 12,
+        "metrics-source": "prometheus",
+        "prometheus-url": "http://prom.monitoring:9090",
+        "redis-url": "rediss://default:hunter2@10.0.0.3:6378/0",
+        "redis-ca-file": "/home/me/ca.pem",
+        "mysql-url": "mysql://wandb:hunter3@10.0.0.4:3306/wandb_local",
+        "gcp-emulator-host": "127.0.0.1:8086",
+        "noisy-run-query": 'promql:wandb_run_updates_total{job="x\\"y"}',
+        "timeout": 20.0,
         "prometheus-query-queue-lag": "sum(lag)",
     }
     req = request(settings, context="prod env", redis_settings={"bigtablev3.filestream.write_cache_size": "20000000"})
@@ -155,11 +177,25 @@ def test_the_config_file_loads_back_with_the_contexts_settings(tmp_path: Path) -
     path.write_text(text)
     loaded = config.load(Environment(environ={"WBCTL_CONFIG": str(path), "HOME": str(tmp_path)}))
     assert loaded.context == "prod env" and loaded.read_only
-    for key in ("namespace", "instance", "gcp-project", "bigtable-instance", "queue-source", "queue-allowed-age",
-                "queue-retention", "queue-partitions", "metrics-source", "prometheus-url", "noisy-run-query", "timeout",
-                "prometheus-query-queue-lag"):
+    for key in (
+        "namespace",
+        "instance",
+        "gcp-project",
+        "bigtable-instance",
+        "queue-source",
+        "queue-allowed-age",
+        "queue-retention",
+        "queue-partitions",
+        "metrics-source",
+        "prometheus-url",
+        "noisy-run-query",
+        "timeout",
+        "prometheus-query-queue-lag",
+    ):
         assert loaded[key] == settings[key], key
-    assert loaded["redis-url"] == "rediss://default@10.0.0.3:6378/0"  # the user stays, the password comes from the Secret
+    assert (
+        loaded["redis-url"] == "rediss://default@10.0.0.3:6378/0"
+    )  # the user stays, the password comes from the Secret
     assert loaded["mysql-url"] == "mysql://wandb@10.0.0.4:3306/wandb_local"
     assert loaded["kube-context"] is None and loaded["redis-ca-file"] is None
     assert loaded.redis_overrides["bigtablev3.filestream.write_cache_size"][0] == "20000000"
@@ -168,15 +204,23 @@ def test_the_config_file_loads_back_with_the_contexts_settings(tmp_path: Path) -
 
 def test_the_default_config_file_names_where_wandb_is() -> None:
     assert deploy.config_toml(request(context=None)).splitlines()[1:] == [
-        'current-context = "default"', "", '[contexts."default"]', 'namespace = "default"', 'instance = "wandb"',
-        "read-only = true"]
+        'current-context = "default"',
+        "",
+        '[contexts."default"]',
+        'namespace = "default"',
+        'instance = "wandb"',
+        "read-only = true",
+    ]
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("redis://:pw@h:6379/0", "redis://h:6379/0"),
-    ("mysql://wandb:p%40ss@[::1]:3306/db", "mysql://wandb@[::1]:3306/db"),
-    ("mysql://wandb@h/db", "mysql://wandb@h/db"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://:pw@h:6379/0", "redis://h:6379/0"),
+        ("mysql://wandb:p%40ss@[::1]:3306/db", "mysql://wandb@[::1]:3306/db"),
+        ("mysql://wandb@h/db", "mysql://wandb@h/db"),
+    ],
+)
 def test_without_password(url: str, expected: str) -> None:
     assert deploy.without_password(url) == expected
 

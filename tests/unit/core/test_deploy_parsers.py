@@ -52,7 +52,8 @@ def cron_field(low: int, high: int) -> st.SearchStrategy[str]:
         st.tuples(value, value).map(lambda ab: f"{min(ab)}-{max(ab)}"),
     )
     stepped = st.tuples(single, st.none() | st.integers(1, high - low + 1)).map(
-        lambda part: part[0] if part[1] is None else f"{part[0]}/{part[1]}")
+        lambda part: part[0] if part[1] is None else f"{part[0]}/{part[1]}"
+    )
     return st.lists(stepped, min_size=1, max_size=3).map(",".join)
 
 
@@ -68,7 +69,9 @@ def test_a_valid_schedule_is_accepted_as_written(schedule: str) -> None:
 
 
 @FAST
-@given(SCHEDULES, st.integers(0, 4), st.sampled_from(["60", "-1", "5-2", "*/0", "x", "1--2", "", "1-", "/5", "**", "1/"]))
+@given(
+    SCHEDULES, st.integers(0, 4), st.sampled_from(["60", "-1", "5-2", "*/0", "x", "1--2", "", "1-", "/5", "**", "1/"])
+)
 def test_a_bad_field_is_refused_naming_it(schedule: str, index: int, bad: str) -> None:
     fields = schedule.split(" ")
     low, high = RANGES[index]
@@ -113,7 +116,12 @@ HOSTS = st.lists(LABELS.filter(lambda label: len(label) <= 20), min_size=1, max_
 
 
 @FAST
-@given(st.sampled_from(["http", "https"]), HOSTS, st.none() | st.integers(1, 65535), st.sampled_from(["", "/", "/pushgateway"]))
+@given(
+    st.sampled_from(["http", "https"]),
+    HOSTS,
+    st.none() | st.integers(1, 65535),
+    st.sampled_from(["", "/", "/pushgateway"]),
+)
 def test_an_http_url_with_a_host_is_accepted(scheme: str, host: str, port: int | None, path: str) -> None:
     url = f"{scheme}://{host}{'' if port is None else f':{port}'}{path}"
     assert parse_push_url(url) == url
@@ -122,8 +130,14 @@ def test_an_http_url_with_a_host_is_accepted(scheme: str, host: str, port: int |
 @FAST
 @given(HOSTS, st.text(alphabet="abcxyz019", min_size=1, max_size=8))
 def test_credentials_or_other_schemes_are_refused(host: str, secret: str) -> None:
-    for url in (f"http://user:{secret}@{host}", f"https://{secret}@{host}", f"ftp://{host}", f"{host}:9091",
-                "http://", f"http://{host}/?x={secret}"):
+    for url in (
+        f"http://user:{secret}@{host}",
+        f"https://{secret}@{host}",
+        f"ftp://{host}",
+        f"{host}:9091",
+        "http://",
+        f"http://{host}/?x={secret}",
+    ):
         with pytest.raises(UsageError) as info:
             parse_push_url(url)
         assert f":{secret}@" not in info.value.message
@@ -136,15 +150,37 @@ TAGS = st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}\Z")
 
 
 @FAST
-@given(st.none() | st.sampled_from(["gcr.io", "us-docker.pkg.dev", "localhost:5000", "registry.example.com"]),
-       st.lists(COMPONENT, min_size=1, max_size=3), st.none() | TAGS, st.booleans())
+@given(
+    st.none() | st.sampled_from(["gcr.io", "us-docker.pkg.dev", "localhost:5000", "registry.example.com"]),
+    st.lists(COMPONENT, min_size=1, max_size=3),
+    st.none() | TAGS,
+    st.booleans(),
+)
 def test_a_reference_is_accepted(registry: str | None, path: list[str], tag: str | None, digest: bool) -> None:
-    image = (f"{registry}/" if registry else "") + "/".join(path) + (f":{tag}" if tag else "") + ("@sha256:" + "a" * 64 if digest else "")
+    image = (
+        (f"{registry}/" if registry else "")
+        + "/".join(path)
+        + (f":{tag}" if tag else "")
+        + ("@sha256:" + "a" * 64 if digest else "")
+    )
     assert parse_image(image) == image
 
 
-@pytest.mark.parametrize("image", ["", "Wbctl", "wbctl:", "wbctl:-x", "/wbctl", "wbctl/", "wb ctl", "wbctl@sha256:xyz",
-                                   "registry.example.com/Team/wbctl:1", "wbctl:" + "a" * 129])
+@pytest.mark.parametrize(
+    "image",
+    [
+        "",
+        "Wbctl",
+        "wbctl:",
+        "wbctl:-x",
+        "/wbctl",
+        "wbctl/",
+        "wb ctl",
+        "wbctl@sha256:xyz",
+        "registry.example.com/Team/wbctl:1",
+        "wbctl:" + "a" * 129,
+    ],
+)
 def test_a_bad_reference_is_refused(image: str) -> None:
     with pytest.raises(UsageError):
         parse_image(image)
@@ -160,8 +196,9 @@ def test_a_service_account_email_is_accepted(name: str, project: str) -> None:
     assert parse_email(email) == email
 
 
-@pytest.mark.parametrize("email", ["", "wbctl", "wbctl@", "@p.iam.gserviceaccount.com", "a@b", "a b@c.com", "a@@c.com",
-                                   "a@c.com\n"])
+@pytest.mark.parametrize(
+    "email", ["", "wbctl", "wbctl@", "@p.iam.gserviceaccount.com", "a@b", "a b@c.com", "a@@c.com", "a@c.com\n"]
+)
 def test_a_bad_email_is_refused(email: str) -> None:
     with pytest.raises(UsageError):
         parse_email(email)

@@ -4,7 +4,9 @@ from wbctl.core.durations import format_duration, parse_duration
 from wbctl.errors import UsageError
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("45s", 45), ("2H", 7200)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30m", 1800), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("45s", 45), ("2H", 7200)]
+)
 def test_parse(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
@@ -15,7 +17,9 @@ def test_parse_rejects(text: str) -> None:
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (59, "59s"), (1799, "29m 59s"), (7200, "2h"), (93784, "1d 2h")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0, "0s"), (59, "59s"), (1799, "29m 59s"), (7200, "2h"), (93784, "1d 2h")]
+)
 def test_format(seconds: int, text: str) -> None:
     assert format_duration(seconds) == text
 
@@ -25,8 +29,15 @@ def test_parse_compositions_largest_first(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize(("text", "reason"), [("2h2h", "the unit h is given twice"), ("30m1h", "h is given after m"),
-                                              ("1h30m1h", "the unit h is given twice"), ("2H2h", "the unit h is given twice")])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2h2h", "the unit h is given twice"),
+        ("30m1h", "h is given after m"),
+        ("1h30m1h", "the unit h is given twice"),
+        ("2H2h", "the unit h is given twice"),
+    ],
+)
 def test_parse_refuses_a_unit_twice_or_out_of_order(text: str, reason: str) -> None:
     with pytest.raises(UsageError) as error:
         parse_duration(text)

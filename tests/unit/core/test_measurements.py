@@ -3,7 +3,7 @@ the updater's, from judgements built the way the check builds them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -25,15 +25,27 @@ def by_name(samples: list[Sample]) -> dict[str, list[Sample]]:
     return grouped
 
 
-def judged(backlog: list[float], age: list[float], published: list[float], consumed: list[float],
-           retention: float | None = WEEK) -> queue.Judgement:
-    readings = QueueReadings("pubsub", Reading("backlog", minutes(backlog)), Reading("oldest_age", minutes(age)),
-                             Reading("published", minutes(published)), Reading("consumed", minutes(consumed)))
+def judged(
+    backlog: list[float],
+    age: list[float],
+    published: list[float],
+    consumed: list[float],
+    retention: float | None = WEEK,
+) -> queue.Judgement:
+    readings = QueueReadings(
+        "pubsub",
+        Reading("backlog", minutes(backlog)),
+        Reading("oldest_age", minutes(age)),
+        Reading("published", minutes(published)),
+        Reading("consumed", minutes(consumed)),
+    )
     return queue.judge(readings, window=1800, now=NOW, policy=Policy(retention=retention))
 
 
 def test_a_finding_is_four_series_one_of_them_set() -> None:
-    report = Report((Finding("bigtable.min-nodes", Status.FAIL, "t", 1, 3, "m"), Finding("bigtable.cpu", Status.OK, "t", 1, 3, "m")))
+    report = Report(
+        (Finding("bigtable.min-nodes", Status.FAIL, "t", 1, 3, "m"), Finding("bigtable.cpu", Status.OK, "t", 1, 3, "m"))
+    )
     samples = measurements.finding_samples("bigtable", report)
     assert len(samples) == 8
     set_ = {(dict(s.labels)["check"], dict(s.labels)["status"]) for s in samples if s.value == 1}
@@ -68,23 +80,38 @@ def test_loss_is_projected_when_the_backlog_outlasts_the_retention() -> None:
     assert found["wbctl_queue_retention_headroom_seconds"][0].value < 0  # negative: messages will be dropped
 
 
-@pytest.mark.parametrize("retention, age, backlog, consume, expected", [
-    (None, 10.0, 0.0, 1.0, None),  # no retention: unknown
-    (WEEK, None, 0.0, 1.0, None),  # no age: unknown
-    (WEEK, 10.0, 0.0, None, WEEK - 10),  # nothing waiting: the age is all that counts
-    (WEEK, 10.0, 100.0, None, None),  # a backlog and no consumption read: unknown, not infinite
-    (WEEK, 10.0, 100.0, 0.0, None),
-    (WEEK, 10.0, 100.0, 10.0, WEEK - 20),
-])
+@pytest.mark.parametrize(
+    "retention, age, backlog, consume, expected",
+    [
+        (None, 10.0, 0.0, 1.0, None),  # no retention: unknown
+        (WEEK, None, 0.0, 1.0, None),  # no age: unknown
+        (WEEK, 10.0, 0.0, None, WEEK - 10),  # nothing waiting: the age is all that counts
+        (WEEK, 10.0, 100.0, None, None),  # a backlog and no consumption read: unknown, not infinite
+        (WEEK, 10.0, 100.0, 0.0, None),
+        (WEEK, 10.0, 100.0, 10.0, WEEK - 20),
+    ],
+)
 def test_headroom(retention, age, backlog, consume, expected) -> None:
-    judgement = queue.Judgement(Verdict.STEADY, "", judged([0.0] * 5, [0.0] * 5, [0.0] * 5, [0.0] * 5).readings,
-                                backlog=backlog, oldest_age=age, consume_rate=consume, policy=Policy(retention=retention))
+    judgement = queue.Judgement(
+        Verdict.STEADY,
+        "",
+        judged([0.0] * 5, [0.0] * 5, [0.0] * 5, [0.0] * 5).readings,
+        backlog=backlog,
+        oldest_age=age,
+        consume_rate=consume,
+        policy=Policy(retention=retention),
+    )
     assert measurements.headroom(judgement) == expected
 
 
 def test_an_unknown_queue_exports_its_verdict_only() -> None:
-    readings = QueueReadings("pubsub", Reading("backlog", reason="down"), Reading("oldest_age", reason="down"),
-                             Reading("published", reason="down"), Reading("consumed", reason="down"))
+    readings = QueueReadings(
+        "pubsub",
+        Reading("backlog", reason="down"),
+        Reading("oldest_age", reason="down"),
+        Reading("published", reason="down"),
+        Reading("consumed", reason="down"),
+    )
     judgement = queue.judge(readings, window=1800, now=NOW, policy=Policy(retention=None))
     found = by_name(measurements.queue_samples(judgement))
     assert set(found) == {"wbctl_queue_verdict"}
@@ -92,16 +119,25 @@ def test_an_unknown_queue_exports_its_verdict_only() -> None:
 
 
 def test_bigtable_clusters_with_and_without_autoscaling() -> None:
-    observation = BigtableObservation("p", "i", "i", "READY", (
-        ClusterState("c1", "us-east1-b", "SSD", "READY", 4, Autoscaling(3, 10, 60)),
-        ClusterState("c2", "us-east1-c", "SSD", "READY", 5, None),
-    ))
+    observation = BigtableObservation(
+        "p",
+        "i",
+        "i",
+        "READY",
+        (
+            ClusterState("c1", "us-east1-b", "SSD", "READY", 4, Autoscaling(3, 10, 60)),
+            ClusterState("c2", "us-east1-c", "SSD", "READY", 5, None),
+        ),
+    )
     cpu = SignalData("bigtable-cpu", (Series({"cluster": "c1"}, minutes([0.5, 0.75])),))
     found = by_name(measurements.bigtable_samples(observation, cpu))
     value = {(name, dict(s.labels)["cluster"]): s.value for name, samples in found.items() for s in samples}
     assert value[("wbctl_bigtable_min_nodes", "c1")] == 3 and value[("wbctl_bigtable_max_nodes", "c1")] == 10
     assert value[("wbctl_bigtable_min_nodes", "c2")] == value[("wbctl_bigtable_max_nodes", "c2")] == 5
-    assert value[("wbctl_bigtable_cpu_target_ratio", "c1")] == 0.6 and value[("wbctl_bigtable_cpu_target_ratio", "c2")] == 0.7
+    assert (
+        value[("wbctl_bigtable_cpu_target_ratio", "c1")] == 0.6
+        and value[("wbctl_bigtable_cpu_target_ratio", "c2")] == 0.7
+    )
     assert value[("wbctl_bigtable_cpu_ratio", "c1")] == 0.75 and ("wbctl_bigtable_cpu_ratio", "c2") not in value
 
 
@@ -111,11 +147,15 @@ def test_updater_without_autoscaling_is_at_its_own_ceiling() -> None:
 
 
 def test_run_samples_and_order() -> None:
-    finished = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+    finished = datetime(2026, 11, 30, 12, tzinfo=UTC)
     samples = measurements.run_samples(finished, {"redis": 0.5})
     ordered = measurements.ordered([*measurements.updater_samples(UpdaterReplicas(1, 2)), *samples])
-    assert [s.name for s in ordered] == ["wbctl_check_last_run_timestamp_seconds", "wbctl_check_duration_seconds",
-                                         "wbctl_updater_replicas", "wbctl_updater_max_replicas"]
+    assert [s.name for s in ordered] == [
+        "wbctl_check_last_run_timestamp_seconds",
+        "wbctl_check_duration_seconds",
+        "wbctl_updater_replicas",
+        "wbctl_updater_max_replicas",
+    ]
     assert ordered[0].value == finished.timestamp()
 
 

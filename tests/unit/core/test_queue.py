@@ -19,8 +19,6 @@ WEEK = 7 * DAY
 REMEDY = "wbctl --context prod runbook queue-backlog"
 
 
-
-
 Values = "list[float] | Reading | None"
 
 
@@ -32,8 +30,16 @@ def reading(name: str, values: list[float] | Reading | None, end: datetime = NOW
     return Reading(name, minutes(values, end))
 
 
-def readings(source: str = "pubsub", *, backlog=None, age=None, published=None, consumed=None,
-             end: datetime = NOW, partitions=None) -> QueueReadings:
+def readings(
+    source: str = "pubsub",
+    *,
+    backlog=None,
+    age=None,
+    published=None,
+    consumed=None,
+    end: datetime = NOW,
+    partitions=None,
+) -> QueueReadings:
     return QueueReadings(
         source,
         backlog=reading("backlog", backlog, end),
@@ -60,31 +66,72 @@ class Case:
 
 
 NONE = Case(readings(backlog=flat(0), age=flat(0), published=flat(50), consumed=flat(50)), Verdict.NONE)
-NONE_ALLOWED = Case(readings(backlog=ramp(0, 45), age=flat(20), published=flat(50), consumed=flat(49)), Verdict.NONE,
-                    Policy(allowed_backlog=1000))
-GROWING = Case(readings(backlog=ramp(0, 1000), age=ramp(30, 30), published=flat(500), consumed=flat(300)),
-               Verdict.GROWING, reason="growing")
-DRAINING = Case(readings(backlog=ramp(30000, -1000), age=ramp(900, -30), published=flat(100), consumed=flat(300)),
-                Verdict.DRAINING, reason="draining")
-STEADY = Case(readings(backlog=[5000 + (10 if i % 2 else -10) for i in range(21)], age=flat(60),
-                       published=flat(200), consumed=flat(200)), Verdict.STEADY)
-STEADY_AGE_SLOW = Case(readings(backlog=flat(5000), age=ramp(60, 30), published=flat(50), consumed=flat(50)),
-                       Verdict.STEADY)  # the age rises at 0.5 s/s: not the ~1 s/s of a stall
-STALLED_ACKS = Case(readings(backlog=ramp(0, 500), age=ramp(60, 60), published=flat(100), consumed=flat(0.5)),
-                    Verdict.STALLED, reason="acknowledgements")
-STALLED_AGE = Case(readings(backlog=flat(5000), age=ramp(60, 60), published=flat(50), consumed=flat(50)),
-                   Verdict.STALLED, reason="age")
-UNKNOWN_NO_BACKLOG = Case(readings(backlog=Reading("backlog", reason="permission denied"), age=flat(10),
-                                   published=flat(5), consumed=flat(5)),
-                          Verdict.UNKNOWN, reason="permission denied")
-UNKNOWN_FEW_POINTS = Case(readings(backlog=[100, 200, 300], age=flat(10, 3), published=flat(5, 3),
-                                   consumed=flat(5, 3)), Verdict.UNKNOWN, reason="at least 5")
+NONE_ALLOWED = Case(
+    readings(backlog=ramp(0, 45), age=flat(20), published=flat(50), consumed=flat(49)),
+    Verdict.NONE,
+    Policy(allowed_backlog=1000),
+)
+GROWING = Case(
+    readings(backlog=ramp(0, 1000), age=ramp(30, 30), published=flat(500), consumed=flat(300)),
+    Verdict.GROWING,
+    reason="growing",
+)
+DRAINING = Case(
+    readings(backlog=ramp(30000, -1000), age=ramp(900, -30), published=flat(100), consumed=flat(300)),
+    Verdict.DRAINING,
+    reason="draining",
+)
+STEADY = Case(
+    readings(
+        backlog=[5000 + (10 if i % 2 else -10) for i in range(21)],
+        age=flat(60),
+        published=flat(200),
+        consumed=flat(200),
+    ),
+    Verdict.STEADY,
+)
+STEADY_AGE_SLOW = Case(
+    readings(backlog=flat(5000), age=ramp(60, 30), published=flat(50), consumed=flat(50)), Verdict.STEADY
+)  # the age rises at 0.5 s/s: not the ~1 s/s of a stall
+STALLED_ACKS = Case(
+    readings(backlog=ramp(0, 500), age=ramp(60, 60), published=flat(100), consumed=flat(0.5)),
+    Verdict.STALLED,
+    reason="acknowledgements",
+)
+STALLED_AGE = Case(
+    readings(backlog=flat(5000), age=ramp(60, 60), published=flat(50), consumed=flat(50)), Verdict.STALLED, reason="age"
+)
+UNKNOWN_NO_BACKLOG = Case(
+    readings(backlog=Reading("backlog", reason="permission denied"), age=flat(10), published=flat(5), consumed=flat(5)),
+    Verdict.UNKNOWN,
+    reason="permission denied",
+)
+UNKNOWN_FEW_POINTS = Case(
+    readings(backlog=[100, 200, 300], age=flat(10, 3), published=flat(5, 3), consumed=flat(5, 3)),
+    Verdict.UNKNOWN,
+    reason="at least 5",
+)
 UNKNOWN_SPARSE = Case(  # 7 points 3 minutes apart: only 4 in the last 10 minutes
-    readings(backlog=Reading("backlog", tuple((NOW - timedelta(minutes=3 * (6 - i)), 1000.0 * i) for i in range(7))),
-             age=flat(10), published=flat(5), consumed=flat(5)),
-    Verdict.UNKNOWN, reason="at least 5")
-UNKNOWN_STALE = Case(readings(backlog=ramp(0, 1000), age=ramp(30, 30), published=flat(500), consumed=flat(300),
-                              end=NOW - timedelta(minutes=10)), Verdict.UNKNOWN, reason="stale")
+    readings(
+        backlog=Reading("backlog", tuple((NOW - timedelta(minutes=3 * (6 - i)), 1000.0 * i) for i in range(7))),
+        age=flat(10),
+        published=flat(5),
+        consumed=flat(5),
+    ),
+    Verdict.UNKNOWN,
+    reason="at least 5",
+)
+UNKNOWN_STALE = Case(
+    readings(
+        backlog=ramp(0, 1000),
+        age=ramp(30, 30),
+        published=flat(500),
+        consumed=flat(300),
+        end=NOW - timedelta(minutes=10),
+    ),
+    Verdict.UNKNOWN,
+    reason="stale",
+)
 
 
 @pytest.mark.parametrize(
@@ -130,8 +177,9 @@ def test_draining_gives_the_time_to_empty() -> None:
 def test_the_trend_span_is_a_third_of_a_long_window() -> None:
     # 3 h window: the trend is read over the last hour; a rise before it does not count
     values = ramp(0, 1000, 120) + flat(119000, 61)
-    judgement = judge(readings(backlog=values, age=flat(60, 181), published=flat(10, 181), consumed=flat(10, 181)),
-                      window=3 * 3600)
+    judgement = judge(
+        readings(backlog=values, age=flat(60, 181), published=flat(10, 181), consumed=flat(10, 181)), window=3 * 3600
+    )
     assert judgement.trend_seconds == 3600
     assert judgement.verdict is Verdict.STEADY
 
@@ -144,8 +192,12 @@ def test_one_spike_does_not_make_a_trend() -> None:
 
 
 def test_a_stale_counter_is_unknown_beside_a_fresh_backlog() -> None:
-    raw = readings(backlog=ramp(0, 1000), age=ramp(30, 30), published=flat(500),
-                   consumed=Reading("consumed", minutes(flat(300), end=NOW - timedelta(minutes=8))))
+    raw = readings(
+        backlog=ramp(0, 1000),
+        age=ramp(30, 30),
+        published=flat(500),
+        consumed=Reading("consumed", minutes(flat(300), end=NOW - timedelta(minutes=8))),
+    )
     judgement = judge(raw)
     assert judgement.consume_rate is None
     assert not judgement.readings.consumed.known
@@ -157,9 +209,12 @@ def test_a_stale_counter_is_unknown_beside_a_fresh_backlog() -> None:
 
 
 def test_pubsub_counters_without_data_beside_fresh_backlog_read_zero() -> None:
-    raw = readings(backlog=flat(0), age=flat(0),
-                   published=Reading("published", no_data=True, reason="no data"),
-                   consumed=Reading("consumed", no_data=True, reason="no data"))
+    raw = readings(
+        backlog=flat(0),
+        age=flat(0),
+        published=Reading("published", no_data=True, reason="no data"),
+        consumed=Reading("consumed", no_data=True, reason="no data"),
+    )
     judgement = judge(raw)
     assert judgement.publish_rate == 0.0 and judgement.consume_rate == 0.0
     backlog_times = [t for t, _ in judgement.readings.backlog.points]
@@ -169,16 +224,25 @@ def test_pubsub_counters_without_data_beside_fresh_backlog_read_zero() -> None:
 
 
 def test_pubsub_counters_without_data_stay_unknown_beside_a_stale_backlog() -> None:
-    raw = readings(backlog=flat(0), age=flat(0), end=NOW - timedelta(minutes=10),
-                   published=Reading("published", no_data=True), consumed=Reading("consumed", no_data=True))
+    raw = readings(
+        backlog=flat(0),
+        age=flat(0),
+        end=NOW - timedelta(minutes=10),
+        published=Reading("published", no_data=True),
+        consumed=Reading("consumed", no_data=True),
+    )
     judgement = judge(raw)
     assert judgement.verdict is Verdict.UNKNOWN
     assert not judgement.readings.consumed.known
 
 
 def test_an_unreadable_counter_is_not_zero() -> None:
-    raw = readings(backlog=flat(0), age=flat(0), published=Reading("published", reason="permission denied"),
-                   consumed=Reading("consumed", reason="permission denied"))
+    raw = readings(
+        backlog=flat(0),
+        age=flat(0),
+        published=Reading("published", reason="permission denied"),
+        consumed=Reading("consumed", reason="permission denied"),
+    )
     judgement = judge(raw)
     assert judgement.publish_rate is None and judgement.consume_rate is None
 
@@ -187,9 +251,13 @@ def test_an_unreadable_counter_is_not_zero() -> None:
 
 
 def test_kafka_age_is_lag_over_consumption_and_publishing_is_consumption_plus_the_lags_change() -> None:
-    raw = readings("kafka", backlog=ramp(1000, 60), consumed=flat(10),
-                   age=Reading("oldest_age", reason="no Kafka age metric"),
-                   published=Reading("published", reason="no Kafka publish metric"))
+    raw = readings(
+        "kafka",
+        backlog=ramp(1000, 60),
+        consumed=flat(10),
+        age=Reading("oldest_age", reason="no Kafka age metric"),
+        published=Reading("published", reason="no Kafka publish metric"),
+    )
     judgement = judge(raw)
     assert judgement.oldest_age == pytest.approx(2200 / 10)
     ages = [value for _, value in judgement.readings.oldest_age.points]
@@ -237,24 +305,70 @@ class Loss:
 
 
 LOSSES = [
-    pytest.param(Loss(readings(backlog=flat(200_000), age=flat(1800), published=flat(100), consumed=flat(100)),
-                      Policy(retention=3600), True, 1800, "to work through"), id="projected-by-drain"),
-    pytest.param(Loss(readings(backlog=flat(5000), age=flat(1000), published=flat(0), consumed=flat(0)),
-                      Policy(), True, WEEK - 1000, "nothing is being consumed"), id="projected-nothing-consumed"),
+    pytest.param(
+        Loss(
+            readings(backlog=flat(200_000), age=flat(1800), published=flat(100), consumed=flat(100)),
+            Policy(retention=3600),
+            True,
+            1800,
+            "to work through",
+        ),
+        id="projected-by-drain",
+    ),
+    pytest.param(
+        Loss(
+            readings(backlog=flat(5000), age=flat(1000), published=flat(0), consumed=flat(0)),
+            Policy(),
+            True,
+            WEEK - 1000,
+            "nothing is being consumed",
+        ),
+        id="projected-nothing-consumed",
+    ),
     # the oldest is 6d 8h old and ages 1 s/s (a stuck message) on a 7d retention: lost in ~15h 13m
-    pytest.param(Loss(readings(backlog=ramp(0, 1000), age=ramp(550_000 - 1200, 60), published=flat(500),
-                               consumed=flat(300)),
-                      Policy(), True, WEEK - 550_000, "rises"), id="projected-by-rising-age-within-a-day"),
-    pytest.param(Loss(readings(backlog=ramp(0, 1000), age=ramp(1200 - 1200, 60), published=flat(500),
-                               consumed=flat(300)),
-                      Policy(retention=7200), True, 7200 - 1200, "rises"), id="projected-by-rising-age-short-retention"),
-    pytest.param(Loss(readings(backlog=ramp(800_000, 10_000), age=ramp(3000 - 2400, 120), published=flat(300),
-                               consumed=flat(100)),  # drain: 4200 s left; the age's rise: (7200 - 3000) / 2 = 2100 s
-                      Policy(retention=7200), True, 2100, "rises"), id="projected-the-smallest-time"),
+    pytest.param(
+        Loss(
+            readings(backlog=ramp(0, 1000), age=ramp(550_000 - 1200, 60), published=flat(500), consumed=flat(300)),
+            Policy(),
+            True,
+            WEEK - 550_000,
+            "rises",
+        ),
+        id="projected-by-rising-age-within-a-day",
+    ),
+    pytest.param(
+        Loss(
+            readings(backlog=ramp(0, 1000), age=ramp(1200 - 1200, 60), published=flat(500), consumed=flat(300)),
+            Policy(retention=7200),
+            True,
+            7200 - 1200,
+            "rises",
+        ),
+        id="projected-by-rising-age-short-retention",
+    ),
+    pytest.param(
+        Loss(
+            readings(
+                backlog=ramp(800_000, 10_000), age=ramp(3000 - 2400, 120), published=flat(300), consumed=flat(100)
+            ),  # drain: 4200 s left; the age's rise: (7200 - 3000) / 2 = 2100 s
+            Policy(retention=7200),
+            True,
+            2100,
+            "rises",
+        ),
+        id="projected-the-smallest-time",
+    ),
     pytest.param(Loss(GROWING.raw, Policy(), False, None, "would reach it in"), id="not-projected-beyond-a-day"),
-    pytest.param(Loss(readings(backlog=ramp(0, 1000), age=ramp(600, 30), published=flat(500), consumed=flat(300)),
-                      Policy(retention=7200), False, None, "retention left"),
-                 id="not-projected-beyond-the-retention"),  # eta 12000 s > min(1 day, 2 h)
+    pytest.param(
+        Loss(
+            readings(backlog=ramp(0, 1000), age=ramp(600, 30), published=flat(500), consumed=flat(300)),
+            Policy(retention=7200),
+            False,
+            None,
+            "retention left",
+        ),
+        id="not-projected-beyond-the-retention",
+    ),  # eta 12000 s > min(1 day, 2 h)
     pytest.param(Loss(GROWING.raw, Policy(retention=None), False, None, "retention unknown"), id="retention-unknown"),
     pytest.param(Loss(NONE.raw, Policy(), False, None, "retention left"), id="none-nothing-to-lose"),
     pytest.param(Loss(DRAINING.raw, Policy(), False, None, "retention left"), id="draining-fast"),
@@ -277,8 +391,9 @@ def test_data_loss(loss: Loss) -> None:
 def test_unknown_consumption_is_not_nothing_consumed() -> None:
     """A counter that could not be read is unknown, never zero (wbctl.core.series): it must not
     project a data loss as if nothing were consumed."""
-    raw = readings(backlog=flat(5000), age=flat(60), published=flat(50),
-                   consumed=Reading("consumed", reason="permission denied"))
+    raw = readings(
+        backlog=flat(5000), age=flat(60), published=flat(50), consumed=Reading("consumed", reason="permission denied")
+    )
     judgement = judge(raw)
     assert judgement.consume_rate is None
     assert judgement.loss is not None
@@ -309,10 +424,20 @@ def test_needs_capacity() -> None:
         pytest.param(GROWING.raw, Policy(), Status.FAIL, Status.WARN, id="growing-age-over-allowed"),
         pytest.param(STALLED_ACKS.raw, Policy(), Status.FAIL, Status.WARN, id="stalled"),
         pytest.param(UNKNOWN_NO_BACKLOG.raw, Policy(), Status.UNKNOWN, Status.UNKNOWN, id="unknown"),
-        pytest.param(readings(backlog=flat(200_000), age=flat(1800), published=flat(100), consumed=flat(100)),
-                     Policy(retention=3600), Status.WARN, Status.FAIL, id="loss-projected"),
-        pytest.param(readings(backlog=flat(5000), age=flat(400), published=flat(100), consumed=flat(100)),
-                     Policy(allowed_age=600), Status.WARN, Status.OK, id="age-within-allowed"),
+        pytest.param(
+            readings(backlog=flat(200_000), age=flat(1800), published=flat(100), consumed=flat(100)),
+            Policy(retention=3600),
+            Status.WARN,
+            Status.FAIL,
+            id="loss-projected",
+        ),
+        pytest.param(
+            readings(backlog=flat(5000), age=flat(400), published=flat(100), consumed=flat(100)),
+            Policy(allowed_age=600),
+            Status.WARN,
+            Status.OK,
+            id="age-within-allowed",
+        ),
     ],
 )
 def test_check(raw: QueueReadings, policy: Policy, backlog_status: Status, age_status: Status) -> None:

@@ -22,8 +22,10 @@ from wbctl.errors import UsageError
 
 FAST = settings(max_examples=200, deadline=None)
 LABELS = {"app.kubernetes.io/instance": "wandb", "app.kubernetes.io/name": "flat-run-fields-updater"}
-KAFKA_TEMPLATE = ("kafka://$(KAFKA_CLIENT_USER):$(KAFKA_CLIENT_PASSWORD)@$(BROKER):$(KAFKA_PORT)/$(TOPIC)"
-                  "?consumer_group_id=flat-run-fields-updater&num_partitions=$(PARTITIONS)")
+KAFKA_TEMPLATE = (
+    "kafka://$(KAFKA_CLIENT_USER):$(KAFKA_CLIENT_PASSWORD)@$(BROKER):$(KAFKA_PORT)/$(TOPIC)"
+    "?consumer_group_id=flat-run-fields-updater&num_partitions=$(PARTITIONS)"
+)
 
 
 def updater(*env: EnvVar, env_from: tuple[str, ...] = (), sidecar: bool = True) -> Workload:
@@ -39,23 +41,44 @@ def updater(*env: EnvVar, env_from: tuple[str, ...] = (), sidecar: bool = True) 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("pubsub:/my-proj/wandb-run-updates-shadow/wandb-flat-run-fields-updater",
-                     QueueAddress("pubsub", "o", project="my-proj", topic="wandb-run-updates-shadow",
-                                  subscription="wandb-flat-run-fields-updater"), id="pubsub"),
-        pytest.param("  pubsub:/p/t/s\n", QueueAddress("pubsub", "o", project="p", topic="t", subscription="s"),
-                     id="pubsub-surrounding-whitespace"),
-        pytest.param("kafka://bufstream.wandb.svc:9092/run-updates?consumer_group_id=g1&num_partitions=12",
-                     QueueAddress("kafka", "o", topic="run-updates", broker="bufstream.wandb.svc:9092", group="g1",
-                                  partitions=12), id="kafka"),
-        pytest.param("kafka://alice:s3cr3t@bufstream:9092/run-updates?consumer_group_id=g1&num_partitions=3",
-                     QueueAddress("kafka", "o", topic="run-updates", broker="bufstream:9092", group="g1",
-                                  partitions=3), id="kafka-credentials-dropped"),
-        pytest.param("kafka://bufstream:9092/run-updates",
-                     QueueAddress("kafka", "o", topic="run-updates", broker="bufstream:9092", group=CONSUMER_GROUP),
-                     id="kafka-default-group-unknown-partitions"),
-        pytest.param("kafka://bufstream:9092/run-updates?num_partitions=many",
-                     QueueAddress("kafka", "o", topic="run-updates", broker="bufstream:9092", group=CONSUMER_GROUP),
-                     id="kafka-partitions-not-a-number"),
+        pytest.param(
+            "pubsub:/my-proj/wandb-run-updates-shadow/wandb-flat-run-fields-updater",
+            QueueAddress(
+                "pubsub",
+                "o",
+                project="my-proj",
+                topic="wandb-run-updates-shadow",
+                subscription="wandb-flat-run-fields-updater",
+            ),
+            id="pubsub",
+        ),
+        pytest.param(
+            "  pubsub:/p/t/s\n",
+            QueueAddress("pubsub", "o", project="p", topic="t", subscription="s"),
+            id="pubsub-surrounding-whitespace",
+        ),
+        pytest.param(
+            "kafka://bufstream.wandb.svc:9092/run-updates?consumer_group_id=g1&num_partitions=12",
+            QueueAddress(
+                "kafka", "o", topic="run-updates", broker="bufstream.wandb.svc:9092", group="g1", partitions=12
+            ),
+            id="kafka",
+        ),
+        pytest.param(
+            "kafka://alice:s3cr3t@bufstream:9092/run-updates?consumer_group_id=g1&num_partitions=3",
+            QueueAddress("kafka", "o", topic="run-updates", broker="bufstream:9092", group="g1", partitions=3),
+            id="kafka-credentials-dropped",
+        ),
+        pytest.param(
+            "kafka://bufstream:9092/run-updates",
+            QueueAddress("kafka", "o", topic="run-updates", broker="bufstream:9092", group=CONSUMER_GROUP),
+            id="kafka-default-group-unknown-partitions",
+        ),
+        pytest.param(
+            "kafka://bufstream:9092/run-updates?num_partitions=many",
+            QueueAddress("kafka", "o", topic="run-updates", broker="bufstream:9092", group=CONSUMER_GROUP),
+            id="kafka-partitions-not-a-number",
+        ),
     ],
 )
 def test_parse(text: str, expected: QueueAddress) -> None:
@@ -121,7 +144,11 @@ def test_discover_pubsub() -> None:
     address = discover(workload, {})
     assert address is not None
     assert (address.source, address.project, address.topic, address.subscription) == (
-        "pubsub", "my-proj", "wandb-run-updates-shadow", "wandb-flat-run-fields-updater")
+        "pubsub",
+        "my-proj",
+        "wandb-run-updates-shadow",
+        "wandb-flat-run-fields-updater",
+    )
     assert "wandb-flat-run-fields-updater" in address.origin and ENV_VAR in address.origin
     assert config_maps_needed(workload) == ()
 
@@ -135,13 +162,20 @@ def test_discover_kafka_from_env_env_from_and_config_map_key_ref() -> None:
         EnvVar(ENV_VAR, KAFKA_TEMPLATE),
         env_from=("wandb-kafka-env",),
     )
-    config_maps = {"wandb-bufstream": {"host": "bufstream"},
-                   "wandb-kafka-env": {"KAFKA_PORT": "9092", "TOPIC": "run-updates", "PARTITIONS": "12"}}
+    config_maps = {
+        "wandb-bufstream": {"host": "bufstream"},
+        "wandb-kafka-env": {"KAFKA_PORT": "9092", "TOPIC": "run-updates", "PARTITIONS": "12"},
+    }
     assert config_maps_needed(workload) == ("wandb-kafka-env", "wandb-bufstream")
     address = discover(workload, config_maps)
     assert address is not None
     assert (address.source, address.broker, address.topic, address.group, address.partitions) == (
-        "kafka", "bufstream.wandb.svc:9092", "run-updates", "flat-run-fields-updater", 12)
+        "kafka",
+        "bufstream.wandb.svc:9092",
+        "run-updates",
+        "flat-run-fields-updater",
+        12,
+    )
     assert address.unresolved == ()  # the credentials' references are not reported
 
 
@@ -162,8 +196,9 @@ def test_discover_env_entries_override_env_from_and_only_earlier_ones_count() ->
 
 
 def test_discover_with_a_missing_config_map_keeps_the_reference() -> None:
-    workload = updater(EnvVar("BROKER", None, ("gone", "host")),
-                       EnvVar(ENV_VAR, "kafka://$(BROKER):9092/run-updates?num_partitions=3"))
+    workload = updater(
+        EnvVar("BROKER", None, ("gone", "host")), EnvVar(ENV_VAR, "kafka://$(BROKER):9092/run-updates?num_partitions=3")
+    )
     address = discover(workload, {})
     assert address is not None and address.unresolved == ("BROKER",)
     assert config_maps_needed(workload) == ("gone",)
@@ -195,8 +230,14 @@ def test_discover_rejects_a_malformed_variable() -> None:
 # --- resolve --------------------------------------------------------------------------
 
 PUBSUB = QueueAddress("pubsub", "deployment/u env X", project="dep-proj", topic="dep-topic", subscription="dep-sub")
-KAFKA = QueueAddress("kafka", "deployment/u env X", topic="run-updates", broker="bufstream:9092",
-                     group="flat-run-fields-updater", partitions=6)
+KAFKA = QueueAddress(
+    "kafka",
+    "deployment/u env X",
+    topic="run-updates",
+    broker="bufstream:9092",
+    group="flat-run-fields-updater",
+    partitions=6,
+)
 
 
 def resolved(discovered: QueueAddress | None, **config) -> QueueAddress:
@@ -211,25 +252,55 @@ def resolved(discovered: QueueAddress | None, **config) -> QueueAddress:
         pytest.param(PUBSUB, {"source": "none"}, ("none", None, None, None, None), id="source-none"),
         pytest.param(None, {"source": "none"}, ("none", None, None, None, None), id="source-none-nothing-found"),
         pytest.param(PUBSUB, {}, ("pubsub", "dep-proj", "dep-topic", "dep-sub", None), id="deployment"),
-        pytest.param(PUBSUB, {"subscription": "cfg-sub", "topic": "cfg-topic"},
-                     ("pubsub", "dep-proj", "cfg-topic", "cfg-sub", None), id="config-over-deployment"),
-        pytest.param(PUBSUB, {"source": "pubsub", "subscription": "cfg-sub"},
-                     ("pubsub", "dep-proj", "dep-topic", "cfg-sub", None), id="same-source-keeps-deployment"),
+        pytest.param(
+            PUBSUB,
+            {"subscription": "cfg-sub", "topic": "cfg-topic"},
+            ("pubsub", "dep-proj", "cfg-topic", "cfg-sub", None),
+            id="config-over-deployment",
+        ),
+        pytest.param(
+            PUBSUB,
+            {"source": "pubsub", "subscription": "cfg-sub"},
+            ("pubsub", "dep-proj", "dep-topic", "cfg-sub", None),
+            id="same-source-keeps-deployment",
+        ),
         pytest.param(KAFKA, {}, ("kafka", None, "run-updates", None, 6), id="kafka-deployment"),
-        pytest.param(KAFKA, {"partitions": 24, "subscription": "ignored"}, ("kafka", None, "run-updates", None, 24),
-                     id="kafka-config-partitions"),
-        pytest.param(None, {}, ("pubsub", "cfg-proj", "wandb-run-updates-shadow", "wandb-flat-run-fields-updater", None),
-                     id="terraform-names"),
-        pytest.param(None, {"install": "prod"},
-                     ("pubsub", "cfg-proj", "prod-run-updates-shadow", "prod-flat-run-fields-updater", None),
-                     id="terraform-names-of-the-install"),
-        pytest.param(None, {"subscription": "cfg-sub"},
-                     ("pubsub", "cfg-proj", "wandb-run-updates-shadow", "cfg-sub", None), id="terraform-topic-config-sub"),
-        pytest.param(None, {"source": "kafka", "partitions": 3},
-                     ("kafka", None, "wandb-run-updates-shadow", None, 3), id="kafka-configured-nothing-found"),
-        pytest.param(KAFKA, {"source": "pubsub"},
-                     ("pubsub", "cfg-proj", "wandb-run-updates-shadow", "wandb-flat-run-fields-updater", None),
-                     id="configured-source-over-deployment"),
+        pytest.param(
+            KAFKA,
+            {"partitions": 24, "subscription": "ignored"},
+            ("kafka", None, "run-updates", None, 24),
+            id="kafka-config-partitions",
+        ),
+        pytest.param(
+            None,
+            {},
+            ("pubsub", "cfg-proj", "wandb-run-updates-shadow", "wandb-flat-run-fields-updater", None),
+            id="terraform-names",
+        ),
+        pytest.param(
+            None,
+            {"install": "prod"},
+            ("pubsub", "cfg-proj", "prod-run-updates-shadow", "prod-flat-run-fields-updater", None),
+            id="terraform-names-of-the-install",
+        ),
+        pytest.param(
+            None,
+            {"subscription": "cfg-sub"},
+            ("pubsub", "cfg-proj", "wandb-run-updates-shadow", "cfg-sub", None),
+            id="terraform-topic-config-sub",
+        ),
+        pytest.param(
+            None,
+            {"source": "kafka", "partitions": 3},
+            ("kafka", None, "wandb-run-updates-shadow", None, 3),
+            id="kafka-configured-nothing-found",
+        ),
+        pytest.param(
+            KAFKA,
+            {"source": "pubsub"},
+            ("pubsub", "cfg-proj", "wandb-run-updates-shadow", "wandb-flat-run-fields-updater", None),
+            id="configured-source-over-deployment",
+        ),
     ],
 )
 def test_resolve(discovered: QueueAddress | None, config: dict, expected: tuple) -> None:
@@ -298,7 +369,11 @@ SEGMENT = st.from_regex(r"[a-z][a-z0-9._-]{0,30}", fullmatch=True)
 def test_parse_pubsub_round_trips(project: str, topic: str, subscription: str) -> None:
     address = parse(f"pubsub:/{project}/{topic}/{subscription}", "o")
     assert (address.source, address.project, address.topic, address.subscription) == (
-        "pubsub", project, topic, subscription)
+        "pubsub",
+        project,
+        topic,
+        subscription,
+    )
 
 
 KAFKAISH = st.builds(
@@ -306,14 +381,22 @@ KAFKAISH = st.builds(
     st.sampled_from(["", "u:p@", "$(KAFKA_CLIENT_USER):$(KAFKA_CLIENT_PASSWORD)@"]),
     st.text(max_size=12),
     st.text(max_size=12),
-    st.lists(st.tuples(st.sampled_from(["consumer_group_id", "num_partitions", "x"]), st.text(max_size=6)),
-             max_size=3).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
+    st.lists(
+        st.tuples(st.sampled_from(["consumer_group_id", "num_partitions", "x"]), st.text(max_size=6)), max_size=3
+    ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
 )
 
 
 @FAST
-@given(st.one_of(st.text(), st.text().map(lambda t: "pubsub:" + t), st.text().map(lambda t: "kafka://" + t),
-                 st.text().map(lambda t: "http://" + t), KAFKAISH))
+@given(
+    st.one_of(
+        st.text(),
+        st.text().map(lambda t: "pubsub:" + t),
+        st.text().map(lambda t: "kafka://" + t),
+        st.text().map(lambda t: "http://" + t),
+        KAFKAISH,
+    )
+)
 @example("http://[")  # urlsplit raises ValueError ("Invalid IPv6 URL") on the unknown-scheme path
 @example("kafka://bufstream:9092/t?num_partitions=\u00b2")  # "²".isdigit() is True, int("²") raises
 def test_parse_raises_only_usage_errors(text: str) -> None:

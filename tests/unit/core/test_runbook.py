@@ -38,27 +38,50 @@ INVOCATION = "wbctl --context prod"
 KUBECTL = "kubectl --context gke-prod -n wandb"
 UPDATER = "wandb-flat-run-fields-updater"
 CLUSTER = "wandb-c1"
-PUBSUB = QueueAddress("pubsub", "deployment/wandb-flat-run-fields-updater env X", project="p",
-                      topic="wandb-run-updates-shadow", subscription="wandb-flat-run-fields-updater")
+PUBSUB = QueueAddress(
+    "pubsub",
+    "deployment/wandb-flat-run-fields-updater env X",
+    project="p",
+    topic="wandb-run-updates-shadow",
+    subscription="wandb-flat-run-fields-updater",
+)
 
 
 def kafka(partitions: int | None) -> QueueAddress:
-    return QueueAddress("kafka", "deployment/wandb-flat-run-fields-updater env X", topic="run-updates",
-                        broker="bufstream:9092", group="flat-run-fields-updater", partitions=partitions)
+    return QueueAddress(
+        "kafka",
+        "deployment/wandb-flat-run-fields-updater env X",
+        topic="run-updates",
+        broker="bufstream:9092",
+        group="flat-run-fields-updater",
+        partitions=partitions,
+    )
 
 
 # --- the queue's judgement ------------------------------------------------------------
 
 
-
-
-def judged(backlog, age, published, consumed, *, source: str = "pubsub", policy: Policy | None = None,
-           partitions: dict[str, float] | None = None) -> Judgement:
+def judged(
+    backlog,
+    age,
+    published,
+    consumed,
+    *,
+    source: str = "pubsub",
+    policy: Policy | None = None,
+    partitions: dict[str, float] | None = None,
+) -> Judgement:
     def reading(name: str, values) -> Reading:
         return values if isinstance(values, Reading) else Reading(name, minutes(values))
 
-    raw = QueueReadings(source, reading("backlog", backlog), reading("oldest_age", age), reading("published", published),
-                        reading("consumed", consumed), partitions=partitions)
+    raw = QueueReadings(
+        source,
+        reading("backlog", backlog),
+        reading("oldest_age", age),
+        reading("published", published),
+        reading("consumed", consumed),
+        partitions=partitions,
+    )
     return queue.judge(raw, window=WINDOW, now=NOW, policy=policy or Policy())
 
 
@@ -71,15 +94,29 @@ DRAINING_LOSS = judged(ramp(100_000, -1000), flat(3000), flat(100), flat(100), p
 STALLED = judged(ramp(0, 500), ramp(60, 60), flat(100), flat(0.5))
 UNKNOWN = judged(Reading("backlog", reason="permission denied"), flat(10), flat(5), flat(5))
 KAFKA_GROWING = judged(ramp(1000, 60), Reading("oldest_age"), Reading("published"), flat(10), source="kafka")
-HOT_PARTITION = judged(ramp(1000, 60), Reading("oldest_age"), Reading("published"), flat(10), source="kafka",
-                       partitions={"0": 1900.0, "1": 150.0, "2": 150.0})
+HOT_PARTITION = judged(
+    ramp(1000, 60),
+    Reading("oldest_age"),
+    Reading("published"),
+    flat(10),
+    source="kafka",
+    partitions={"0": 1900.0, "1": 150.0, "2": 150.0},
+)
 
 
 def test_the_judgements_are_what_their_names_say() -> None:
-    for judgement, verdict in ((NONE, Verdict.NONE), (NONE_LOSS, Verdict.NONE), (GROWING, Verdict.GROWING),
-                               (STEADY, Verdict.STEADY), (DRAINING, Verdict.DRAINING), (DRAINING_LOSS, Verdict.DRAINING),
-                               (STALLED, Verdict.STALLED), (UNKNOWN, Verdict.UNKNOWN),
-                               (KAFKA_GROWING, Verdict.GROWING), (HOT_PARTITION, Verdict.GROWING)):
+    for judgement, verdict in (
+        (NONE, Verdict.NONE),
+        (NONE_LOSS, Verdict.NONE),
+        (GROWING, Verdict.GROWING),
+        (STEADY, Verdict.STEADY),
+        (DRAINING, Verdict.DRAINING),
+        (DRAINING_LOSS, Verdict.DRAINING),
+        (STALLED, Verdict.STALLED),
+        (UNKNOWN, Verdict.UNKNOWN),
+        (KAFKA_GROWING, Verdict.GROWING),
+        (HOT_PARTITION, Verdict.GROWING),
+    ):
         assert judgement.verdict is verdict, judgement.reason
     assert NONE_LOSS.loss is not None and NONE_LOSS.loss.projected
     assert DRAINING_LOSS.loss is not None and DRAINING_LOSS.loss.projected
@@ -89,8 +126,14 @@ def test_the_judgements_are_what_their_names_say() -> None:
 # --- Bigtable -------------------------------------------------------------------------
 
 
-def bt(*, nodes: int = 3, autoscaling: Autoscaling | None = Autoscaling(3, 10, 70), cpu: list[float] | None = None,
-       node_counts: list[float] | None = None, admin: bool = True) -> BigtableEvidence:
+def bt(
+    *,
+    nodes: int = 3,
+    autoscaling: Autoscaling | None = Autoscaling(3, 10, 70),  # noqa: B008 - frozen, so one shared default is safe
+    cpu: list[float] | None = None,
+    node_counts: list[float] | None = None,
+    admin: bool = True,
+) -> BigtableEvidence:
     cluster = ClusterState(CLUSTER, "us-central1-a", "SSD", "READY", nodes, autoscaling)
     observation = BigtableObservation("p", "wandb", "wandb", "READY", (cluster,))
     labels = {"cluster": CLUSTER}
@@ -98,8 +141,9 @@ def bt(*, nodes: int = 3, autoscaling: Autoscaling | None = Autoscaling(3, 10, 7
     counts = flat(nodes) if node_counts is None else node_counts
     return BigtableEvidence(
         admin=Observed(observation) if admin else Observed.unknown("PermissionDenied: bigtable.instances.get"),
-        cpu=SignalData("bigtable-cpu", (Series(labels, minutes(cpu_values)),)) if cpu_values else
-        SignalData.unknown("bigtable-cpu", "no data for the CPU query"),
+        cpu=SignalData("bigtable-cpu", (Series(labels, minutes(cpu_values)),))
+        if cpu_values
+        else SignalData.unknown("bigtable-cpu", "no data for the CPU query"),
         hottest=SignalData.unknown("bigtable-cpu-hottest", "not read"),
         nodes=SignalData("bigtable-nodes", (Series(labels, minutes(counts)),)),
     )
@@ -118,27 +162,66 @@ LABELS = {"app.kubernetes.io/instance": "wandb", "app.kubernetes.io/name": "flat
 def updater_pods(count: int, **fields) -> list[Pod]:
     base = {"phase": "Running", "ready": True, "restarts": 0}
     base.update(fields)
-    return [Pod(f"{UPDATER}-7d9-{i}", dict(LABELS), f"n{i}", base["phase"], base["ready"], base["restarts"], NOW, False,
-                waiting=base.get("waiting", ()), last_terminated=base.get("last_terminated", ()),
-                unschedulable=base.get("unschedulable", "")) for i in range(count)]
+    return [
+        Pod(
+            f"{UPDATER}-7d9-{i}",
+            dict(LABELS),
+            f"n{i}",
+            base["phase"],
+            base["ready"],
+            base["restarts"],
+            NOW,
+            False,
+            waiting=base.get("waiting", ()),
+            last_terminated=base.get("last_terminated", ()),
+            unschedulable=base.get("unschedulable", ""),
+        )
+        for i in range(count)
+    ]
 
 
 def hpa(low: int, high: int, current: int, *, limited: bool = False) -> Autoscaler:
-    conditions = (Condition("ScalingLimited", "True", "TooManyReplicas", "the desired replica count is more than the maximum"),) \
-        if limited else (Condition("ScalingLimited", "False", "DesiredWithinRange", ""),)
-    return Autoscaler("HorizontalPodAutoscaler", UPDATER, UPDATER, low, high, current, current, 80,
-                      conditions=conditions, resource_version="9")
+    conditions = (
+        (Condition("ScalingLimited", "True", "TooManyReplicas", "the desired replica count is more than the maximum"),)
+        if limited
+        else (Condition("ScalingLimited", "False", "DesiredWithinRange", ""),)
+    )
+    return Autoscaler(
+        "HorizontalPodAutoscaler",
+        UPDATER,
+        UPDATER,
+        low,
+        high,
+        current,
+        current,
+        80,
+        conditions=conditions,
+        resource_version="9",
+    )
 
 
-def kube(ready: int = 3, *, autoscaler: Autoscaler | None = None, desired: int | None = None,
-         extra: list[Pod] | None = None) -> Observed[KubeObservation]:
+def kube(
+    ready: int = 3, *, autoscaler: Autoscaler | None = None, desired: int | None = None, extra: list[Pod] | None = None
+) -> Observed[KubeObservation]:
     replicas = desired if desired is not None else ready + len(extra or [])
-    workload = Workload("Deployment", UPDATER, dict(LABELS), dict(LABELS), replicas, ready,
-                        (Container("flat-run-fields-updater", "wandb/local:0.70.0", {"cpu": "1"}, {"memory": "2Gi"}),),
-                        resource_version="7")
-    observation = KubeObservation("https://k8s", "wandb", "wandb", workloads=[workload],
-                                  pods=updater_pods(ready) + (extra or []),
-                                  autoscalers=[autoscaler] if autoscaler else [])
+    workload = Workload(
+        "Deployment",
+        UPDATER,
+        dict(LABELS),
+        dict(LABELS),
+        replicas,
+        ready,
+        (Container("flat-run-fields-updater", "wandb/local:0.70.0", {"cpu": "1"}, {"memory": "2Gi"}),),
+        resource_version="7",
+    )
+    observation = KubeObservation(
+        "https://k8s",
+        "wandb",
+        "wandb",
+        workloads=[workload],
+        pods=updater_pods(ready) + (extra or []),
+        autoscalers=[autoscaler] if autoscaler else [],
+    )
     return Observed(observation)
 
 
@@ -146,9 +229,15 @@ ROOM = kube(3, autoscaler=hpa(3, 10, 3))
 AT_MAX = kube(10, autoscaler=hpa(3, 10, 10, limited=True))
 
 
-def evidence(judgement: Judgement, *, address: QueueAddress = PUBSUB, bigtable_evidence: BigtableEvidence = BT_UNDER,
-             kube_observed: Observed[KubeObservation] = ROOM, discard: DiscardState | None = None,
-             loads: Observed[list[RunLoad]] | None = None) -> Evidence:
+def evidence(
+    judgement: Judgement,
+    *,
+    address: QueueAddress = PUBSUB,
+    bigtable_evidence: BigtableEvidence = BT_UNDER,
+    kube_observed: Observed[KubeObservation] = ROOM,
+    discard: DiscardState | None = None,
+    loads: Observed[list[RunLoad]] | None = None,
+) -> Evidence:
     return Evidence(
         now=NOW,
         address=address,
@@ -186,7 +275,11 @@ DOMINANT = loads(("run-a", 80), ("run-b", 10), ("run-c", 5), ("run-d", 3), ("run
 def test_four_steps_in_order() -> None:
     diagnosis = diagnose(evidence(GROWING))
     assert [(s.number, s.name) for s in diagnosis.steps] == [
-        (1, "backlog"), (2, "bigtable"), (3, "flat-run-fields-updater"), (4, "noisy run")]
+        (1, "backlog"),
+        (2, "bigtable"),
+        (3, "flat-run-fields-updater"),
+        (4, "noisy run"),
+    ]
     for found in diagnosis.steps:
         assert found.status in tuple(Status)
         assert found.summary
@@ -229,8 +322,9 @@ def test_exit_status(judgement: Judgement, exit_status: int) -> None:
 
 
 def test_verdict_none_proposes_nothing_even_where_everything_else_would() -> None:
-    diagnosis = diagnose(evidence(NONE, bigtable_evidence=bt(autoscaling=None, cpu=OVER), kube_observed=AT_MAX,
-                                  loads=DOMINANT))
+    diagnosis = diagnose(
+        evidence(NONE, bigtable_evidence=bt(autoscaling=None, cpu=OVER), kube_observed=AT_MAX, loads=DOMINANT)
+    )
     for number in (2, 3, 4):
         assert step(diagnosis, number).proposals == ()
     assert diagnosis.fixes == ()
@@ -244,31 +338,70 @@ def test_verdict_none_proposes_nothing_even_where_everything_else_would() -> Non
 @pytest.mark.parametrize(
     ("bigtable_evidence", "status", "argv", "summary"),
     [
-        pytest.param(bt(autoscaling=None, cpu=flat(0.5)), Status.FAIL,
-                     ("bigtable", "autoscale", "--min", "3", "--max", "10", "--cluster", CLUSTER), "autoscaling is off",
-                     id="autoscaling-off"),
-        pytest.param(bt(nodes=1, autoscaling=None, cpu=flat(0.5)), Status.FAIL,
-                     ("bigtable", "autoscale", "--min", "3", "--max", "10", "--cluster", CLUSTER), "autoscaling is off",
-                     id="autoscaling-off-one-node"),
-        pytest.param(BT_AT_MAX, Status.FAIL,
-                     ("bigtable", "autoscale", "--min", "10", "--max", "20", "--cpu-target", "60", "--cluster", CLUSTER),
-                     "maximum", id="over-target-at-max"),
-        pytest.param(bt(nodes=5, autoscaling=Autoscaling(1, 5, 70), cpu=OVER), Status.FAIL,
-                     ("bigtable", "autoscale", "--min", "5", "--max", "10", "--cpu-target", "70", "--cluster", CLUSTER),
-                     "maximum", id="over-target-at-max-min-1"),
-        pytest.param(bt(nodes=2, autoscaling=Autoscaling(1, 2, 70), cpu=OVER), Status.FAIL,
-                     ("bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "70", "--cluster", CLUSTER),
-                     "maximum", id="over-target-at-a-tiny-max"),
-        pytest.param(bt(nodes=40, autoscaling=Autoscaling(20, 40, 70), cpu=OVER), Status.FAIL,
-                     ("bigtable", "autoscale", "--min", "40", "--max", "80", "--cpu-target", "70", "--cluster", CLUSTER),
-                     "maximum", id="over-target-at-a-large-max"),
-        pytest.param(bt(nodes=4, cpu=OVER, node_counts=flat(3, 17) + flat(4, 4)), Status.WARN, None,
-                     "scaling under way", id="over-target-node-added-3-minutes-ago"),
-        pytest.param(bt(nodes=4, cpu=OVER, node_counts=flat(3, 6) + flat(4, 15)), Status.WARN, None,
-                     "scaling under way", id="over-target-node-added-14-minutes-ago"),
+        pytest.param(
+            bt(autoscaling=None, cpu=flat(0.5)),
+            Status.FAIL,
+            ("bigtable", "autoscale", "--min", "3", "--max", "10", "--cluster", CLUSTER),
+            "autoscaling is off",
+            id="autoscaling-off",
+        ),
+        pytest.param(
+            bt(nodes=1, autoscaling=None, cpu=flat(0.5)),
+            Status.FAIL,
+            ("bigtable", "autoscale", "--min", "3", "--max", "10", "--cluster", CLUSTER),
+            "autoscaling is off",
+            id="autoscaling-off-one-node",
+        ),
+        pytest.param(
+            BT_AT_MAX,
+            Status.FAIL,
+            ("bigtable", "autoscale", "--min", "10", "--max", "20", "--cpu-target", "60", "--cluster", CLUSTER),
+            "maximum",
+            id="over-target-at-max",
+        ),
+        pytest.param(
+            bt(nodes=5, autoscaling=Autoscaling(1, 5, 70), cpu=OVER),
+            Status.FAIL,
+            ("bigtable", "autoscale", "--min", "5", "--max", "10", "--cpu-target", "70", "--cluster", CLUSTER),
+            "maximum",
+            id="over-target-at-max-min-1",
+        ),
+        pytest.param(
+            bt(nodes=2, autoscaling=Autoscaling(1, 2, 70), cpu=OVER),
+            Status.FAIL,
+            ("bigtable", "autoscale", "--min", "3", "--max", "10", "--cpu-target", "70", "--cluster", CLUSTER),
+            "maximum",
+            id="over-target-at-a-tiny-max",
+        ),
+        pytest.param(
+            bt(nodes=40, autoscaling=Autoscaling(20, 40, 70), cpu=OVER),
+            Status.FAIL,
+            ("bigtable", "autoscale", "--min", "40", "--max", "80", "--cpu-target", "70", "--cluster", CLUSTER),
+            "maximum",
+            id="over-target-at-a-large-max",
+        ),
+        pytest.param(
+            bt(nodes=4, cpu=OVER, node_counts=flat(3, 17) + flat(4, 4)),
+            Status.WARN,
+            None,
+            "scaling under way",
+            id="over-target-node-added-3-minutes-ago",
+        ),
+        pytest.param(
+            bt(nodes=4, cpu=OVER, node_counts=flat(3, 6) + flat(4, 15)),
+            Status.WARN,
+            None,
+            "scaling under way",
+            id="over-target-node-added-14-minutes-ago",
+        ),
         pytest.param(bt(nodes=3, cpu=OVER), Status.FAIL, None, "not acting (quota?)", id="over-target-not-acting"),
-        pytest.param(bt(nodes=4, cpu=OVER + flat(0.9, 20), node_counts=flat(3, 10) + flat(4, 31)), Status.FAIL, None,
-                     "not acting (quota?)", id="over-target-last-node-added-30-minutes-ago"),
+        pytest.param(
+            bt(nodes=4, cpu=OVER + flat(0.9, 20), node_counts=flat(3, 10) + flat(4, 31)),
+            Status.FAIL,
+            None,
+            "not acting (quota?)",
+            id="over-target-last-node-added-30-minutes-ago",
+        ),
         pytest.param(BT_UNDER, Status.OK, None, "under", id="under-target"),
         pytest.param(bt(admin=False), Status.UNKNOWN, None, "PermissionDenied", id="admin-unknown"),
         pytest.param(bt(cpu=[]), Status.UNKNOWN, None, "CPU unknown", id="cpu-unknown"),
@@ -296,8 +429,9 @@ def test_step_2_raised_limits_follow_the_spec_formula() -> None:
 
 
 def test_step_2_scaling_under_way_waits_20_minutes_from_the_change() -> None:
-    second = step(diagnose(evidence(GROWING, bigtable_evidence=bt(nodes=4, cpu=OVER,
-                                                                  node_counts=flat(3, 16) + flat(4, 5)))), 2)
+    second = step(
+        diagnose(evidence(GROWING, bigtable_evidence=bt(nodes=4, cpu=OVER, node_counts=flat(3, 16) + flat(4, 5)))), 2
+    )
     assert second.status is Status.WARN and second.proposals == ()
     assert "11:56" in " ".join(second.evidence)  # the node was added at 11:56
     assert "12:16" in second.next  # wait until the change + 20 minutes
@@ -317,39 +451,129 @@ UPDATER_ARGV = ("services", "autoscale", UPDATER)
 @pytest.mark.parametrize(
     ("judgement", "kube_observed", "address", "bigtable_evidence", "status", "argv", "summary"),
     [
-        pytest.param(GROWING, Observed.unknown("Forbidden: deployments"), PUBSUB, BT_UNDER, Status.UNKNOWN, None,
-                     "Forbidden", id="kube-unknown"),
-        pytest.param(GROWING, kube(3, autoscaler=hpa(2, 10, 10, limited=True)), PUBSUB, BT_UNDER, Status.FAIL,
-                     (*UPDATER_ARGV, "--min", "3", "--max", "20"), "maximum", id="at-max-spec-example"),
-        pytest.param(GROWING, AT_MAX, PUBSUB, BT_UNDER, Status.FAIL,
-                     (*UPDATER_ARGV, "--min", "10", "--max", "20"), "maximum", id="at-max-all-ready"),
-        pytest.param(GROWING, kube(4, autoscaler=hpa(3, 10, 4, limited=True)), PUBSUB, BT_UNDER, Status.FAIL,
-                     (*UPDATER_ARGV, "--min", "4", "--max", "20"), "maximum", id="at-max-by-the-hpa-condition"),
-        pytest.param(STEADY, kube(5, autoscaler=hpa(4, 5, 5, limited=True)), PUBSUB, BT_UNDER, Status.FAIL,
-                     (*UPDATER_ARGV, "--min", "5", "--max", "10"), "maximum", id="at-max-steady"),
+        pytest.param(
+            GROWING,
+            Observed.unknown("Forbidden: deployments"),
+            PUBSUB,
+            BT_UNDER,
+            Status.UNKNOWN,
+            None,
+            "Forbidden",
+            id="kube-unknown",
+        ),
+        pytest.param(
+            GROWING,
+            kube(3, autoscaler=hpa(2, 10, 10, limited=True)),
+            PUBSUB,
+            BT_UNDER,
+            Status.FAIL,
+            (*UPDATER_ARGV, "--min", "3", "--max", "20"),
+            "maximum",
+            id="at-max-spec-example",
+        ),
+        pytest.param(
+            GROWING,
+            AT_MAX,
+            PUBSUB,
+            BT_UNDER,
+            Status.FAIL,
+            (*UPDATER_ARGV, "--min", "10", "--max", "20"),
+            "maximum",
+            id="at-max-all-ready",
+        ),
+        pytest.param(
+            GROWING,
+            kube(4, autoscaler=hpa(3, 10, 4, limited=True)),
+            PUBSUB,
+            BT_UNDER,
+            Status.FAIL,
+            (*UPDATER_ARGV, "--min", "4", "--max", "20"),
+            "maximum",
+            id="at-max-by-the-hpa-condition",
+        ),
+        pytest.param(
+            STEADY,
+            kube(5, autoscaler=hpa(4, 5, 5, limited=True)),
+            PUBSUB,
+            BT_UNDER,
+            Status.FAIL,
+            (*UPDATER_ARGV, "--min", "5", "--max", "10"),
+            "maximum",
+            id="at-max-steady",
+        ),
         pytest.param(GROWING, ROOM, PUBSUB, BT_UNDER, Status.OK, None, "room", id="autoscaler-has-room"),
-        pytest.param(GROWING, AT_MAX, kafka(12), BT_UNDER, Status.FAIL,
-                     (*UPDATER_ARGV, "--min", "10", "--max", "12"), "maximum", id="kafka-max-capped-at-partitions"),
-        pytest.param(GROWING, kube(6, autoscaler=hpa(3, 6, 6, limited=True)), kafka(6), BT_UNDER, Status.WARN, None,
-                     "partitions", id="kafka-ready-equals-partitions"),
-        pytest.param(GROWING, kube(8, autoscaler=hpa(3, 8, 8, limited=True)), kafka(6), BT_UNDER, Status.WARN, None,
-                     "partitions", id="kafka-ready-over-partitions"),
-        pytest.param(HOT_PARTITION, AT_MAX, kafka(12), BT_UNDER, Status.WARN, None, "hot partition",
-                     id="kafka-hot-partition"),
-        pytest.param(GROWING, AT_MAX, PUBSUB, bt(nodes=4, cpu=OVER, node_counts=flat(3, 17) + flat(4, 4)), Status.WARN,
-                     None, "Bigtable first", id="bigtable-over-target-and-not-raised"),
-        pytest.param(GROWING, AT_MAX, PUBSUB, bt(cpu=[]), Status.WARN, None, "Bigtable first",
-                     id="bigtable-cpu-unknown"),
-        pytest.param(GROWING, AT_MAX, PUBSUB, BT_AT_MAX, Status.FAIL, (*UPDATER_ARGV, "--min", "10", "--max", "20"),
-                     "maximum", id="bigtable-raised-in-the-same-diagnosis"),
+        pytest.param(
+            GROWING,
+            AT_MAX,
+            kafka(12),
+            BT_UNDER,
+            Status.FAIL,
+            (*UPDATER_ARGV, "--min", "10", "--max", "12"),
+            "maximum",
+            id="kafka-max-capped-at-partitions",
+        ),
+        pytest.param(
+            GROWING,
+            kube(6, autoscaler=hpa(3, 6, 6, limited=True)),
+            kafka(6),
+            BT_UNDER,
+            Status.WARN,
+            None,
+            "partitions",
+            id="kafka-ready-equals-partitions",
+        ),
+        pytest.param(
+            GROWING,
+            kube(8, autoscaler=hpa(3, 8, 8, limited=True)),
+            kafka(6),
+            BT_UNDER,
+            Status.WARN,
+            None,
+            "partitions",
+            id="kafka-ready-over-partitions",
+        ),
+        pytest.param(
+            HOT_PARTITION, AT_MAX, kafka(12), BT_UNDER, Status.WARN, None, "hot partition", id="kafka-hot-partition"
+        ),
+        pytest.param(
+            GROWING,
+            AT_MAX,
+            PUBSUB,
+            bt(nodes=4, cpu=OVER, node_counts=flat(3, 17) + flat(4, 4)),
+            Status.WARN,
+            None,
+            "Bigtable first",
+            id="bigtable-over-target-and-not-raised",
+        ),
+        pytest.param(
+            GROWING, AT_MAX, PUBSUB, bt(cpu=[]), Status.WARN, None, "Bigtable first", id="bigtable-cpu-unknown"
+        ),
+        pytest.param(
+            GROWING,
+            AT_MAX,
+            PUBSUB,
+            BT_AT_MAX,
+            Status.FAIL,
+            (*UPDATER_ARGV, "--min", "10", "--max", "20"),
+            "maximum",
+            id="bigtable-raised-in-the-same-diagnosis",
+        ),
         pytest.param(NONE, AT_MAX, PUBSUB, BT_UNDER, Status.OK, None, "", id="verdict-none"),
         pytest.param(DRAINING, AT_MAX, PUBSUB, BT_UNDER, Status.OK, None, "", id="draining-without-loss"),
     ],
 )
-def test_step_3_updater(judgement: Judgement, kube_observed: Observed, address: QueueAddress,
-                        bigtable_evidence: BigtableEvidence, status: Status, argv: tuple | None, summary: str) -> None:
-    diagnosis = diagnose(evidence(judgement, kube_observed=kube_observed, address=address,
-                                  bigtable_evidence=bigtable_evidence))
+def test_step_3_updater(
+    judgement: Judgement,
+    kube_observed: Observed,
+    address: QueueAddress,
+    bigtable_evidence: BigtableEvidence,
+    status: Status,
+    argv: tuple | None,
+    summary: str,
+) -> None:
+    diagnosis = diagnose(
+        evidence(judgement, kube_observed=kube_observed, address=address, bigtable_evidence=bigtable_evidence)
+    )
     third = step(diagnosis, 3)
     assert third.status is status, third.summary
     assert summary in third.summary
@@ -395,15 +619,32 @@ def test_step_3_stalled_points_at_the_logs() -> None:
     [
         pytest.param(updater_pods(1, waiting=("CrashLoopBackOff",), restarts=12, ready=False), id="crashloop"),
         pytest.param(updater_pods(1, last_terminated=("OOMKilled",), restarts=3), id="oomkilled"),
-        pytest.param(updater_pods(1, phase="Pending", ready=False, unschedulable="0/3 nodes: Insufficient cpu"),
-                     id="pending"),
+        pytest.param(
+            updater_pods(1, phase="Pending", ready=False, unschedulable="0/3 nodes: Insufficient cpu"), id="pending"
+        ),
     ],
 )
 def test_step_3_unhealthy_pods_come_before_any_scaling(problem: list[Pod]) -> None:
-    observed = kube(10, autoscaler=hpa(3, 10, 10, limited=True), extra=[
-        Pod(f"{UPDATER}-bad-{i}", dict(LABELS), "n9", p.phase, p.ready, p.restarts, NOW, False,
-            waiting=p.waiting, last_terminated=p.last_terminated, unschedulable=p.unschedulable)
-        for i, p in enumerate(problem)])
+    observed = kube(
+        10,
+        autoscaler=hpa(3, 10, 10, limited=True),
+        extra=[
+            Pod(
+                f"{UPDATER}-bad-{i}",
+                dict(LABELS),
+                "n9",
+                p.phase,
+                p.ready,
+                p.restarts,
+                NOW,
+                False,
+                waiting=p.waiting,
+                last_terminated=p.last_terminated,
+                unschedulable=p.unschedulable,
+            )
+            for i, p in enumerate(problem)
+        ],
+    )
     third = step(diagnose(evidence(GROWING, kube_observed=observed)), 3)
     assert third.status is Status.FAIL
     assert third.proposals == ()
@@ -431,11 +672,19 @@ def test_step_4_without_a_noisy_run_query_never_guesses() -> None:
     [
         pytest.param(DOMINANT, Status.FAIL, ("run", "discard", "run-a", "--ttl", "2h"), id="dominant"),
         pytest.param(loads(("solo", 12.5)), Status.FAIL, ("run", "discard", "solo", "--ttl", "2h"), id="only-run"),
-        pytest.param(loads(("run-a", 50), ("run-b", 16), ("run-c", 34)), Status.FAIL,
-                     ("run", "discard", "run-a", "--ttl", "2h"), id="exactly-half-and-3x"),  # 50 % and 3.1x
+        pytest.param(
+            loads(("run-a", 50), ("run-b", 16), ("run-c", 34)),
+            Status.FAIL,
+            ("run", "discard", "run-a", "--ttl", "2h"),
+            id="exactly-half-and-3x",
+        ),  # 50 % and 3.1x
         pytest.param(loads(("run-a", 60), ("run-b", 30), ("run-c", 10)), None, None, id="half-but-only-2x"),
-        pytest.param(loads(("run-a", 40), ("run-b", 5), ("run-c", 5), *((f"r{i}", 5) for i in range(10))), None, None,
-                     id="8x-but-under-half"),
+        pytest.param(
+            loads(("run-a", 40), ("run-b", 5), ("run-c", 5), *((f"r{i}", 5) for i in range(10))),
+            None,
+            None,
+            id="8x-but-under-half",
+        ),
         pytest.param(loads(("run-a", 34), ("run-b", 33), ("run-c", 33)), None, None, id="even"),
     ],
 )

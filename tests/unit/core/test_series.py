@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from wbctl.core.series import Series, SignalData, since, theil_sen
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def seconds_apart(values: list[float], step: float = 60.0, end: datetime = NOW) -> tuple[tuple[datetime, float], ...]:

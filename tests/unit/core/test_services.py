@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,18 +18,28 @@ from wbctl.core.kube import (
 from wbctl.core.model import KubeWrite, Status
 from wbctl.errors import BackendError, UsageError
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def deployment(short: str, replicas: int, *, name: str | None = None, label: str | None = None) -> Workload:
     labels = {"app.kubernetes.io/instance": "wandb", "app.kubernetes.io/name": label or short}
-    return Workload("Deployment", name or f"wandb-{short}", labels, dict(labels), replicas, replicas,
-                    (Container("main", f"wandb/local:0.70.{replicas}", {"cpu": "1"}, {"memory": "4Gi"}),), resource_version="7")
+    return Workload(
+        "Deployment",
+        name or f"wandb-{short}",
+        labels,
+        dict(labels),
+        replicas,
+        replicas,
+        (Container("main", f"wandb/local:0.70.{replicas}", {"cpu": "1"}, {"memory": "4Gi"}),),
+        resource_version="7",
+    )
 
 
 def pods(workload: Workload, count: int, nodes: list[str], ready: bool = True) -> list[Pod]:
-    return [Pod(f"{workload.name}-{i}", dict(workload.selector), nodes[i % len(nodes)], "Running", ready, 0, NOW, False)
-            for i in range(count)]
+    return [
+        Pod(f"{workload.name}-{i}", dict(workload.selector), nodes[i % len(nodes)], "Running", ready, 0, NOW, False)
+        for i in range(count)
+    ]
 
 
 def observation(chart: str | None = "0.43.8", values: dict | None = None) -> KubeObservation:
@@ -50,7 +60,11 @@ def healthy() -> KubeObservation:
         obs.workloads.append(workload)
         obs.pods += pods(workload, count, nodes)
     for short in ("filestream", "flat-run-fields-updater"):
-        obs.autoscalers.append(Autoscaler("HorizontalPodAutoscaler", f"wandb-{short}", f"wandb-{short}-bc", 3, 10, 3, 3, 80, resource_version="9"))
+        obs.autoscalers.append(
+            Autoscaler(
+                "HorizontalPodAutoscaler", f"wandb-{short}", f"wandb-{short}-bc", 3, 10, 3, 3, 80, resource_version="9"
+            )
+        )
     return obs
 
 
@@ -62,16 +76,34 @@ def test_healthy_deployment_passes_every_check() -> None:
     report = services.check(healthy())
     assert not report.has(Status.FAIL), [f for f in report.findings if f.status is Status.FAIL]
     ids = {f.check for f in report.findings}
-    assert {"services.wandb-api.replicas", "services.wandb-api.spread", "services.wandb-filestream.autoscaling",
-            "services.wandb-app.single-instance", "services.wandb-flat-run-fields-updater.autoscaling"} <= ids
+    assert {
+        "services.wandb-api.replicas",
+        "services.wandb-api.spread",
+        "services.wandb-filestream.autoscaling",
+        "services.wandb-app.single-instance",
+        "services.wandb-flat-run-fields-updater.autoscaling",
+    } <= ids
 
 
 def test_mapping_keeps_extras_and_tells_cronjob_from_deployment() -> None:
     obs = healthy()
     extra = deployment("filemeta", 1)
-    cron = Workload("CronJob", "wandb-parquet-backfill", {"app.kubernetes.io/name": "parquet"}, {}, None, 0, (), "* * * * *", True)
+    cron = Workload(
+        "CronJob", "wandb-parquet-backfill", {"app.kubernetes.io/name": "parquet"}, {}, None, 0, (), "* * * * *", True
+    )
     obs.workloads += [extra, cron]
-    obs.pods.append(Pod("wandb-parquet-backfill-1-x", {"app.kubernetes.io/name": "parquet", "job-name": "x"}, "n1", "Succeeded", False, 0, NOW, True))
+    obs.pods.append(
+        Pod(
+            "wandb-parquet-backfill-1-x",
+            {"app.kubernetes.io/name": "parquet", "job-name": "x"},
+            "n1",
+            "Succeeded",
+            False,
+            0,
+            NOW,
+            True,
+        )
+    )
     views = {v.name: v for v in services.map_services(obs)}
     assert views["wandb-filemeta"].spec is None and views["wandb-filemeta"].workload is extra
     assert views["wandb-parquet-backfill"].workload is cron
@@ -111,10 +143,14 @@ def test_three_ready_on_two_nodes_fails_spread_only() -> None:
 def test_missing_autoscaler_and_keda_counts() -> None:
     obs = healthy()
     obs.autoscalers = [a for a in obs.autoscalers if a.target != "wandb-filestream-bc"]
-    obs.autoscalers = [Autoscaler("ScaledObject", "wandb-flat-run-fields-updater", "wandb-flat-run-fields-updater-bc", 0, 3, keda=True)]
+    obs.autoscalers = [
+        Autoscaler("ScaledObject", "wandb-flat-run-fields-updater", "wandb-flat-run-fields-updater-bc", 0, 3, keda=True)
+    ]
     findings = by_id(obs)
     assert findings["services.wandb-filestream.autoscaling"].status is Status.FAIL
-    assert findings["services.wandb-filestream.autoscaling"].remedy.startswith("wbctl services autoscale wandb-filestream")
+    assert findings["services.wandb-filestream.autoscaling"].remedy.startswith(
+        "wbctl services autoscale wandb-filestream"
+    )
     assert findings["services.wandb-flat-run-fields-updater.autoscaling"].status is Status.OK
 
 
@@ -145,7 +181,11 @@ def test_scale_via_cr_writes_replica_count_with_the_cr_resource_version() -> Non
     plan = scaling.plan_scale(obs, catalog.resolve("api"), 5, via=None, force=False, context="prod")
     (change,) = plan.changes
     assert (change.target, change.key, change.before, change.after) == (
-        "weightsandbiases/wandb", "spec.values.api.replicaCount", None, 5)
+        "weightsandbiases/wandb",
+        "spec.values.api.replicaCount",
+        None,
+        5,
+    )
     assert change.path == ("spec", "values", "api", "replicaCount")
     assert plan.writes == {"weightsandbiases/wandb": KubeWrite("42")}
 
@@ -166,7 +206,11 @@ def test_scale_via_deployment_warns_of_the_operator() -> None:
 def test_scale_without_cr_defaults_to_deployment_and_cr_is_refused() -> None:
     obs = healthy()
     obs.cr = None
-    assert scaling.plan_scale(obs, catalog.resolve("api"), 4, via=None, force=False, context="p").changes[0].target.startswith("deployment/")
+    assert (
+        scaling.plan_scale(obs, catalog.resolve("api"), 4, via=None, force=False, context="p")
+        .changes[0]
+        .target.startswith("deployment/")
+    )
     with pytest.raises(BackendError, match="no WeightsAndBiases resource named wandb in namespace default"):
         scaling.plan_scale(obs, catalog.resolve("api"), 4, via="cr", force=False, context="p")
 
@@ -190,8 +234,16 @@ def test_app_scale_with_force() -> None:
 
 
 def test_autoscale_via_cr_new_and_old_layouts() -> None:
-    new = scaling.plan_autoscale(healthy(), catalog.resolve("flat-run-fields-updater"), min_replicas=3, max_replicas=12,
-                                 cpu_target=70, disable=False, via=None, context="p")
+    new = scaling.plan_autoscale(
+        healthy(),
+        catalog.resolve("flat-run-fields-updater"),
+        min_replicas=3,
+        max_replicas=12,
+        cpu_target=70,
+        disable=False,
+        via=None,
+        context="p",
+    )
     assert {c.key: c.after for c in new.changes} == {
         "spec.values.flat-run-fields-updater.autoscaling.horizontal.enabled": True,
         "spec.values.flat-run-fields-updater.autoscaling.horizontal.minReplicas": 3,
@@ -199,9 +251,19 @@ def test_autoscale_via_cr_new_and_old_layouts() -> None:
         "spec.values.flat-run-fields-updater.autoscaling.horizontal.targetCPUUtilizationPercentage": 70,
     }
     obs = healthy()
-    obs.cr = WandbResource("wandb", "0.22.3", {"filestream": {"autoscaling": {"enabled": False, "minReplicas": 1}}}, "Completed", "5")
-    old = scaling.plan_autoscale(obs, catalog.resolve("filestream"), min_replicas=2, max_replicas=10, cpu_target=80,
-                                 disable=False, via="cr", context="p")
+    obs.cr = WandbResource(
+        "wandb", "0.22.3", {"filestream": {"autoscaling": {"enabled": False, "minReplicas": 1}}}, "Completed", "5"
+    )
+    old = scaling.plan_autoscale(
+        obs,
+        catalog.resolve("filestream"),
+        min_replicas=2,
+        max_replicas=10,
+        cpu_target=80,
+        disable=False,
+        via="cr",
+        context="p",
+    )
     assert {c.key: (c.before, c.after) for c in old.changes} == {
         "spec.values.filestream.autoscaling.enabled": (False, True),
         "spec.values.filestream.autoscaling.minReplicas": (1, 2),
@@ -212,20 +274,48 @@ def test_autoscale_via_cr_new_and_old_layouts() -> None:
 
 def test_autoscale_via_hpa_patches_existing_or_creates() -> None:
     obs = healthy()
-    patch = scaling.plan_autoscale(obs, catalog.resolve("filestream"), min_replicas=2, max_replicas=10, cpu_target=None,
-                                   disable=False, via="hpa", context="p")
+    patch = scaling.plan_autoscale(
+        obs,
+        catalog.resolve("filestream"),
+        min_replicas=2,
+        max_replicas=10,
+        cpu_target=None,
+        disable=False,
+        via="hpa",
+        context="p",
+    )
     assert [(c.key, c.before, c.after) for c in patch.changes] == [("spec.minReplicas", 3, 2)]
     assert patch.writes == {"horizontalpodautoscaler/wandb-filestream": KubeWrite("9")}
-    create = scaling.plan_autoscale(obs, catalog.resolve("executor"), min_replicas=3, max_replicas=6, cpu_target=None,
-                                    disable=False, via="hpa", context="p")
+    create = scaling.plan_autoscale(
+        obs,
+        catalog.resolve("executor"),
+        min_replicas=3,
+        max_replicas=6,
+        cpu_target=None,
+        disable=False,
+        via="hpa",
+        context="p",
+    )
     manifest = create.writes["horizontalpodautoscaler/wandb-executor"].create
     assert manifest["spec"]["scaleTargetRef"]["name"] == "wandb-executor-bc"
-    assert {c.key: c.after for c in create.changes} == {"spec.minReplicas": 3, "spec.maxReplicas": 6, "cpu target %": 80}
+    assert {c.key: c.after for c in create.changes} == {
+        "spec.minReplicas": 3,
+        "spec.maxReplicas": 6,
+        "cpu target %": 80,
+    }
 
 
 def test_autoscale_disable_via_hpa_deletes_it() -> None:
-    plan = scaling.plan_autoscale(healthy(), catalog.resolve("filestream"), min_replicas=None, max_replicas=None,
-                                  cpu_target=None, disable=True, via="hpa", context="p")
+    plan = scaling.plan_autoscale(
+        healthy(),
+        catalog.resolve("filestream"),
+        min_replicas=None,
+        max_replicas=None,
+        cpu_target=None,
+        disable=True,
+        via="hpa",
+        context="p",
+    )
     (change,) = plan.changes
     assert change.after is None and change.path == ()
 
@@ -251,12 +341,28 @@ def test_autoscale_rejects(args, message) -> None:
 def test_autoscale_services_the_chart_cannot() -> None:
     obs = healthy()
     with pytest.raises(UsageError, match="cannot be autoscaled"):
-        scaling.plan_autoscale(obs, catalog.resolve("app"), min_replicas=1, max_replicas=2, cpu_target=None,
-                               disable=False, via=None, context="p")
+        scaling.plan_autoscale(
+            obs,
+            catalog.resolve("app"),
+            min_replicas=1,
+            max_replicas=2,
+            cpu_target=None,
+            disable=False,
+            via=None,
+            context="p",
+        )
     obs.cr = WandbResource("wandb", "0.22.3", {}, "Completed", "1")
     with pytest.raises(UsageError, match="operator-wandb 0.22.3"):
-        scaling.plan_autoscale(obs, catalog.resolve("weave"), min_replicas=1, max_replicas=2, cpu_target=None,
-                               disable=False, via=None, context="p")
+        scaling.plan_autoscale(
+            obs,
+            catalog.resolve("weave"),
+            min_replicas=1,
+            max_replicas=2,
+            cpu_target=None,
+            disable=False,
+            via=None,
+            context="p",
+        )
 
 
 def test_list_rows_and_status_document() -> None:

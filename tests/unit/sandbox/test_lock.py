@@ -35,7 +35,9 @@ def test_a_second_holder_is_refused_with_the_first_ones_pid(tmp_path: Path) -> N
         with pytest.raises(RefusedError) as refused:
             ScenarioLock(tmp_path, "queue-backlog").acquire(wait=0.3)
         assert time.monotonic() - start >= 0.3
-        assert f"pid {holder.pid}" in str(refused.value) and "wbctl sandbox serve --scenario queue-backlog" in str(refused.value)
+        assert f"pid {holder.pid}" in str(refused.value) and "wbctl sandbox serve --scenario queue-backlog" in str(
+            refused.value
+        )
         assert ScenarioLock(tmp_path, "queue-backlog").held_elsewhere()
         ScenarioLock(tmp_path, "healthy").acquire(wait=0).release()  # another scenario is free
     finally:

@@ -33,7 +33,9 @@ def test_the_backlog_grows_until_the_fix_with_both_at_their_maximum() -> None:
     assert now.backlog > 300_000 and later.backlog > now.backlog + 400_000  # 250/s for 30 minutes
     assert now.replicas == 5 and now.hpa_limited and now.nodes == 3 and now.cpu > 0.7  # both at their max
     assert now.consumed == 750 and now.published == 1000
-    assert now.oldest_age == pytest.approx(now.backlog / 1000, rel=0.05)  # FIFO: the backlog is that many seconds of publishes
+    assert now.oldest_age == pytest.approx(
+        now.backlog / 1000, rel=0.05
+    )  # FIFO: the backlog is that many seconds of publishes
 
 
 def test_it_clears_about_half_an_hour_after_the_fix() -> None:
@@ -60,11 +62,14 @@ def test_stepwise_equals_a_whole_run() -> None:
     stepwise.apply(FIX)
     stepwise.advance(INCIDENT + 1800)
     whole = simulate(STORY, INCIDENT + 1800 - 60, [FIX])
-    assert [(s.time, s.backlog, s.nodes, s.replicas) for s in stepwise.samples] == \
-        [(s.time, s.backlog, s.nodes, s.replicas) for s in whole]
+    assert [(s.time, s.backlog, s.nodes, s.replicas) for s in stepwise.samples] == [
+        (s.time, s.backlog, s.nodes, s.replicas) for s in whole
+    ]
 
 
 def test_a_fixed_replica_count_turns_the_hpa_off() -> None:
     samples = simulate(STORY, INCIDENT + 600, [Change(at=INCIDENT, replicas=8)])
     assert at(samples, 2).replicas == 8 and at(samples, 2).hpa is None
-    assert Change.from_json(Change(at=60, hpa=(1, 2), discard=True).to_json()) == Change(at=60, hpa=(1, 2), discard=True)
+    assert Change.from_json(Change(at=60, hpa=(1, 2), discard=True).to_json()) == Change(
+        at=60, hpa=(1, 2), discard=True
+    )

@@ -62,15 +62,22 @@ def translated(doing: str, target: str, timeout: float, *, permission: str | Non
         said = re.search(r"[Pp]ermission '?([a-z]+\.[A-Za-z]+\.[A-Za-z]+)'?", exc.message or "")
         needed = permission or (said.group(1) if said else None)
         role = ROLES.get(needed or "")
-        hint = (f" (needs IAM permission {needed}" + (f", in {role}" if role else "") + "; see docs/permissions.md)"
-                if needed else " (see docs/permissions.md)")
+        hint = (
+            f" (needs IAM permission {needed}" + (f", in {role}" if role else "") + "; see docs/permissions.md)"
+            if needed
+            else " (see docs/permissions.md)"
+        )
         raise BackendError(f"permission denied: {doing} {target}{hint}: {_first_sentence(exc.message)}") from exc
     except gexc.Unauthenticated as exc:
-        raise BackendError(f"unauthenticated: {doing} {target}: {_first_sentence(exc.message)}; refresh your credentials") from exc
+        raise BackendError(
+            f"unauthenticated: {doing} {target}: {_first_sentence(exc.message)}; refresh your credentials"
+        ) from exc
     except gexc.NotFound as exc:
         raise BackendError(f"not found: {doing} {target}: {_first_sentence(exc.message)}") from exc
     except gexc.DeadlineExceeded as exc:
-        raise BackendError(f"{doing} {target}: no answer within {timeout:g}s (raise --timeout if the API is slow)") from exc
+        raise BackendError(
+            f"{doing} {target}: no answer within {timeout:g}s (raise --timeout if the API is slow)"
+        ) from exc
     except gexc.ServiceUnavailable as exc:
         refused = re.search(r"(?:ipv4|ipv6|dns):([^ ]+?): [^;]*?[Cc]onnection refused", exc.message or "")
         why = f"connection refused at {refused.group(1)}" if refused else _first_sentence(exc.message)

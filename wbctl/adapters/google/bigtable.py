@@ -67,8 +67,12 @@ class BigtableAdapter:
             )
 
             self._client = BigtableInstanceAdminClient(
-                transport=transport(BigtableInstanceAdminGrpcTransport, emulator_host=self.emulator_host,
-                                    endpoint=self.endpoint, service="Bigtable admin")
+                transport=transport(
+                    BigtableInstanceAdminGrpcTransport,
+                    emulator_host=self.emulator_host,
+                    endpoint=self.endpoint,
+                    service="Bigtable admin",
+                )
             )
         return self._client
 
@@ -120,8 +124,12 @@ class BigtableAdapter:
         desired = plan.writes.get(target)
         paths: list[str] = []
         if isinstance(desired, AutoscalingWrite):
-            for path, value in ((PATH_MIN, desired.min_nodes), (PATH_MAX, desired.max_nodes), (PATH_CPU, desired.cpu_target),
-                                (PATH_STORAGE, desired.storage_gib)):
+            for path, value in (
+                (PATH_MIN, desired.min_nodes),
+                (PATH_MAX, desired.max_nodes),
+                (PATH_CPU, desired.cpu_target),
+                (PATH_STORAGE, desired.storage_gib),
+            ):
                 if value is not None:
                     _set(cluster, path, value)
             paths.append(".".join(PATH_AUTOSCALING))
@@ -175,7 +183,9 @@ class BigtableAdapter:
             cluster = observed.get(change.target)
             found = _value(cluster, change.path) if cluster else None
             if found != change.after:
-                raise VerificationError(f"read-back of {change.target} shows {change.key} = {found!r}, not {change.after!r}")
+                raise VerificationError(
+                    f"read-back of {change.target} shows {change.key} = {found!r}, not {change.after!r}"
+                )
         return True
 
     def close(self) -> None:
@@ -212,12 +222,15 @@ def _value(cluster: ClusterState, path: tuple[str, ...]) -> Any:
         return None if scaling is None else "on"
     if scaling is None:
         return None
-    return {PATH_MIN: scaling.min_nodes, PATH_MAX: scaling.max_nodes, PATH_CPU: scaling.cpu_target,
-            PATH_STORAGE: scaling.storage_target_gib}.get(path)
+    return {
+        PATH_MIN: scaling.min_nodes,
+        PATH_MAX: scaling.max_nodes,
+        PATH_CPU: scaling.cpu_target,
+        PATH_STORAGE: scaling.storage_target_gib,
+    }.get(path)
 
 
 def _set(message: Any, path: tuple[str, ...], value: Any) -> None:
     for part in path[:-1]:
         message = getattr(message, part)
     setattr(message, path[-1], value)
-

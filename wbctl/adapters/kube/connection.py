@@ -121,12 +121,16 @@ class KubeConnection:
 
         directory = self.environ.get("WBCTL_SERVICEACCOUNT_DIR") or SERVICEACCOUNT_DIR
         try:
-            InClusterConfigLoader(token_filename=os.path.join(directory, "token"),
-                                  cert_filename=os.path.join(directory, "ca.crt"),
-                                  environ=self.environ).load_and_set(configuration)
+            InClusterConfigLoader(
+                token_filename=os.path.join(directory, "token"),
+                cert_filename=os.path.join(directory, "ca.crt"),
+                environ=self.environ,
+            ).load_and_set(configuration)
         except (ConfigException, OSError) as exc:
-            raise BackendError(f"cannot load the in-cluster config from {directory} ({exc}); "
-                               "set KUBECONFIG or kube-context outside a pod") from None
+            raise BackendError(
+                f"cannot load the in-cluster config from {directory} ({exc}); "
+                "set KUBECONFIG or kube-context outside a pod"
+            ) from None
 
     @contextlib.contextmanager
     def _translated(self, verb: str, resource: str, name: str | None = None) -> Iterator[None]:
@@ -143,9 +147,13 @@ class KubeConnection:
             status = exc.status
             message = _status_message(exc)
             if status == 401:
-                raise BackendError(f"unauthorized: {what}{where} on {self.server}: the credentials were refused ({message})") from exc
+                raise BackendError(
+                    f"unauthorized: {what}{where} on {self.server}: the credentials were refused ({message})"
+                ) from exc
             if status == 403:
-                raise BackendError(f"forbidden: {what}{where} (see docs/permissions.md for the Role wbctl needs)") from exc
+                raise BackendError(
+                    f"forbidden: {what}{where} (see docs/permissions.md for the Role wbctl needs)"
+                ) from exc
             if status == 404:
                 raise NotFound(f"{what}{where}: not found ({message})") from exc
             if status == 409:
@@ -159,7 +167,9 @@ class KubeConnection:
             if "refused" in text.lower():  # before the timeout test: NewConnectionError is a timeout subclass
                 raise BackendError(f"cannot reach the Kubernetes API at {self.server}: connection refused") from exc
             if isinstance(reason, Urllib3Timeout) or "timed out" in text.lower():
-                raise BackendError(f"the Kubernetes API at {self.server} did not answer within {self.timeout:g}s: {what}{where}") from exc
+                raise BackendError(
+                    f"the Kubernetes API at {self.server} did not answer within {self.timeout:g}s: {what}{where}"
+                ) from exc
             raise BackendError(f"cannot reach the Kubernetes API at {self.server}: {one_line(text)}") from exc
 
     def _request(

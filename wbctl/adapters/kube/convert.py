@@ -119,12 +119,17 @@ def pod(obj: dict[str, Any]) -> Pod:
         started=_time(status.get("startTime")),
         job_pod="Job" in owners or "job-name" in labels or "batch.kubernetes.io/job-name" in labels,
         annotations=dict(_meta(obj).get("annotations") or {}),
-        waiting=tuple(str(w["reason"]) for c in statuses if (w := (c.get("state") or {}).get("waiting")) and w.get("reason")),
+        waiting=tuple(
+            str(w["reason"]) for c in statuses if (w := (c.get("state") or {}).get("waiting")) and w.get("reason")
+        ),
         last_terminated=tuple(
-            str(t["reason"]) for c in statuses if (t := (c.get("lastState") or {}).get("terminated")) and t.get("reason")
+            str(t["reason"])
+            for c in statuses
+            if (t := (c.get("lastState") or {}).get("terminated")) and t.get("reason")
         ),
         unschedulable=one_line(str(scheduled.get("message") or scheduled.get("reason") or ""))
-        if scheduled.get("status") == "False" else "",
+        if scheduled.get("status") == "False"
+        else "",
     )
 
 
@@ -172,8 +177,12 @@ def hpa(obj: dict[str, Any]) -> Autoscaler:
         cpu_target=cpu_target_percent(spec.get("metrics")),
         last_scale=_time(status.get("lastScaleTime")),
         conditions=tuple(
-            Condition(str(c.get("type", "")), str(c.get("status", "")), str(c.get("reason", "")),
-                      one_line(c.get("message") or c.get("reason") or ""))
+            Condition(
+                str(c.get("type", "")),
+                str(c.get("status", "")),
+                str(c.get("reason", "")),
+                one_line(c.get("message") or c.get("reason") or ""),
+            )
             for c in status.get("conditions") or []
         ),
         keda="ScaledObject" in owners or name.startswith("keda-hpa-"),
@@ -193,8 +202,10 @@ def scaled_object(obj: dict[str, Any]) -> Autoscaler:
         max_replicas=spec.get("maxReplicaCount", 100),
         keda=True,
         resource_version=_meta(obj).get("resourceVersion", ""),
-        metrics=tuple(str(t.get("type", "")) if t.get("type") in ("cpu", "memory") else f"external:{t.get('type', '')}"
-                      for t in spec.get("triggers") or []),
+        metrics=tuple(
+            str(t.get("type", "")) if t.get("type") in ("cpu", "memory") else f"external:{t.get('type', '')}"
+            for t in spec.get("triggers") or []
+        ),
     )
 
 

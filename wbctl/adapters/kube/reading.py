@@ -121,8 +121,11 @@ class KubeReading(KubeConnection):
         self.client()
         with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
             found = dict(zip(wanted, pool.map(lambda name: self._get("configmaps", name), wanted)))
-        return {name: {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
-                for name, obj in found.items() if obj is not None}
+        return {
+            name: {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
+            for name, obj in found.items()
+            if obj is not None
+        }
 
     def read_cr(self) -> WandbResource | None:
         raw = self._get("cr", self.instance)

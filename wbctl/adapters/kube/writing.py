@@ -44,7 +44,9 @@ class KubeWriting(KubeReading):
             elif kind == "deployment":
                 body = {"metadata": version, "spec": {"replicas": changes[0].after}}
                 with self._translated("patch", "deployments/scale", name):
-                    self._request("PATCH", self._path("deployments/scale", name), query=query, body=body, content_type=merge)
+                    self._request(
+                        "PATCH", self._path("deployments/scale", name), query=query, body=body, content_type=merge
+                    )
             elif kind == "horizontalpodautoscaler":
                 self._write_hpa(name, changes, pre, query)
             else:  # a plan this adapter did not make
@@ -53,7 +55,11 @@ class KubeWriting(KubeReading):
     def _write_hpa(self, name: str, changes: list[Change], pre: KubeWrite, query: list[tuple[str, str]]) -> None:
         resource = "horizontalpodautoscalers"
         if any(change.path == () and change.after is None for change in changes):
-            options = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": pre.resource_version or None}}
+            options = {
+                "kind": "DeleteOptions",
+                "apiVersion": "v1",
+                "preconditions": {"resourceVersion": pre.resource_version or None},
+            }
             with self._translated("delete", resource, name):
                 self._request("DELETE", self._path(resource, name), query=query, body=options)
             return
@@ -71,13 +77,16 @@ class KubeWriting(KubeReading):
             return
         body = {"metadata": {"resourceVersion": pre.resource_version or None}, "spec": spec}
         with self._translated("patch", resource, name):
-            self._request("PATCH", self._path(resource, name), query=query, body=body,
-                          content_type="application/merge-patch+json")
+            self._request(
+                "PATCH", self._path(resource, name), query=query, body=body, content_type="application/merge-patch+json"
+            )
 
     def read_back(self, plan: Plan) -> None:
         for target, changes in plan.by_target().items():
             kind, name = target.split("/", 1)
-            resource = {"weightsandbiases": "cr", "deployment": "deployments/scale"}.get(kind, "horizontalpodautoscalers")
+            resource = {"weightsandbiases": "cr", "deployment": "deployments/scale"}.get(
+                kind, "horizontalpodautoscalers"
+            )
             actual = self._get(resource, name)
             for change in changes:
                 found = _at(actual, change.path) if actual is not None else None
@@ -93,7 +102,10 @@ class KubeWriting(KubeReading):
 
 
 def _cpu_metric(percent: int) -> dict[str, Any]:
-    return {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": percent}}}
+    return {
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": percent}},
+    }
 
 
 def _nested(changes: list[Change]) -> dict[str, Any]:

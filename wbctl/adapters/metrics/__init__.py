@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wbctl.adapters.google import translated, transport
@@ -57,41 +57,114 @@ _LAG = 'bufstream_kafka_consumer_group_offset_lag{{kafka_consumer_group_id="{val
 SIGNALS: dict[str, Signal] = {
     signal.name: signal
     for signal in (
-        Signal("bigtable-cpu", "bigtable.googleapis.com/cluster/cpu_load", "bigtable_cluster", "instance", "cluster",
-               "cluster", "ALIGN_MEAN",
-               'max by (cluster) (stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_cpu_load{{bigtable_instance="{value}"}})'),
-        Signal("bigtable-cpu-hottest", "bigtable.googleapis.com/cluster/cpu_load_hottest_node", "bigtable_cluster",
-               "instance", "cluster", "cluster", "ALIGN_MAX",
-               'max by (cluster) (stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_cpu_load_hottest_node{{bigtable_instance="{value}"}})'),
-        Signal("bigtable-nodes", "bigtable.googleapis.com/cluster/node_count", "bigtable_cluster", "instance", "cluster",
-               "cluster", "ALIGN_MAX",
-               'max by (cluster) (stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_node_count{{bigtable_instance="{value}"}})'),
-        Signal("bigtable-storage", "bigtable.googleapis.com/cluster/storage_utilization", "bigtable_cluster", "instance",
-               "cluster", "cluster", "ALIGN_MEAN",
-               'max by (cluster) (stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_storage_utilization{{bigtable_instance="{value}"}})'),
+        Signal(
+            "bigtable-cpu",
+            "bigtable.googleapis.com/cluster/cpu_load",
+            "bigtable_cluster",
+            "instance",
+            "cluster",
+            "cluster",
+            "ALIGN_MEAN",
+            'max by (cluster) (stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_cpu_load{{bigtable_instance="{value}"}})',
+        ),
+        Signal(
+            "bigtable-cpu-hottest",
+            "bigtable.googleapis.com/cluster/cpu_load_hottest_node",
+            "bigtable_cluster",
+            "instance",
+            "cluster",
+            "cluster",
+            "ALIGN_MAX",
+            'max by (cluster) (stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_cpu_load_hottest_node{{bigtable_instance="{value}"}})',
+        ),
+        Signal(
+            "bigtable-nodes",
+            "bigtable.googleapis.com/cluster/node_count",
+            "bigtable_cluster",
+            "instance",
+            "cluster",
+            "cluster",
+            "ALIGN_MAX",
+            'max by (cluster) (stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_node_count{{bigtable_instance="{value}"}})',
+        ),
+        Signal(
+            "bigtable-storage",
+            "bigtable.googleapis.com/cluster/storage_utilization",
+            "bigtable_cluster",
+            "instance",
+            "cluster",
+            "cluster",
+            "ALIGN_MEAN",
+            'max by (cluster) (stackdriver_bigtable_cluster_bigtable_googleapis_com_cluster_storage_utilization{{bigtable_instance="{value}"}})',
+        ),
         # Pub/Sub: the two backlog gauges, and the counters read as rates (docs/sources.md, "Queue")
-        Signal("queue-undelivered", "pubsub.googleapis.com/subscription/num_undelivered_messages", "pubsub_subscription",
-               "subscription_id", "subscription_id", "subscription", "ALIGN_MAX",
-               _pubsub_promql("subscription", "num_undelivered_messages", "subscription_id")),
-        Signal("queue-oldest-age", "pubsub.googleapis.com/subscription/oldest_unacked_message_age", "pubsub_subscription",
-               "subscription_id", "subscription_id", "subscription", "ALIGN_MAX",
-               _pubsub_promql("subscription", "oldest_unacked_message_age", "subscription_id")),
-        Signal("queue-acked", "pubsub.googleapis.com/subscription/ack_message_count", "pubsub_subscription",
-               "subscription_id", "subscription_id", "subscription", "ALIGN_RATE",
-               _pubsub_promql("subscription", "ack_message_count", "subscription_id", rate=True), reducer="REDUCE_SUM"),
-        Signal("queue-published", "pubsub.googleapis.com/topic/send_message_operation_count", "pubsub_topic", "topic_id",
-               "topic_id", "topic", "ALIGN_RATE",
-               _pubsub_promql("topic", "send_message_operation_count", "topic_id", rate=True), reducer="REDUCE_SUM",
-               metric_filter='metric.labels.response_code = "success"'),
-        Signal("queue-expired", "pubsub.googleapis.com/subscription/expired_ack_deadlines_count", "pubsub_subscription",
-               "subscription_id", "subscription_id", "subscription", "ALIGN_RATE",
-               _pubsub_promql("subscription", "expired_ack_deadlines_count", "subscription_id", rate=True),
-               reducer="REDUCE_SUM"),
+        Signal(
+            "queue-undelivered",
+            "pubsub.googleapis.com/subscription/num_undelivered_messages",
+            "pubsub_subscription",
+            "subscription_id",
+            "subscription_id",
+            "subscription",
+            "ALIGN_MAX",
+            _pubsub_promql("subscription", "num_undelivered_messages", "subscription_id"),
+        ),
+        Signal(
+            "queue-oldest-age",
+            "pubsub.googleapis.com/subscription/oldest_unacked_message_age",
+            "pubsub_subscription",
+            "subscription_id",
+            "subscription_id",
+            "subscription",
+            "ALIGN_MAX",
+            _pubsub_promql("subscription", "oldest_unacked_message_age", "subscription_id"),
+        ),
+        Signal(
+            "queue-acked",
+            "pubsub.googleapis.com/subscription/ack_message_count",
+            "pubsub_subscription",
+            "subscription_id",
+            "subscription_id",
+            "subscription",
+            "ALIGN_RATE",
+            _pubsub_promql("subscription", "ack_message_count", "subscription_id", rate=True),
+            reducer="REDUCE_SUM",
+        ),
+        Signal(
+            "queue-published",
+            "pubsub.googleapis.com/topic/send_message_operation_count",
+            "pubsub_topic",
+            "topic_id",
+            "topic_id",
+            "topic",
+            "ALIGN_RATE",
+            _pubsub_promql("topic", "send_message_operation_count", "topic_id", rate=True),
+            reducer="REDUCE_SUM",
+            metric_filter='metric.labels.response_code = "success"',
+        ),
+        Signal(
+            "queue-expired",
+            "pubsub.googleapis.com/subscription/expired_ack_deadlines_count",
+            "pubsub_subscription",
+            "subscription_id",
+            "subscription_id",
+            "subscription",
+            "ALIGN_RATE",
+            _pubsub_promql("subscription", "expired_ack_deadlines_count", "subscription_id", rate=True),
+            reducer="REDUCE_SUM",
+        ),
         # Kafka / bufstream (Prometheus only): the flat-run-fields-updater group's lag, in total and per
         # partition; two other groups read the same topic, hence the group filter
         Signal("queue-lag", "", "", "", "kafka_consumer_group_id", "group", "", f"sum({_LAG})"),
-        Signal("queue-lag-partitions", "", "", "", "kafka_topic_partition", "partition", "",
-               f"sum by (kafka_topic_partition) ({_LAG})"),
+        Signal(
+            "queue-lag-partitions",
+            "",
+            "",
+            "",
+            "kafka_topic_partition",
+            "partition",
+            "",
+            f"sum by (kafka_topic_partition) ({_LAG})",
+        ),
         Signal("queue-consumed", "", "", "", "kafka_consumer_group_id", "group", "", None),
     )
 }
@@ -103,7 +176,7 @@ def _step(window: int) -> int:
 
 def _floor(moment: datetime, step: int) -> datetime:
     seconds = int(moment.timestamp())
-    return datetime.fromtimestamp(seconds - seconds % step, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds - seconds % step, tz=UTC)
 
 
 class MetricsSource:
@@ -112,13 +185,17 @@ class MetricsSource:
     def fetch_one(self, signal: Signal, value: str, window: int, now: datetime, step: int | None) -> SignalData:
         raise NotImplementedError
 
-    def fetch(self, wanted: Mapping[str, str], window: int, now: datetime, *, step: int | None = None) -> dict[str, SignalData]:
+    def fetch(
+        self, wanted: Mapping[str, str], window: int, now: datetime, *, step: int | None = None
+    ) -> dict[str, SignalData]:
         """`wanted`: signal name -> the value of its selecting label (instance, subscription,
         topic, consumer group). `step`: seconds between points (default: ~30 points per window),
         with the interval ending at the last whole step and its partial last bucket dropped."""
         with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
-            futures = {name: pool.submit(self.fetch_one, SIGNALS[name], value, window, now, step)
-                       for name, value in wanted.items()}
+            futures = {
+                name: pool.submit(self.fetch_one, SIGNALS[name], value, window, now, step)
+                for name, value in wanted.items()
+            }
             return {name: future.result() for name, future in futures.items()}
 
     def run_loads(self, query: str, label: str, now: datetime) -> list[RunLoad]:
@@ -130,7 +207,9 @@ class MetricsSource:
 
 
 class CloudMonitoring(MetricsSource):
-    def __init__(self, *, project: str, timeout: float, emulator_host: str | None = None, endpoint: str | None = None) -> None:
+    def __init__(
+        self, *, project: str, timeout: float, emulator_host: str | None = None, endpoint: str | None = None
+    ) -> None:
         self.project = project
         self.timeout = timeout
         self.emulator_host = emulator_host
@@ -149,8 +228,12 @@ class CloudMonitoring(MetricsSource):
         )
 
         self._client = MetricServiceClient(
-            transport=transport(MetricServiceGrpcTransport, emulator_host=self.emulator_host,
-                                endpoint=self.endpoint, service="Cloud Monitoring")
+            transport=transport(
+                MetricServiceGrpcTransport,
+                emulator_host=self.emulator_host,
+                endpoint=self.endpoint,
+                service="Cloud Monitoring",
+            )
         )
         return self._client
 
@@ -158,11 +241,15 @@ class CloudMonitoring(MetricsSource):
         from google.cloud import monitoring_v3
 
         request = monitoring_v3.ListTimeSeriesRequest(
-            name=f"projects/{self.project}", filter=query_filter,
-            interval=monitoring_v3.TimeInterval(start_time=start, end_time=end), aggregation=aggregation,
+            name=f"projects/{self.project}",
+            filter=query_filter,
+            interval=monitoring_v3.TimeInterval(start_time=start, end_time=end),
+            aggregation=aggregation,
             view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
         )
-        with translated(f"read {what} of", f"projects/{self.project}", self.timeout, permission="monitoring.timeSeries.list"):
+        with translated(
+            f"read {what} of", f"projects/{self.project}", self.timeout, permission="monitoring.timeSeries.list"
+        ):
             return list(self.client().list_time_series(request=request, retry=None, timeout=self.timeout))
 
     @staticmethod
@@ -190,8 +277,9 @@ class CloudMonitoring(MetricsSource):
             query_filter += f" AND {signal.metric_filter}"
         period = step or _step(window)
         end = _floor(now, period) if step else now
-        raw = self._list(signal.metric_type, query_filter, end - timedelta(seconds=window), end,
-                         self.aggregation(signal, period))
+        raw = self._list(
+            signal.metric_type, query_filter, end - timedelta(seconds=window), end, self.aggregation(signal, period)
+        )
         series = []
         for item in raw:
             label = item.resource.labels.get(signal.group_label, "")
@@ -245,8 +333,9 @@ class Prometheus(MetricsSource):
             if self._pool is None:
                 import urllib3
 
-                self._pool = urllib3.PoolManager(maxsize=16, block=False, retries=False,
-                                                 timeout=urllib3.Timeout(total=self.timeout))
+                self._pool = urllib3.PoolManager(
+                    maxsize=16, block=False, retries=False, timeout=urllib3.Timeout(total=self.timeout)
+                )
             return self._pool
 
     def _get(self, path: str, params: Mapping[str, str], what: str) -> Any:
@@ -260,11 +349,15 @@ class Prometheus(MetricsSource):
             if "refused" in str(reason).lower():  # before the timeout test: NewConnectionError is a timeout subclass
                 raise BackendError(f"cannot query Prometheus at {self.url}: connection refused") from None
             if "timed out" in str(reason).lower() or isinstance(reason, urllib3.exceptions.TimeoutError):
-                raise BackendError(f"Prometheus at {self.url} did not answer within {self.timeout:g}s ({what})") from None
+                raise BackendError(
+                    f"Prometheus at {self.url} did not answer within {self.timeout:g}s ({what})"
+                ) from None
             raise BackendError(f"cannot query Prometheus at {self.url}: {_one_line(str(reason))}") from None
         if response.status != 200:
             detail = response.data.decode(errors="replace")[:300]
-            raise BackendError(f"Prometheus at {self.url} refused the query for {what}: HTTP {response.status} {detail}")
+            raise BackendError(
+                f"Prometheus at {self.url} refused the query for {what}: HTTP {response.status} {detail}"
+            )
         try:
             body = json.loads(response.data)
         except ValueError:
@@ -285,26 +378,32 @@ class Prometheus(MetricsSource):
         query = self.query_for(signal, value)
         end = _floor(now, step) if step else now
         seconds = step or (_step(window) if window >= 600 else max(1, window // POINTS_PER_WINDOW))
-        data = self._get("/api/v1/query_range", {
-            "query": query,
-            "start": f"{(end - timedelta(seconds=window)).timestamp():.3f}",
-            "end": f"{end.timestamp():.3f}",
-            "step": str(seconds),
-        }, signal.name)
+        data = self._get(
+            "/api/v1/query_range",
+            {
+                "query": query,
+                "start": f"{(end - timedelta(seconds=window)).timestamp():.3f}",
+                "end": f"{end.timestamp():.3f}",
+                "step": str(seconds),
+            },
+            signal.name,
+        )
         series = []
         for item in data.get("result", []):
             labels = item.get("metric", {})
             name = labels.get(signal.group_label) or labels.get(signal.label) or next(iter(labels.values()), "")
-            points = tuple((datetime.fromtimestamp(float(t), tz=timezone.utc), float(v)) for t, v in item.get("values", []))
+            points = tuple((datetime.fromtimestamp(float(t), tz=UTC), float(v)) for t, v in item.get("values", []))
             series.append(Series({signal.label: name}, points))
         return _data(signal, series, window)
 
     def run_loads(self, query: str, label: str, now: datetime) -> list[RunLoad]:
         minutes = NOISY_RUN_WINDOW // 60
-        rate = (f"rate({query}[{minutes}m])" if _SELECTOR.fullmatch(query.strip())
-                else f"rate(({query})[{minutes}m:1m])")
-        data = self._get("/api/v1/query", {"query": f"sum by ({label}) ({rate})", "time": f"{now.timestamp():.3f}"},
-                         "the noisy-run query")
+        rate = f"rate({query}[{minutes}m])" if _SELECTOR.fullmatch(query.strip()) else f"rate(({query})[{minutes}m:1m])"
+        data = self._get(
+            "/api/v1/query",
+            {"query": f"sum by ({label}) ({rate})", "time": f"{now.timestamp():.3f}"},
+            "the noisy-run query",
+        )
         loads = []
         for item in data.get("result", []):
             run = (item.get("metric") or {}).get(label)
@@ -331,7 +430,7 @@ def _number(value: Any) -> float:
 
 
 def _utc(moment: Any) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _one_line(text: str) -> str:

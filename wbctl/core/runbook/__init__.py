@@ -36,16 +36,24 @@ __all__ = ["UPDATER", "BigtableEvidence", "Diagnosis", "Evidence", "RunLoad", "S
 def _backlog_step(judgement: Judgement, address: QueueAddress) -> Step:
     verdict = judgement.verdict
     loss = judgement.loss
-    status = {Verdict.NONE: Status.OK, Verdict.STEADY: Status.WARN, Verdict.DRAINING: Status.WARN,
-              Verdict.UNKNOWN: Status.UNKNOWN}.get(verdict, Status.FAIL)
+    status = {
+        Verdict.NONE: Status.OK,
+        Verdict.STEADY: Status.WARN,
+        Verdict.DRAINING: Status.WARN,
+        Verdict.UNKNOWN: Status.UNKNOWN,
+    }.get(verdict, Status.FAIL)
     if loss is not None and loss.projected:
         status = Status.FAIL
     evidence = [f"queue: {address.describe()} (from {address.origin})"]
     readings = judgement.readings
     unknown: dict[str, list[str]] = {}  # one line per reason, however many signals it hides
-    for label, reading, unit in (("backlog", readings.backlog, " messages"), ("oldest unacked", readings.oldest_age, ""),
-                                 ("published", readings.published, "/s"), ("consumed", readings.consumed, "/s"),
-                                 ("expired ack deadlines", readings.expired, "/s")):
+    for label, reading, unit in (
+        ("backlog", readings.backlog, " messages"),
+        ("oldest unacked", readings.oldest_age, ""),
+        ("published", readings.published, "/s"),
+        ("consumed", readings.consumed, "/s"),
+        ("expired ack deadlines", readings.expired, "/s"),
+    ):
         if label == "expired ack deadlines" and address.source != "pubsub":
             continue
         if reading.known:
@@ -89,10 +97,12 @@ def diagnose(ev: Evidence) -> Diagnosis:
         next_action = next((step.next for step in steps[1:] if step.proposals), "")
     else:
         next_action = next((step.next for step in steps[1:] if step.proposals), "") or next(
-            (step.next for step in steps[1:] if step.next and step.status is not Status.OK), "")
+            (step.next for step in steps[1:] if step.next and step.status is not Status.OK), ""
+        )
     changes = tuple(ev.changes.value or ()) if ev.changes.known else ()
-    diagnosis = Diagnosis(judgement, ev.address, steps, changes, "" if ev.changes.known else ev.changes.reason,
-                          next=next_action)
+    diagnosis = Diagnosis(
+        judgement, ev.address, steps, changes, "" if ev.changes.known else ev.changes.reason, next=next_action
+    )
     return Diagnosis(**{**diagnosis.__dict__, "headline": headline(diagnosis)})
 
 
@@ -105,7 +115,9 @@ def headline(diagnosis: Diagnosis) -> str:
     if judgement.backlog is not None:
         parts.append(f"backlog {amount(judgement.backlog)}")
     if judgement.publish_rate is not None or judgement.consume_rate is not None:
-        parts.append(f"publish {amount(judgement.publish_rate, '/s')} vs consume {amount(judgement.consume_rate, '/s')}")
+        parts.append(
+            f"publish {amount(judgement.publish_rate, '/s')} vs consume {amount(judgement.consume_rate, '/s')}"
+        )
     if judgement.oldest_age is not None:
         parts.append(f"oldest {format_duration(judgement.oldest_age)}")
     if judgement.drain_seconds is not None:

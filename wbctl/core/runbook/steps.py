@@ -46,14 +46,20 @@ def _last_node_change(evidence: BigtableEvidence, cluster: ClusterState) -> tupl
     return last
 
 
-def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool
-                  ) -> tuple[Status, str, list[str], Proposal | None, str]:
+def _cluster_step(
+    evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool
+) -> tuple[Status, str, list[str], Proposal | None, str]:
     """(status, summary, evidence, proposal, next) for one cluster."""
     scaling_config = cluster.autoscaling
     target = scaling_config.cpu_target if scaling_config else 70
-    lines = [f"{cluster.cluster_id}: {cluster.serve_nodes} nodes, "
-             + (f"autoscaling {scaling_config.min_nodes}-{scaling_config.max_nodes} at {target}% CPU"
-                if scaling_config else "autoscaling off")]
+    lines = [
+        f"{cluster.cluster_id}: {cluster.serve_nodes} nodes, "
+        + (
+            f"autoscaling {scaling_config.min_nodes}-{scaling_config.max_nodes} at {target}% CPU"
+            if scaling_config
+            else "autoscaling off"
+        )
+    ]
     cpu = evidence.cpu.for_label("cluster", cluster.cluster_id)
     hottest = evidence.hottest.for_label("cluster", cluster.cluster_id)
     change = _last_node_change(evidence, cluster)
@@ -63,8 +69,13 @@ def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: dateti
         lines.append(f"hottest node CPU {hottest.latest:.0%}")
     if scaling_config is None:
         proposal = bigtable.raised_limits(cluster) if wanted else None
-        return (Status.FAIL, f"{cluster.cluster_id}: autoscaling is off ({cluster.serve_nodes} fixed nodes): turn it on",
-                lines, proposal, "")
+        return (
+            Status.FAIL,
+            f"{cluster.cluster_id}: autoscaling is off ({cluster.serve_nodes} fixed nodes): turn it on",
+            lines,
+            proposal,
+            "",
+        )
     if cpu is None or cpu.latest is None:
         reason = evidence.cpu.reason or f"no CPU data for {cluster.cluster_id}"
         return Status.UNKNOWN, f"{cluster.cluster_id}: CPU unknown ({reason})", lines, None, ""
@@ -72,27 +83,50 @@ def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: dateti
     over = cpu.latest * 100 > target
     if not over:
         if hottest is not None and (hottest.latest or 0) * 100 > target:
-            lines.append("one node runs hot while the cluster does not: a hotspot (one key range, maybe one run: step 4)")
+            lines.append(
+                "one node runs hot while the cluster does not: a hotspot (one key range, maybe one run: step 4)"
+            )
         return Status.OK, f"{cluster.cluster_id}: CPU {cpu.latest:.0%} under the {target}% target", lines, None, ""
     if cluster.serve_nodes >= scaling_config.max_nodes:
         proposal = bigtable.raised_limits(cluster) if wanted else None
-        return (Status.FAIL if wanted else Status.WARN, f"{cluster.cluster_id}: at its autoscaling maximum of {scaling_config.max_nodes} nodes "
-                f"with CPU {cpu.latest:.0%} over the {target}% target: raise the maximum", lines, proposal, "")
+        return (
+            Status.FAIL if wanted else Status.WARN,
+            f"{cluster.cluster_id}: at its autoscaling maximum of {scaling_config.max_nodes} nodes "
+            f"with CPU {cpu.latest:.0%} over the {target}% target: raise the maximum",
+            lines,
+            proposal,
+            "",
+        )
     if change is not None and change[2] > change[1] and now - change[0] < BIGTABLE_HORIZON:
         until = change[0] + BIGTABLE_HORIZON
-        return (Status.WARN, f"{cluster.cluster_id}: scaling under way (nodes added at {clock(change[0])}); new nodes "
-                f"help only after up to 20 minutes: wait until {clock(until)} and watch", lines, None,
-                f"wait until {clock(until)}, then run this again")
+        return (
+            Status.WARN,
+            f"{cluster.cluster_id}: scaling under way (nodes added at {clock(change[0])}); new nodes "
+            f"help only after up to 20 minutes: wait until {clock(until)} and watch",
+            lines,
+            None,
+            f"wait until {clock(until)}, then run this again",
+        )
     recent_over = since(cpu.points, now - NOT_ACTING_AFTER)
     acting = change is not None and now - change[0] < NOT_ACTING_AFTER
     if len(recent_over) >= 5 and all(v * 100 > target for _, v in recent_over) and not acting:
-        return (Status.FAIL, f"{cluster.cluster_id}: CPU over target for 10 minutes below its maximum and no node added: "
-                "the autoscaler is not acting (quota?)", lines, None,
-                "check the project's Bigtable node quota (Cloud console: IAM & Admin > Quotas) and the instance's "
-                "autoscaling events")
+        return (
+            Status.FAIL,
+            f"{cluster.cluster_id}: CPU over target for 10 minutes below its maximum and no node added: "
+            "the autoscaler is not acting (quota?)",
+            lines,
+            None,
+            "check the project's Bigtable node quota (Cloud console: IAM & Admin > Quotas) and the instance's "
+            "autoscaling events",
+        )
     until = now + BIGTABLE_HORIZON
-    return (Status.WARN, f"{cluster.cluster_id}: CPU over target below its maximum: scaling is due; wait until "
-            f"{clock(until)} and watch", lines, None, f"wait until {clock(until)}, then run this again")
+    return (
+        Status.WARN,
+        f"{cluster.cluster_id}: CPU over target below its maximum: scaling is due; wait until {clock(until)} and watch",
+        lines,
+        None,
+        f"wait until {clock(until)}, then run this again",
+    )
 
 
 def bigtable_step(evidence: BigtableEvidence, now: datetime, wanted: bool, invocation: str) -> Step:
@@ -132,8 +166,10 @@ def _pod_problems(pods: list[Pod]) -> list[str]:
         if "CrashLoopBackOff" in pod.waiting:
             problems.append(f"{pod.name}: CrashLoopBackOff ({pod.restarts} restarts)")
         elif "OOMKilled" in pod.last_terminated:
-            problems.append(f"{pod.name}: OOMKilled ({pod.restarts} restarts): raise its memory limit "
-                            "(values.flat-run-fields-updater.resources in the WeightsAndBiases resource)")
+            problems.append(
+                f"{pod.name}: OOMKilled ({pod.restarts} restarts): raise its memory limit "
+                "(values.flat-run-fields-updater.resources in the WeightsAndBiases resource)"
+            )
         elif pod.phase == "Pending":
             problems.append(f"{pod.name}: Pending" + (f" ({pod.unschedulable})" if pod.unschedulable else ""))
         elif pod.waiting:
@@ -154,8 +190,12 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
         return Step(3, "flat-run-fields-updater", Status.UNKNOWN, f"the updater is unknown: {kube.reason}")
     view = service_named(kube.value, UPDATER)
     if view is None or view.workload is None:
-        return Step(3, "flat-run-fields-updater", Status.FAIL, f"{UPDATER} is not deployed in namespace "
-                    f"{kube.value.namespace}: nothing consumes the queue")
+        return Step(
+            3,
+            "flat-run-fields-updater",
+            Status.FAIL,
+            f"{UPDATER} is not deployed in namespace {kube.value.namespace}: nothing consumes the queue",
+        )
     workload = view.workload
     ready, desired = len(view.ready_pods), workload.desired or 0
     autoscaler = view.autoscaler
@@ -164,27 +204,41 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
     lines = [f"deployment/{workload.name}: {ready}/{desired} ready"]
     if autoscaler is not None:
         cpu = next((a.cpu_current for a in hpas if a.cpu_current is not None), None)
-        lines.append(f"{autoscaler.kind} {autoscaler.name}: {autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
-                     + (", at its maximum" if at_max else "")
-                     + (f", CPU {cpu}% of request (target {autoscaler.cpu_target or 80}%)" if cpu is not None else ""))
+        lines.append(
+            f"{autoscaler.kind} {autoscaler.name}: {autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
+            + (", at its maximum" if at_max else "")
+            + (f", CPU {cpu}% of request (target {autoscaler.cpu_target or 80}%)" if cpu is not None else "")
+        )
     else:
         lines.append("no autoscaler: a fixed replica count")
     logs = f"{ev.kubectl} logs deploy/{workload.name} --since=15m --all-containers --prefix | tail -200"
     if ev.judgement.verdict is Verdict.STALLED:
         expired = ev.judgement.readings.expired
         if expired.known:
-            lines.append(f"expired ack deadlines: {amount(expired.latest, '/s')} (messages redelivered, up to 600 s apart)")
-        return Step(3, "flat-run-fields-updater", Status.FAIL,
-                    "the consumers take nothing off the queue: a message they cannot process, not a lack of capacity; "
-                    "read the updater's logs (with ordering on, one failing message holds its run's key), then step 4",
-                    tuple(lines), logs)
+            lines.append(
+                f"expired ack deadlines: {amount(expired.latest, '/s')} (messages redelivered, up to 600 s apart)"
+            )
+        return Step(
+            3,
+            "flat-run-fields-updater",
+            Status.FAIL,
+            "the consumers take nothing off the queue: a message they cannot process, not a lack of capacity; "
+            "read the updater's logs (with ordering on, one failing message holds its run's key), then step 4",
+            tuple(lines),
+            logs,
+        )
     problems = _pod_problems(view.pods)
     if problems:
         lines += problems
         first = next(p for p in view.pods if p.waiting or p.last_terminated or p.phase == "Pending")
-        return Step(3, "flat-run-fields-updater", Status.FAIL,
-                    f"{len(problems)} of {len(view.pods)} updater pods are unhealthy: fix them before any scaling",
-                    tuple(lines), f"{ev.kubectl} describe pod {first.name}; {ev.kubectl} logs {first.name} --previous")
+        return Step(
+            3,
+            "flat-run-fields-updater",
+            Status.FAIL,
+            f"{len(problems)} of {len(view.pods)} updater pods are unhealthy: fix them before any scaling",
+            tuple(lines),
+            f"{ev.kubectl} describe pod {first.name}; {ev.kubectl} logs {first.name} --previous",
+        )
     if not wanted:
         return Step(3, "flat-run-fields-updater", Status.OK, f"{ready} ready consumers", tuple(lines))
     partitions = ev.address.partitions if ev.address.source == "kafka" else None
@@ -194,17 +248,30 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
         part, lag = max(readings.partitions.items(), key=lambda item: item[1])
         if total > 0 and lag / total > HOT_PARTITION_SHARE:
             lines.append(f"partition {part} holds {lag / total:.0%} of the lag")
-            return Step(3, "flat-run-fields-updater", Status.WARN,
-                        f"one hot partition ({part}: {lag / total:.0%} of the lag) - likely one run; more consumers "
-                        "will not help: see step 4", tuple(lines))
+            return Step(
+                3,
+                "flat-run-fields-updater",
+                Status.WARN,
+                f"one hot partition ({part}: {lag / total:.0%} of the lag) - likely one run; more consumers "
+                "will not help: see step 4",
+                tuple(lines),
+            )
     if partitions is not None and ready >= partitions:
-        return Step(3, "flat-run-fields-updater", Status.WARN,
-                    f"{ready} consumers for {partitions} partitions: consumers beyond the partition count add nothing",
-                    tuple(lines))
+        return Step(
+            3,
+            "flat-run-fields-updater",
+            Status.WARN,
+            f"{ready} consumers for {partitions} partitions: consumers beyond the partition count add nothing",
+            tuple(lines),
+        )
     if not (_cpu_under_target(ev.bigtable) or bigtable_step.proposals):
-        return Step(3, "flat-run-fields-updater", Status.WARN,
-                    "more consumers would only load Bigtable further (its CPU is over target or unknown): Bigtable first",
-                    tuple(lines))
+        return Step(
+            3,
+            "flat-run-fields-updater",
+            Status.WARN,
+            "more consumers would only load Bigtable further (its CPU is over target or unknown): Bigtable first",
+            tuple(lines),
+        )
     floor = max(3, ready, desired)
     if autoscaler is None:
         low, high = _raised(floor, max(10, 2 * floor), partitions)
@@ -215,18 +282,40 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
     elif autoscaler.cpu_only and _cpu_low(hpas, autoscaler.cpu_target):
         ceiling = autoscaler.max_replicas or 1
         low, high = _raised(max(autoscaler.min_replicas or 1, 3, min(2 * ready, ceiling)), ceiling, partitions)
-        lines.append("or scale on the queue: a KEDA trigger on the lag (values.flat-run-fields-updater.autoscaling.keda)")
-        summary = ("its autoscaler scales on CPU, which is under target, so it cannot see the queue: "
-                   f"hold at least {low} replicas (its minimum to {low})")
+        lines.append(
+            "or scale on the queue: a KEDA trigger on the lag (values.flat-run-fields-updater.autoscaling.keda)"
+        )
+        summary = (
+            "its autoscaler scales on CPU, which is under target, so it cannot see the queue: "
+            f"hold at least {low} replicas (its minimum to {low})"
+        )
     else:
-        return Step(3, "flat-run-fields-updater", Status.OK,
-                    f"the autoscaler has room ({ready} of at most {autoscaler.max_replicas})", tuple(lines))
+        return Step(
+            3,
+            "flat-run-fields-updater",
+            Status.OK,
+            f"the autoscaler has room ({ready} of at most {autoscaler.max_replicas})",
+            tuple(lines),
+        )
     if autoscaler is not None and low <= (autoscaler.min_replicas or 0) and high <= (autoscaler.max_replicas or 0):
-        return Step(3, "flat-run-fields-updater", Status.WARN, summary + f" - but it is at the partition count "
-                    f"({partitions}) already: more consumers add nothing", tuple(lines))
+        return Step(
+            3,
+            "flat-run-fields-updater",
+            Status.WARN,
+            summary + f" - but it is at the partition count ({partitions}) already: more consumers add nothing",
+            tuple(lines),
+        )
     proposal = scaling.AutoscaleRequest(UPDATER, low, high)
-    return Step(3, "flat-run-fields-updater", Status.FAIL, summary, tuple(lines), command(proposal, ev.invocation),
-                (proposal,), fixable=True)
+    return Step(
+        3,
+        "flat-run-fields-updater",
+        Status.FAIL,
+        summary,
+        tuple(lines),
+        command(proposal, ev.invocation),
+        (proposal,),
+        fixable=True,
+    )
 
 
 def _cpu_low(hpas: list, target: int | None) -> bool:
@@ -244,14 +333,20 @@ def noisy_run_step(ev: Evidence, wanted: bool) -> Step:
         state = ev.discard.value
         discarded = state.run_id
         expiry = f"expires in {format_duration(state.ttl_seconds)}" if state.ttl_seconds else "no expiry"
-        lines.append(f"run {state.run_id} is discarded now ({expiry}); restore: "
-                     f"{ev.invocation} run restore {state.run_id}")
+        lines.append(
+            f"run {state.run_id} is discarded now ({expiry}); restore: {ev.invocation} run restore {state.run_id}"
+        )
     elif not ev.discard.known:
         lines.append(f"discarded run unknown: {ev.discard.reason}")
     if ev.loads is None:  # unmeasured: an open question while the queue does not clear
-        return Step(4, "noisy run", Status.WARN if discarded or wanted else Status.OK,
-                    "no noisy-run-query is configured: wbctl will not guess a run id; find the run as the runbook says",
-                    tuple(lines), f"{ev.invocation} runbook show noisy-run")
+        return Step(
+            4,
+            "noisy run",
+            Status.WARN if discarded or wanted else Status.OK,
+            "no noisy-run-query is configured: wbctl will not guess a run id; find the run as the runbook says",
+            tuple(lines),
+            f"{ev.invocation} runbook show noisy-run",
+        )
     if not ev.loads.known or ev.loads.value is None:
         return Step(4, "noisy run", Status.UNKNOWN, f"the load per run is unknown: {ev.loads.reason}", tuple(lines))
     loads = ev.loads.value
@@ -264,16 +359,30 @@ def noisy_run_step(ev: Evidence, wanted: bool) -> Step:
     runner_up = loads[1].rate if len(loads) > 1 else 0.0
     dominant = top.rate / total >= DOMINANT_SHARE and (runner_up <= 0 or top.rate / runner_up >= DOMINANT_RATIO)
     if not dominant:
-        return Step(4, "noisy run", Status.WARN if discarded else Status.OK,
-                    f"no single run dominates (the top one sends {top.rate / total:.0%})", tuple(lines))
+        return Step(
+            4,
+            "noisy run",
+            Status.WARN if discarded else Status.OK,
+            f"no single run dominates (the top one sends {top.rate / total:.0%})",
+            tuple(lines),
+        )
     ratio = "" if runner_up <= 0 else f", {top.rate / runner_up:.1f}x the next"
     if discarded == top.run:
-        return Step(4, "noisy run", Status.WARN, f"run {top.run} dominates the load and is already discarded", tuple(lines))
+        return Step(
+            4, "noisy run", Status.WARN, f"run {top.run} dominates the load and is already discarded", tuple(lines)
+        )
     summary = f"run {top.run} sends {top.rate / total:.0%} of the load{ratio}"
     if not wanted:
         return Step(4, "noisy run", Status.OK, summary, tuple(lines))
     replace = discarded is not None
     proposal = DiscardRequest(top.run, DISCARD_TTL, replace=replace)
     note = " (replacing the run discarded now)" if replace else ""
-    return Step(4, "noisy run", Status.FAIL, summary + ": discard its updates for 2h" + note, tuple(lines),
-                command(proposal, ev.invocation), (proposal,))
+    return Step(
+        4,
+        "noisy run",
+        Status.FAIL,
+        summary + ": discard its updates for 2h" + note,
+        tuple(lines),
+        command(proposal, ev.invocation),
+        (proposal,),
+    )

@@ -29,10 +29,20 @@ def terraform_instance_name(namespace: str) -> str:
     return name[:27]
 
 
-def demo_deployment(fake: FakeGoogleAPIs, project: str = "wandb-sandbox", instance: str | None = None,
-                    now: datetime | None = None, *, namespace: str = "wandb", min_nodes: int = 1,
-                    max_nodes: int = 3, cpu_target: int = 70, cpu_peak: float = 0.62,
-                    backlog: bool = False, zone: str = "us-central1-a") -> dict[str, str]:
+def demo_deployment(
+    fake: FakeGoogleAPIs,
+    project: str = "wandb-sandbox",
+    instance: str | None = None,
+    now: datetime | None = None,
+    *,
+    namespace: str = "wandb",
+    min_nodes: int = 1,
+    max_nodes: int = 3,
+    cpu_target: int = 70,
+    cpu_peak: float = 0.62,
+    backlog: bool = False,
+    zone: str = "us-central1-a",
+) -> dict[str, str]:
     """Populate `fake` like W&B's Terraform module would on `project`, with one hour of 1-minute
     metrics ending at `now` (default: the current minute).
 
@@ -58,19 +68,37 @@ def demo_deployment(fake: FakeGoogleAPIs, project: str = "wandb-sandbox", instan
         cpu = [round(0.28 + (cpu_peak - 0.28) * max(0.0, 1 - abs(i - n * 0.55) / (n * 0.2)), 4) for i in range(n)]
         nodes = [min_nodes] * n
     cpu[int(n * 0.55) if not backlog else n - 1] = cpu_peak
-    fake.add_instance(project, instance, display_name=instance, labels={"managed-by": "terraform"}, clusters=[{
-        "id": cluster_id, "location": zone, "storage_type": "SSD", "serve_nodes": nodes[-1],
-        "autoscaling": {"min": min_nodes, "max": max_nodes, "cpu_target": cpu_target},
-    }])
+    fake.add_instance(
+        project,
+        instance,
+        display_name=instance,
+        labels={"managed-by": "terraform"},
+        clusters=[
+            {
+                "id": cluster_id,
+                "location": zone,
+                "storage_type": "SSD",
+                "serve_nodes": nodes[-1],
+                "autoscaling": {"min": min_nodes, "max": max_nodes, "cpu_target": cpu_target},
+            }
+        ],
+    )
     bigtable = {"project_id": project, "instance": instance, "cluster": cluster_id, "zone": zone}
     fake.add_series(project, CPU_LOAD, "bigtable_cluster", bigtable, zip(times, cpu))
     fake.add_series(project, NODE_COUNT, "bigtable_cluster", bigtable, zip(times, nodes), value_type="INT64")
-    fake.add_series(project, STORAGE_UTILIZATION, "bigtable_cluster", bigtable,
-                    [(t, 0.118 + 0.0002 * i) for i, t in enumerate(times)])
+    fake.add_series(
+        project,
+        STORAGE_UTILIZATION,
+        "bigtable_cluster",
+        bigtable,
+        [(t, 0.118 + 0.0002 * i) for i, t in enumerate(times)],
+    )
 
     def pubsub(sub: str, undelivered: list[int], age: list[int]) -> None:
         labels = {"project_id": project, "subscription_id": sub}
-        fake.add_series(project, UNDELIVERED, "pubsub_subscription", labels, zip(times, undelivered), value_type="INT64")
+        fake.add_series(
+            project, UNDELIVERED, "pubsub_subscription", labels, zip(times, undelivered), value_type="INT64"
+        )
         fake.add_series(project, OLDEST_UNACKED_AGE, "pubsub_subscription", labels, zip(times, age), value_type="INT64")
 
     quiet_counts = [(i * 7) % 23 for i in range(n)]
@@ -83,5 +111,11 @@ def demo_deployment(fake: FakeGoogleAPIs, project: str = "wandb-sandbox", instan
         counts, ages = quiet_counts, quiet_ages
     pubsub(subscription, counts, ages)
     pubsub(f"{namespace}-filestream-gorilla", quiet_counts, quiet_ages)
-    return {"project": project, "namespace": namespace, "instance": instance, "cluster": cluster_id,
-            "zone": zone, "subscription": subscription}
+    return {
+        "project": project,
+        "namespace": namespace,
+        "instance": instance,
+        "cluster": cluster_id,
+        "zone": zone,
+        "subscription": subscription,
+    }

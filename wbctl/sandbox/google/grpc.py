@@ -71,16 +71,20 @@ def _default_message(method: str, code: grpc.StatusCode, request: Any) -> str:
         if method == "ListTimeSeries":
             return "Permission monitoring.timeSeries.list denied (or the resource may not exist)."
         resource = {
-            "GetInstance": lambda: request.name, "GetCluster": lambda: request.name,
-            "ListClusters": lambda: request.parent, "PartialUpdateCluster": lambda: request.cluster.name,
+            "GetInstance": lambda: request.name,
+            "GetCluster": lambda: request.name,
+            "ListClusters": lambda: request.parent,
+            "PartialUpdateCluster": lambda: request.cluster.name,
             "GetOperation": lambda: request.name,
         }[method]()
         return f"Permission '{_PERMISSIONS[method]}' denied on resource '{resource}' (or it may not exist)."
     if code == grpc.StatusCode.UNAVAILABLE:
         return "The service is currently unavailable."
     if code == grpc.StatusCode.UNAUTHENTICATED:
-        return ("Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
-                "or other valid authentication credential.")
+        return (
+            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+            "or other valid authentication credential."
+        )
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return "Quota exceeded for quota metric 'Read requests' of service."
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -112,8 +116,9 @@ class GoogleGrpcFake:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> Self:
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=self._max_workers,
-                                                        thread_name_prefix="fake-google-api"))
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="fake-google-api")
+        )
         server.add_generic_rpc_handlers(self._handlers())
         self._port = server.add_insecure_port("127.0.0.1:0")
         if not self._port:
@@ -132,8 +137,9 @@ class GoogleGrpcFake:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -169,8 +175,15 @@ class GoogleGrpcFake:
             self.metadata.clear()
             self._new_peers = 0
 
-    def fail(self, method: str, code: grpc.StatusCode, message: str | None = None, *, times: int | None = None,
-             after: int = 0) -> None:
+    def fail(
+        self,
+        method: str,
+        code: grpc.StatusCode,
+        message: str | None = None,
+        *,
+        times: int | None = None,
+        after: int = 0,
+    ) -> None:
         """Answer `method` with `code`. Without a message, the real API's wording for that code
         (PERMISSION_DENIED names the IAM permission and the resource). `times`: only the next n calls;
         `after`: let that many calls through first (a write that fails on its second cluster)."""
@@ -213,7 +226,9 @@ class GoogleGrpcFake:
         for method, (service, request_type, serialize, impl) in self._METHODS.items():
             by_service.setdefault(service, {})[method] = grpc.unary_unary_rpc_method_handler(
                 self._wrap(method, getattr(self, impl)),
-                request_deserializer=request_type, response_serializer=serialize)
+                request_deserializer=request_type,
+                response_serializer=serialize,
+            )
         return [grpc.method_handlers_generic_handler(service, methods) for service, methods in by_service.items()]
 
     #: called (outside the lock) before each call is served: the sandbox brings its simulated

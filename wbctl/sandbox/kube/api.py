@@ -122,8 +122,9 @@ class FakeKubeAPI(KubeServing):
             context = self._certificates.server_context()
         server = make_server(self, context)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="fake-kube-api", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-kube-api", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -141,7 +142,9 @@ class FakeKubeAPI(KubeServing):
     def __enter__(self) -> FakeKubeAPI:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -161,8 +164,9 @@ class FakeKubeAPI(KubeServing):
             raise RuntimeError("FakeKubeAPI has no certificate: it serves plain HTTP or is not started")
         return self._certificates.ca_pem
 
-    def write_kubeconfig(self, path: str | Path, context: str = "fake", namespace: str = "default",
-                         *, make_current: bool = True) -> Path:
+    def write_kubeconfig(
+        self, path: str | Path, context: str = "fake", namespace: str = "default", *, make_current: bool = True
+    ) -> Path:
         """Write (or add a context to) a kubeconfig pointing at this server, with a bearer token
         and, over TLS, the CA as `certificate-authority-data` (kubectl and the Python client
         both verify the server then); over HTTP, `insecure-skip-tls-verify` as before.
@@ -170,8 +174,14 @@ class FakeKubeAPI(KubeServing):
         An existing file keeps its other clusters, users and contexts, so one file can hold
         several contexts (e.g. two fakes standing for two clusters)."""
         path = Path(path)
-        config: Obj = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-                       "clusters": [], "users": [], "contexts": []}
+        config: Obj = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "clusters": [],
+            "users": [],
+            "contexts": [],
+        }
         if path.exists():
             config.update(yaml.safe_load(path.read_text()) or {})
 
@@ -186,8 +196,13 @@ class FakeKubeAPI(KubeServing):
             cluster["insecure-skip-tls-verify"] = True
         upsert("clusters", {"name": f"{context}-cluster", "cluster": cluster})
         upsert("users", {"name": f"{context}-user", "user": {"token": self.token}})
-        upsert("contexts", {"name": context, "context": {"cluster": f"{context}-cluster",
-                                                         "user": f"{context}-user", "namespace": namespace}})
+        upsert(
+            "contexts",
+            {
+                "name": context,
+                "context": {"cluster": f"{context}-cluster", "user": f"{context}-user", "namespace": namespace},
+            },
+        )
         if make_current or not config.get("current-context"):
             config["current-context"] = context
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,14 +12,18 @@ from typing import Any
 
 from wbctl.sandbox.kube.types import Obj
 
-NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some resources "
-             "may allow a client to request the generation of an appropriate name automatically. Name is primarily "
-             "intended for creation idempotence and configuration definition. Cannot be updated. More info: "
-             "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
-AGE_DOC = ("CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
-            "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. "
-            "It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. "
-            "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
+NAME_DOC = (
+    "Name must be unique within a namespace. Is required when creating resources, although some resources "
+    "may allow a client to request the generation of an appropriate name automatically. Name is primarily "
+    "intended for creation idempotence and configuration definition. Cannot be updated. More info: "
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+)
+AGE_DOC = (
+    "CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
+    "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. "
+    "It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. "
+    "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+)
 
 
 def column(name: str, description: str = "", *, type_: str = "string", priority: int = 0, format_: str = "") -> Obj:
@@ -83,8 +87,12 @@ def selector_text(selector: Mapping[str, Any] | None) -> str:
     terms: list[tuple[str, str]] = [(k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
     for expression in selector.get("matchExpressions") or []:
         key, op, values = expression["key"], expression["operator"], sorted(expression.get("values") or [])
-        text = {"In": f"{key} in ({','.join(values)})", "NotIn": f"{key} notin ({','.join(values)})",
-                "Exists": key, "DoesNotExist": f"!{key}"}.get(op)
+        text = {
+            "In": f"{key} in ({','.join(values)})",
+            "NotIn": f"{key} notin ({','.join(values)})",
+            "Exists": key,
+            "DoesNotExist": f"!{key}",
+        }.get(op)
         if text is not None:
             terms.append((key, text))
     return ",".join(text for _, text in sorted(terms, key=lambda term: term[0]))

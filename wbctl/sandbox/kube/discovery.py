@@ -19,8 +19,13 @@ _VERBS = ["create", "delete", "get", "list", "patch", "update"]  # no watch, del
 
 
 def _resource(rtype: ResourceType) -> Obj:
-    entry: Obj = {"name": rtype.plural, "singularName": rtype.singular, "namespaced": rtype.namespaced,
-                  "kind": rtype.kind, "verbs": list(_VERBS)}
+    entry: Obj = {
+        "name": rtype.plural,
+        "singularName": rtype.singular,
+        "namespaced": rtype.namespaced,
+        "kind": rtype.kind,
+        "verbs": list(_VERBS),
+    }
     if rtype.short_names:
         entry["shortNames"] = list(rtype.short_names)
     if rtype.categories:
@@ -43,8 +48,11 @@ def discovery_document(path: str, served: list[ResourceType], port: int) -> Obj:
     if path == "/version":
         return dict(VERSION_INFO)
     if path == "/api":
-        return {"kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{port}"}]}
+        return {
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{port}"}],
+        }
     groups = _group_versions(served)
 
     def group_doc(name: str) -> Obj:
@@ -64,9 +72,21 @@ def discovery_document(path: str, served: list[ResourceType], port: int) -> Obj:
             for t in members:
                 resources.append(_resource(t))
                 if "scale" in t.subresources:
-                    resources.append({"name": f"{t.plural}/scale", "singularName": "", "namespaced": t.namespaced,
-                                      "group": "autoscaling", "version": "v1", "kind": "Scale",
-                                      "verbs": ["get", "patch", "update"]})
-            return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": members[0].api_version,
-                    "resources": resources}
+                    resources.append(
+                        {
+                            "name": f"{t.plural}/scale",
+                            "singularName": "",
+                            "namespaced": t.namespaced,
+                            "group": "autoscaling",
+                            "version": "v1",
+                            "kind": "Scale",
+                            "verbs": ["get", "patch", "update"],
+                        }
+                    )
+            return {
+                "kind": "APIResourceList",
+                "apiVersion": "v1",
+                "groupVersion": members[0].api_version,
+                "resources": resources,
+            }
     raise no_such_resource()

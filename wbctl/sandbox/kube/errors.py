@@ -17,8 +17,15 @@ from wbctl.sandbox.kube.types import Obj, ResourceType
 
 def status_body(code: int, reason: str, message: str, details: Mapping[str, Any] | None = None) -> Obj:
     """A metav1.Status as the API server writes it for a failure."""
-    body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                 "message": message, "reason": reason, "code": code}
+    body: Obj = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
     if details is not None:
         body["details"] = dict(details)
     return body
@@ -34,8 +41,12 @@ class ApiError(Exception):
 
 
 def not_found(rtype: ResourceType, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{rtype.group_resource} "{name}" not found',
-                    {"name": name, "group": rtype.group, "kind": rtype.plural})
+    return ApiError(
+        404,
+        "NotFound",
+        f'{rtype.group_resource} "{name}" not found',
+        {"name": name, "group": rtype.group, "kind": rtype.plural},
+    )
 
 
 def no_such_resource() -> ApiError:
@@ -45,7 +56,8 @@ def no_such_resource() -> ApiError:
 
 def conflict(rtype: ResourceType, name: str) -> ApiError:
     return ApiError(
-        409, "Conflict",
+        409,
+        "Conflict",
         f'Operation cannot be fulfilled on {rtype.group_resource} "{name}": the object has been modified; '
         "please apply your changes to the latest version and try again",
         {"name": name, "group": rtype.group, "kind": rtype.plural},
@@ -69,14 +81,22 @@ class FieldError:
         return f"{self.field}: Invalid value: {json.dumps(self.value)}: {self.detail}"
 
 
-def invalid(rtype: ResourceType, name: str, errors: list[FieldError], kind: str | None = None, group: str | None = None) -> ApiError:
+def invalid(
+    rtype: ResourceType, name: str, errors: list[FieldError], kind: str | None = None, group: str | None = None
+) -> ApiError:
     """422 Invalid with one cause per field, worded like apimachinery's field.ErrorList."""
     group = rtype.group if group is None else group
     kind = rtype.kind if kind is None else kind
     group_kind = f"{kind}.{group}" if group else kind
     texts = [error.text() for error in errors]
     summary = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
-    causes = [{"reason": f"FieldValue{error.kind}", "message": error.text().split(": ", 1)[1], "field": error.field}
-              for error in errors]
-    return ApiError(422, "Invalid", f'{group_kind} "{name}" is invalid: {summary}',
-                    {"name": name, "group": group, "kind": kind, "causes": causes})
+    causes = [
+        {"reason": f"FieldValue{error.kind}", "message": error.text().split(": ", 1)[1], "field": error.field}
+        for error in errors
+    ]
+    return ApiError(
+        422,
+        "Invalid",
+        f'{group_kind} "{name}" is invalid: {summary}',
+        {"name": name, "group": group, "kind": kind, "causes": causes},
+    )

@@ -92,10 +92,13 @@ class KubeFaults(KubeObjectStore):
     def count(self, verb: str | None = None, resource: str | None = None, *, method: str | None = None) -> int:
         """How many recorded requests match, e.g. count("list", "pods"); discovery counts too
         when no filter is given."""
-        return sum(1 for r in self.requests
-                   if (verb is None or r.verb == verb)
-                   and (resource is None or r.resource == resource)
-                   and (method is None or r.method == method))
+        return sum(
+            1
+            for r in self.requests
+            if (verb is None or r.verb == verb)
+            and (resource is None or r.resource == resource)
+            and (method is None or r.method == method)
+        )
 
     # --- failure injection ------------------------------------------------------------------
 
@@ -127,8 +130,16 @@ class KubeFaults(KubeObjectStore):
         with self._lock:
             self._faults.expire_continue = enabled
 
-    def conflict_next(self, verb: str, resource: str, namespace: str | None = None, *, times: int = 1,
-                      change: Mapping[str, Any] | None = None, on_dry_run: bool = False) -> None:
+    def conflict_next(
+        self,
+        verb: str,
+        resource: str,
+        namespace: str | None = None,
+        *,
+        times: int = 1,
+        change: Mapping[str, Any] | None = None,
+        on_dry_run: bool = False,
+    ) -> None:
         """Let another writer (the operator, a colleague) win the race: just before each of the
         next `times` matching requests (verb `patch`/`update`/`delete` on a plural or
         `deployments/scale`), the target object is written first, merge-patched with `change`
@@ -141,8 +152,13 @@ class KubeFaults(KubeObjectStore):
     def _run_race(self, route: Route, dry_run: bool) -> None:
         with self._lock:
             for race in self._faults.races:
-                if (race.remaining > 0 and race.verb == route.verb and race.resource == route.resource
-                        and race.namespace in (None, route.namespace) and (race.on_dry_run or not dry_run)):
+                if (
+                    race.remaining > 0
+                    and race.verb == route.verb
+                    and race.resource == route.resource
+                    and race.namespace in (None, route.namespace)
+                    and (race.on_dry_run or not dry_run)
+                ):
                     race.remaining -= 1
                     assert route.rtype is not None and route.name is not None
                     if self.get(route.rtype.plural, route.namespace, route.name) is not None:
@@ -163,6 +179,10 @@ class KubeFaults(KubeObjectStore):
                 details: Obj = {"group": rtype.group, "kind": rtype.plural}
                 if route.name:
                     details = {"name": route.name, **details}
-                raise ApiError(403, "Forbidden",
-                               f'{subject} is forbidden: User "{self.user}" cannot {route.verb} resource '
-                               f'"{route.resource}" in API group "{rtype.group}" {scope}', details)
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'{subject} is forbidden: User "{self.user}" cannot {route.verb} resource '
+                    f'"{route.resource}" in API group "{rtype.group}" {scope}',
+                    details,
+                )

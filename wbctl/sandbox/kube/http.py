@@ -22,8 +22,9 @@ from wbctl.sandbox.kube.serving import KubeServing
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], ssl_context: ssl.SSLContext | None
+    ) -> None:
         self.ssl_context = ssl_context
         super().__init__(address, handler)
 

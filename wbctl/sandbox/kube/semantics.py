@@ -158,7 +158,7 @@ def parse_field_selector(selector: str | None, supported: frozenset[str]) -> lis
             raise SelectorError(f"invalid selector: '{raw.strip()}'; can't understand '{raw.strip()}'")
         path, op, value = match[1], match[2], match[3].strip()
         if path not in supported:
-            raise SelectorError(f'field label not supported: {path}')
+            raise SelectorError(f"field label not supported: {path}")
         requirements.append(FieldRequirement(path, op != "!=", value))
     return requirements
 
@@ -227,7 +227,9 @@ def _merge_list_by_key(current: list[Any], patch: list[Any], merge_key: str) -> 
     for item in patch:
         if not isinstance(item, dict) or merge_key not in item:
             raise PatchFormatError(f"map item in a list of {merge_key}-keyed items lacks the key {merge_key!r}")
-        index = next((i for i, old in enumerate(merged) if isinstance(old, dict) and old.get(merge_key) == item[merge_key]), None)
+        index = next(
+            (i for i, old in enumerate(merged) if isinstance(old, dict) and old.get(merge_key) == item[merge_key]), None
+        )
         if item.get("$patch") == "delete":
             if index is not None:
                 del merged[index]

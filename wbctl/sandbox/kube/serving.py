@@ -71,8 +71,13 @@ class KubeServing(KubeWrites, KubeFaults):
         if len(rest) > 3:
             rtype = None
         watch = (query.get("watch") or ["false"])[-1] in ("true", "1")
-        verbs = {"GET": "watch" if watch else ("get" if name else "list"), "POST": "create", "PUT": "update",
-                 "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"}
+        verbs = {
+            "GET": "watch" if watch else ("get" if name else "list"),
+            "POST": "create",
+            "PUT": "update",
+            "PATCH": "patch",
+            "DELETE": "delete" if name else "deletecollection",
+        }
         verb = verbs.get(method)
         resource = f"{plural}/{subresource}" if subresource else plural
         return Route(rtype, namespace, name, subresource, verb, resource)
@@ -103,9 +108,18 @@ class KubeServing(KubeWrites, KubeFaults):
         except ValueError:
             parsed_body = body.decode("utf-8", "replace")
         with self._lock:
-            self._requests.append(RecordedRequest(
-                method, split.path, {k: v[-1] for k, v in query.items()}, content_type, parsed_body,
-                route.verb if route else None, route.resource if route else None, dict(headers)))
+            self._requests.append(
+                RecordedRequest(
+                    method,
+                    split.path,
+                    {k: v[-1] for k, v in query.items()},
+                    content_type,
+                    parsed_body,
+                    route.verb if route else None,
+                    route.resource if route else None,
+                    dict(headers),
+                )
+            )
             faults = copy.deepcopy(self._faults)
         if faults.delay:
             self._stopping.wait(faults.delay)
@@ -116,7 +130,11 @@ class KubeServing(KubeWrites, KubeFaults):
             if faults.unauthorized or scheme.lower() != "bearer" or presented != self.token:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             if route is None:
-                return 200, discovery_document(split.path.rstrip("/") or "/", self._served(), self.port), PLAIN.content_type
+                return (
+                    200,
+                    discovery_document(split.path.rstrip("/") or "/", self._served(), self.port),
+                    PLAIN.content_type,
+                )
             view = PLAIN
             if route.verb in ("get", "list") and route.subresource is None:
                 view = negotiate(headers.get("accept"), is_list=route.verb == "list")
@@ -125,8 +143,16 @@ class KubeServing(KubeWrites, KubeFaults):
         except ApiError as error:
             return error.code, error.body, PLAIN.content_type
 
-    def _serve(self, route: Route, method: str, query: Mapping[str, list[str]], content_type: str | None,
-               body: bytes, faults: Faults, view: View = PLAIN) -> tuple[int, Payload]:
+    def _serve(
+        self,
+        route: Route,
+        method: str,
+        query: Mapping[str, list[str]],
+        content_type: str | None,
+        body: bytes,
+        faults: Faults,
+        view: View = PLAIN,
+    ) -> tuple[int, Payload]:
         rtype = route.rtype
         if rtype is None or rtype.plural in faults.missing or route.verb is None:
             raise no_such_resource()
@@ -148,8 +174,10 @@ class KubeServing(KubeWrites, KubeFaults):
             metadata, page = self._select(rtype, route.namespace, query, faults)
             if view.as_:
                 return 200, as_view(view, rtype, [entry.load() for entry in page], metadata, include_object(query))
-            head = json.dumps({"apiVersion": rtype.api_version, "kind": f"{rtype.kind}List", "metadata": metadata},
-                              separators=(",", ":"))
+            head = json.dumps(
+                {"apiVersion": rtype.api_version, "kind": f"{rtype.kind}List", "metadata": metadata},
+                separators=(",", ":"),
+            )
             return 200, head[:-1] + ',"items":[' + ",".join(entry.item_text for entry in page) + "]}"
         if route.verb == "get":
             obj = self._lookup(rtype, namespace, route.name or "")
@@ -161,18 +189,24 @@ class KubeServing(KubeWrites, KubeFaults):
         if route.verb in ("update", "patch", "delete") and route.name is not None:
             self._run_race(route, dry_run)
         if route.verb in ("update", "patch") and route.name is not None:
-            return 200, self._write(rtype, namespace, route.name, route.subresource, route.verb,
-                                    content_type, body, dry_run)
+            return 200, self._write(
+                rtype, namespace, route.name, route.subresource, route.verb, content_type, body, dry_run
+            )
         if route.verb == "delete" and route.name is not None and route.subresource is None:
             return 200, self._delete(rtype, namespace, route.name, dry_run)
-        raise ApiError(405, "MethodNotAllowed",
-                       f"the server does not allow this method on the requested resource ({route.verb} is not served by FakeKubeAPI)")
+        raise ApiError(
+            405,
+            "MethodNotAllowed",
+            f"the server does not allow this method on the requested resource ({route.verb} is not served by FakeKubeAPI)",
+        )
 
     # --- list ---------------------------------------------------------------------------------
 
-    def _select(self, rtype: ResourceType, namespace: str | None, query: Mapping[str, list[str]],
-                faults: Faults) -> tuple[Obj, list[Entry]]:
+    def _select(
+        self, rtype: ResourceType, namespace: str | None, query: Mapping[str, list[str]], faults: Faults
+    ) -> tuple[Obj, list[Entry]]:
         """One page of a list: its metadata (resourceVersion, continue, remainingItemCount) and entries."""
+
         def one(name: str) -> str | None:
             values = query.get(name)
             return values[-1] if values else None
@@ -192,9 +226,12 @@ class KubeServing(KubeWrites, KubeFaults):
         token_rv: str | None = None
         if token:
             if faults.expire_continue:
-                raise ApiError(410, "Expired",
-                               "The provided continue parameter is too old to display a consistent list result. "
-                               "You can start a new list without the continue parameter.")
+                raise ApiError(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. "
+                    "You can start a new list without the continue parameter.",
+                )
             start_after, token_rv = self._decode_continue(token)
         with self._lock:
             list_rv = token_rv or str(self._rv)

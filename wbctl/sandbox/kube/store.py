@@ -43,8 +43,11 @@ class Entry:
     @classmethod
     def of(cls, rtype: ResourceType, obj: Obj) -> Entry:
         text = json.dumps(obj, separators=(",", ":"))
-        item_text = text if rtype.custom else json.dumps(
-            {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}, separators=(",", ":"))
+        item_text = (
+            text
+            if rtype.custom
+            else json.dumps({k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}, separators=(",", ":"))
+        )
         labels = dict(obj["metadata"].get("labels") or {})
         return cls(text, item_text, labels, {path: field_value(obj, path) for path in rtype.field_labels})
 

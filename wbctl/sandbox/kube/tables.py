@@ -60,37 +60,62 @@ def negotiate(accept: str | None, *, is_list: bool) -> View:
         wanted = ("Table", "PartialObjectMetadataList" if is_list else "PartialObjectMetadata")
         if as_ in wanted and params.get("g") == _META_GROUP and params.get("v") in _META_VERSIONS:
             return View(as_, params["v"])
-    raise ApiError(406, "NotAcceptable",
-                   "only the following media types are accepted: application/json, "
-                   "application/json;as=Table;v=v1;g=meta.k8s.io")
+    raise ApiError(
+        406,
+        "NotAcceptable",
+        "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io",
+    )
 
 
 def include_object(query: Mapping[str, list[str]]) -> str:
     """The `includeObject` parameter: None, Metadata (the default) or Object."""
     value = (query.get("includeObject") or ["Metadata"])[-1] or "Metadata"
     if value not in ("None", "Metadata", "Object"):
-        raise bad_request(f'includeObject: Unsupported value: "{value}": supported values: "None", "Metadata", "Object"')
+        raise bad_request(
+            f'includeObject: Unsupported value: "{value}": supported values: "None", "Metadata", "Object"'
+        )
     return value
 
 
 def partial_metadata(obj: Obj, version: str = "v1") -> Obj:
-    return {"kind": "PartialObjectMetadata", "apiVersion": f"{_META_GROUP}/{version}", "metadata": obj.get("metadata") or {}}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": f"{_META_GROUP}/{version}",
+        "metadata": obj.get("metadata") or {},
+    }
 
 
-def as_view(view: View, rtype: ResourceType, objects: list[Obj], list_metadata: Obj | None,
-            include: str = "Metadata", now: datetime | None = None) -> Obj:
+def as_view(
+    view: View,
+    rtype: ResourceType,
+    objects: list[Obj],
+    list_metadata: Obj | None,
+    include: str = "Metadata",
+    now: datetime | None = None,
+) -> Obj:
     """Objects (one for a get, with `list_metadata` None; a page for a list) in a non-plain view."""
     if view.as_ != "Table":
         items = [partial_metadata(obj, view.version) for obj in objects]
         if list_metadata is None:
             return items[0]
-        return {"kind": "PartialObjectMetadataList", "apiVersion": f"{_META_GROUP}/{view.version}",
-                "metadata": list_metadata, "items": items}
+        return {
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": f"{_META_GROUP}/{view.version}",
+            "metadata": list_metadata,
+            "items": items,
+        }
     return table(rtype, objects, list_metadata or {}, include=include, version=view.version, now=now)
 
 
-def table(rtype: ResourceType, objects: list[Obj], metadata: Obj, *, include: str = "Metadata",
-          version: str = "v1", now: datetime | None = None) -> Obj:
+def table(
+    rtype: ResourceType,
+    objects: list[Obj],
+    metadata: Obj,
+    *,
+    include: str = "Metadata",
+    version: str = "v1",
+    now: datetime | None = None,
+) -> Obj:
     """A meta.k8s.io Table of `objects`, with the kind's columns (all of them: the client
     hides the priority 1 ones unless asked for wide output)."""
     columns, printer = PRINTERS.get(rtype.plural) or (CUSTOM if rtype.custom else GENERIC)
@@ -106,5 +131,10 @@ def table(rtype: ResourceType, objects: list[Obj], metadata: Obj, *, include: st
         elif include == "Object":
             row["object"] = {"apiVersion": rtype.api_version, "kind": rtype.kind, **obj}
         rows.append(row)
-    return {"kind": "Table", "apiVersion": f"{_META_GROUP}/{version}", "metadata": metadata,
-            "columnDefinitions": [dict(c) for c in columns], "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": f"{_META_GROUP}/{version}",
+        "metadata": metadata,
+        "columnDefinitions": [dict(c) for c in columns],
+        "rows": rows,
+    }

@@ -52,8 +52,10 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 #: Typed integer fields of built-in kinds: a JSON string there fails decoding (400), as in Go.
 _INT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "deployments": (("spec.replicas", "DeploymentSpec"),),
-    "horizontalpodautoscalers": (("spec.minReplicas", "HorizontalPodAutoscalerSpec"),
-                                 ("spec.maxReplicas", "HorizontalPodAutoscalerSpec")),
+    "horizontalpodautoscalers": (
+        ("spec.minReplicas", "HorizontalPodAutoscalerSpec"),
+        ("spec.maxReplicas", "HorizontalPodAutoscalerSpec"),
+    ),
     "scale": (("spec.replicas", "ScaleSpec"),),
 }
 
@@ -69,7 +71,8 @@ def decode_check(kind_key: str, obj: Obj) -> None:
             continue
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             raise bad_request(
-                f"json: cannot unmarshal non-string into Go struct field ObjectMeta.metadata.{map_name} of type string")
+                f"json: cannot unmarshal non-string into Go struct field ObjectMeta.metadata.{map_name} of type string"
+            )
     data = obj.get("data") if kind_key == "configmaps" else None
     if data is not None and (not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values())):
         raise bad_request("json: cannot unmarshal non-string into Go struct field ConfigMap.data of type string")
@@ -77,8 +80,7 @@ def decode_check(kind_key: str, obj: Obj) -> None:
         value = _get_path(obj, path)
         if value is not None and not _is_int(value):
             kind = type(value).__name__.replace("str", "string").replace("float", "number")
-            raise bad_request(
-                f"json: cannot unmarshal {kind} into Go struct field {go_type}.{path} of type int32")
+            raise bad_request(f"json: cannot unmarshal {kind} into Go struct field {go_type}.{path} of type int32")
 
 
 def validate(rtype: ResourceType, obj: Obj) -> list[FieldError]:
@@ -88,9 +90,15 @@ def validate(rtype: ResourceType, obj: Obj) -> list[FieldError]:
     if not name:
         errors.append(FieldError("metadata.name", "Required", detail="name or generateName is required"))
     elif len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
-        errors.append(FieldError("metadata.name", "Invalid", name,
-                                 "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-                                 "'-' or '.', and must start and end with an alphanumeric character"))
+        errors.append(
+            FieldError(
+                "metadata.name",
+                "Invalid",
+                name,
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                "'-' or '.', and must start and end with an alphanumeric character",
+            )
+        )
     spec = obj.get("spec")
     if rtype.plural == "deployments":
         spec = spec if isinstance(spec, dict) else {}
@@ -114,34 +122,56 @@ def validate(rtype: ResourceType, obj: Obj) -> list[FieldError]:
         elif maximum < 1:
             errors.append(FieldError("spec.maxReplicas", "Invalid", maximum, "must be greater than 0"))
         elif minimum is not None and maximum < minimum:
-            errors.append(FieldError("spec.maxReplicas", "Invalid", maximum, "must be greater than or equal to `minReplicas`"))
+            errors.append(
+                FieldError("spec.maxReplicas", "Invalid", maximum, "must be greater than or equal to `minReplicas`")
+            )
         for index, metric in enumerate(spec.get("metrics") or []):
             target_spec = (metric.get(metric.get("type", "").lower()) or {}).get("target") or {}
             utilization = target_spec.get("averageUtilization")
             if utilization is not None and (not _is_int(utilization) or utilization < 1):
-                errors.append(FieldError(f"spec.metrics[{index}].resource.target.averageUtilization", "Invalid",
-                                         utilization, "must be greater than 0"))
+                errors.append(
+                    FieldError(
+                        f"spec.metrics[{index}].resource.target.averageUtilization",
+                        "Invalid",
+                        utilization,
+                        "must be greater than 0",
+                    )
+                )
     elif rtype.plural == "cronjobs":
         if not isinstance(spec, dict) or not spec.get("schedule"):
             errors.append(FieldError("spec.schedule", "Required"))
     elif rtype.plural in ("roles", "clusterroles"):
         for index, rule in enumerate(obj.get("rules") or []):
             if not isinstance(rule, dict) or not rule.get("verbs"):
-                errors.append(FieldError(f"rules[{index}].verbs", "Required", detail="verbs must contain at least one value"))
+                errors.append(
+                    FieldError(f"rules[{index}].verbs", "Required", detail="verbs must contain at least one value")
+                )
     elif rtype.plural in ("rolebindings", "clusterrolebindings"):
         ref = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
-        if ref.get("kind") not in ("Role", "ClusterRole") or (ref.get("kind") == "Role" and rtype.plural == "clusterrolebindings"):
-            errors.append(FieldError("roleRef.kind", "Invalid", ref.get("kind"),
-                                     'supported values: "ClusterRole"' if rtype.plural == "clusterrolebindings"
-                                     else 'supported values: "ClusterRole", "Role"'))
+        if ref.get("kind") not in ("Role", "ClusterRole") or (
+            ref.get("kind") == "Role" and rtype.plural == "clusterrolebindings"
+        ):
+            errors.append(
+                FieldError(
+                    "roleRef.kind",
+                    "Invalid",
+                    ref.get("kind"),
+                    'supported values: "ClusterRole"'
+                    if rtype.plural == "clusterrolebindings"
+                    else 'supported values: "ClusterRole", "Role"',
+                )
+            )
         if not ref.get("name"):
             errors.append(FieldError("roleRef.name", "Required"))
     elif rtype.custom:
         if spec is not None and not isinstance(spec, dict):
-            errors.append(FieldError("spec", "Invalid", spec, f'spec in body must be of type object: "{type(spec).__name__}"'))
+            errors.append(
+                FieldError("spec", "Invalid", spec, f'spec in body must be of type object: "{type(spec).__name__}"')
+            )
         elif isinstance(spec, dict):
             for key in ("chart", "values"):
                 if key in spec and not isinstance(spec[key], dict):
-                    errors.append(FieldError(f"spec.{key}", "Invalid", spec[key],
-                                             f"spec.{key} in body must be of type object"))
+                    errors.append(
+                        FieldError(f"spec.{key}", "Invalid", spec[key], f"spec.{key} in body must be of type object")
+                    )
     return errors

@@ -52,7 +52,9 @@ class KubeWrites(KubeObjectStore):
         decode_check(rtype.plural, obj)
         if rtype.namespaced:
             if metadata.get("namespace") not in (None, "", namespace):
-                raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             metadata["namespace"] = namespace
         else:
             metadata.pop("namespace", None)
@@ -75,16 +77,29 @@ class KubeWrites(KubeObjectStore):
         key = (metadata.get("namespace", ""), metadata["name"])
         with self._lock:
             if key in self._store[rtype.plural]:
-                raise ApiError(409, "AlreadyExists", f'{rtype.group_resource} "{key[1]}" already exists',
-                               {"name": key[1], "group": rtype.group, "kind": rtype.plural})
+                raise ApiError(
+                    409,
+                    "AlreadyExists",
+                    f'{rtype.group_resource} "{key[1]}" already exists',
+                    {"name": key[1], "group": rtype.group, "kind": rtype.plural},
+                )
             if dry_run:
                 return obj
             metadata["resourceVersion"] = self._next_rv()
             self._store[rtype.plural][key] = Entry.of(rtype, obj)
             return obj
 
-    def _write(self, rtype: ResourceType, namespace: str, name: str, subresource: str | None, verb: str,
-               content_type: str | None, body: bytes, dry_run: bool) -> Obj:
+    def _write(
+        self,
+        rtype: ResourceType,
+        namespace: str,
+        name: str,
+        subresource: str | None,
+        verb: str,
+        content_type: str | None,
+        body: bytes,
+        dry_run: bool,
+    ) -> Obj:
         """PUT or PATCH of an object or its scale, all under the lock so the resourceVersion
         precondition and the write are one atomic step, as in etcd."""
         with self._lock:
@@ -107,9 +122,12 @@ class KubeWrites(KubeObjectStore):
             accepted.append("application/strategic-merge-patch+json")
         patcher = PATCHERS.get(media_type)
         if patcher is None or media_type not in accepted:
-            raise ApiError(415, "UnsupportedMediaType",
-                           f"the body of the request was in an unknown format - accepted media types include: "
-                           f"{', '.join(accepted)}")
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types include: "
+                f"{', '.join(accepted)}",
+            )
         patch = self._json(body)
         if media_type != "application/json-patch+json" and not isinstance(patch, dict):
             raise bad_request(f"the body of a {media_type} patch must be a JSON object")
@@ -118,8 +136,12 @@ class KubeWrites(KubeObjectStore):
         except PatchFormatError as error:
             raise bad_request(str(error)) from None
         except PatchApplyError as error:
-            raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {error}",
-                           {"causes": [{"reason": "FieldValueInvalid", "message": str(error)}]}) from None
+            raise ApiError(
+                422,
+                "Invalid",
+                f"the server rejected our request due to an error in our request: {error}",
+                {"causes": [{"reason": "FieldValueInvalid", "message": str(error)}]},
+            ) from None
         if not isinstance(patched, dict):
             raise bad_request("the patched object is not a JSON object")
         return patched
@@ -131,7 +153,9 @@ class KubeWrites(KubeObjectStore):
         stored_meta = stored["metadata"]
         name = stored_meta["name"]
         if metadata.get("name", name) != name:
-            raise bad_request(f"the name of the object ({metadata.get('name')}) does not match the name on the URL ({name})")
+            raise bad_request(
+                f"the name of the object ({metadata.get('name')}) does not match the name on the URL ({name})"
+            )
         if rtype.namespaced and metadata.get("namespace", stored_meta["namespace"]) != stored_meta["namespace"]:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         precondition = metadata.get("resourceVersion")
@@ -155,6 +179,7 @@ class KubeWrites(KubeObjectStore):
         if candidate == stored:
             return candidate  # a no-op write stores nothing and keeps the resourceVersion
         if rtype.tracks_generation:
+
             def content(obj: Obj) -> Obj:
                 return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
 
@@ -173,11 +198,16 @@ class KubeWrites(KubeObjectStore):
         return {
             "apiVersion": "autoscaling/v1",
             "kind": "Scale",
-            "metadata": {key: metadata[key] for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                         if key in metadata},
+            "metadata": {
+                key: metadata[key]
+                for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if key in metadata
+            },
             "spec": {"replicas": (deployment.get("spec") or {}).get("replicas", 1)},
-            "status": {"replicas": (deployment.get("status") or {}).get("replicas", 0),
-                       "selector": selector_text((deployment.get("spec") or {}).get("selector"))},
+            "status": {
+                "replicas": (deployment.get("status") or {}).get("replicas", 0),
+                "selector": selector_text((deployment.get("spec") or {}).get("selector")),
+            },
         }
 
     def _commit_scale(self, rtype: ResourceType, stored: Obj, scale: Obj, dry_run: bool) -> Obj:
@@ -187,14 +217,21 @@ class KubeWrites(KubeObjectStore):
         if precondition not in (None, "") and precondition != stored["metadata"]["resourceVersion"]:
             raise conflict(rtype, name)
         if metadata.get("name", name) != name:
-            raise bad_request(f"the name of the object ({metadata.get('name')}) does not match the name on the URL ({name})")
+            raise bad_request(
+                f"the name of the object ({metadata.get('name')}) does not match the name on the URL ({name})"
+            )
         decode_check("scale", {"metadata": {}, **scale})
         replicas = (scale.get("spec") or {}).get("replicas")
         if replicas is None:
             replicas = 0  # an omitted replicas decodes to 0 in Go, as a real server does
         if replicas < 0:
-            raise invalid(rtype, name, [FieldError("spec.replicas", "Invalid", replicas, "must be greater than or equal to 0")],
-                           kind="Scale", group="autoscaling")
+            raise invalid(
+                rtype,
+                name,
+                [FieldError("spec.replicas", "Invalid", replicas, "must be greater than or equal to 0")],
+                kind="Scale",
+                group="autoscaling",
+            )
         candidate = copy.deepcopy(stored)
         candidate.setdefault("spec", {})["replicas"] = replicas
         return self._scale_view(self._commit(rtype, stored, candidate, dry_run))

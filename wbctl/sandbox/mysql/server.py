@@ -92,7 +92,6 @@ def start_mysql(story: str, saved: Mapping[str, str] | None = None) -> SandboxMy
     return SandboxMysql(variables).start()
 
 
-
 # --- the server ----------------------------------------------------------------------------
 
 
@@ -125,8 +124,10 @@ class SandboxMysql:
 
     def __init__(self, variables: Mapping[str, str], *, version: str = VERSION) -> None:
         specs = dict(SPECS)
-        values = {name: spec.default if spec.kind == "str" else from_text(name, spec, spec.default)
-                  for name, spec in specs.items()}
+        values = {
+            name: spec.default if spec.kind == "str" else from_text(name, spec, spec.default)
+            for name, spec in specs.items()
+        }
         values.update(version=version, innodb_version=version.split("-")[0])
         for raw, value in variables.items():
             name = str(raw).lower()
@@ -177,8 +178,9 @@ class SandboxMysql:
         self._values["port"] = str(self.port)
         self._globals = Globals(self._specs, self._values)
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(listener, ready), name=f"{THREAD_NAME}:{self.port}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(listener, ready), name=f"{THREAD_NAME}:{self.port}", daemon=True
+        )
         self._thread.start()
         if not ready.wait(10) or self._failure is not None:
             self.stop()

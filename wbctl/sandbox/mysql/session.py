@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from wbctl.sandbox.mysql.server import SandboxMysql
 
 
-
 # mysql-mimic's own session values that its code parses (time_zone must be UTC or +HH:MM there):
 # a session reads these from mysql-mimic's defaults, never from the global `time_zone` = SYSTEM
 _MIMIC_OWNED = frozenset({"time_zone"})
@@ -62,8 +61,11 @@ def _literal(expression: exp.Expression) -> tuple[str, str]:
     try:  # an expression such as 64 * 1024 * 1024
         value = execute(exp.select(expression.copy())).rows[0][0]
     except Exception:  # noqa: BLE001 - sqlglot's executor raises many kinds; the client gets MySQL's error
-        raise mysql_error(ER_NOT_SUPPORTED_YET, f"This version of MySQL doesn't yet support '{expression.sql('mysql')}' "
-                                           "as a variable's value (the wbctl sandbox)") from None
+        raise mysql_error(
+            ER_NOT_SUPPORTED_YET,
+            f"This version of MySQL doesn't yet support '{expression.sql('mysql')}' "
+            "as a variable's value (the wbctl sandbox)",
+        ) from None
     if isinstance(value, bool):
         return "num", "1" if value else "0"
     if isinstance(value, (int, float)):
@@ -123,8 +125,10 @@ class _SessionVariables(Variables):
 
     def __init__(self, globals_: Globals) -> None:
         self._globals = globals_
-        self._schema = {**{name: (str, spec.default, spec.dynamic) for name, spec in globals_.specs.items()},
-                        **SYSTEM_VARIABLES}  # mysql-mimic's types for the names its code sets and reads
+        self._schema = {
+            **{name: (str, spec.default, spec.dynamic) for name, spec in globals_.specs.items()},
+            **SYSTEM_VARIABLES,
+        }  # mysql-mimic's types for the names its code sets and reads
         super().__init__()
 
     @property
@@ -171,8 +175,11 @@ class VariablesSession(Session):
         self.middlewares.insert(self.middlewares.index(self._show_middleware), self._sandbox_show)
 
     async def query(self, expression: exp.Expression, sql: str, attrs: dict[str, str]) -> Any:
-        raise mysql_error(ER_NOT_SUPPORTED_YET, f"This version of MySQL doesn't yet support '{sql.strip()[:200]}' "
-                                           "(the wbctl sandbox's MySQL serves its variables only)")
+        raise mysql_error(
+            ER_NOT_SUPPORTED_YET,
+            f"This version of MySQL doesn't yet support '{sql.strip()[:200]}' "
+            "(the wbctl sandbox's MySQL serves its variables only)",
+        )
 
     async def schema(self) -> dict[str, Any]:
         return {DATABASE: {"wbctl_sandbox": {"note": "TEXT"}}}
@@ -194,13 +201,20 @@ class VariablesSession(Session):
         where = show.args.get("where")
         if where is not None:
             condition = where.this.transform(
-                lambda node: exp.column(node.name.lower()) if isinstance(node, exp.Column) else node)
+                lambda node: exp.column(node.name.lower()) if isinstance(node, exp.Column) else node
+            )
             table = [{"variable_name": name, "value": value} for name, value in rows]
             try:
-                rows = [tuple(row) for row in execute(
-                    exp.select("variable_name", "value").from_("v").where(condition), tables={"v": table}).rows]
+                rows = [
+                    tuple(row)
+                    for row in execute(
+                        exp.select("variable_name", "value").from_("v").where(condition), tables={"v": table}
+                    ).rows
+                ]
             except Exception as exc:  # noqa: BLE001 - sqlglot's executor: an unsupported condition
-                raise mysql_error(ER_PARSE_ERROR, f"the wbctl sandbox cannot evaluate WHERE {condition.sql('mysql')}: {exc}") from None
+                raise mysql_error(
+                    ER_PARSE_ERROR, f"the wbctl sandbox cannot evaluate WHERE {condition.sql('mysql')}: {exc}"
+                ) from None
         return rows, ["Variable_name", "Value"]
 
     # SET
@@ -222,8 +236,9 @@ class VariablesSession(Session):
             if isinstance(left, exp.SessionParameter):  # @@global.name, @@session.name, @@name
                 scope = (left.text("kind") or "SESSION").upper()
             elif isinstance(left, exp.Parameter):
-                raise mysql_error(ER_NOT_SUPPORTED_YET, "This version of MySQL doesn't yet support user variables "
-                                                   "(the wbctl sandbox)")
+                raise mysql_error(
+                    ER_NOT_SUPPORTED_YET, "This version of MySQL doesn't yet support user variables (the wbctl sandbox)"
+                )
             else:
                 scope = modifier
             name = left.name.lower()
@@ -244,8 +259,14 @@ class VariablesSession(Session):
                 raise mysql_error(ER_NOT_SUPPORTED_YET, f"This version of MySQL doesn't yet support SET {kind}")
         return [], []
 
-    def _assign(self, scope: str, name: str, right: exp.Expression,
-                global_changes: dict[str, str], session_changes: list[tuple[str, Any]]) -> None:
+    def _assign(
+        self,
+        scope: str,
+        name: str,
+        right: exp.Expression,
+        global_changes: dict[str, str],
+        session_changes: list[tuple[str, Any]],
+    ) -> None:
         scope = "SESSION" if scope == "LOCAL" else scope
         spec = self._globals.specs.get(name)
         if spec is None:
@@ -258,10 +279,14 @@ class VariablesSession(Session):
         if not spec.dynamic and scope != "PERSIST_ONLY":
             raise mysql_error(ER_INCORRECT_GLOBAL_LOCAL_VAR, f"Variable '{name}' is a read only variable")
         if scope == "SESSION" and spec.scope == "global":
-            raise mysql_error(ER_GLOBAL_VARIABLE, f"Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL")
+            raise mysql_error(
+                ER_GLOBAL_VARIABLE, f"Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL"
+            )
         kind, text = _literal(right)
         if kind == "default":
-            value = from_text(name, spec, spec.default) if scope != "SESSION" else self._globals.get(name) or spec.default
+            value = (
+                from_text(name, spec, spec.default) if scope != "SESSION" else self._globals.get(name) or spec.default
+            )
         elif kind == "null":
             raise mysql_error(ER_WRONG_VALUE_FOR_VAR, f"Variable '{name}' can't be set to the value of 'NULL'")
         else:

@@ -70,8 +70,10 @@ assert set(FLAG_SPECS) == {flag.name for flag in FLAGS}, "every W&B flag needs i
 assert all(FLAG_SPECS[name].default == value for name, value in MYSQL_80_DEFAULTS.items())
 assert all(FLAG_SPECS[flag.name].dynamic == flag.dynamic for flag in FLAGS)
 
-_SQL_MODE = ("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
-             "NO_ENGINE_SUBSTITUTION")
+_SQL_MODE = (
+    "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
+    "NO_ENGINE_SUBSTITUTION"
+)
 
 # The other variables of a MySQL 8.0.31 server (its defaults; a few of its ~600), as SHOW GLOBAL
 # VARIABLES prints them. `version`, `innodb_version` and `port` are filled in by the server.
@@ -116,8 +118,12 @@ SERVER_SPECS: dict[str, Spec] = {
     "super_read_only": Spec("bool", "OFF"),
     "system_time_zone": Spec("str", "UTC", dynamic=False),
     "time_zone": Spec("str", "SYSTEM", scope="both"),
-    "transaction_isolation": Spec("enum", "REPEATABLE-READ", scope="both",
-                                  choices=("READ-UNCOMMITTED", "READ-COMMITTED", "REPEATABLE-READ", "SERIALIZABLE")),
+    "transaction_isolation": Spec(
+        "enum",
+        "REPEATABLE-READ",
+        scope="both",
+        choices=("READ-UNCOMMITTED", "READ-COMMITTED", "REPEATABLE-READ", "SERIALIZABLE"),
+    ),
     "transaction_read_only": Spec("bool", "OFF", scope="both"),
     "version": Spec("str", VERSION, dynamic=False),
     "version_comment": Spec("str", "MySQL Community Server - GPL", dynamic=False),

@@ -62,8 +62,12 @@ class SimClock:
         """The saved clock, running at `speed` from now on. Time ran at the saved speed until
         now: a command with another WBCTL_SANDBOX_SPEED re-anchors here instead of re-reading
         all the time since the anchor at its own speed, which could send the clock backwards."""
-        saved = cls(datetime.fromisoformat(str(data["sim"])), float(data["wall"]),  # type: ignore[arg-type]
-                    float(data.get("speed", speed)), wall=wall)  # type: ignore[arg-type]
+        saved = cls(
+            datetime.fromisoformat(str(data["sim"])),
+            float(data["wall"]),  # type: ignore[arg-type]
+            float(data.get("speed", speed)),
+            wall=wall,
+        )  # type: ignore[arg-type]
         if saved.speed == speed:
             return saved
         return cls(saved.now(), wall(), speed, wall=wall)

@@ -41,7 +41,8 @@ class ScenarioLock:
                     raise RefusedError(
                         f"the sandbox {self.scenario} is in use by another wbctl (pid {holder}) and stayed so for "
                         f"{wait:g} s: wait for it to finish, or share one sandbox between shells with "
-                        f"`wbctl sandbox serve --scenario {self.scenario}`") from None
+                        f"`wbctl sandbox serve --scenario {self.scenario}`"
+                    ) from None
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

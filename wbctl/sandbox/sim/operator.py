@@ -83,9 +83,15 @@ class _Namespace:
     nodes: list[Obj]
 
 
-def reconcile(api: Store, *, namespace: str, instance: str, now: datetime,
-              desired_replicas: Mapping[str, int] | None = None,
-              ready_after: timedelta = timedelta(seconds=30)) -> list[str]:
+def reconcile(
+    api: Store,
+    *,
+    namespace: str,
+    instance: str,
+    now: datetime,
+    desired_replicas: Mapping[str, int] | None = None,
+    ready_after: timedelta = timedelta(seconds=30),
+) -> list[str]:
     """Bring the instance's workloads in line with its CR, as the operator and the controllers
     would at `now`; returns one line per change (nothing changed: []). Idempotent: a second
     call with the same arguments writes nothing. `desired_replicas` is keyed by the values key
@@ -111,15 +117,29 @@ def _read(api: Store, namespace: str, instance: str) -> _Namespace:
     fuse: bool | None = None
     if cr is not None:
         block = lookup(values, ("parquet", "fuse"))
-        fuse = isinstance(block, dict) and block.get("enabled") is True and api.get("csidrivers", None, CSI_DRIVER) is not None
-    return _Namespace(namespace, instance, cr, values, parsed is not None and parsed >= NEW_LAYOUT,
-                      f"operator-wandb-{version}", fuse, api.objects("horizontalpodautoscalers", namespace),
-                      api.objects("scaledobjects", namespace), api.objects("pods", namespace),
-                      schedulable(api.objects("nodes")))
+        fuse = (
+            isinstance(block, dict)
+            and block.get("enabled") is True
+            and api.get("csidrivers", None, CSI_DRIVER) is not None
+        )
+    return _Namespace(
+        namespace,
+        instance,
+        cr,
+        values,
+        parsed is not None and parsed >= NEW_LAYOUT,
+        f"operator-wandb-{version}",
+        fuse,
+        api.objects("horizontalpodautoscalers", namespace),
+        api.objects("scaledobjects", namespace),
+        api.objects("pods", namespace),
+        schedulable(api.objects("nodes")),
+    )
 
 
-def _service(api: Store, state: _Namespace, deployment: Obj, now: datetime, wanted: Mapping[str, int],
-             ready_after: timedelta) -> list[str]:
+def _service(
+    api: Store, state: _Namespace, deployment: Obj, now: datetime, wanted: Mapping[str, int], ready_after: timedelta
+) -> list[str]:
     label = deployment["metadata"]["labels"][NAME_LABEL]
     spec = catalog.for_label(label, "Deployment")
     key = spec.values_key if spec else label
@@ -131,8 +151,16 @@ def _service(api: Store, state: _Namespace, deployment: Obj, now: datetime, want
         lines += _hpa(api, state, deployment, key, label, values, now)
     autoscaler = _governing(state, deployment, scaled_object)
     lines += _replicas(api, state, deployment, key, values, autoscaler, wanted.get(key), now)
-    mine, pod_lines = sync_pods(api, deployment, pods_of(deployment, state.pods), state.pods, state.nodes, now,
-                                ready_after, state.fuse if label == "parquet" else None)
+    mine, pod_lines = sync_pods(
+        api,
+        deployment,
+        pods_of(deployment, state.pods),
+        state.pods,
+        state.nodes,
+        now,
+        ready_after,
+        state.fuse if label == "parquet" else None,
+    )
     sync_deployment_status(api, deployment, mine, now)
     return lines + pod_lines
 
@@ -156,8 +184,9 @@ def _int(value: Any, default: int | None) -> int | None:
 
 def _keda_owned(hpa: Mapping[str, Any]) -> bool:
     metadata = hpa["metadata"]
-    return (any(ref.get("kind") == "ScaledObject" for ref in metadata.get("ownerReferences") or [])
-            or metadata["name"].startswith("keda-hpa-"))
+    return any(ref.get("kind") == "ScaledObject" for ref in metadata.get("ownerReferences") or []) or metadata[
+        "name"
+    ].startswith("keda-hpa-")
 
 
 def _chart_made(hpa: Mapping[str, Any]) -> bool:
@@ -187,8 +216,13 @@ def _cpu(metrics: Any) -> int | None:
 
 
 def _with_cpu(metrics: Any, percent: int) -> list[Obj]:
-    cpu = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": percent}}}
-    others = [m for m in metrics or [] if not (m.get("type") == "Resource" and (m.get("resource") or {}).get("name") == "cpu")]
+    cpu = {
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": percent}},
+    }
+    others = [
+        m for m in metrics or [] if not (m.get("type") == "Resource" and (m.get("resource") or {}).get("name") == "cpu")
+    ]
     return [cpu, *others]
 
 
@@ -218,22 +252,29 @@ def _keda(api: Store, state: _Namespace, scaled_object: Obj | None, values: Mapp
     old = (_int(spec.get("minReplicaCount"), 0) or 0, _int(spec.get("maxReplicaCount"), 100) or 0)  # KEDA's defaults
     new = (_int(keda.get("minReplicaCount"), old[0]) or 0, _int(keda.get("maxReplicaCount"), old[1]) or 0)
     if new != old:
-        updated = _update(api, "scaledobjects", scaled_object, {"spec": {"minReplicaCount": new[0], "maxReplicaCount": new[1]}})
+        updated = _update(
+            api, "scaledobjects", scaled_object, {"spec": {"minReplicaCount": new[0], "maxReplicaCount": new[1]}}
+        )
         _replace(state.scaled_objects, scaled_object, updated)
         lines.append(f"scaledobject/{name}: {old[0]}-{old[1]} -> {new[0]}-{new[1]} replicas")
     for hpa in [h for h in state.hpas if _keda_owned(h) and _target(h) == _target(scaled_object)]:
         bounds = (max(new[0], 1), max(new[1], new[0], 1))  # KEDA's HPA never goes below 1
         if _bounds(hpa["spec"]) != bounds:
             before = _bounds(hpa["spec"])
-            updated = _update(api, "horizontalpodautoscalers", hpa, {"spec": {"minReplicas": bounds[0], "maxReplicas": bounds[1]}})
+            updated = _update(
+                api, "horizontalpodautoscalers", hpa, {"spec": {"minReplicas": bounds[0], "maxReplicas": bounds[1]}}
+            )
             _replace(state.hpas, hpa, updated)
-            lines.append(f"horizontalpodautoscaler/{hpa['metadata']['name']}: {before[0]}-{before[1]} -> "
-                         f"{bounds[0]}-{bounds[1]} (KEDA, after scaledobject/{name})")
+            lines.append(
+                f"horizontalpodautoscaler/{hpa['metadata']['name']}: {before[0]}-{before[1]} -> "
+                f"{bounds[0]}-{bounds[1]} (KEDA, after scaledobject/{name})"
+            )
     return lines
 
 
-def _hpa(api: Store, state: _Namespace, deployment: Obj, key: str, label: str, values: Mapping[str, Any],
-         now: datetime) -> list[str]:
+def _hpa(
+    api: Store, state: _Namespace, deployment: Obj, key: str, label: str, values: Mapping[str, Any], now: datetime
+) -> list[str]:
     """The chart's HPA `<instance>-<svc>` as the values render it: created, updated or removed."""
     autoscaling = values.get("autoscaling") if isinstance(values.get("autoscaling"), dict) else {}
     horizontal = autoscaling.get("horizontal") if state.new_layout else autoscaling
@@ -248,19 +289,37 @@ def _hpa(api: Store, state: _Namespace, deployment: Obj, key: str, label: str, v
         return [f"deleted horizontalpodautoscaler/{name} (autoscaling is off in weightsandbiases/{state.instance})"]
     low = _int(horizontal.get("minReplicas"), DEFAULT_MIN) or DEFAULT_MIN
     high = max(_int(horizontal.get("maxReplicas"), DEFAULT_MAX) or DEFAULT_MAX, low)
-    cpu = _int(horizontal.get("targetCPUUtilizationPercentage" if state.new_layout else "targetCPU"), DEFAULT_CPU) or DEFAULT_CPU
+    cpu = (
+        _int(horizontal.get("targetCPUUtilizationPercentage" if state.new_layout else "targetCPU"), DEFAULT_CPU)
+        or DEFAULT_CPU
+    )
     labels = chart_labels(label, state.instance, state.chart_label)
     ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": target}
     if existing is None:
         current = int(deployment["spec"].get("replicas", 1))
         created = timestamp(now)
         conditions = hpa_status(current, created)["conditions"]
-        state.hpas.append(api.add({
-            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": name, "namespace": state.namespace, "creationTimestamp": created, "labels": labels},
-            "spec": {"scaleTargetRef": ref, "minReplicas": low, "maxReplicas": high, "metrics": _with_cpu([], cpu)},
-            "status": {"currentReplicas": current, "desiredReplicas": current, "conditions": conditions},
-        }))
+        state.hpas.append(
+            api.add(
+                {
+                    "apiVersion": "autoscaling/v2",
+                    "kind": "HorizontalPodAutoscaler",
+                    "metadata": {
+                        "name": name,
+                        "namespace": state.namespace,
+                        "creationTimestamp": created,
+                        "labels": labels,
+                    },
+                    "spec": {
+                        "scaleTargetRef": ref,
+                        "minReplicas": low,
+                        "maxReplicas": high,
+                        "metrics": _with_cpu([], cpu),
+                    },
+                    "status": {"currentReplicas": current, "desiredReplicas": current, "conditions": conditions},
+                }
+            )
+        )
         return [f"created horizontalpodautoscaler/{name} ({low}-{high}, cpu target {cpu}%)"]
     spec, metadata = existing["spec"], existing["metadata"]
     before, old_cpu = _bounds(spec), _cpu(spec.get("metrics"))
@@ -289,8 +348,16 @@ def _hpa(api: Store, state: _Namespace, deployment: Obj, key: str, label: str, v
 # --- replicas --------------------------------------------------------------------------------
 
 
-def _replicas(api: Store, state: _Namespace, deployment: Obj, key: str, values: Mapping[str, Any],
-              hpa: Obj | None, wanted: int | None, now: datetime) -> list[str]:
+def _replicas(
+    api: Store,
+    state: _Namespace,
+    deployment: Obj,
+    key: str,
+    values: Mapping[str, Any],
+    hpa: Obj | None,
+    wanted: int | None,
+    now: datetime,
+) -> list[str]:
     metadata = deployment["metadata"]
     current = int(deployment["spec"].get("replicas", 1))
     rendered = _int((metadata.get("annotations") or {}).get(RENDERED_REPLICAS), None)
@@ -326,7 +393,9 @@ def _limit(hpa: Obj, asked: int | None, target: int) -> tuple[str, str, str]:
     low, high = _bounds(hpa["spec"])
     if asked is not None:
         return _AT_MAX if asked > high else _TOO_FEW if asked < low else _WITHIN
-    last = next((c for c in (hpa.get("status") or {}).get("conditions") or [] if c.get("type") == "ScalingLimited"), None)
+    last = next(
+        (c for c in (hpa.get("status") or {}).get("conditions") or [] if c.get("type") == "ScalingLimited"), None
+    )
     if last is None:
         return _WITHIN
     word = _words(last)
@@ -335,8 +404,9 @@ def _limit(hpa: Obj, asked: int | None, target: int) -> tuple[str, str, str]:
     return word
 
 
-def _hpa_status(api: Store, state: _Namespace, hpa: Obj, before: int, target: int, wanted: int | None,
-                now: datetime) -> list[str]:
+def _hpa_status(
+    api: Store, state: _Namespace, hpa: Obj, before: int, target: int, wanted: int | None, now: datetime
+) -> list[str]:
     """The HPA controller's status after it scaled the Deployment (or chose not to)."""
     old = hpa.get("status") or {}
     status = copy.deepcopy(old)
@@ -347,28 +417,43 @@ def _hpa_status(api: Store, state: _Namespace, hpa: Obj, before: int, target: in
     conditions = [c for c in status.get("conditions") or [] if c.get("type") != "ScalingLimited"]
     last = next((c for c in old.get("conditions") or [] if c.get("type") == "ScalingLimited"), {})
     changed = (last.get("status"), last.get("reason")) != limit[:2]
-    conditions.append({"type": "ScalingLimited", "status": limit[0], "reason": limit[1], "message": limit[2],
-                       "lastTransitionTime": timestamp(now) if changed else last.get("lastTransitionTime", timestamp(now))})
+    conditions.append(
+        {
+            "type": "ScalingLimited",
+            "status": limit[0],
+            "reason": limit[1],
+            "message": limit[2],
+            "lastTransitionTime": timestamp(now) if changed else last.get("lastTransitionTime", timestamp(now)),
+        }
+    )
     status["conditions"] = conditions
     if status == old:
         return []
     name = hpa["metadata"]["name"]
-    updated = api.merge("horizontalpodautoscalers", state.namespace, name,
-                        {"status": {k: status.get(k) for k in {*old, *status}}})
+    updated = api.merge(
+        "horizontalpodautoscalers", state.namespace, name, {"status": {k: status.get(k) for k in {*old, *status}}}
+    )
     _replace(state.hpas, hpa, updated)
     lines: list[str] = []
     if target != before:
         low, high = _bounds(hpa["spec"])
-        reason = ("Current number of replicas below Spec.MinReplicas" if before < low and wanted is None else
-                  "Current number of replicas above Spec.MaxReplicas" if before > high and wanted is None else
-                  "cpu resource utilization (percentage of request) above target" if target > before else
-                  "All metrics below target")
+        reason = (
+            "Current number of replicas below Spec.MinReplicas"
+            if before < low and wanted is None
+            else "Current number of replicas above Spec.MaxReplicas"
+            if before > high and wanted is None
+            else "cpu resource utilization (percentage of request) above target"
+            if target > before
+            else "All metrics below target"
+        )
         event = rescale_event(updated, now=now)
         event["message"] = f"New size: {target}; reason: {reason}"
         api.add(event)
     if changed and limit[0] == "True":
-        lines.append(f"horizontalpodautoscaler/{name}: wants {wanted if wanted is not None else before}, "
-                     f"limited to {target} (ScalingLimited: {limit[1]})")
+        lines.append(
+            f"horizontalpodautoscaler/{name}: wants {wanted if wanted is not None else before}, "
+            f"limited to {target} (ScalingLimited: {limit[1]})"
+        )
     elif changed and last.get("status") == "True":
         lines.append(f"horizontalpodautoscaler/{name}: no longer limited ({limit[1]})")
     return lines

@@ -49,15 +49,20 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def is_ready(pod: Mapping[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def _owned_by_job(pod: Mapping[str, Any]) -> bool:
     metadata = pod.get("metadata") or {}
     labels = metadata.get("labels") or {}
-    return ("job-name" in labels or "batch.kubernetes.io/job-name" in labels
-            or any(ref.get("kind") == "Job" for ref in metadata.get("ownerReferences") or []))
+    return (
+        "job-name" in labels
+        or "batch.kubernetes.io/job-name" in labels
+        or any(ref.get("kind") == "Job" for ref in metadata.get("ownerReferences") or [])
+    )
 
 
 def pods_of(deployment: Mapping[str, Any], pods: Iterable[Obj]) -> list[Obj]:
@@ -67,8 +72,11 @@ def pods_of(deployment: Mapping[str, Any], pods: Iterable[Obj]) -> list[Obj]:
     if not selector:
         return []
     items = list(selector.items())
-    return [pod for pod in pods
-            if all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in items) and not _owned_by_job(pod)]
+    return [
+        pod
+        for pod in pods
+        if all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in items) and not _owned_by_job(pod)
+    ]
 
 
 def schedulable(nodes: Iterable[Obj]) -> list[Obj]:
@@ -104,8 +112,15 @@ def _place(nodes: Sequence[Obj], mine: Sequence[Obj], everyone: Sequence[Obj]) -
         node = (pod.get("spec") or {}).get("nodeName")
         if node:
             total[node] = total.get(node, 0) + 1
-    return min(nodes, key=lambda n: (on_node.get(n["metadata"]["name"], 0), in_zone.get(_zone(n), 0),
-                                     total.get(n["metadata"]["name"], 0), n["metadata"]["name"]))
+    return min(
+        nodes,
+        key=lambda n: (
+            on_node.get(n["metadata"]["name"], 0),
+            in_zone.get(_zone(n), 0),
+            total.get(n["metadata"]["name"], 0),
+            n["metadata"]["name"],
+        ),
+    )
 
 
 def _addresses(node: Mapping[str, Any], everyone: Sequence[Obj]) -> tuple[str, str]:
@@ -126,62 +141,127 @@ def _addresses(node: Mapping[str, Any], everyone: Sequence[Obj]) -> tuple[str, s
 
 def _container_status(container: Mapping[str, Any], pod_name: str, ready: bool, started: str) -> Obj:
     image = container.get("image", "")
-    return {"name": container["name"], "image": image, "imageID": _image_id(image),
-            "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",
-            "ready": ready, "started": True, "restartCount": 0, "state": {"running": {"startedAt": started}}}
+    return {
+        "name": container["name"],
+        "image": image,
+        "imageID": _image_id(image),
+        "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",
+        "ready": ready,
+        "started": True,
+        "restartCount": 0,
+        "state": {"running": {"startedAt": started}},
+    }
 
 
 def _not_ready_conditions(spec: Mapping[str, Any], created: str) -> list[Obj]:
     names = " ".join(c["name"] for c in spec.get("containers") or [])
-    unready = {"status": "False", "reason": "ContainersNotReady", "message": f"containers with unready status: [{names}]",
-               "lastTransitionTime": created}
-    return [{"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": created},
-            {"type": "Initialized", "status": "True", "lastTransitionTime": created},
-            {"type": "Ready", **unready}, {"type": "ContainersReady", **unready},
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": created}]
+    unready = {
+        "status": "False",
+        "reason": "ContainersNotReady",
+        "message": f"containers with unready status: [{names}]",
+        "lastTransitionTime": created,
+    }
+    return [
+        {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": created},
+        {"type": "Initialized", "status": "True", "lastTransitionTime": created},
+        {"type": "Ready", **unready},
+        {"type": "ContainersReady", **unready},
+        {"type": "PodScheduled", "status": "True", "lastTransitionTime": created},
+    ]
 
 
-def _new_pod(deployment: Mapping[str, Any], name: str, replicaset: str, hash_: str, node: Obj | None,
-             everyone: Sequence[Obj], now: datetime, ready_at: datetime, annotations: Mapping[str, str]) -> Obj:
+def _new_pod(
+    deployment: Mapping[str, Any],
+    name: str,
+    replicaset: str,
+    hash_: str,
+    node: Obj | None,
+    everyone: Sequence[Obj],
+    now: datetime,
+    ready_at: datetime,
+    annotations: Mapping[str, str],
+) -> Obj:
     metadata = deployment["metadata"]
     namespace = metadata["namespace"]
     template = deployment["spec"]["template"]
     created = timestamp(now)
     spec = copy.deepcopy(template.get("spec") or {})
-    for key, default in (("restartPolicy", "Always"), ("dnsPolicy", "ClusterFirst"),
-                         ("schedulerName", "default-scheduler"), ("serviceAccountName", "default"),
-                         ("terminationGracePeriodSeconds", 30)):
+    for key, default in (
+        ("restartPolicy", "Always"),
+        ("dnsPolicy", "ClusterFirst"),
+        ("schedulerName", "default-scheduler"),
+        ("serviceAccountName", "default"),
+        ("terminationGracePeriodSeconds", 30),
+    ):
         spec.setdefault(key, default)
     status: Obj = {"phase": "Pending", "qosClass": _qos_class(spec.get("containers") or [])}
     if node is None:  # nowhere to run: the scheduler's words, and never ready
-        status["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                 "message": "0/0 nodes are available: no schedulable nodes.",
-                                 "lastTransitionTime": created}]
+        status["conditions"] = [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/0 nodes are available: no schedulable nodes.",
+                "lastTransitionTime": created,
+            }
+        ]
     else:
         spec["nodeName"] = node["metadata"]["name"]
         host, pod_ip = _addresses(node, everyone)
-        status.update(phase="Running", conditions=_not_ready_conditions(spec, created), hostIP=host,
-                      hostIPs=[{"ip": host}], podIP=pod_ip, podIPs=[{"ip": pod_ip}], startTime=created,
-                      containerStatuses=[_container_status(c, name, False, created) for c in spec.get("containers") or []])
+        status.update(
+            phase="Running",
+            conditions=_not_ready_conditions(spec, created),
+            hostIP=host,
+            hostIPs=[{"ip": host}],
+            podIP=pod_ip,
+            podIPs=[{"ip": pod_ip}],
+            startTime=created,
+            containerStatuses=[_container_status(c, name, False, created) for c in spec.get("containers") or []],
+        )
         if spec.get("initContainers"):
-            status["initContainerStatuses"] = [{
-                "name": c["name"], "image": c.get("image", ""), "imageID": _image_id(c.get("image", "")),
-                "ready": True, "started": False, "restartCount": 0,
-                "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": created, "finishedAt": created}},
-            } for c in spec["initContainers"]]
+            status["initContainerStatuses"] = [
+                {
+                    "name": c["name"],
+                    "image": c.get("image", ""),
+                    "imageID": _image_id(c.get("image", "")),
+                    "ready": True,
+                    "started": False,
+                    "restartCount": 0,
+                    "state": {
+                        "terminated": {
+                            "exitCode": 0,
+                            "reason": "Completed",
+                            "startedAt": created,
+                            "finishedAt": created,
+                        }
+                    },
+                }
+                for c in spec["initContainers"]
+            ]
     pod_annotations = {**(template.get("metadata", {}).get("annotations") or {}), **annotations}
     if node is not None:
         pod_annotations[READY_AT] = ready_at.astimezone(UTC).isoformat()
     pod = {
-        "apiVersion": "v1", "kind": "Pod",
+        "apiVersion": "v1",
+        "kind": "Pod",
         "metadata": {
-            "name": name, "generateName": f"{replicaset}-", "namespace": namespace, "creationTimestamp": created,
+            "name": name,
+            "generateName": f"{replicaset}-",
+            "namespace": namespace,
+            "creationTimestamp": created,
             "uid": stable_uid("Pod", namespace, name, created),
             "labels": {**(template.get("metadata", {}).get("labels") or {}), "pod-template-hash": hash_},
             "annotations": pod_annotations,
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replicaset,
-                                 "uid": stable_uid("ReplicaSet", namespace, replicaset),
-                                 "controller": True, "blockOwnerDeletion": True}],
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "name": replicaset,
+                    "uid": stable_uid("ReplicaSet", namespace, replicaset),
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
         },
         "spec": spec,
         "status": status,
@@ -196,8 +276,10 @@ def _make_ready(pod: Obj, when: datetime) -> None:
     since = timestamp(when)
     pod["status"]["conditions"] = [
         {"type": c["type"], "status": "True", "lastTransitionTime": since}
-        if c.get("type") in ("Ready", "ContainersReady") and c.get("status") != "True" else c
-        for c in pod["status"].get("conditions") or []]
+        if c.get("type") in ("Ready", "ContainersReady") and c.get("status") != "True"
+        else c
+        for c in pod["status"].get("conditions") or []
+    ]
     for container in pod["status"].get("containerStatuses") or []:
         container.update(ready=True, started=True)
 
@@ -216,10 +298,16 @@ def _flip_ready(pod: Obj, now: datetime) -> bool:
 
 def _removal_order(pods: Sequence[Obj]) -> list[Obj]:
     """The ReplicaSet controller's order: unscheduled, then not ready, then the newest."""
+
     def key(pod: Obj) -> tuple[bool, bool, str, str]:
         metadata = pod["metadata"]
-        return (bool((pod.get("spec") or {}).get("nodeName")), is_ready(pod),
-                _negate(metadata.get("creationTimestamp") or ""), _negate(metadata["name"]))
+        return (
+            bool((pod.get("spec") or {}).get("nodeName")),
+            is_ready(pod),
+            _negate(metadata.get("creationTimestamp") or ""),
+            _negate(metadata["name"]),
+        )
+
     return sorted(pods, key=key)
 
 
@@ -228,8 +316,16 @@ def _negate(text: str) -> str:
     return "".join(chr(0x10FFFF - ord(ch)) for ch in text) + chr(0x10FFFF)
 
 
-def sync_pods(api: Store, deployment: Obj, mine: list[Obj], everyone: list[Obj], nodes: Sequence[Obj],
-              now: datetime, ready_after: timedelta, fuse: bool | None) -> tuple[list[Obj], list[str]]:
+def sync_pods(
+    api: Store,
+    deployment: Obj,
+    mine: list[Obj],
+    everyone: list[Obj],
+    nodes: Sequence[Obj],
+    now: datetime,
+    ready_after: timedelta,
+    fuse: bool | None,
+) -> tuple[list[Obj], list[str]]:
     """Make the Deployment's pods follow its spec.replicas, become ready when their time has
     come, and (fuse True/False, parquet only) carry the GCS FUSE annotation or not. Returns
     the pods now running for it, and a line per change. `everyone` (the namespace's pods) is
@@ -239,8 +335,17 @@ def sync_pods(api: Store, deployment: Obj, mine: list[Obj], everyone: list[Obj],
     lines: list[str] = []
     for pod in mine:
         if _flip_ready(pod, now):
-            api.merge("pods", namespace, pod["metadata"]["name"], {"status": {
-                "conditions": pod["status"]["conditions"], "containerStatuses": pod["status"]["containerStatuses"]}})
+            api.merge(
+                "pods",
+                namespace,
+                pod["metadata"]["name"],
+                {
+                    "status": {
+                        "conditions": pod["status"]["conditions"],
+                        "containerStatuses": pod["status"]["containerStatuses"],
+                    }
+                },
+            )
             lines.append(f"pod/{pod['metadata']['name']}: ready")
     wanted = int((deployment.get("spec") or {}).get("replicas", 1))
     if len(mine) > wanted:
@@ -275,11 +380,15 @@ def sync_pods(api: Store, deployment: Obj, mine: list[Obj], everyone: list[Obj],
             annotations = pod["metadata"].get("annotations") or {}
             if fuse and annotations.get(FUSE_ANNOTATION) != "true":
                 pod["metadata"].setdefault("annotations", {})[FUSE_ANNOTATION] = "true"
-                api.merge("pods", namespace, pod["metadata"]["name"], {"metadata": {"annotations": {FUSE_ANNOTATION: "true"}}})
+                api.merge(
+                    "pods", namespace, pod["metadata"]["name"], {"metadata": {"annotations": {FUSE_ANNOTATION: "true"}}}
+                )
                 lines.append(f'pod/{pod["metadata"]["name"]}: annotated {FUSE_ANNOTATION}: "true"')
             elif not fuse and FUSE_ANNOTATION in annotations:
                 del annotations[FUSE_ANNOTATION]
-                api.merge("pods", namespace, pod["metadata"]["name"], {"metadata": {"annotations": {FUSE_ANNOTATION: None}}})
+                api.merge(
+                    "pods", namespace, pod["metadata"]["name"], {"metadata": {"annotations": {FUSE_ANNOTATION: None}}}
+                )
                 lines.append(f"pod/{pod['metadata']['name']}: annotation {FUSE_ANNOTATION} removed")
     return mine, lines
 
@@ -301,8 +410,13 @@ def sync_deployment_status(api: Store, deployment: Obj, pods: Sequence[Obj], now
     wanted = int(spec.get("replicas", 1))
     ready = sum(1 for pod in pods if is_ready(pod))
     status = dict(old)
-    counts = {"replicas": len(pods), "updatedReplicas": len(pods), "readyReplicas": ready,
-              "availableReplicas": ready, "unavailableReplicas": max(0, wanted - ready)}
+    counts = {
+        "replicas": len(pods),
+        "updatedReplicas": len(pods),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "unavailableReplicas": max(0, wanted - ready),
+    }
     for key, value in counts.items():
         if value:
             status[key] = value
@@ -310,16 +424,30 @@ def sync_deployment_status(api: Store, deployment: Obj, pods: Sequence[Obj], now
             status.pop(key, None)
     status["observedGeneration"] = metadata.get("generation", 1)
     available = ready >= wanted - _max_unavailable(deployment, wanted)
-    wanted_condition = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.") if available else (
-        "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+    wanted_condition = (
+        ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+        if available
+        else ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+    )
     conditions = []
     for condition in old.get("conditions") or []:
-        if condition.get("type") == "Available" and (condition.get("status"), condition.get("reason")) != wanted_condition[:2]:
-            condition = {**condition, "status": wanted_condition[0], "reason": wanted_condition[1],
-                         "message": wanted_condition[2], "lastUpdateTime": timestamp(now), "lastTransitionTime": timestamp(now)}
+        if (
+            condition.get("type") == "Available"
+            and (condition.get("status"), condition.get("reason")) != wanted_condition[:2]
+        ):
+            condition = {
+                **condition,
+                "status": wanted_condition[0],
+                "reason": wanted_condition[1],
+                "message": wanted_condition[2],
+                "lastUpdateTime": timestamp(now),
+                "lastTransitionTime": timestamp(now),
+            }
         conditions.append(condition)
     if conditions:
         status["conditions"] = conditions
     if status != old:
         patch = {key: status.get(key) for key in {*old, *status}}
-        deployment["status"] = api.merge("deployments", metadata["namespace"], metadata["name"], {"status": patch})["status"]
+        deployment["status"] = api.merge("deployments", metadata["namespace"], metadata["name"], {"status": patch})[
+            "status"
+        ]

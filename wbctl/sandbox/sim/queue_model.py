@@ -66,8 +66,13 @@ class Change:
         def pair(value: object) -> tuple[int, int] | None:
             return None if value is None else (int(value[0]), int(value[1]))  # type: ignore[index]
 
-        return cls(at=float(data["at"]), hpa=pair(data.get("hpa")), replicas=data.get("replicas"),  # type: ignore[arg-type]
-                   nodes=pair(data.get("nodes")), discard=data.get("discard"))  # type: ignore[arg-type]
+        return cls(
+            at=float(data["at"]),
+            hpa=pair(data.get("hpa")),
+            replicas=data.get("replicas"),  # type: ignore[arg-type]
+            nodes=pair(data.get("nodes")),
+            discard=data.get("discard"),
+        )  # type: ignore[arg-type]
 
 
 @dataclass
@@ -193,14 +198,23 @@ class Simulation:
                     state.replicas = desired
         # Bigtable's autoscaler
         if step and t % AUTOSCALE_EVERY == 0 and cpu > story.cpu_target:
-            wanted_nodes = min(max(math.ceil(len(state.nodes) * cpu / story.cpu_target), self.node_bounds[0]),
-                               self.node_bounds[1])
+            wanted_nodes = min(
+                max(math.ceil(len(state.nodes) * cpu / story.cpu_target), self.node_bounds[0]), self.node_bounds[1]
+            )
             while len(state.nodes) < wanted_nodes:
                 state.nodes.append(t)
         return Sample(
-            time=t + STEP, published=published, consumed=consumed, backlog=state.backlog,
-            oldest_age=_age(state, t + STEP), cpu=min(1.0, cpu), nodes=len(state.nodes), replicas=state.replicas,
-            desired_replicas=desired, wanted_replicas=wanted, hpa_limited=self.hpa is not None and wanted > self.hpa[1],
+            time=t + STEP,
+            published=published,
+            consumed=consumed,
+            backlog=state.backlog,
+            oldest_age=_age(state, t + STEP),
+            cpu=min(1.0, cpu),
+            nodes=len(state.nodes),
+            replicas=state.replicas,
+            desired_replicas=desired,
+            wanted_replicas=wanted,
+            hpa_limited=self.hpa is not None and wanted > self.hpa[1],
             hpa=self.hpa,
             node_bounds=self.node_bounds,
         )

@@ -64,9 +64,16 @@ SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
         Scenario(
-            "healthy", "a deployment set up as the guide recommends; the queue keeps up", dict(_TUNED),
-            story=Story(publish_base=400, hpa=(3, 10), replicas=math.ceil(400 / (HPA_TARGET * 150)), nodes=(3, 10),
-                        start_nodes=3),
+            "healthy",
+            "a deployment set up as the guide recommends; the queue keeps up",
+            dict(_TUNED),
+            story=Story(
+                publish_base=400,
+                hpa=(3, 10),
+                replicas=math.ceil(400 / (HPA_TARGET * 150)),
+                nodes=(3, 10),
+                start_nodes=3,
+            ),
         ),
         Scenario(
             "misconfigured",
@@ -81,8 +88,15 @@ SCENARIOS: dict[str, Scenario] = {
             "queue-backlog",
             "metrics pile up in the queue behind one noisy run; Bigtable and the updater at their maximum",
             dict(_TUNED),
-            story=Story(publish_base=400, publish_noisy=600, noisy_from=_INCIDENT - 25 * 60, hpa=(1, 5), replicas=4,
-                        nodes=(1, 3), start_nodes=2),
+            story=Story(
+                publish_base=400,
+                publish_noisy=600,
+                noisy_from=_INCIDENT - 25 * 60,
+                hpa=(1, 5),
+                replicas=4,
+                nodes=(1, 3),
+                start_nodes=2,
+            ),
             length=_INCIDENT,
             settings={"noisy-run-query": NAMES.noisy_run_query},
         ),

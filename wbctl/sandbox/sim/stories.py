@@ -72,14 +72,32 @@ def times(samples: Sequence[Sample], now: datetime) -> list[datetime]:
 
 
 def add_bigtable(fake: Any, names: Names, *, bounds: tuple[int, int], nodes: int, cpu_target: int = 70) -> None:
-    fake.add_instance(names.project, names.instance, display_name=names.instance, labels={"managed-by": "terraform"},
-                      clusters=[{"id": names.cluster, "location": "us-central1-a", "storage_type": "SSD",
-                                 "serve_nodes": nodes,
-                                 "autoscaling": {"min": bounds[0], "max": bounds[1], "cpu_target": cpu_target}}])
+    fake.add_instance(
+        names.project,
+        names.instance,
+        display_name=names.instance,
+        labels={"managed-by": "terraform"},
+        clusters=[
+            {
+                "id": names.cluster,
+                "location": "us-central1-a",
+                "storage_type": "SSD",
+                "serve_nodes": nodes,
+                "autoscaling": {"min": bounds[0], "max": bounds[1], "cpu_target": cpu_target},
+            }
+        ],
+    )
 
 
-def publish(fake: Any, names: Names, samples: Sequence[Sample], now: datetime, *, story: Story | None = None,
-            pubsub_delay: timedelta = PUBSUB_DELAY) -> None:
+def publish(
+    fake: Any,
+    names: Names,
+    samples: Sequence[Sample],
+    now: datetime,
+    *,
+    story: Story | None = None,
+    pubsub_delay: timedelta = PUBSUB_DELAY,
+) -> None:
     """Every series of the story, one point a minute, ending at `now` (Pub/Sub: `pubsub_delay` earlier)."""
     pairs = list(zip(times(samples, now), samples))
     publish_pubsub(fake, names, [(t, s) for t, s in pairs if t <= now - pubsub_delay], story)
@@ -90,28 +108,66 @@ def publish_pubsub(fake: Any, names: Names, pairs: Sequence[tuple[datetime, Samp
     """Pub/Sub's gauges and counters (DELTA, a minute's count each), and the per-run counter."""
     subscription = {"project_id": names.project, "subscription_id": names.subscription}
     topic = {"project_id": names.project, "topic_id": names.topic}
-    fake.add_series(names.project, UNDELIVERED, "pubsub_subscription", subscription,
-                    [(t, round(s.backlog)) for t, s in pairs], value_type="INT64")
-    fake.add_series(names.project, OLDEST_AGE, "pubsub_subscription", subscription,
-                    [(t, round(s.oldest_age)) for t, s in pairs], value_type="INT64")
-    fake.add_series(names.project, ACKED, "pubsub_subscription", subscription,
-                    [(t, round(s.consumed * 60)) for t, s in pairs], value_type="INT64", metric_kind="DELTA")
-    fake.add_series(names.project, PUBLISHED, "pubsub_topic", topic,
-                    [(t, round(s.published * 60)) for t, s in pairs], value_type="INT64", metric_kind="DELTA",
-                    metric_labels={"response_code": "success"})
+    fake.add_series(
+        names.project,
+        UNDELIVERED,
+        "pubsub_subscription",
+        subscription,
+        [(t, round(s.backlog)) for t, s in pairs],
+        value_type="INT64",
+    )
+    fake.add_series(
+        names.project,
+        OLDEST_AGE,
+        "pubsub_subscription",
+        subscription,
+        [(t, round(s.oldest_age)) for t, s in pairs],
+        value_type="INT64",
+    )
+    fake.add_series(
+        names.project,
+        ACKED,
+        "pubsub_subscription",
+        subscription,
+        [(t, round(s.consumed * 60)) for t, s in pairs],
+        value_type="INT64",
+        metric_kind="DELTA",
+    )
+    fake.add_series(
+        names.project,
+        PUBLISHED,
+        "pubsub_topic",
+        topic,
+        [(t, round(s.published * 60)) for t, s in pairs],
+        value_type="INT64",
+        metric_kind="DELTA",
+        metric_labels={"response_code": "success"},
+    )
     if story is not None:
         _run_updates(fake, names, story, [s for _, s in pairs], [t for t, _ in pairs])
 
 
 def publish_bigtable(fake: Any, names: Names, pairs: Sequence[tuple[datetime, Sample]]) -> None:
-    cluster = {"project_id": names.project, "instance": names.instance, "cluster": names.cluster, "zone": "us-central1-a"}
+    cluster = {
+        "project_id": names.project,
+        "instance": names.instance,
+        "cluster": names.cluster,
+        "zone": "us-central1-a",
+    }
     fake.add_series(names.project, CPU_LOAD, "bigtable_cluster", cluster, [(t, round(s.cpu, 4)) for t, s in pairs])
-    fake.add_series(names.project, CPU_HOTTEST, "bigtable_cluster", cluster,
-                    [(t, round(min(1.0, s.cpu * 1.08), 4)) for t, s in pairs])
-    fake.add_series(names.project, NODE_COUNT, "bigtable_cluster", cluster, [(t, s.nodes) for t, s in pairs],
-                    value_type="INT64")
-    fake.add_series(names.project, STORAGE, "bigtable_cluster", cluster,
-                    [(t, 0.118 + 0.00002 * s.time / 60) for t, s in pairs])
+    fake.add_series(
+        names.project,
+        CPU_HOTTEST,
+        "bigtable_cluster",
+        cluster,
+        [(t, round(min(1.0, s.cpu * 1.08), 4)) for t, s in pairs],
+    )
+    fake.add_series(
+        names.project, NODE_COUNT, "bigtable_cluster", cluster, [(t, s.nodes) for t, s in pairs], value_type="INT64"
+    )
+    fake.add_series(
+        names.project, STORAGE, "bigtable_cluster", cluster, [(t, 0.118 + 0.00002 * s.time / 60) for t, s in pairs]
+    )
 
 
 def _run_updates(fake: Any, names: Names, story: Story, samples: Sequence[Sample], moments: list[datetime]) -> None:
@@ -123,12 +179,28 @@ def _run_updates(fake: Any, names: Names, story: Story, samples: Sequence[Sample
     noisy = [max(0.0, s.published - story.publish_base) / s.published if s.published else 0.0 for s in samples]
     for run, share in zip(QUIET_RUNS, (0.3, 0.25, 0.2, 0.15, 0.1)):
         points = [(t, round(s.consumed * 60 * share * (1 - n))) for t, s, n in zip(moments, samples, noisy)]
-        fake.add_series(names.project, RUN_UPDATES, "global", resource, points, value_type="INT64", metric_kind="DELTA",
-                        metric_labels={"run_id": run})
+        fake.add_series(
+            names.project,
+            RUN_UPDATES,
+            "global",
+            resource,
+            points,
+            value_type="INT64",
+            metric_kind="DELTA",
+            metric_labels={"run_id": run},
+        )
     points = [(t, round(s.consumed * 60 * n)) for t, s, n in zip(moments, samples, noisy) if n > 0]
     if points:
-        fake.add_series(names.project, RUN_UPDATES, "global", resource, points, value_type="INT64", metric_kind="DELTA",
-                        metric_labels={"run_id": NOISY_RUN})
+        fake.add_series(
+            names.project,
+            RUN_UPDATES,
+            "global",
+            resource,
+            points,
+            value_type="INT64",
+            metric_kind="DELTA",
+            metric_labels={"run_id": NOISY_RUN},
+        )
 
 
 def now_minute() -> datetime:
@@ -145,15 +217,29 @@ def kube_objects(last: Sample, names: Names, **chart_options: Any) -> list[dict[
     autoscaled = "flat-run-fields-updater" in options.get("hpa_for", ("filestream", "flat-run-fields-updater"))
     if last.hpa is not None and autoscaled and not options.get("keda_frfu"):
         cpu = math.ceil(100 * last.consumed / (last.replicas * PER_REPLICA)) if last.replicas else 0
-        options["updater_hpa"] = {"minimum": last.hpa[0], "maximum": last.hpa[1], "current": last.replicas,
-                                  "cpu_current": min(cpu, 100), "limited": last.hpa_limited}
+        options["updater_hpa"] = {
+            "minimum": last.hpa[0],
+            "maximum": last.hpa[1],
+            "current": last.replicas,
+            "cpu_current": min(cpu, 100),
+            "limited": last.hpa_limited,
+        }
     else:
         options["replicas"] = {**options.get("replicas", {}), "flat-run-fields-updater": last.replicas}
     return chart_043(instance=names.install, **options)
 
 
-def stage(kube: Any, google: Any, names: Names, story: Story, length: int, *, now: datetime,
-          changes: Sequence[Any] = (), **chart_options: Any) -> list[Sample]:
+def stage(
+    kube: Any,
+    google: Any,
+    names: Names,
+    story: Story,
+    length: int,
+    *,
+    now: datetime,
+    changes: Sequence[Any] = (),
+    **chart_options: Any,
+) -> list[Sample]:
     """A whole deployment as the story leaves it at `now`: Kubernetes objects, Bigtable's
     instance (with the bounds in force at the end), and every metric series. For tests."""
     from wbctl.sandbox.sim.queue_model import simulate

@@ -126,8 +126,11 @@ class World:
         bounds = (scaling["min"], scaling["max"]) if scaling else (cluster["serve_nodes"], cluster["serve_nodes"])
         current = self.simulation.node_bounds
         if tuple(bounds) != tuple(current):
-            words = (f"Bigtable autoscaling {current[0]}-{current[1]} -> {bounds[0]}-{bounds[1]} nodes" if scaling
-                     else f"Bigtable fixed at {bounds[0]} nodes (autoscaling off)")
+            words = (
+                f"Bigtable autoscaling {current[0]}-{current[1]} -> {bounds[0]}-{bounds[1]} nodes"
+                if scaling
+                else f"Bigtable fixed at {bounds[0]} nodes (autoscaling off)"
+            )
             self._change(Change(at=at, nodes=(int(bounds[0]), int(bounds[1]))), words)
 
     def _write_bigtable(self) -> None:
@@ -151,10 +154,18 @@ class World:
             bounds = (int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 1))
             if simulation.hpa != bounds:
                 before = f"{simulation.hpa[0]}-{simulation.hpa[1]}" if simulation.hpa else "none"
-                self._change(Change(at=at, hpa=bounds), f"updater autoscaling {before} -> {bounds[0]}-{bounds[1]} replicas")
+                self._change(
+                    Change(at=at, hpa=bounds), f"updater autoscaling {before} -> {bounds[0]}-{bounds[1]} replicas"
+                )
             return
-        deployment = next((d for d in self.kube.objects("deployments", self.namespace)
-                           if (d["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == UPDATER), None)
+        deployment = next(
+            (
+                d
+                for d in self.kube.objects("deployments", self.namespace)
+                if (d["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == UPDATER
+            ),
+            None,
+        )
         if deployment is None:
             return
         replicas = int((deployment.get("spec") or {}).get("replicas") or 0)
@@ -165,7 +176,9 @@ class World:
         if self.reconcile is None:
             return
         desired = {UPDATER: last.wanted_replicas} if last is not None and last.hpa is not None else None
-        self.reconcile(self.kube, namespace=self.namespace, instance=self.names.install, now=now, desired_replicas=desired)
+        self.reconcile(
+            self.kube, namespace=self.namespace, instance=self.names.install, now=now, desired_replicas=desired
+        )
         self.reconciled_version = self.cr_version()
         if last is not None:
             self._hpa_cpu(last)
@@ -177,8 +190,12 @@ class World:
         if hpa is None or not last.replicas:
             return
         cpu = min(100, round(100 * last.consumed / (last.replicas * PER_REPLICA)))
-        metrics = [{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": cpu,
-                                                                                "averageValue": f"{cpu * 10}m"}}}]
+        metrics = [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "current": {"averageUtilization": cpu, "averageValue": f"{cpu * 10}m"}},
+            }
+        ]
         if (hpa.get("status") or {}).get("currentMetrics") != metrics:
             self.kube.merge("horizontalpodautoscalers", self.namespace, name, {"status": {"currentMetrics": metrics}})
 
@@ -208,10 +225,15 @@ class World:
             "story_began": self.story_start.isoformat(),
             "story_minutes": int(elapsed // STEP),
             "ends": self.clock.end.isoformat() if self.clock.end else None,
-            "queue": None if last is None else {
-                "backlog": round(last.backlog), "published_per_second": last.published,
-                "consumed_per_second": last.consumed, "oldest_age_seconds": round(last.oldest_age),
-                "bigtable_nodes": last.nodes, "bigtable_cpu_percent": round(100 * last.cpu),
+            "queue": None
+            if last is None
+            else {
+                "backlog": round(last.backlog),
+                "published_per_second": last.published,
+                "consumed_per_second": last.consumed,
+                "oldest_age_seconds": round(last.oldest_age),
+                "bigtable_nodes": last.nodes,
+                "bigtable_cpu_percent": round(100 * last.cpu),
                 "updater_replicas": last.replicas,
                 "noisy_run_discarded": self.simulation.discarded,
             },

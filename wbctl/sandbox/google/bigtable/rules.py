@@ -40,22 +40,28 @@ def validate_autoscaling(auto: Mapping[str, int], storage_type: str) -> dict[str
         raise InvalidArgument(f"Invalid autoscaling limits: min_serve_nodes must be at least 1, got {lo_nodes}.")
     if hi_nodes < lo_nodes:
         raise InvalidArgument(
-            f"Invalid autoscaling limits: max_serve_nodes ({hi_nodes}) must be at least min_serve_nodes ({lo_nodes}).")
+            f"Invalid autoscaling limits: max_serve_nodes ({hi_nodes}) must be at least min_serve_nodes ({lo_nodes})."
+        )
     if hi_nodes > 10 * lo_nodes:
         raise InvalidArgument(
             f"Invalid autoscaling limits: max_serve_nodes ({hi_nodes}) must be at most 10 times "
-            f"min_serve_nodes ({lo_nodes}).")
+            f"min_serve_nodes ({lo_nodes})."
+        )
     if not 10 <= cpu <= 80:
         raise InvalidArgument(
-            f"Invalid autoscaling targets: cpu_utilization_percent must be between 10 and 80, got {cpu}.")
+            f"Invalid autoscaling targets: cpu_utilization_percent must be between 10 and 80, got {cpu}."
+        )
     if not low <= storage <= high:
         raise InvalidArgument(
             f"Invalid autoscaling targets: storage_utilization_gib_per_node must be between {low} and {high} "
-            f"for {storage_type} storage, got {storage}.")
+            f"for {storage_type} storage, got {storage}."
+        )
     return {"min": lo_nodes, "max": hi_nodes, "cpu_target": cpu, "storage_target_gib": storage}
 
 
-def apply_cluster_update(current: Mapping[str, Any], requested: Mapping[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+def apply_cluster_update(
+    current: Mapping[str, Any], requested: Mapping[str, Any], paths: Sequence[str]
+) -> dict[str, Any]:
     """The cluster after PartialUpdateCluster, as the real API decides it.
 
     `current` and `requested` are cluster dicts: serve_nodes, storage_type, autoscaling (a dict
@@ -67,8 +73,8 @@ def apply_cluster_update(current: Mapping[str, Any], requested: Mapping[str, Any
     for path in paths:
         if path not in ALLOWED_PATHS:
             raise InvalidArgument(
-                f"Invalid update_mask path {path!r}: only serve_nodes and "
-                f"{_AS} (or its fields) can be updated.")
+                f"Invalid update_mask path {path!r}: only serve_nodes and {_AS} (or its fields) can be updated."
+            )
     want = requested.get("autoscaling") or {}
     touches_autoscaling = any(path != "serve_nodes" for path in paths)
     requested_nodes = int(requested.get("serve_nodes") or 0)
@@ -76,12 +82,15 @@ def apply_cluster_update(current: Mapping[str, Any], requested: Mapping[str, Any
         raise InvalidArgument(
             "Cannot set serve_nodes and cluster_config.cluster_autoscaling_config in the same update: "
             "to enable autoscaling leave serve_nodes out of the update mask; to disable it, clear "
-            "cluster_config.cluster_autoscaling_config and set serve_nodes.")
+            "cluster_config.cluster_autoscaling_config and set serve_nodes."
+        )
     auto: dict[str, int] | None = dict(current["autoscaling"]) if current.get("autoscaling") else None
     if _AS in paths:
         auto = {key: int(want.get(key) or 0) for key in _GROUPS[_AS]} if any(want.values()) else None
     for path in paths:
-        keys = (AUTOSCALING_FIELDS[path],) if path in AUTOSCALING_FIELDS else _GROUPS.get(path, ()) if path != _AS else ()
+        keys = (
+            (AUTOSCALING_FIELDS[path],) if path in AUTOSCALING_FIELDS else _GROUPS.get(path, ()) if path != _AS else ()
+        )
         for key in keys:
             auto = dict(auto or {})
             auto[key] = int(want.get(key) or 0)
@@ -95,8 +104,7 @@ def apply_cluster_update(current: Mapping[str, Any], requested: Mapping[str, Any
         return result
     result["autoscaling"] = None
     if current.get("autoscaling") and touches_autoscaling and "serve_nodes" not in paths:
-        raise InvalidArgument(
-            "Disabling autoscaling requires an explicit serve_nodes count in the update mask.")
+        raise InvalidArgument("Disabling autoscaling requires an explicit serve_nodes count in the update mask.")
     if "serve_nodes" in paths:
         if requested_nodes < 1:
             raise InvalidArgument(f"serve_nodes must be at least 1, got {requested_nodes}.")

@@ -53,13 +53,25 @@ class _Operation:
 #: Bigtable's methods: name -> (service, request deserializer, response serializer, implementation)
 BIGTABLE_METHODS: MethodTable = {
     "GetInstance": (BIGTABLE_ADMIN, bia.GetInstanceRequest.deserialize, bti.Instance.serialize, "_get_instance"),
-    "ListClusters": (BIGTABLE_ADMIN, bia.ListClustersRequest.deserialize, bia.ListClustersResponse.serialize,
-                     "_list_clusters"),
+    "ListClusters": (
+        BIGTABLE_ADMIN,
+        bia.ListClustersRequest.deserialize,
+        bia.ListClustersResponse.serialize,
+        "_list_clusters",
+    ),
     "GetCluster": (BIGTABLE_ADMIN, bia.GetClusterRequest.deserialize, bti.Cluster.serialize, "_get_cluster"),
-    "PartialUpdateCluster": (BIGTABLE_ADMIN, bia.PartialUpdateClusterRequest.deserialize,
-                             operations_pb2.Operation.SerializeToString, "_partial_update_cluster"),
-    "GetOperation": (OPERATIONS, operations_pb2.GetOperationRequest.FromString,
-                     operations_pb2.Operation.SerializeToString, "_get_operation"),
+    "PartialUpdateCluster": (
+        BIGTABLE_ADMIN,
+        bia.PartialUpdateClusterRequest.deserialize,
+        operations_pb2.Operation.SerializeToString,
+        "_partial_update_cluster",
+    ),
+    "GetOperation": (
+        OPERATIONS,
+        operations_pb2.GetOperationRequest.FromString,
+        operations_pb2.Operation.SerializeToString,
+        "_get_operation",
+    ),
 }
 
 
@@ -79,8 +91,15 @@ class BigtableAdminFake(GoogleGrpcFake):
 
     # -- state: Bigtable ------------------------------------------------------------------------
 
-    def add_instance(self, project: str, instance_id: str, *, display_name: str | None = None,
-                     clusters: Sequence[Mapping[str, Any]], labels: Mapping[str, str] | None = None) -> None:
+    def add_instance(
+        self,
+        project: str,
+        instance_id: str,
+        *,
+        display_name: str | None = None,
+        clusters: Sequence[Mapping[str, Any]],
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         """clusters: dicts with id, location ("us-central1-a"), storage_type ("SSD"/"HDD"),
         serve_nodes, and optional autoscaling {min, max, cpu_target, storage_target_gib}."""
         stored: dict[str, dict[str, Any]] = {}
@@ -90,18 +109,26 @@ class BigtableAdminFake(GoogleGrpcFake):
             autoscaling = None
             if auto:
                 default_storage = 8192 if storage_type == "HDD" else 2560
-                autoscaling = {"min": int(auto["min"]), "max": int(auto["max"]),
-                               "cpu_target": int(auto.get("cpu_target", 70)),
-                               "storage_target_gib": int(auto.get("storage_target_gib") or default_storage)}
+                autoscaling = {
+                    "min": int(auto["min"]),
+                    "max": int(auto["max"]),
+                    "cpu_target": int(auto.get("cpu_target", 70)),
+                    "storage_target_gib": int(auto.get("storage_target_gib") or default_storage),
+                }
             serve_nodes = int(spec.get("serve_nodes", autoscaling["min"] if autoscaling else 1))
             stored[spec["id"]] = {
-                "id": spec["id"], "location": spec.get("location", "us-central1-a"),
-                "storage_type": storage_type, "serve_nodes": serve_nodes, "autoscaling": autoscaling,
+                "id": spec["id"],
+                "location": spec.get("location", "us-central1-a"),
+                "storage_type": storage_type,
+                "serve_nodes": serve_nodes,
+                "autoscaling": autoscaling,
                 "state": "READY",
             }
         with self._lock:
             self._instances.setdefault(project, {})[instance_id] = {
-                "display_name": display_name or instance_id, "labels": dict(labels or {}), "clusters": stored,
+                "display_name": display_name or instance_id,
+                "labels": dict(labels or {}),
+                "clusters": stored,
             }
 
     def cluster(self, project: str, instance: str, cluster: str) -> dict[str, Any]:
@@ -155,8 +182,10 @@ class BigtableAdminFake(GoogleGrpcFake):
     def _instance(self, name: str) -> tuple[str, str, dict[str, Any]]:
         match = _INSTANCE_NAME.fullmatch(name)
         if not match:
-            raise invalid_argument(f"When parsing '{name}' : Instance name expected in the form "
-                           "'projects/<project_id>/instances/<instance_id>'.")
+            raise invalid_argument(
+                f"When parsing '{name}' : Instance name expected in the form "
+                "'projects/<project_id>/instances/<instance_id>'."
+            )
         project, instance_id = match.groups()
         found = self._instances.get(project, {}).get(instance_id)
         if found is None:
@@ -166,8 +195,10 @@ class BigtableAdminFake(GoogleGrpcFake):
     def _cluster_entry(self, name: str) -> tuple[str, str, dict[str, Any]]:
         match = _CLUSTER_NAME.fullmatch(name)
         if not match:
-            raise invalid_argument(f"When parsing '{name}' : Cluster name expected in the form "
-                           "'projects/<project_id>/instances/<instance_id>/clusters/<cluster_id>'.")
+            raise invalid_argument(
+                f"When parsing '{name}' : Cluster name expected in the form "
+                "'projects/<project_id>/instances/<instance_id>/clusters/<cluster_id>'."
+            )
         project, instance_id, cluster_id = match.groups()
         _, _, found = self._instance(f"projects/{project}/instances/{instance_id}")
         cluster = found["clusters"].get(cluster_id)
@@ -180,12 +211,15 @@ class BigtableAdminFake(GoogleGrpcFake):
         config = None
         auto = cluster.get("autoscaling")
         if auto:
-            config = bti.Cluster.ClusterConfig(cluster_autoscaling_config=bti.Cluster.ClusterAutoscalingConfig(
-                autoscaling_limits=bti.AutoscalingLimits(min_serve_nodes=auto["min"], max_serve_nodes=auto["max"]),
-                autoscaling_targets=bti.AutoscalingTargets(
-                    cpu_utilization_percent=auto["cpu_target"],
-                    storage_utilization_gib_per_node=auto["storage_target_gib"]),
-            ))
+            config = bti.Cluster.ClusterConfig(
+                cluster_autoscaling_config=bti.Cluster.ClusterAutoscalingConfig(
+                    autoscaling_limits=bti.AutoscalingLimits(min_serve_nodes=auto["min"], max_serve_nodes=auto["max"]),
+                    autoscaling_targets=bti.AutoscalingTargets(
+                        cpu_utilization_percent=auto["cpu_target"],
+                        storage_utilization_gib_per_node=auto["storage_target_gib"],
+                    ),
+                )
+            )
         return bti.Cluster(
             name=f"projects/{project}/instances/{instance_id}/clusters/{cluster['id']}",
             location=f"projects/{project}/locations/{cluster['location']}",
@@ -200,9 +234,12 @@ class BigtableAdminFake(GoogleGrpcFake):
         self._finish_due_operations()
         project, instance_id, found = self._instance(request.name)
         return bti.Instance(
-            name=f"projects/{project}/instances/{instance_id}", display_name=found["display_name"],
-            state=bti.Instance.State.READY, type_=bti.Instance.Type.PRODUCTION,
-            edition=bti.Instance.Edition.ENTERPRISE, labels=found["labels"],
+            name=f"projects/{project}/instances/{instance_id}",
+            display_name=found["display_name"],
+            state=bti.Instance.State.READY,
+            type_=bti.Instance.Type.PRODUCTION,
+            edition=bti.Instance.Edition.ENTERPRISE,
+            labels=found["labels"],
             create_time=datetime(2024, 1, 15, 9, 30, tzinfo=UTC),
         )
 
@@ -211,9 +248,11 @@ class BigtableAdminFake(GoogleGrpcFake):
         match = _INSTANCE_NAME.fullmatch(request.parent)
         if match and match.group(2) == "-":
             project = match.group(1)
-            clusters = [self._cluster_pb(project, iid, c)
-                        for iid, inst in sorted(self._instances.get(project, {}).items())
-                        for _, c in sorted(inst["clusters"].items())]
+            clusters = [
+                self._cluster_pb(project, iid, c)
+                for iid, inst in sorted(self._instances.get(project, {}).items())
+                for _, c in sorted(inst["clusters"].items())
+            ]
         else:
             project, instance_id, found = self._instance(request.parent)
             clusters = [self._cluster_pb(project, instance_id, c) for _, c in sorted(found["clusters"].items())]
@@ -231,18 +270,28 @@ class BigtableAdminFake(GoogleGrpcFake):
         targets = request.cluster.cluster_config.cluster_autoscaling_config.autoscaling_targets
         requested = {
             "serve_nodes": request.cluster.serve_nodes,
-            "autoscaling": {"min": limits.min_serve_nodes, "max": limits.max_serve_nodes,
-                            "cpu_target": targets.cpu_utilization_percent,
-                            "storage_target_gib": targets.storage_utilization_gib_per_node},
+            "autoscaling": {
+                "min": limits.min_serve_nodes,
+                "max": limits.max_serve_nodes,
+                "cpu_target": targets.cpu_utilization_percent,
+                "storage_target_gib": targets.storage_utilization_gib_per_node,
+            },
         }
         updated = apply_cluster_update(cluster, requested, list(request.update_mask.paths))
         now = datetime.now(UTC)
         self._op_counter += 1
-        name = (f"operations/projects/{project}/instances/{instance_id}/clusters/{cluster['id']}"
-                f"/locations/{cluster['location']}/operations/{1_700_000_000_000 + self._op_counter}")
-        op = _Operation(name, (project, instance_id, cluster["id"]), request, now,
-                        polls_left=self._op_polls if self._op_delay is None else None,
-                        done_at=None if self._op_delay is None else time.monotonic() + self._op_delay)
+        name = (
+            f"operations/projects/{project}/instances/{instance_id}/clusters/{cluster['id']}"
+            f"/locations/{cluster['location']}/operations/{1_700_000_000_000 + self._op_counter}"
+        )
+        op = _Operation(
+            name,
+            (project, instance_id, cluster["id"]),
+            request,
+            now,
+            polls_left=self._op_polls if self._op_delay is None else None,
+            done_at=None if self._op_delay is None else time.monotonic() + self._op_delay,
+        )
         cluster.update(updated)
         self._operations[name] = op
         if op.polls_left == 0 or (op.done_at is not None and op.done_at <= time.monotonic()):
@@ -265,8 +314,9 @@ class BigtableAdminFake(GoogleGrpcFake):
                 self._complete(op)
 
     def _operation_pb(self, op: _Operation) -> operations_pb2.Operation:
-        metadata = bia.PartialUpdateClusterMetadata(request_time=op.request_time, finish_time=op.finish_time,
-                                                    original_request=op.request)
+        metadata = bia.PartialUpdateClusterMetadata(
+            request_time=op.request_time, finish_time=op.finish_time, original_request=op.request
+        )
         packed_metadata = any_pb2.Any()
         packed_metadata.Pack(bia.PartialUpdateClusterMetadata.pb(metadata))
         result = operations_pb2.Operation(name=op.name, metadata=packed_metadata, done=op.done)

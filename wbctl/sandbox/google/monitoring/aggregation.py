@@ -19,12 +19,23 @@ from wbctl.sandbox.google.errors import InvalidArgument
 from wbctl.sandbox.google.monitoring.filter import Predicate
 from wbctl.sandbox.google.monitoring.series import METRIC_KINDS, Number, Series
 
-ALIGNERS = ("ALIGN_NONE", "ALIGN_MEAN", "ALIGN_MAX", "ALIGN_MIN", "ALIGN_SUM", "ALIGN_COUNT", "ALIGN_NEXT_OLDER",
-            "ALIGN_RATE", "ALIGN_DELTA")
+ALIGNERS = (
+    "ALIGN_NONE",
+    "ALIGN_MEAN",
+    "ALIGN_MAX",
+    "ALIGN_MIN",
+    "ALIGN_SUM",
+    "ALIGN_COUNT",
+    "ALIGN_NEXT_OLDER",
+    "ALIGN_RATE",
+    "ALIGN_DELTA",
+)
 #: The metric kinds an aligner accepts, from the API's Aligner documentation; the rest take
 #: GAUGE and DELTA. ALIGN_RATE and ALIGN_DELTA read counts, so a gauge has nothing to offer them.
 _ALIGNER_KINDS: dict[str, tuple[str, ...]] = {
-    "ALIGN_NONE": METRIC_KINDS, "ALIGN_RATE": ("CUMULATIVE", "DELTA"), "ALIGN_DELTA": ("CUMULATIVE", "DELTA"),
+    "ALIGN_NONE": METRIC_KINDS,
+    "ALIGN_RATE": ("CUMULATIVE", "DELTA"),
+    "ALIGN_DELTA": ("CUMULATIVE", "DELTA"),
     "ALIGN_NEXT_OLDER": ("GAUGE",),
 }
 _COUNTING = ("ALIGN_RATE", "ALIGN_DELTA")
@@ -58,7 +69,8 @@ def check_aligner_kind(aligner: str, series: Series) -> None:
     if series.metric_kind not in _ALIGNER_KINDS.get(aligner, ("GAUGE", "DELTA")):
         raise InvalidArgument(
             f'Field aggregation.perSeriesAligner had an invalid value of "{aligner}": The aligner cannot be '
-            f"applied to metrics with kind {series.metric_kind} and value type {series.value_type}.")
+            f"applied to metrics with kind {series.metric_kind} and value type {series.value_type}."
+        )
 
 
 def _increments(points: Iterable[tuple[datetime, Number]], kind: str) -> list[tuple[datetime, Number]]:
@@ -81,8 +93,9 @@ def _in_interval(t: datetime, start: datetime | None, end: datetime) -> bool:
     return start < t <= end
 
 
-def _align_one(points: Sequence[tuple[datetime, Number]], agg: Aggregation, start: datetime | None,
-               end: datetime, value_type: str) -> tuple[str, list[tuple[datetime, Number]]]:
+def _align_one(
+    points: Sequence[tuple[datetime, Number]], agg: Aggregation, start: datetime | None, end: datetime, value_type: str
+) -> tuple[str, list[tuple[datetime, Number]]]:
     assert agg.alignment_period is not None
     period = agg.alignment_period
     out_type = {"ALIGN_MEAN": "DOUBLE", "ALIGN_COUNT": "INT64", "ALIGN_RATE": "DOUBLE"}.get(agg.aligner, value_type)
@@ -92,7 +105,7 @@ def _align_one(points: Sequence[tuple[datetime, Number]], agg: Aggregation, star
     times = [pt for pt, _ in ordered]
     t = end
     while t > lowest:  # each window (t - period, t] found by bisection: a day of points stays cheap
-        window = ordered[bisect_right(times, t - period):bisect_right(times, t)]
+        window = ordered[bisect_right(times, t - period) : bisect_right(times, t)]
         if window:
             values = [v for _, v in window]
             value: Number
@@ -142,8 +155,15 @@ def _reduce(values: list[Number], reducer: str) -> Number:
     return len(values)  # REDUCE_COUNT
 
 
-def select(series: Iterable[Series], *, project: str, predicate: Predicate, start: datetime | None,
-           end: datetime, agg: Aggregation) -> list[Series]:
+def select(
+    series: Iterable[Series],
+    *,
+    project: str,
+    predicate: Predicate,
+    start: datetime | None,
+    end: datetime,
+    agg: Aggregation,
+) -> list[Series]:
     """What ListTimeSeries answers: matching series, points in the interval, aggregated; points
     newest first; series in a stable order (by metric type, then labels)."""
     validate_aggregation(agg)
@@ -164,8 +184,15 @@ def select(series: Iterable[Series], *, project: str, predicate: Predicate, star
         kind = {"ALIGN_RATE": "GAUGE", "ALIGN_DELTA": "DELTA"}.get(agg.aligner, one.metric_kind)
         if aligned:
             period = agg.alignment_period or timedelta(seconds=one.sample_period)
-            chosen.append(replace(one, value_type=out_type, points=aligned, metric_kind=kind,
-                                  sample_period=int(period.total_seconds())))
+            chosen.append(
+                replace(
+                    one,
+                    value_type=out_type,
+                    points=aligned,
+                    metric_kind=kind,
+                    sample_period=int(period.total_seconds()),
+                )
+            )
     if agg.reducer == "REDUCE_NONE":
         return chosen
     groups: dict[tuple[str, str, str], list[Series]] = {}
@@ -183,13 +210,25 @@ def select(series: Iterable[Series], *, project: str, predicate: Predicate, star
                 by_time.setdefault(t, []).append(v)
         types = {m.value_type for m in members}
         value_type = {"REDUCE_MEAN": "DOUBLE", "REDUCE_COUNT": "INT64"}.get(
-            agg.reducer, "DOUBLE" if "DOUBLE" in types else "INT64")
+            agg.reducer, "DOUBLE" if "DOUBLE" in types else "INT64"
+        )
         points = [(t, _reduce(vs, agg.reducer)) for t, vs in sorted(by_time.items(), reverse=True)]
         if value_type == "DOUBLE":
             points = [(t, float(v)) for t, v in points]
         resource, metric = labels[group]
         first = members[0]
-        reduced.append(Series(first.project, group[0], group[1], resource, metric, value_type, points,
-                              metric_kind=first.metric_kind, sample_period=first.sample_period,
-                              start_time=first.start_time))
+        reduced.append(
+            Series(
+                first.project,
+                group[0],
+                group[1],
+                resource,
+                metric,
+                value_type,
+                points,
+                metric_kind=first.metric_kind,
+                sample_period=first.sample_period,
+                start_time=first.start_time,
+            )
+        )
     return reduced

@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from wbctl.sandbox.google.errors import InvalidArgument
 from wbctl.sandbox.google.monitoring.series import Series
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
     | (?P<op>!=|=|:|\(|\)|,)
     | (?P<word>[A-Za-z_][A-Za-z0-9_.\-/]*)
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 
 Predicate = Callable[[Series], bool]
 
@@ -52,10 +55,14 @@ def _selector_value(selector: str, series: Series) -> str | None:
         return series.metric_type
     if selector == "resource.type":
         return series.resource_type
-    for prefix, labels in (("metric.labels.", series.metric_labels), ("metric.label.", series.metric_labels),
-                           ("resource.labels.", series.resource_labels), ("resource.label.", series.resource_labels)):
+    for prefix, labels in (
+        ("metric.labels.", series.metric_labels),
+        ("metric.label.", series.metric_labels),
+        ("resource.labels.", series.resource_labels),
+        ("resource.label.", series.resource_labels),
+    ):
         if selector.startswith(prefix):
-            return labels.get(selector[len(prefix):])
+            return labels.get(selector[len(prefix) :])
     raise AssertionError(selector)
 
 
@@ -161,5 +168,6 @@ def parse_filter(text: str) -> Predicate:
     if len(parser.metric_types) != 1:
         raise InvalidArgument(
             f"Field filter had an invalid value of {text!r}: the filter must specify exactly one metric type "
-            '(metric.type = "...").')
+            '(metric.type = "...").'
+        )
     return predicate

@@ -28,8 +28,13 @@ class Series:
     start_time: datetime | None = None  # CUMULATIVE: when the count began
 
     def identity(self) -> tuple[Any, ...]:
-        return (self.project, self.metric_type, self.resource_type,
-                tuple(sorted(self.resource_labels.items())), tuple(sorted(self.metric_labels.items())))
+        return (
+            self.project,
+            self.metric_type,
+            self.resource_type,
+            tuple(sorted(self.resource_labels.items())),
+            tuple(sorted(self.metric_labels.items())),
+        )
 
     def point_start(self, end: datetime) -> datetime:
         """The interval start the real API reports for a point ending at `end`: a GAUGE point is

@@ -50,8 +50,12 @@ _DEFAULT_PAGE_SIZE = 100_000
 
 #: Monitoring's methods: name -> (service, request deserializer, response serializer, implementation)
 MONITORING_METHODS: MethodTable = {
-    "ListTimeSeries": (METRIC_SERVICE, mon_service.ListTimeSeriesRequest.deserialize,
-                       mon_service.ListTimeSeriesResponse.serialize, "_list_time_series"),
+    "ListTimeSeries": (
+        METRIC_SERVICE,
+        mon_service.ListTimeSeriesRequest.deserialize,
+        mon_service.ListTimeSeriesResponse.serialize,
+        "_list_time_series",
+    ),
 }
 
 
@@ -66,9 +70,18 @@ class MonitoringFake(GoogleGrpcFake):
 
     # -- state: Monitoring ----------------------------------------------------------------------
 
-    def add_series(self, project: str, metric_type: str, resource_type: str, resource_labels: Mapping[str, str],
-                   points: Iterable[tuple[datetime, float | int]], metric_labels: Mapping[str, str] | None = None,
-                   value_type: str = "DOUBLE", metric_kind: str = "GAUGE", sample_period: int = 60) -> None:
+    def add_series(
+        self,
+        project: str,
+        metric_type: str,
+        resource_type: str,
+        resource_labels: Mapping[str, str],
+        points: Iterable[tuple[datetime, float | int]],
+        metric_labels: Mapping[str, str] | None = None,
+        value_type: str = "DOUBLE",
+        metric_kind: str = "GAUGE",
+        sample_period: int = 60,
+    ) -> None:
         """Add points to a time series (created on first use). Datetimes without tzinfo are UTC.
 
         `metric_kind` is what the real metric is: GAUGE (a value at an instant), DELTA (each point
@@ -81,16 +94,24 @@ class MonitoringFake(GoogleGrpcFake):
         if sample_period <= 0:
             raise ValueError(f"sample_period must be a positive number of seconds, not {sample_period!r}")
         convert: Callable[[Any], float | int] = float if value_type == "DOUBLE" else int
-        series = Series(project, metric_type, resource_type, {k: str(v) for k, v in resource_labels.items()},
-                        {k: str(v) for k, v in (metric_labels or {}).items()}, value_type,
-                        metric_kind=metric_kind, sample_period=int(sample_period))
+        series = Series(
+            project,
+            metric_type,
+            resource_type,
+            {k: str(v) for k, v in resource_labels.items()},
+            {k: str(v) for k, v in (metric_labels or {}).items()},
+            value_type,
+            metric_kind=metric_kind,
+            sample_period=int(sample_period),
+        )
         new_points = [(as_utc(t), convert(v)) for t, v in points]
         with self._lock:
             stored = self._series.setdefault(series.identity(), series)
             for name in ("value_type", "metric_kind", "sample_period"):
                 if getattr(stored, name) != getattr(series, name):
-                    raise ValueError(f"series {metric_type} {dict(resource_labels)} already has "
-                                     f"{name} {getattr(stored, name)!r}")
+                    raise ValueError(
+                        f"series {metric_type} {dict(resource_labels)} already has {name} {getattr(stored, name)!r}"
+                    )
             by_time = dict(stored.points)
             by_time.update(new_points)
             stored.points = sorted(by_time.items())
@@ -106,8 +127,10 @@ class MonitoringFake(GoogleGrpcFake):
     def _list_time_series(self, request: mon_service.ListTimeSeriesRequest) -> mon_service.ListTimeSeriesResponse:
         match = re.fullmatch(r"projects/([^/]+)", request.name)
         if not match:
-            raise invalid_argument(f"Field name had an invalid value of \"{request.name}\": "
-                           "must be of the form projects/[PROJECT_ID_OR_NUMBER].")
+            raise invalid_argument(
+                f'Field name had an invalid value of "{request.name}": '
+                "must be of the form projects/[PROJECT_ID_OR_NUMBER]."
+            )
         if "end_time" not in request.interval:
             raise invalid_argument("Field interval.endTime had an invalid value: an end time is required.")
         end = as_utc(request.interval.end_time)
@@ -122,10 +145,13 @@ class MonitoringFake(GoogleGrpcFake):
             group_by=tuple(aggregation.group_by_fields),
         )
         predicate = parse_filter(request.filter)
-        found = select(self._series.values(), project=match.group(1), predicate=predicate, start=start, end=end, agg=agg)
+        found = select(
+            self._series.values(), project=match.group(1), predicate=predicate, start=start, end=end, agg=agg
+        )
         headers_only = request.view == mon_service.ListTimeSeriesRequest.TimeSeriesView.HEADERS
-        fingerprint = hashlib.sha256(repr((request.name, request.filter, start, end, agg, headers_only)).encode()
-                                     ).hexdigest()[:16]
+        fingerprint = hashlib.sha256(
+            repr((request.name, request.filter, start, end, agg, headers_only)).encode()
+        ).hexdigest()[:16]
         offset = self._decode_token(request.page_token, fingerprint) if request.page_token else 0
         page_size = request.page_size if request.page_size > 0 else _DEFAULT_PAGE_SIZE
         page: list[Series] = []
@@ -139,7 +165,8 @@ class MonitoringFake(GoogleGrpcFake):
         following = offset + len(page)
         token = self._encode_token(following, fingerprint) if following < len(found) else ""
         return mon_service.ListTimeSeriesResponse(
-            time_series=[self._series_pb(one, headers_only) for one in page], next_page_token=token)
+            time_series=[self._series_pb(one, headers_only) for one in page], next_page_token=token
+        )
 
     @staticmethod
     def _encode_token(offset: int, fingerprint: str) -> str:
@@ -150,18 +177,24 @@ class MonitoringFake(GoogleGrpcFake):
         try:
             offset, seen = json.loads(base64.urlsafe_b64decode(token.encode()))
         except (ValueError, TypeError):
-            raise invalid_argument(f"Field page_token had an invalid value of \"{token}\".") from None
+            raise invalid_argument(f'Field page_token had an invalid value of "{token}".') from None
         if seen != fingerprint or not isinstance(offset, int):
-            raise invalid_argument("Field page_token had an invalid value: the request changed since the token was issued.")
+            raise invalid_argument(
+                "Field page_token had an invalid value: the request changed since the token was issued."
+            )
         return offset
 
     @staticmethod
     def _series_pb(series: Series, headers_only: bool) -> mon_metric.TimeSeries:
         value_key = "double_value" if series.value_type == "DOUBLE" else "int64_value"
-        points = [] if headers_only else [
-            {"interval": {"end_time": t, "start_time": series.point_start(t)}, "value": {value_key: v}}
-            for t, v in series.points
-        ]
+        points = (
+            []
+            if headers_only
+            else [
+                {"interval": {"end_time": t, "start_time": series.point_start(t)}, "value": {value_key: v}}
+                for t, v in series.points
+            ]
+        )
         return mon_metric.TimeSeries(
             metric={"type": series.metric_type, "labels": series.metric_labels},
             resource={"type": series.resource_type, "labels": series.resource_labels},

@@ -15,9 +15,20 @@ from typing import Any
 from wbctl.sandbox.kube.objects.basics import Obj, hex_digest, stable_uid, timestamp
 
 
-def hpa(name: str, namespace: str, target: str, labels: Mapping[str, str], current: int, *,
-        minimum: int = 1, maximum: int = 10, cpu_target: int = 80, cpu_current: int = 42, limited: bool = False,
-        now: datetime | None = None) -> Obj:
+def hpa(
+    name: str,
+    namespace: str,
+    target: str,
+    labels: Mapping[str, str],
+    current: int,
+    *,
+    minimum: int = 1,
+    maximum: int = 10,
+    cpu_target: int = 80,
+    cpu_current: int = 42,
+    limited: bool = False,
+    now: datetime | None = None,
+) -> Obj:
     """An autoscaling/v2 HPA on a Deployment, with the status the HPA controller reports
     (`limited`: pinned at maxReplicas, wanting more)."""
     now = now or datetime.now(UTC)
@@ -25,37 +36,72 @@ def hpa(name: str, namespace: str, target: str, labels: Mapping[str, str], curre
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "namespace": namespace, "uid": stable_uid("HorizontalPodAutoscaler", namespace, name),
-                     "creationTimestamp": timestamp(now - timedelta(days=30)), "labels": dict(labels)},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": stable_uid("HorizontalPodAutoscaler", namespace, name),
+            "creationTimestamp": timestamp(now - timedelta(days=30)),
+            "labels": dict(labels),
+        },
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
             "minReplicas": minimum,
             "maxReplicas": max(maximum, current),
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                "type": "Utilization", "averageUtilization": cpu_target}}}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_target}},
+                }
+            ],
         },
         "status": hpa_status(current, scaled, cpu_current=cpu_current, limited=limited),
     }
 
 
 def hpa_status(current: int, scaled: str, *, cpu_current: int = 42, limited: bool = False) -> Obj:
-    within = {"type": "ScalingLimited", "status": "False", "reason": "DesiredWithinRange",
-              "message": "the desired count is within the acceptable range", "lastTransitionTime": scaled}
-    at_max = {"type": "ScalingLimited", "status": "True", "reason": "TooManyReplicas",  # the controller's words
-              "message": "the desired replica count is more than the maximum replica count",
-              "lastTransitionTime": scaled}
+    within = {
+        "type": "ScalingLimited",
+        "status": "False",
+        "reason": "DesiredWithinRange",
+        "message": "the desired count is within the acceptable range",
+        "lastTransitionTime": scaled,
+    }
+    at_max = {
+        "type": "ScalingLimited",
+        "status": "True",
+        "reason": "TooManyReplicas",  # the controller's words
+        "message": "the desired replica count is more than the maximum replica count",
+        "lastTransitionTime": scaled,
+    }
     return {
         "currentReplicas": current,
         "desiredReplicas": current,
         "lastScaleTime": scaled,
-        "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {
-            "averageUtilization": cpu_current, "averageValue": f"{cpu_current}m"}}}],
+        "currentMetrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "current": {"averageUtilization": cpu_current, "averageValue": f"{cpu_current}m"},
+                },
+            }
+        ],
         "conditions": [
-            {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",
-             "message": "recommended size matches current size", "lastTransitionTime": scaled},
-            {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound",
-             "message": "the HPA was able to successfully calculate a replica count from cpu resource "
-                        "utilization (percentage of request)", "lastTransitionTime": scaled},
+            {
+                "type": "AbleToScale",
+                "status": "True",
+                "reason": "ReadyForNewScale",
+                "message": "recommended size matches current size",
+                "lastTransitionTime": scaled,
+            },
+            {
+                "type": "ScalingActive",
+                "status": "True",
+                "reason": "ValidMetricFound",
+                "message": "the HPA was able to successfully calculate a replica count from cpu resource "
+                "utilization (percentage of request)",
+                "lastTransitionTime": scaled,
+            },
             at_max if limited else within,
         ],
     }
@@ -71,10 +117,19 @@ def rescale_event(autoscaler: Mapping[str, Any], *, now: datetime | None = None)
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": name, "namespace": metadata["namespace"], "uid": stable_uid("Event", metadata["namespace"], name),
-                     "creationTimestamp": when},
-        "involvedObject": {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                           "name": metadata["name"], "namespace": metadata["namespace"], "uid": metadata.get("uid")},
+        "metadata": {
+            "name": name,
+            "namespace": metadata["namespace"],
+            "uid": stable_uid("Event", metadata["namespace"], name),
+            "creationTimestamp": when,
+        },
+        "involvedObject": {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "name": metadata["name"],
+            "namespace": metadata["namespace"],
+            "uid": metadata.get("uid"),
+        },
         "reason": "SuccessfulRescale",
         "message": f"New size: {size}; reason: cpu resource utilization (percentage of request) above target",
         "source": {"component": "horizontal-pod-autoscaler"},
@@ -93,36 +148,71 @@ def keda_owned_hpa(scaled_object: Mapping[str, Any], current: int, now: datetime
     so_meta = scaled_object["metadata"]
     name = f"keda-hpa-{so_meta['name']}"[:63]
     spec = scaled_object["spec"]
-    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/version": "2.16.1",
-              "app.kubernetes.io/part-of": so_meta["name"], "app.kubernetes.io/managed-by": "keda-operator",
-              **(so_meta.get("labels") or {})}
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/version": "2.16.1",
+        "app.kubernetes.io/part-of": so_meta["name"],
+        "app.kubernetes.io/managed-by": "keda-operator",
+        **(so_meta.get("labels") or {}),
+    }
     minimum = spec.get("minReplicaCount") or 1
     maximum = spec.get("maxReplicaCount", 100)
     metrics: list[Obj] = []
     for index, trigger in enumerate(spec.get("triggers") or []):
         if trigger["type"] in ("cpu", "memory"):
-            metrics.append({"type": "Resource", "resource": {"name": trigger["type"], "target": {
-                "type": "Utilization", "averageUtilization": int(trigger["metadata"]["value"])}}})
+            metrics.append(
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": trigger["type"],
+                        "target": {"type": "Utilization", "averageUtilization": int(trigger["metadata"]["value"])},
+                    },
+                }
+            )
         else:
             topic = (trigger.get("metadata") or {}).get("topic", "")
-            metrics.append({"type": "External", "external": {
-                "metric": {"name": f"s{index}-{trigger['type']}-{topic}",
-                           "selector": {"matchLabels": {"scaledobject.keda.sh/name": so_meta["name"]}}},
-                "target": {"type": "AverageValue",
-                           "averageValue": str((trigger.get("metadata") or {}).get("lagThreshold", "5"))}}})
+            metrics.append(
+                {
+                    "type": "External",
+                    "external": {
+                        "metric": {
+                            "name": f"s{index}-{trigger['type']}-{topic}",
+                            "selector": {"matchLabels": {"scaledobject.keda.sh/name": so_meta["name"]}},
+                        },
+                        "target": {
+                            "type": "AverageValue",
+                            "averageValue": str((trigger.get("metadata") or {}).get("lagThreshold", "5")),
+                        },
+                    },
+                }
+            )
     behavior = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("behavior")
     result = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "namespace": so_meta["namespace"],
-                     "uid": stable_uid("HorizontalPodAutoscaler", so_meta["namespace"], name),
-                     "creationTimestamp": timestamp(now - timedelta(days=30)), "labels": labels,
-                     "ownerReferences": [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-                                          "name": so_meta["name"], "uid": so_meta["uid"],
-                                          "controller": True, "blockOwnerDeletion": True}]},
-        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
-                                    "name": spec["scaleTargetRef"]["name"]},
-                 "minReplicas": minimum, "maxReplicas": max(maximum, minimum), "metrics": metrics},
+        "metadata": {
+            "name": name,
+            "namespace": so_meta["namespace"],
+            "uid": stable_uid("HorizontalPodAutoscaler", so_meta["namespace"], name),
+            "creationTimestamp": timestamp(now - timedelta(days=30)),
+            "labels": labels,
+            "ownerReferences": [
+                {
+                    "apiVersion": "keda.sh/v1alpha1",
+                    "kind": "ScaledObject",
+                    "name": so_meta["name"],
+                    "uid": so_meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec["scaleTargetRef"]["name"]},
+            "minReplicas": minimum,
+            "maxReplicas": max(maximum, minimum),
+            "metrics": metrics,
+        },
         "status": hpa_status(current, timestamp(now - timedelta(hours=1))),
     }
     if behavior:
@@ -142,11 +232,26 @@ def settle_scaled_object(scaled_object: Obj, now: datetime) -> None:
         "hpaName": f"keda-hpa-{metadata['name']}"[:63],
         "originalReplicaCount": 1,
         "conditions": [
-            {"type": "Ready", "status": "True", "reason": "ScaledObjectReady",
-             "message": "ScaledObject is defined correctly and is ready for scaling", "lastTransitionTime": transition},
-            {"type": "Active", "status": "True", "reason": "ScalerActive",
-             "message": "Scaling is performed because triggers are active", "lastTransitionTime": transition},
-            {"type": "Fallback", "status": "False", "reason": "NoFallbackFound",
-             "message": "No fallbacks are active on this scaled object", "lastTransitionTime": transition},
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "ScaledObjectReady",
+                "message": "ScaledObject is defined correctly and is ready for scaling",
+                "lastTransitionTime": transition,
+            },
+            {
+                "type": "Active",
+                "status": "True",
+                "reason": "ScalerActive",
+                "message": "Scaling is performed because triggers are active",
+                "lastTransitionTime": transition,
+            },
+            {
+                "type": "Fallback",
+                "status": "False",
+                "reason": "NoFallbackFound",
+                "message": "No fallbacks are active on this scaled object",
+                "lastTransitionTime": transition,
+            },
         ],
     }

@@ -19,10 +19,16 @@ from wbctl.sandbox.kube.objects.snapshot import snapshot_manifests
 
 #: Chart 0.22.3's Deployments: (service = app.kubernetes.io/name, Deployment name suffix).
 CHART_0223_DEPLOYMENTS = (
-    ("app", "app"), ("console", "console"), ("weave", "weave"), ("executor", "executor"),
-    ("parquet", "parquet"), ("filestream", "filestream"),
-    ("flat-run-fields-updater", "flat-run-fields-updater"), ("stackdriver", "stackdriver"),
-    ("prometheus", "prometheus-server"), ("glue", "glue"),
+    ("app", "app"),
+    ("console", "console"),
+    ("weave", "weave"),
+    ("executor", "executor"),
+    ("parquet", "parquet"),
+    ("filestream", "filestream"),
+    ("flat-run-fields-updater", "flat-run-fields-updater"),
+    ("stackdriver", "stackdriver"),
+    ("prometheus", "prometheus-server"),
+    ("glue", "glue"),
 )
 CHART_0223_SERVER_TAG = "0.64.1"
 CHART_0223_AUTOSCALED = ("executor", "filestream", "flat-run-fields-updater")
@@ -40,13 +46,19 @@ def _minimal_deployment(name: str, service: str, instance: str, namespace: str, 
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"containers": [{
-                    "name": service,
-                    "image": "prometheuscommunity/stackdriver-exporter:v0.15.1",
-                    "ports": [{"name": "http", "containerPort": 9255, "protocol": "TCP"}],
-                    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                  "limits": {"cpu": "500m", "memory": "512Mi"}},
-                }]},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": service,
+                            "image": "prometheuscommunity/stackdriver-exporter:v0.15.1",
+                            "ports": [{"name": "http", "containerPort": 9255, "protocol": "TCP"}],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"cpu": "500m", "memory": "512Mi"},
+                            },
+                        }
+                    ]
+                },
             },
         },
     }
@@ -55,16 +67,30 @@ def _minimal_deployment(name: str, service: str, instance: str, namespace: str, 
 def _retag_wandb_images(node: Any, tag: str) -> Any:
     """Pin the chart's `wandb/*:latest` images to a server release, as a 0.22.3 install was."""
     if isinstance(node, dict):
-        return {k: (v.replace(":latest", f":{tag}") if k == "image" and isinstance(v, str) and "/wandb/" in v
-                    else _retag_wandb_images(v, tag)) for k, v in node.items()}
+        return {
+            k: (
+                v.replace(":latest", f":{tag}")
+                if k == "image" and isinstance(v, str) and "/wandb/" in v
+                else _retag_wandb_images(v, tag)
+            )
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_retag_wandb_images(item, tag) for item in node]
     return node
 
 
-def chart_0223(instance: str = "wandb", namespace: str = "default", pods_per_service: int = 3, nodes: int = 3,
-               hpa_for: Sequence[str] = ("filestream",), *, replicas: Mapping[str, int] | None = None,
-               events: bool = True, now: datetime | None = None) -> list[Obj]:
+def chart_0223(
+    instance: str = "wandb",
+    namespace: str = "default",
+    pods_per_service: int = 3,
+    nodes: int = 3,
+    hpa_for: Sequence[str] = ("filestream",),
+    *,
+    replicas: Mapping[str, int] | None = None,
+    events: bool = True,
+    now: datetime | None = None,
+) -> list[Obj]:
     """A namespace running operator-wandb 0.22.3 (Jan 2025), derived from the 0.43.8 snapshot:
     Deployments `<instance>-app|console|weave|executor|parquet|filestream|flat-run-fields-updater|
     stackdriver|prometheus-server|glue` (no `-bc`, no api: wandb-api arrived in 0.23.0), the
@@ -87,11 +113,9 @@ def chart_0223(instance: str = "wandb", namespace: str = "default", pods_per_ser
     backfill = copy.deepcopy(find(modern, "CronJob", f"{instance}-parquet-backfill"))
     backfill["spec"]["suspend"] = False
     workloads.append(_retag_wandb_images(backfill, CHART_0223_SERVER_TAG))
-    objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes,
-                            replicas=replicas, now=now)
+    objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes, replicas=replicas, now=now)
 
-    values: Obj = {"global": {"beta": {"glue": {"enabled": True}}},
-                   "app": {"image": {"tag": CHART_0223_SERVER_TAG}}}
+    values: Obj = {"global": {"beta": {"glue": {"enabled": True}}}, "app": {"image": {"tag": CHART_0223_SERVER_TAG}}}
     for service in CHART_0223_AUTOSCALED:
         values[service] = {"autoscaling": {"enabled": False, "minReplicas": 1, "maxReplicas": 10, "targetCPU": 80}}
     autoscalers = []
@@ -100,12 +124,21 @@ def chart_0223(instance: str = "wandb", namespace: str = "default", pods_per_ser
         if target is None:
             raise ValueError(f"chart 0.22.3 has no Deployment for {service!r}")
         name = target["metadata"]["name"]
-        autoscaler = hpa(name, namespace, name, chart_labels(service, instance, chart_label),
-                         int(target["spec"]["replicas"]), now=now)
+        autoscaler = hpa(
+            name,
+            namespace,
+            name,
+            chart_labels(service, instance, chart_label),
+            int(target["spec"]["replicas"]),
+            now=now,
+        )
         autoscalers.append(autoscaler)
         values.setdefault(service, {})["autoscaling"] = {
-            "enabled": True, "minReplicas": autoscaler["spec"]["minReplicas"],
-            "maxReplicas": autoscaler["spec"]["maxReplicas"], "targetCPU": 80}
+            "enabled": True,
+            "minReplicas": autoscaler["spec"]["minReplicas"],
+            "maxReplicas": autoscaler["spec"]["maxReplicas"],
+            "targetCPU": 80,
+        }
     objs += autoscalers
     if events:
         objs += [rescale_event(a, now=now) for a in autoscalers]

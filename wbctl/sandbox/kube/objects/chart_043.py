@@ -50,11 +50,21 @@ def _deep_merge(base: Obj, extra: Mapping[str, Any]) -> Obj:
     return out
 
 
-def chart_043(instance: str = "wandb", namespace: str = "default", pods_per_service: int = 3, nodes: int = 3,
-              hpa_for: Sequence[str] = ("filestream", "flat-run-fields-updater"), keda_frfu: bool = False,
-              *, replicas: Mapping[str, int] | None = None, events: bool = True, now: datetime | None = None,
-              queue_address: str | None = None, kafka: bool = False,
-              updater_hpa: Mapping[str, Any] | None = None) -> list[Obj]:
+def chart_043(
+    instance: str = "wandb",
+    namespace: str = "default",
+    pods_per_service: int = 3,
+    nodes: int = 3,
+    hpa_for: Sequence[str] = ("filestream", "flat-run-fields-updater"),
+    keda_frfu: bool = False,
+    *,
+    replicas: Mapping[str, int] | None = None,
+    events: bool = True,
+    now: datetime | None = None,
+    queue_address: str | None = None,
+    kafka: bool = False,
+    updater_hpa: Mapping[str, Any] | None = None,
+) -> list[Obj]:
     """A namespace running operator-wandb 0.43.8 with the "fmb" values (the snapshot's services:
     api, app-bc, console-bc, executor-bc, filemeta, filestream-bc, flat-run-fields-updater-bc,
     frontend, glue, metric-observer, nginx, parquet-bc, weave-bc, anaconda2, prometheus-server,
@@ -89,8 +99,7 @@ def chart_043(instance: str = "wandb", namespace: str = "default", pods_per_serv
     if "current" in updater or updater.get("limited"):
         count = updater.get("maximum", 10) if updater.get("limited") else updater["current"]
         replicas = {**(replicas or {}), UPDATER: int(count)}
-    objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes,
-                            replicas=replicas, now=now)
+    objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes, replicas=replicas, now=now)
 
     values = copy.deepcopy(values_file("fmb.values.yaml"))
     for service in sorted({s for d in of_kind(workloads, "Deployment") if (s := name_label(d))}):
@@ -108,18 +117,32 @@ def chart_043(instance: str = "wandb", namespace: str = "default", pods_per_serv
             raise ValueError(f"chart 0.43.8 (fmb) has no Deployment for {service!r}")
         current = int(target["spec"]["replicas"])
         options = updater if service == UPDATER else {}
-        autoscaler = hpa(f"{instance}-{service}", namespace, target["metadata"]["name"],
-                         chart_labels(service, instance, chart_label), current,
-                         minimum=int(options.get("minimum", 1)), maximum=int(options.get("maximum", 10)),
-                         cpu_current=int(options.get("cpu_current", 42)), limited=bool(options.get("limited")),
-                         now=now)
+        autoscaler = hpa(
+            f"{instance}-{service}",
+            namespace,
+            target["metadata"]["name"],
+            chart_labels(service, instance, chart_label),
+            current,
+            minimum=int(options.get("minimum", 1)),
+            maximum=int(options.get("maximum", 10)),
+            cpu_current=int(options.get("cpu_current", 42)),
+            limited=bool(options.get("limited")),
+            now=now,
+        )
         autoscalers.append(autoscaler)
-        values.setdefault(service, {})["autoscaling"] = {"horizontal": {
-            "enabled": True, "minReplicas": autoscaler["spec"]["minReplicas"],
-            "maxReplicas": autoscaler["spec"]["maxReplicas"], "targetCPUUtilizationPercentage": 80}}
+        values.setdefault(service, {})["autoscaling"] = {
+            "horizontal": {
+                "enabled": True,
+                "minReplicas": autoscaler["spec"]["minReplicas"],
+                "maxReplicas": autoscaler["spec"]["maxReplicas"],
+                "targetCPUUtilizationPercentage": 80,
+            }
+        }
     for autoscaler in of_kind(workloads, "HorizontalPodAutoscaler"):
         target = find(workloads, "Deployment", autoscaler["spec"]["scaleTargetRef"]["name"])
-        autoscaler["metadata"].setdefault("uid", stable_uid("HorizontalPodAutoscaler", namespace, autoscaler["metadata"]["name"]))
+        autoscaler["metadata"].setdefault(
+            "uid", stable_uid("HorizontalPodAutoscaler", namespace, autoscaler["metadata"]["name"])
+        )
         autoscaler["status"] = hpa_status(int(target["spec"]["replicas"]), timestamp(now - timedelta(hours=1)))
     for scaled_object in of_kind(workloads, "ScaledObject"):
         settle_scaled_object(scaled_object, now)
@@ -149,17 +172,21 @@ def _set_env(deployment: Obj, name: str, value: str) -> None:
         container["env"] = [*env, {"name": name, "value": value}]
 
 
-def _use_kafka_updater(workloads: list[Obj], instance: str, namespace: str, chart_label: str,
-                       now: datetime) -> list[Obj]:
+def _use_kafka_updater(
+    workloads: list[Obj], instance: str, namespace: str, chart_label: str, now: datetime
+) -> list[Obj]:
     """Swap in the updater Deployment of the Kafka (keda-frfu) snapshot, in place, and return
     the ConfigMaps its envFrom names: only those, where `$(KAFKA_...)` in its queue URL come from."""
     rendered = snapshot_manifests("keda-frfu.snap", instance, namespace, chart_label, ("Deployment", "ConfigMap"))
     kafka_updater = _updater_deployment(rendered)
     workloads[workloads.index(_updater_deployment(workloads))] = kafka_updater
     pod_spec = kafka_updater["spec"]["template"]["spec"]
-    names = {source["configMapRef"]["name"]
-             for container in [*(pod_spec.get("initContainers") or []), *pod_spec["containers"]]
-             for source in container.get("envFrom") or [] if "configMapRef" in source}
+    names = {
+        source["configMapRef"]["name"]
+        for container in [*(pod_spec.get("initContainers") or []), *pod_spec["containers"]]
+        for source in container.get("envFrom") or []
+        if "configMapRef" in source
+    }
     config_maps = [m for m in of_kind(rendered, "ConfigMap") if m["metadata"]["name"] in names]
     for config_map in config_maps:
         metadata = config_map["metadata"]

@@ -50,65 +50,101 @@ def gke_nodes(count: int, *, now: datetime | None = None) -> list[Obj]:
     out = []
     for index in range(1, count + 1):
         name, zone = f"gke-wandb-pool-{index}", ZONES[(index - 1) % len(ZONES)]
-        out.append({
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": name,
-                "uid": stable_uid("Node", name),
-                "creationTimestamp": created,
-                "labels": {
-                    "kubernetes.io/hostname": name,
-                    "kubernetes.io/os": "linux",
-                    "kubernetes.io/arch": "amd64",
-                    "topology.kubernetes.io/zone": zone,
-                    "topology.kubernetes.io/region": "us-central1",
-                    "node.kubernetes.io/instance-type": "n2-standard-8",
-                    "cloud.google.com/gke-nodepool": "wandb-pool",
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "uid": stable_uid("Node", name),
+                    "creationTimestamp": created,
+                    "labels": {
+                        "kubernetes.io/hostname": name,
+                        "kubernetes.io/os": "linux",
+                        "kubernetes.io/arch": "amd64",
+                        "topology.kubernetes.io/zone": zone,
+                        "topology.kubernetes.io/region": "us-central1",
+                        "node.kubernetes.io/instance-type": "n2-standard-8",
+                        "cloud.google.com/gke-nodepool": "wandb-pool",
+                    },
+                    "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
                 },
-                "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
-            },
-            "spec": {
-                "podCIDR": f"10.52.{index}.0/24",
-                "podCIDRs": [f"10.52.{index}.0/24"],
-                "providerID": f"gce://my-project/{zone}/{name}",
-            },
-            "status": {
-                "capacity": {"cpu": "8", "memory": "32863252Ki", "pods": "110",
-                             "ephemeral-storage": "98831908Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0"},
-                "allocatable": {"cpu": "7910m", "memory": "29094932Ki", "pods": "110",
-                                "ephemeral-storage": "47060071478", "hugepages-1Gi": "0", "hugepages-2Mi": "0"},
-                "conditions": [
-                    {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
-                     "message": "kubelet has sufficient memory available",
-                     "lastHeartbeatTime": timestamp(now), "lastTransitionTime": created},
-                    {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure",
-                     "message": "kubelet has no disk pressure",
-                     "lastHeartbeatTime": timestamp(now), "lastTransitionTime": created},
-                    {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID",
-                     "message": "kubelet has sufficient PID available",
-                     "lastHeartbeatTime": timestamp(now), "lastTransitionTime": created},
-                    {"type": "Ready", "status": "True", "reason": "KubeletReady",
-                     "message": "kubelet is posting ready status",
-                     "lastHeartbeatTime": timestamp(now), "lastTransitionTime": created},
-                ],
-                "addresses": [{"type": "InternalIP", "address": f"10.128.0.{10 + index}"},
-                              {"type": "Hostname", "address": name}],
-                "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-                "nodeInfo": {
-                    "architecture": "amd64",
-                    "bootID": stable_uid("boot", name),
-                    "containerRuntimeVersion": "containerd://1.7.24",
-                    "kernelVersion": "6.6.72+",
-                    "kubeProxyVersion": "v1.31.6-gke.1020000",
-                    "kubeletVersion": "v1.31.6-gke.1020000",
-                    "machineID": hex_digest("machine" + name, 32),
-                    "operatingSystem": "linux",
-                    "osImage": "Container-Optimized OS from Google",
-                    "systemUUID": stable_uid("system", name),
+                "spec": {
+                    "podCIDR": f"10.52.{index}.0/24",
+                    "podCIDRs": [f"10.52.{index}.0/24"],
+                    "providerID": f"gce://my-project/{zone}/{name}",
                 },
-            },
-        })
+                "status": {
+                    "capacity": {
+                        "cpu": "8",
+                        "memory": "32863252Ki",
+                        "pods": "110",
+                        "ephemeral-storage": "98831908Ki",
+                        "hugepages-1Gi": "0",
+                        "hugepages-2Mi": "0",
+                    },
+                    "allocatable": {
+                        "cpu": "7910m",
+                        "memory": "29094932Ki",
+                        "pods": "110",
+                        "ephemeral-storage": "47060071478",
+                        "hugepages-1Gi": "0",
+                        "hugepages-2Mi": "0",
+                    },
+                    "conditions": [
+                        {
+                            "type": "MemoryPressure",
+                            "status": "False",
+                            "reason": "KubeletHasSufficientMemory",
+                            "message": "kubelet has sufficient memory available",
+                            "lastHeartbeatTime": timestamp(now),
+                            "lastTransitionTime": created,
+                        },
+                        {
+                            "type": "DiskPressure",
+                            "status": "False",
+                            "reason": "KubeletHasNoDiskPressure",
+                            "message": "kubelet has no disk pressure",
+                            "lastHeartbeatTime": timestamp(now),
+                            "lastTransitionTime": created,
+                        },
+                        {
+                            "type": "PIDPressure",
+                            "status": "False",
+                            "reason": "KubeletHasSufficientPID",
+                            "message": "kubelet has sufficient PID available",
+                            "lastHeartbeatTime": timestamp(now),
+                            "lastTransitionTime": created,
+                        },
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "reason": "KubeletReady",
+                            "message": "kubelet is posting ready status",
+                            "lastHeartbeatTime": timestamp(now),
+                            "lastTransitionTime": created,
+                        },
+                    ],
+                    "addresses": [
+                        {"type": "InternalIP", "address": f"10.128.0.{10 + index}"},
+                        {"type": "Hostname", "address": name},
+                    ],
+                    "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+                    "nodeInfo": {
+                        "architecture": "amd64",
+                        "bootID": stable_uid("boot", name),
+                        "containerRuntimeVersion": "containerd://1.7.24",
+                        "kernelVersion": "6.6.72+",
+                        "kubeProxyVersion": "v1.31.6-gke.1020000",
+                        "kubeletVersion": "v1.31.6-gke.1020000",
+                        "machineID": hex_digest("machine" + name, 32),
+                        "operatingSystem": "linux",
+                        "osImage": "Container-Optimized OS from Google",
+                        "systemUUID": stable_uid("system", name),
+                    },
+                },
+            }
+        )
     return out
 
 
@@ -117,12 +153,22 @@ def _deployment_status(replicas: int, generation: int, hash_: str, name: str, no
     status: Obj = {
         "observedGeneration": generation,
         "conditions": [
-            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-             "message": "Deployment has minimum availability.",
-             "lastUpdateTime": transition, "lastTransitionTime": transition},
-            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
-             "message": f'ReplicaSet "{name}-{hash_}" has successfully progressed.',
-             "lastUpdateTime": transition, "lastTransitionTime": timestamp(now - timedelta(days=30))},
+            {
+                "type": "Available",
+                "status": "True",
+                "reason": "MinimumReplicasAvailable",
+                "message": "Deployment has minimum availability.",
+                "lastUpdateTime": transition,
+                "lastTransitionTime": transition,
+            },
+            {
+                "type": "Progressing",
+                "status": "True",
+                "reason": "NewReplicaSetAvailable",
+                "message": f'ReplicaSet "{name}-{hash_}" has successfully progressed.',
+                "lastUpdateTime": transition,
+                "lastTransitionTime": timestamp(now - timedelta(days=30)),
+            },
         ],
     }
     if replicas:  # the API server omits zero counts
@@ -135,9 +181,10 @@ def _qos_class(containers: Sequence[Mapping[str, Any]]) -> str:
     if not any(r.get("requests") or r.get("limits") for r in resources):
         return "BestEffort"
     guaranteed = all(
-        (r.get("limits") or {}).get(k) and (r.get("requests") or {}).get(k, (r.get("limits") or {}).get(k))
-        == (r.get("limits") or {}).get(k)
-        for r in resources for k in ("cpu", "memory")
+        (r.get("limits") or {}).get(k)
+        and (r.get("requests") or {}).get(k, (r.get("limits") or {}).get(k)) == (r.get("limits") or {}).get(k)
+        for r in resources
+        for k in ("cpu", "memory")
     )
     return "Guaranteed" if guaranteed else "Burstable"
 
@@ -147,8 +194,9 @@ def _image_id(image: str) -> str:
     return f"{repository}@sha256:{hex_digest(image)}"
 
 
-def pods_for(deployment: Mapping[str, Any], node_names: Sequence[str], *, offset: int = 0,
-             now: datetime | None = None) -> list[Obj]:
+def pods_for(
+    deployment: Mapping[str, Any], node_names: Sequence[str], *, offset: int = 0, now: datetime | None = None
+) -> list[Obj]:
     """The running Pods of a Deployment: spec.replicas of them, from its pod template (plus
     pod-template-hash), spread round-robin over node_names starting at `offset`, all ready."""
     now = now or datetime.now(UTC)
@@ -178,27 +226,50 @@ def pods_for(deployment: Mapping[str, Any], node_names: Sequence[str], *, offset
 
         def running(container: Mapping[str, Any]) -> Obj:
             return {
-                "name": container["name"], "image": container.get("image", ""), "imageID": _image_id(container.get("image", "")),
-                "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",
-                "ready": True, "started": True, "restartCount": 0,
+                "name": container["name"],
+                "image": container.get("image", ""),
+                "imageID": _image_id(container.get("image", "")),
+                "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",  # noqa: B023 - called in this iteration
+                "ready": True,
+                "started": True,
+                "restartCount": 0,
                 "state": {"running": {"startedAt": timestamp(started + timedelta(seconds=20))}},
             }
 
         def completed(container: Mapping[str, Any]) -> Obj:
             return {
-                "name": container["name"], "image": container.get("image", ""), "imageID": _image_id(container.get("image", "")),
-                "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",
-                "ready": True, "started": False, "restartCount": 0,
-                "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": timestamp(started),
-                                         "finishedAt": timestamp(started + timedelta(seconds=10))}},
+                "name": container["name"],
+                "image": container.get("image", ""),
+                "imageID": _image_id(container.get("image", "")),
+                "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",  # noqa: B023 - called in this iteration
+                "ready": True,
+                "started": False,
+                "restartCount": 0,
+                "state": {
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": timestamp(started),
+                        "finishedAt": timestamp(started + timedelta(seconds=10)),
+                    }
+                },
             }
 
         status: Obj = {
             "phase": "Running",
             "conditions": [
-                {"type": condition, "status": "True", "lastTransitionTime": timestamp(started + timedelta(seconds=delay))}
-                for condition, delay in (("PodReadyToStartContainers", 5), ("Initialized", 15), ("Ready", 30),
-                                         ("ContainersReady", 30), ("PodScheduled", 0))
+                {
+                    "type": condition,
+                    "status": "True",
+                    "lastTransitionTime": timestamp(started + timedelta(seconds=delay)),
+                }
+                for condition, delay in (
+                    ("PodReadyToStartContainers", 5),
+                    ("Initialized", 15),
+                    ("Ready", 30),
+                    ("ContainersReady", 30),
+                    ("PodScheduled", 0),
+                )
             ],
             "hostIP": host_ip,
             "hostIPs": [{"ip": host_ip}],
@@ -210,24 +281,33 @@ def pods_for(deployment: Mapping[str, Any], node_names: Sequence[str], *, offset
         }
         if spec.get("initContainers"):
             status["initContainerStatuses"] = [completed(c) for c in spec["initContainers"]]
-        out.append({
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": pod_name,
-                "generateName": f"{replicaset}-",
-                "namespace": namespace,
-                "uid": stable_uid("Pod", namespace, pod_name),
-                "creationTimestamp": timestamp(started),
-                "labels": {**(template.get("metadata", {}).get("labels") or {}), "pod-template-hash": hash_},
-                "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replicaset,
-                                     "uid": stable_uid("ReplicaSet", namespace, replicaset),
-                                     "controller": True, "blockOwnerDeletion": True}],
-            },
-            "spec": spec,
-            "status": status,
-        })
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": pod_name,
+                    "generateName": f"{replicaset}-",
+                    "namespace": namespace,
+                    "uid": stable_uid("Pod", namespace, pod_name),
+                    "creationTimestamp": timestamp(started),
+                    "labels": {**(template.get("metadata", {}).get("labels") or {}), "pod-template-hash": hash_},
+                    "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "apps/v1",
+                            "kind": "ReplicaSet",
+                            "name": replicaset,
+                            "uid": stable_uid("ReplicaSet", namespace, replicaset),
+                            "controller": True,
+                            "blockOwnerDeletion": True,
+                        }
+                    ],
+                },
+                "spec": spec,
+                "status": status,
+            }
+        )
     return out
 
 
@@ -243,8 +323,9 @@ def _settle_deployment(deployment: Obj, replicas: int, now: datetime) -> None:
     deployment["status"] = _deployment_status(replicas, metadata["generation"], hash_, metadata["name"], now)
 
 
-def running_cluster(workloads: list[Obj], *, pods_per_service: int, node_count: int,
-                     replicas: Mapping[str, int] | None, now: datetime) -> list[Obj]:
+def running_cluster(
+    workloads: list[Obj], *, pods_per_service: int, node_count: int, replicas: Mapping[str, int] | None, now: datetime
+) -> list[Obj]:
     """Deployments settled at their replica count, their Pods, the Nodes they run on."""
     node_objs = gke_nodes(node_count, now=now)
     node_names = [n["metadata"]["name"] for n in node_objs]
@@ -272,36 +353,56 @@ def unrelated_pods(n: int, namespace: str = "default", *, now: datetime | None =
     for index in range(n):
         name = f"other-web-{_safe_suffix('other-web', 10)}-{_pod_suffix('other-web', index)}"
         node = f"gke-other-pool-{index % 5 + 1}"
-        out.append({
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": name, "namespace": namespace, "uid": stable_uid("Pod", namespace, name), "creationTimestamp": started,
-                "labels": {"app.kubernetes.io/instance": "other", "app.kubernetes.io/name": "web",
-                           "pod-template-hash": _safe_suffix("other-web", 10)},
-            },
-            "spec": {
-                "nodeName": node,
-                "restartPolicy": "Always",
-                "containers": [{
-                    "name": "web",
-                    "image": "nginx:1.27",
-                    "env": [{"name": f"SETTING_{i}", "value": f"value-{i}"} for i in range(20)],
-                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
-                    "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10},
-                    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
-                }],
-            },
-            "status": {
-                "phase": "Running",
-                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": started}],
-                "hostIP": "10.128.1.1", "podIP": f"10.60.{index // 250}.{index % 250 + 2}", "startTime": started,
-                "qosClass": "Burstable",
-                "containerStatuses": [{"name": "web", "image": "nginx:1.27", "imageID": _image_id("nginx:1.27"),
-                                       "ready": True, "started": True, "restartCount": 0,
-                                       "state": {"running": {"startedAt": started}}}],
-            },
-        })
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "uid": stable_uid("Pod", namespace, name),
+                    "creationTimestamp": started,
+                    "labels": {
+                        "app.kubernetes.io/instance": "other",
+                        "app.kubernetes.io/name": "web",
+                        "pod-template-hash": _safe_suffix("other-web", 10),
+                    },
+                },
+                "spec": {
+                    "nodeName": node,
+                    "restartPolicy": "Always",
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "nginx:1.27",
+                            "env": [{"name": f"SETTING_{i}", "value": f"value-{i}"} for i in range(20)],
+                            "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                            "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10},
+                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+                        }
+                    ],
+                },
+                "status": {
+                    "phase": "Running",
+                    "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": started}],
+                    "hostIP": "10.128.1.1",
+                    "podIP": f"10.60.{index // 250}.{index % 250 + 2}",
+                    "startTime": started,
+                    "qosClass": "Burstable",
+                    "containerStatuses": [
+                        {
+                            "name": "web",
+                            "image": "nginx:1.27",
+                            "imageID": _image_id("nginx:1.27"),
+                            "ready": True,
+                            "started": True,
+                            "restartCount": 0,
+                            "state": {"running": {"startedAt": started}},
+                        }
+                    ],
+                },
+            }
+        )
     return out
 
 
@@ -310,24 +411,49 @@ def csi_drivers(gcsfuse: bool = True, *, now: datetime | None = None) -> list[Ob
     the Cloud Storage FUSE driver that `enable_gcs_fuse_csi_driver` installs."""
     now = now or datetime.now(UTC)
     created = timestamp(now - timedelta(days=60))
-    drivers = [{
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "CSIDriver",
-        "metadata": {"name": "pd.csi.storage.gke.io", "uid": stable_uid("CSIDriver", "pd"), "creationTimestamp": created,
-                     "labels": {"addonmanager.kubernetes.io/mode": "Reconcile", "k8s-app": "gcp-compute-persistent-disk-csi-driver"}},
-        "spec": {"attachRequired": True, "podInfoOnMount": False, "fsGroupPolicy": "ReadWriteOnceWithFSType",
-                 "requiresRepublish": False, "storageCapacity": False, "volumeLifecycleModes": ["Persistent"]},
-    }]
-    if gcsfuse:
-        drivers.append({
+    drivers = [
+        {
             "apiVersion": "storage.k8s.io/v1",
             "kind": "CSIDriver",
-            "metadata": {"name": "gcsfuse.csi.storage.gke.io", "uid": stable_uid("CSIDriver", "gcsfuse"),
-                         "creationTimestamp": created,
-                         "labels": {"addonmanager.kubernetes.io/mode": "Reconcile", "k8s-app": "gcs-fuse-csi-driver"}},
-            "spec": {"attachRequired": False, "podInfoOnMount": True, "fsGroupPolicy": "ReadWriteOnceWithFSType",
-                     "requiresRepublish": True, "storageCapacity": False,
-                     "tokenRequests": [{"audience": "my-project.svc.id.goog"}],
-                     "volumeLifecycleModes": ["Persistent", "Ephemeral"]},
-        })
+            "metadata": {
+                "name": "pd.csi.storage.gke.io",
+                "uid": stable_uid("CSIDriver", "pd"),
+                "creationTimestamp": created,
+                "labels": {
+                    "addonmanager.kubernetes.io/mode": "Reconcile",
+                    "k8s-app": "gcp-compute-persistent-disk-csi-driver",
+                },
+            },
+            "spec": {
+                "attachRequired": True,
+                "podInfoOnMount": False,
+                "fsGroupPolicy": "ReadWriteOnceWithFSType",
+                "requiresRepublish": False,
+                "storageCapacity": False,
+                "volumeLifecycleModes": ["Persistent"],
+            },
+        }
+    ]
+    if gcsfuse:
+        drivers.append(
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "CSIDriver",
+                "metadata": {
+                    "name": "gcsfuse.csi.storage.gke.io",
+                    "uid": stable_uid("CSIDriver", "gcsfuse"),
+                    "creationTimestamp": created,
+                    "labels": {"addonmanager.kubernetes.io/mode": "Reconcile", "k8s-app": "gcs-fuse-csi-driver"},
+                },
+                "spec": {
+                    "attachRequired": False,
+                    "podInfoOnMount": True,
+                    "fsGroupPolicy": "ReadWriteOnceWithFSType",
+                    "requiresRepublish": True,
+                    "storageCapacity": False,
+                    "tokenRequests": [{"audience": "my-project.svc.id.goog"}],
+                    "volumeLifecycleModes": ["Persistent", "Ephemeral"],
+                },
+            }
+        )
     return drivers

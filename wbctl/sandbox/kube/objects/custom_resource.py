@@ -15,8 +15,9 @@ from wbctl.sandbox.kube.objects.basics import Obj, stable_uid, timestamp
 CHART_URL = "https://charts.wandb.ai"
 
 
-def weights_and_biases(instance: str, namespace: str, version: str, values: Mapping[str, Any], *,
-                       now: datetime | None = None) -> Obj:
+def weights_and_biases(
+    instance: str, namespace: str, version: str, values: Mapping[str, Any], *, now: datetime | None = None
+) -> Obj:
     """The WeightsAndBiases CR as the operator's users write it, with the status it reports."""
     now = now or datetime.now(UTC)
     return {
@@ -30,7 +31,9 @@ def weights_and_biases(instance: str, namespace: str, version: str, values: Mapp
             "generation": 1,
             "labels": {"app.kubernetes.io/name": "weightsandbiases", "app.kubernetes.io/instance": instance},
         },
-        "spec": {"chart": {"url": CHART_URL, "name": "operator-wandb", "version": version},
-                 "values": copy.deepcopy(dict(values))},
+        "spec": {
+            "chart": {"url": CHART_URL, "name": "operator-wandb", "version": version},
+            "values": copy.deepcopy(dict(values)),
+        },
         "status": {"phase": "Completed"},
     }

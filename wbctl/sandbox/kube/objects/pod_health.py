@@ -22,43 +22,72 @@ def _container_status(pod: Obj, container: str | None) -> Obj:
 def _not_ready(pod: Obj, container: str, since: str) -> None:
     for condition in pod["status"]["conditions"]:
         if condition["type"] in ("Ready", "ContainersReady"):
-            condition.update(status="False", reason="ContainersNotReady", lastTransitionTime=since,
-                             message=f"containers with unready status: [{container}]")
+            condition.update(
+                status="False",
+                reason="ContainersNotReady",
+                lastTransitionTime=since,
+                message=f"containers with unready status: [{container}]",
+            )
 
 
-def crash_looping(pod: Mapping[str, Any], restarts: int = 7, *, container: str | None = None,
-                  now: datetime | None = None) -> Obj:
+def crash_looping(
+    pod: Mapping[str, Any], restarts: int = 7, *, container: str | None = None, now: datetime | None = None
+) -> Obj:
     """The Pod with one container (default: the first) in CrashLoopBackOff, as the kubelet
     reports it: waiting, its last run ended in Error, not ready, and the Pod not Ready."""
     now = now or datetime.now(UTC)
     out = copy.deepcopy(dict(pod))
     status = _container_status(out, container)
     name, metadata = status["name"], out["metadata"]
-    status.update(ready=False, started=False, restartCount=restarts, state={"waiting": {
-        "reason": "CrashLoopBackOff",
-        "message": f"back-off 5m0s restarting failed container={name} pod={metadata['name']}_"
-                   f"{metadata['namespace']}({metadata.get('uid', '')})"}},
-        lastState={"terminated": {"exitCode": 1, "reason": "Error", "containerID": status.get("containerID", ""),
-                                  "startedAt": timestamp(now - timedelta(seconds=95)),
-                                  "finishedAt": timestamp(now - timedelta(seconds=90))}})
+    status.update(
+        ready=False,
+        started=False,
+        restartCount=restarts,
+        state={
+            "waiting": {
+                "reason": "CrashLoopBackOff",
+                "message": f"back-off 5m0s restarting failed container={name} pod={metadata['name']}_"
+                f"{metadata['namespace']}({metadata.get('uid', '')})",
+            }
+        },
+        lastState={
+            "terminated": {
+                "exitCode": 1,
+                "reason": "Error",
+                "containerID": status.get("containerID", ""),
+                "startedAt": timestamp(now - timedelta(seconds=95)),
+                "finishedAt": timestamp(now - timedelta(seconds=90)),
+            }
+        },
+    )
     _not_ready(out, name, timestamp(now - timedelta(minutes=restarts)))
     return out
 
 
-def oom_killed(pod: Mapping[str, Any], restarts: int = 3, *, container: str | None = None,
-               now: datetime | None = None) -> Obj:
+def oom_killed(
+    pod: Mapping[str, Any], restarts: int = 3, *, container: str | None = None, now: datetime | None = None
+) -> Obj:
     """The Pod with one container (default: the first) running again after the kernel's OOM
     killer ended its last run (exit code 137), as the kubelet reports it."""
     now = now or datetime.now(UTC)
     out = copy.deepcopy(dict(pod))
     status = _container_status(out, container)
     restarted = now - timedelta(minutes=2)
-    status.update(ready=True, started=True, restartCount=restarts,
-                  state={"running": {"startedAt": timestamp(restarted)}},
-                  lastState={"terminated": {"exitCode": 137, "reason": "OOMKilled",
-                                            "containerID": status.get("containerID", ""),
-                                            "startedAt": timestamp(restarted - timedelta(minutes=40)),
-                                            "finishedAt": timestamp(restarted - timedelta(seconds=1))}})
+    status.update(
+        ready=True,
+        started=True,
+        restartCount=restarts,
+        state={"running": {"startedAt": timestamp(restarted)}},
+        lastState={
+            "terminated": {
+                "exitCode": 137,
+                "reason": "OOMKilled",
+                "containerID": status.get("containerID", ""),
+                "startedAt": timestamp(restarted - timedelta(minutes=40)),
+                "finishedAt": timestamp(restarted - timedelta(seconds=1)),
+            }
+        },
+    )
     status["containerID"] = f"containerd://{hex_digest(status.get('containerID', '') + 'restarted')}"
     return out
 
@@ -73,8 +102,14 @@ def pending(pod: Mapping[str, Any], *, nodes: int = 3, now: datetime | None = No
     for key in ("hostIP", "hostIPs", "podIP", "podIPs", "startTime", "containerStatuses", "initContainerStatuses"):
         status.pop(key, None)
     status["phase"] = "Pending"
-    status["conditions"] = [{
-        "type": "PodScheduled", "status": "False", "reason": "Unschedulable", "lastTransitionTime": timestamp(now),
-        "message": f"0/{nodes} nodes are available: {nodes} Insufficient cpu. preemption: 0/{nodes} nodes are "
-                   f"available: {nodes} No preemption victims found for incoming pod."}]
+    status["conditions"] = [
+        {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "lastTransitionTime": timestamp(now),
+            "message": f"0/{nodes} nodes are available: {nodes} Insufficient cpu. preemption: 0/{nodes} nodes are "
+            f"available: {nodes} No preemption victims found for incoming pod.",
+        }
+    ]
     return out

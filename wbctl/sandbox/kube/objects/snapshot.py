@@ -66,8 +66,9 @@ def values_file(filename: str) -> Obj:
     return yaml.safe_load((SNAPSHOT_DIR / filename).read_text()) or {}
 
 
-def snapshot_manifests(filename: str, instance: str, namespace: str, chart_label: str,
-                       kinds: Sequence[str] = KEPT_KINDS) -> list[Obj]:
+def snapshot_manifests(
+    filename: str, instance: str, namespace: str, chart_label: str, kinds: Sequence[str] = KEPT_KINDS
+) -> list[Obj]:
     """The kept kinds of a chartsnap snapshot, renamed to a release and namespace."""
     out = []
     for doc in _snapshot_docs(filename):
