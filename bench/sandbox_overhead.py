@@ -15,7 +15,7 @@ work) under 0.3 s. Two ways to the same figure, measured in one run:
 
 What only the sandbox imports (fakeredis, mysql-mimic, sqlglot, grpc's server side, the
 fakes' own modules) is measured in the same interleaving: (c) imports what a real `check`
-loads (wbctl's CLI, its settings, and every SDK module of wbctl.cli.state.SDK_MODULES),
+loads (wbctl's CLI, its settings, and every SDK module of wbctl.app.backends.SDK_MODULES),
 (d) the same plus the sandbox's modules; d - c is the sandbox's imports. (`-X importtime`
 cannot say it: the sandbox's servers import side by side, in threads, and their self times
 overlap.) The sandbox's own share is then (a - b) - (d - c).
@@ -55,7 +55,7 @@ REAL_IMPORTS = (
     "import wbctl.cli, wbctl.cli.state, wbctl.cli.check, wbctl.app.check, importlib\n"
     "import wbctl.adapters.kube, wbctl.adapters.google.bigtable, wbctl.adapters.metrics, wbctl.adapters.redis, "
     "wbctl.adapters.mysql\n"
-    "from wbctl.cli.state import SDK_MODULES\n"
+    "from wbctl.app.backends import SDK_MODULES\n"
     "[importlib.import_module(m) for ms in SDK_MODULES.values() for m in ms]"
 )
 SANDBOX_IMPORTS = (

@@ -42,7 +42,7 @@ def url_without_credentials(url: str) -> str:
 
 
 class Redactor:
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets: set[str] = set()
         for secret in secrets:
             self.add(secret)

@@ -8,34 +8,32 @@ reads give the metrics of `wbctl check -o prometheus` (wbctl.core.measurements).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from wbctl.app import reads as readings
-from wbctl.app.gather import Reader, gather
-from wbctl.core import (
-    bigtable,
-    measurements,
-    mysql,
-    parquet,
-    queue,
-    redis_settings,
-    services,
-)
+from wbctl.app import reads
+from wbctl.app.backends import sdk_modules
+from wbctl.app.gather import Read, Results, gather
+from wbctl.core import bigtable, measurements, mysql, parquet, queue, redis_settings, services
 from wbctl.core.measurements import Sample
-from wbctl.core.model import Finding, Observed, Report, Status
+from wbctl.core.model import Finding, Report
+from wbctl.core.redis_settings import Desired
 from wbctl.redact import url_without_credentials
 
 if TYPE_CHECKING:
-    from wbctl.cli.state import State
+    from typing import Any
+
+    from wbctl.app.session import Session
 
 GROUPS = ("redis", "services", "parquet", "bigtable", "mysql", "queue")
 
 
-def unknown(ids: Iterable[str], target: str, reason: str) -> Report:
-    return Report(tuple(Finding(check_id, Status.UNKNOWN, target, None, None, reason) for check_id in ids))
+@dataclass(frozen=True)
+class Judged:
+    report: Report
+    samples: tuple[Sample, ...] = ()  # what the judgement measured beyond its findings (the queue's numbers)
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,10 @@ class Section:
 
     group: str
     target: str
-    reads: tuple[str, ...]  # gather names whose failure makes the whole section unknown
-    ids: Callable[[], list[str] | tuple[str, ...]]
-    judge: Callable[[Mapping[str, Observed[Any]]], Report]
-    feeds: tuple[str, ...] = ()  # prefixes of every gather name it reads (its duration is the slowest's)
+    reads: tuple[Read[Any], ...]  # the reads whose failure makes the whole section unknown
+    ids: Callable[[], Sequence[str]]
+    judge: Callable[[Results], Judged]
+    feeds: tuple[str, ...] = ()  # prefixes of every read it uses (its duration is the slowest's)
 
 
 @dataclass(frozen=True)
@@ -57,130 +55,152 @@ class CheckResult:
 
 
 def check_all(
-    state: State, *, window: int, window_text: str, now: datetime, groups: Iterable[str] = GROUPS
+    session: Session, *, window: int, window_text: str, now: datetime, groups: Iterable[str] = GROUPS
 ) -> CheckResult:
-    from wbctl.adapters.kube import ALL_KINDS
-    from wbctl.cli.state import SDK_MODULES
-
-    settings = state.settings()
+    settings = session.settings()
     wanted = set(groups)
+    if "queue" in wanted and settings["queue-source"] == "none":
+        wanted.discard("queue")
     desired = list(redis_settings.desired_settings(settings.redis_overrides, [], force=True))
-    readers: dict[str, Reader] = {}
-    modules: list[str] = []
-    if "redis" in wanted:
-        readers["redis"] = lambda _: state.redis().observe([d.key for d in desired])
-        modules += SDK_MODULES["redis"]
-    if wanted & {"services", "parquet", "queue"}:
-        readers["kube"] = lambda _: state.kube().observe((*ALL_KINDS, "csidrivers"))
-        modules += SDK_MODULES["kube"]
-    if "bigtable" in wanted:
-        readings.add_bigtable(readers, state, window, now, signals=("bigtable-cpu",))
-        modules += SDK_MODULES["google"] + SDK_MODULES["bigtable"]
-    if "mysql" in wanted:
-        readers["mysql"] = lambda _: state.mysql().observe()
-        modules += SDK_MODULES["mysql"]
-    queued = "queue" in wanted and settings["queue-source"] != "none"
-    if queued:
-        readings.add_queue(readers, state, window, now)
-    if "bigtable" in wanted or queued:
-        kind = settings["metrics-source"]
-        modules += (
-            SDK_MODULES["prometheus"] if kind == "prometheus" else SDK_MODULES["google"] + SDK_MODULES["monitoring"]
-        )
-    if queued:
-        modules += SDK_MODULES["prometheus"]
+    readers, modules = _readers(session, wanted, desired, window, now)
     timings: dict[str, float] = {}
     results = gather(readers, timeout=settings.timeout, preload_modules=modules, timings=timings)
+    samples: list[Sample] = []
+    findings: list[Finding] = []
+    durations: dict[str, float] = {}
+    for section in _sections(session, desired, window, window_text, now):
+        if section.group not in wanted:
+            continue
+        judged = _judged(section, results)
+        findings += judged.report.findings
+        samples += [*judged.samples, *measurements.finding_samples(section.group, judged.report)]
+        feeds = section.feeds or tuple(section.reads)
+        durations[section.group] = max(
+            (seconds for name, seconds in timings.items() if name.startswith(feeds)), default=0.0
+        )
+    samples += _observed_samples(results)
+    samples += measurements.run_samples(session.env.now(), durations)
+    return CheckResult(Report(tuple(findings)), tuple(measurements.ordered(samples)))
 
+
+def _readers(
+    session: Session, wanted: set[str], desired: list[Desired], window: int, now: datetime
+) -> tuple[reads.Readers, list[str]]:
+    """The reads the wanted groups need, and the SDK modules to import before they run."""
+    from wbctl.adapters.kube import ALL_KINDS
+
+    readers: reads.Readers = {}
+    backends: list[str] = []
+    if "redis" in wanted:
+        readers[reads.REDIS] = lambda _: session.backends.redis().observe([d.key for d in desired])
+        backends.append("redis")
+    if wanted & {"services", "parquet", "queue"}:
+        readers[reads.KUBE] = lambda _: session.backends.kube().observe((*ALL_KINDS, "csidrivers"))
+        backends.append("kube")
+    if "bigtable" in wanted:
+        reads.add_bigtable(readers, session, window, now, signals=(reads.BIGTABLE_CPU,))
+        backends.append("bigtable")
+    if "mysql" in wanted:
+        readers[reads.MYSQL] = lambda _: session.backends.mysql().observe()
+        backends.append("mysql")
+    if "queue" in wanted:
+        reads.add_queue(readers, session, window, now)
+    if wanted & {"bigtable", "queue"}:
+        backends.append(session.settings()["metrics-source"])
+    if "queue" in wanted:
+        backends.append("prometheus")  # Kafka's lag is read from Prometheus whatever the source
+    return readers, sdk_modules(*backends)
+
+
+def _sections(session: Session, desired: list[Desired], window: int, window_text: str, now: datetime) -> list[Section]:
+    settings = session.settings()
     project = f"projects/{settings['gcp-project'] or '?'}"
     namespace = f"namespace {settings['namespace']}"
 
-    samples: list[Sample] = []
-
-    def judge_queue(found: Mapping[str, Observed[Any]]) -> Report:
-        address = found["queue-address"].value
+    def judge_queue(found: Results) -> Judged:
+        address = found[reads.QUEUE_ADDRESS].value
+        assert address is not None  # the section is judged only once the address is known
         judgement = queue.judge(
-            readings.queue_readings(found, address), window=window, now=now, policy=readings.policy(state, address)
+            reads.queue_readings(found, address), window=window, now=now, policy=reads.policy(session, address)
         )
-        samples.extend(measurements.queue_samples(judgement))
-        return queue.check(judgement, address.describe(), f"{state.invocation()} runbook queue-backlog")
+        report = queue.check(judgement, address.describe(), f"{session.invocation()} runbook queue-backlog")
+        return Judged(report, tuple(measurements.queue_samples(judgement)))
 
-    sections = [
+    def known(read: Read[Any], found: Results) -> Any:
+        value = found[read].value
+        assert value is not None  # a section is judged only when its reads are known
+        return value
+
+    return [
         Section(
             "redis",
             url_without_credentials(settings["redis-url"]),
-            ("redis",),
+            (reads.REDIS,),
             lambda: redis_settings.check_ids(desired),
-            lambda found: redis_settings.report(found["redis"].value, desired),
+            lambda found: Judged(redis_settings.report(known(reads.REDIS, found), desired)),
         ),
         Section(
-            "services", namespace, ("kube",), services.check_ids, lambda found: services.check(found["kube"].value)
+            "services",
+            namespace,
+            (reads.KUBE,),
+            services.check_ids,
+            lambda found: Judged(services.check(known(reads.KUBE, found))),
         ),
         Section(
-            "parquet", namespace, ("kube",), lambda: parquet.CHECK_IDS, lambda found: parquet.check(found["kube"].value)
+            "parquet",
+            namespace,
+            (reads.KUBE,),
+            lambda: parquet.CHECK_IDS,
+            lambda found: Judged(parquet.check(known(reads.KUBE, found))),
         ),
         Section(
             "bigtable",
             project,
-            ("bigtable-admin",),
+            (reads.BIGTABLE_ADMIN,),
             lambda: bigtable.CHECK_IDS,
-            lambda found: bigtable.check(
-                found["bigtable-admin"].value,
-                readings.signal_data(found.get("bigtable-cpu"), "bigtable-cpu"),
-                window_text,
+            lambda found: Judged(
+                bigtable.check(
+                    known(reads.BIGTABLE_ADMIN, found), reads.signal_data(found, reads.BIGTABLE_CPU), window_text
+                )
             ),
-            feeds=("bigtable-",),
+            feeds=(reads.BIGTABLE_PREFIX,),
         ),
         Section(
             "mysql",
             url_without_credentials(settings["mysql-url"]),
-            ("mysql",),
+            (reads.MYSQL,),
             mysql.check_ids,
-            lambda found: mysql.check(found["mysql"].value),
+            lambda found: Judged(mysql.check(known(reads.MYSQL, found))),
         ),
         Section(
             "queue",
             "the run-updates queue",
-            ("queue-address",),
+            (reads.QUEUE_ADDRESS,),
             lambda: queue.CHECK_IDS,
             judge_queue,
-            feeds=("queue-address", "pubsub-", "kafka-"),
+            feeds=(reads.QUEUE_ADDRESS, reads.PUBSUB_PREFIX, reads.KAFKA_PREFIX),
         ),
     ]
-    reports = []
-    durations: dict[str, float] = {}
-    for section in sections:
-        if section.group not in wanted or (section.group == "queue" and not queued):
-            continue
-        failed = next((results[name] for name in section.reads if not results[name].known), None)
-        if failed is not None:
-            report = unknown(section.ids(), section.target, failed.reason)
-        else:
-            report = section.judge(results)
-        reports.append(report)
-        samples.extend(measurements.finding_samples(section.group, report))
-        feeds = section.feeds or section.reads
-        durations[section.group] = max(
-            (seconds for name, seconds in timings.items() if name.startswith(feeds)), default=0.0
-        )
-    samples.extend(_observed_samples(results))
-    samples.extend(measurements.run_samples(state.env.now(), durations))
-    report = Report(tuple(finding for report in reports for finding in report.findings))
-    return CheckResult(report, tuple(measurements.ordered(samples)))
 
 
-def _observed_samples(results: Mapping[str, Observed[Any]]) -> list[Sample]:
+def _judged(section: Section, results: Results) -> Judged:
+    """The section's judgement, or every one of its ids unknown for the first read that failed."""
+    failed = next((results[read] for read in section.reads if not results[read].known), None)
+    if failed is not None:
+        return Judged(Report.all_unknown(section.ids(), section.target, failed.reason))
+    return section.judge(results)
+
+
+def _observed_samples(results: Results) -> list[Sample]:
     """Bigtable's nodes and CPU, and the updater's replicas, from the reads that found them."""
     from wbctl.core.service_view import UPDATER, service_named
 
     samples: list[Sample] = []
-    admin = results.get("bigtable-admin")
-    if admin is not None and admin.known:
-        samples += measurements.bigtable_samples(
-            admin.value, readings.signal_data(results.get("bigtable-cpu"), "bigtable-cpu")
-        )
-    kube = results.get("kube")
-    if kube is not None and kube.known:
+    admin = results.get(reads.BIGTABLE_ADMIN)
+    if admin is not None and admin.value is not None:
+        samples += measurements.bigtable_samples(admin.value, reads.signal_data(results, reads.BIGTABLE_CPU))
+    kube = results.get(reads.KUBE)
+    if kube is not None and kube.value is not None:
         view = service_named(kube.value, UPDATER)
         if view is not None and view.present:
             autoscaler = view.autoscaler

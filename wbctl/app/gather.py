@@ -19,12 +19,39 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from wbctl.core.model import Observed
 from wbctl.errors import WbctlError
 
+T = TypeVar("T")
+
+
+class Read(str, Generic[T]):
+    """A read's name, typed by what the read returns: `results[KUBE]` is an
+    `Observed[KubeObservation]` to mypy, and still the string "kube" to everyone else (timings,
+    messages, the reads a test names by hand)."""
+
+
 Reader = Callable[["Gathering"], Any]
+
+
+class Results(dict[str, Observed[Any]]):
+    """Each read's value or why it is unknown, by name; typed when looked up by a `Read`."""
+
+    @overload
+    def __getitem__(self, key: Read[T]) -> Observed[T]: ...
+    @overload
+    def __getitem__(self, key: str) -> Observed[Any]: ...
+    def __getitem__(self, key: str) -> Observed[Any]:
+        return super().__getitem__(key)
+
+    @overload  # type: ignore[override]
+    def get(self, key: Read[T]) -> Observed[T] | None: ...
+    @overload
+    def get(self, key: str) -> Observed[Any] | None: ...
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key, default)
 
 
 class Missing(Exception):
@@ -52,6 +79,10 @@ class Gathering:
         self._deadline = self._began + seconds
         self.finished_after: dict[str, float] = {}  # seconds from the round's start to each read's answer
 
+    @overload
+    def need(self, name: Read[T]) -> T: ...
+    @overload
+    def need(self, name: str) -> Any: ...
     def need(self, name: str) -> Any:
         """The value of another read, waiting for it; Missing when it is unknown."""
         slot = self._slots[name]
@@ -79,10 +110,10 @@ class Gathering:
             self.finished_after[name] = time.monotonic() - self._began
             slot.done.set()
 
-    def run(self) -> dict[str, Observed[Any]]:
+    def run(self) -> Results:
         for name in self._readers:
             threading.Thread(target=self._run, args=(name,), name=f"wbctl-read-{name}", daemon=True).start()
-        results: dict[str, Observed[Any]] = {}
+        results = Results()
         for name, slot in self._slots.items():
             if slot.done.wait(max(0.0, self._deadline - time.monotonic())) and slot.result is not None:
                 results[name] = slot.result
@@ -107,7 +138,7 @@ def gather(
     depth: int = 2,
     preload_modules: Iterable[str] = (),
     timings: dict[str, float] | None = None,
-) -> dict[str, Observed[Any]]:
+) -> Results:
     """Run every reader side by side and return each as a value or unknown-with-reason.
 
     Every backend call already has `timeout`; a read makes a few (a list and its pages, a

@@ -3,29 +3,48 @@
 Each read asks one backend for one thing, so a failure stays with what it feeds: every
 metric signal is a read of its own, the queue's address is read (from the updater's
 Deployment) before its signals, and the core receives each result as a value or unknown.
-Like mutation.py and gather.py this is orchestration between the CLI and the adapters.
+Every read's name is a typed constant here (`KUBE`, `QUEUE_ADDRESS`, `PUBSUB["backlog"]`, ...),
+so `results[KUBE]` is an `Observed[KubeObservation]` and no module spells a name of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from wbctl.app.gather import Gathering, Missing, Reader
+from wbctl.app.gather import Gathering, Missing, Read, Reader, Results
 from wbctl.core import queue_source
-from wbctl.core.bigtable import default_instance
-from wbctl.core.model import Observed
+from wbctl.core.bigtable import BigtableObservation
+from wbctl.core.kube import KubeObservation
+from wbctl.core.model import AuditRecord, Observed
+from wbctl.core.mysql import MysqlObservation
 from wbctl.core.queue import Policy, QueueReadings, Reading
 from wbctl.core.queue_source import QueueAddress
+from wbctl.core.redis_settings import DiscardState, RedisObservation
 from wbctl.core.runbook import BigtableEvidence, RunLoad
 from wbctl.core.series import SignalData
 
 if TYPE_CHECKING:
-    from wbctl.cli.state import State
+    from wbctl.app.session import Session
 
 STEP = 60  # the runbook reads every signal at one-minute resolution
-BIGTABLE_SIGNALS = ("bigtable-cpu", "bigtable-cpu-hottest", "bigtable-nodes")
+
+KUBE = Read[KubeObservation]("kube")
+REDIS = Read[RedisObservation]("redis")
+MYSQL = Read[MysqlObservation]("mysql")
+DISCARD = Read[DiscardState]("discard")
+BIGTABLE_ADMIN = Read[BigtableObservation]("bigtable-admin")
+QUEUE_ADDRESS = Read[QueueAddress]("queue-address")
+NOISY_RUNS = Read[list[RunLoad]]("noisy-runs")
+CHANGES = Read[list[AuditRecord]]("changes")
+
+# the metric signals, each a read named after its signal (wbctl.adapters.metrics.SIGNALS)
+BIGTABLE_PREFIX, PUBSUB_PREFIX, KAFKA_PREFIX = "bigtable-", "pubsub-", "kafka-"
+BIGTABLE_CPU = Read[SignalData]("bigtable-cpu")
+BIGTABLE_CPU_HOTTEST = Read[SignalData]("bigtable-cpu-hottest")
+BIGTABLE_NODES = Read[SignalData]("bigtable-nodes")
+BIGTABLE_SIGNALS = (BIGTABLE_CPU, BIGTABLE_CPU_HOTTEST, BIGTABLE_NODES)
 PUBSUB_SIGNALS = {  # reading name -> (signal, selects by topic?)
     "backlog": ("queue-undelivered", False),
     "oldest_age": ("queue-oldest-age", False),
@@ -34,30 +53,29 @@ PUBSUB_SIGNALS = {  # reading name -> (signal, selects by topic?)
     "expired": ("queue-expired", False),
 }
 KAFKA_SIGNALS = {"backlog": "queue-lag", "consumed": "queue-consumed", "partitions": "queue-lag-partitions"}
+PUBSUB = {name: Read[SignalData](f"{PUBSUB_PREFIX}{name}") for name in PUBSUB_SIGNALS}
+KAFKA = {name: Read[SignalData](f"{KAFKA_PREFIX}{name}") for name in KAFKA_SIGNALS}
+
+Readers = dict[str, Reader]
 
 
-def bigtable_instance(state: State) -> str:
-    settings = state.settings()
-    return settings["bigtable-instance"] or default_instance(settings["instance"])
-
-
-def queue_address(state: State, gathering: Gathering, kube_read: str = "kube") -> QueueAddress:
+def queue_address(session: Session, gathering: Gathering) -> QueueAddress:
     """The updater's queue: its Deployment's variable, expanded; else the config; else Terraform's
     names. An unreadable Deployment is not fatal: the config and Terraform's names remain."""
     from wbctl.core.service_view import UPDATER, service_named
 
-    settings = state.settings()
+    settings = session.settings()
     discovered: QueueAddress | None = None
     if settings["queue-source"] != "none":
         try:
-            observation = gathering.need(kube_read)
+            observation: KubeObservation | None = gathering.need(KUBE)
         except Missing:
             observation = None
         if observation is not None:
             view = service_named(observation, UPDATER)
             workload = view.workload if view else None
             needed = queue_source.config_maps_needed(workload)
-            maps = state.kube().config_maps(needed) if needed else {}
+            maps = session.backends.kube().config_maps(needed) if needed else {}
             discovered = queue_source.discover(workload, maps)
     return queue_source.resolve(
         discovered,
@@ -70,8 +88,8 @@ def queue_address(state: State, gathering: Gathering, kube_read: str = "kube") -
     )
 
 
-def policy(state: State, address: QueueAddress) -> Policy:
-    settings = state.settings()
+def policy(session: Session, address: QueueAddress) -> Policy:
+    settings = session.settings()
     retention = settings["queue-retention"]
     if retention is None and address.source == "pubsub":
         retention = Policy().retention  # the W&B Terraform module's 7 days
@@ -82,12 +100,14 @@ def policy(state: State, address: QueueAddress) -> Policy:
     )
 
 
-def _signal_reader(state: State, signal: str, window: int, now: datetime, select: Any) -> Reader:
+def _signal_reader(
+    session: Session, signal: str, window: int, now: datetime, select: Callable[[Gathering], str]
+) -> Reader:
     """A read of one signal; `select(gathering)` gives the value of its selecting label."""
 
     def read(gathering: Gathering) -> SignalData:
         value = select(gathering)
-        source = state.metrics(_source_for(state, signal, gathering))
+        source = session.backends.metrics(_source_for(session, signal))
         return source.fetch_one(_signal(signal), value, window, now, STEP)
 
     return read
@@ -99,28 +119,32 @@ def _signal(name: str) -> Any:
     return SIGNALS[name]
 
 
-def _source_for(state: State, signal: str, gathering: Gathering | None) -> str:
+def _source_for(session: Session, signal: str) -> str:
     """Kafka lag is read from Prometheus whatever `metrics-source` says (bufstream exports it
     there); everything else from the configured source."""
     if signal in KAFKA_SIGNALS.values():
         return "prometheus"
-    return state.settings()["metrics-source"]
+    return session.settings()["metrics-source"]
 
 
 def add_bigtable(
-    readers: dict[str, Reader], state: State, window: int, now: datetime, signals=BIGTABLE_SIGNALS
+    readers: Readers,
+    session: Session,
+    window: int,
+    now: datetime,
+    signals: tuple[Read[SignalData], ...] = BIGTABLE_SIGNALS,
 ) -> None:
-    readers["bigtable-admin"] = lambda _: state.bigtable().observe()
+    readers[BIGTABLE_ADMIN] = lambda _: session.backends.bigtable().observe()
     for signal in signals:
-        readers[signal] = _signal_reader(state, signal, window, now, lambda _: bigtable_instance(state))
+        readers[signal] = _signal_reader(session, signal, window, now, lambda _: session.backends.bigtable_instance())
 
 
-def add_queue(readers: dict[str, Reader], state: State, window: int, now: datetime, kube_read: str = "kube") -> None:
+def add_queue(readers: Readers, session: Session, window: int, now: datetime) -> None:
     """The queue's address, then each of its signals (the source decides which)."""
-    readers["queue-address"] = lambda gathering: queue_address(state, gathering, kube_read)
+    readers[QUEUE_ADDRESS] = lambda gathering: queue_address(session, gathering)
 
     def address(gathering: Gathering) -> QueueAddress:
-        return gathering.need("queue-address")
+        return gathering.need(QUEUE_ADDRESS)
 
     def pubsub(name: str, signal: str, by_topic: bool) -> Reader:
         def select(gathering: Gathering) -> str:
@@ -129,7 +153,7 @@ def add_queue(readers: dict[str, Reader], state: State, window: int, now: dateti
                 raise Missing(f"the queue is {found.source}")
             return (found.topic if by_topic else found.subscription) or ""
 
-        return _signal_reader(state, signal, window, now, select)
+        return _signal_reader(session, signal, window, now, select)
 
     def kafka(signal: str) -> Reader:
         def select(gathering: Gathering) -> str:
@@ -138,34 +162,37 @@ def add_queue(readers: dict[str, Reader], state: State, window: int, now: dateti
                 raise Missing(f"the queue is {found.source}")
             return found.group or queue_source.CONSUMER_GROUP
 
-        return _signal_reader(state, signal, window, now, select)
+        return _signal_reader(session, signal, window, now, select)
 
     for name, (signal, by_topic) in PUBSUB_SIGNALS.items():
-        readers[f"pubsub-{name}"] = pubsub(name, signal, by_topic)
+        readers[PUBSUB[name]] = pubsub(name, signal, by_topic)
     for name, signal in KAFKA_SIGNALS.items():
-        readers[f"kafka-{name}"] = kafka(signal)
+        readers[KAFKA[name]] = kafka(signal)
 
 
-def _reading(name: str, result: Observed[Any]) -> Reading:
-    if not result.known:
+def _reading(name: str, result: Observed[SignalData] | None) -> Reading:
+    if result is None:
+        return Reading(name, (), "not read")
+    data = result.value
+    if data is None:
         return Reading(name, (), result.reason)
-    data: SignalData = result.value
     total = data.total()
     if total is None:
         return Reading(name, (), data.reason, no_data=data.no_data)
     return Reading(name, total.points)
 
 
-def queue_readings(results: Mapping[str, Observed[Any]], address: QueueAddress) -> QueueReadings:
+def queue_readings(results: Results, address: QueueAddress) -> QueueReadings:
     if address.source == "kafka":
-        partitions_data = results.get("kafka-partitions")
+        partitions_read = results.get(KAFKA["partitions"])
+        partitions_data = partitions_read.value if partitions_read is not None else None
         partitions = None
-        if partitions_data is not None and partitions_data.known and partitions_data.value.series:
-            partitions = {s.labels.get("partition", "?"): s.latest or 0.0 for s in partitions_data.value.series}
-        consumed = results.get("kafka-consumed", Observed.unknown("not read"))
+        if partitions_data is not None and partitions_data.series:
+            partitions = {s.labels.get("partition", "?"): s.latest or 0.0 for s in partitions_data.series}
+        consumed = results.get(KAFKA["consumed"])
         return QueueReadings(
             "kafka",
-            backlog=_reading("backlog", results["kafka-backlog"]),
+            backlog=_reading("backlog", results[KAFKA["backlog"]]),
             oldest_age=Reading("oldest_age", (), "estimated from the consumption"),
             published=Reading("published", (), "derived from the consumption and the lag"),
             consumed=_reading("consumed", consumed),
@@ -173,44 +200,50 @@ def queue_readings(results: Mapping[str, Observed[Any]], address: QueueAddress) 
         )
     return QueueReadings(
         "pubsub",
-        **{name: _reading(name, results[f"pubsub-{name}"]) for name in PUBSUB_SIGNALS},
+        backlog=_reading("backlog", results[PUBSUB["backlog"]]),
+        oldest_age=_reading("oldest_age", results[PUBSUB["oldest_age"]]),
+        published=_reading("published", results[PUBSUB["published"]]),
+        consumed=_reading("consumed", results[PUBSUB["consumed"]]),
+        expired=_reading("expired", results[PUBSUB["expired"]]),
     )
 
 
-def signal_data(result: Observed[Any] | None, name: str) -> SignalData:
+def signal_data(results: Results, read: Read[SignalData]) -> SignalData:
+    """The signal `read` found, or an unknown one saying why (not read at all, or unreadable)."""
+    result = results.get(read)
     if result is None:
-        return SignalData.unknown(name, "not read")
-    return result.value if result.known else SignalData.unknown(name, result.reason)
+        return SignalData.unknown(read, "not read")
+    return result.value if result.value is not None else SignalData.unknown(read, result.reason)
 
 
-def bigtable_evidence(results: Mapping[str, Observed[Any]]) -> BigtableEvidence:
+def bigtable_evidence(results: Results) -> BigtableEvidence:
     return BigtableEvidence(
-        results["bigtable-admin"],
-        signal_data(results.get("bigtable-cpu"), "bigtable-cpu"),
-        signal_data(results.get("bigtable-cpu-hottest"), "bigtable-cpu-hottest"),
-        signal_data(results.get("bigtable-nodes"), "bigtable-nodes"),
+        results[BIGTABLE_ADMIN],
+        signal_data(results, BIGTABLE_CPU),
+        signal_data(results, BIGTABLE_CPU_HOTTEST),
+        signal_data(results, BIGTABLE_NODES),
     )
 
 
-def add_noisy_runs(readers: dict[str, Reader], state: State, now: datetime) -> bool:
+def add_noisy_runs(readers: Readers, session: Session, now: datetime) -> bool:
     """The noisy-run query's load per run, when one is configured (`promql:` or `filter:`)."""
-    query = (state.settings()["noisy-run-query"] or "").strip()
+    query = (session.settings()["noisy-run-query"] or "").strip()
     if not query:
         return False
-    label = state.settings()["noisy-run-label"]
+    label = session.settings()["noisy-run-label"]
 
-    def read(_: Gathering) -> list[RunLoad]:
+    def read(_gathering: Gathering) -> list[RunLoad]:
         kind, _, text = query.partition(":")
         if kind not in ("promql", "filter") or not text.strip():
             raise Missing("noisy-run-query must start with promql: or filter: (see docs/configuration.md)")
-        source = state.metrics("prometheus" if kind == "promql" else "cloud-monitoring")
+        source = session.backends.metrics("prometheus" if kind == "promql" else "cloud-monitoring")
         return source.run_loads(text.strip(), label, now)
 
-    readers["noisy-runs"] = read
+    readers[NOISY_RUNS] = read
     return True
 
 
-def add_changes(readers: dict[str, Reader], state: State, window: int, now: datetime) -> None:
+def add_changes(readers: Readers, session: Session, window: int, now: datetime) -> None:
     from wbctl.app.audit import read_since
 
-    readers["changes"] = lambda _: read_since(state.audit_path(), now - timedelta(seconds=window))
+    readers[CHANGES] = lambda _: read_since(session.audit_path(), now - timedelta(seconds=window))

@@ -187,18 +187,16 @@ def root(
         typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
-    from wbctl.cli.state import (
-        State,  # here, not at import: --help and --version never need it
-    )
+    from wbctl.app.session import Session  # here, not at import: --help and --version never need it
 
     invocation = ctx.obj
     assert isinstance(invocation, Invocation)
-    state = invocation.state = State(env=invocation.env, argv=invocation.argv, debug=debug or invocation.debug)
-    ctx.obj = state  # the command's context inherits it (State.of)
-    state.context, state.config_path, state.timeout = context, config, timeout
-    state.sandbox = sandbox or _switch(state.env.environ, "WBCTL_SANDBOX")
-    state.scenario = scenario or state.env.environ.get("WBCTL_SCENARIO") or None
-    if state.scenario and not state.sandbox:  # a rehearsal's scenario must never reach the real deployment
+    session = invocation.session = Session(env=invocation.env, argv=invocation.argv, debug=debug or invocation.debug)
+    ctx.obj = session  # the command's context inherits it (wbctl.cli.state.session_of)
+    session.context, session.config_path, session.timeout = context, config, timeout
+    session.sandbox = sandbox or _switch(session.env.environ, "WBCTL_SANDBOX")
+    session.scenario = scenario or session.env.environ.get("WBCTL_SCENARIO") or None
+    if session.scenario and not session.sandbox:  # a rehearsal's scenario must never reach the real deployment
         origin = "--scenario" if scenario else "WBCTL_SCENARIO"
         raise UsageError(f"{origin} only applies with --sandbox (or WBCTL_SANDBOX=1): nothing was run")
 
@@ -208,19 +206,19 @@ def root(
 
 @dataclass
 class Invocation:
-    """What `main` knows before the root options are parsed; the root callback adds the State."""
+    """What `main` knows before the root options are parsed; the root callback adds the Session."""
 
     env: Environment
     argv: list[str]
     debug: bool
-    state: Any = None  # wbctl.cli.state.State, once the root callback ran
+    session: Any = None  # wbctl.app.session.Session, once the root callback ran
 
     def reporter(self) -> Any:
-        if self.state is None:  # a failure before the root callback (usage): a State only to report it
-            from wbctl.cli.state import State
+        if self.session is None:  # a failure before the root callback (usage): a Session only to report it
+            from wbctl.app.session import Session
 
-            self.state = State(env=self.env, argv=self.argv, debug=self.debug)
-        return self.state
+            self.session = Session(env=self.env, argv=self.argv, debug=self.debug)
+        return self.session
 
 
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")  # colours, cursor moves: not text on the line
@@ -268,11 +266,12 @@ def _process_environment() -> tuple[Environment, _Cursor]:
 def _switch(environ: Any, name: str) -> bool:
     """A boolean variable: true or false in their usual spellings, anything else is bad input.
     A misspelt `WBCTL_SANDBOX=ture` must not send a rehearsal to the real deployment."""
-    value = environ.get(name, "").strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"", "0", "false", "no", "off"}:
-        return False
+    from wbctl.config.keys import parse_bool
+
+    try:
+        return parse_bool(environ.get(name, ""))
+    except ValueError:
+        pass
     raise UsageError(f"{name}={environ[name]!r}: expected true or false (1, yes, on / 0, no, off): nothing was run")
 
 
@@ -328,8 +327,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         _report(invocation, exc, f"internal error: {type(exc).__name__}: {exc} (re-run with --debug and report it)")
         return ExitStatus.INTERNAL
     finally:
-        if invocation.state is not None:
-            invocation.state.close()
+        if invocation.session is not None:
+            invocation.session.close()
 
 
 def _report(invocation: Invocation, exc: BaseException, message: str) -> None:

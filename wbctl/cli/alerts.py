@@ -10,20 +10,21 @@ from typing import Annotated
 
 import typer
 
+from wbctl.app.session import Session
 from wbctl.cli.options import Output, group
-from wbctl.cli.state import State
+from wbctl.cli.state import session_of
 from wbctl.core import alerts, queue_source
 from wbctl.errors import UsageError
 
 app = group("alerts", "Alerting rules that point at the runbook: Prometheus rules or Cloud Monitoring policies.")
 
 
-def alert_settings(state: State) -> alerts.AlertSettings:
+def alert_settings(session: Session) -> alerts.AlertSettings:
     """The settings the alerts take: the queue's names as wbctl derives them without a cluster
     (the config, else W&B's Terraform names), the retention as the runbook judges it."""
-    from wbctl.app import reads as readings
+    from wbctl.app import reads
 
-    settings = state.settings()
+    settings = session.settings()
     address = queue_source.resolve(
         None,
         source=settings["queue-source"],
@@ -33,14 +34,14 @@ def alert_settings(state: State) -> alerts.AlertSettings:
         install=settings["instance"],
         partitions=settings["queue-partitions"],
     )
-    policy = readings.policy(state, address)
+    policy = reads.policy(session, address)
     return alerts.AlertSettings(
         context=settings.context,
         queue_source=address.source,
         queue=alerts.queue_words(address),
         subscription=address.subscription,
         project=settings["gcp-project"],
-        bigtable_instance=readings.bigtable_instance(state),
+        bigtable_instance=session.backends.bigtable_instance(),
         retention=policy.retention,
         allowed_backlog=policy.allowed_backlog,
         allowed_age=policy.allowed_age,
@@ -69,10 +70,10 @@ def rules(
     """The alerts with this context's thresholds: a Prometheus rule file, or Cloud Monitoring policies."""
     if format_ not in alerts.FORMATS:
         raise UsageError(f"--format {format_}: expected one of {', '.join(alerts.FORMATS)}")
-    state = State.of(ctx)
-    state.settings(output=output)
-    term = state.terminal()
-    document = alerts.document(format_, alert_settings(state), policy)
+    session = session_of(ctx)
+    session.settings(output=output)
+    term = session.terminal()
+    document = alerts.document(format_, alert_settings(session), policy)
     if term.json_mode:
         term.json(document)
     else:

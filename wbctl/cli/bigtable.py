@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from wbctl.app import changes
+from wbctl.app.session import Session
 from wbctl.cli.options import DryRun, Output, Yes, group, render_check
-from wbctl.cli.state import State
+from wbctl.cli.requests import apply_request
+from wbctl.cli.state import session_of
+from wbctl.config import Settings
 from wbctl.core import bigtable, bigtable_status
 from wbctl.core.durations import parse_duration
 from wbctl.core.series import SignalData
@@ -28,12 +30,12 @@ CPU_SIGNALS = ("bigtable-cpu", "bigtable-nodes", "bigtable-storage")
 
 
 def _read(
-    state: State, window: str, signals: tuple[str, ...]
+    session: Session, window: str, signals: tuple[str, ...]
 ) -> tuple[bigtable.BigtableObservation, dict[str, SignalData]]:
     seconds = parse_duration(window)
-    admin = state.bigtable()
+    admin = session.backends.bigtable()
     observation = admin.observe()
-    data = state.metrics().fetch({name: admin.instance_id for name in signals}, seconds, state.env.now())
+    data = session.backends.metrics().fetch({name: admin.instance_id for name in signals}, seconds, session.env.now())
     return observation, data
 
 
@@ -41,11 +43,11 @@ def _read(
 def status(ctx: typer.Context, window: Window = "1h", output: Output = None) -> None:
     """Instance, clusters, nodes, autoscaling; CPU now and peak vs target; storage; node changes."""
     parse_duration(window)
-    state = State.of(ctx)
-    state.settings(output=output)
-    observation, data = _read(state, window, CPU_SIGNALS)
+    session = session_of(ctx)
+    session.settings(output=output)
+    observation, data = _read(session, window, CPU_SIGNALS)
     view = bigtable_status.status_view(observation, data, window)
-    term = state.terminal()
+    term = session.terminal()
     if term.json_mode:
         term.json(view.to_json())
     else:
@@ -100,12 +102,19 @@ def render_status(term: Terminal, view: bigtable_status.BigtableStatus) -> None:
 def check(ctx: typer.Context, window: Window = "1h", output: Output = None) -> None:
     """Judge against the guide: autoscaling on, at least 3 nodes, CPU under target."""
     parse_duration(window)
-    state = State.of(ctx)
-    state.settings(output=output)
-    observation, data = _read(state, window, ("bigtable-cpu",))
+    session = session_of(ctx)
+    session.settings(output=output)
+    observation, data = _read(session, window, ("bigtable-cpu",))
     render_check(
-        state.terminal(), bigtable.check(observation, data["bigtable-cpu"], window).invoked_as(state.invocation())
+        session.terminal(), bigtable.check(observation, data["bigtable-cpu"], window).invoked_as(session.invocation())
     )
+
+
+def _configured_cluster(request: Any, settings: Settings) -> Any:
+    """Without --cluster, the context's `bigtable-cluster` (when set) is the one to change."""
+    if request.cluster_id is None and settings["bigtable-cluster"]:
+        return replace(request, cluster_id=settings["bigtable-cluster"])
+    return request
 
 
 @app.command()
@@ -145,12 +154,9 @@ def autoscale(
 ) -> None:
     """Turn on (or change) autoscaling of every cluster, or of --cluster."""
     request = bigtable.AutoscaleRequest(min_nodes, max_nodes, cpu_target, storage_target, cluster, force)
-    request.validate()
-    state = State.of(ctx)
-    settings = state.settings(output=output)
-    if cluster is None and settings["bigtable-cluster"]:
-        request = replace(request, cluster_id=settings["bigtable-cluster"])
-    changes.run(state, request, dry_run=dry_run, yes=yes, wait=not no_wait)
+    apply_request(
+        ctx, request, output=output, dry_run=dry_run, yes=yes, wait=not no_wait, completed=_configured_cluster
+    )
 
 
 @app.command()
@@ -168,9 +174,6 @@ def scale(
 ) -> None:
     """Set a fixed node count: this turns autoscaling off (the diff shows the limits it replaces)."""
     request = bigtable.ScaleRequest(nodes, cluster, force)
-    request.validate()
-    state = State.of(ctx)
-    settings = state.settings(output=output)
-    if cluster is None and settings["bigtable-cluster"]:
-        request = replace(request, cluster_id=settings["bigtable-cluster"])
-    changes.run(state, request, dry_run=dry_run, yes=yes, wait=not no_wait)
+    apply_request(
+        ctx, request, output=output, dry_run=dry_run, yes=yes, wait=not no_wait, completed=_configured_cluster
+    )

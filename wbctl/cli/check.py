@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wbctl.cli.state import State
+from wbctl.app.session import Session
+from wbctl.cli.state import session_of
 from wbctl.core.durations import parse_duration
 from wbctl.core.model import Report, Status
 from wbctl.errors import ExitStatus, UsageError
@@ -140,32 +141,32 @@ def check(
             f"-o {output}: --push and --textfile send the Prometheus text format; leave -o out or use -o prometheus"
         )
     exposition = output if output in EXPOSITIONS else ("prometheus" if exporting else None)
-    state = State.of(ctx)
-    state.settings(output=None if exposition else output)
-    result = check_all(state, window=seconds, window_text=window, now=state.env.now(), groups=groups)
+    session = session_of(ctx)
+    session.settings(output=None if exposition else output)
+    result = check_all(session, window=seconds, window_text=window, now=session.env.now(), groups=groups)
     report = result.report
     if exposition is None:
-        render_report(state.terminal(), report.invoked_as(state.invocation()))
+        render_report(session.terminal(), report.invoked_as(session.invocation()))
     else:
-        export(state, result.samples, openmetrics=exposition == "openmetrics", push=push_url, textfile=textfile_path)
+        export(session, result.samples, openmetrics=exposition == "openmetrics", push=push_url, textfile=textfile_path)
     status = exit_status(report, fail_on=fail_on, exit_zero=exit_zero)
     if status:
         raise typer.Exit(status)
 
 
 def export(
-    state: State, samples: Sequence[Sample], *, openmetrics: bool, push: str | None, textfile: Path | None
+    session: Session, samples: Sequence[Sample], *, openmetrics: bool, push: str | None, textfile: Path | None
 ) -> None:
     """The metrics to stdout, or to the Pushgateway and/or the textfile with a line each on stderr."""
     from wbctl.adapters import prometheus_export
 
-    term = state.terminal()
+    term = session.terminal()
     if push is None and textfile is None:
         term.data(prometheus_export.exposition(samples, openmetrics=openmetrics))
         return
     from wbctl.core.measurements import UNNAMED_CONTEXT, labelled
 
-    settings = state.settings()
+    settings = session.settings()
     context = settings.context or UNNAMED_CONTEXT
     if textfile is not None:  # the same `context` label the Pushgateway's grouping gives, for the same rules
         prometheus_export.write_textfile(str(textfile), labelled(samples, context=context))

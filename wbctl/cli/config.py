@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from wbctl.cli.options import Output, group
-from wbctl.cli.state import State
+from wbctl.cli.state import session_of
 from wbctl.output import render_items, show
 from wbctl.redact import MASK
 
@@ -21,8 +21,8 @@ def show_config(
     output: Output = None,
 ) -> None:
     """Print the effective settings of the current context, secrets masked."""
-    state = State.of(ctx)
-    settings = state.settings(output=output)
+    session = session_of(ctx)
+    settings = session.settings(output=output)
     rows: list[dict[str, Any]] = [
         {"key": name, "value": setting.value, "origin": setting.origin} for name, setting in settings.values.items()
     ]
@@ -39,7 +39,7 @@ def show_config(
         "config_file": str(settings.config_file) if settings.config_file else None,
         "settings": values,
     }
-    term = state.terminal()
+    term = session.terminal()
     if not term.json_mode:
         term.line(f"context: {show(settings.context)}    config file: {show(document['config_file'])}")
     render_items(

@@ -10,7 +10,7 @@ import typer
 
 from wbctl import __version__
 from wbctl.cli.options import group
-from wbctl.cli.state import State
+from wbctl.cli.state import session_of
 from wbctl.config.keys import KEYS
 from wbctl.core import deploy
 from wbctl.errors import UsageError
@@ -76,8 +76,8 @@ def auditor(
     image = deploy.parse_image(image) if image is not None else f"{deploy.DEFAULT_IMAGE_REPOSITORY}:{__version__}"
     if gcp_service_account is not None:
         gcp_service_account = deploy.parse_email(gcp_service_account)
-    state = State.of(ctx)
-    settings = state.settings(output="json" if output == "json" else None)
+    session = session_of(ctx)
+    settings = session.settings(output="json" if output == "json" else None)
     request = deploy.AuditorRequest(
         context=settings.context,
         settings={name: setting.value for name, setting in settings.values.items()},
@@ -90,7 +90,7 @@ def auditor(
         gcp_service_account=gcp_service_account,
     )
     documents = deploy.manifests(request)
-    term = state.terminal()
+    term = session.terminal()
     if output == "json" or (output is None and term.json_mode):
         term.json(deploy.as_list(documents))
     else:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wbctl.cli.options import DryRun, Output, Yes, group, render_check
-from wbctl.cli.state import State
+from wbctl.cli.state import session_of
 from wbctl.core import mysql
 from wbctl.core.model import Plan
 from wbctl.errors import UsageError
@@ -40,11 +40,11 @@ def _from_file(path: Path) -> mysql.MysqlObservation:
 def check(ctx: typer.Context, from_file: FromFile = None, output: Output = None) -> None:
     """Each flag and the server version against W&B's requirements (exit 1 on a failure)."""
     observation = _from_file(from_file) if from_file else None
-    state = State.of(ctx)
-    state.settings(output=output)
+    session = session_of(ctx)
+    session.settings(output=output)
     if observation is None:
-        observation = state.mysql().observe()
-    render_check(state.terminal(), mysql.check(observation))
+        observation = session.backends.mysql().observe()
+    render_check(session.terminal(), mysql.check(observation))
 
 
 @app.command()
@@ -63,9 +63,9 @@ def flags(
     # only a Cloud SQL document lists the flags set on the instance (a server's SHOW GLOBAL
     # VARIABLES lists every variable, which no --database-flags should carry)
     current = observation.variables if observation and observation.unset_is_default else None
-    state = State.of(ctx)
-    state.settings(output=output)
-    term = state.terminal()
+    session = session_of(ctx)
+    session.settings(output=output)
+    term = session.terminal()
     document = mysql.flags_document(format_, current)
     if term.json_mode:  # one JSON document whatever the format: its text, notes and the flags
         term.json(document)
@@ -80,15 +80,15 @@ def flags(
 @app.command()
 def tune(ctx: typer.Context, dry_run: DryRun = False, yes: Yes = False, output: Output = None) -> None:
     """Set the failing flags on a self-managed server (SET PERSIST; MariaDB: SET GLOBAL)."""
-    state = State.of(ctx)
-    settings = state.settings(output=output)
-    adapter = state.mysql()
+    session = session_of(ctx)
+    settings = session.settings(output=output)
+    adapter = session.backends.mysql()
     observation = adapter.observe()
     mysql.refuse_cloud_sql(observation)
     if observation.flavor == "mariadb":
-        state.terminal().warn("MariaDB: W&B supports MySQL 8; SET GLOBAL does not survive a restart")
+        session.terminal().warn("MariaDB: W&B supports MySQL 8; SET GLOBAL does not survive a restart")
 
     def plan() -> Plan:
         return mysql.plan_tune(adapter.observe(), settings.context_label)
 
-    state.apply(mysql.plan_tune(observation, settings.context_label), adapter, dry_run=dry_run, yes=yes, replan=plan)
+    session.apply(mysql.plan_tune(observation, settings.context_label), adapter, dry_run=dry_run, yes=yes, replan=plan)

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
+from wbctl.app.session import Session
 from wbctl.cli.options import DryRun, Output, Yes, group, render_check
-from wbctl.cli.state import State
+from wbctl.cli.state import session_of
 from wbctl.core import parquet
 from wbctl.core.kube import KubeObservation
 from wbctl.core.model import Plan
@@ -20,19 +21,19 @@ fuse = typer.Typer(
 app.add_typer(fuse, name="fuse")
 
 
-def _observe(ctx: typer.Context, output: str | None) -> tuple[State, KubeObservation]:
+def _observe(ctx: typer.Context, output: str | None) -> tuple[Session, KubeObservation]:
     from wbctl.adapters.kube import PARQUET_KINDS
 
-    state = State.of(ctx)
-    return state, state.observe_kube(PARQUET_KINDS, output=output)
+    session = session_of(ctx)
+    return session, session.observe_kube(PARQUET_KINDS, output=output)
 
 
 @app.command()
 def status(ctx: typer.Context, output: Output = None) -> None:
     """parquet, parquet-backfill and executor; FUSE in the values, on the pods, and in the cluster."""
-    state, observation = _observe(ctx, output)
+    session, observation = _observe(ctx, output)
     document = parquet.status_document(observation)
-    render_items(state.terminal(), ("item", "value"), status_rows(document), document, wrap=("value",))
+    render_items(session.terminal(), ("item", "value"), status_rows(document), document, wrap=("value",))
 
 
 def _workload(entry: dict[str, Any] | None) -> str:
@@ -80,8 +81,8 @@ def status_rows(document: dict[str, Any]) -> list[dict[str, str]]:
 @fuse.command("check")
 def fuse_check(ctx: typer.Context, output: Output = None) -> None:
     """The GCS FUSE gates: fuse in the values, the CSI driver, chart >= 0.22.3, server >= 0.65.0."""
-    state, observation = _observe(ctx, output)
-    render_check(state.terminal(), parquet.check(observation))
+    session, observation = _observe(ctx, output)
+    render_check(session.terminal(), parquet.check(observation))
 
 
 @fuse.command("enable")
@@ -93,16 +94,16 @@ def fuse_enable(
     output: Output = None,
 ) -> None:
     """Add the guide's fuse block to the parquet values (refused, with the fix, while a gate fails)."""
-    state, observation = _observe(ctx, output)
-    settings = state.settings()
-    adapter = state.kube()
+    session, observation = _observe(ctx, output)
+    settings = session.settings()
+    adapter = session.backends.kube()
 
     def plan() -> Plan:
         from wbctl.adapters.kube import PARQUET_KINDS
 
         return parquet.plan_enable(adapter.observe(PARQUET_KINDS), disable=disable, context=settings.context_label)
 
-    state.apply(
+    session.apply(
         parquet.plan_enable(observation, disable=disable, context=settings.context_label),
         adapter,
         dry_run=dry_run,

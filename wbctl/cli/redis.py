@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wbctl.cli.options import DryRun, Output, Yes, group, render_check
-from wbctl.cli.state import State
+from wbctl.cli.state import session_of
 from wbctl.core import redis_settings
 from wbctl.core.model import Plan, Report
 from wbctl.output import render_report
@@ -18,11 +18,11 @@ app = group("redis", "The guide's Redis settings: bigtablev3.filestream.* chunk 
 @app.command()
 def show(ctx: typer.Context, output: Output = None) -> None:
     """Each recommended setting and the discard key: current value, recommended value, status."""
-    state = State.of(ctx)
-    settings = state.settings(output=output)
+    session = session_of(ctx)
+    settings = session.settings(output=output)
     desired = redis_settings.desired_settings(settings.redis_overrides, [], force=True)
-    observation = state.redis().observe([item.key for item in desired])
-    render_report(state.terminal(), redis_settings.report(observation, desired))
+    observation = session.backends.redis().observe([item.key for item in desired])
+    render_report(session.terminal(), redis_settings.report(observation, desired))
 
 
 @app.command()
@@ -42,13 +42,13 @@ def tune(
 ) -> None:
     """Apply the guide's Redis settings: diff first, then one MULTI/EXEC, read back, audit."""
     parsed = [redis_settings.parse_assignment(text) for text in assignments]
-    state = State.of(ctx)
-    settings = state.settings(output=output)
+    session = session_of(ctx)
+    settings = session.settings(output=output)
     desired = redis_settings.desired_settings(settings.redis_overrides, parsed, force=force)
-    adapter = state.redis()
+    adapter = session.backends.redis()
     observation = adapter.observe([item.key for item in desired])
     if check:
-        render_check(state.terminal(), Report(redis_settings.setting_findings(observation, desired)))
+        render_check(session.terminal(), Report(redis_settings.setting_findings(observation, desired)))
         return
     keys = [item.key for item in desired]
 
@@ -56,4 +56,4 @@ def tune(
         return redis_settings.tune_plan(adapter.observe(keys), desired, settings.context_label)
 
     plan = redis_settings.tune_plan(observation, desired, settings.context_label)
-    state.apply(plan, adapter, dry_run=dry_run, yes=yes, replan=replan)
+    session.apply(plan, adapter, dry_run=dry_run, yes=yes, replan=replan)

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from wbctl.app import changes
 from wbctl.cli.options import DryRun, Output, Yes, group
-from wbctl.cli.state import State
+from wbctl.cli.requests import apply_request
+from wbctl.cli.state import session_of
 from wbctl.core import discard
 from wbctl.core.durations import format_duration, parse_duration
 from wbctl.core.model import Plan
@@ -33,19 +33,18 @@ def discard_run(
     """Drop RUN_ID's metric updates until restored (or until --ttl runs out)."""
     discard.validate_run_id(run_id)
     ttl_seconds = parse_duration(ttl) if ttl is not None else None
-    state = State.of(ctx)
-    state.settings(output=output)
-    changes.run(state, discard.DiscardRequest(run_id, ttl_seconds, replace), dry_run=dry_run, yes=yes)
+    request = discard.DiscardRequest(run_id, ttl_seconds, replace)
+    apply_request(ctx, request, output=output, dry_run=dry_run, yes=yes)
 
 
 @app.command()
 def discarded(ctx: typer.Context, output: Output = None) -> None:
     """Which run is discarded now, and for how long."""
-    state = State.of(ctx)
-    state.settings(output=output)
-    adapter = state.redis()
+    session = session_of(ctx)
+    session.settings(output=output)
+    adapter = session.backends.redis()
     current = adapter.discard_state()
-    term = state.terminal()
+    term = session.terminal()
     if term.json_mode:
         term.json(
             {"key": DISCARD_KEY, "target": adapter.target, "run": current.run_id, "ttl_seconds": current.ttl_seconds}
@@ -70,13 +69,13 @@ def restore(
     """Process the discarded run's metric updates again (removes the key)."""
     if run_id is not None:
         discard.validate_run_id(run_id)
-    state = State.of(ctx)
-    settings = state.settings(output=output)
-    adapter = state.redis()
+    session = session_of(ctx)
+    settings = session.settings(output=output)
+    adapter = session.backends.redis()
 
     def plan() -> Plan:
         return discard.plan_restore(
             adapter.discard_state(), run_id, context=settings.context_label, target=adapter.target
         )
 
-    state.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)
+    session.apply(plan(), adapter, dry_run=dry_run, yes=yes, replan=plan)

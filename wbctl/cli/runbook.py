@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from wbctl.cli.options import Output, group
-from wbctl.cli.state import State
+from wbctl.cli.state import session_of
 from wbctl.output import render_items
 
 app = group("runbook", "The on-call runbooks: list them, show one (rendered on a terminal, raw Markdown in a pipe).")
@@ -30,10 +30,10 @@ def list_runbooks(ctx: typer.Context, output: Output = None) -> None:
     """Every runbook's name and title."""
     from wbctl import runbooks
 
-    state = State.of(ctx)
-    state.settings(output=output)
+    session = session_of(ctx)
+    session.settings(output=output)
     items = [{"name": book.name, "title": book.title} for book in runbooks.available()]
-    render_items(state.terminal(), ("name", "title"), items, {"runbooks": items}, wrap=("title",))
+    render_items(session.terminal(), ("name", "title"), items, {"runbooks": items}, wrap=("title",))
 
 
 @app.command()
@@ -41,11 +41,11 @@ def show(ctx: typer.Context, name: Name, output: Output = None) -> None:
     """Print runbook NAME: rendered on a terminal, the Markdown unchanged in a pipe or a file."""
     from wbctl import runbooks
 
-    state = State.of(ctx)
-    state.settings(output=output)
+    session = session_of(ctx)
+    session.settings(output=output)
     book = runbooks.find(name)
     text = runbooks.read(book.name)
-    term = state.terminal()
+    term = session.terminal()
     if term.json_mode:
         term.json({"name": book.name, "title": book.title, "markdown": text})
     else:

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
+from wbctl.app.session import Session
 from wbctl.cli.options import Output, group
-from wbctl.cli.state import State
+from wbctl.cli.state import session_of
 from wbctl.core.durations import format_duration, parse_duration
 from wbctl.errors import RefusedError, UsageError
 from wbctl.output import render_items
@@ -26,14 +27,14 @@ def scenarios(ctx: typer.Context, output: Output = None) -> None:
     """List the scenarios `--scenario` can start."""
     from wbctl.sandbox.sim.scenarios import DEFAULT_SCENARIO, SCENARIOS
 
-    state = State.of(ctx)
-    state.settings(output=output)
+    session = session_of(ctx)
+    session.settings(output=output)
     items = [
         {"name": s.name, "default": s.name == DEFAULT_SCENARIO, "description": s.description}
         for s in SCENARIOS.values()
     ]
     render_items(
-        state.terminal(), ("name", "default", "description"), items, {"scenarios": items}, wrap=("description",)
+        session.terminal(), ("name", "default", "description"), items, {"scenarios": items}, wrap=("description",)
     )
 
 
@@ -44,8 +45,8 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
     from wbctl.output import Terminal
     from wbctl.sandbox import sandbox_dir
 
-    state = State.of(ctx)  # no settings: loading them would start the sandbox being reset
-    directory = sandbox_dir(state.env)
+    session = session_of(ctx)  # no settings: loading them would start the sandbox being reset
+    directory = sandbox_dir(session.env)
     from wbctl.sandbox.sim.serve import find
 
     removed = sorted(path.stem for path in directory.glob("*.json") if path.stem.count(".") == 0)
@@ -68,26 +69,26 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
     for name in removed:
         (directory / f"{name}.json").unlink()
         (directory / f"{name}.kubeconfig").unlink(missing_ok=True)
-    term = Terminal(state.env, output_format(state.env, output), state.redactor())
+    term = Terminal(session.env, output_format(session.env, output), session.redactor())
     if term.json_mode:
         term.json({"reset": removed})
     else:
         term.info(f"reset: {', '.join(removed)}" if removed else "nothing to reset")
 
 
-def _started(ctx: typer.Context, scenario: str | None, output: str | None) -> State:
+def _started(ctx: typer.Context, scenario: str | None, output: str | None) -> Session:
     """The sandbox of `scenario`, started as `wbctl --sandbox --scenario NAME` would."""
-    state = State.of(ctx)
-    state.sandbox = True
-    state.scenario = scenario or state.scenario
-    state.settings(output=output)
-    return state
+    session = session_of(ctx)
+    session.sandbox = True
+    session.scenario = scenario or session.scenario
+    session.settings(output=output)
+    return session
 
 
-def _status(state: State) -> dict[str, Any]:
+def _status(session: Session) -> dict[str, Any]:
     from wbctl.sandbox.sim.serve import Joined
 
-    sandbox = state._sandbox
+    sandbox = session.running
     assert sandbox is not None
     if isinstance(sandbox, Joined):  # another shell serves it: its process holds the story
         return {"scenario": sandbox.scenario, **sandbox.status, "served": True}
@@ -98,9 +99,9 @@ def _status(state: State) -> dict[str, Any]:
 @app.command()
 def status(ctx: typer.Context, scenario: Scenario = None, output: Output = None) -> None:
     """The simulated time, where the story stands, and what rehearsals changed."""
-    state = _started(ctx, scenario, output)
-    document = _status(state)
-    term = state.terminal()
+    session = _started(ctx, scenario, output)
+    document = _status(session)
+    term = session.terminal()
     if term.json_mode:
         term.json(document)
         return
@@ -137,12 +138,12 @@ def advance(
     seconds = parse_duration(duration)
     if seconds > 86400:
         raise UsageError(f"sandbox advance {duration}: at most 1d at a time")
-    state = _started(ctx, scenario, output)
-    sandbox = state._sandbox
+    session = _started(ctx, scenario, output)
+    sandbox = session.running
     assert sandbox is not None
     moment = sandbox.advance(seconds)
     name = getattr(sandbox.scenario, "name", sandbox.scenario)
-    term = state.terminal()
+    term = session.terminal()
     if term.json_mode:
         term.json({"scenario": name, "simulated_time": moment.isoformat(), "advanced_seconds": seconds})
     else:
@@ -160,19 +161,21 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
     from wbctl.sandbox.sim import serve as serving
     from wbctl.sandbox.sim.scenarios import DEFAULT_SCENARIO
 
-    state = State.of(ctx)
-    name = scenario or state.scenario or DEFAULT_SCENARIO
-    already = serving.find(sandbox_dir(state.env), name, 0)
+    session = session_of(ctx)
+    name = scenario or session.scenario or DEFAULT_SCENARIO
+    already = serving.find(sandbox_dir(session.env), name, 0)
     if already is not None:
         raise RefusedError(
             f"the sandbox {name} is already served by `wbctl sandbox serve` (pid "
             f"{serving.pid_of(already)}): --sandbox commands in any shell join it"
         )
-    state.serving = True
-    state = _started(ctx, scenario, output)
-    sandbox = state._sandbox
-    assert sandbox is not None
-    term = state.terminal()
+    session.serving = True
+    session = _started(ctx, scenario, output)
+    from wbctl.sandbox import Sandbox
+
+    sandbox = session.running
+    assert isinstance(sandbox, Sandbox)  # serving starts its own sandbox, never joins one
+    term = session.terminal()
     stop_on_term = serving.sigterm_stops()
     try:  # from the announcement on, Ctrl-C ends serving (exit 0); before it, it interrupts the start (130)
         sandbox.world.sync()  # the series and the status up to now, before anyone reads them
@@ -197,7 +200,7 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
             if not serving.take_advance(sandbox):
                 serving.announce(sandbox)
     except KeyboardInterrupt:  # the way to stop it (Ctrl-C, kill): not an interruption but the end of serving
-        after_echo = "\n" if state.env.stderr_isatty else ""  # the terminal echoed ^C
+        after_echo = "\n" if session.env.stderr_isatty else ""  # the terminal echoed ^C
         term.info(f"{after_echo}stopped serving {sandbox.scenario.name!r}; its state is saved (wbctl sandbox status)")
     finally:
         stop_on_term.restore()

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from wbctl.app import changes
+from wbctl.app.session import Session
 from wbctl.cli.options import DryRun, Output, Yes, complete_service, group, render_check
-from wbctl.cli.state import State
+from wbctl.cli.requests import apply_request
+from wbctl.cli.state import session_of
 from wbctl.core import catalog, scaling, services
 from wbctl.core.durations import format_duration
 from wbctl.core.kube import KubeObservation
@@ -41,21 +42,21 @@ LIST_COLUMNS = ("service", "kind", "ready", "image", "autoscaling", "nodes", "ro
 
 def _observe(
     ctx: typer.Context, output: str | None, kinds: tuple[str, ...] | None = None
-) -> tuple[State, KubeObservation]:
+) -> tuple[Session, KubeObservation]:
     from wbctl.adapters.kube import ALL_KINDS
 
-    state = State.of(ctx)
-    return state, state.observe_kube(kinds or ALL_KINDS, output=output)
+    session = session_of(ctx)
+    return session, session.observe_kube(kinds or ALL_KINDS, output=output)
 
 
 @app.command("list")
 def list_services(ctx: typer.Context, output: Output = None) -> None:
     """Every service of the guide and every other workload of the instance, one line each."""
-    state, observation = _observe(ctx, output)
+    session, observation = _observe(ctx, output)
     rows = services.list_rows(observation)
     cells = [services.list_cells(row) for row in rows]
     render_items(
-        state.terminal(),
+        session.terminal(),
         LIST_COLUMNS,
         cells,
         {"namespace": observation.namespace, "services": rows},
@@ -75,7 +76,7 @@ def status(
     """Pods (node, phase, readiness, restarts, age), resources, autoscaler and CR values."""
     from wbctl.adapters.kube import STATUS_KINDS
 
-    state, observation = _observe(ctx, output, STATUS_KINDS)
+    session, observation = _observe(ctx, output, STATUS_KINDS)
     views = services.map_services(observation)
     if service is not None:
         wanted = {service, catalog.PREFIX + service}
@@ -83,8 +84,8 @@ def status(
         if not views:
             known = ", ".join(view.name for view in services.map_services(observation))
             raise UsageError(f"unknown service {service!r} (known: {known})")
-    statuses = services.status_views(observation, views, state.env.now())
-    term = state.terminal()
+    statuses = services.status_views(observation, views, session.env.now())
+    term = session.terminal()
     if term.json_mode:
         term.json({"namespace": observation.namespace, "services": [status.to_json() for status in statuses]})
     else:
@@ -146,8 +147,8 @@ def render_status(term: Terminal, statuses: list[services.ServiceStatus]) -> Non
 @app.command()
 def check(ctx: typer.Context, output: Output = None) -> None:
     """Judge the services against the guide: present, replicas, spread, autoscaling, single instance."""
-    state, observation = _observe(ctx, output)
-    render_check(state.terminal(), services.check(observation).invoked_as(state.invocation()))
+    session, observation = _observe(ctx, output)
+    render_check(session.terminal(), services.check(observation).invoked_as(session.invocation()))
 
 
 @app.command()
@@ -163,10 +164,7 @@ def scale(
 ) -> None:
     """Run SERVICE with N replicas (the CR's replicaCount, or the Deployment's scale)."""
     request = scaling.ScaleRequest(catalog.resolve(service).name, replicas, via, force)
-    request.validate()
-    state = State.of(ctx)
-    state.settings(output=output)
-    changes.run(state, request, dry_run=dry_run, yes=yes)
+    apply_request(ctx, request, output=output, dry_run=dry_run, yes=yes)
 
 
 @app.command()
@@ -190,7 +188,4 @@ def autoscale(
     request = scaling.AutoscaleRequest(
         catalog.resolve(service).name, min_replicas, max_replicas, cpu_target, disable, via, force
     )
-    request.validate()
-    state = State.of(ctx)
-    state.settings(output=output)
-    changes.run(state, request, dry_run=dry_run, yes=yes)
+    apply_request(ctx, request, output=output, dry_run=dry_run, yes=yes)

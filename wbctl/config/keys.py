@@ -23,12 +23,19 @@ def _str(value: Any) -> str:
     return value
 
 
-def _bool(value: Any) -> bool:
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+def parse_bool(value: Any) -> bool:
+    """The one reading of a yes/no value (the config's booleans, WBCTL_SANDBOX): TOML's true
+    and false, or their usual spellings; anything else is refused, never taken as false, so a
+    misspelt `WBCTL_SANDBOX=ture` cannot send a rehearsal to the real deployment."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS:
         return True
-    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off", ""}:
+    if isinstance(value, str) and value.strip().lower() in FALSE_WORDS:
         return False
     raise ValueError("expected true or false")
 
@@ -163,7 +170,7 @@ KEYS: dict[str, Key] = {
             "noisy-run-query", _str, "", "promql:<counter selector> or filter:<Cloud Monitoring filter> of per-run load"
         ),
         Key("noisy-run-label", _str, "run_id", "the label of the noisy-run query's series that holds the run id"),
-        Key("read-only", _bool, False, "refuse every change in this context"),
+        Key("read-only", parse_bool, False, "refuse every change in this context"),
         Key("timeout", _seconds, 10.0, "seconds allowed for each backend call"),
         Key("output", _choice("table", "json"), "table", "output format"),
         *(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -105,6 +106,11 @@ class Report:
         for finding in self.findings:
             counts[finding.status.value] += 1
         return counts
+
+    @classmethod
+    def all_unknown(cls, check_ids: Iterable[str], target: str, reason: str) -> Report:
+        """Every one of `check_ids` unknown for `reason`: what a backend that could not be read feeds."""
+        return cls(tuple(Finding(check_id, Status.UNKNOWN, target, None, None, reason) for check_id in check_ids))
 
     def has(self, *statuses: Status) -> bool:
         return any(finding.status in statuses for finding in self.findings)

@@ -1,0 +1,195 @@
+"""The adapters of one invocation, built from its settings: each once, shared, closed together.
+
+One adapter per backend is shared by every read of an invocation (a `--watch` loop reuses its
+connections) and by the threads of a gather, hence the lock. Adapters import their SDK on first
+use; `SDK_MODULES` names what each backend imports, so a gather can import them in one thread
+before its reads run side by side (wbctl.app.gather.preload: two threads importing one package
+can see it half-initialised).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from wbctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from wbctl.adapters.google.bigtable import BigtableAdapter
+    from wbctl.adapters.kube import KubeAdapter
+    from wbctl.adapters.metrics import MetricsSource
+    from wbctl.adapters.mysql import MysqlAdapter
+    from wbctl.adapters.redis import RedisAdapter
+    from wbctl.config import Settings
+
+A = TypeVar("A")
+
+# the modules each backend's adapter imports on first use
+SDK_MODULES: dict[str, tuple[str, ...]] = {
+    "redis": ("redis", "redis.backoff", "redis.retry"),
+    "kube": ("kubernetes.client", "kubernetes.config", "kubernetes.client.exceptions", "urllib3.util.retry"),
+    "google": ("grpc", "google.auth", "google.auth.exceptions", "google.api_core.exceptions"),
+    "bigtable": (
+        "google.cloud.bigtable_admin_v2",
+        "google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports",
+    ),
+    "monitoring": ("google.cloud.monitoring_v3", "google.cloud.monitoring_v3.services.metric_service.transports"),
+    "prometheus": ("urllib3",),
+    "mysql": ("pymysql",),
+}
+
+
+def sdk_modules(*backends: str) -> list[str]:
+    """The SDK modules of `backends` ("redis", "kube", ...; "cloud-monitoring" and "prometheus"
+    name the metrics sources), in order, each once."""
+    names: list[str] = []
+    for backend in backends:
+        if backend == "cloud-monitoring":
+            names += [*SDK_MODULES["google"], *SDK_MODULES["monitoring"]]
+        elif backend == "bigtable":
+            names += [*SDK_MODULES["google"], *SDK_MODULES["bigtable"]]
+        else:
+            names += SDK_MODULES[backend]
+    return list(dict.fromkeys(names))
+
+
+class Backends:
+    """The adapter factory: settings in, one adapter per backend out."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        kubeconfig: str | None,
+        environ: Mapping[str, str],
+        progress: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._kubeconfig = kubeconfig
+        self._environ = environ
+        self._progress = progress
+        self._adapters: dict[Hashable, Any] = {}
+        self._lock = threading.RLock()
+
+    def _cached(self, key: Hashable, build: Callable[[], A]) -> A:
+        with self._lock:
+            if key not in self._adapters:
+                self._adapters[key] = build()
+            adapter: A = self._adapters[key]
+            return adapter
+
+    def redis(self) -> RedisAdapter:
+        from wbctl.adapters.redis import RedisAdapter
+
+        settings = self.settings
+        return self._cached(
+            "redis",
+            lambda: RedisAdapter(
+                settings["redis-url"],
+                password=settings.secret("redis-password"),
+                ca_file=settings["redis-ca-file"],
+                timeout=settings.timeout,
+            ),
+        )
+
+    def kube(self) -> KubeAdapter:
+        from wbctl.adapters.kube import KubeAdapter
+
+        settings = self.settings
+        return self._cached(
+            "kube",
+            lambda: KubeAdapter(
+                kube_context=settings["kube-context"],
+                namespace=settings["namespace"],
+                instance=settings["instance"],
+                timeout=settings.timeout,
+                kubeconfig=self._kubeconfig,
+                environ=self._environ,
+            ),
+        )
+
+    def mysql(self) -> MysqlAdapter:
+        from wbctl.adapters.mysql import MysqlAdapter
+
+        settings = self.settings
+        return self._cached(
+            "mysql",
+            lambda: MysqlAdapter(
+                settings["mysql-url"],
+                password=settings.secret("mysql-password"),
+                ca_file=settings["mysql-ca-file"],
+                timeout=settings.timeout,
+            ),
+        )
+
+    def gcp_project(self) -> str:
+        project: str | None = self.settings["gcp-project"]
+        if not project:
+            raise UsageError("gcp-project is not set: add it to the context or set WBCTL_GCP_PROJECT")
+        return project
+
+    def bigtable_instance(self) -> str:
+        from wbctl.core.bigtable import default_instance
+
+        instance: str = self.settings["bigtable-instance"] or default_instance(self.settings["instance"])
+        return instance
+
+    def bigtable(self, *, wait: bool = True) -> BigtableAdapter:
+        """`wait`: a write waits for Bigtable's long-running operation (and reports progress)."""
+        from wbctl.adapters.google.bigtable import BigtableAdapter
+
+        settings = self.settings
+        project, instance = self.gcp_project(), self.bigtable_instance()
+        return self._cached(
+            ("bigtable", wait),
+            lambda: BigtableAdapter(
+                project=project,
+                instance_id=instance,
+                timeout=settings.timeout,
+                emulator_host=settings["gcp-emulator-host"],
+                endpoint=settings["gcp-bigtable-admin-endpoint"],
+                wait=wait,
+                progress=self._progress,
+            ),
+        )
+
+    def metrics(self, kind: str | None = None) -> MetricsSource:
+        """The metrics source `kind` names ("cloud-monitoring" or "prometheus"); default the
+        `metrics-source` setting. Bigtable's and the queue's sources are chosen apart: a
+        bufstream install on Google Cloud reads its lag from Prometheus."""
+        from wbctl.adapters.metrics import SIGNALS, CloudMonitoring, Prometheus
+
+        settings = self.settings
+        kind = kind or settings["metrics-source"]
+        if kind == "prometheus":
+            queries = {
+                name: settings[f"prometheus-query-{name}"]
+                for name in SIGNALS
+                if settings.values.get(f"prometheus-query-{name}") and settings[f"prometheus-query-{name}"]
+            }
+            return self._cached(
+                "prometheus",
+                lambda: Prometheus(url=settings["prometheus-url"], timeout=settings.timeout, queries=queries),
+            )
+        project = self.gcp_project()
+        return self._cached(
+            "cloud-monitoring",
+            lambda: CloudMonitoring(
+                project=project,
+                timeout=settings.timeout,
+                emulator_host=settings["gcp-emulator-host"],
+                endpoint=settings["gcp-monitoring-endpoint"],
+            ),
+        )
+
+    def close(self) -> None:
+        """Close every adapter built, newest first; best effort: the outcome is decided."""
+        with self._lock:
+            adapters: Iterable[Any] = reversed(list(self._adapters.values()))
+            self._adapters.clear()
+        for adapter in adapters:
+            try:
+                adapter.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
