@@ -205,60 +205,15 @@ def load(
     explicit = config_path or env.environ.get("WBCTL_CONFIG")
     path = Path(explicit).expanduser() if explicit else default_config_path(env)
     doc = _read_document(path, explicit=bool(explicit))
-    data = doc.data
-
-    for key in data:
-        if key not in {"current-context", "contexts", "redis"}:
-            raise doc.error(f"unknown key {key!r} (known: current-context, contexts, redis)", "", key)
-
-    contexts: dict[str, Any] = _check_table(doc, data.get("contexts", {}), "contexts")
-    current = data.get("current-context")
-    if current is not None and not isinstance(current, str):
-        raise doc.error("current-context must be a string", "", "current-context")
-
-    chosen = context or env.environ.get("WBCTL_CONTEXT") or current
-    if chosen is None and len(contexts) == 1:
-        chosen = next(iter(contexts))
-    elif chosen is None and len(contexts) > 1:
-        raise doc.error(
-            f"several contexts ({', '.join(sorted(contexts))}) and no current-context: "
-            "pass --context NAME or set current-context"
-        )
-    if chosen is not None and chosen not in contexts:
-        known = ", ".join(sorted(contexts)) or "none"
-        origin = (
-            "--context" if context else ("WBCTL_CONTEXT" if env.environ.get("WBCTL_CONTEXT") else "current-context")
-        )
-        where = f"config {path}" if doc.exists else f"config {path} (no such file)"
-        line = doc.line_of("", "current-context") if origin == "current-context" else None
-        where = f"config {path}, line {line}" if line else where
-        raise ConfigError(f"{where}: unknown context {chosen!r} (from {origin}; known: {known})")
-
-    context_table: dict[str, Any] = {}
+    _check_top_level(doc)
+    contexts: dict[str, Any] = _check_table(doc, doc.data.get("contexts", {}), "contexts")
+    chosen = _chosen_context(env, doc, contexts, context)
     section = f"contexts.{chosen}"
+    context_table: dict[str, Any] = {}
     redis_settings: dict[str, Setting] = {}
     if doc.exists:
-        if "redis" in data:
-            redis_table = _check_table(doc, data["redis"], "redis")
-            for key in redis_table:
-                if key != "settings":
-                    raise doc.error(f"unknown key {key!r} in [redis] (known: settings)", "redis", key)
-            redis_settings.update(_redis_settings(doc, redis_table.get("settings", {}), "redis.settings"))
-        if chosen is not None:
-            context_table = dict(_check_table(doc, contexts[chosen], section))
-            if "redis" in context_table:
-                nested = _check_table(doc, context_table.pop("redis"), f"{section}.redis")
-                for key in nested:
-                    if key != "settings":
-                        raise doc.error(f"unknown key {key!r} in [{section}.redis]", f"{section}.redis", key)
-                redis_settings.update(_redis_settings(doc, nested.get("settings", {}), f"{section}.redis.settings"))
-        for name, other in contexts.items():  # catch typos and secrets in every context, not only the chosen one
-            for key, value in _check_table(doc, other, f"contexts.{name}").items():
-                if key not in KEYS and key != "redis":
-                    raise doc.error(f"unknown key {key!r} in [contexts.{name}]{_hint(key)}", f"contexts.{name}", key)
-                if key in URL_SECRET and isinstance(value, str) and url_password(value):
-                    raise doc.error(_password_in_file(key), f"contexts.{name}", key)
-
+        context_table, redis_settings = _context_tables(doc, contexts, chosen)
+        _check_every_context(doc, contexts)
     values = _resolve(env, flags, context_table, f"file {path} [{section}]", doc, section)
     secrets = {
         name: Setting(env.environ[var], f"env {var}") for name, var in SECRET_ENV.items() if env.environ.get(var)
@@ -270,6 +225,72 @@ def load(
         secrets=secrets,
         redis_settings=redis_settings,
     )
+
+
+def _check_top_level(doc: _Document) -> None:
+    for key in doc.data:
+        if key not in {"current-context", "contexts", "redis"}:
+            raise doc.error(f"unknown key {key!r} (known: current-context, contexts, redis)", "", key)
+    current = doc.data.get("current-context")
+    if current is not None and not isinstance(current, str):
+        raise doc.error("current-context must be a string", "", "current-context")
+
+
+def _chosen_context(env: Environment, doc: _Document, contexts: Mapping[str, Any], flag: str | None) -> str | None:
+    """--context, else WBCTL_CONTEXT, else current-context, else the only context there is."""
+    path = doc.path
+    chosen = flag or env.environ.get("WBCTL_CONTEXT") or doc.data.get("current-context")
+    if chosen is None and len(contexts) == 1:
+        chosen = next(iter(contexts))
+    elif chosen is None and len(contexts) > 1:
+        raise doc.error(
+            f"several contexts ({', '.join(sorted(contexts))}) and no current-context: "
+            "pass --context NAME or set current-context"
+        )
+    if chosen is not None and chosen not in contexts:
+        known = ", ".join(sorted(contexts)) or "none"
+        origin = "--context" if flag else ("WBCTL_CONTEXT" if env.environ.get("WBCTL_CONTEXT") else "current-context")
+        where = f"config {path}" if doc.exists else f"config {path} (no such file)"
+        line = doc.line_of("", "current-context") if origin == "current-context" else None
+        where = f"config {path}, line {line}" if line else where
+        raise ConfigError(f"{where}: unknown context {chosen!r} (from {origin}; known: {known})")
+    return chosen
+
+
+def _only_settings(doc: _Document, table: Any, section: str) -> dict[str, Setting]:
+    """A `[... .redis]` table: `settings` is its one key."""
+    checked = _check_table(doc, table, section)
+    for key in checked:
+        if key != "settings":
+            raise doc.error(f"unknown key {key!r} in [{section}] (known: settings)", section, key)
+    return _redis_settings(doc, checked.get("settings", {}), f"{section}.settings")
+
+
+def _context_tables(
+    doc: _Document, contexts: Mapping[str, Any], chosen: str | None
+) -> tuple[dict[str, Any], dict[str, Setting]]:
+    """The chosen context's keys, and the Redis overrides: `[redis.settings]`, then the
+    context's own `[contexts.NAME.redis.settings]` over them."""
+    context_table: dict[str, Any] = {}
+    redis_settings: dict[str, Setting] = {}
+    if "redis" in doc.data:
+        redis_settings.update(_only_settings(doc, doc.data["redis"], "redis"))
+    if chosen is not None:
+        section = f"contexts.{chosen}"
+        context_table = dict(_check_table(doc, contexts[chosen], section))
+        if "redis" in context_table:
+            redis_settings.update(_only_settings(doc, context_table.pop("redis"), f"{section}.redis"))
+    return context_table, redis_settings
+
+
+def _check_every_context(doc: _Document, contexts: Mapping[str, Any]) -> None:
+    """Typos and secrets in every context, not only the chosen one."""
+    for name, other in contexts.items():
+        for key, value in _check_table(doc, other, f"contexts.{name}").items():
+            if key not in KEYS and key != "redis":
+                raise doc.error(f"unknown key {key!r} in [contexts.{name}]{_hint(key)}", f"contexts.{name}", key)
+            if key in URL_SECRET and isinstance(value, str) and url_password(value):
+                raise doc.error(_password_in_file(key), f"contexts.{name}", key)
 
 
 def _sandbox_settings(
