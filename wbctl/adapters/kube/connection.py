@@ -1,8 +1,8 @@
 """The Kubernetes adapter's connection: the official client's ApiClient, built once from a
 kubeconfig (or the in-cluster config) with one retry of a refused connection; raw JSON
 requests through it; the URL of each resource wbctl touches; and API failures translated into
-one-line wbctl errors naming the verb and resource that were refused. Separate so reading and
-writing share one client and one error vocabulary. The client is imported on first use, never
+one-line wbctl errors naming the verb and resource that were refused. Separate so the reader
+(reading.py) and the writer (writing.py) share one client and one error vocabulary. The client is imported on first use, never
 at module import: `wbctl --help` loads no SDK.
 """
 
@@ -57,7 +57,7 @@ class NotFound(BackendError):
 
 
 class KubeConnection:
-    """The client, raw requests and error translation that reading and writing build on."""
+    """The client, raw requests and error translation that the reader and the writer are given."""
 
     def __init__(
         self,
@@ -133,7 +133,7 @@ class KubeConnection:
             ) from None
 
     @contextlib.contextmanager
-    def _translated(self, verb: str, resource: str, name: str | None = None) -> Iterator[None]:
+    def translated(self, verb: str, resource: str, name: str | None = None) -> Iterator[None]:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError
         from urllib3.exceptions import TimeoutError as Urllib3Timeout
@@ -172,7 +172,7 @@ class KubeConnection:
                 ) from exc
             raise BackendError(f"cannot reach the Kubernetes API at {self.server}: {one_line(text)}") from exc
 
-    def _request(
+    def request(
         self,
         method: str,
         path: str,
@@ -201,7 +201,7 @@ class KubeConnection:
             raise ApiException(http_resp=response, body=(response.data or b"").decode(errors="replace"))
         return json.loads(response.data or b"{}")
 
-    def _path(self, resource: str, name: str | None = None) -> str:
+    def path(self, resource: str, name: str | None = None) -> str:
         paths = {
             "deployments": f"/apis/apps/v1/namespaces/{self.namespace}/deployments",
             "deployments/scale": f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{{name}}/scale",
