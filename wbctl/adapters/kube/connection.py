@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -91,8 +91,9 @@ class KubeConnection:
             from kubernetes.config.config_exception import ConfigException
 
             configuration = client.Configuration()
+            load_kube_config: Callable[..., None] = config.load_kube_config  # unannotated in the client
             try:
-                config.load_kube_config(
+                load_kube_config(
                     config_file=self.kubeconfig or os.path.expanduser("~/.kube/config"),
                     context=self.kube_context,
                     client_configuration=configuration,
@@ -120,8 +121,9 @@ class KubeConnection:
         from kubernetes.config.incluster_config import InClusterConfigLoader
 
         directory = self.environ.get("WBCTL_SERVICEACCOUNT_DIR") or SERVICEACCOUNT_DIR
+        loader: Callable[..., Any] = InClusterConfigLoader  # unannotated in the client
         try:
-            InClusterConfigLoader(
+            loader(
                 token_filename=os.path.join(directory, "token"),
                 cert_filename=os.path.join(directory, "ca.crt"),
                 environ=self.environ,
@@ -195,11 +197,13 @@ class KubeConnection:
         method, url, headers, serialized, post = client.param_serialize(
             method, path, query_params=query or [], header_params=headers, body=body, auth_settings=["BearerToken"]
         )
-        response = client.call_api(method, url, headers, serialized, post, _request_timeout=self.timeout)
+        # a RESTResponse, whose methods the client leaves unannotated
+        response: Any = client.call_api(method, url, headers, serialized, post, _request_timeout=self.timeout)
         response.read()
         if not 200 <= response.status <= 299:
             raise ApiException(http_resp=response, body=(response.data or b"").decode(errors="replace"))
-        return json.loads(response.data or b"{}")
+        answer: dict[str, Any] = json.loads(response.data or b"{}")
+        return answer
 
     def path(self, resource: str, name: str | None = None) -> str:
         paths = {
@@ -222,7 +226,8 @@ class KubeConnection:
 
     def close(self) -> None:
         if self._client is not None:
-            self._client.close()
+            close: Callable[[], None] = self._client.close  # unannotated in the client
+            close()
 
 
 def _status_message(exc: Any) -> str:
