@@ -86,15 +86,7 @@ def demo_deployment(
         ],
     )
     bigtable = {"project_id": project, "instance": instance, "cluster": cluster_id, "zone": zone}
-    fake.monitoring.add_series(project, CPU_LOAD, "bigtable_cluster", bigtable, zip(times, cpu))
-    fake.monitoring.add_series(project, NODE_COUNT, "bigtable_cluster", bigtable, zip(times, nodes), value_type="INT64")
-    fake.monitoring.add_series(
-        project,
-        STORAGE_UTILIZATION,
-        "bigtable_cluster",
-        bigtable,
-        [(t, 0.118 + 0.0002 * i) for i, t in enumerate(times)],
-    )
+    _add_bigtable_series(fake.monitoring, project, bigtable, times, cpu, nodes)
     _add_pubsub(fake.monitoring, project, subscription, namespace, times, backlog)
     return {
         "project": project,
@@ -119,6 +111,26 @@ def _bigtable_load(
         nodes = [min_nodes] * n
     cpu[int(n * 0.55) if not backlog else n - 1] = cpu_peak
     return cpu, nodes
+
+
+def _add_bigtable_series(
+    monitoring: MonitoringFake,
+    project: str,
+    labels: dict[str, str],
+    times: list[datetime],
+    cpu: list[float],
+    nodes: list[int],
+) -> None:
+    """The cluster's cpu_load, node_count and (slowly rising) storage_utilization."""
+    monitoring.add_series(project, CPU_LOAD, "bigtable_cluster", labels, zip(times, cpu))
+    monitoring.add_series(project, NODE_COUNT, "bigtable_cluster", labels, zip(times, nodes), value_type="INT64")
+    monitoring.add_series(
+        project,
+        STORAGE_UTILIZATION,
+        "bigtable_cluster",
+        labels,
+        [(t, 0.118 + 0.0002 * i) for i, t in enumerate(times)],
+    )
 
 
 def _add_pubsub(
