@@ -6,22 +6,29 @@ group (job `wbctl`, the context as a grouping label): each run replaces the prev
 finding that disappeared does not linger on the gateway. A textfile is written by the client
 to a temporary file and renamed over the target, so node-exporter's textfile collector never
 reads half a file (https://github.com/prometheus/node_exporter#textfile-collector).
+The client is imported on first use, never at module import: a command that does not export
+loads none of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from wbctl.core.measurements import FAMILIES, Sample
 from wbctl.errors import BackendError, WbctlError
 from wbctl.redact import url_without_credentials
 
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import Collector
+
 JOB = "wbctl"
+
+#: how prometheus-client sends a push: (url, method, timeout, headers, data) -> the request to make
+Handler = Callable[[str, str, float | None, list[tuple[str, str]], bytes], Callable[[], None]]
 
 
 class _Samples:
@@ -31,6 +38,8 @@ class _Samples:
         self._samples = samples
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        from prometheus_client.core import GaugeMetricFamily
+
         families: dict[str, GaugeMetricFamily] = {}
         for sample in self._samples:
             labels = [key for key, _ in sample.labels]
@@ -42,17 +51,19 @@ class _Samples:
 
 
 def registry(samples: Sequence[Sample]) -> CollectorRegistry:
+    from prometheus_client import CollectorRegistry
+
     built = CollectorRegistry(auto_describe=False)
-    built.register(_Samples(samples))  # type: ignore[arg-type]
+    built.register(_Samples(samples))
     return built
 
 
 def exposition(samples: Sequence[Sample], *, openmetrics: bool = False) -> str:
     if openmetrics:
-        from prometheus_client.openmetrics.exposition import (
-            generate_latest as generate_openmetrics,
-        )
+        from prometheus_client.openmetrics import exposition as openmetrics_exposition
 
+        # the client's OpenMetrics writer carries no annotations: its signature, as wbctl calls it
+        generate_openmetrics: Callable[[Collector], bytes] = openmetrics_exposition.generate_latest
         return generate_openmetrics(registry(samples)).decode()
     from prometheus_client import generate_latest
 
@@ -64,23 +75,13 @@ def push(url: str, samples: Sequence[Sample], *, context: str, timeout: float) -
     returns where they went (without credentials). Credentials in the URL become basic auth."""
     import urllib.error
 
-    from prometheus_client.exposition import (
-        basic_auth_handler,
-        default_handler,
-        push_to_gateway,
-    )
+    from prometheus_client.exposition import default_handler, push_to_gateway
 
     parts = urlsplit(url)
     gateway = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
-    handler: Any = default_handler
+    handler: Handler = default_handler
     if parts.username is not None:
-        from urllib.parse import unquote
-
-        username, password = unquote(parts.username), unquote(parts.password or "")
-
-        def handler(url: str, method: str, timeout: float | None, headers: list, data: bytes) -> Any:
-            return basic_auth_handler(url, method, timeout, headers, data, username, password)
-
+        handler = _basic_auth(unquote(parts.username), unquote(parts.password or ""))
     where = f'{url_without_credentials(url)} as job="{JOB}", context="{context}"'
     try:
         push_to_gateway(
@@ -101,6 +102,18 @@ def push(url: str, samples: Sequence[Sample], *, context: str, timeout: float) -
     except OSError as exc:  # a timeout, a reset connection
         raise BackendError(f"push to {where}: {exc}") from None
     return where
+
+
+def _basic_auth(username: str, password: str) -> Handler:
+    """The client's Pushgateway handler with basic auth, for credentials found in the URL."""
+    from prometheus_client.exposition import basic_auth_handler
+
+    def handler(
+        url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes
+    ) -> Callable[[], None]:
+        return basic_auth_handler(url, method, timeout, headers, data, username, password)
+
+    return handler
 
 
 def write_textfile(path: str, samples: Sequence[Sample]) -> None:

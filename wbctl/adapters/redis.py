@@ -11,7 +11,7 @@ import contextlib
 import os
 import ssl
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wbctl.core.model import Plan
@@ -185,7 +185,8 @@ class RedisAdapter:
         with self._translated("writing"):
             with self.client().pipeline(transaction=True) as pipe:
                 try:
-                    pipe.watch(*keys)
+                    watch: Callable[..., object] = pipe.watch  # unannotated in redis-py
+                    watch(*keys)
                     current = pipe.mget(keys)
                     for change, value in zip(plan.changes, current):
                         if value != change.before:

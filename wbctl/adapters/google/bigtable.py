@@ -118,7 +118,6 @@ class BigtableAdapter:
 
     def _update(self, plan: Plan, target: str, changes: list[Change]) -> None:
         from google.cloud.bigtable_admin_v2 import types
-        from google.protobuf import field_mask_pb2
 
         cluster = types.Cluster(name=target)
         desired = plan.writes.get(target)
@@ -139,11 +138,10 @@ class BigtableAdapter:
             if change.path == PATH_NODES:
                 cluster.serve_nodes = change.after
                 paths.append("serve_nodes")
-        mask = field_mask_pb2.FieldMask(paths=sorted(set(paths)))
+        # the mask as a mapping: proto-plus builds the FieldMask (google.protobuf has no types)
+        request = types.PartialUpdateClusterRequest(cluster=cluster, update_mask={"paths": sorted(set(paths))})
         with translated("update cluster", target, self.timeout, permission="bigtable.clusters.update"):
-            operation = self.client().partial_update_cluster(
-                cluster=cluster, update_mask=mask, retry=None, timeout=self.timeout
-            )
+            operation = self.client().partial_update_cluster(request=request, retry=None, timeout=self.timeout)
         if self.wait:
             self._wait(operation, target)
 
@@ -222,12 +220,13 @@ def _value(cluster: ClusterState, path: tuple[str, ...]) -> Any:
         return None if scaling is None else "on"
     if scaling is None:
         return None
-    return {
+    by_path: dict[tuple[str, ...], int | None] = {
         PATH_MIN: scaling.min_nodes,
         PATH_MAX: scaling.max_nodes,
         PATH_CPU: scaling.cpu_target,
         PATH_STORAGE: scaling.storage_target_gib,
-    }.get(path)
+    }
+    return by_path.get(path)
 
 
 def _set(message: Any, path: tuple[str, ...], value: Any) -> None:

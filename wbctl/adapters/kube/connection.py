@@ -1,8 +1,8 @@
 """The Kubernetes adapter's connection: the official client's ApiClient, built once from a
 kubeconfig (or the in-cluster config) with one retry of a refused connection; raw JSON
 requests through it; the URL of each resource wbctl touches; and API failures translated into
-one-line wbctl errors naming the verb and resource that were refused. Separate so reading and
-writing share one client and one error vocabulary. The client is imported on first use, never
+one-line wbctl errors naming the verb and resource that were refused. Separate so the reader
+(reading.py) and the writer (writing.py) share one client and one error vocabulary. The client is imported on first use, never
 at module import: `wbctl --help` loads no SDK.
 """
 
@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -57,7 +57,7 @@ class NotFound(BackendError):
 
 
 class KubeConnection:
-    """The client, raw requests and error translation that reading and writing build on."""
+    """The client, raw requests and error translation that the reader and the writer are given."""
 
     def __init__(
         self,
@@ -91,8 +91,9 @@ class KubeConnection:
             from kubernetes.config.config_exception import ConfigException
 
             configuration = client.Configuration()
+            load_kube_config: Callable[..., None] = config.load_kube_config  # unannotated in the client
             try:
-                config.load_kube_config(
+                load_kube_config(
                     config_file=self.kubeconfig or os.path.expanduser("~/.kube/config"),
                     context=self.kube_context,
                     client_configuration=configuration,
@@ -120,8 +121,9 @@ class KubeConnection:
         from kubernetes.config.incluster_config import InClusterConfigLoader
 
         directory = self.environ.get("WBCTL_SERVICEACCOUNT_DIR") or SERVICEACCOUNT_DIR
+        loader: Callable[..., Any] = InClusterConfigLoader  # unannotated in the client
         try:
-            InClusterConfigLoader(
+            loader(
                 token_filename=os.path.join(directory, "token"),
                 cert_filename=os.path.join(directory, "ca.crt"),
                 environ=self.environ,
@@ -133,7 +135,7 @@ class KubeConnection:
             ) from None
 
     @contextlib.contextmanager
-    def _translated(self, verb: str, resource: str, name: str | None = None) -> Iterator[None]:
+    def translated(self, verb: str, resource: str, name: str | None = None) -> Iterator[None]:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError
         from urllib3.exceptions import TimeoutError as Urllib3Timeout
@@ -172,7 +174,7 @@ class KubeConnection:
                 ) from exc
             raise BackendError(f"cannot reach the Kubernetes API at {self.server}: {one_line(text)}") from exc
 
-    def _request(
+    def request(
         self,
         method: str,
         path: str,
@@ -195,13 +197,15 @@ class KubeConnection:
         method, url, headers, serialized, post = client.param_serialize(
             method, path, query_params=query or [], header_params=headers, body=body, auth_settings=["BearerToken"]
         )
-        response = client.call_api(method, url, headers, serialized, post, _request_timeout=self.timeout)
+        # a RESTResponse, whose methods the client leaves unannotated
+        response: Any = client.call_api(method, url, headers, serialized, post, _request_timeout=self.timeout)
         response.read()
         if not 200 <= response.status <= 299:
             raise ApiException(http_resp=response, body=(response.data or b"").decode(errors="replace"))
-        return json.loads(response.data or b"{}")
+        answer: dict[str, Any] = json.loads(response.data or b"{}")
+        return answer
 
-    def _path(self, resource: str, name: str | None = None) -> str:
+    def path(self, resource: str, name: str | None = None) -> str:
         paths = {
             "deployments": f"/apis/apps/v1/namespaces/{self.namespace}/deployments",
             "deployments/scale": f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{{name}}/scale",
@@ -222,7 +226,8 @@ class KubeConnection:
 
     def close(self) -> None:
         if self._client is not None:
-            self._client.close()
+            close: Callable[[], None] = self._client.close  # unannotated in the client
+            close()
 
 
 def _status_message(exc: Any) -> str:

@@ -108,7 +108,7 @@ def pod(obj: dict[str, Any]) -> Pod:
     conditions = status.get("conditions") or []
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
     statuses = status.get("containerStatuses") or []
-    scheduled = next((c for c in conditions if c.get("type") == "PodScheduled"), {})
+    scheduled: dict[str, Any] = next((c for c in conditions if c.get("type") == "PodScheduled"), {})
     return Pod(
         name=_meta(obj).get("name", ""),
         labels=labels,

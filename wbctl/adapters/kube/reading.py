@@ -1,8 +1,9 @@
 """The Kubernetes adapter's reads: `observe` lists each kind a command needs once,
 label-selected by `app.kubernetes.io/instance=<instance>` and paginated, all kinds
 concurrently (never one call per service), and turns the answers into a KubeObservation; plus
-the CR, ConfigMaps by name, and GETs where absence is an answer. Separate from writing: a read
-never needs a plan, and its concurrency is its own concern.
+the CR, ConfigMaps by name, and GETs where absence is an answer. A KubeReader works through the
+connection it is given (connection.py); separate from writing: a read never needs a plan, and
+its concurrency is its own concern.
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ PARQUET_KINDS = ("deployments", "cronjobs", "pods", "cr", "csidrivers")
 RUNBOOK_KINDS = ("deployments", "horizontalpodautoscalers", "pods", "scaledobjects", "cr")  # the updater, seen whole
 
 
-class KubeReading(KubeConnection):
-    """Lists and GETs on top of the connection."""
+class KubeReader:
+    """Lists and GETs through a connection."""
 
-    page_size: int  # items per list page; KubeAdapter reads it from kube.PAGE_SIZE at call time
+    def __init__(self, connection: KubeConnection, *, page_size: Callable[[], int]) -> None:
+        self._connection = connection
+        self._page_size = page_size  # items per list page, asked at each list (KubeAdapter: kube.PAGE_SIZE)
 
     def observe(self, kinds: tuple[str, ...] = ALL_KINDS) -> KubeObservation:
         """The instance's workloads, pods, autoscalers, nodes and CR: one list call per kind, concurrently."""
-        self.client()
+        self._connection.client()
         readers: dict[str, Callable[[], Any]] = {
             "deployments": lambda: self._list("deployments"),
             "cronjobs": lambda: self._list("cronjobs"),
@@ -48,7 +51,12 @@ class KubeReading(KubeConnection):
         with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
             futures = {kind: pool.submit(readers[kind]) for kind in kinds}
             results = {kind: future.result() for kind, future in futures.items()}
-        observation = KubeObservation(self.server, self.namespace, self.instance)
+        return self._observation(kinds, results)
+
+    def _observation(self, kinds: tuple[str, ...], results: dict[str, Any]) -> KubeObservation:
+        """What the lists answered, as wbctl's observation; a kind that could not be read is a note."""
+        connection = self._connection
+        observation = KubeObservation(connection.server, connection.namespace, connection.instance)
         observation.workloads = [convert.deployment(d) for d in results.get("deployments", [])]
         observation.workloads += [convert.cronjob(c) for c in results.get("cronjobs", [])]
         observation.pods = [convert.pod(p) for p in results.get("pods", [])]
@@ -72,7 +80,7 @@ class KubeReading(KubeConnection):
             observation.cr = cr
             if cr is None:
                 observation.notes.append(
-                    f"no WeightsAndBiases resource named {self.instance} in namespace {self.namespace}: "
+                    f"no WeightsAndBiases resource named {connection.instance} in namespace {connection.namespace}: "
                     "chart version and values unknown"
                 )
         return observation
@@ -80,14 +88,14 @@ class KubeReading(KubeConnection):
     def _list(self, resource: str, *, selected: bool = True) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token: str | None = None
-        with self._translated("list", resource):
+        with self._connection.translated("list", resource):
             while True:
-                query = [("limit", str(self.page_size))]
+                query = [("limit", str(self._page_size()))]
                 if selected:
-                    query.append(("labelSelector", f"{INSTANCE_LABEL}={self.instance}"))
+                    query.append(("labelSelector", f"{INSTANCE_LABEL}={self._connection.instance}"))
                 if token:
                     query.append(("continue", token))
-                page = self._request("GET", self._path(resource), query=query)
+                page = self._connection.request("GET", self._connection.path(resource), query=query)
                 items.extend(page.get("items") or [])
                 token = (page.get("metadata") or {}).get("continue")
                 if not token:
@@ -118,9 +126,9 @@ class KubeReading(KubeConnection):
         wanted = sorted(set(names))
         if not wanted:
             return {}
-        self.client()
+        self._connection.client()
         with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
-            found = dict(zip(wanted, pool.map(lambda name: self._get("configmaps", name), wanted)))
+            found = dict(zip(wanted, pool.map(lambda name: self.get("configmaps", name), wanted)))
         return {
             name: {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
             for name, obj in found.items()
@@ -128,12 +136,13 @@ class KubeReading(KubeConnection):
         }
 
     def read_cr(self) -> WandbResource | None:
-        raw = self._get("cr", self.instance)
+        raw = self.get("cr", self._connection.instance)
         return None if raw is None else convert.wandb_resource(raw)
 
-    def _get(self, resource: str, name: str) -> dict[str, Any] | None:
+    def get(self, resource: str, name: str) -> dict[str, Any] | None:
+        """One object by name; None when the API server has none (a 404)."""
         try:
-            with self._translated("get", resource, name):
-                return self._request("GET", self._path(resource, name))
+            with self._connection.translated("get", resource, name):
+                return self._connection.request("GET", self._connection.path(resource, name))
         except NotFound:
             return None

@@ -2,8 +2,9 @@
 deployments/scale, HPAs, or an HPA created or deleted where the plan says so), each carrying
 the resourceVersion the plan read, so a concurrent change is a conflict rather than a lost
 update; the API server's own dry run of the same writes (`validate`); and the read-back that
-checks each change landed. Separate from reading so the code path that mutates a cluster is
-small and reviewable alone.
+checks each change landed. A KubeWriter works through the connection it is given
+(connection.py) and reads back through the reader (reading.py); separate from reading so the
+code path that mutates a cluster is small and reviewable alone.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from wbctl.adapters.kube.connection import KubeConnection
 from wbctl.adapters.kube.convert import cpu_target_percent
-from wbctl.adapters.kube.reading import KubeReading
+from wbctl.adapters.kube.reading import KubeReader
 from wbctl.core.model import Change, KubeWrite, Plan
 from wbctl.errors import UsageError, VerificationError
 
 
-class KubeWriting(KubeReading):
-    """apply, validate (a dry run) and read_back of a Plan; the read-back GETs through KubeReading."""
+class KubeWriter:
+    """apply, validate (a dry run) and read_back of a Plan; the read-back GETs through the reader."""
 
-    # --- changes ----------------------------------------------------------------------
+    def __init__(self, connection: KubeConnection, reader: KubeReader) -> None:
+        self._connection = connection
+        self._reader = reader
 
     def apply(self, plan: Plan) -> None:
         self._write(plan, dry_run=False)
@@ -39,13 +43,19 @@ class KubeWriting(KubeReading):
             version = {"resourceVersion": pre.resource_version or None}
             if kind == "weightsandbiases":
                 body = {**_nested(changes), "metadata": version}
-                with self._translated("patch", "cr", name):
-                    self._request("PATCH", self._path("cr", name), query=query, body=body, content_type=merge)
+                with self._connection.translated("patch", "cr", name):
+                    self._connection.request(
+                        "PATCH", self._connection.path("cr", name), query=query, body=body, content_type=merge
+                    )
             elif kind == "deployment":
                 body = {"metadata": version, "spec": {"replicas": changes[0].after}}
-                with self._translated("patch", "deployments/scale", name):
-                    self._request(
-                        "PATCH", self._path("deployments/scale", name), query=query, body=body, content_type=merge
+                with self._connection.translated("patch", "deployments/scale", name):
+                    self._connection.request(
+                        "PATCH",
+                        self._connection.path("deployments/scale", name),
+                        query=query,
+                        body=body,
+                        content_type=merge,
                     )
             elif kind == "horizontalpodautoscaler":
                 self._write_hpa(name, changes, pre, query)
@@ -60,8 +70,8 @@ class KubeWriting(KubeReading):
                 "apiVersion": "v1",
                 "preconditions": {"resourceVersion": pre.resource_version or None},
             }
-            with self._translated("delete", resource, name):
-                self._request("DELETE", self._path(resource, name), query=query, body=options)
+            with self._connection.translated("delete", resource, name):
+                self._connection.request("DELETE", self._connection.path(resource, name), query=query, body=options)
             return
         spec: dict[str, Any] = {}
         for change in changes:
@@ -72,13 +82,17 @@ class KubeWriting(KubeReading):
         if pre.create is not None:
             manifest = json.loads(json.dumps(pre.create))
             manifest["spec"].update(spec)
-            with self._translated("create", resource, name):
-                self._request("POST", self._path(resource), query=query, body=manifest)
+            with self._connection.translated("create", resource, name):
+                self._connection.request("POST", self._connection.path(resource), query=query, body=manifest)
             return
         body = {"metadata": {"resourceVersion": pre.resource_version or None}, "spec": spec}
-        with self._translated("patch", resource, name):
-            self._request(
-                "PATCH", self._path(resource, name), query=query, body=body, content_type="application/merge-patch+json"
+        with self._connection.translated("patch", resource, name):
+            self._connection.request(
+                "PATCH",
+                self._connection.path(resource, name),
+                query=query,
+                body=body,
+                content_type="application/merge-patch+json",
             )
 
     def read_back(self, plan: Plan) -> None:
@@ -87,7 +101,7 @@ class KubeWriting(KubeReading):
             resource = {"weightsandbiases": "cr", "deployment": "deployments/scale"}.get(
                 kind, "horizontalpodautoscalers"
             )
-            actual = self._get(resource, name)
+            actual = self._reader.get(resource, name)
             for change in changes:
                 found = _at(actual, change.path) if actual is not None else None
                 if change.path == ("spec", "metrics", "cpu") and actual is not None:

@@ -12,7 +12,7 @@ proto-plus / protobuf types, so what the fake answers is exactly what the client
 - `google.bigtable.admin.v2.BigtableInstanceAdmin`: GetInstance, ListClusters (instance `-`
   lists every instance's clusters), GetCluster, PartialUpdateCluster. The latter validates the
   update mask (`serve_nodes`, `cluster_config.cluster_autoscaling_config` and its sub-paths),
-  applies Google's autoscaling limits (google_semantics.py), treats serve_nodes as output-only on
+  applies Google's autoscaling limits (bigtable/rules.py), treats serve_nodes as output-only on
   an autoscaled cluster (a serve_nodes-only update is silently ignored there, as the real API
   does), turns autoscaling off when the config is cleared and serve_nodes set, and answers a
   `google.longrunning.Operation` whose metadata is a PartialUpdateClusterMetadata and whose
@@ -33,31 +33,31 @@ update's operation completes. Every call is recorded in `calls` as (method, requ
 `connections()` counts the client connections (gRPC peers) that called since the last
 reset_calls(): how a test sees that a loop reuses its channel.
 
-Where the parts live (this module puts the services together on one server and re-exports the
-public names): google_grpc.py (server, call log, faults), google_bigtable_service.py (instance
-admin, operations), google_monitoring_service.py (ListTimeSeries, the metric types),
-google_demo.py (a plausible deployment's data); the pure rules are in google_semantics.py.
+Where the parts live (this module composes them and re-exports the public names): grpc.py
+(the server shell: call log, faults), bigtable/service.py (instance admin, operations, their
+state), monitoring/service.py (ListTimeSeries, the series, the metric types), demo.py (a
+plausible deployment's data); the pure rules are in bigtable/rules.py and the monitoring
+package (filter, aggregation, series).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
 
-from wbctl.sandbox.google.bigtable.service import (
-    BIGTABLE_ADMIN,
-    BIGTABLE_METHODS,
-    OPERATIONS,
-    BigtableAdminFake,
-)
+import grpc
+
+from wbctl.sandbox.google.bigtable.service import BIGTABLE_ADMIN, OPERATIONS, BigtableAdminFake
 from wbctl.sandbox.google.demo import demo_deployment, terraform_instance_name
-from wbctl.sandbox.google.grpc import MethodTable
+from wbctl.sandbox.google.grpc import GrpcServer
 from wbctl.sandbox.google.monitoring.service import (
     ACK_MESSAGE_COUNT,
     CPU_LOAD,
     CPU_LOAD_HOTTEST_NODE,
     EXPIRED_ACK_DEADLINES,
     METRIC_SERVICE,
-    MONITORING_METHODS,
     NODE_COUNT,
     OLDEST_UNACKED_AGE,
     SEND_MESSAGE_COUNT,
@@ -85,7 +85,161 @@ __all__ = [
 ]
 
 
-class FakeGoogleAPIs(MonitoringFake, BigtableAdminFake):
-    """Bigtable instance admin + long-running operations + Cloud Monitoring on one gRPC port."""
+class FakeGoogleAPIs:
+    """Bigtable instance admin + long-running operations + Cloud Monitoring on one gRPC port.
 
-    _METHODS: ClassVar[MethodTable] = {**BIGTABLE_METHODS, **MONITORING_METHODS}
+    Composed of the two service objects (`bigtable`, `monitoring`: each its own state) and the
+    server shell that serves both (`server`: port, faults, call log, `on_call`); the methods
+    below delegate to them, so tests and the sandbox hold one object."""
+
+    def __init__(self, *, max_workers: int = 16) -> None:
+        self.bigtable = BigtableAdminFake()
+        self.monitoring = MonitoringFake()
+        self.server = GrpcServer([self.bigtable, self.monitoring], max_workers=max_workers)
+
+    # -- the server: lifecycle, calls, faults ---------------------------------------------------
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def address(self) -> str:
+        """`127.0.0.1:PORT`: what WBCTL_GCP_EMULATOR_HOST is set to, and what grpc.insecure_channel takes."""
+        return self.server.address
+
+    @property
+    def on_call(self) -> Callable[[str], None] | None:
+        """Called (outside any lock) with the method's name before each call is served."""
+        return self.server.on_call
+
+    @on_call.setter
+    def on_call(self, hook: Callable[[str], None] | None) -> None:
+        self.server.on_call = hook
+
+    @property
+    def calls(self) -> list[tuple[str, Any]]:
+        """Every call since start or reset_calls(): (method, request)."""
+        return self.server.calls
+
+    @property
+    def metadata(self) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+        """Every call's (method, invocation metadata)."""
+        return self.server.metadata
+
+    def count(self, method: str | None = None) -> int:
+        return self.server.count(method)
+
+    def requests(self, method: str) -> list[Any]:
+        return self.server.requests(method)
+
+    def connections(self) -> int:
+        """Client connections that called since start or reset_calls() (GrpcServer.connections)."""
+        return self.server.connections()
+
+    def reset_calls(self) -> None:
+        self.server.reset_calls()
+
+    def fail(
+        self,
+        method: str,
+        code: grpc.StatusCode,
+        message: str | None = None,
+        *,
+        times: int | None = None,
+        after: int = 0,
+    ) -> None:
+        """Answer `method` with `code` (GrpcServer.fail: `times`, `after`, the real API's wording)."""
+        self.server.fail(method, code, message, times=times, after=after)
+
+    def hang(self, method: str) -> None:
+        self.server.hang(method)
+
+    def latency(self, method: str, seconds: float) -> None:
+        self.server.latency(method, seconds)
+
+    def latency_all(self, seconds: float) -> None:
+        self.server.latency_all(seconds)
+
+    def reset_faults(self) -> None:
+        """No faults, no latency, and PartialUpdateCluster's operations done at once again."""
+        self.server.reset_faults()
+        self.bigtable.reset_operations()
+
+    # -- Bigtable's state -----------------------------------------------------------------------
+
+    def add_instance(
+        self,
+        project: str,
+        instance_id: str,
+        *,
+        display_name: str | None = None,
+        clusters: Sequence[Mapping[str, Any]],
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """An instance and its clusters (BigtableAdminFake.add_instance)."""
+        self.bigtable.add_instance(project, instance_id, display_name=display_name, clusters=clusters, labels=labels)
+
+    def cluster(self, project: str, instance: str, cluster: str) -> dict[str, Any]:
+        return self.bigtable.cluster(project, instance, cluster)
+
+    def set_serve_nodes(self, project: str, instance: str, cluster: str, nodes: int) -> None:
+        self.bigtable.set_serve_nodes(project, instance, cluster, nodes)
+
+    def state(self) -> dict[str, Any]:
+        """The Bigtable state as JSON-able data (the sandbox saves it between invocations)."""
+        return self.bigtable.state()
+
+    def load_state(self, saved: Mapping[str, Any]) -> None:
+        self.bigtable.load_state(saved)
+
+    def operation_polls(self, n: int) -> None:
+        self.bigtable.operation_polls(n)
+
+    def operation_delay(self, seconds: float) -> None:
+        self.bigtable.operation_delay(seconds)
+
+    # -- Monitoring's state ---------------------------------------------------------------------
+
+    def add_series(
+        self,
+        project: str,
+        metric_type: str,
+        resource_type: str,
+        resource_labels: Mapping[str, str],
+        points: Iterable[tuple[datetime, float | int]],
+        metric_labels: Mapping[str, str] | None = None,
+        value_type: str = "DOUBLE",
+        metric_kind: str = "GAUGE",
+        sample_period: int = 60,
+    ) -> None:
+        """Points added to a time series (MonitoringFake.add_series)."""
+        self.monitoring.add_series(
+            project,
+            metric_type,
+            resource_type,
+            resource_labels,
+            points,
+            metric_labels,
+            value_type=value_type,
+            metric_kind=metric_kind,
+            sample_period=sample_period,
+        )
+
+    def clear_series(self) -> None:
+        self.monitoring.clear_series()

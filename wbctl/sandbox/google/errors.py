@@ -1,5 +1,5 @@
 """InvalidArgument: the one error the Google fakes' pure rules raise (a bad filter, aggregation
-or cluster update); the gRPC layer (google_grpc.py) answers it as INVALID_ARGUMENT with its
+or cluster update); the gRPC shell (grpc.py) answers it as INVALID_ARGUMENT with its
 message. On its own so the Monitoring and Bigtable rules share it without importing each other
 or gRPC.
 """

@@ -1,28 +1,46 @@
-"""The gRPC plumbing of FakeGoogleAPIs: one `grpc.server` on 127.0.0.1 (port 0) serving the
-methods each service class lists in `_METHODS`; every call recorded (method, request,
-invocation metadata, and the client connection it came on) and put through the armed faults
-(fail with any status, for the next n calls or until reset; hang; latency) before the
-implementation runs under the fake's lock. Separate from the services so the Bigtable and
-Monitoring modules hold only what their APIs answer.
+"""The gRPC shell of the Google fakes: one `grpc.server` on 127.0.0.1 (port 0) serving the
+methods of the service objects registered with it (Bigtable admin, Cloud Monitoring); every
+call recorded (method, request, invocation metadata, and the client connection it came on) and
+put through the armed faults (fail with any status, for the next n calls or until reset; hang;
+latency) before the service's implementation runs under that service's lock. Separate from the
+services so the Bigtable and Monitoring modules hold only what their APIs answer.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, Protocol, Self
 
 import grpc
 
 from wbctl.sandbox.google.errors import InvalidArgument
 
-#: method -> (service, request deserializer, response serializer, implementation)
-MethodTable = dict[str, tuple[str, Callable[[bytes], Any], Callable[[Any], bytes], str]]
+
+@dataclass(frozen=True)
+class Method:
+    """One unary method a service serves, by its short name ("GetInstance", "ListTimeSeries")."""
+
+    service: str  # the gRPC service, e.g. "google.bigtable.admin.v2.BigtableInstanceAdmin"
+    deserialize: Callable[[bytes], Any]  # the request's
+    serialize: Callable[[Any], bytes]  # the response's
+    implementation: Callable[[Any], Any]  # request -> response; raises Abort or InvalidArgument
+    denied: Callable[[Any], str]  # request -> the real API's PERMISSION_DENIED wording
+
+
+class FakeService(Protocol):
+    """What the shell needs of a service object: its methods, and the lock over its state that
+    each implementation runs under (the service's own state methods take it too)."""
+
+    @property
+    def lock(self) -> threading.RLock: ...
+
+    def methods(self) -> Mapping[str, Method]: ...
 
 
 class Abort(Exception):
@@ -57,27 +75,9 @@ class _Fault:
     after: int = 0  # calls answered normally before the fault begins
 
 
-_PERMISSIONS = {
-    "GetInstance": "bigtable.instances.get",
-    "ListClusters": "bigtable.clusters.list",
-    "GetCluster": "bigtable.clusters.get",
-    "PartialUpdateCluster": "bigtable.clusters.update",
-    "GetOperation": "bigtable.clusters.get",
-}
-
-
-def _default_message(method: str, code: grpc.StatusCode, request: Any) -> str:
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        if method == "ListTimeSeries":
-            return "Permission monitoring.timeSeries.list denied (or the resource may not exist)."
-        resource = {
-            "GetInstance": lambda: request.name,
-            "GetCluster": lambda: request.name,
-            "ListClusters": lambda: request.parent,
-            "PartialUpdateCluster": lambda: request.cluster.name,
-            "GetOperation": lambda: request.name,
-        }[method]()
-        return f"Permission '{_PERMISSIONS[method]}' denied on resource '{resource}' (or it may not exist)."
+def _default_message(code: grpc.StatusCode) -> str:
+    """The real API's wording for a status a fault answers with (PERMISSION_DENIED aside: the
+    service's method words that one)."""
     if code == grpc.StatusCode.UNAVAILABLE:
         return "The service is currently unavailable."
     if code == grpc.StatusCode.UNAUTHENTICATED:
@@ -92,18 +92,41 @@ def _default_message(method: str, code: grpc.StatusCode, request: Any) -> str:
     return f"{code.name.replace('_', ' ').capitalize()}."
 
 
-class GoogleGrpcFake:
-    """The server, the call log and the faults; a subclass adds a service's state and methods
-    and lists the methods in `_METHODS`."""
+@dataclass(frozen=True)
+class _Registered:
+    method: Method
+    lock: threading.RLock  # its service's
 
-    _METHODS: ClassVar[MethodTable] = {}
 
-    def __init__(self, *, max_workers: int = 16) -> None:
+@dataclass(frozen=True)
+class _Admitted:
+    """What the faults make of one call, decided under the server's lock."""
+
+    hang: bool
+    delay: float
+    fault: _Fault | None
+
+
+class GrpcServer:
+    """The server, the call log and the faults, over the services registered with it."""
+
+    #: called (outside any lock) before each call is served: the sandbox brings its simulated
+    #: deployment up to the present there (new metric points, Bigtable's node count)
+    on_call: Callable[[str], None] | None
+
+    def __init__(self, services: Sequence[FakeService], *, max_workers: int = 16) -> None:
+        self._methods: dict[str, _Registered] = {}
+        for service in services:
+            for name, method in service.methods().items():
+                if name in self._methods:
+                    raise ValueError(f"two services serve {name!r}")
+                self._methods[name] = _Registered(method, service.lock)
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._server: grpc.Server | None = None
         self._port = 0
         self._max_workers = max_workers
+        self.on_call = None
         self.calls: list[tuple[str, Any]] = []
         self.metadata: list[tuple[str, tuple[tuple[str, str], ...]]] = []  # (method, invocation metadata)
         self._faults: dict[str, _Fault] = {}
@@ -216,61 +239,69 @@ class GoogleGrpcFake:
             self._latency_all = 0.0
 
     def _check_method(self, method: str) -> None:
-        if method not in self._METHODS:
-            raise ValueError(f"unknown method {method!r} (known: {', '.join(self._METHODS)})")
+        if method not in self._methods:
+            raise ValueError(f"unknown method {method!r} (known: {', '.join(self._methods)})")
 
     # -- gRPC plumbing --------------------------------------------------------------------------
 
     def _handlers(self) -> list[grpc.GenericRpcHandler]:
         by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
-        for method, (service, request_type, serialize, impl) in self._METHODS.items():
-            by_service.setdefault(service, {})[method] = grpc.unary_unary_rpc_method_handler(
-                self._wrap(method, getattr(self, impl)),
-                request_deserializer=request_type,
-                response_serializer=serialize,
+        for name, registered in self._methods.items():
+            method = registered.method
+            by_service.setdefault(method.service, {})[name] = grpc.unary_unary_rpc_method_handler(
+                self._handler(name, registered),
+                request_deserializer=method.deserialize,
+                response_serializer=method.serialize,
             )
         return [grpc.method_handlers_generic_handler(service, methods) for service, methods in by_service.items()]
 
-    #: called (outside the lock) before each call is served: the sandbox brings its simulated
-    #: deployment up to the present there (new metric points, Bigtable's node count)
-    on_call: Callable[[str], None] | None = None
+    def _handler(self, name: str, registered: _Registered) -> Callable[[Any, grpc.ServicerContext], Any]:
+        method = registered.method
 
-    def _wrap(self, method: str, impl: Callable[[Any], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
         def handler(request: Any, context: grpc.ServicerContext) -> Any:
             if self.on_call is not None:
-                self.on_call(method)
-            with self._lock:
-                self.calls.append((method, request))
-                self.metadata.append((method, tuple((m.key, str(m.value)) for m in context.invocation_metadata())))
-                if (peer := context.peer()) not in self._peers:
-                    self._peers.add(peer)
-                    self._new_peers += 1
-                hang = method in self._hangs
-                delay = self._latency.get(method, self._latency_all)
-                fault = self._faults.get(method)
-                if fault is not None and fault.after > 0:
-                    fault.after -= 1
-                    fault = None
-                elif fault is not None and fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        del self._faults[method]
-            if hang:
+                self.on_call(name)
+            admitted = self._admit(name, request, context)
+            if admitted.hang:
                 while context.is_active() and not self._stopping.wait(0.05):
                     pass
                 context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
-            if delay:  # outside the lock: concurrent calls wait side by side, as on a real network
-                until = time.monotonic() + delay
+            if admitted.delay:  # outside the lock: concurrent calls wait side by side, as on a real network
+                until = time.monotonic() + admitted.delay
                 while (left := until - time.monotonic()) > 0 and context.is_active():
                     self._stopping.wait(min(left, 0.05))
-            if fault is not None:
-                context.abort(fault.code, fault.message or _default_message(method, fault.code, request))
+            if (fault := admitted.fault) is not None:
+                if fault.message:
+                    message = fault.message
+                elif fault.code == grpc.StatusCode.PERMISSION_DENIED:
+                    message = method.denied(request)
+                else:
+                    message = _default_message(fault.code)
+                context.abort(fault.code, message)
             try:
-                with self._lock:
-                    return impl(request)
+                with registered.lock:
+                    return method.implementation(request)
             except Abort as abort:
                 context.abort(abort.code, abort.message)
             except InvalidArgument as exc:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
 
         return handler
+
+    def _admit(self, name: str, request: Any, context: grpc.ServicerContext) -> _Admitted:
+        """Record the call (request, metadata, connection) and take what the faults say of it."""
+        with self._lock:
+            self.calls.append((name, request))
+            self.metadata.append((name, tuple((m.key, str(m.value)) for m in context.invocation_metadata())))
+            if (peer := context.peer()) not in self._peers:
+                self._peers.add(peer)
+                self._new_peers += 1
+            fault = self._faults.get(name)
+            if fault is not None and fault.after > 0:
+                fault.after -= 1
+                fault = None
+            elif fault is not None and fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    del self._faults[name]
+            return _Admitted(name in self._hangs, self._latency.get(name, self._latency_all), fault)

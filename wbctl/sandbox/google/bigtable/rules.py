@@ -2,7 +2,7 @@
 accepts, the autoscaling limits (CPU target 10-80 %, max <= 10 x min, min >= 1, storage target
 per node by storage type), serve_nodes output-only under autoscaling, and what turning
 autoscaling off needs. Pure (no gRPC, no protobuf), so the rules read and test as plain
-functions; the Bigtable fake (google_bigtable_service.py) applies them.
+functions; the Bigtable fake (bigtable/service.py) applies them.
 """
 
 from __future__ import annotations

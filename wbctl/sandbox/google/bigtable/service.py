@@ -1,35 +1,29 @@
 """The Bigtable instance admin fake and its long-running operations: instances and clusters kept
 as plain dicts (the sandbox saves and restores them), GetInstance, ListClusters (instance `-`
 lists every instance's clusters), GetCluster, PartialUpdateCluster (Google's rules from
-bigtable_rules.py; the cluster RESIZING while its operation is pending) and GetOperation, which
+bigtable/rules.py; the cluster RESIZING while its operation is pending) and GetOperation, which
 `operation.result()` polls; an operation completes after a number of polls or a delay.
-Separate from Monitoring: the two APIs share only the server (google_grpc.py).
+A service object the gRPC shell (grpc.py) serves; separate from Monitoring, its own state.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from google.cloud.bigtable_admin_v2.types import bigtable_instance_admin as bia
-from google.cloud.bigtable_admin_v2.types import common as bt_common
 from google.cloud.bigtable_admin_v2.types import instance as bti
-from google.longrunning import operations_pb2
-from google.protobuf import any_pb2
+from google.longrunning import operations_pb2  # type: ignore[import-untyped]  # no py.typed: Any
 
 from wbctl.sandbox.google.bigtable.rules import apply_cluster_update
-from wbctl.sandbox.google.grpc import (
-    Abort,
-    GoogleGrpcFake,
-    MethodTable,
-    invalid_argument,
-)
+from wbctl.sandbox.google.grpc import Abort, Method, invalid_argument
 
 BIGTABLE_ADMIN = "google.bigtable.admin.v2.BigtableInstanceAdmin"
 OPERATIONS = "google.longrunning.Operations"
@@ -50,38 +44,16 @@ class _Operation:
     finish_time: datetime | None = None
 
 
-#: Bigtable's methods: name -> (service, request deserializer, response serializer, implementation)
-BIGTABLE_METHODS: MethodTable = {
-    "GetInstance": (BIGTABLE_ADMIN, bia.GetInstanceRequest.deserialize, bti.Instance.serialize, "_get_instance"),
-    "ListClusters": (
-        BIGTABLE_ADMIN,
-        bia.ListClustersRequest.deserialize,
-        bia.ListClustersResponse.serialize,
-        "_list_clusters",
-    ),
-    "GetCluster": (BIGTABLE_ADMIN, bia.GetClusterRequest.deserialize, bti.Cluster.serialize, "_get_cluster"),
-    "PartialUpdateCluster": (
-        BIGTABLE_ADMIN,
-        bia.PartialUpdateClusterRequest.deserialize,
-        operations_pb2.Operation.SerializeToString,
-        "_partial_update_cluster",
-    ),
-    "GetOperation": (
-        OPERATIONS,
-        operations_pb2.GetOperationRequest.FromString,
-        operations_pb2.Operation.SerializeToString,
-        "_get_operation",
-    ),
-}
+def _denied(permission: str, resource: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Bigtable's PERMISSION_DENIED wording: the IAM permission and the resource refused."""
+    return lambda request: f"Permission '{permission}' denied on resource '{resource(request)}' (or it may not exist)."
 
 
-class BigtableAdminFake(GoogleGrpcFake):
+class BigtableAdminFake:
     """Bigtable instance admin and its long-running operations (see the module docstring)."""
 
-    _METHODS = BIGTABLE_METHODS
-
-    def __init__(self, *, max_workers: int = 16) -> None:
-        super().__init__(max_workers=max_workers)
+    def __init__(self) -> None:
+        self.lock = threading.RLock()  # over the state below; the shell serves each call under it
         # project -> instance id -> {"display_name", "labels", "clusters": {id: cluster dict}}
         self._instances: dict[str, dict[str, dict[str, Any]]] = {}
         self._operations: dict[str, _Operation] = {}
@@ -124,7 +96,7 @@ class BigtableAdminFake(GoogleGrpcFake):
                 "autoscaling": autoscaling,
                 "state": "READY",
             }
-        with self._lock:
+        with self.lock:
             self._instances.setdefault(project, {})[instance_id] = {
                 "display_name": display_name or instance_id,
                 "labels": dict(labels or {}),
@@ -134,28 +106,23 @@ class BigtableAdminFake(GoogleGrpcFake):
     def cluster(self, project: str, instance: str, cluster: str) -> dict[str, Any]:
         """A copy of the stored cluster: id, location, storage_type, serve_nodes, state
         ("READY"/"RESIZING"), autoscaling ({min, max, cpu_target, storage_target_gib} or None)."""
-        with self._lock:
+        with self.lock:
             self._finish_due_operations()
             return copy.deepcopy(self._instances[project][instance]["clusters"][cluster])
 
-    def cluster_proto(self, project: str, instance: str, cluster: str) -> bti.Cluster:
-        with self._lock:
-            self._finish_due_operations()
-            return self._cluster_pb(project, instance, self._instances[project][instance]["clusters"][cluster])
-
     def set_serve_nodes(self, project: str, instance: str, cluster: str, nodes: int) -> None:
         """What Bigtable's autoscaler does: the node count within the autoscaling limits (the sandbox's model decides it)."""
-        with self._lock:
+        with self.lock:
             self._instances[project][instance]["clusters"][cluster]["serve_nodes"] = int(nodes)
 
     def state(self) -> dict[str, Any]:
         """The Bigtable state as JSON-able data (the sandbox saves it between invocations)."""
-        with self._lock:
+        with self.lock:
             self._finish_due_operations()
             return copy.deepcopy({"instances": self._instances})
 
     def load_state(self, saved: Mapping[str, Any]) -> None:
-        with self._lock:
+        with self.lock:
             self._instances = copy.deepcopy(dict(saved.get("instances", {})))
             for project in self._instances.values():
                 for inst in project.values():
@@ -164,20 +131,60 @@ class BigtableAdminFake(GoogleGrpcFake):
 
     def operation_polls(self, n: int) -> None:
         """PartialUpdateCluster's operation is done after n GetOperation calls (0: done at once)."""
-        with self._lock:
+        with self.lock:
             self._op_polls, self._op_delay = max(0, n), None
 
     def operation_delay(self, seconds: float) -> None:
         """PartialUpdateCluster's operation is done `seconds` after the request."""
-        with self._lock:
+        with self.lock:
             self._op_polls, self._op_delay = 0, seconds
 
-    def reset_faults(self) -> None:
-        with self._lock:
-            super().reset_faults()
+    def reset_operations(self) -> None:
+        """Operations done at once again (what reset_faults restores besides the server's faults)."""
+        with self.lock:
             self._op_polls, self._op_delay = 0, None
 
     # -- Bigtable instance admin ----------------------------------------------------------------
+
+    def methods(self) -> dict[str, Method]:
+        """The methods the shell serves: short name -> wire service, messages, implementation."""
+        return {
+            "GetInstance": Method(
+                BIGTABLE_ADMIN,
+                bia.GetInstanceRequest.deserialize,
+                bti.Instance.serialize,
+                self._get_instance,
+                _denied("bigtable.instances.get", lambda request: request.name),
+            ),
+            "ListClusters": Method(
+                BIGTABLE_ADMIN,
+                bia.ListClustersRequest.deserialize,
+                bia.ListClustersResponse.serialize,
+                self._list_clusters,
+                _denied("bigtable.clusters.list", lambda request: request.parent),
+            ),
+            "GetCluster": Method(
+                BIGTABLE_ADMIN,
+                bia.GetClusterRequest.deserialize,
+                bti.Cluster.serialize,
+                self._get_cluster,
+                _denied("bigtable.clusters.get", lambda request: request.name),
+            ),
+            "PartialUpdateCluster": Method(
+                BIGTABLE_ADMIN,
+                bia.PartialUpdateClusterRequest.deserialize,
+                operations_pb2.Operation.SerializeToString,
+                self._partial_update_cluster,
+                _denied("bigtable.clusters.update", lambda request: request.cluster.name),
+            ),
+            "GetOperation": Method(
+                OPERATIONS,
+                operations_pb2.GetOperationRequest.FromString,
+                operations_pb2.Operation.SerializeToString,
+                self._get_operation,
+                _denied("bigtable.clusters.get", lambda request: request.name),
+            ),
+        }
 
     def _instance(self, name: str) -> tuple[str, str, dict[str, Any]]:
         match = _INSTANCE_NAME.fullmatch(name)
@@ -223,11 +230,11 @@ class BigtableAdminFake(GoogleGrpcFake):
         return bti.Cluster(
             name=f"projects/{project}/instances/{instance_id}/clusters/{cluster['id']}",
             location=f"projects/{project}/locations/{cluster['location']}",
-            state=bti.Cluster.State[cluster.get("state", "READY")],
+            state=cluster.get("state", "READY"),  # proto-plus takes an enum member's name
             serve_nodes=cluster["serve_nodes"],
             node_scaling_factor=bti.Cluster.NodeScalingFactor.NODE_SCALING_FACTOR_1X,
             cluster_config=config,
-            default_storage_type=bt_common.StorageType[cluster["storage_type"]],
+            default_storage_type=cluster["storage_type"],
         )
 
     def _get_instance(self, request: bia.GetInstanceRequest) -> bti.Instance:
@@ -317,9 +324,8 @@ class BigtableAdminFake(GoogleGrpcFake):
         metadata = bia.PartialUpdateClusterMetadata(
             request_time=op.request_time, finish_time=op.finish_time, original_request=op.request
         )
-        packed_metadata = any_pb2.Any()
-        packed_metadata.Pack(bia.PartialUpdateClusterMetadata.pb(metadata))
-        result = operations_pb2.Operation(name=op.name, metadata=packed_metadata, done=op.done)
+        result = operations_pb2.Operation(name=op.name, done=op.done)
+        result.metadata.Pack(bia.PartialUpdateClusterMetadata.pb(metadata))
         if op.done:
             project, instance_id, cluster_id = op.key
             cluster = self._instances[project][instance_id]["clusters"][cluster_id]

@@ -172,29 +172,35 @@ def select(
         if one.project != project or not predicate(one):
             continue
         check_aligner_kind(agg.aligner, one)
-        source = _increments(one.points, one.metric_kind) if agg.aligner in _COUNTING else one.points
-        inside = [(t, v) for t, v in source if _in_interval(t, start, end)]
-        if not inside and agg.aligner == "ALIGN_NONE":
-            continue
-        if agg.aligner == "ALIGN_NONE":
-            chosen.append(replace(one, points=sorted(inside, key=lambda p: p[0], reverse=True)))
-            continue
-        out_type, aligned = _align_one(inside, agg, start, end, one.value_type)
-        # ALIGN_RATE answers a GAUGE, ALIGN_DELTA a DELTA per alignment period; the rest keep the kind.
-        kind = {"ALIGN_RATE": "GAUGE", "ALIGN_DELTA": "DELTA"}.get(agg.aligner, one.metric_kind)
-        if aligned:
-            period = agg.alignment_period or timedelta(seconds=one.sample_period)
-            chosen.append(
-                replace(
-                    one,
-                    value_type=out_type,
-                    points=aligned,
-                    metric_kind=kind,
-                    sample_period=int(period.total_seconds()),
-                )
-            )
+        aligned = _aligned(one, agg, start, end)
+        if aligned is not None:
+            chosen.append(aligned)
     if agg.reducer == "REDUCE_NONE":
         return chosen
+    return _reduced(chosen, agg)
+
+
+def _aligned(one: Series, agg: Aggregation, start: datetime | None, end: datetime) -> Series | None:
+    """One series' points in the interval, aligned per period (ALIGN_NONE: as they are, newest
+    first); None when nothing is left of it."""
+    source = _increments(one.points, one.metric_kind) if agg.aligner in _COUNTING else one.points
+    inside = [(t, v) for t, v in source if _in_interval(t, start, end)]
+    if agg.aligner == "ALIGN_NONE":
+        return replace(one, points=sorted(inside, key=lambda p: p[0], reverse=True)) if inside else None
+    out_type, aligned = _align_one(inside, agg, start, end, one.value_type)
+    if not aligned:
+        return None
+    # ALIGN_RATE answers a GAUGE, ALIGN_DELTA a DELTA per alignment period; the rest keep the kind.
+    kind = {"ALIGN_RATE": "GAUGE", "ALIGN_DELTA": "DELTA"}.get(agg.aligner, one.metric_kind)
+    period = agg.alignment_period or timedelta(seconds=one.sample_period)
+    return replace(
+        one, value_type=out_type, points=aligned, metric_kind=kind, sample_period=int(period.total_seconds())
+    )
+
+
+def _reduced(chosen: list[Series], agg: Aggregation) -> list[Series]:
+    """The aligned series reduced across, one per group of `group_by` labels (and metric and
+    resource type), in the order each group first appears."""
     groups: dict[tuple[str, str, str], list[Series]] = {}
     labels: dict[tuple[str, str, str], tuple[dict[str, str], dict[str, str]]] = {}
     for one in chosen:

@@ -1,9 +1,9 @@
 """The Cloud Monitoring fake: time series added by tests and the sandbox (GAUGE, DELTA or
 CUMULATIVE, answered with their real metric kinds and point intervals) and ListTimeSeries over
-them, with the filter language and aggregation of monitoring_filter.py and
-monitoring_aggregation.py, views FULL and HEADERS, and page tokens bound to the request that
-issued them. Also the metric types wbctl reads. Separate from Bigtable: the two APIs share only
-the server (google_grpc.py).
+them, with the filter language and aggregation of monitoring/filter.py and
+monitoring/aggregation.py, views FULL and HEADERS, and page tokens bound to the request that
+issued them. Also the metric types wbctl reads. A service object the gRPC shell (grpc.py)
+serves; separate from Bigtable, its own state.
 """
 
 from __future__ import annotations
@@ -12,21 +12,16 @@ import base64
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.api import metric_pb2
 from google.cloud.monitoring_v3.types import common as mon_common
 from google.cloud.monitoring_v3.types import metric as mon_metric
 from google.cloud.monitoring_v3.types import metric_service as mon_service
 
-from wbctl.sandbox.google.grpc import (
-    GoogleGrpcFake,
-    MethodTable,
-    as_utc,
-    invalid_argument,
-)
+from wbctl.sandbox.google.grpc import Method, as_utc, invalid_argument
 from wbctl.sandbox.google.monitoring.aggregation import Aggregation, select
 from wbctl.sandbox.google.monitoring.filter import parse_filter
 from wbctl.sandbox.google.monitoring.series import METRIC_KINDS, Series
@@ -48,24 +43,11 @@ SEND_MESSAGE_COUNT = "pubsub.googleapis.com/topic/send_message_operation_count" 
 _DEFAULT_PAGE_SIZE = 100_000
 
 
-#: Monitoring's methods: name -> (service, request deserializer, response serializer, implementation)
-MONITORING_METHODS: MethodTable = {
-    "ListTimeSeries": (
-        METRIC_SERVICE,
-        mon_service.ListTimeSeriesRequest.deserialize,
-        mon_service.ListTimeSeriesResponse.serialize,
-        "_list_time_series",
-    ),
-}
-
-
-class MonitoringFake(GoogleGrpcFake):
+class MonitoringFake:
     """Cloud Monitoring's ListTimeSeries over the series tests and the sandbox add."""
 
-    _METHODS = MONITORING_METHODS
-
-    def __init__(self, *, max_workers: int = 16) -> None:
-        super().__init__(max_workers=max_workers)
+    def __init__(self) -> None:
+        self.lock = threading.RLock()  # over the series; the shell serves each call under it
         self._series: dict[tuple[Any, ...], Series] = {}
 
     # -- state: Monitoring ----------------------------------------------------------------------
@@ -105,7 +87,7 @@ class MonitoringFake(GoogleGrpcFake):
             sample_period=int(sample_period),
         )
         new_points = [(as_utc(t), convert(v)) for t, v in points]
-        with self._lock:
+        with self.lock:
             stored = self._series.setdefault(series.identity(), series)
             for name in ("value_type", "metric_kind", "sample_period"):
                 if getattr(stored, name) != getattr(series, name):
@@ -119,10 +101,22 @@ class MonitoringFake(GoogleGrpcFake):
                 stored.start_time = stored.points[0][0] - timedelta(seconds=sample_period)
 
     def clear_series(self) -> None:
-        with self._lock:
+        with self.lock:
             self._series.clear()
 
     # -- Cloud Monitoring -----------------------------------------------------------------------
+
+    def methods(self) -> dict[str, Method]:
+        """The methods the shell serves: short name -> wire service, messages, implementation."""
+        return {
+            "ListTimeSeries": Method(
+                METRIC_SERVICE,
+                mon_service.ListTimeSeriesRequest.deserialize,
+                mon_service.ListTimeSeriesResponse.serialize,
+                self._list_time_series,
+                lambda _: "Permission monitoring.timeSeries.list denied (or the resource may not exist).",
+            ),
+        }
 
     def _list_time_series(self, request: mon_service.ListTimeSeriesRequest) -> mon_service.ListTimeSeriesResponse:
         match = re.fullmatch(r"projects/([^/]+)", request.name)
@@ -198,7 +192,7 @@ class MonitoringFake(GoogleGrpcFake):
         return mon_metric.TimeSeries(
             metric={"type": series.metric_type, "labels": series.metric_labels},
             resource={"type": series.resource_type, "labels": series.resource_labels},
-            metric_kind=metric_pb2.MetricDescriptor.MetricKind.Value(series.metric_kind),
-            value_type=metric_pb2.MetricDescriptor.ValueType.Value(series.value_type),
+            metric_kind=series.metric_kind,  # proto-plus takes an enum member's name
+            value_type=series.value_type,
             points=points,
         )
