@@ -1,13 +1,13 @@
 """The embedded sandbox: a simulated W&B deployment served in-process on loopback.
 
 `wbctl --sandbox ...` starts it and points every backend setting at it, so the real adapters
-run end to end over the real protocols: Redis through fakeredis's TCP server, Kubernetes
-through the API fake of kube_api.py (the same one the test suite uses) holding the real
-operator-wandb 0.43.8 chart's workloads and an operator that applies the WeightsAndBiases
-resource (operator.py), Bigtable admin and Cloud Monitoring through the gRPC fakes of
-google_api.py, MySQL over its wire protocol (mysql_server.py). A story's queue moves as a
-deterministic model (queue_model.py) on a compressed simulated clock (clock.py), kept in step
-with the fakes by world.py.
+run end to end over the real protocols: Redis through fakeredis's TCP server (redis.py),
+Kubernetes through the API fake of kube/api.py (the same one the test suite uses) holding the
+real operator-wandb 0.43.8 chart's workloads (kube/objects/) and an operator that applies the
+WeightsAndBiases resource (sim/operator.py), Bigtable admin and Cloud Monitoring through the
+gRPC fakes of google/api.py, MySQL over its wire protocol (mysql/server.py). A story's queue
+moves as a deterministic model (sim/queue_model.py) on a compressed simulated clock
+(sim/clock.py), kept in step with the fakes by sim/world.py.
 
 What a rehearsal changes (the clock's anchor, the changes the model saw, Redis keys, the
 resource's values, Bigtable's limits, MySQL's variables) persists under

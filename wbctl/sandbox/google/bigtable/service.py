@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 from google.cloud.bigtable_admin_v2.types import bigtable_instance_admin as bia
 from google.cloud.bigtable_admin_v2.types import instance as bti
-from google.longrunning import operations_pb2  # type: ignore[import-untyped]  # no py.typed: Any
+from google.longrunning import operations_pb2  # no py.typed: Any
 
 from wbctl.sandbox.google.bigtable.rules import apply_cluster_update
 from wbctl.sandbox.google.grpc import Abort, Method, invalid_argument
