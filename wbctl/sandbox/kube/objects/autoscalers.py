@@ -187,7 +187,7 @@ def keda_owned_hpa(scaled_object: Mapping[str, Any], current: int, now: datetime
                 }
             )
     behavior = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("behavior")
-    result = {
+    result: Obj = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": {
