@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wbctl.core import catalog, service_view
 from wbctl.sandbox.kube.objects.autoscalers import (
     hpa,
     hpa_status,
@@ -33,8 +34,11 @@ from wbctl.sandbox.kube.objects.cluster import running_cluster
 from wbctl.sandbox.kube.objects.custom_resource import weights_and_biases
 from wbctl.sandbox.kube.objects.snapshot import snapshot_manifests, values_file
 
-KEDA_SO_SERVICE = "flat-run-fields-updater"
-UPDATER = "flat-run-fields-updater"
+#: The updater by its chart name (the app.kubernetes.io/name label, the values key): the core's
+#: service name without the guide's `wandb-` prefix, so the two cannot drift apart.
+UPDATER = service_view.UPDATER.removeprefix(catalog.PREFIX)
+#: The service keda-frfu.values.yaml hands to KEDA's ScaledObject: the updater.
+KEDA_SO_SERVICE = UPDATER
 #: Where the updater finds its queue: `pubsub:/<project>/<topic>/<subscription>` or a kafka:// URL.
 UPDATER_QUEUE_ENV = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER"
 _UPDATER_HPA_OPTIONS = frozenset({"minimum", "maximum", "current", "cpu_current", "limited"})
