@@ -90,7 +90,7 @@ class FakeKubeAPI:
     """
 
     #: Called with the HTTP method before each request is answered: the sandbox brings its
-    #: deployment up to the present first (sim/world.py).
+    #: deployment up to the present first (sandbox.py, sim/world.py).
     on_request: Callable[[str], None] | None = None
 
     def __init__(self, *, user: str = "test", token: str = "fake-token", tls: bool = False) -> None:

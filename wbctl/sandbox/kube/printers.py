@@ -4,7 +4,7 @@ always fills the wide (priority 1) columns too; kubectl shows them with `-o wide
 printers know: Pod, Deployment, HorizontalPodAutoscaler, Node, Event, ConfigMap, StatefulSet,
 DaemonSet, Job, CronJob; a custom resource gets a CRD's default columns (Name, Age, for a CRD
 without additionalPrinterColumns), and any other kind the generic Name and Created At.
-Separate from kube_tables.py (content negotiation and the Table object) because this is the
+Separate from tables.py (content negotiation and the Table object) because this is the
 long, kind-by-kind part, and pure: an object in, cells out.
 """
 
