@@ -1,9 +1,10 @@
 """FakeKubeAPI: an in-process Kubernetes API server over real HTTP (or HTTPS) on loopback.
 
 It serves the sandbox (`wbctl --sandbox`) and the test suite alike, so rehearsals and tests
-run the real adapter and the real client against the same semantics. Why a fake of our own: no real API server can run here, and the one packaged emulator (kmock)
-has no label selectors, pagination, resourceVersion counter, dry run or scale subresource, and
-needs an asyncio test plugin. wbctl's Kubernetes adapter uses the official `kubernetes` client,
+run the real adapter and the real client against the same semantics. Why a fake of our own: no
+real API server can run here, and the one packaged emulator (kmock) has no label selectors,
+pagination, resourceVersion counter, dry run or scale subresource, and needs an asyncio test
+plugin. wbctl's Kubernetes adapter uses the official `kubernetes` client,
 whose generated pydantic models validate every response; so this fake speaks the wire protocol
 the client expects (paths, query parameters, PATCH content types, Status bodies) and returns
 complete objects, and tests drive it only through that client via `write_kubeconfig`. With
@@ -38,7 +39,9 @@ mapped to discovery.py, reads.py or writes.py, the answer shaped by tables.py wi
 and columns.py, the bearer token checked by auth.py) and the HTTP shell (server.py: start and
 stop, TLS from tls.py; http.py: the socket server and handler); kubeconfig.py writes the file
 a client connects with. types.py holds the served kinds and routes, errors.py the Status
-bodies, semantics.py the pure selectors and patches.
+bodies, semantics.py the pure selectors and patches. The parts are composed, not inherited:
+each holds only what it needs of the others (the store's lock, a callable for the port), so
+none reaches into another's attributes and each reads, and types, on its own.
 """
 
 from __future__ import annotations
