@@ -1,7 +1,7 @@
 """The vocabulary of the API server's Table output: column definitions (name, type, format,
 description, priority), and values formatted as apimachinery formats them: ages
 (duration.HumanDuration, `translateTimestampSince`), label selectors, container lists. Separate
-from kube_printers.py, the kind-by-kind cells, which it keeps short.
+from printers.py, the kind-by-kind cells, which it keeps short.
 """
 
 from __future__ import annotations

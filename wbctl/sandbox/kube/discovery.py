@@ -7,7 +7,7 @@ Aggregated discovery (kubectl asks for `application/json;g=apidiscovery.k8s.io;v
 APIGroupDiscoveryList` first) is not served: /api and /apis answer the legacy documents as
 `application/json`, as an API server from before 1.26 does, and client-go, seeing that content
 type, reads them as legacy and then fetches each group version's resource list. Separate
-from serving because these documents depend only on which kinds are served.
+from the router because these documents depend only on which kinds are served.
 """
 
 from __future__ import annotations

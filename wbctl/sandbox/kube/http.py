@@ -1,7 +1,8 @@
 """The HTTP/1.1 shell around FakeKubeAPI: a threading server (TLS when given an SSLContext) and a
 request handler that reads a request, passes it to `respond` and writes the answer with its
-content type, counting each connection it accepts. Separate because it is the only part of the
-fake that touches sockets; everything it answers is decided in kube_serving.py.
+content type, reporting each connection it accepts. Separate because it is the only part of the
+fake that touches sockets; everything it answers is decided in router.py, and server.py starts
+and stops it.
 
 With TLS, the handshake happens in the connection's own thread (the listening socket stays
 plain and each accepted socket is wrapped without handshaking): a client that stalls or
@@ -13,10 +14,12 @@ from __future__ import annotations
 import socket
 import ssl
 import sys
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from wbctl.sandbox.kube.serving import KubeServing
+#: (method, path with query, headers keyed in lower case, body) -> (status, Content-Type, body)
+Respond = Callable[[str, str, Mapping[str, str], bytes], tuple[int, str, bytes]]
 
 
 class _Server(ThreadingHTTPServer):
@@ -41,13 +44,16 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def make_server(api: KubeServing, ssl_context: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
-    """A server on a free loopback port answering with `api`, over TLS if `ssl_context` is given."""
-    return _Server(("127.0.0.1", 0), make_handler(api), ssl_context)
+def make_server(
+    respond: Respond, connected: Callable[[], None], ssl_context: ssl.SSLContext | None = None
+) -> ThreadingHTTPServer:
+    """A server on a free loopback port answering with `respond` and calling `connected` on each
+    accepted connection, over TLS if `ssl_context` is given."""
+    return _Server(("127.0.0.1", 0), make_handler(respond, connected), ssl_context)
 
 
-def make_handler(api: KubeServing) -> type[BaseHTTPRequestHandler]:
-    """A handler class bound to `api`: ThreadingHTTPServer takes a class, not an instance."""
+def make_handler(respond: Respond, connected: Callable[[], None]) -> type[BaseHTTPRequestHandler]:
+    """A handler class bound to `respond`: ThreadingHTTPServer takes a class, not an instance."""
 
     class Handler(BaseHTTPRequestHandler):
         """HTTP/1.1 with keep-alive, as the client's urllib3 pool expects; JSON in, JSON out."""
@@ -59,7 +65,7 @@ def make_handler(api: KubeServing) -> type[BaseHTTPRequestHandler]:
         def setup(self) -> None:
             """Once per accepted connection (keep-alive requests on it do not come back here)."""
             super().setup()
-            api._connected()
+            connected()
 
         def handle(self) -> None:
             try:
@@ -73,7 +79,7 @@ def make_handler(api: KubeServing) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, content_type, data = api.respond(self.command, self.path, headers, body)
+            status, content_type, data = respond(self.command, self.path, headers, body)
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)

@@ -4,13 +4,14 @@ always fills the wide (priority 1) columns too; kubectl shows them with `-o wide
 printers know: Pod, Deployment, HorizontalPodAutoscaler, Node, Event, ConfigMap, StatefulSet,
 DaemonSet, Job, CronJob; a custom resource gets a CRD's default columns (Name, Age, for a CRD
 without additionalPrinterColumns), and any other kind the generic Name and Created At.
-Separate from kube_tables.py (content negotiation and the Table object) because this is the
+Separate from tables.py (content negotiation and the Table object) because this is the
 long, kind-by-kind part, and pure: an object in, cells out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,98 +42,125 @@ Printer = Callable[[Obj, datetime], tuple[Cells, list[Obj] | None]]
 # --- the kinds --------------------------------------------------------------------------------
 
 
-def _pod(pod: Obj, now: datetime) -> tuple[Cells, list[Obj] | None]:
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
-
-    def restartable(name: str | None) -> bool:
-        return (init_specs.get(name) or {}).get("restartPolicy") == "Always"
-
-    total = len(spec.get("containers") or []) + sum(
-        1 for c in init_specs.values() if c.get("restartPolicy") == "Always"
+def _terminated_reason(terminated: Obj) -> str:
+    return terminated.get("reason") or (
+        f"Signal:{terminated['signal']}" if terminated.get("signal") else f"ExitCode:{terminated.get('exitCode', 0)}"
     )
-    ready = restarts = sidecar_restarts = 0
-    last_restart = sidecar_last_restart = ""
+
+
+@dataclass
+class _PodStatus:
+    """What printPod accumulates over a Pod's containers: READY, RESTARTS and STATUS."""
+
+    reason: str
+    ready: int = 0
+    restarts: int = 0
+    last_restart: str = ""
+    sidecar_restarts: int = 0
+    sidecar_last_restart: str = ""
+
+
+def _scheduling_reason(status: Obj) -> str:
     reason = status.get("reason") or status.get("phase") or ""
     for condition in status.get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("reason") == "SchedulingGated":
             reason = "SchedulingGated"
-    initializing = False
-    init_statuses = status.get("initContainerStatuses") or []
-    for index, container in enumerate(init_statuses):
-        restarts += container.get("restartCount", 0)
+    return reason
+
+
+def _init_containers(status: Obj, init_specs: dict[Any, Obj], pod: _PodStatus) -> bool:
+    """Count the init containers (restartable ones are sidecars); True while one still runs."""
+
+    def restartable(name: str | None) -> bool:
+        return (init_specs.get(name) or {}).get("restartPolicy") == "Always"
+
+    for index, container in enumerate(status.get("initContainerStatuses") or []):
+        pod.restarts += container.get("restartCount", 0)
         finished = get_path(container, "lastState.terminated.finishedAt", "")
-        last_restart = max(last_restart, finished or "")
+        pod.last_restart = max(pod.last_restart, finished or "")
         if restartable(container.get("name")):
-            sidecar_restarts += container.get("restartCount", 0)
-            sidecar_last_restart = max(sidecar_last_restart, finished or "")
+            pod.sidecar_restarts += container.get("restartCount", 0)
+            pod.sidecar_last_restart = max(pod.sidecar_last_restart, finished or "")
         state = container.get("state") or {}
         terminated, waiting = state.get("terminated"), state.get("waiting")
         if terminated is not None and terminated.get("exitCode", 0) == 0:
             continue
         if restartable(container.get("name")) and container.get("started"):
-            ready += 1 if container.get("ready") else 0
+            pod.ready += 1 if container.get("ready") else 0
             continue
         if terminated is not None:
-            reason = "Init:" + (
-                terminated.get("reason")
-                or (
-                    f"Signal:{terminated['signal']}"
-                    if terminated.get("signal")
-                    else f"ExitCode:{terminated.get('exitCode', 0)}"
-                )
-            )
+            pod.reason = "Init:" + _terminated_reason(terminated)
         elif waiting is not None and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            reason = "Init:" + waiting["reason"]
+            pod.reason = "Init:" + waiting["reason"]
         else:
-            reason = f"Init:{index}/{len(init_specs)}"
-        initializing = True
-        break
+            pod.reason = f"Init:{index}/{len(init_specs)}"
+        return True
+    return False
+
+
+def _app_containers(status: Obj, pod: _PodStatus) -> None:
+    """Count the app containers, the sidecars' restarts kept, the last one's state winning."""
+    pod.restarts, pod.last_restart = pod.sidecar_restarts, pod.sidecar_last_restart
+    has_running = False
+    for container in reversed(status.get("containerStatuses") or []):
+        pod.restarts += container.get("restartCount", 0)
+        pod.last_restart = max(pod.last_restart, get_path(container, "lastState.terminated.finishedAt", "") or "")
+        state = container.get("state") or {}
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if waiting is not None and waiting.get("reason"):
+            pod.reason = waiting["reason"]
+        elif terminated is not None:
+            pod.reason = _terminated_reason(terminated)
+        elif container.get("ready") and state.get("running") is not None:
+            has_running = True
+            pod.ready += 1
+    if pod.reason == "Completed" and has_running:
+        pod.reason = "Running" if condition_true(status.get("conditions"), "Ready") else "NotReady"
+
+
+def _pod_status(pod: Obj, init_specs: dict[Any, Obj]) -> _PodStatus:
+    status = pod.get("status") or {}
+    counted = _PodStatus(_scheduling_reason(status))
+    initializing = _init_containers(status, init_specs, counted)
     if not initializing or condition_true(status.get("conditions"), "Initialized"):
-        restarts, last_restart = sidecar_restarts, sidecar_last_restart
-        has_running = False
-        for container in reversed(status.get("containerStatuses") or []):
-            restarts += container.get("restartCount", 0)
-            last_restart = max(last_restart, get_path(container, "lastState.terminated.finishedAt", "") or "")
-            state = container.get("state") or {}
-            terminated, waiting = state.get("terminated"), state.get("waiting")
-            if waiting is not None and waiting.get("reason"):
-                reason = waiting["reason"]
-            elif terminated is not None:
-                reason = terminated.get("reason") or (
-                    f"Signal:{terminated['signal']}"
-                    if terminated.get("signal")
-                    else f"ExitCode:{terminated.get('exitCode', 0)}"
-                )
-            elif container.get("ready") and state.get("running") is not None:
-                has_running = True
-                ready += 1
-        if reason == "Completed" and has_running:
-            reason = "Running" if condition_true(status.get("conditions"), "Ready") else "NotReady"
+        _app_containers(status, counted)
     if meta(pod).get("deletionTimestamp"):
         if status.get("reason") == "NodeLost":
-            reason = "Unknown"
+            counted.reason = "Unknown"
         elif status.get("phase") not in ("Succeeded", "Failed"):
-            reason = "Terminating"
-    restarts_text = str(restarts)
-    if restarts and last_restart:
-        restarts_text = f"{restarts} ({since(last_restart, now)} ago)"
+            counted.reason = "Terminating"
+    return counted
+
+
+def _readiness_gates(spec: Obj, status: Obj) -> str:
     gates = spec.get("readinessGates") or []
-    gates_text = "<none>"
-    if gates:
-        by_type = {c.get("type"): c.get("status") for c in reversed(status.get("conditions") or [])}
-        gates_text = f"{sum(1 for g in gates if by_type.get(g.get('conditionType')) == 'True')}/{len(gates)}"
+    if not gates:
+        return "<none>"
+    by_type = {c.get("type"): c.get("status") for c in reversed(status.get("conditions") or [])}
+    return f"{sum(1 for g in gates if by_type.get(g.get('conditionType')) == 'True')}/{len(gates)}"
+
+
+def _pod(pod: Obj, now: datetime) -> tuple[Cells, list[Obj] | None]:
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
+    total = len(spec.get("containers") or []) + sum(
+        1 for c in init_specs.values() if c.get("restartPolicy") == "Always"
+    )
+    counted = _pod_status(pod, init_specs)
+    restarts_text = str(counted.restarts)
+    if counted.restarts and counted.last_restart:
+        restarts_text = f"{counted.restarts} ({since(counted.last_restart, now)} ago)"
     pod_ips = status.get("podIPs") or []
     cells = [
         meta(pod).get("name"),
-        f"{ready}/{total}",
-        reason,
+        f"{counted.ready}/{total}",
+        counted.reason,
         restarts_text,
         since(meta(pod).get("creationTimestamp"), now),
         (pod_ips[0].get("ip") if pod_ips else "") or "<none>",
         spec.get("nodeName") or "<none>",
         status.get("nominatedNodeName") or "<none>",
-        gates_text,
+        _readiness_gates(spec, status),
     ]
     phase = status.get("phase")
     conditions = None

@@ -4,6 +4,10 @@ test-side operations that arrange and inspect the state (add, get, objects, merg
 a controller or kubectl would have left it. Separate from the verbs because tests use it
 directly, without HTTP, and because its invariants (a fresh resourceVersion on every write,
 quantities as strings) are easiest to keep in one place.
+
+The verbs (reads.py, writes.py) and the faults (faults.py) hold the store's one re-entrant
+`lock` too, so a precondition check and its write are one atomic step; they change the state
+only through `commit` and `discard`, which keep the resourceVersion counter honest.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from wbctl.sandbox.kube.errors import not_found
 from wbctl.sandbox.kube.semantics import field_value, merge_patch
 from wbctl.sandbox.kube.types import RESOURCE_TYPES, Obj, ResourceType
 from wbctl.sandbox.kube.validation import check_quantities
+
+Key = tuple[str, str]  # (namespace or "" for a cluster-scoped kind, name)
 
 
 def now_timestamp() -> str:
@@ -55,18 +61,27 @@ class Entry:
         return json.loads(self.text)
 
 
-class KubeObjectStore:
-    """The objects and the resourceVersion counter behind one re-entrant lock, which the verbs
-    (kube_writes.py) hold too, so a precondition check and its write are one atomic step."""
+def _check_string_maps(rtype: ResourceType, name: str, obj: Obj) -> None:
+    """Labels, annotations and ConfigMap data hold strings: fail at `add`, as decoding would."""
+    metadata = obj["metadata"]
+    for map_name in ("labels", "annotations"):
+        if not all(isinstance(v, str) for v in (metadata.get(map_name) or {}).values()):
+            raise ValueError(f"{rtype.kind} {name}: metadata.{map_name} values must be strings")
+    if rtype.plural == "configmaps" and not all(isinstance(v, str) for v in (obj.get("data") or {}).values()):
+        raise ValueError(f"ConfigMap {name}: data values must be strings")
+
+
+class ObjectStore:
+    """The objects and the resourceVersion counter behind one re-entrant lock."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         # plural -> (namespace or "", name) -> the object as JSON text (see Entry)
-        self._store: dict[str, dict[tuple[str, str], Entry]] = {rtype.plural: {} for rtype in RESOURCE_TYPES}
+        self._entries: dict[str, dict[Key, Entry]] = {rtype.plural: {} for rtype in RESOURCE_TYPES}
         self._types = {rtype.plural: rtype for rtype in RESOURCE_TYPES}
         self._rv = 1000
 
-    # --- state, for arranging and asserting -------------------------------------------------
+    # --- kinds and keys -----------------------------------------------------------------------
 
     def resource_type(self, resource: str) -> ResourceType:
         """Look a kind up by plural (`deployments`) or group-qualified plural (`deployments.apps`)."""
@@ -76,22 +91,64 @@ class KubeObjectStore:
         except KeyError:
             raise KeyError(f"FakeKubeAPI serves no resource {resource!r}") from None
 
-    def _type_of(self, obj: Mapping[str, Any]) -> ResourceType:
+    @staticmethod
+    def type_of(obj: Mapping[str, Any]) -> ResourceType:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         for rtype in RESOURCE_TYPES:
             if rtype.api_version == api_version and rtype.kind == kind:
                 return rtype
         raise ValueError(f"FakeKubeAPI serves no {api_version}/{kind}")
 
-    def _next_rv(self) -> str:
-        self._rv += 1
-        return str(self._rv)
+    @staticmethod
+    def key(rtype: ResourceType, namespace: str | None, name: str) -> Key:
+        return ((namespace or "") if rtype.namespaced else "", name)
+
+    # --- the primitives the verbs build on (callers hold `lock` across check and change) ------
 
     @property
     def resource_version(self) -> str:
         """The current global resourceVersion (the last write's)."""
-        with self._lock:
+        with self.lock:
             return str(self._rv)
+
+    def next_rv(self) -> str:
+        """Bump the global resourceVersion: every stored change takes a fresh one."""
+        with self.lock:
+            self._rv += 1
+            return str(self._rv)
+
+    def lookup(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
+        """A copy of the stored object, or the API server's 404."""
+        with self.lock:
+            entry = self._entries[rtype.plural].get(self.key(rtype, namespace, name))
+        if entry is None:
+            raise not_found(rtype, name)
+        return entry.load()
+
+    def contains(self, rtype: ResourceType, key: Key) -> bool:
+        with self.lock:
+            return key in self._entries[rtype.plural]
+
+    def commit(self, rtype: ResourceType, key: Key, obj: Obj) -> None:
+        """Store `obj` under `key` with a fresh metadata.resourceVersion (set in `obj` too)."""
+        with self.lock:
+            obj["metadata"]["resourceVersion"] = self.next_rv()
+            self._entries[rtype.plural][key] = Entry.of(rtype, obj)
+
+    def discard(self, rtype: ResourceType, key: Key) -> bool:
+        """Drop the object under `key`, bumping the resourceVersion; False when there was none."""
+        with self.lock:
+            if self._entries[rtype.plural].pop(key, None) is None:
+                return False
+            self.next_rv()
+            return True
+
+    def snapshot(self, rtype: ResourceType) -> tuple[str, list[tuple[Key, Entry]]]:
+        """The current resourceVersion and every entry of a kind in key order, taken at once."""
+        with self.lock:
+            return str(self._rv), sorted(self._entries[rtype.plural].items())
+
+    # --- state, for arranging and asserting -------------------------------------------------
 
     def add(self, obj: Mapping[str, Any], *, owned: bool = False) -> Obj:
         """Store an object as a controller or kubectl would have created it, or replace it.
@@ -102,7 +159,7 @@ class KubeObjectStore:
         `default`. Returns a copy of what was stored. `owned`: the caller hands over an object
         the sandbox built and this store accepted before (its cached namespace, parsed for this
         call), so it is neither copied nor checked again."""
-        rtype = self._type_of(obj)
+        rtype = self.type_of(obj)
         stored = dict(obj) if owned else copy.deepcopy(dict(obj))
         metadata = stored.setdefault("metadata", {})
         name = metadata.get("name")
@@ -114,22 +171,17 @@ class KubeObjectStore:
             metadata.pop("namespace", None)
         if not owned:
             check_quantities(stored, f"{rtype.kind} {name}")
-        for map_name in ("labels", "annotations"):
-            if not all(isinstance(v, str) for v in (metadata.get(map_name) or {}).values()):
-                raise ValueError(f"{rtype.kind} {name}: metadata.{map_name} values must be strings")
-        if rtype.plural == "configmaps" and not all(isinstance(v, str) for v in (stored.get("data") or {}).values()):
-            raise ValueError(f"ConfigMap {name}: data values must be strings")
+        _check_string_maps(rtype, name, stored)
         key = (metadata.get("namespace", ""), name)
-        with self._lock:
-            previous = self._store[rtype.plural].get(key)
+        with self.lock:
+            previous = self._entries[rtype.plural].get(key)
             old_meta = previous.load()["metadata"] if previous else {}
             metadata.setdefault("uid", old_meta.get("uid") or str(uuid.uuid4()))
             metadata.setdefault("creationTimestamp", old_meta.get("creationTimestamp") or now_timestamp())
             if rtype.tracks_generation:
                 metadata.setdefault("generation", old_meta.get("generation", 1))
             metadata.setdefault("labels", {})
-            metadata["resourceVersion"] = self._next_rv()
-            self._store[rtype.plural][key] = Entry.of(rtype, stored)
+            self.commit(rtype, key, stored)
             return stored
 
     def add_all(self, objs: Iterable[Mapping[str, Any]], *, owned: bool = False) -> None:
@@ -139,16 +191,14 @@ class KubeObjectStore:
     def get(self, resource: str, namespace: str | None, name: str) -> Obj | None:
         """A copy of the stored object, or None."""
         rtype = self.resource_type(resource)
-        key = ((namespace or "") if rtype.namespaced else "", name)
-        with self._lock:
-            entry = self._store[rtype.plural].get(key)
+        with self.lock:
+            entry = self._entries[rtype.plural].get(self.key(rtype, namespace, name))
         return entry.load() if entry is not None else None
 
     def objects(self, resource: str, namespace: str | None = None) -> list[Obj]:
         """Copies of every stored object of a kind (in one namespace, if given), in key order."""
         rtype = self.resource_type(resource)
-        with self._lock:
-            items = sorted(self._store[rtype.plural].items())
+        _, items = self.snapshot(rtype)
         return [entry.load() for (ns, _), entry in items if namespace is None or ns == namespace]
 
     def merge(self, resource: str, namespace: str | None, name: str, patch: Mapping[str, Any]) -> Obj:
@@ -156,29 +206,16 @@ class KubeObjectStore:
         resourceVersion: this is how a test plays the operator or a controller (e.g. the
         operator reverting a direct scale, or a rollout finishing)."""
         rtype = self.resource_type(resource)
-        key = ((namespace or "") if rtype.namespaced else "", name)
-        with self._lock:
-            current = self._store[rtype.plural].get(key)
+        key = self.key(rtype, namespace, name)
+        with self.lock:
+            current = self._entries[rtype.plural].get(key)
             if current is None:
                 raise KeyError(f"{rtype.group_resource} {namespace}/{name} not found")
             updated = merge_patch(current.load(), copy.deepcopy(dict(patch)))
             check_quantities(updated, f"{rtype.kind} {name}")
-            updated["metadata"]["resourceVersion"] = self._next_rv()
-            self._store[rtype.plural][key] = Entry.of(rtype, updated)
+            self.commit(rtype, key, updated)
             return updated
 
     def remove(self, resource: str, namespace: str | None, name: str) -> bool:
         rtype = self.resource_type(resource)
-        key = ((namespace or "") if rtype.namespaced else "", name)
-        with self._lock:
-            if self._store[rtype.plural].pop(key, None) is None:
-                return False
-            self._next_rv()
-            return True
-
-    def _lookup(self, rtype: ResourceType, namespace: str, name: str) -> Obj:
-        with self._lock:
-            entry = self._store[rtype.plural].get((namespace if rtype.namespaced else "", name))
-        if entry is None:
-            raise not_found(rtype, name)
-        return entry.load()
+        return self.discard(rtype, self.key(rtype, namespace, name))

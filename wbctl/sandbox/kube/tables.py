@@ -3,10 +3,10 @@ itself: a `meta.k8s.io` Table (what `kubectl get` asks for, with `Accept:
 application/json;as=Table;v=v1;g=meta.k8s.io,...`), and PartialObjectMetadata(List). See
 https://kubernetes.io/docs/reference/using-api/api-concepts/#receiving-resources-as-tables.
 
-A Table carries `columnDefinitions` (kube_printers.py: the columns the real API server has for
+A Table carries `columnDefinitions` (printers.py: the columns the real API server has for
 each kind, wide ones at priority 1) and one row per object, each row with its `cells` and, as
 `includeObject` asks, `object`: the object's metadata as a PartialObjectMetadata (`Metadata`,
-the default), the whole object (`Object`), or nothing (`None`). Separate from serving so the
+the default), the whole object (`Object`), or nothing (`None`). Separate from the router so the
 negotiation rules and the Table's shape read in one place.
 """
 

@@ -3,8 +3,9 @@ status, AlreadyExists); update and patch (merge, strategic merge and JSON patch,
 strategic merge on a custom resource), the resourceVersion precondition and the write made
 under one lock, status left to its subresource, generation bumped on a spec change, a no-op
 write storing nothing; the deployments/scale subresource (an autoscaling/v1 Scale); delete;
-and `dryRun=All` for each. Separate from routing and listing so the rules a write follows read
-top to bottom in one module.
+and `dryRun=All` for each. Separate from routing and reading so the rules a write follows read
+top to bottom in one module; the state changes go through the store's `commit` and `discard`,
+under its lock.
 """
 
 from __future__ import annotations
@@ -23,31 +24,54 @@ from wbctl.sandbox.kube.errors import (
     invalid,
 )
 from wbctl.sandbox.kube.semantics import PATCHERS, PatchApplyError, PatchFormatError
-from wbctl.sandbox.kube.store import Entry, KubeObjectStore, now_timestamp
+from wbctl.sandbox.kube.store import ObjectStore, now_timestamp
 from wbctl.sandbox.kube.types import Obj, ResourceType
 from wbctl.sandbox.kube.validation import decode_check, validate
 
 
-class KubeWrites(KubeObjectStore):
+def parse_json(body: bytes) -> Any:
+    """A request body as JSON (None when empty), or the API server's 400."""
+    try:
+        return json.loads(body) if body else None
+    except ValueError as error:
+        raise bad_request(f"couldn't get version/kind; json parse error: {error}") from None
+
+
+def scale_view(deployment: Obj) -> Obj:
+    """The autoscaling/v1 Scale a deployments/scale GET returns."""
+    metadata = deployment["metadata"]
+    return {
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {
+            key: metadata[key]
+            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if key in metadata
+        },
+        "spec": {"replicas": (deployment.get("spec") or {}).get("replicas", 1)},
+        "status": {
+            "replicas": (deployment.get("status") or {}).get("replicas", 0),
+            "selector": selector_text((deployment.get("spec") or {}).get("selector")),
+        },
+    }
+
+
+class Writes:
     """create, update (PUT), patch and delete of stored objects and of deployments/scale."""
 
-    @staticmethod
-    def _json(body: bytes) -> Any:
-        try:
-            return json.loads(body) if body else None
-        except ValueError as error:
-            raise bad_request(f"couldn't get version/kind; json parse error: {error}") from None
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
 
-    # --- writes -------------------------------------------------------------------------------
-
-    def _create(self, rtype: ResourceType, namespace: str, body: Any, dry_run: bool) -> Obj:
+    def create(self, rtype: ResourceType, namespace: str, body: Any, dry_run: bool) -> Obj:
         if not isinstance(body, dict):
             raise bad_request("the body of a create must be a JSON object")
         obj = copy.deepcopy(body)
-        for key, expected in (("apiVersion", rtype.api_version), ("kind", rtype.kind)):
-            if obj.get(key) not in (None, "", expected):
-                raise bad_request(f"the {key} in the data ({obj[key]}) does not match the expected {key} ({expected})")
-            obj[key] = expected
+        for field, expected in (("apiVersion", rtype.api_version), ("kind", rtype.kind)):
+            if obj.get(field) not in (None, "", expected):
+                raise bad_request(
+                    f"the {field} in the data ({obj[field]}) does not match the expected {field} ({expected})"
+                )
+            obj[field] = expected
         metadata = obj.setdefault("metadata", {})
         decode_check(rtype.plural, obj)
         if rtype.namespaced:
@@ -75,8 +99,8 @@ class KubeWrites(KubeObjectStore):
             metadata["generation"] = 1
         metadata.setdefault("labels", {})
         key = (metadata.get("namespace", ""), metadata["name"])
-        with self._lock:
-            if key in self._store[rtype.plural]:
+        with self._store.lock:
+            if self._store.contains(rtype, key):
                 raise ApiError(
                     409,
                     "AlreadyExists",
@@ -85,11 +109,10 @@ class KubeWrites(KubeObjectStore):
                 )
             if dry_run:
                 return obj
-            metadata["resourceVersion"] = self._next_rv()
-            self._store[rtype.plural][key] = Entry.of(rtype, obj)
+            self._store.commit(rtype, key, obj)
             return obj
 
-    def _write(
+    def write(
         self,
         rtype: ResourceType,
         namespace: str,
@@ -102,11 +125,11 @@ class KubeWrites(KubeObjectStore):
     ) -> Obj:
         """PUT or PATCH of an object or its scale, all under the lock so the resourceVersion
         precondition and the write are one atomic step, as in etcd."""
-        with self._lock:
-            stored = self._lookup(rtype, namespace, name)
-            base = self._scale_view(stored) if subresource == "scale" else stored
+        with self._store.lock:
+            stored = self._store.lookup(rtype, namespace, name)
+            base = scale_view(stored) if subresource == "scale" else stored
             if verb == "update":
-                candidate = self._json(body)
+                candidate = parse_json(body)
                 if not isinstance(candidate, dict):
                     raise bad_request("the body of an update must be a JSON object")
             else:
@@ -115,7 +138,8 @@ class KubeWrites(KubeObjectStore):
                 return self._commit_scale(rtype, stored, candidate, dry_run)
             return self._commit(rtype, stored, candidate, dry_run)
 
-    def _apply_patch(self, rtype: ResourceType, base: Obj, content_type: str | None, body: bytes) -> Obj:
+    @staticmethod
+    def _apply_patch(rtype: ResourceType, base: Obj, content_type: str | None, body: bytes) -> Obj:
         media_type = (content_type or "").split(";", 1)[0].strip().lower()
         accepted = ["application/json-patch+json", "application/merge-patch+json"]  # no server-side apply here
         if not rtype.custom:
@@ -128,7 +152,7 @@ class KubeWrites(KubeObjectStore):
                 f"the body of the request was in an unknown format - accepted media types include: "
                 f"{', '.join(accepted)}",
             )
-        patch = self._json(body)
+        patch = parse_json(body)
         if media_type != "application/json-patch+json" and not isinstance(patch, dict):
             raise bad_request(f"the body of a {media_type} patch must be a JSON object")
         try:
@@ -187,32 +211,13 @@ class KubeWrites(KubeObjectStore):
                 metadata["generation"] = int(stored_meta.get("generation", 1)) + 1
         if dry_run:
             return candidate
-        metadata["resourceVersion"] = self._next_rv()
-        self._store[rtype.plural][(stored_meta.get("namespace", ""), name)] = Entry.of(rtype, candidate)
+        self._store.commit(rtype, (stored_meta.get("namespace", ""), name), candidate)
         return candidate
-
-    @staticmethod
-    def _scale_view(deployment: Obj) -> Obj:
-        """The autoscaling/v1 Scale a deployments/scale GET returns."""
-        metadata = deployment["metadata"]
-        return {
-            "apiVersion": "autoscaling/v1",
-            "kind": "Scale",
-            "metadata": {
-                key: metadata[key]
-                for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                if key in metadata
-            },
-            "spec": {"replicas": (deployment.get("spec") or {}).get("replicas", 1)},
-            "status": {
-                "replicas": (deployment.get("status") or {}).get("replicas", 0),
-                "selector": selector_text((deployment.get("spec") or {}).get("selector")),
-            },
-        }
 
     def _commit_scale(self, rtype: ResourceType, stored: Obj, scale: Obj, dry_run: bool) -> Obj:
         name = stored["metadata"]["name"]
-        metadata = scale.get("metadata") if isinstance(scale.get("metadata"), dict) else {}
+        given = scale.get("metadata")
+        metadata: Obj = given if isinstance(given, dict) else {}
         precondition = metadata.get("resourceVersion")
         if precondition not in (None, "") and precondition != stored["metadata"]["resourceVersion"]:
             raise conflict(rtype, name)
@@ -234,12 +239,11 @@ class KubeWrites(KubeObjectStore):
             )
         candidate = copy.deepcopy(stored)
         candidate.setdefault("spec", {})["replicas"] = replicas
-        return self._scale_view(self._commit(rtype, stored, candidate, dry_run))
+        return scale_view(self._commit(rtype, stored, candidate, dry_run))
 
-    def _delete(self, rtype: ResourceType, namespace: str, name: str, dry_run: bool) -> Obj:
-        with self._lock:
-            obj = self._lookup(rtype, namespace, name)
+    def delete(self, rtype: ResourceType, namespace: str, name: str, dry_run: bool) -> Obj:
+        with self._store.lock:
+            obj = self._store.lookup(rtype, namespace, name)
             if not dry_run:
-                del self._store[rtype.plural][(namespace if rtype.namespaced else "", name)]
-                self._next_rv()
+                self._store.discard(rtype, self._store.key(rtype, namespace, name))
             return obj

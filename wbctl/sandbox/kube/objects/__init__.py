@@ -14,11 +14,11 @@ healthy Pod into the unhealthy ones the kubelet and scheduler report.
 Every object carries a deterministic uid and explicit timestamps, so references (Event ->
 HPA, Pod -> ReplicaSet) line up and ages read like a running cluster's.
 
-Where the builders live (this module re-exports them): fixture_basics.py (uids, timestamps,
-find/of_kind), fixture_snapshot.py (loading and renaming the snapshots), fixture_cluster.py
-(Nodes, Pods, settled Deployments, other apps' Pods, CSIDrivers), fixture_pod_health.py
-(crash_looping, oom_killed, pending), fixture_autoscalers.py (HPA, KEDA, Events),
-fixture_custom_resource.py (the CR), fixture_chart_043.py and fixture_chart_0223.py.
+Where the builders live (this package re-exports them): basics.py (uids, timestamps,
+find/of_kind), snapshot.py (loading and renaming the snapshots), cluster.py (Nodes, Pods,
+settled Deployments, other apps' Pods, CSIDrivers), pod_health.py (crash_looping, oom_killed,
+pending), autoscalers.py (HPA, KEDA, Events), custom_resource.py (the CR), chart_043.py and
+chart_0223.py.
 """
 
 from __future__ import annotations

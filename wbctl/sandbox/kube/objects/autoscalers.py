@@ -142,6 +142,32 @@ def rescale_event(autoscaler: Mapping[str, Any], *, now: datetime | None = None)
     }
 
 
+def _keda_metric(scaled_object: str, index: int, trigger: Mapping[str, Any]) -> Obj:
+    """The HPA metric KEDA makes of a trigger: a Resource one for cpu and memory, else External."""
+    if trigger["type"] in ("cpu", "memory"):
+        return {
+            "type": "Resource",
+            "resource": {
+                "name": trigger["type"],
+                "target": {"type": "Utilization", "averageUtilization": int(trigger["metadata"]["value"])},
+            },
+        }
+    topic = (trigger.get("metadata") or {}).get("topic", "")
+    return {
+        "type": "External",
+        "external": {
+            "metric": {
+                "name": f"s{index}-{trigger['type']}-{topic}",
+                "selector": {"matchLabels": {"scaledobject.keda.sh/name": scaled_object}},
+            },
+            "target": {
+                "type": "AverageValue",
+                "averageValue": str((trigger.get("metadata") or {}).get("lagThreshold", "5")),
+            },
+        },
+    }
+
+
 def keda_owned_hpa(scaled_object: Mapping[str, Any], current: int, now: datetime) -> Obj:
     """The HPA KEDA creates for a ScaledObject: `keda-hpa-<name>`, carrying the ScaledObject's
     labels (so it matches the instance selector too) and owned by it."""
@@ -157,37 +183,11 @@ def keda_owned_hpa(scaled_object: Mapping[str, Any], current: int, now: datetime
     }
     minimum = spec.get("minReplicaCount") or 1
     maximum = spec.get("maxReplicaCount", 100)
-    metrics: list[Obj] = []
-    for index, trigger in enumerate(spec.get("triggers") or []):
-        if trigger["type"] in ("cpu", "memory"):
-            metrics.append(
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": trigger["type"],
-                        "target": {"type": "Utilization", "averageUtilization": int(trigger["metadata"]["value"])},
-                    },
-                }
-            )
-        else:
-            topic = (trigger.get("metadata") or {}).get("topic", "")
-            metrics.append(
-                {
-                    "type": "External",
-                    "external": {
-                        "metric": {
-                            "name": f"s{index}-{trigger['type']}-{topic}",
-                            "selector": {"matchLabels": {"scaledobject.keda.sh/name": so_meta["name"]}},
-                        },
-                        "target": {
-                            "type": "AverageValue",
-                            "averageValue": str((trigger.get("metadata") or {}).get("lagThreshold", "5")),
-                        },
-                    },
-                }
-            )
+    metrics = [
+        _keda_metric(so_meta["name"], index, trigger) for index, trigger in enumerate(spec.get("triggers") or [])
+    ]
     behavior = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("behavior")
-    result = {
+    result: Obj = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": {

@@ -80,6 +80,26 @@ def _retag_wandb_images(node: Any, tag: str) -> Any:
     return node
 
 
+def _workloads(instance: str, namespace: str, chart_label: str) -> list[Obj]:
+    """The 0.22.3 Deployments (renamed from the 0.43.8 snapshot's, or minimal where it has none)
+    and the parquet-backfill CronJob, on the 0.22.3 server tag."""
+    modern = snapshot_manifests("fmb.snap", instance, namespace, chart_label)
+    workloads: list[Obj] = []
+    for service, suffix in CHART_0223_DEPLOYMENTS:
+        name = f"{instance}-{suffix}"
+        source = deployment_named(modern, service)
+        if source is None:
+            deployment = _minimal_deployment(name, service, instance, namespace, chart_label)
+        else:
+            deployment = _retag_wandb_images(copy.deepcopy(source), CHART_0223_SERVER_TAG)
+            deployment["metadata"]["name"] = name
+        workloads.append(deployment)
+    backfill = copy.deepcopy(find(modern, "CronJob", f"{instance}-parquet-backfill"))
+    backfill["spec"]["suspend"] = False
+    workloads.append(_retag_wandb_images(backfill, CHART_0223_SERVER_TAG))
+    return workloads
+
+
 def chart_0223(
     instance: str = "wandb",
     namespace: str = "default",
@@ -99,20 +119,7 @@ def chart_0223(
     (`<svc>.autoscaling.{enabled,minReplicas,maxReplicas,targetCPU}`, server tag 0.64.1)."""
     now = now or datetime.now(UTC)
     chart_label = "operator-wandb-0.22.3"
-    modern = snapshot_manifests("fmb.snap", instance, namespace, chart_label)
-    workloads: list[Obj] = []
-    for service, suffix in CHART_0223_DEPLOYMENTS:
-        name = f"{instance}-{suffix}"
-        source = deployment_named(modern, service)
-        if source is None:
-            deployment = _minimal_deployment(name, service, instance, namespace, chart_label)
-        else:
-            deployment = _retag_wandb_images(copy.deepcopy(source), CHART_0223_SERVER_TAG)
-            deployment["metadata"]["name"] = name
-        workloads.append(deployment)
-    backfill = copy.deepcopy(find(modern, "CronJob", f"{instance}-parquet-backfill"))
-    backfill["spec"]["suspend"] = False
-    workloads.append(_retag_wandb_images(backfill, CHART_0223_SERVER_TAG))
+    workloads = _workloads(instance, namespace, chart_label)
     objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes, replicas=replicas, now=now)
 
     values: Obj = {"global": {"beta": {"glue": {"enabled": True}}}, "app": {"image": {"tag": CHART_0223_SERVER_TAG}}}

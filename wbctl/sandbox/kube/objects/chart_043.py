@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wbctl.core import catalog, service_view
 from wbctl.sandbox.kube.objects.autoscalers import (
     hpa,
     hpa_status,
@@ -33,8 +34,11 @@ from wbctl.sandbox.kube.objects.cluster import running_cluster
 from wbctl.sandbox.kube.objects.custom_resource import weights_and_biases
 from wbctl.sandbox.kube.objects.snapshot import snapshot_manifests, values_file
 
-KEDA_SO_SERVICE = "flat-run-fields-updater"
-UPDATER = "flat-run-fields-updater"
+#: The updater by its chart name (the app.kubernetes.io/name label, the values key): the core's
+#: service name without the guide's `wandb-` prefix, so the two cannot drift apart.
+UPDATER = service_view.UPDATER.removeprefix(catalog.PREFIX)
+#: The service keda-frfu.values.yaml hands to KEDA's ScaledObject: the updater.
+KEDA_SO_SERVICE = UPDATER
 #: Where the updater finds its queue: `pubsub:/<project>/<topic>/<subscription>` or a kafka:// URL.
 UPDATER_QUEUE_ENV = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER"
 _UPDATER_HPA_OPTIONS = frozenset({"minimum", "maximum", "current", "cpu_current", "limited"})
@@ -55,7 +59,7 @@ def chart_043(
     namespace: str = "default",
     pods_per_service: int = 3,
     nodes: int = 3,
-    hpa_for: Sequence[str] = ("filestream", "flat-run-fields-updater"),
+    hpa_for: Sequence[str] = ("filestream", UPDATER),
     keda_frfu: bool = False,
     *,
     replicas: Mapping[str, int] | None = None,
@@ -101,34 +105,11 @@ def chart_043(
         replicas = {**(replicas or {}), UPDATER: int(count)}
     objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes, replicas=replicas, now=now)
 
-    values = copy.deepcopy(values_file("fmb.values.yaml"))
-    for service in sorted({s for d in of_kind(workloads, "Deployment") if (s := name_label(d))}):
-        values.setdefault(service, {})["install"] = True
-    if keda_frfu:
-        values = _deep_merge(values, values_file("keda-frfu.values.yaml"))
-
+    values = _cr_values(workloads, keda_frfu)
     autoscalers: list[Obj] = []
-    present = {name_label(h) for h in of_kind(workloads, "HorizontalPodAutoscaler")}
-    for service in hpa_for:
-        if service in present or (keda_frfu and service == KEDA_SO_SERVICE):
-            continue
-        target = deployment_named(workloads, service)
-        if target is None:
-            raise ValueError(f"chart 0.43.8 (fmb) has no Deployment for {service!r}")
-        current = int(target["spec"]["replicas"])
-        options = updater if service == UPDATER else {}
-        autoscaler = hpa(
-            f"{instance}-{service}",
-            namespace,
-            target["metadata"]["name"],
-            chart_labels(service, instance, chart_label),
-            current,
-            minimum=int(options.get("minimum", 1)),
-            maximum=int(options.get("maximum", 10)),
-            cpu_current=int(options.get("cpu_current", 42)),
-            limited=bool(options.get("limited")),
-            now=now,
-        )
+    for service, autoscaler in _chart_hpas(
+        workloads, hpa_for, keda_frfu, updater, instance, namespace, chart_label, now
+    ):
         autoscalers.append(autoscaler)
         values.setdefault(service, {})["autoscaling"] = {
             "horizontal": {
@@ -138,21 +119,76 @@ def chart_043(
                 "targetCPUUtilizationPercentage": 80,
             }
         }
+    autoscalers += _settle_snapshot_autoscalers(workloads, namespace, now)
+    objs += autoscalers
+    if events:
+        objs += [rescale_event(a, now=now) for a in [*of_kind(workloads, "HorizontalPodAutoscaler"), *autoscalers]]
+    objs.append(weights_and_biases(instance, namespace, "0.43.8", values, now=now))
+    return objs + config_maps
+
+
+def _cr_values(workloads: list[Obj], keda_frfu: bool) -> Obj:
+    """The CR's spec.values: the fmb values, every service installed, KEDA's values merged in."""
+    values = copy.deepcopy(values_file("fmb.values.yaml"))
+    for service in sorted({s for d in of_kind(workloads, "Deployment") if (s := name_label(d))}):
+        values.setdefault(service, {})["install"] = True
+    if keda_frfu:
+        values = _deep_merge(values, values_file("keda-frfu.values.yaml"))
+    return values
+
+
+def _chart_hpas(
+    workloads: list[Obj],
+    hpa_for: Sequence[str],
+    keda_frfu: bool,
+    updater: Mapping[str, Any],
+    instance: str,
+    namespace: str,
+    chart_label: str,
+    now: datetime,
+) -> list[tuple[str, Obj]]:
+    """(service, HPA) for each service in `hpa_for` the snapshot renders no HPA for (nor KEDA
+    scales), `updater` giving the updater's bounds and state."""
+    out: list[tuple[str, Obj]] = []
+    present = {name_label(h) for h in of_kind(workloads, "HorizontalPodAutoscaler")}
+    for service in hpa_for:
+        if service in present or (keda_frfu and service == KEDA_SO_SERVICE):
+            continue
+        target = deployment_named(workloads, service)
+        if target is None:
+            raise ValueError(f"chart 0.43.8 (fmb) has no Deployment for {service!r}")
+        options = updater if service == UPDATER else {}
+        autoscaler = hpa(
+            f"{instance}-{service}",
+            namespace,
+            target["metadata"]["name"],
+            chart_labels(service, instance, chart_label),
+            int(target["spec"]["replicas"]),
+            minimum=int(options.get("minimum", 1)),
+            maximum=int(options.get("maximum", 10)),
+            cpu_current=int(options.get("cpu_current", 42)),
+            limited=bool(options.get("limited")),
+            now=now,
+        )
+        out.append((service, autoscaler))
+    return out
+
+
+def _settle_snapshot_autoscalers(workloads: list[Obj], namespace: str, now: datetime) -> list[Obj]:
+    """Give the snapshot's HPAs a uid and status and its ScaledObjects theirs; returns the HPAs
+    KEDA creates for the ScaledObjects."""
     for autoscaler in of_kind(workloads, "HorizontalPodAutoscaler"):
         target = find(workloads, "Deployment", autoscaler["spec"]["scaleTargetRef"]["name"])
         autoscaler["metadata"].setdefault(
             "uid", stable_uid("HorizontalPodAutoscaler", namespace, autoscaler["metadata"]["name"])
         )
         autoscaler["status"] = hpa_status(int(target["spec"]["replicas"]), timestamp(now - timedelta(hours=1)))
+    keda_owned: list[Obj] = []
     for scaled_object in of_kind(workloads, "ScaledObject"):
         settle_scaled_object(scaled_object, now)
         target = find(workloads, "Deployment", scaled_object["spec"]["scaleTargetRef"]["name"])
-        autoscalers.append(keda_owned_hpa(scaled_object, int(target["spec"]["replicas"]), now))
-    objs += autoscalers
-    if events:
-        objs += [rescale_event(a, now=now) for a in [*of_kind(workloads, "HorizontalPodAutoscaler"), *autoscalers]]
-    objs.append(weights_and_biases(instance, namespace, "0.43.8", values, now=now))
-    return objs + config_maps
+        keda_owned.append(keda_owned_hpa(scaled_object, int(target["spec"]["replicas"]), now))
+    return keda_owned
 
 
 def _updater_deployment(workloads: Iterable[Obj]) -> Obj:

@@ -43,109 +43,95 @@ def _pod_suffix(seed: str, index: int) -> str:
     return "".join(chars)
 
 
+_NODE_CONDITIONS = (
+    ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+)
+
+
+def _node_quantities(cpu: str, memory: str, ephemeral_storage: str) -> Obj:
+    return {
+        "cpu": cpu,
+        "memory": memory,
+        "pods": "110",
+        "ephemeral-storage": ephemeral_storage,
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+    }
+
+
+def _node_status(index: int, name: str, created: str, now: datetime) -> Obj:
+    """An n2-standard-8 node's capacity, healthy conditions, addresses and node info."""
+    return {
+        "capacity": _node_quantities("8", "32863252Ki", "98831908Ki"),
+        "allocatable": _node_quantities("7910m", "29094932Ki", "47060071478"),
+        "conditions": [
+            {
+                "type": kind,
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastHeartbeatTime": timestamp(now),
+                "lastTransitionTime": created,
+            }
+            for kind, status, reason, message in _NODE_CONDITIONS
+        ],
+        "addresses": [
+            {"type": "InternalIP", "address": f"10.128.0.{10 + index}"},
+            {"type": "Hostname", "address": name},
+        ],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "nodeInfo": {
+            "architecture": "amd64",
+            "bootID": stable_uid("boot", name),
+            "containerRuntimeVersion": "containerd://1.7.24",
+            "kernelVersion": "6.6.72+",
+            "kubeProxyVersion": "v1.31.6-gke.1020000",
+            "kubeletVersion": "v1.31.6-gke.1020000",
+            "machineID": hex_digest("machine" + name, 32),
+            "operatingSystem": "linux",
+            "osImage": "Container-Optimized OS from Google",
+            "systemUUID": stable_uid("system", name),
+        },
+    }
+
+
+def _node(index: int, created: str, now: datetime) -> Obj:
+    name, zone = f"gke-wandb-pool-{index}", ZONES[(index - 1) % len(ZONES)]
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "uid": stable_uid("Node", name),
+            "creationTimestamp": created,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "topology.kubernetes.io/zone": zone,
+                "topology.kubernetes.io/region": "us-central1",
+                "node.kubernetes.io/instance-type": "n2-standard-8",
+                "cloud.google.com/gke-nodepool": "wandb-pool",
+            },
+            "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
+        },
+        "spec": {
+            "podCIDR": f"10.52.{index}.0/24",
+            "podCIDRs": [f"10.52.{index}.0/24"],
+            "providerID": f"gce://my-project/{zone}/{name}",
+        },
+        "status": _node_status(index, name, created, now),
+    }
+
+
 def gke_nodes(count: int, *, now: datetime | None = None) -> list[Obj]:
     """GKE nodes `gke-wandb-pool-1..count`, spread over three zones, with string quantities."""
     now = now or datetime.now(UTC)
     created = timestamp(now - timedelta(days=60))
-    out = []
-    for index in range(1, count + 1):
-        name, zone = f"gke-wandb-pool-{index}", ZONES[(index - 1) % len(ZONES)]
-        out.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {
-                    "name": name,
-                    "uid": stable_uid("Node", name),
-                    "creationTimestamp": created,
-                    "labels": {
-                        "kubernetes.io/hostname": name,
-                        "kubernetes.io/os": "linux",
-                        "kubernetes.io/arch": "amd64",
-                        "topology.kubernetes.io/zone": zone,
-                        "topology.kubernetes.io/region": "us-central1",
-                        "node.kubernetes.io/instance-type": "n2-standard-8",
-                        "cloud.google.com/gke-nodepool": "wandb-pool",
-                    },
-                    "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
-                },
-                "spec": {
-                    "podCIDR": f"10.52.{index}.0/24",
-                    "podCIDRs": [f"10.52.{index}.0/24"],
-                    "providerID": f"gce://my-project/{zone}/{name}",
-                },
-                "status": {
-                    "capacity": {
-                        "cpu": "8",
-                        "memory": "32863252Ki",
-                        "pods": "110",
-                        "ephemeral-storage": "98831908Ki",
-                        "hugepages-1Gi": "0",
-                        "hugepages-2Mi": "0",
-                    },
-                    "allocatable": {
-                        "cpu": "7910m",
-                        "memory": "29094932Ki",
-                        "pods": "110",
-                        "ephemeral-storage": "47060071478",
-                        "hugepages-1Gi": "0",
-                        "hugepages-2Mi": "0",
-                    },
-                    "conditions": [
-                        {
-                            "type": "MemoryPressure",
-                            "status": "False",
-                            "reason": "KubeletHasSufficientMemory",
-                            "message": "kubelet has sufficient memory available",
-                            "lastHeartbeatTime": timestamp(now),
-                            "lastTransitionTime": created,
-                        },
-                        {
-                            "type": "DiskPressure",
-                            "status": "False",
-                            "reason": "KubeletHasNoDiskPressure",
-                            "message": "kubelet has no disk pressure",
-                            "lastHeartbeatTime": timestamp(now),
-                            "lastTransitionTime": created,
-                        },
-                        {
-                            "type": "PIDPressure",
-                            "status": "False",
-                            "reason": "KubeletHasSufficientPID",
-                            "message": "kubelet has sufficient PID available",
-                            "lastHeartbeatTime": timestamp(now),
-                            "lastTransitionTime": created,
-                        },
-                        {
-                            "type": "Ready",
-                            "status": "True",
-                            "reason": "KubeletReady",
-                            "message": "kubelet is posting ready status",
-                            "lastHeartbeatTime": timestamp(now),
-                            "lastTransitionTime": created,
-                        },
-                    ],
-                    "addresses": [
-                        {"type": "InternalIP", "address": f"10.128.0.{10 + index}"},
-                        {"type": "Hostname", "address": name},
-                    ],
-                    "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-                    "nodeInfo": {
-                        "architecture": "amd64",
-                        "bootID": stable_uid("boot", name),
-                        "containerRuntimeVersion": "containerd://1.7.24",
-                        "kernelVersion": "6.6.72+",
-                        "kubeProxyVersion": "v1.31.6-gke.1020000",
-                        "kubeletVersion": "v1.31.6-gke.1020000",
-                        "machineID": hex_digest("machine" + name, 32),
-                        "operatingSystem": "linux",
-                        "osImage": "Container-Optimized OS from Google",
-                        "systemUUID": stable_uid("system", name),
-                    },
-                },
-            }
-        )
-    return out
+    return [_node(index, created, now) for index in range(1, count + 1)]
 
 
 def _deployment_status(replicas: int, generation: int, hash_: str, name: str, now: datetime) -> Obj:
@@ -194,6 +180,103 @@ def _image_id(image: str) -> str:
     return f"{repository}@sha256:{hex_digest(image)}"
 
 
+def _container_status(pod_name: str, container: Mapping[str, Any], started: datetime, *, init: bool) -> Obj:
+    """A ready app container running since 20 s after the Pod started, or an init container
+    that completed in its first 10 s."""
+    state: Obj
+    if init:
+        state = {
+            "terminated": {
+                "exitCode": 0,
+                "reason": "Completed",
+                "startedAt": timestamp(started),
+                "finishedAt": timestamp(started + timedelta(seconds=10)),
+            }
+        }
+    else:
+        state = {"running": {"startedAt": timestamp(started + timedelta(seconds=20))}}
+    return {
+        "name": container["name"],
+        "image": container.get("image", ""),
+        "imageID": _image_id(container.get("image", "")),
+        "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",
+        "ready": True,
+        "started": not init,
+        "restartCount": 0,
+        "state": state,
+    }
+
+
+_POD_CONDITIONS = (
+    ("PodReadyToStartContainers", 5),
+    ("Initialized", 15),
+    ("Ready", 30),
+    ("ContainersReady", 30),
+    ("PodScheduled", 0),
+)
+
+
+def _running_pod_status(pod_name: str, spec: Obj, started: datetime, host_ip: str, pod_ip: str) -> Obj:
+    containers = spec.get("containers") or []
+    status: Obj = {
+        "phase": "Running",
+        "conditions": [
+            {"type": condition, "status": "True", "lastTransitionTime": timestamp(started + timedelta(seconds=delay))}
+            for condition, delay in _POD_CONDITIONS
+        ],
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
+        "podIP": pod_ip,
+        "podIPs": [{"ip": pod_ip}],
+        "startTime": timestamp(started),
+        "qosClass": _qos_class(containers),
+        "containerStatuses": [_container_status(pod_name, c, started, init=False) for c in containers],
+    }
+    if spec.get("initContainers"):
+        status["initContainerStatuses"] = [
+            _container_status(pod_name, c, started, init=True) for c in spec["initContainers"]
+        ]
+    return status
+
+
+def _pod_spec(template: Mapping[str, Any], node: str | None) -> Obj:
+    """The template's pod spec with the API server's defaults, bound to `node`."""
+    spec = copy.deepcopy(template.get("spec") or {})
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    if node:
+        spec["nodeName"] = node
+    return spec
+
+
+def _pod_metadata(
+    template: Mapping[str, Any], pod_name: str, namespace: str, replicaset: str, hash_: str, started: datetime
+) -> Obj:
+    """A ReplicaSet's Pod's metadata: the template's labels plus pod-template-hash, and its owner."""
+    return {
+        "name": pod_name,
+        "generateName": f"{replicaset}-",
+        "namespace": namespace,
+        "uid": stable_uid("Pod", namespace, pod_name),
+        "creationTimestamp": timestamp(started),
+        "labels": {**(template.get("metadata", {}).get("labels") or {}), "pod-template-hash": hash_},
+        "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
+        "ownerReferences": [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": replicaset,
+                "uid": stable_uid("ReplicaSet", namespace, replicaset),
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
+
+
 def pods_for(
     deployment: Mapping[str, Any], node_names: Sequence[str], *, offset: int = 0, now: datetime | None = None
 ) -> list[Obj]:
@@ -211,101 +294,16 @@ def pods_for(
     for index in range(replicas):
         pod_name = f"{replicaset}-{_pod_suffix(replicaset, index)}"
         node_index = (offset + index) % len(node_names) if node_names else 0
-        node = node_names[node_index] if node_names else None
-        spec = copy.deepcopy(template.get("spec") or {})
-        spec.setdefault("restartPolicy", "Always")
-        spec.setdefault("dnsPolicy", "ClusterFirst")
-        spec.setdefault("schedulerName", "default-scheduler")
-        spec.setdefault("serviceAccountName", "default")
-        spec.setdefault("terminationGracePeriodSeconds", 30)
-        if node:
-            spec["nodeName"] = node
-        containers = spec.get("containers") or []
+        spec = _pod_spec(template, node_names[node_index] if node_names else None)
         host_ip = f"10.128.0.{10 + node_index + 1}"
         pod_ip = f"10.52.{node_index + 1}.{(offset * 7 + index) % 250 + 2}"
-
-        def running(container: Mapping[str, Any]) -> Obj:
-            return {
-                "name": container["name"],
-                "image": container.get("image", ""),
-                "imageID": _image_id(container.get("image", "")),
-                "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",  # noqa: B023 - called in this iteration
-                "ready": True,
-                "started": True,
-                "restartCount": 0,
-                "state": {"running": {"startedAt": timestamp(started + timedelta(seconds=20))}},
-            }
-
-        def completed(container: Mapping[str, Any]) -> Obj:
-            return {
-                "name": container["name"],
-                "image": container.get("image", ""),
-                "imageID": _image_id(container.get("image", "")),
-                "containerID": f"containerd://{hex_digest(pod_name + container['name'])}",  # noqa: B023 - called in this iteration
-                "ready": True,
-                "started": False,
-                "restartCount": 0,
-                "state": {
-                    "terminated": {
-                        "exitCode": 0,
-                        "reason": "Completed",
-                        "startedAt": timestamp(started),
-                        "finishedAt": timestamp(started + timedelta(seconds=10)),
-                    }
-                },
-            }
-
-        status: Obj = {
-            "phase": "Running",
-            "conditions": [
-                {
-                    "type": condition,
-                    "status": "True",
-                    "lastTransitionTime": timestamp(started + timedelta(seconds=delay)),
-                }
-                for condition, delay in (
-                    ("PodReadyToStartContainers", 5),
-                    ("Initialized", 15),
-                    ("Ready", 30),
-                    ("ContainersReady", 30),
-                    ("PodScheduled", 0),
-                )
-            ],
-            "hostIP": host_ip,
-            "hostIPs": [{"ip": host_ip}],
-            "podIP": pod_ip,
-            "podIPs": [{"ip": pod_ip}],
-            "startTime": timestamp(started),
-            "qosClass": _qos_class(containers),
-            "containerStatuses": [running(c) for c in containers],
-        }
-        if spec.get("initContainers"):
-            status["initContainerStatuses"] = [completed(c) for c in spec["initContainers"]]
         out.append(
             {
                 "apiVersion": "v1",
                 "kind": "Pod",
-                "metadata": {
-                    "name": pod_name,
-                    "generateName": f"{replicaset}-",
-                    "namespace": namespace,
-                    "uid": stable_uid("Pod", namespace, pod_name),
-                    "creationTimestamp": timestamp(started),
-                    "labels": {**(template.get("metadata", {}).get("labels") or {}), "pod-template-hash": hash_},
-                    "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
-                    "ownerReferences": [
-                        {
-                            "apiVersion": "apps/v1",
-                            "kind": "ReplicaSet",
-                            "name": replicaset,
-                            "uid": stable_uid("ReplicaSet", namespace, replicaset),
-                            "controller": True,
-                            "blockOwnerDeletion": True,
-                        }
-                    ],
-                },
+                "metadata": _pod_metadata(template, pod_name, namespace, replicaset, hash_, started),
                 "spec": spec,
-                "status": status,
+                "status": _running_pod_status(pod_name, spec, started, host_ip, pod_ip),
             }
         )
     return out
