@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from wbctl.core.durations import format_duration
@@ -109,13 +109,6 @@ class Policy:
 
     name: str
     document: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Alerts:
-    groups: tuple[RuleGroup, ...]
-    policies: tuple[Policy, ...]
-    notes: tuple[str, ...] = field(default=())
 
 
 def queue_words(address: QueueAddress) -> str:

@@ -82,7 +82,6 @@ def _describe(autoscaling: Autoscaling | None, serve_nodes: int) -> str:
 
 AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK = "bigtable.autoscaling", "bigtable.min-nodes", "bigtable.cpu"
 CHECK_IDS = (AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK)
-ADMIN_CHECK_IDS = (AUTOSCALING_CHECK, MIN_NODES_CHECK)  # what the admin API alone decides
 
 
 def check(observation: BigtableObservation, cpu: SignalData, window: str) -> Report:
