@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -98,6 +99,11 @@ class Finding:
 @dataclass(frozen=True)
 class Report:
     findings: tuple[Finding, ...]
+
+    @classmethod
+    def all_unknown(cls, check_ids: Iterable[str], target: str, reason: str) -> Report:
+        """Every one of `check_ids` unknown on `target`, for `reason` (what they read failed)."""
+        return cls(tuple(Finding(check_id, Status.UNKNOWN, target, None, None, reason) for check_id in check_ids))
 
     @property
     def summary(self) -> dict[str, int]:

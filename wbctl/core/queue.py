@@ -386,4 +386,5 @@ def check(judgement: Judgement, target: str, remedy: str) -> Report:
 
 
 def unknown_report(target: str, reason: str) -> Report:
-    return Report(tuple(Finding(check_id, Status.UNKNOWN, target, None, None, reason) for check_id in CHECK_IDS))
+    """Both queue checks unknown (kept for its callers; `Report.all_unknown` is the one builder)."""
+    return Report.all_unknown(CHECK_IDS, target, reason)
