@@ -52,14 +52,14 @@ __all__ = ["READY_AT", "RENDERED_REPLICAS", "reconcile"]
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 NAME_LABEL = "app.kubernetes.io/name"
 RENDERED_REPLICAS = "sandbox.wbctl/rendered-replicas"  # the count the chart renders when values name none
-DEFAULT_MIN, DEFAULT_MAX, DEFAULT_CPU = 1, 10, 80  # the chart's autoscaling defaults (fixture_autoscalers.hpa's)
+DEFAULT_MIN, DEFAULT_MAX, DEFAULT_CPU = 1, 10, 80  # the chart's autoscaling defaults (kube/objects/autoscalers.py)
 
 
 def _words(condition: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(condition.get("status", "")), str(condition.get("reason", "")), str(condition.get("message", ""))
 
 
-# ScalingLimited in the HPA controller's words (fixture_autoscalers writes the first two)
+# ScalingLimited in the HPA controller's words (sandbox/kube/objects/autoscalers.py writes the first two)
 _WITHIN = _words(hpa_status(0, "")["conditions"][2])
 _AT_MAX = _words(hpa_status(0, "", limited=True)["conditions"][2])
 _TOO_FEW = ("True", "TooFewReplicas", "the desired replica count is less than the minimum replica count")

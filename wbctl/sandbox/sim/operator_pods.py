@@ -1,7 +1,7 @@
 """The controllers under the sandbox's operator (operator.py): what the ReplicaSet controller,
 the scheduler and the kubelet do once a Deployment's spec.replicas is set. Pods are created
-from the Deployment's template (named, labelled and owned as fixture_cluster.pods_for makes
-them), placed on the schedulable Node running the fewest of that Deployment's pods, and ready
+from the Deployment's template (named, labelled and owned as `pods_for` in
+sandbox/kube/objects/cluster.py makes them), placed on the schedulable Node running the fewest of that Deployment's pods, and ready
 only at the simulated time their `sandbox.wbctl/ready-at` annotation holds; extra pods go
 unscheduled first, then not-ready, then newest (the ReplicaSet controller's order); the Deployment's
 status counts what is left. Separate from operator.py because it is the kube-controller side,
