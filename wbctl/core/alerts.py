@@ -414,7 +414,7 @@ def prometheus_text(s: AlertSettings) -> str:
         f"# {_thresholds(s)}.\n"
         "# Regenerate them rather than edit them.\n"
     )
-    body = yaml.safe_dump(
+    body: str = yaml.safe_dump(
         prometheus_document(s), sort_keys=False, allow_unicode=True, width=10**6, default_flow_style=False
     )
     return header + body

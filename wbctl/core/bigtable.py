@@ -367,10 +367,13 @@ def plan_autoscale(
                 )
         current = cluster.autoscaling
         target = observation.target(cluster.cluster_id)
-        if current is None and (min_nodes is None or max_nodes is None):
-            raise UsageError(f"autoscaling is off on {cluster.cluster_id}: give both --min and --max to turn it on")
-        low = min_nodes if min_nodes is not None else current.min_nodes  # type: ignore[union-attr]
-        high = max_nodes if max_nodes is not None else current.max_nodes  # type: ignore[union-attr]
+        if current is None:
+            if min_nodes is None or max_nodes is None:
+                raise UsageError(f"autoscaling is off on {cluster.cluster_id}: give both --min and --max to turn it on")
+            low, high = min_nodes, max_nodes
+        else:
+            low = min_nodes if min_nodes is not None else current.min_nodes
+            high = max_nodes if max_nodes is not None else current.max_nodes
         _limits(low, high)  # a kept bound must still fit the new one
         wanted = [
             ("autoscaling min nodes", PATH_MIN, current.min_nodes if current else None, low),

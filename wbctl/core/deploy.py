@@ -478,18 +478,18 @@ def dump_yaml(request: AuditorRequest, documents: list[dict[str, Any]]) -> str:
     """One multi-document YAML stream, each document under a comment saying why it is there."""
     import yaml  # pyyaml: a dependency (the sandbox's chart fixtures); imported only here
 
-    class Dumper(yaml.SafeDumper):
-        pass
+    # a subclass of its own, so the representer below changes no other dump (pyyaml ships no types)
+    dumper: Any = type("Dumper", (yaml.SafeDumper,), {})
 
-    def literal(dumper: yaml.SafeDumper, value: str) -> Any:
+    def literal(representer: Any, value: str) -> Any:
         # the config file as a literal block (`|`): readable, and diffable in a review
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
 
-    Dumper.add_representer(str, literal)
+    dumper.add_representer(str, literal)
     parts = ["\n".join(header(request))]
     for document in documents:
         text = yaml.dump(
-            document, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
+            document, Dumper=dumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
         )
         parts.append(f"---\n# {_COMMENTS[document['kind']]}\n{text.rstrip()}")
     return "\n".join(parts) + "\n"

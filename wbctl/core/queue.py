@@ -158,7 +158,14 @@ def prepare(readings: QueueReadings, now: datetime, policy: Policy) -> QueueRead
                 fresh[name] = _zero_like(fresh[name], times)
     if readings.source == "kafka":
         fresh.update(_kafka_derived(fresh["backlog"], fresh["consumed"], fresh["published"]))
-    return replace(readings, **fresh)
+    return replace(
+        readings,
+        backlog=fresh["backlog"],
+        oldest_age=fresh["oldest_age"],
+        published=fresh["published"],
+        consumed=fresh["consumed"],
+        expired=fresh["expired"],
+    )
 
 
 def _kafka_derived(lag: Reading, consumed: Reading, published: Reading) -> dict[str, Reading]:
@@ -256,8 +263,8 @@ def _median(points: list[Point]) -> float:
 
 def _stalled(readings: QueueReadings, recent: list[Point], threshold: float) -> str:
     published, consumed = readings.published, readings.consumed
-    if published.known and consumed.known:
-        start = min(published.newest, consumed.newest) - timedelta(seconds=STALL_ACK_SECONDS)  # type: ignore[type-var]
+    if published.newest is not None and consumed.newest is not None:  # both known
+        start = min(published.newest, consumed.newest) - timedelta(seconds=STALL_ACK_SECONDS)
         pubs = dict(since(published.points, start))
         acks = dict(since(consumed.points, start))
         common = sorted(set(pubs) & set(acks))

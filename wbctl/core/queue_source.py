@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypedDict
 from urllib.parse import parse_qs, unquote
 
 from wbctl.core.kube import Container, Workload
@@ -149,6 +150,15 @@ def terraform_names(install: str) -> tuple[str, str]:
     return f"{install}-run-updates-shadow", f"{install}-flat-run-fields-updater"
 
 
+class _Overrides(TypedDict, total=False):
+    """What the configuration overrides in a found address (the keys it names, in order)."""
+
+    subscription: str
+    topic: str
+    partitions: int
+    project: str | None
+
+
 def resolve(
     discovered: QueueAddress | None,
     *,
@@ -178,7 +188,7 @@ def resolve(
             subscription=default_subscription if chosen == "pubsub" else None,
             group=CONSUMER_GROUP if chosen == "kafka" else None,
         )
-    overrides: dict[str, object] = {}
+    overrides: _Overrides = {}
     if subscription and address.source == "pubsub":
         overrides["subscription"] = subscription
     if topic:
@@ -190,5 +200,5 @@ def resolve(
     if overrides:
         configured = ", ".join(f"queue-{key}" for key in overrides if key != "project")
         origin = f"{address.origin}; {configured} from the config" if configured else address.origin
-        address = replace(address, origin=origin, **overrides)  # type: ignore[arg-type]
+        address = replace(address, origin=origin, **overrides)
     return address

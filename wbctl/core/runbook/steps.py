@@ -13,7 +13,7 @@ from wbctl.core import bigtable, scaling
 from wbctl.core.bigtable import ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
-from wbctl.core.kube import Pod
+from wbctl.core.kube import Autoscaler, Pod
 from wbctl.core.model import Proposal, Status, command
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook.evidence import (
@@ -318,7 +318,7 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
     )
 
 
-def _cpu_low(hpas: list, target: int | None) -> bool:
+def _cpu_low(hpas: list[Autoscaler], target: int | None) -> bool:
     current = next((a.cpu_current for a in hpas if a.cpu_current is not None), None)
     return current is not None and current < (target or 80)
 

@@ -187,7 +187,7 @@ class VariablesSession(Session):
             return await q.next()
         values = self._globals.snapshot()
         if not (show.args.get("global_") or show.args.get("global")):
-            values.update(self.variables.session_values())  # type: ignore[attr-defined]
+            values.update(self.variables.session_values())
         rows = sorted(values.items())
         like = show.args.get("like")
         if like is not None:

@@ -153,7 +153,7 @@ def story_variables(story: str) -> dict[str, str]:
 
 
 def mysql_error(code: int, message: str) -> MysqlError:
-    return MysqlError(message, code=code)  # type: ignore[arg-type]  # any MySQL code: the packet takes an int
+    return MysqlError(message, code=code)  # any MySQL code: the packet takes an int
 
 
 def number_text(value: float) -> str:

@@ -111,7 +111,7 @@ def reconcile(
 def _read(api: Store, namespace: str, instance: str) -> _Namespace:
     cr = api.get("weightsandbiases", namespace, instance)
     spec = (cr or {}).get("spec") or {}
-    values = spec.get("values") if isinstance(spec.get("values"), dict) else {}
+    values = _dict(spec.get("values"))
     version = str((spec.get("chart") or {}).get("version") or "")
     parsed = parse_version(version)
     fuse: bool | None = None
@@ -143,7 +143,7 @@ def _service(
     label = deployment["metadata"]["labels"][NAME_LABEL]
     spec = catalog.for_label(label, "Deployment")
     key = spec.values_key if spec else label
-    values = state.values.get(key) if isinstance(state.values.get(key), dict) else {}
+    values = _dict(state.values.get(key))
     lines: list[str] = []
     scaled_object = next((s for s in state.scaled_objects if _target(s) == deployment["metadata"]["name"]), None)
     if state.cr is not None:
@@ -170,6 +170,11 @@ def _service(
 
 def _target(obj: Mapping[str, Any]) -> str:
     return str(((obj.get("spec") or {}).get("scaleTargetRef") or {}).get("name", ""))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A values block that is a mapping, or an empty one (a block the chart would ignore)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any, default: int | None) -> int | None:
@@ -199,7 +204,7 @@ def _governing(state: _Namespace, deployment: Obj, scaled_object: Obj | None) ->
     Deployment, else any HPA on it (the chart's, or one made by hand)."""
     on_it = [h for h in state.hpas if _target(h) == deployment["metadata"]["name"]]
     keda = [h for h in on_it if _keda_owned(h)] if scaled_object is not None else []
-    return (keda or on_it or [None])[0]
+    return next(iter(keda or on_it), None)
 
 
 def _bounds(spec: Mapping[str, Any]) -> tuple[int, int]:
@@ -246,8 +251,7 @@ def _keda(api: Store, state: _Namespace, scaled_object: Obj | None, values: Mapp
     if scaled_object is None:
         return []
     lines: list[str] = []
-    autoscaling = values.get("autoscaling") if isinstance(values.get("autoscaling"), dict) else {}
-    keda = autoscaling.get("keda") if isinstance(autoscaling.get("keda"), dict) else {}
+    keda = _dict(_dict(values.get("autoscaling")).get("keda"))
     name, spec = scaled_object["metadata"]["name"], scaled_object["spec"]
     old = (_int(spec.get("minReplicaCount"), 0) or 0, _int(spec.get("maxReplicaCount"), 100) or 0)  # KEDA's defaults
     new = (_int(keda.get("minReplicaCount"), old[0]) or 0, _int(keda.get("maxReplicaCount"), old[1]) or 0)
@@ -276,9 +280,8 @@ def _hpa(
     api: Store, state: _Namespace, deployment: Obj, key: str, label: str, values: Mapping[str, Any], now: datetime
 ) -> list[str]:
     """The chart's HPA `<instance>-<svc>` as the values render it: created, updated or removed."""
-    autoscaling = values.get("autoscaling") if isinstance(values.get("autoscaling"), dict) else {}
-    horizontal = autoscaling.get("horizontal") if state.new_layout else autoscaling
-    horizontal = horizontal if isinstance(horizontal, dict) else {}
+    autoscaling = _dict(values.get("autoscaling"))
+    horizontal = _dict(autoscaling.get("horizontal") if state.new_layout else autoscaling)
     name, target = f"{state.instance}-{key}", deployment["metadata"]["name"]
     existing = next((h for h in state.hpas if h["metadata"]["name"] == name), None)
     if horizontal.get("enabled") is not True:
@@ -415,7 +418,7 @@ def _hpa_status(
         status["lastScaleTime"] = timestamp(now)
     limit = _limit(hpa, wanted, target)
     conditions = [c for c in status.get("conditions") or [] if c.get("type") != "ScalingLimited"]
-    last = next((c for c in old.get("conditions") or [] if c.get("type") == "ScalingLimited"), {})
+    last: dict[str, Any] = next((c for c in old.get("conditions") or [] if c.get("type") == "ScalingLimited"), {})
     changed = (last.get("status"), last.get("reason")) != limit[:2]
     conditions.append(
         {

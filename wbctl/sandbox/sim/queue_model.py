@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 STEP = 60
 PHASE_IN = 20 * 60
@@ -62,17 +64,19 @@ class Change:
         return {key: value for key, value in self.__dict__.items() if value is not None}
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Change:
-        def pair(value: object) -> tuple[int, int] | None:
-            return None if value is None else (int(value[0]), int(value[1]))  # type: ignore[index]
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        """The change `to_json` saved (JSON's values: numbers, lists, booleans)."""
+
+        def pair(value: Sequence[Any] | None) -> tuple[int, int] | None:
+            return None if value is None else (int(value[0]), int(value[1]))
 
         return cls(
             at=float(data["at"]),
             hpa=pair(data.get("hpa")),
-            replicas=data.get("replicas"),  # type: ignore[arg-type]
+            replicas=data.get("replicas"),
             nodes=pair(data.get("nodes")),
             discard=data.get("discard"),
-        )  # type: ignore[arg-type]
+        )
 
 
 @dataclass
@@ -220,7 +224,7 @@ class Simulation:
         )
 
 
-def simulate(story: Story, until: float, changes: list[Change] | tuple[Change, ...] = ()) -> list[Sample]:
+def simulate(story: Story, until: float, changes: Sequence[Change] = ()) -> list[Sample]:
     """Every 60-s sample (the state at the end of each step) from the start up to `until`
     seconds, each change applied at the start of its step."""
     simulation = Simulation(story)
