@@ -49,21 +49,19 @@ class QueueAddress:
         return "no queue (queue-source = none)"
 
 
+def _substituted(match: re.Match[str], variables: Mapping[str, str]) -> str:
+    """One `$$` or `$(VAR)` as Kubernetes expands it (an unknown reference stays as written)."""
+    if match.group(0) == "$$":
+        return "$"
+    return variables.get(match.group(1), match.group(0))
+
+
 def expand(text: str, variables: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
     """Kubernetes' `$(VAR)` expansion: `$$` is a literal `$`, an unknown reference stays as
     written. Returns the text and the names that stayed unresolved."""
-    missing: list[str] = []
-
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group(1)
-        if name in variables:
-            return variables[name]
-        missing.append(name)
-        return match.group(0)
-
-    return _REFERENCE.sub(substitute, text), tuple(dict.fromkeys(missing))
+    references = (match.group(1) for match in _REFERENCE.finditer(text))
+    missing = (name for name in references if name is not None and name not in variables)
+    return _REFERENCE.sub(lambda match: _substituted(match, variables), text), tuple(dict.fromkeys(missing))
 
 
 def parse(text: str, origin: str) -> QueueAddress:
