@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from wbctl.core import bigtable, scaling
-from wbctl.core.bigtable import ClusterState
+from wbctl.core.bigtable import Autoscaling, ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
 from wbctl.core.kube import Autoscaler, Pod, Workload
@@ -30,7 +30,7 @@ from wbctl.core.runbook.evidence import (
     amount,
     clock,
 )
-from wbctl.core.series import since
+from wbctl.core.series import Series, since
 from wbctl.core.service_view import UPDATER, ServiceView, service_named
 
 # --- step 2: Bigtable -----------------------------------------------------------------
@@ -46,27 +46,31 @@ def _last_node_change(evidence: BigtableEvidence, cluster: ClusterState) -> tupl
     return last
 
 
-def _cluster_step(
-    evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool
-) -> tuple[Status, str, list[str], Proposal | None, str]:
-    """(status, summary, evidence, proposal, next) for one cluster."""
-    scaling_config = cluster.autoscaling
-    target = scaling_config.cpu_target if scaling_config else 70
-    lines = [
-        f"{cluster.cluster_id}: {cluster.serve_nodes} nodes, "
-        + (
-            f"autoscaling {scaling_config.min_nodes}-{scaling_config.max_nodes} at {target}% CPU"
-            if scaling_config
-            else "autoscaling off"
-        )
-    ]
-    cpu = evidence.cpu.for_label("cluster", cluster.cluster_id)
-    hottest = evidence.hottest.for_label("cluster", cluster.cluster_id)
-    change = _last_node_change(evidence, cluster)
+_ClusterResult = tuple[Status, str, list[str], Proposal | None, str]  # (status, summary, evidence, proposal, next)
+
+
+def _cluster_lines(
+    cluster: ClusterState, target: int, change: tuple[datetime, int, int] | None, hottest: Series | None
+) -> list[str]:
+    """The cluster's nodes and autoscaling, its last node change and its hottest node, as evidence."""
+    config = cluster.autoscaling
+    autoscaling = f"autoscaling {config.min_nodes}-{config.max_nodes} at {target}% CPU" if config else "autoscaling off"
+    lines = [f"{cluster.cluster_id}: {cluster.serve_nodes} nodes, {autoscaling}"]
     if change is not None:
         lines.append(f"nodes {change[1]} -> {change[2]} at {clock(change[0])}")
     if hottest is not None and hottest.latest is not None:
         lines.append(f"hottest node CPU {hottest.latest:.0%}")
+    return lines
+
+
+def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool) -> _ClusterResult:
+    """(status, summary, evidence, proposal, next) for one cluster."""
+    scaling_config = cluster.autoscaling
+    target = scaling_config.cpu_target if scaling_config else 70
+    cpu = evidence.cpu.for_label("cluster", cluster.cluster_id)
+    hottest = evidence.hottest.for_label("cluster", cluster.cluster_id)
+    change = _last_node_change(evidence, cluster)
+    lines = _cluster_lines(cluster, target, change, hottest)
     if scaling_config is None:
         proposal = bigtable.raised_limits(cluster) if wanted else None
         return (
@@ -87,12 +91,27 @@ def _cluster_step(
                 "one node runs hot while the cluster does not: a hotspot (one key range, maybe one run: step 4)"
             )
         return Status.OK, f"{cluster.cluster_id}: CPU {cpu.latest:.0%} under the {target}% target", lines, None, ""
-    if cluster.serve_nodes >= scaling_config.max_nodes:
+    return _cluster_over_target(cluster, scaling_config, cpu, change, now, wanted, lines)
+
+
+def _cluster_over_target(
+    cluster: ClusterState,
+    config: Autoscaling,
+    cpu: Series,
+    change: tuple[datetime, int, int] | None,
+    now: datetime,
+    wanted: bool,
+    lines: list[str],
+) -> _ClusterResult:
+    """A cluster over its CPU target: at its maximum, scaling, not scaling, or due to scale."""
+    target, latest = config.cpu_target, cpu.latest
+    assert latest is not None  # the caller judged it
+    if cluster.serve_nodes >= config.max_nodes:
         proposal = bigtable.raised_limits(cluster) if wanted else None
         return (
             Status.FAIL if wanted else Status.WARN,
-            f"{cluster.cluster_id}: at its autoscaling maximum of {scaling_config.max_nodes} nodes "
-            f"with CPU {cpu.latest:.0%} over the {target}% target: raise the maximum",
+            f"{cluster.cluster_id}: at its autoscaling maximum of {config.max_nodes} nodes "
+            f"with CPU {latest:.0%} over the {target}% target: raise the maximum",
             lines,
             proposal,
             "",
