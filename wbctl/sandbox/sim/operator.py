@@ -276,6 +276,18 @@ def _keda(api: Store, state: _Namespace, scaled_object: Obj | None, values: Mapp
     return lines
 
 
+@dataclass(frozen=True)
+class _RenderedHpa:
+    """The chart's HPA as the values render it."""
+
+    name: str
+    labels: dict[str, str]
+    ref: dict[str, str]  # its scaleTargetRef
+    low: int
+    high: int
+    cpu: int
+
+
 def _hpa(
     api: Store, state: _Namespace, deployment: Obj, key: str, label: str, values: Mapping[str, Any], now: datetime
 ) -> list[str]:
@@ -291,61 +303,72 @@ def _hpa(
         _replace(state.hpas, existing, None)
         return [f"deleted horizontalpodautoscaler/{name} (autoscaling is off in weightsandbiases/{state.instance})"]
     low = _int(horizontal.get("minReplicas"), DEFAULT_MIN) or DEFAULT_MIN
-    high = max(_int(horizontal.get("maxReplicas"), DEFAULT_MAX) or DEFAULT_MAX, low)
-    cpu = (
+    rendered = _RenderedHpa(
+        name,
+        chart_labels(label, state.instance, state.chart_label),
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+        low,
+        max(_int(horizontal.get("maxReplicas"), DEFAULT_MAX) or DEFAULT_MAX, low),
         _int(horizontal.get("targetCPUUtilizationPercentage" if state.new_layout else "targetCPU"), DEFAULT_CPU)
-        or DEFAULT_CPU
+        or DEFAULT_CPU,
     )
-    labels = chart_labels(label, state.instance, state.chart_label)
-    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": target}
     if existing is None:
-        current = int(deployment["spec"].get("replicas", 1))
-        created = timestamp(now)
-        conditions = hpa_status(current, created)["conditions"]
-        state.hpas.append(
-            api.add(
-                {
-                    "apiVersion": "autoscaling/v2",
-                    "kind": "HorizontalPodAutoscaler",
-                    "metadata": {
-                        "name": name,
-                        "namespace": state.namespace,
-                        "creationTimestamp": created,
-                        "labels": labels,
-                    },
-                    "spec": {
-                        "scaleTargetRef": ref,
-                        "minReplicas": low,
-                        "maxReplicas": high,
-                        "metrics": _with_cpu([], cpu),
-                    },
-                    "status": {"currentReplicas": current, "desiredReplicas": current, "conditions": conditions},
-                }
-            )
+        return _create_hpa(api, state, deployment, rendered, now)
+    return _update_hpa(api, state, existing, rendered)
+
+
+def _create_hpa(api: Store, state: _Namespace, deployment: Obj, hpa: _RenderedHpa, now: datetime) -> list[str]:
+    current = int(deployment["spec"].get("replicas", 1))
+    created = timestamp(now)
+    conditions = hpa_status(current, created)["conditions"]
+    state.hpas.append(
+        api.add(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {
+                    "name": hpa.name,
+                    "namespace": state.namespace,
+                    "creationTimestamp": created,
+                    "labels": hpa.labels,
+                },
+                "spec": {
+                    "scaleTargetRef": hpa.ref,
+                    "minReplicas": hpa.low,
+                    "maxReplicas": hpa.high,
+                    "metrics": _with_cpu([], hpa.cpu),
+                },
+                "status": {"currentReplicas": current, "desiredReplicas": current, "conditions": conditions},
+            }
         )
-        return [f"created horizontalpodautoscaler/{name} ({low}-{high}, cpu target {cpu}%)"]
+    )
+    return [f"created horizontalpodautoscaler/{hpa.name} ({hpa.low}-{hpa.high}, cpu target {hpa.cpu}%)"]
+
+
+def _update_hpa(api: Store, state: _Namespace, existing: Obj, hpa: _RenderedHpa) -> list[str]:
     spec, metadata = existing["spec"], existing["metadata"]
+    low, high, cpu = hpa.low, hpa.high, hpa.cpu
     before, old_cpu = _bounds(spec), _cpu(spec.get("metrics"))
     patch: Obj = {}
     if (spec.get("minReplicas"), spec.get("maxReplicas")) != (low, high):
         patch.update(minReplicas=low, maxReplicas=high)
     if old_cpu != cpu:
         patch["metrics"] = _with_cpu(spec.get("metrics"), cpu)
-    if spec.get("scaleTargetRef") != ref:
-        patch["scaleTargetRef"] = ref
-    relabel = {k: v for k, v in labels.items() if (metadata.get("labels") or {}).get(k) != v}
+    if spec.get("scaleTargetRef") != hpa.ref:
+        patch["scaleTargetRef"] = hpa.ref
+    relabel = {k: v for k, v in hpa.labels.items() if (metadata.get("labels") or {}).get(k) != v}
     if not patch and not relabel:
         return []
     body: Obj = {"metadata": {"labels": relabel}} if relabel else {}
     if patch:
         updated = _update(api, "horizontalpodautoscalers", existing, {**body, "spec": patch})
     else:
-        updated = api.merge("horizontalpodautoscalers", state.namespace, name, body)
+        updated = api.merge("horizontalpodautoscalers", state.namespace, hpa.name, body)
     _replace(state.hpas, existing, updated)
     changes = [f"{before[0]}-{before[1]} -> {low}-{high}"] if before != (low, high) else []
     changes += [f"cpu target {old_cpu}% -> {cpu}%"] if old_cpu != cpu else []
     changes += ["now the chart's (labels)"] if relabel else []
-    return [f"horizontalpodautoscaler/{name}: {', '.join(changes or ['scale target ' + target])}"]
+    return [f"horizontalpodautoscaler/{hpa.name}: {', '.join(changes or ['scale target ' + hpa.ref['name']])}"]
 
 
 # --- replicas --------------------------------------------------------------------------------
