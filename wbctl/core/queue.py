@@ -197,27 +197,12 @@ def judge(raw: QueueReadings, *, window: int, now: datetime, policy: Policy) -> 
     readings = prepare(raw, now, policy)
     backlog = readings.backlog
     span = trend_seconds(window)
-    if not backlog.known:
+    if backlog.newest is None:  # not known
         return Judgement(
             Verdict.UNKNOWN, f"cannot read the backlog: {backlog.reason}", readings, trend_seconds=span, policy=policy
         )
-    newest = backlog.newest
-    assert newest is not None
-    recent = since(backlog.points, newest - timedelta(seconds=span))
-    age = readings.oldest_age.latest
-    publish = mean_value(since(readings.published.points, newest - timedelta(minutes=5)))
-    consume = mean_value(since(readings.consumed.points, newest - timedelta(minutes=5)))
-    base = Judgement(
-        Verdict.UNKNOWN,
-        "",
-        readings,
-        backlog=backlog.latest,
-        oldest_age=age,
-        publish_rate=publish,
-        consume_rate=consume,
-        trend_seconds=span,
-        policy=policy,
-    )
+    recent = since(backlog.points, backlog.newest - timedelta(seconds=span))
+    base = _measured(readings, backlog.newest, span, policy)
     if len(recent) < MIN_POINTS:
         return replace(
             base,
@@ -225,11 +210,34 @@ def judge(raw: QueueReadings, *, window: int, now: datetime, policy: Policy) -> 
             f"(at least {MIN_POINTS} needed for a trend)",
         )
     slope = theil_sen(recent) or 0.0
-    change = slope * (recent[-1][0] - recent[0][0]).total_seconds()
-    threshold = max(policy.allowed_backlog, SIGNIFICANT_SHARE * _median(recent))
     judged = replace(base, rate_per_second=slope, rise_began=_rise_began(backlog.points) if slope > 0 else None)
     judged = replace(judged, loss=_data_loss(judged, readings, span, policy))
-    latest = backlog.latest or 0.0
+    return _verdict(judged, readings, recent, slope, policy)
+
+
+def _measured(readings: QueueReadings, newest: datetime, span: int, policy: Policy) -> Judgement:
+    """The numbers every verdict carries (the backlog, the oldest age, the rates), not yet judged."""
+    return Judgement(
+        Verdict.UNKNOWN,
+        "",
+        readings,
+        backlog=readings.backlog.latest,
+        oldest_age=readings.oldest_age.latest,
+        publish_rate=mean_value(since(readings.published.points, newest - timedelta(minutes=5))),
+        consume_rate=mean_value(since(readings.consumed.points, newest - timedelta(minutes=5))),
+        trend_seconds=span,
+        policy=policy,
+    )
+
+
+def _verdict(
+    judged: Judgement, readings: QueueReadings, recent: list[Point], slope: float, policy: Policy
+) -> Judgement:
+    """None, stalled, growing, draining or steady, from the backlog's trend over `recent`."""
+    span, age = judged.trend_seconds, judged.oldest_age
+    change = slope * (recent[-1][0] - recent[0][0]).total_seconds()
+    threshold = max(policy.allowed_backlog, SIGNIFICANT_SHARE * _median(recent))
+    latest = readings.backlog.latest or 0.0
     if latest <= policy.allowed_backlog and (age is None or age <= policy.allowed_age):
         return replace(
             judged,
