@@ -388,18 +388,21 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
 # --- step 4: one noisy run ------------------------------------------------------------
 
 
-def noisy_run_step(ev: Evidence, wanted: bool) -> Step:
-    lines: list[str] = []
-    discarded: str | None = None
-    if ev.discard.known and ev.discard.value is not None and ev.discard.value.run_id:
-        state = ev.discard.value
-        discarded = state.run_id
+def _discarded(ev: Evidence) -> tuple[str | None, list[str]]:
+    """The run discarded now (if any), and what the evidence says of it."""
+    state = ev.discard.value
+    if ev.discard.known and state is not None and state.run_id:
         expiry = f"expires in {format_duration(state.ttl_seconds)}" if state.ttl_seconds else "no expiry"
-        lines.append(
+        return state.run_id, [
             f"run {state.run_id} is discarded now ({expiry}); restore: {ev.invocation} run restore {state.run_id}"
-        )
-    elif not ev.discard.known:
-        lines.append(f"discarded run unknown: {ev.discard.reason}")
+        ]
+    if not ev.discard.known:
+        return None, [f"discarded run unknown: {ev.discard.reason}"]
+    return None, []
+
+
+def noisy_run_step(ev: Evidence, wanted: bool) -> Step:
+    discarded, lines = _discarded(ev)
     if ev.loads is None:  # unmeasured: an open question while the queue does not clear
         return Step(
             4,
