@@ -440,19 +440,18 @@ def _hpa_status(
     if target != before:
         status["lastScaleTime"] = timestamp(now)
     limit = _limit(hpa, wanted, target)
-    conditions = [c for c in status.get("conditions") or [] if c.get("type") != "ScalingLimited"]
     last: dict[str, Any] = next((c for c in old.get("conditions") or [] if c.get("type") == "ScalingLimited"), {})
     changed = (last.get("status"), last.get("reason")) != limit[:2]
-    conditions.append(
+    status["conditions"] = [
+        *(c for c in status.get("conditions") or [] if c.get("type") != "ScalingLimited"),
         {
             "type": "ScalingLimited",
             "status": limit[0],
             "reason": limit[1],
             "message": limit[2],
             "lastTransitionTime": timestamp(now) if changed else last.get("lastTransitionTime", timestamp(now)),
-        }
-    )
-    status["conditions"] = conditions
+        },
+    ]
     if status == old:
         return []
     name = hpa["metadata"]["name"]
@@ -460,26 +459,27 @@ def _hpa_status(
         "horizontalpodautoscalers", state.namespace, name, {"status": {k: status.get(k) for k in {*old, *status}}}
     )
     _replace(state.hpas, hpa, updated)
-    lines: list[str] = []
     if target != before:
-        low, high = _bounds(hpa["spec"])
-        reason = (
-            "Current number of replicas below Spec.MinReplicas"
-            if before < low and wanted is None
-            else "Current number of replicas above Spec.MaxReplicas"
-            if before > high and wanted is None
-            else "cpu resource utilization (percentage of request) above target"
-            if target > before
-            else "All metrics below target"
-        )
         event = rescale_event(updated, now=now)
-        event["message"] = f"New size: {target}; reason: {reason}"
+        event["message"] = f"New size: {target}; reason: {_rescale_reason(hpa, before, target, wanted)}"
         api.add(event)
     if changed and limit[0] == "True":
-        lines.append(
+        return [
             f"horizontalpodautoscaler/{name}: wants {wanted if wanted is not None else before}, "
             f"limited to {target} (ScalingLimited: {limit[1]})"
-        )
-    elif changed and last.get("status") == "True":
-        lines.append(f"horizontalpodautoscaler/{name}: no longer limited ({limit[1]})")
-    return lines
+        ]
+    if changed and last.get("status") == "True":
+        return [f"horizontalpodautoscaler/{name}: no longer limited ({limit[1]})"]
+    return []
+
+
+def _rescale_reason(hpa: Obj, before: int, target: int, wanted: int | None) -> str:
+    """The SuccessfulRescale event's reason, in the HPA controller's words."""
+    low, high = _bounds(hpa["spec"])
+    if before < low and wanted is None:
+        return "Current number of replicas below Spec.MinReplicas"
+    if before > high and wanted is None:
+        return "Current number of replicas above Spec.MaxReplicas"
+    if target > before:
+        return "cpu resource utilization (percentage of request) above target"
+    return "All metrics below target"
