@@ -24,7 +24,7 @@ from wbctl.errors import UsageError
 
 ENV_VAR = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER"
 CONSUMER_GROUP = "flat-run-fields-updater"
-SOURCES = ("pubsub", "kafka", "none")
+SOURCES = ("pubsub", "kafka", "none")  # the queue-source values: the one definition (config keys take it)
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
