@@ -205,7 +205,7 @@ class SandboxMysql:
     async def _serve(self, listener: socket.socket, ready: threading.Event) -> None:
         self._stopping = asyncio.Event()
         # the loop's complaints go to `errors`, never to the stderr of the wbctl process hosting it
-        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: self.errors.append(context))
+        asyncio.get_running_loop().set_exception_handler(self._loop_error)
         globals_ = self._globals
         assert globals_ is not None  # start() made them
         server = _Server(
@@ -230,6 +230,9 @@ class SandboxMysql:
                 task.cancel()
             await asyncio.gather(*rest, return_exceptions=True)
             await asyncio.sleep(0)  # the transports' connection_lost callbacks
+
+    def _loop_error(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        self.errors.append(context)
 
     def stop(self) -> None:
         """Close the listener and every connection and end the thread (within a second)."""
