@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from wbctl.core.durations import format_duration
@@ -111,13 +111,6 @@ class Policy:
     document: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Alerts:
-    groups: tuple[RuleGroup, ...]
-    policies: tuple[Policy, ...]
-    notes: tuple[str, ...] = field(default=())
-
-
 def queue_words(address: QueueAddress) -> str:
     """The queue as the alerts name it (no project: the Pushgateway's context says which)."""
     if address.source == "kafka":
@@ -183,15 +176,28 @@ def _duration(seconds: float | None) -> str:
 # --- Prometheus -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _QueueValues:
+    """The queue's numbers as the rules' descriptions template them."""
+
+    backlog: str = _value("wbctl_queue_backlog_messages", "humanize")
+    trend: str = _value("wbctl_queue_backlog_trend_messages_per_second", "humanize")
+    consume: str = _value("wbctl_queue_consume_messages_per_second", "humanize")
+    publish: str = _value("wbctl_queue_publish_messages_per_second", "humanize")
+    age: str = _value("wbctl_queue_oldest_age_seconds", "humanizeDuration")
+
+
 def _queue_rules(s: AlertSettings) -> list[Rule]:
+    values = _QueueValues()
+    return [*_queue_verdict_rules(s, values), _queue_age_rule(s, values), *_queue_loss_rules(s, values)]
+
+
+def _queue_verdict_rules(s: AlertSettings, v: _QueueValues) -> list[Rule]:
+    """The queue growing, or stalled, as wbctl's verdict says."""
     verdict = "wbctl_queue_verdict"
-    backlog = _value("wbctl_queue_backlog_messages", "humanize")
-    trend = _value("wbctl_queue_backlog_trend_messages_per_second", "humanize")
-    consume = _value("wbctl_queue_consume_messages_per_second", "humanize")
-    publish = _value("wbctl_queue_publish_messages_per_second", "humanize")
-    age = _value("wbctl_queue_oldest_age_seconds", "humanizeDuration")
+    backlog, trend, consume, publish, age = v.backlog, v.trend, v.consume, v.publish, v.age
     retention = _duration(s.retention)
-    rules = [
+    return [
         Rule(
             "WbctlQueueBacklogGrowing",
             f"{_selector(s, verdict, verdict='growing')} == 1",
@@ -214,6 +220,11 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
             for_seconds=CRITICAL_FOR,
         ),
     ]
+
+
+def _queue_age_rule(s: AlertSettings, v: _QueueValues) -> Rule:
+    """The oldest message past half the retention (the auditor's, when the rules do not know it)."""
+    retention = _duration(s.retention)
     threshold = s.age_threshold
     age_metric = _selector(s, "wbctl_queue_oldest_age_seconds")
     if threshold is not None:
@@ -224,20 +235,25 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
             f"{age_metric} > on(context) group_left() ({AGE_SHARE:g} * {_selector(s, 'wbctl_queue_retention_seconds')})"
         )
         past = "half the retention the auditor reports"
-    rules.append(
-        Rule(
-            "WbctlQueueOldestMessageAge",
-            age_expr,
-            "warning",
-            f"The queue's oldest unacked message is past half its retention {IN_CONTEXT}",
-            f"The oldest unacked message of {_literal(s.queue)} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
-            f"at the retention it is dropped. Backlog {backlog} messages, verdict "
-            f"{_value('wbctl_queue_verdict', '', label='verdict', condition=' == 1')}.",
-            _command(s, QUEUE_RUNBOOK),
-            for_seconds=GROWING_FOR,
-        )
+    return Rule(
+        "WbctlQueueOldestMessageAge",
+        age_expr,
+        "warning",
+        f"The queue's oldest unacked message is past half its retention {IN_CONTEXT}",
+        f"The oldest unacked message of {_literal(s.queue)} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
+        f"at the retention it is dropped. Backlog {v.backlog} messages, verdict "
+        f"{_value('wbctl_queue_verdict', '', label='verdict', condition=' == 1')}.",
+        _command(s, QUEUE_RUNBOOK),
+        for_seconds=GROWING_FOR,
     )
-    rules.append(
+
+
+def _queue_loss_rules(s: AlertSettings, v: _QueueValues) -> list[Rule]:
+    """Data loss projected by wbctl, and (with a known retention) a drain that would pass it."""
+    backlog, consume, age = v.backlog, v.consume, v.age
+    retention = _duration(s.retention)
+    age_metric = _selector(s, "wbctl_queue_oldest_age_seconds")
+    rules = [
         Rule(
             "WbctlQueueDataLossProjected",
             f"{_selector(s, 'wbctl_queue_data_loss_projected')} == 1",
@@ -249,7 +265,7 @@ def _queue_rules(s: AlertSettings) -> list[Rule]:
             _command(s, QUEUE_RUNBOOK),
             for_seconds=CRITICAL_FOR,
         )
-    )
+    ]
     if s.retention is not None:
         drain = _selector(s, "wbctl_queue_drain_eta_seconds")
         projected = _selector(s, "wbctl_queue_data_loss_projected")
@@ -421,7 +437,7 @@ def prometheus_text(s: AlertSettings) -> str:
         f"# {_thresholds(s)}.\n"
         "# Regenerate them rather than edit them.\n"
     )
-    body = yaml.safe_dump(
+    body: str = yaml.safe_dump(
         prometheus_document(s), sort_keys=False, allow_unicode=True, width=10**6, default_flow_style=False
     )
     return header + body
@@ -501,21 +517,35 @@ def _policy(
     return Policy(name, document)
 
 
+@dataclass(frozen=True)
+class _Subscription:
+    """The Cloud Monitoring filters of one Pub/Sub subscription's signals."""
+
+    undelivered: str
+    oldest: str
+    acked: str
+
+
 def _pubsub_policies(s: AlertSettings) -> list[Policy]:
     assert s.subscription is not None and s.retention is not None
     sub = {"subscription_id": s.subscription}
-    undelivered = _filter(
-        s, "pubsub.googleapis.com/subscription/num_undelivered_messages", "pubsub_subscription", **sub
+    signals = _Subscription(
+        undelivered=_filter(
+            s, "pubsub.googleapis.com/subscription/num_undelivered_messages", "pubsub_subscription", **sub
+        ),
+        oldest=_filter(
+            s, "pubsub.googleapis.com/subscription/oldest_unacked_message_age", "pubsub_subscription", **sub
+        ),
+        acked=_filter(s, "pubsub.googleapis.com/subscription/ack_message_count", "pubsub_subscription", **sub),
     )
-    oldest = _filter(s, "pubsub.googleapis.com/subscription/oldest_unacked_message_age", "pubsub_subscription", **sub)
-    acked = _filter(s, "pubsub.googleapis.com/subscription/ack_message_count", "pubsub_subscription", **sub)
-    by_subscription = ("resource.label.subscription_id",)
-    threshold = s.age_threshold
-    assert threshold is not None
-    retention = format_duration(s.retention)
+    return [*_pubsub_backlog_policies(s, signals), _pubsub_age_policy(s, signals), _pubsub_loss_policy(s, signals)]
+
+
+def _pubsub_backlog_policies(s: AlertSettings, signals: _Subscription) -> list[Policy]:
+    """The backlog growing, and held with nothing acknowledged (stalled)."""
     backlog_over = _threshold(
         f"backlog over {s.allowed_backlog:g} messages (queue-allowed-backlog)",
-        undelivered,
+        signals.undelivered,
         _aggregation(60, "ALIGN_MAX"),
         "COMPARISON_GT",
         s.allowed_backlog,
@@ -534,7 +564,7 @@ def _pubsub_policies(s: AlertSettings) -> list[Policy]:
                 backlog_over,
                 _threshold(
                     f"backlog up {GROWTH_PERCENT:g} % in 10 minutes",
-                    undelivered,
+                    signals.undelivered,
                     _aggregation(GROWING_FOR, "ALIGN_PERCENT_CHANGE"),
                     "COMPARISON_GT",
                     GROWTH_PERCENT,
@@ -552,60 +582,75 @@ def _pubsub_policies(s: AlertSettings) -> list[Policy]:
             "the flat-run-fields-updater cannot process (read its logs), or no consumer at all.",
             [
                 backlog_over,
-                _absent("no acknowledgement for 10 minutes", acked, _aggregation(60, "ALIGN_RATE"), GROWING_FOR),
+                _absent(
+                    "no acknowledgement for 10 minutes", signals.acked, _aggregation(60, "ALIGN_RATE"), GROWING_FOR
+                ),
             ],
             combiner="AND",
         ),
-        _policy(
-            s,
-            "WbctlQueueOldestMessageAge",
-            "the queue's oldest message is past half its retention",
-            "WARNING",
-            f"The oldest unacked message of Pub/Sub subscription {s.subscription} is older than "
-            f"{format_duration(threshold)} (half the {retention} retention) for 10 minutes; at the retention it "
-            "is dropped.",
-            [
-                _threshold(
-                    f"oldest unacked message older than {format_duration(threshold)}",
-                    oldest,
-                    _aggregation(60, "ALIGN_MAX"),
-                    "COMPARISON_GT",
-                    threshold,
-                    GROWING_FOR,
-                )
-            ],
-        ),
-        _policy(
-            s,
-            "WbctlQueueDataLoss",
-            "data loss on the run-updates queue",
-            "CRITICAL",
-            f"Messages of Pub/Sub subscription {s.subscription} are about to be dropped at the {retention} "
-            "retention: the backlog takes longer than the retention to drain at the current acknowledgement "
-            f"rate, or the oldest message is within a tenth of the retention. (A threshold condition cannot add "
-            "the age to the time to drain, as wbctl's own projection does: each is checked alone.)",
-            [
-                _threshold(
-                    f"time to drain (backlog / acks per second) past {retention}",
-                    undelivered,
-                    _aggregation(60, "ALIGN_MAX", "REDUCE_SUM", by_subscription),
-                    "COMPARISON_GT",
-                    s.retention,
-                    CRITICAL_FOR,
-                    denominatorFilter=acked,
-                    denominatorAggregations=[_aggregation(60, "ALIGN_RATE", "REDUCE_SUM", by_subscription)],
-                ),
-                _threshold(
-                    f"oldest unacked message older than {format_duration(LOSS_AGE_SHARE * s.retention)}",
-                    oldest,
-                    _aggregation(60, "ALIGN_MAX"),
-                    "COMPARISON_GT",
-                    LOSS_AGE_SHARE * s.retention,
-                    CRITICAL_FOR,
-                ),
-            ],
-        ),
     ]
+
+
+def _pubsub_age_policy(s: AlertSettings, signals: _Subscription) -> Policy:
+    """The oldest message past half the retention."""
+    threshold = s.age_threshold
+    assert threshold is not None and s.retention is not None
+    return _policy(
+        s,
+        "WbctlQueueOldestMessageAge",
+        "the queue's oldest message is past half its retention",
+        "WARNING",
+        f"The oldest unacked message of Pub/Sub subscription {s.subscription} is older than "
+        f"{format_duration(threshold)} (half the {format_duration(s.retention)} retention) for 10 minutes; at the "
+        "retention it is dropped.",
+        [
+            _threshold(
+                f"oldest unacked message older than {format_duration(threshold)}",
+                signals.oldest,
+                _aggregation(60, "ALIGN_MAX"),
+                "COMPARISON_GT",
+                threshold,
+                GROWING_FOR,
+            )
+        ],
+    )
+
+
+def _pubsub_loss_policy(s: AlertSettings, signals: _Subscription) -> Policy:
+    """Messages about to be dropped at the retention: too slow a drain, or too old a message."""
+    assert s.retention is not None
+    retention = format_duration(s.retention)
+    by_subscription = ("resource.label.subscription_id",)
+    return _policy(
+        s,
+        "WbctlQueueDataLoss",
+        "data loss on the run-updates queue",
+        "CRITICAL",
+        f"Messages of Pub/Sub subscription {s.subscription} are about to be dropped at the {retention} "
+        "retention: the backlog takes longer than the retention to drain at the current acknowledgement "
+        f"rate, or the oldest message is within a tenth of the retention. (A threshold condition cannot add "
+        "the age to the time to drain, as wbctl's own projection does: each is checked alone.)",
+        [
+            _threshold(
+                f"time to drain (backlog / acks per second) past {retention}",
+                signals.undelivered,
+                _aggregation(60, "ALIGN_MAX", "REDUCE_SUM", by_subscription),
+                "COMPARISON_GT",
+                s.retention,
+                CRITICAL_FOR,
+                denominatorFilter=signals.acked,
+                denominatorAggregations=[_aggregation(60, "ALIGN_RATE", "REDUCE_SUM", by_subscription)],
+            ),
+            _threshold(
+                f"oldest unacked message older than {format_duration(LOSS_AGE_SHARE * s.retention)}",
+                signals.oldest,
+                _aggregation(60, "ALIGN_MAX"),
+                "COMPARISON_GT",
+                LOSS_AGE_SHARE * s.retention,
+                CRITICAL_FOR,
+            ),
+        ],
+    )
 
 
 def _bigtable_policies(s: AlertSettings) -> list[Policy]:

@@ -82,7 +82,6 @@ def _describe(autoscaling: Autoscaling | None, serve_nodes: int) -> str:
 
 AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK = "bigtable.autoscaling", "bigtable.min-nodes", "bigtable.cpu"
 CHECK_IDS = (AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK)
-ADMIN_CHECK_IDS = (AUTOSCALING_CHECK, MIN_NODES_CHECK)  # what the admin API alone decides
 
 
 def check(observation: BigtableObservation, cpu: SignalData, window: str) -> Report:
@@ -346,6 +345,53 @@ PATH_AUTOSCALING = ("cluster_config", "cluster_autoscaling_config")
 PATH_NODES = ("serve_nodes",)
 
 
+def _storage_in_range(cluster: ClusterState, storage_gib: int) -> None:
+    low, high = STORAGE_TARGET_RANGE.get(cluster.storage_type, (0, 1 << 30))
+    if not low <= storage_gib <= high:
+        raise UsageError(
+            f"--storage-target {storage_gib}: a {cluster.storage_type} cluster ({cluster.cluster_id}) "
+            f"takes {low}-{high} GiB per node"
+        )
+
+
+def _cluster_autoscale(
+    observation: BigtableObservation,
+    cluster: ClusterState,
+    min_nodes: int | None,
+    max_nodes: int | None,
+    cpu_target: int | None,
+    storage_gib: int | None,
+) -> tuple[list[Change], AutoscalingWrite | None]:
+    """One cluster's changes, and the whole config it should end with when there are any."""
+    if storage_gib is not None:
+        _storage_in_range(cluster, storage_gib)
+    current = cluster.autoscaling
+    target = observation.target(cluster.cluster_id)
+    if current is None:
+        if min_nodes is None or max_nodes is None:
+            raise UsageError(f"autoscaling is off on {cluster.cluster_id}: give both --min and --max to turn it on")
+        low, high = min_nodes, max_nodes
+    else:
+        low = min_nodes if min_nodes is not None else current.min_nodes
+        high = max_nodes if max_nodes is not None else current.max_nodes
+    _limits(low, high)  # a kept bound must still fit the new one
+    cpu = cpu_target if cpu_target is not None else (current.cpu_target if current else DEFAULT_CPU_TARGET)
+    wanted: list[tuple[str, tuple[str, ...], int | None, int]] = [
+        ("autoscaling min nodes", PATH_MIN, current.min_nodes if current else None, low),
+        ("autoscaling max nodes", PATH_MAX, current.max_nodes if current else None, high),
+        ("autoscaling CPU target %", PATH_CPU, current.cpu_target if current else None, cpu),
+    ]
+    if storage_gib is not None:
+        before = current.storage_target_gib if current else None
+        wanted.append(("autoscaling storage target GiB/node", PATH_STORAGE, before, storage_gib))
+    changes = [Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after]
+    if not changes:
+        return changes, None
+    # the whole config the cluster should end with (the API writes it as a unit)
+    storage = storage_gib if storage_gib is not None else (current.storage_target_gib if current else None)
+    return changes, AutoscalingWrite(low, high, cpu, storage)
+
+
 def plan_autoscale(
     observation: BigtableObservation,
     *,
@@ -360,46 +406,11 @@ def plan_autoscale(
     notes: list[str] = []
     desired: dict[str, Write] = {}
     for cluster in _clusters(observation, cluster_id):
-        if storage_gib is not None:
-            low, high = STORAGE_TARGET_RANGE.get(cluster.storage_type, (0, 1 << 30))
-            if not low <= storage_gib <= high:
-                raise UsageError(
-                    f"--storage-target {storage_gib}: a {cluster.storage_type} cluster ({cluster.cluster_id}) takes {low}-{high} GiB per node"
-                )
-        current = cluster.autoscaling
-        target = observation.target(cluster.cluster_id)
-        if current is None and (min_nodes is None or max_nodes is None):
-            raise UsageError(f"autoscaling is off on {cluster.cluster_id}: give both --min and --max to turn it on")
-        low = min_nodes if min_nodes is not None else current.min_nodes  # type: ignore[union-attr]
-        high = max_nodes if max_nodes is not None else current.max_nodes  # type: ignore[union-attr]
-        _limits(low, high)  # a kept bound must still fit the new one
-        wanted = [
-            ("autoscaling min nodes", PATH_MIN, current.min_nodes if current else None, low),
-            ("autoscaling max nodes", PATH_MAX, current.max_nodes if current else None, high),
-            (
-                "autoscaling CPU target %",
-                PATH_CPU,
-                current.cpu_target if current else None,
-                cpu_target if cpu_target is not None else (current.cpu_target if current else DEFAULT_CPU_TARGET),
-            ),
-        ]
-        if storage_gib is not None:
-            wanted.append(
-                (
-                    "autoscaling storage target GiB/node",
-                    PATH_STORAGE,
-                    current.storage_target_gib if current else None,
-                    storage_gib,
-                )
-            )
-        cluster_changes = [
-            Change(target, key, before, after, path=path) for key, path, before, after in wanted if before != after
-        ]
+        cluster_changes, write = _cluster_autoscale(observation, cluster, min_nodes, max_nodes, cpu_target, storage_gib)
         changes += cluster_changes
-        if cluster_changes:  # the whole config the cluster should end with (the API writes it as a unit)
-            storage = storage_gib if storage_gib is not None else (current.storage_target_gib if current else None)
-            desired[target] = AutoscalingWrite(low, high, int(wanted[2][3]), storage)
-        if current is None:
+        if write is not None:
+            desired[observation.target(cluster.cluster_id)] = write
+        if cluster.autoscaling is None:
             notes.append(f"{cluster.cluster_id}: autoscaling replaces its fixed {cluster.serve_nodes} nodes")
     return Plan(
         context=context,

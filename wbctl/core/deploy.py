@@ -329,15 +329,13 @@ def _subject(request: AuditorRequest) -> list[dict[str, str]]:
     return [{"kind": "ServiceAccount", "name": NAME, "namespace": request.auditor_namespace}]
 
 
-def manifests(request: AuditorRequest) -> list[dict[str, Any]]:
-    """The objects, in the order `kubectl apply` should create them."""
-    auditor_ns, wandb_ns = request.auditor_namespace, request.wandb_namespace
-    nodes_binding = f"{NODES_ROLE}-{auditor_ns}"  # cluster-scoped: one per auditor namespace
+def _container(request: AuditorRequest) -> dict[str, Any]:
+    """The auditor's one container: `wbctl check` with the mounted config and the optional Secret's keys."""
     secret_env = [
         {"name": var, "valueFrom": {"secretKeyRef": {"name": NAME, "key": key, "optional": True}}}
         for var, key in SECRET_KEYS.items()
     ]
-    container = {
+    return {
         "name": "wbctl",
         "image": request.image,
         "imagePullPolicy": "IfNotPresent",
@@ -355,7 +353,10 @@ def manifests(request: AuditorRequest) -> list[dict[str, Any]]:
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    pod_spec = {
+
+
+def _pod_spec(request: AuditorRequest) -> dict[str, Any]:
+    return {
         "serviceAccountName": NAME,
         "restartPolicy": "Never",
         # Workload Identity's metadata server runs on these nodes only (GKE Standard node pools)
@@ -366,30 +367,28 @@ def manifests(request: AuditorRequest) -> list[dict[str, Any]]:
             "runAsGroup": RUN_AS,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [container],
+        "containers": [_container(request)],
         "volumes": [
             {"name": "config", "configMap": {"name": NAME}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
         ],
     }
+
+
+def _rbac(request: AuditorRequest) -> list[dict[str, Any]]:
+    """Read access in the W&B namespace (Role) and to the nodes (ClusterRole), each with its binding."""
+    nodes_binding = f"{NODES_ROLE}-{request.auditor_namespace}"  # cluster-scoped: one per auditor namespace
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": _meta(
-                NAME, auditor_ns, annotations={"iam.gke.io/gcp-service-account": request.service_account}
-            ),
-        },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
-            "metadata": _meta(NAME, wandb_ns),
+            "metadata": _meta(NAME, request.wandb_namespace),
             "rules": _rules(READ_RULES),
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
-            "metadata": _meta(NAME, wandb_ns),
+            "metadata": _meta(NAME, request.wandb_namespace),
             "subjects": _subject(request),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
         },
@@ -406,33 +405,47 @@ def manifests(request: AuditorRequest) -> list[dict[str, Any]]:
             "subjects": _subject(request),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NODES_ROLE},
         },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": _meta(NAME, auditor_ns),
-            "data": {"config.toml": config_toml(request)},
-        },
-        {
-            "apiVersion": "batch/v1",
-            "kind": "CronJob",
-            "metadata": _meta(NAME, auditor_ns),
-            "spec": {
-                "schedule": request.schedule,
-                "concurrencyPolicy": "Forbid",
-                "startingDeadlineSeconds": 120,
-                "successfulJobsHistoryLimit": 1,
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {
-                    "metadata": {"labels": _labels()},
-                    "spec": {
-                        "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
-                        "backoffLimit": 0,
-                        "template": {"metadata": {"labels": _labels()}, "spec": pod_spec},
-                    },
+    ]
+
+
+def _cron_job(request: AuditorRequest) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": _meta(NAME, request.auditor_namespace),
+        "spec": {
+            "schedule": request.schedule,
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 120,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": _labels()},
+                "spec": {
+                    "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
+                    "backoffLimit": 0,
+                    "template": {"metadata": {"labels": _labels()}, "spec": _pod_spec(request)},
                 },
             },
         },
-    ]
+    }
+
+
+def manifests(request: AuditorRequest) -> list[dict[str, Any]]:
+    """The objects, in the order `kubectl apply` should create them."""
+    auditor_ns = request.auditor_namespace
+    service_account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _meta(NAME, auditor_ns, annotations={"iam.gke.io/gcp-service-account": request.service_account}),
+    }
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(NAME, auditor_ns),
+        "data": {"config.toml": config_toml(request)},
+    }
+    return [service_account, *_rbac(request), config_map, _cron_job(request)]
 
 
 def gcloud_commands(request: AuditorRequest) -> list[str]:
@@ -478,18 +491,18 @@ def dump_yaml(request: AuditorRequest, documents: list[dict[str, Any]]) -> str:
     """One multi-document YAML stream, each document under a comment saying why it is there."""
     import yaml  # pyyaml: a dependency (the sandbox's chart fixtures); imported only here
 
-    class Dumper(yaml.SafeDumper):
-        pass
+    # a subclass of its own, so the representer below changes no other dump (pyyaml ships no types)
+    dumper: Any = type("Dumper", (yaml.SafeDumper,), {})
 
-    def literal(dumper: yaml.SafeDumper, value: str) -> Any:
+    def literal(representer: Any, value: str) -> Any:
         # the config file as a literal block (`|`): readable, and diffable in a review
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
 
-    Dumper.add_representer(str, literal)
+    dumper.add_representer(str, literal)
     parts = ["\n".join(header(request))]
     for document in documents:
         text = yaml.dump(
-            document, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
+            document, Dumper=dumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
         )
         parts.append(f"---\n# {_COMMENTS[document['kind']]}\n{text.rstrip()}")
     return "\n".join(parts) + "\n"

@@ -100,6 +100,11 @@ class Finding:
 class Report:
     findings: tuple[Finding, ...]
 
+    @classmethod
+    def all_unknown(cls, check_ids: Iterable[str], target: str, reason: str) -> Report:
+        """Every one of `check_ids` unknown on `target`, for `reason` (what they read failed)."""
+        return cls(tuple(Finding(check_id, Status.UNKNOWN, target, None, None, reason) for check_id in check_ids))
+
     @property
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

@@ -152,57 +152,42 @@ def engine_default(name: str, version: str | None, flavor: str) -> Observed[tupl
 
 
 def check(observation: MysqlObservation) -> Report:
-    findings: list[Finding] = [_version_finding(observation)]
-    for flag in FLAGS:
-        check_id = f"mysql.{flag.name}"
-        expected = f"{flag.comparison} {flag.value}" if flag.comparison != EXACT else flag.value
-        if observation.flavor == "cloudsql":
-            remedy = "wbctl mysql flags --format gcloud"
-        elif flag.dynamic:
-            remedy = "wbctl mysql tune"
-        else:  # `mysql tune` cannot set it: a remedy that would not clear the finding is no remedy
-            remedy = (
-                f"set {flag.name} = {_sql_value(flag.value)} in the server's configuration file and restart "
-                "MySQL (not settable at run time)"
-            )
-        observed = observation.variables.get(flag.name)
-        said = ""
-        if observed is None and observation.unset_is_default:
-            default = engine_default(flag.name, observation.version, observation.flavor)
-            if not default.known:
-                findings.append(
-                    Finding(
-                        check_id,
-                        Status.UNKNOWN,
-                        observation.target,
-                        None,
-                        expected,
-                        f"not set: {default.reason}; {flag.source} asks for {expected}",
-                        remedy,
-                    )
-                )
-                continue
-            assert default.value is not None
-            observed, whose = default.value
-            said = f"not set: {whose} default {flag.name}={observed or repr('')}"
-        if observed is None:
-            findings.append(
-                Finding(
-                    check_id,
-                    Status.UNKNOWN,
-                    observation.target,
-                    None,
-                    expected,
-                    f"this server has no variable {flag.name} ({flag.source})",
-                )
-            )
-        elif satisfies(flag, observed):
-            message = f"{said}, as {flag.source} asks" if said else f"as {flag.source} asks"
-            findings.append(Finding(check_id, Status.OK, observation.target, observed, expected, message))
-        else:
-            message = f"{said or f'is {observed}'}; {flag.source} asks for {expected}"
-            findings.append(Finding(check_id, Status.FAIL, observation.target, observed, expected, message, remedy))
-    return Report(tuple(findings))
+    return Report((_version_finding(observation), *(_flag_finding(observation, flag) for flag in FLAGS)))
+
+
+def _remedy(observation: MysqlObservation, flag: Flag) -> str:
+    if observation.flavor == "cloudsql":
+        return "wbctl mysql flags --format gcloud"
+    if flag.dynamic:
+        return "wbctl mysql tune"
+    # `mysql tune` cannot set it: a remedy that would not clear the finding is no remedy
+    return (
+        f"set {flag.name} = {_sql_value(flag.value)} in the server's configuration file and restart "
+        "MySQL (not settable at run time)"
+    )
+
+
+def _flag_finding(observation: MysqlObservation, flag: Flag) -> Finding:
+    check_id = f"mysql.{flag.name}"
+    expected = f"{flag.comparison} {flag.value}" if flag.comparison != EXACT else flag.value
+    remedy = _remedy(observation, flag)
+    observed = observation.variables.get(flag.name)
+    said = ""
+    if observed is None and observation.unset_is_default:
+        default = engine_default(flag.name, observation.version, observation.flavor)
+        if default.value is None:  # not known
+            message = f"not set: {default.reason}; {flag.source} asks for {expected}"
+            return Finding(check_id, Status.UNKNOWN, observation.target, None, expected, message, remedy)
+        observed, whose = default.value
+        said = f"not set: {whose} default {flag.name}={observed or repr('')}"
+    if observed is None:
+        message = f"this server has no variable {flag.name} ({flag.source})"
+        return Finding(check_id, Status.UNKNOWN, observation.target, None, expected, message)
+    if satisfies(flag, observed):
+        message = f"{said}, as {flag.source} asks" if said else f"as {flag.source} asks"
+        return Finding(check_id, Status.OK, observation.target, observed, expected, message)
+    message = f"{said or f'is {observed}'}; {flag.source} asks for {expected}"
+    return Finding(check_id, Status.FAIL, observation.target, observed, expected, message, remedy)
 
 
 def _version_finding(observation: MysqlObservation) -> Finding:

@@ -31,7 +31,8 @@ FUSE_BLOCK: dict[str, Any] = {  # the guide's block, verbatim
 
 def server_tag(observation: KubeObservation) -> str | None:
     values = observation.cr.values if observation.cr else {}
-    return lookup(values, ("app", "image", "tag")) or lookup(values, ("api", "image", "tag"))
+    tag: str | None = lookup(values, ("app", "image", "tag")) or lookup(values, ("api", "image", "tag"))
+    return tag
 
 
 def fuse_enabled(observation: KubeObservation) -> bool:

@@ -158,7 +158,14 @@ def prepare(readings: QueueReadings, now: datetime, policy: Policy) -> QueueRead
                 fresh[name] = _zero_like(fresh[name], times)
     if readings.source == "kafka":
         fresh.update(_kafka_derived(fresh["backlog"], fresh["consumed"], fresh["published"]))
-    return replace(readings, **fresh)
+    return replace(
+        readings,
+        backlog=fresh["backlog"],
+        oldest_age=fresh["oldest_age"],
+        published=fresh["published"],
+        consumed=fresh["consumed"],
+        expired=fresh["expired"],
+    )
 
 
 def _kafka_derived(lag: Reading, consumed: Reading, published: Reading) -> dict[str, Reading]:
@@ -190,27 +197,12 @@ def judge(raw: QueueReadings, *, window: int, now: datetime, policy: Policy) -> 
     readings = prepare(raw, now, policy)
     backlog = readings.backlog
     span = trend_seconds(window)
-    if not backlog.known:
+    if backlog.newest is None:  # not known
         return Judgement(
             Verdict.UNKNOWN, f"cannot read the backlog: {backlog.reason}", readings, trend_seconds=span, policy=policy
         )
-    newest = backlog.newest
-    assert newest is not None
-    recent = since(backlog.points, newest - timedelta(seconds=span))
-    age = readings.oldest_age.latest
-    publish = mean_value(since(readings.published.points, newest - timedelta(minutes=5)))
-    consume = mean_value(since(readings.consumed.points, newest - timedelta(minutes=5)))
-    base = Judgement(
-        Verdict.UNKNOWN,
-        "",
-        readings,
-        backlog=backlog.latest,
-        oldest_age=age,
-        publish_rate=publish,
-        consume_rate=consume,
-        trend_seconds=span,
-        policy=policy,
-    )
+    recent = since(backlog.points, backlog.newest - timedelta(seconds=span))
+    base = _measured(readings, backlog.newest, span, policy)
     if len(recent) < MIN_POINTS:
         return replace(
             base,
@@ -218,11 +210,34 @@ def judge(raw: QueueReadings, *, window: int, now: datetime, policy: Policy) -> 
             f"(at least {MIN_POINTS} needed for a trend)",
         )
     slope = theil_sen(recent) or 0.0
-    change = slope * (recent[-1][0] - recent[0][0]).total_seconds()
-    threshold = max(policy.allowed_backlog, SIGNIFICANT_SHARE * _median(recent))
     judged = replace(base, rate_per_second=slope, rise_began=_rise_began(backlog.points) if slope > 0 else None)
     judged = replace(judged, loss=_data_loss(judged, readings, span, policy))
-    latest = backlog.latest or 0.0
+    return _verdict(judged, readings, recent, slope, policy)
+
+
+def _measured(readings: QueueReadings, newest: datetime, span: int, policy: Policy) -> Judgement:
+    """The numbers every verdict carries (the backlog, the oldest age, the rates), not yet judged."""
+    return Judgement(
+        Verdict.UNKNOWN,
+        "",
+        readings,
+        backlog=readings.backlog.latest,
+        oldest_age=readings.oldest_age.latest,
+        publish_rate=mean_value(since(readings.published.points, newest - timedelta(minutes=5))),
+        consume_rate=mean_value(since(readings.consumed.points, newest - timedelta(minutes=5))),
+        trend_seconds=span,
+        policy=policy,
+    )
+
+
+def _verdict(
+    judged: Judgement, readings: QueueReadings, recent: list[Point], slope: float, policy: Policy
+) -> Judgement:
+    """None, stalled, growing, draining or steady, from the backlog's trend over `recent`."""
+    span, age = judged.trend_seconds, judged.oldest_age
+    change = slope * (recent[-1][0] - recent[0][0]).total_seconds()
+    threshold = max(policy.allowed_backlog, SIGNIFICANT_SHARE * _median(recent))
+    latest = readings.backlog.latest or 0.0
     if latest <= policy.allowed_backlog and (age is None or age <= policy.allowed_age):
         return replace(
             judged,
@@ -256,8 +271,8 @@ def _median(points: list[Point]) -> float:
 
 def _stalled(readings: QueueReadings, recent: list[Point], threshold: float) -> str:
     published, consumed = readings.published, readings.consumed
-    if published.known and consumed.known:
-        start = min(published.newest, consumed.newest) - timedelta(seconds=STALL_ACK_SECONDS)  # type: ignore[type-var]
+    if published.newest is not None and consumed.newest is not None:  # both known
+        start = min(published.newest, consumed.newest) - timedelta(seconds=STALL_ACK_SECONDS)
         pubs = dict(since(published.points, start))
         acks = dict(since(consumed.points, start))
         common = sorted(set(pubs) & set(acks))
@@ -386,4 +401,5 @@ def check(judgement: Judgement, target: str, remedy: str) -> Report:
 
 
 def unknown_report(target: str, reason: str) -> Report:
-    return Report(tuple(Finding(check_id, Status.UNKNOWN, target, None, None, reason) for check_id in CHECK_IDS))
+    """Both queue checks unknown (kept for its callers; `Report.all_unknown` is the one builder)."""
+    return Report.all_unknown(CHECK_IDS, target, reason)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypedDict
 from urllib.parse import parse_qs, unquote
 
 from wbctl.core.kube import Container, Workload
@@ -23,7 +24,7 @@ from wbctl.errors import UsageError
 
 ENV_VAR = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER"
 CONSUMER_GROUP = "flat-run-fields-updater"
-SOURCES = ("pubsub", "kafka", "none")
+SOURCES = ("pubsub", "kafka", "none")  # the queue-source values: the one definition (config keys take it)
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -48,21 +49,19 @@ class QueueAddress:
         return "no queue (queue-source = none)"
 
 
+def _substituted(match: re.Match[str], variables: Mapping[str, str]) -> str:
+    """One `$$` or `$(VAR)` as Kubernetes expands it (an unknown reference stays as written)."""
+    if match.group(0) == "$$":
+        return "$"
+    return variables.get(match.group(1), match.group(0))
+
+
 def expand(text: str, variables: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
     """Kubernetes' `$(VAR)` expansion: `$$` is a literal `$`, an unknown reference stays as
     written. Returns the text and the names that stayed unresolved."""
-    missing: list[str] = []
-
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group(1)
-        if name in variables:
-            return variables[name]
-        missing.append(name)
-        return match.group(0)
-
-    return _REFERENCE.sub(substitute, text), tuple(dict.fromkeys(missing))
+    references = (match.group(1) for match in _REFERENCE.finditer(text))
+    missing = (name for name in references if name is not None and name not in variables)
+    return _REFERENCE.sub(lambda match: _substituted(match, variables), text), tuple(dict.fromkeys(missing))
 
 
 def parse(text: str, origin: str) -> QueueAddress:
@@ -149,6 +148,15 @@ def terraform_names(install: str) -> tuple[str, str]:
     return f"{install}-run-updates-shadow", f"{install}-flat-run-fields-updater"
 
 
+class _Overrides(TypedDict, total=False):
+    """What the configuration overrides in a found address (the keys it names, in order)."""
+
+    subscription: str
+    topic: str
+    partitions: int
+    project: str | None
+
+
 def resolve(
     discovered: QueueAddress | None,
     *,
@@ -178,7 +186,7 @@ def resolve(
             subscription=default_subscription if chosen == "pubsub" else None,
             group=CONSUMER_GROUP if chosen == "kafka" else None,
         )
-    overrides: dict[str, object] = {}
+    overrides: _Overrides = {}
     if subscription and address.source == "pubsub":
         overrides["subscription"] = subscription
     if topic:
@@ -190,5 +198,5 @@ def resolve(
     if overrides:
         configured = ", ".join(f"queue-{key}" for key in overrides if key != "project")
         origin = f"{address.origin}; {configured} from the config" if configured else address.origin
-        address = replace(address, origin=origin, **overrides)  # type: ignore[arg-type]
+        address = replace(address, origin=origin, **overrides)
     return address

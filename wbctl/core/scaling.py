@@ -186,36 +186,53 @@ def plan_autoscale(
     cr = observation.cr
     if via == VIA_CR and cr is not None and keda is not None and not disable and cr.new_layout:
         # KEDA is in charge: its ScaledObject's bounds are the ones that count
-        base = (spec.values_key, "autoscaling", "keda")
         notes.append(
             f"KEDA ScaledObject {keda.name} scales {spec.name}: its bounds are changed "
             f"(values.{spec.values_key}.autoscaling.keda), its triggers kept"
         )
         if cpu_target is not None:
             notes.append("--cpu-target is not applied: KEDA's cpu trigger sets it")
-        keda_changes: list[tuple[tuple[str, ...], Any]] = [
-            ((*base, "minReplicaCount"), min_replicas),
-            ((*base, "maxReplicaCount"), max_replicas),
-        ]
-        return cr_values_plan(observation, cr, keda_changes, summary, context, notes)
+        changes = _keda_value_changes(spec, min_replicas, max_replicas)
+        return cr_values_plan(observation, cr, changes, summary, context, notes)
     if keda is not None:
         notes.append(
             f"KEDA ScaledObject {keda.name} also scales {spec.name}: check <service>.autoscaling.keda in the CR"
         )
     if via == VIA_CR and cr is not None:
-        base = (spec.values_key, "autoscaling", "horizontal") if cr.new_layout else (spec.values_key, "autoscaling")
-        cpu_key = "targetCPUUtilizationPercentage" if cr.new_layout else "targetCPU"
-        changes: list[tuple[tuple[str, ...], Any]] = [((*base, "enabled"), not disable)]
-        if not disable:
-            changes += [((*base, "minReplicas"), min_replicas), ((*base, "maxReplicas"), max_replicas)]
-            if cpu_target is not None:
-                changes.append(((*base, cpu_key), cpu_target))
+        changes = _hpa_value_changes(spec, cr.new_layout, min_replicas, max_replicas, cpu_target, disable)
         return cr_values_plan(observation, cr, changes, summary, context, notes)
     if keda is not None:
         raise UsageError(
             f"{spec.name} is autoscaled by KEDA ScaledObject {keda.name}, which owns its HPA: use --via cr"
         )
     return _hpa_plan(observation, spec, view, min_replicas, max_replicas, cpu_target, disable, summary, context, notes)
+
+
+def _keda_value_changes(
+    spec: ServiceSpec, min_replicas: int | None, max_replicas: int | None
+) -> list[tuple[tuple[str, ...], Any]]:
+    """The CR values that bound KEDA's ScaledObject (values.<svc>.autoscaling.keda)."""
+    base = (spec.values_key, "autoscaling", "keda")
+    return [((*base, "minReplicaCount"), min_replicas), ((*base, "maxReplicaCount"), max_replicas)]
+
+
+def _hpa_value_changes(
+    spec: ServiceSpec,
+    new_layout: bool,
+    min_replicas: int | None,
+    max_replicas: int | None,
+    cpu_target: int | None,
+    disable: bool,
+) -> list[tuple[tuple[str, ...], Any]]:
+    """The CR values of the chart's HPA, in the chart's old layout or its new (`horizontal`) one."""
+    base = (spec.values_key, "autoscaling", "horizontal") if new_layout else (spec.values_key, "autoscaling")
+    cpu_key = "targetCPUUtilizationPercentage" if new_layout else "targetCPU"
+    changes: list[tuple[tuple[str, ...], Any]] = [((*base, "enabled"), not disable)]
+    if not disable:
+        changes += [((*base, "minReplicas"), min_replicas), ((*base, "maxReplicas"), max_replicas)]
+        if cpu_target is not None:
+            changes.append(((*base, cpu_key), cpu_target))
+    return changes
 
 
 def hpa_manifest(name: str, namespace: str, labels: dict[str, str], deployment: str) -> dict[str, Any]:
@@ -248,6 +265,7 @@ def _hpa_plan(
     if observation.cr is not None:
         notes.append(REVERT_NOTE)
     nothing = f"no changes: {target} already has these settings"
+    changes: tuple[Change, ...]
     if disable:
         changes = (
             ()

@@ -39,7 +39,7 @@ class ServiceView:
     def autoscaler(self) -> Autoscaler | None:
         """The autoscaler in charge: a ScaledObject wins over the HPA KEDA made for it."""
         keda = [a for a in self.autoscalers if a.kind == "ScaledObject"]
-        return (keda or self.autoscalers or [None])[0]
+        return next(iter(keda or self.autoscalers), None)
 
     @property
     def role(self) -> str:

@@ -311,7 +311,8 @@ def status_views(observation: KubeObservation, views: list[ServiceView], now: da
     for view in views:
         workload = view.workload
         key = view.spec.values_key if view.spec else view.name.removeprefix(catalog.PREFIX)
-        service_values = values.get(key) if isinstance(values.get(key), dict) else {}
+        found = values.get(key)
+        service_values: dict[str, Any] = found if isinstance(found, dict) else {}
         line = (
             None
             if workload is None

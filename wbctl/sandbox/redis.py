@@ -22,14 +22,14 @@ from fakeredis._clients._tcp_server import TCPFakeRequestHandler
 from fakeredis._core._database import Database
 
 
-class _SimulatedTimeDatabase(Database):  # type: ignore[misc]
+class _SimulatedTimeDatabase(Database):
     """A database whose `time` is the simulated time; fakeredis's wall-clock stamps are ignored."""
 
     def __init__(self, lock: threading.Lock, epoch_seconds: Callable[[], float]) -> None:
         self._epoch_seconds = epoch_seconds
         super().__init__(lock)
 
-    @property  # type: ignore[override]
+    @property
     def time(self) -> float:
         return self._epoch_seconds()
 
@@ -38,7 +38,7 @@ class _SimulatedTimeDatabase(Database):  # type: ignore[misc]
         pass
 
 
-class _PromptHandler(TCPFakeRequestHandler):  # type: ignore[misc]
+class _PromptHandler(TCPFakeRequestHandler):
     """Replies go out as soon as they are written: a pipeline's replies are written one by one,
     and with Nagle's algorithm each after the first waits for the client's delayed ACK (40 ms)."""
 

@@ -6,6 +6,10 @@ big, scale or autoscale the flat-run-fields-updater; if one run slows everyone, 
 updates. Each step here has a status, its evidence and the next action as a command that
 works when pasted; the changes it proposes are data (`Proposal`s) that `--fix` applies
 through the same planning code as the typed command. Pure: no I/O.
+
+This package's facade: step 1 (the backlog) and the whole diagnosis are here; the shapes and
+thresholds are in core/runbook/evidence.py, steps 2-4 in core/runbook/steps.py. Callers import
+from `wbctl.core.runbook`, which re-exports what they need.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from wbctl.core.runbook.evidence import (
 from wbctl.core.runbook.steps import bigtable_step, noisy_run_step, updater_step
 from wbctl.core.service_view import UPDATER
 
-# the shapes live in runbook_evidence.py; this module is where callers find the diagnosis and them
+# the shapes live in evidence.py; this facade is where callers find the diagnosis and them
 __all__ = ["UPDATER", "BigtableEvidence", "Diagnosis", "Evidence", "RunLoad", "Step", "diagnose", "headline"]
 
 

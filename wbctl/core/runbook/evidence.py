@@ -1,7 +1,7 @@
 """What the runbook's diagnosis reads and what it says: evidence, steps, the diagnosis.
 
-The shapes shared by the diagnosis (runbook.py) and its capacity and noisy-run steps
-(runbook_steps.py), with the thresholds they judge by. Pure data; no I/O.
+The shapes shared by the diagnosis (core/runbook/__init__.py) and its capacity and noisy-run
+steps (core/runbook/steps.py), with the thresholds they judge by. Pure data; no I/O.
 """
 
 from __future__ import annotations

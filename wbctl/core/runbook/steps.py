@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from wbctl.core import bigtable, scaling
-from wbctl.core.bigtable import ClusterState
+from wbctl.core.bigtable import Autoscaling, ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
-from wbctl.core.kube import Pod
+from wbctl.core.kube import Autoscaler, Pod, Workload
 from wbctl.core.model import Proposal, Status, command
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook.evidence import (
@@ -30,8 +30,8 @@ from wbctl.core.runbook.evidence import (
     amount,
     clock,
 )
-from wbctl.core.series import since
-from wbctl.core.service_view import UPDATER, service_named
+from wbctl.core.series import Series, since
+from wbctl.core.service_view import UPDATER, ServiceView, service_named
 
 # --- step 2: Bigtable -----------------------------------------------------------------
 
@@ -46,27 +46,31 @@ def _last_node_change(evidence: BigtableEvidence, cluster: ClusterState) -> tupl
     return last
 
 
-def _cluster_step(
-    evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool
-) -> tuple[Status, str, list[str], Proposal | None, str]:
-    """(status, summary, evidence, proposal, next) for one cluster."""
-    scaling_config = cluster.autoscaling
-    target = scaling_config.cpu_target if scaling_config else 70
-    lines = [
-        f"{cluster.cluster_id}: {cluster.serve_nodes} nodes, "
-        + (
-            f"autoscaling {scaling_config.min_nodes}-{scaling_config.max_nodes} at {target}% CPU"
-            if scaling_config
-            else "autoscaling off"
-        )
-    ]
-    cpu = evidence.cpu.for_label("cluster", cluster.cluster_id)
-    hottest = evidence.hottest.for_label("cluster", cluster.cluster_id)
-    change = _last_node_change(evidence, cluster)
+_ClusterResult = tuple[Status, str, list[str], Proposal | None, str]  # (status, summary, evidence, proposal, next)
+
+
+def _cluster_lines(
+    cluster: ClusterState, target: int, change: tuple[datetime, int, int] | None, hottest: Series | None
+) -> list[str]:
+    """The cluster's nodes and autoscaling, its last node change and its hottest node, as evidence."""
+    config = cluster.autoscaling
+    autoscaling = f"autoscaling {config.min_nodes}-{config.max_nodes} at {target}% CPU" if config else "autoscaling off"
+    lines = [f"{cluster.cluster_id}: {cluster.serve_nodes} nodes, {autoscaling}"]
     if change is not None:
         lines.append(f"nodes {change[1]} -> {change[2]} at {clock(change[0])}")
     if hottest is not None and hottest.latest is not None:
         lines.append(f"hottest node CPU {hottest.latest:.0%}")
+    return lines
+
+
+def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool) -> _ClusterResult:
+    """(status, summary, evidence, proposal, next) for one cluster."""
+    scaling_config = cluster.autoscaling
+    target = scaling_config.cpu_target if scaling_config else 70
+    cpu = evidence.cpu.for_label("cluster", cluster.cluster_id)
+    hottest = evidence.hottest.for_label("cluster", cluster.cluster_id)
+    change = _last_node_change(evidence, cluster)
+    lines = _cluster_lines(cluster, target, change, hottest)
     if scaling_config is None:
         proposal = bigtable.raised_limits(cluster) if wanted else None
         return (
@@ -87,12 +91,27 @@ def _cluster_step(
                 "one node runs hot while the cluster does not: a hotspot (one key range, maybe one run: step 4)"
             )
         return Status.OK, f"{cluster.cluster_id}: CPU {cpu.latest:.0%} under the {target}% target", lines, None, ""
-    if cluster.serve_nodes >= scaling_config.max_nodes:
+    return _cluster_over_target(cluster, scaling_config, cpu, change, now, wanted, lines)
+
+
+def _cluster_over_target(
+    cluster: ClusterState,
+    config: Autoscaling,
+    cpu: Series,
+    change: tuple[datetime, int, int] | None,
+    now: datetime,
+    wanted: bool,
+    lines: list[str],
+) -> _ClusterResult:
+    """A cluster over its CPU target: at its maximum, scaling, not scaling, or due to scale."""
+    target, latest = config.cpu_target, cpu.latest
+    assert latest is not None  # the caller judged it
+    if cluster.serve_nodes >= config.max_nodes:
         proposal = bigtable.raised_limits(cluster) if wanted else None
         return (
             Status.FAIL if wanted else Status.WARN,
-            f"{cluster.cluster_id}: at its autoscaling maximum of {scaling_config.max_nodes} nodes "
-            f"with CPU {cpu.latest:.0%} over the {target}% target: raise the maximum",
+            f"{cluster.cluster_id}: at its autoscaling maximum of {config.max_nodes} nodes "
+            f"with CPU {latest:.0%} over the {target}% target: raise the maximum",
             lines,
             proposal,
             "",
@@ -184,82 +203,98 @@ def _raised(minimum: int, maximum: int, cap: int | None) -> tuple[int, int]:
     return minimum, max(minimum, maximum)
 
 
-def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
-    kube = ev.kube
-    if not kube.known or kube.value is None:
-        return Step(3, "flat-run-fields-updater", Status.UNKNOWN, f"the updater is unknown: {kube.reason}")
-    view = service_named(kube.value, UPDATER)
-    if view is None or view.workload is None:
-        return Step(
-            3,
-            "flat-run-fields-updater",
-            Status.FAIL,
-            f"{UPDATER} is not deployed in namespace {kube.value.namespace}: nothing consumes the queue",
-        )
-    workload = view.workload
-    ready, desired = len(view.ready_pods), workload.desired or 0
+_UPDATER_STEP = "flat-run-fields-updater"  # step 3's name
+
+
+def _hpas(view: ServiceView) -> list[Autoscaler]:
+    return [a for a in view.autoscalers if a.kind == "HorizontalPodAutoscaler"]
+
+
+def _hpa_cpu(hpas: list[Autoscaler]) -> int | None:
+    """The CPU an HPA reads now (percent of request), if one reports it."""
+    return next((a.cpu_current for a in hpas if a.cpu_current is not None), None)
+
+
+def _at_max(view: ServiceView) -> bool:
     autoscaler = view.autoscaler
-    hpas = [a for a in view.autoscalers if a.kind == "HorizontalPodAutoscaler"]
-    at_max = any(a.at_max for a in hpas) or (autoscaler is not None and autoscaler.at_max)
-    lines = [f"deployment/{workload.name}: {ready}/{desired} ready"]
-    if autoscaler is not None:
-        cpu = next((a.cpu_current for a in hpas if a.cpu_current is not None), None)
-        lines.append(
-            f"{autoscaler.kind} {autoscaler.name}: {autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
-            + (", at its maximum" if at_max else "")
-            + (f", CPU {cpu}% of request (target {autoscaler.cpu_target or 80}%)" if cpu is not None else "")
-        )
-    else:
-        lines.append("no autoscaler: a fixed replica count")
-    logs = f"{ev.kubectl} logs deploy/{workload.name} --since=15m --all-containers --prefix | tail -200"
-    if ev.judgement.verdict is Verdict.STALLED:
-        expired = ev.judgement.readings.expired
-        if expired.known:
-            lines.append(
-                f"expired ack deadlines: {amount(expired.latest, '/s')} (messages redelivered, up to 600 s apart)"
-            )
-        return Step(
-            3,
-            "flat-run-fields-updater",
-            Status.FAIL,
-            "the consumers take nothing off the queue: a message they cannot process, not a lack of capacity; "
-            "read the updater's logs (with ordering on, one failing message holds its run's key), then step 4",
-            tuple(lines),
-            logs,
-        )
-    problems = _pod_problems(view.pods)
-    if problems:
-        lines += problems
-        first = next(p for p in view.pods if p.waiting or p.last_terminated or p.phase == "Pending")
-        return Step(
-            3,
-            "flat-run-fields-updater",
-            Status.FAIL,
-            f"{len(problems)} of {len(view.pods)} updater pods are unhealthy: fix them before any scaling",
-            tuple(lines),
-            f"{ev.kubectl} describe pod {first.name}; {ev.kubectl} logs {first.name} --previous",
-        )
-    if not wanted:
-        return Step(3, "flat-run-fields-updater", Status.OK, f"{ready} ready consumers", tuple(lines))
-    partitions = ev.address.partitions if ev.address.source == "kafka" else None
+    return any(a.at_max for a in _hpas(view)) or (autoscaler is not None and autoscaler.at_max)
+
+
+def _cpu_low(hpas: list[Autoscaler], target: int | None) -> bool:
+    current = _hpa_cpu(hpas)
+    return current is not None and current < (target or 80)
+
+
+def _updater_lines(view: ServiceView, workload: Workload) -> list[str]:
+    """The Deployment's readiness and the autoscaler in charge, as evidence."""
+    lines = [f"deployment/{workload.name}: {len(view.ready_pods)}/{workload.desired or 0} ready"]
+    autoscaler = view.autoscaler
+    if autoscaler is None:
+        return [*lines, "no autoscaler: a fixed replica count"]
+    cpu = _hpa_cpu(_hpas(view))
+    described = (
+        f"{autoscaler.kind} {autoscaler.name}: {autoscaler.min_replicas}-{autoscaler.max_replicas} replicas"
+        + (", at its maximum" if _at_max(view) else "")
+        + (f", CPU {cpu}% of request (target {autoscaler.cpu_target or 80}%)" if cpu is not None else "")
+    )
+    return [*lines, described]
+
+
+def _stalled_updater(ev: Evidence, workload: Workload, lines: list[str]) -> Step:
+    """A stalled queue: the logs, not capacity (one failing message holds its run's key)."""
+    expired = ev.judgement.readings.expired
+    if expired.known:
+        lines = [
+            *lines,
+            f"expired ack deadlines: {amount(expired.latest, '/s')} (messages redelivered, up to 600 s apart)",
+        ]
+    return Step(
+        3,
+        _UPDATER_STEP,
+        Status.FAIL,
+        "the consumers take nothing off the queue: a message they cannot process, not a lack of capacity; "
+        "read the updater's logs (with ordering on, one failing message holds its run's key), then step 4",
+        tuple(lines),
+        f"{ev.kubectl} logs deploy/{workload.name} --since=15m --all-containers --prefix | tail -200",
+    )
+
+
+def _unhealthy_updater(ev: Evidence, view: ServiceView, lines: list[str], problems: list[str]) -> Step:
+    first = next(p for p in view.pods if p.waiting or p.last_terminated or p.phase == "Pending")
+    return Step(
+        3,
+        _UPDATER_STEP,
+        Status.FAIL,
+        f"{len(problems)} of {len(view.pods)} updater pods are unhealthy: fix them before any scaling",
+        tuple(lines + problems),
+        f"{ev.kubectl} describe pod {first.name}; {ev.kubectl} logs {first.name} --previous",
+    )
+
+
+def _kafka_partitions(ev: Evidence) -> int | None:
+    return ev.address.partitions if ev.address.source == "kafka" else None
+
+
+def _consumers_will_not_help(ev: Evidence, bigtable_step: Step, ready: int, lines: list[str]) -> Step | None:
+    """Why more consumers would not clear the queue, as a step (None: they would)."""
+    partitions = _kafka_partitions(ev)
     readings = ev.judgement.readings
     if readings.partitions:
         total = sum(readings.partitions.values())
         part, lag = max(readings.partitions.items(), key=lambda item: item[1])
         if total > 0 and lag / total > HOT_PARTITION_SHARE:
-            lines.append(f"partition {part} holds {lag / total:.0%} of the lag")
             return Step(
                 3,
-                "flat-run-fields-updater",
+                _UPDATER_STEP,
                 Status.WARN,
                 f"one hot partition ({part}: {lag / total:.0%} of the lag) - likely one run; more consumers "
                 "will not help: see step 4",
-                tuple(lines),
+                (*lines, f"partition {part} holds {lag / total:.0%} of the lag"),
             )
     if partitions is not None and ready >= partitions:
         return Step(
             3,
-            "flat-run-fields-updater",
+            _UPDATER_STEP,
             Status.WARN,
             f"{ready} consumers for {partitions} partitions: consumers beyond the partition count add nothing",
             tuple(lines),
@@ -267,77 +302,107 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
     if not (_cpu_under_target(ev.bigtable) or bigtable_step.proposals):
         return Step(
             3,
-            "flat-run-fields-updater",
+            _UPDATER_STEP,
             Status.WARN,
             "more consumers would only load Bigtable further (its CPU is over target or unknown): Bigtable first",
             tuple(lines),
         )
-    floor = max(3, ready, desired)
+    return None
+
+
+def _wanted_bounds(view: ServiceView, workload: Workload, partitions: int | None) -> tuple[int, int, str, str] | None:
+    """(min, max, summary, advice) of the autoscaling the updater needs; None: its autoscaler has room."""
+    ready, autoscaler = len(view.ready_pods), view.autoscaler
     if autoscaler is None:
+        floor = max(3, ready, workload.desired or 0)
         low, high = _raised(floor, max(10, 2 * floor), partitions)
-        summary = f"no autoscaling while the backlog is not clearing: autoscale it ({low}-{high})"
-    elif at_max:
+        return low, high, f"no autoscaling while the backlog is not clearing: autoscale it ({low}-{high})", ""
+    if _at_max(view):
         low, high = _raised(max(autoscaler.min_replicas or 1, 3, ready), 2 * (autoscaler.max_replicas or 1), partitions)
         summary = f"at its maximum of {autoscaler.max_replicas} while the backlog is not clearing: raise it to {high}"
-    elif autoscaler.cpu_only and _cpu_low(hpas, autoscaler.cpu_target):
+        return low, high, summary, ""
+    if autoscaler.cpu_only and _cpu_low(_hpas(view), autoscaler.cpu_target):
         ceiling = autoscaler.max_replicas or 1
         low, high = _raised(max(autoscaler.min_replicas or 1, 3, min(2 * ready, ceiling)), ceiling, partitions)
-        lines.append(
-            "or scale on the queue: a KEDA trigger on the lag (values.flat-run-fields-updater.autoscaling.keda)"
-        )
         summary = (
             "its autoscaler scales on CPU, which is under target, so it cannot see the queue: "
             f"hold at least {low} replicas (its minimum to {low})"
         )
-    else:
-        return Step(
-            3,
-            "flat-run-fields-updater",
-            Status.OK,
-            f"the autoscaler has room ({ready} of at most {autoscaler.max_replicas})",
-            tuple(lines),
-        )
+        advice = "or scale on the queue: a KEDA trigger on the lag (values.flat-run-fields-updater.autoscaling.keda)"
+        return low, high, summary, advice
+    return None
+
+
+def _capacity_step(ev: Evidence, view: ServiceView, workload: Workload, lines: list[str]) -> Step:
+    """Step 3 when the queue wants capacity the updater can give: the autoscaling to propose."""
+    autoscaler = view.autoscaler
+    partitions = _kafka_partitions(ev)
+    wanted = _wanted_bounds(view, workload, partitions)
+    if wanted is None:
+        assert autoscaler is not None  # a missing autoscaler always wants one
+        room = f"the autoscaler has room ({len(view.ready_pods)} of at most {autoscaler.max_replicas})"
+        return Step(3, _UPDATER_STEP, Status.OK, room, tuple(lines))
+    low, high, summary, advice = wanted
+    evidence = (*lines, advice) if advice else tuple(lines)
     if autoscaler is not None and low <= (autoscaler.min_replicas or 0) and high <= (autoscaler.max_replicas or 0):
         return Step(
             3,
-            "flat-run-fields-updater",
+            _UPDATER_STEP,
             Status.WARN,
             summary + f" - but it is at the partition count ({partitions}) already: more consumers add nothing",
-            tuple(lines),
+            evidence,
         )
     proposal = scaling.AutoscaleRequest(UPDATER, low, high)
     return Step(
-        3,
-        "flat-run-fields-updater",
-        Status.FAIL,
-        summary,
-        tuple(lines),
-        command(proposal, ev.invocation),
-        (proposal,),
-        fixable=True,
+        3, _UPDATER_STEP, Status.FAIL, summary, evidence, command(proposal, ev.invocation), (proposal,), fixable=True
     )
 
 
-def _cpu_low(hpas: list, target: int | None) -> bool:
-    current = next((a.cpu_current for a in hpas if a.cpu_current is not None), None)
-    return current is not None and current < (target or 80)
+def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
+    """Step 3: the updater's pods and autoscaling, and the autoscaling it needs when capacity is wanted."""
+    kube = ev.kube
+    if not kube.known or kube.value is None:
+        return Step(3, _UPDATER_STEP, Status.UNKNOWN, f"the updater is unknown: {kube.reason}")
+    view = service_named(kube.value, UPDATER)
+    if view is None or view.workload is None:
+        return Step(
+            3,
+            _UPDATER_STEP,
+            Status.FAIL,
+            f"{UPDATER} is not deployed in namespace {kube.value.namespace}: nothing consumes the queue",
+        )
+    workload = view.workload
+    lines = _updater_lines(view, workload)
+    if ev.judgement.verdict is Verdict.STALLED:
+        return _stalled_updater(ev, workload, lines)
+    problems = _pod_problems(view.pods)
+    if problems:
+        return _unhealthy_updater(ev, view, lines, problems)
+    ready = len(view.ready_pods)
+    if not wanted:
+        return Step(3, _UPDATER_STEP, Status.OK, f"{ready} ready consumers", tuple(lines))
+    blocked = _consumers_will_not_help(ev, bigtable_step, ready, lines)
+    return blocked if blocked is not None else _capacity_step(ev, view, workload, lines)
 
 
 # --- step 4: one noisy run ------------------------------------------------------------
 
 
-def noisy_run_step(ev: Evidence, wanted: bool) -> Step:
-    lines: list[str] = []
-    discarded: str | None = None
-    if ev.discard.known and ev.discard.value is not None and ev.discard.value.run_id:
-        state = ev.discard.value
-        discarded = state.run_id
+def _discarded(ev: Evidence) -> tuple[str | None, list[str]]:
+    """The run discarded now (if any), and what the evidence says of it."""
+    state = ev.discard.value
+    if ev.discard.known and state is not None and state.run_id:
         expiry = f"expires in {format_duration(state.ttl_seconds)}" if state.ttl_seconds else "no expiry"
-        lines.append(
+        return state.run_id, [
             f"run {state.run_id} is discarded now ({expiry}); restore: {ev.invocation} run restore {state.run_id}"
-        )
-    elif not ev.discard.known:
-        lines.append(f"discarded run unknown: {ev.discard.reason}")
+        ]
+    if not ev.discard.known:
+        return None, [f"discarded run unknown: {ev.discard.reason}"]
+    return None, []
+
+
+def noisy_run_step(ev: Evidence, wanted: bool) -> Step:
+    discarded, lines = _discarded(ev)
     if ev.loads is None:  # unmeasured: an open question while the queue does not clear
         return Step(
             4,

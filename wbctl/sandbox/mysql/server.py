@@ -27,9 +27,9 @@ The variables: `STORIES` (`healthy`: every flag of wbctl.core.mysql.FLAGS at its
 `misconfigured`: MySQL 8.0's defaults, as a fresh install has them) over `SERVER_VARIABLES`, the
 other variables a MySQL 8.0.31 reports.
 
-Three modules: this one (the listener, its thread and event loop, the connections), mysql_session.py
-(each connection's statements) and mysql_variables.py (each variable's definition, the stories'
-values, and MySQL's conversions).
+Three modules in sandbox/mysql/: server.py, this one (the listener, its thread and event loop, the
+connections), session.py (each connection's statements, given the shared `Globals`) and
+variables.py (each variable's definition, the stories' values, and MySQL's conversions).
 
 The sandbox's entry point is `start_mysql(story, saved)`: a started `SandboxMysql` whose `url` is
 the `mysql-url` setting (`mysql-ca-file` None); `variables()` is what to save for the next invocation
@@ -205,8 +205,12 @@ class SandboxMysql:
     async def _serve(self, listener: socket.socket, ready: threading.Event) -> None:
         self._stopping = asyncio.Event()
         # the loop's complaints go to `errors`, never to the stderr of the wbctl process hosting it
-        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: self.errors.append(context))
-        server = _Server(self._connections, session_factory=lambda: VariablesSession(self), identity_provider=AnyUser())
+        asyncio.get_running_loop().set_exception_handler(self._loop_error)
+        globals_ = self._globals
+        assert globals_ is not None  # start() made them
+        server = _Server(
+            self._connections, session_factory=lambda: VariablesSession(globals_), identity_provider=AnyUser()
+        )
         await server.start_server(sock=listener, port=None, host=None)
         ready.set()
         try:
@@ -226,6 +230,9 @@ class SandboxMysql:
                 task.cancel()
             await asyncio.gather(*rest, return_exceptions=True)
             await asyncio.sleep(0)  # the transports' connection_lost callbacks
+
+    def _loop_error(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        self.errors.append(context)
 
     def stop(self) -> None:
         """Close the listener and every connection and end the thread (within a second)."""

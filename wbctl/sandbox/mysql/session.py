@@ -1,6 +1,6 @@
 """One connection's SQL in the sandbox MySQL: `SHOW VARIABLES`, `SET [GLOBAL|PERSIST|...]`,
 `SELECT @@name`, parsed with sqlglot (through mysql-mimic) and answered as MySQL 8.0.31 would,
-with MySQL's error codes. The server (mysql_server.py) makes one `VariablesSession` per connection;
+with MySQL's error codes. The server (sandbox/mysql/server.py) makes one `VariablesSession` per connection;
 the global values they share live in `Globals`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mysql_mimic import IdentityProvider, Session
 from mysql_mimic.auth import NativePasswordAuthPlugin, User
@@ -32,10 +32,6 @@ from wbctl.sandbox.mysql.variables import (
     mysql_error,
     number_text,
 )
-
-if TYPE_CHECKING:
-    from wbctl.sandbox.mysql.server import SandboxMysql
-
 
 # mysql-mimic's own session values that its code parses (time_zone must be UTC or +HH:MM there):
 # a session reads these from mysql-mimic's defaults, never from the global `time_zone` = SYSTEM
@@ -167,10 +163,9 @@ class AnyUser(IdentityProvider):
 class VariablesSession(Session):
     """mysql-mimic's session, with SET and SHOW VARIABLES answered from the sandbox's variables."""
 
-    def __init__(self, server: SandboxMysql) -> None:
-        assert server._globals is not None
-        self._globals = server._globals
-        super().__init__(_SessionVariables(server._globals))
+    def __init__(self, globals_: Globals) -> None:
+        self._globals = globals_
+        super().__init__(_SessionVariables(globals_))
         self.middlewares[self.middlewares.index(self._set_middleware)] = self._sandbox_set
         self.middlewares.insert(self.middlewares.index(self._show_middleware), self._sandbox_show)
 
@@ -192,7 +187,7 @@ class VariablesSession(Session):
             return await q.next()
         values = self._globals.snapshot()
         if not (show.args.get("global_") or show.args.get("global")):
-            values.update(self.variables.session_values())  # type: ignore[attr-defined]
+            values.update(self.variables.session_values())
         rows = sorted(values.items())
         like = show.args.get("like")
         if like is not None:

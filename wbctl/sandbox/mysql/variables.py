@@ -2,7 +2,7 @@
 (`Spec`: type, default, dynamic, scope, bounds), the stories' values, and how MySQL takes a value
 (`SET x = 1` of a boolean is `ON`; a size under its minimum is raised to it) and prints it.
 
-Apart from the server (mysql_server.py) because it is MySQL's semantics, not the protocol:
+Apart from the server (sandbox/mysql/server.py) because it is MySQL's semantics, not the protocol:
 what `mysql tune` may set and what `SHOW VARIABLES` answers both come from here.
 """
 
@@ -153,7 +153,7 @@ def story_variables(story: str) -> dict[str, str]:
 
 
 def mysql_error(code: int, message: str) -> MysqlError:
-    return MysqlError(message, code=code)  # type: ignore[arg-type]  # any MySQL code: the packet takes an int
+    return MysqlError(message, code=code)  # any MySQL code: the packet takes an int
 
 
 def number_text(value: float) -> str:

@@ -13,9 +13,10 @@ weeks does not have to simulate them (`wbctl sandbox reset` starts the story aga
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 DEFAULT_SPEED = 60.0
 STORY_HORIZON = timedelta(days=1)
@@ -58,16 +59,16 @@ class SimClock:
         return cls(now, time.time(), speed)
 
     @classmethod
-    def from_json(cls, data: dict[str, object], speed: float, wall: Callable[[], float] = time.time) -> SimClock:
+    def from_json(cls, data: Mapping[str, Any], speed: float, wall: Callable[[], float] = time.time) -> SimClock:
         """The saved clock, running at `speed` from now on. Time ran at the saved speed until
         now: a command with another WBCTL_SANDBOX_SPEED re-anchors here instead of re-reading
         all the time since the anchor at its own speed, which could send the clock backwards."""
         saved = cls(
             datetime.fromisoformat(str(data["sim"])),
-            float(data["wall"]),  # type: ignore[arg-type]
+            float(data["wall"]),
             float(data.get("speed", speed)),
             wall=wall,
-        )  # type: ignore[arg-type]
+        )
         if saved.speed == speed:
             return saved
         return cls(saved.now(), wall(), speed, wall=wall)

@@ -52,14 +52,14 @@ __all__ = ["READY_AT", "RENDERED_REPLICAS", "reconcile"]
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 NAME_LABEL = "app.kubernetes.io/name"
 RENDERED_REPLICAS = "sandbox.wbctl/rendered-replicas"  # the count the chart renders when values name none
-DEFAULT_MIN, DEFAULT_MAX, DEFAULT_CPU = 1, 10, 80  # the chart's autoscaling defaults (fixture_autoscalers.hpa's)
+DEFAULT_MIN, DEFAULT_MAX, DEFAULT_CPU = 1, 10, 80  # the chart's autoscaling defaults (kube/objects/autoscalers.py)
 
 
 def _words(condition: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(condition.get("status", "")), str(condition.get("reason", "")), str(condition.get("message", ""))
 
 
-# ScalingLimited in the HPA controller's words (fixture_autoscalers writes the first two)
+# ScalingLimited in the HPA controller's words (sandbox/kube/objects/autoscalers.py writes the first two)
 _WITHIN = _words(hpa_status(0, "")["conditions"][2])
 _AT_MAX = _words(hpa_status(0, "", limited=True)["conditions"][2])
 _TOO_FEW = ("True", "TooFewReplicas", "the desired replica count is less than the minimum replica count")
@@ -111,7 +111,7 @@ def reconcile(
 def _read(api: Store, namespace: str, instance: str) -> _Namespace:
     cr = api.get("weightsandbiases", namespace, instance)
     spec = (cr or {}).get("spec") or {}
-    values = spec.get("values") if isinstance(spec.get("values"), dict) else {}
+    values = _dict(spec.get("values"))
     version = str((spec.get("chart") or {}).get("version") or "")
     parsed = parse_version(version)
     fuse: bool | None = None
@@ -143,7 +143,7 @@ def _service(
     label = deployment["metadata"]["labels"][NAME_LABEL]
     spec = catalog.for_label(label, "Deployment")
     key = spec.values_key if spec else label
-    values = state.values.get(key) if isinstance(state.values.get(key), dict) else {}
+    values = _dict(state.values.get(key))
     lines: list[str] = []
     scaled_object = next((s for s in state.scaled_objects if _target(s) == deployment["metadata"]["name"]), None)
     if state.cr is not None:
@@ -170,6 +170,11 @@ def _service(
 
 def _target(obj: Mapping[str, Any]) -> str:
     return str(((obj.get("spec") or {}).get("scaleTargetRef") or {}).get("name", ""))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A values block that is a mapping, or an empty one (a block the chart would ignore)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any, default: int | None) -> int | None:
@@ -199,7 +204,7 @@ def _governing(state: _Namespace, deployment: Obj, scaled_object: Obj | None) ->
     Deployment, else any HPA on it (the chart's, or one made by hand)."""
     on_it = [h for h in state.hpas if _target(h) == deployment["metadata"]["name"]]
     keda = [h for h in on_it if _keda_owned(h)] if scaled_object is not None else []
-    return (keda or on_it or [None])[0]
+    return next(iter(keda or on_it), None)
 
 
 def _bounds(spec: Mapping[str, Any]) -> tuple[int, int]:
@@ -246,8 +251,7 @@ def _keda(api: Store, state: _Namespace, scaled_object: Obj | None, values: Mapp
     if scaled_object is None:
         return []
     lines: list[str] = []
-    autoscaling = values.get("autoscaling") if isinstance(values.get("autoscaling"), dict) else {}
-    keda = autoscaling.get("keda") if isinstance(autoscaling.get("keda"), dict) else {}
+    keda = _dict(_dict(values.get("autoscaling")).get("keda"))
     name, spec = scaled_object["metadata"]["name"], scaled_object["spec"]
     old = (_int(spec.get("minReplicaCount"), 0) or 0, _int(spec.get("maxReplicaCount"), 100) or 0)  # KEDA's defaults
     new = (_int(keda.get("minReplicaCount"), old[0]) or 0, _int(keda.get("maxReplicaCount"), old[1]) or 0)
@@ -272,13 +276,24 @@ def _keda(api: Store, state: _Namespace, scaled_object: Obj | None, values: Mapp
     return lines
 
 
+@dataclass(frozen=True)
+class _RenderedHpa:
+    """The chart's HPA as the values render it."""
+
+    name: str
+    labels: dict[str, str]
+    ref: dict[str, str]  # its scaleTargetRef
+    low: int
+    high: int
+    cpu: int
+
+
 def _hpa(
     api: Store, state: _Namespace, deployment: Obj, key: str, label: str, values: Mapping[str, Any], now: datetime
 ) -> list[str]:
     """The chart's HPA `<instance>-<svc>` as the values render it: created, updated or removed."""
-    autoscaling = values.get("autoscaling") if isinstance(values.get("autoscaling"), dict) else {}
-    horizontal = autoscaling.get("horizontal") if state.new_layout else autoscaling
-    horizontal = horizontal if isinstance(horizontal, dict) else {}
+    autoscaling = _dict(values.get("autoscaling"))
+    horizontal = _dict(autoscaling.get("horizontal") if state.new_layout else autoscaling)
     name, target = f"{state.instance}-{key}", deployment["metadata"]["name"]
     existing = next((h for h in state.hpas if h["metadata"]["name"] == name), None)
     if horizontal.get("enabled") is not True:
@@ -288,61 +303,72 @@ def _hpa(
         _replace(state.hpas, existing, None)
         return [f"deleted horizontalpodautoscaler/{name} (autoscaling is off in weightsandbiases/{state.instance})"]
     low = _int(horizontal.get("minReplicas"), DEFAULT_MIN) or DEFAULT_MIN
-    high = max(_int(horizontal.get("maxReplicas"), DEFAULT_MAX) or DEFAULT_MAX, low)
-    cpu = (
+    rendered = _RenderedHpa(
+        name,
+        chart_labels(label, state.instance, state.chart_label),
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+        low,
+        max(_int(horizontal.get("maxReplicas"), DEFAULT_MAX) or DEFAULT_MAX, low),
         _int(horizontal.get("targetCPUUtilizationPercentage" if state.new_layout else "targetCPU"), DEFAULT_CPU)
-        or DEFAULT_CPU
+        or DEFAULT_CPU,
     )
-    labels = chart_labels(label, state.instance, state.chart_label)
-    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": target}
     if existing is None:
-        current = int(deployment["spec"].get("replicas", 1))
-        created = timestamp(now)
-        conditions = hpa_status(current, created)["conditions"]
-        state.hpas.append(
-            api.add(
-                {
-                    "apiVersion": "autoscaling/v2",
-                    "kind": "HorizontalPodAutoscaler",
-                    "metadata": {
-                        "name": name,
-                        "namespace": state.namespace,
-                        "creationTimestamp": created,
-                        "labels": labels,
-                    },
-                    "spec": {
-                        "scaleTargetRef": ref,
-                        "minReplicas": low,
-                        "maxReplicas": high,
-                        "metrics": _with_cpu([], cpu),
-                    },
-                    "status": {"currentReplicas": current, "desiredReplicas": current, "conditions": conditions},
-                }
-            )
+        return _create_hpa(api, state, deployment, rendered, now)
+    return _update_hpa(api, state, existing, rendered)
+
+
+def _create_hpa(api: Store, state: _Namespace, deployment: Obj, hpa: _RenderedHpa, now: datetime) -> list[str]:
+    current = int(deployment["spec"].get("replicas", 1))
+    created = timestamp(now)
+    conditions = hpa_status(current, created)["conditions"]
+    state.hpas.append(
+        api.add(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {
+                    "name": hpa.name,
+                    "namespace": state.namespace,
+                    "creationTimestamp": created,
+                    "labels": hpa.labels,
+                },
+                "spec": {
+                    "scaleTargetRef": hpa.ref,
+                    "minReplicas": hpa.low,
+                    "maxReplicas": hpa.high,
+                    "metrics": _with_cpu([], hpa.cpu),
+                },
+                "status": {"currentReplicas": current, "desiredReplicas": current, "conditions": conditions},
+            }
         )
-        return [f"created horizontalpodautoscaler/{name} ({low}-{high}, cpu target {cpu}%)"]
+    )
+    return [f"created horizontalpodautoscaler/{hpa.name} ({hpa.low}-{hpa.high}, cpu target {hpa.cpu}%)"]
+
+
+def _update_hpa(api: Store, state: _Namespace, existing: Obj, hpa: _RenderedHpa) -> list[str]:
     spec, metadata = existing["spec"], existing["metadata"]
+    low, high, cpu = hpa.low, hpa.high, hpa.cpu
     before, old_cpu = _bounds(spec), _cpu(spec.get("metrics"))
     patch: Obj = {}
     if (spec.get("minReplicas"), spec.get("maxReplicas")) != (low, high):
         patch.update(minReplicas=low, maxReplicas=high)
     if old_cpu != cpu:
         patch["metrics"] = _with_cpu(spec.get("metrics"), cpu)
-    if spec.get("scaleTargetRef") != ref:
-        patch["scaleTargetRef"] = ref
-    relabel = {k: v for k, v in labels.items() if (metadata.get("labels") or {}).get(k) != v}
+    if spec.get("scaleTargetRef") != hpa.ref:
+        patch["scaleTargetRef"] = hpa.ref
+    relabel = {k: v for k, v in hpa.labels.items() if (metadata.get("labels") or {}).get(k) != v}
     if not patch and not relabel:
         return []
     body: Obj = {"metadata": {"labels": relabel}} if relabel else {}
     if patch:
         updated = _update(api, "horizontalpodautoscalers", existing, {**body, "spec": patch})
     else:
-        updated = api.merge("horizontalpodautoscalers", state.namespace, name, body)
+        updated = api.merge("horizontalpodautoscalers", state.namespace, hpa.name, body)
     _replace(state.hpas, existing, updated)
     changes = [f"{before[0]}-{before[1]} -> {low}-{high}"] if before != (low, high) else []
     changes += [f"cpu target {old_cpu}% -> {cpu}%"] if old_cpu != cpu else []
     changes += ["now the chart's (labels)"] if relabel else []
-    return [f"horizontalpodautoscaler/{name}: {', '.join(changes or ['scale target ' + target])}"]
+    return [f"horizontalpodautoscaler/{hpa.name}: {', '.join(changes or ['scale target ' + hpa.ref['name']])}"]
 
 
 # --- replicas --------------------------------------------------------------------------------
@@ -414,19 +440,18 @@ def _hpa_status(
     if target != before:
         status["lastScaleTime"] = timestamp(now)
     limit = _limit(hpa, wanted, target)
-    conditions = [c for c in status.get("conditions") or [] if c.get("type") != "ScalingLimited"]
-    last = next((c for c in old.get("conditions") or [] if c.get("type") == "ScalingLimited"), {})
+    last: dict[str, Any] = next((c for c in old.get("conditions") or [] if c.get("type") == "ScalingLimited"), {})
     changed = (last.get("status"), last.get("reason")) != limit[:2]
-    conditions.append(
+    status["conditions"] = [
+        *(c for c in status.get("conditions") or [] if c.get("type") != "ScalingLimited"),
         {
             "type": "ScalingLimited",
             "status": limit[0],
             "reason": limit[1],
             "message": limit[2],
             "lastTransitionTime": timestamp(now) if changed else last.get("lastTransitionTime", timestamp(now)),
-        }
-    )
-    status["conditions"] = conditions
+        },
+    ]
     if status == old:
         return []
     name = hpa["metadata"]["name"]
@@ -434,26 +459,27 @@ def _hpa_status(
         "horizontalpodautoscalers", state.namespace, name, {"status": {k: status.get(k) for k in {*old, *status}}}
     )
     _replace(state.hpas, hpa, updated)
-    lines: list[str] = []
     if target != before:
-        low, high = _bounds(hpa["spec"])
-        reason = (
-            "Current number of replicas below Spec.MinReplicas"
-            if before < low and wanted is None
-            else "Current number of replicas above Spec.MaxReplicas"
-            if before > high and wanted is None
-            else "cpu resource utilization (percentage of request) above target"
-            if target > before
-            else "All metrics below target"
-        )
         event = rescale_event(updated, now=now)
-        event["message"] = f"New size: {target}; reason: {reason}"
+        event["message"] = f"New size: {target}; reason: {_rescale_reason(hpa, before, target, wanted)}"
         api.add(event)
     if changed and limit[0] == "True":
-        lines.append(
+        return [
             f"horizontalpodautoscaler/{name}: wants {wanted if wanted is not None else before}, "
             f"limited to {target} (ScalingLimited: {limit[1]})"
-        )
-    elif changed and last.get("status") == "True":
-        lines.append(f"horizontalpodautoscaler/{name}: no longer limited ({limit[1]})")
-    return lines
+        ]
+    if changed and last.get("status") == "True":
+        return [f"horizontalpodautoscaler/{name}: no longer limited ({limit[1]})"]
+    return []
+
+
+def _rescale_reason(hpa: Obj, before: int, target: int, wanted: int | None) -> str:
+    """The SuccessfulRescale event's reason, in the HPA controller's words."""
+    low, high = _bounds(hpa["spec"])
+    if before < low and wanted is None:
+        return "Current number of replicas below Spec.MinReplicas"
+    if before > high and wanted is None:
+        return "Current number of replicas above Spec.MaxReplicas"
+    if target > before:
+        return "cpu resource utilization (percentage of request) above target"
+    return "All metrics below target"

@@ -1,7 +1,7 @@
 """The controllers under the sandbox's operator (operator.py): what the ReplicaSet controller,
 the scheduler and the kubelet do once a Deployment's spec.replicas is set. Pods are created
-from the Deployment's template (named, labelled and owned as fixture_cluster.pods_for makes
-them), placed on the schedulable Node running the fewest of that Deployment's pods, and ready
+from the Deployment's template (named, labelled and owned as `pods_for` in
+sandbox/kube/objects/cluster.py makes them), placed on the schedulable Node running the fewest of that Deployment's pods, and ready
 only at the simulated time their `sandbox.wbctl/ready-at` annotation holds; extra pods go
 unscheduled first, then not-ready, then newest (the ReplicaSet controller's order); the Deployment's
 status counts what is left. Separate from operator.py because it is the kube-controller side,
@@ -170,30 +170,36 @@ def _not_ready_conditions(spec: Mapping[str, Any], created: str) -> list[Obj]:
     ]
 
 
-def _new_pod(
-    deployment: Mapping[str, Any],
-    name: str,
-    replicaset: str,
-    hash_: str,
-    node: Obj | None,
-    everyone: Sequence[Obj],
-    now: datetime,
-    ready_at: datetime,
-    annotations: Mapping[str, str],
-) -> Obj:
-    metadata = deployment["metadata"]
-    namespace = metadata["namespace"]
-    template = deployment["spec"]["template"]
-    created = timestamp(now)
-    spec = copy.deepcopy(template.get("spec") or {})
-    for key, default in (
-        ("restartPolicy", "Always"),
-        ("dnsPolicy", "ClusterFirst"),
-        ("schedulerName", "default-scheduler"),
-        ("serviceAccountName", "default"),
-        ("terminationGracePeriodSeconds", 30),
-    ):
-        spec.setdefault(key, default)
+_POD_DEFAULTS = (
+    ("restartPolicy", "Always"),
+    ("dnsPolicy", "ClusterFirst"),
+    ("schedulerName", "default-scheduler"),
+    ("serviceAccountName", "default"),
+    ("terminationGracePeriodSeconds", 30),
+)  # what the API server fills in a pod's spec
+
+
+def _init_container_statuses(spec: Mapping[str, Any], created: str) -> list[Obj]:
+    """Every init container completed at the pod's start."""
+    return [
+        {
+            "name": c["name"],
+            "image": c.get("image", ""),
+            "imageID": _image_id(c.get("image", "")),
+            "ready": True,
+            "started": False,
+            "restartCount": 0,
+            "state": {
+                "terminated": {"exitCode": 0, "reason": "Completed", "startedAt": created, "finishedAt": created}
+            },
+        }
+        for c in spec["initContainers"]
+    ]
+
+
+def _pod_status(spec: Obj, name: str, node: Obj | None, everyone: Sequence[Obj], created: str) -> Obj:
+    """A new pod's status: unschedulable without a node, else running and not yet ready.
+    Sets the spec's nodeName when it has one."""
     status: Obj = {"phase": "Pending", "qosClass": _qos_class(spec.get("containers") or [])}
     if node is None:  # nowhere to run: the scheduler's words, and never ready
         status["conditions"] = [
@@ -205,39 +211,55 @@ def _new_pod(
                 "lastTransitionTime": created,
             }
         ]
-    else:
-        spec["nodeName"] = node["metadata"]["name"]
-        host, pod_ip = _addresses(node, everyone)
-        status.update(
-            phase="Running",
-            conditions=_not_ready_conditions(spec, created),
-            hostIP=host,
-            hostIPs=[{"ip": host}],
-            podIP=pod_ip,
-            podIPs=[{"ip": pod_ip}],
-            startTime=created,
-            containerStatuses=[_container_status(c, name, False, created) for c in spec.get("containers") or []],
-        )
-        if spec.get("initContainers"):
-            status["initContainerStatuses"] = [
-                {
-                    "name": c["name"],
-                    "image": c.get("image", ""),
-                    "imageID": _image_id(c.get("image", "")),
-                    "ready": True,
-                    "started": False,
-                    "restartCount": 0,
-                    "state": {
-                        "terminated": {
-                            "exitCode": 0,
-                            "reason": "Completed",
-                            "startedAt": created,
-                            "finishedAt": created,
-                        }
-                    },
-                }
-                for c in spec["initContainers"]
-            ]
+        return status
+    spec["nodeName"] = node["metadata"]["name"]
+    host, pod_ip = _addresses(node, everyone)
+    status.update(
+        phase="Running",
+        conditions=_not_ready_conditions(spec, created),
+        hostIP=host,
+        hostIPs=[{"ip": host}],
+        podIP=pod_ip,
+        podIPs=[{"ip": pod_ip}],
+        startTime=created,
+        containerStatuses=[_container_status(c, name, False, created) for c in spec.get("containers") or []],
+    )
+    if spec.get("initContainers"):
+        status["initContainerStatuses"] = _init_container_statuses(spec, created)
+    return status
+
+
+def _owned_by(replicaset: str, namespace: str) -> list[Obj]:
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "name": replicaset,
+            "uid": stable_uid("ReplicaSet", namespace, replicaset),
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+
+
+def _new_pod(
+    deployment: Mapping[str, Any],
+    name: str,
+    replicaset: str,
+    hash_: str,
+    node: Obj | None,
+    everyone: Sequence[Obj],
+    now: datetime,
+    ready_at: datetime,
+    annotations: Mapping[str, str],
+) -> Obj:
+    namespace = deployment["metadata"]["namespace"]
+    template = deployment["spec"]["template"]
+    created = timestamp(now)
+    spec = copy.deepcopy(template.get("spec") or {})
+    for key, default in _POD_DEFAULTS:
+        spec.setdefault(key, default)
+    status = _pod_status(spec, name, node, everyone, created)
     pod_annotations = {**(template.get("metadata", {}).get("annotations") or {}), **annotations}
     if node is not None:
         pod_annotations[READY_AT] = ready_at.astimezone(UTC).isoformat()
@@ -252,16 +274,7 @@ def _new_pod(
             "uid": stable_uid("Pod", namespace, name, created),
             "labels": {**(template.get("metadata", {}).get("labels") or {}), "pod-template-hash": hash_},
             "annotations": pod_annotations,
-            "ownerReferences": [
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "ReplicaSet",
-                    "name": replicaset,
-                    "uid": stable_uid("ReplicaSet", namespace, replicaset),
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": _owned_by(replicaset, namespace),
         },
         "spec": spec,
         "status": status,
@@ -330,8 +343,20 @@ def sync_pods(
     come, and (fuse True/False, parquet only) carry the GCS FUSE annotation or not. Returns
     the pods now running for it, and a line per change. `everyone` (the namespace's pods) is
     updated in place, so the next Deployment's placement sees these pods."""
-    metadata = deployment["metadata"]
-    namespace, name = metadata["namespace"], metadata["name"]
+    namespace = deployment["metadata"]["namespace"]
+    lines = _ready_pods(api, namespace, mine, now)
+    wanted = int((deployment.get("spec") or {}).get("replicas", 1))
+    if len(mine) > wanted:
+        lines += _remove_pods(api, namespace, mine, everyone, len(mine) - wanted)
+    if len(mine) < wanted:
+        lines += _add_pods(api, deployment, mine, everyone, nodes, wanted, now, now + ready_after, fuse)
+    if fuse is not None:
+        lines += _annotate_fuse(api, namespace, mine, fuse)
+    return mine, lines
+
+
+def _ready_pods(api: Store, namespace: str, mine: list[Obj], now: datetime) -> list[str]:
+    """The kubelet: each pod whose ready-at has come becomes ready."""
     lines: list[str] = []
     for pod in mine:
         if _flip_ready(pod, now):
@@ -347,50 +372,75 @@ def sync_pods(
                 },
             )
             lines.append(f"pod/{pod['metadata']['name']}: ready")
-    wanted = int((deployment.get("spec") or {}).get("replicas", 1))
-    if len(mine) > wanted:
-        for pod in _removal_order(mine)[: len(mine) - wanted]:
-            api.remove("pods", namespace, pod["metadata"]["name"])
-            mine.remove(pod)
-            everyone.remove(pod)
-            lines.append(f"deleted pod/{pod['metadata']['name']}")
-    if len(mine) < wanted:
-        hashes = [(p["metadata"].get("labels") or {}).get("pod-template-hash") for p in mine]
-        hash_ = next((h for h in hashes if h), None) or _safe_suffix(f"{namespace}/{name}/template", 10)
-        replicaset = f"{name}-{hash_}"
-        taken = {p["metadata"]["name"] for p in everyone}
-        ready_at = now + ready_after
-        extra = {FUSE_ANNOTATION: "true"} if fuse else {}
-        index = 0
-        while len(mine) < wanted:
-            pod_name = f"{replicaset}-{_pod_suffix(replicaset, index)}"
-            index += 1
-            if pod_name in taken:
-                continue
-            node = _place(nodes, mine, everyone)
-            pod = api.add(_new_pod(deployment, pod_name, replicaset, hash_, node, everyone, now, ready_at, extra))
-            mine.append(pod)
-            everyone.append(pod)
-            taken.add(pod_name)
-            where = f"on {node['metadata']['name']}" if node else "unschedulable: no node"
-            when = "ready" if is_ready(pod) else f"ready at {timestamp(ready_at)}"
-            lines.append(f"created pod/{pod_name} ({where}, {when})")
-    if fuse is not None:
-        for pod in mine:
-            annotations = pod["metadata"].get("annotations") or {}
-            if fuse and annotations.get(FUSE_ANNOTATION) != "true":
-                pod["metadata"].setdefault("annotations", {})[FUSE_ANNOTATION] = "true"
-                api.merge(
-                    "pods", namespace, pod["metadata"]["name"], {"metadata": {"annotations": {FUSE_ANNOTATION: "true"}}}
-                )
-                lines.append(f'pod/{pod["metadata"]["name"]}: annotated {FUSE_ANNOTATION}: "true"')
-            elif not fuse and FUSE_ANNOTATION in annotations:
-                del annotations[FUSE_ANNOTATION]
-                api.merge(
-                    "pods", namespace, pod["metadata"]["name"], {"metadata": {"annotations": {FUSE_ANNOTATION: None}}}
-                )
-                lines.append(f"pod/{pod['metadata']['name']}: annotation {FUSE_ANNOTATION} removed")
-    return mine, lines
+    return lines
+
+
+def _remove_pods(api: Store, namespace: str, mine: list[Obj], everyone: list[Obj], count: int) -> list[str]:
+    """The ReplicaSet controller scaling down: `count` pods go, in its order."""
+    lines: list[str] = []
+    for pod in _removal_order(mine)[:count]:
+        api.remove("pods", namespace, pod["metadata"]["name"])
+        mine.remove(pod)
+        everyone.remove(pod)
+        lines.append(f"deleted pod/{pod['metadata']['name']}")
+    return lines
+
+
+def _add_pods(
+    api: Store,
+    deployment: Obj,
+    mine: list[Obj],
+    everyone: list[Obj],
+    nodes: Sequence[Obj],
+    wanted: int,
+    now: datetime,
+    ready_at: datetime,
+    fuse: bool | None,
+) -> list[str]:
+    """The ReplicaSet controller scaling up to `wanted`, and the scheduler placing each new pod."""
+    metadata = deployment["metadata"]
+    namespace, name = metadata["namespace"], metadata["name"]
+    hashes = [(p["metadata"].get("labels") or {}).get("pod-template-hash") for p in mine]
+    hash_ = next((h for h in hashes if h), None) or _safe_suffix(f"{namespace}/{name}/template", 10)
+    replicaset = f"{name}-{hash_}"
+    taken = {p["metadata"]["name"] for p in everyone}
+    extra = {FUSE_ANNOTATION: "true"} if fuse else {}
+    lines: list[str] = []
+    index = 0
+    while len(mine) < wanted:
+        pod_name = f"{replicaset}-{_pod_suffix(replicaset, index)}"
+        index += 1
+        if pod_name in taken:
+            continue
+        node = _place(nodes, mine, everyone)
+        pod = api.add(_new_pod(deployment, pod_name, replicaset, hash_, node, everyone, now, ready_at, extra))
+        mine.append(pod)
+        everyone.append(pod)
+        taken.add(pod_name)
+        where = f"on {node['metadata']['name']}" if node else "unschedulable: no node"
+        when = "ready" if is_ready(pod) else f"ready at {timestamp(ready_at)}"
+        lines.append(f"created pod/{pod_name} ({where}, {when})")
+    return lines
+
+
+def _annotate_fuse(api: Store, namespace: str, mine: list[Obj], fuse: bool) -> list[str]:
+    """Parquet's pods carry the GCS FUSE annotation exactly when the values enable it."""
+    lines: list[str] = []
+    for pod in mine:
+        annotations = pod["metadata"].get("annotations") or {}
+        if fuse and annotations.get(FUSE_ANNOTATION) != "true":
+            pod["metadata"].setdefault("annotations", {})[FUSE_ANNOTATION] = "true"
+            api.merge(
+                "pods", namespace, pod["metadata"]["name"], {"metadata": {"annotations": {FUSE_ANNOTATION: "true"}}}
+            )
+            lines.append(f'pod/{pod["metadata"]["name"]}: annotated {FUSE_ANNOTATION}: "true"')
+        elif not fuse and FUSE_ANNOTATION in annotations:
+            del annotations[FUSE_ANNOTATION]
+            api.merge(
+                "pods", namespace, pod["metadata"]["name"], {"metadata": {"annotations": {FUSE_ANNOTATION: None}}}
+            )
+            lines.append(f"pod/{pod['metadata']['name']}: annotation {FUSE_ANNOTATION} removed")
+    return lines
 
 
 def _max_unavailable(deployment: Mapping[str, Any], replicas: int) -> int:

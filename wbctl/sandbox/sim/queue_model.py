@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 STEP = 60
 PHASE_IN = 20 * 60
@@ -62,17 +64,19 @@ class Change:
         return {key: value for key, value in self.__dict__.items() if value is not None}
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Change:
-        def pair(value: object) -> tuple[int, int] | None:
-            return None if value is None else (int(value[0]), int(value[1]))  # type: ignore[index]
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        """The change `to_json` saved (JSON's values: numbers, lists, booleans)."""
+
+        def pair(value: Sequence[Any] | None) -> tuple[int, int] | None:
+            return None if value is None else (int(value[0]), int(value[1]))
 
         return cls(
             at=float(data["at"]),
             hpa=pair(data.get("hpa")),
-            replicas=data.get("replicas"),  # type: ignore[arg-type]
+            replicas=data.get("replicas"),
             nodes=pair(data.get("nodes")),
             discard=data.get("discard"),
-        )  # type: ignore[arg-type]
+        )
 
 
 @dataclass
@@ -170,10 +174,7 @@ class Simulation:
         story, state = self.story, self.state
         step, t = self.next_step, self.next_step * STEP
         self.next_step += 1
-        for ready_at, count in list(state.pending):  # pods that became ready
-            if ready_at <= t:
-                state.replicas = count
-                state.pending.remove((ready_at, count))
+        self._pods_ready(t)
         noisy = story.noisy_from is not None and t >= story.noisy_from and not self.discarded
         published = story.publish_base + (story.publish_noisy if noisy else 0.0)
         effective = _effective_nodes(state.nodes, t)
@@ -184,25 +185,9 @@ class Simulation:
         state.times.append(t + STEP)
         state.published_total.append(state.published_total[-1] + published * STEP)
         state.consumed_total += consumed * STEP
-        # the updater's HPA: on CPU, which follows what each replica writes
-        desired, wanted = state.replicas, state.replicas
-        if self.hpa is not None:
-            wanted = math.ceil(consumed / (HPA_TARGET * story.per_replica))
-            desired = min(max(wanted, self.hpa[0]), self.hpa[1])
-            target = state.pending[-1][1] if state.pending else state.replicas
-            if desired != target:
-                if desired > state.replicas:
-                    state.pending.append((t + POD_READY_AFTER, desired))
-                else:
-                    state.pending.clear()
-                    state.replicas = desired
-        # Bigtable's autoscaler
+        desired, wanted = self._updater_hpa(t, consumed)
         if step and t % AUTOSCALE_EVERY == 0 and cpu > story.cpu_target:
-            wanted_nodes = min(
-                max(math.ceil(len(state.nodes) * cpu / story.cpu_target), self.node_bounds[0]), self.node_bounds[1]
-            )
-            while len(state.nodes) < wanted_nodes:
-                state.nodes.append(t)
+            self._bigtable_autoscale(t, cpu)
         return Sample(
             time=t + STEP,
             published=published,
@@ -219,8 +204,40 @@ class Simulation:
             node_bounds=self.node_bounds,
         )
 
+    def _pods_ready(self, t: float) -> None:
+        """Pods whose time has come are ready: the replicas they were added for are running."""
+        state = self.state
+        for ready_at, count in list(state.pending):
+            if ready_at <= t:
+                state.replicas = count
+                state.pending.remove((ready_at, count))
 
-def simulate(story: Story, until: float, changes: list[Change] | tuple[Change, ...] = ()) -> list[Sample]:
+    def _updater_hpa(self, t: float, consumed: float) -> tuple[int, int]:
+        """The updater's HPA, on CPU, which follows what each replica writes: (desired, wanted)
+        replicas (wanted before its bounds); new pods are ready only after POD_READY_AFTER."""
+        state = self.state
+        if self.hpa is None:
+            return state.replicas, state.replicas
+        wanted = math.ceil(consumed / (HPA_TARGET * self.story.per_replica))
+        desired = min(max(wanted, self.hpa[0]), self.hpa[1])
+        target = state.pending[-1][1] if state.pending else state.replicas
+        if desired != target:
+            if desired > state.replicas:
+                state.pending.append((t + POD_READY_AFTER, desired))
+            else:
+                state.pending.clear()
+                state.replicas = desired
+        return desired, wanted
+
+    def _bigtable_autoscale(self, t: float, cpu: float) -> None:
+        """Bigtable's autoscaler adds the nodes the CPU asks for, within the bounds."""
+        nodes, bounds = self.state.nodes, self.node_bounds
+        wanted_nodes = min(max(math.ceil(len(nodes) * cpu / self.story.cpu_target), bounds[0]), bounds[1])
+        while len(nodes) < wanted_nodes:
+            nodes.append(t)
+
+
+def simulate(story: Story, until: float, changes: Sequence[Change] = ()) -> list[Sample]:
     """Every 60-s sample (the state at the end of each step) from the start up to `until`
     seconds, each change applied at the start of its step."""
     simulation = Simulation(story)

@@ -47,7 +47,7 @@ class Scenario:
     story: Story = field(default_factory=Story)
     length: int = 3600  # seconds of the story before now
     settings: dict[str, Any] = field(default_factory=dict)  # more sandbox settings (a noisy-run query)
-    mysql: str = "healthy"  # the MySQL variables it starts with (mysql_server.py)
+    mysql: str = "healthy"  # the MySQL variables it starts with (sandbox/mysql/variables.py's stories)
 
     def samples(self) -> list[Sample]:
         return simulate(self.story, self.length)

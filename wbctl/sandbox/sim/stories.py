@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from wbctl.sandbox.sim.queue_model import Sample, Story
@@ -203,12 +203,8 @@ def _run_updates(fake: Any, names: Names, story: Story, samples: Sequence[Sample
         )
 
 
-def now_minute() -> datetime:
-    return datetime.now(UTC).replace(second=0, microsecond=0)
-
-
 def kube_objects(last: Sample, names: Names, **chart_options: Any) -> list[dict[str, Any]]:
-    """The chart's workloads (kube_fixtures.chart_043) with the updater as the story's last
+    """The chart's workloads (sandbox/kube/objects/chart_043.py) with the updater as the story's last
     sample leaves it: its queue address, its replicas, and its HPA's bounds, CPU and limit."""
     from wbctl.sandbox.kube.objects import chart_043
 

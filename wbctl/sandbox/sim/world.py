@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from wbctl.core import catalog, service_view
 from wbctl.sandbox.sim.clock import SimClock
 from wbctl.sandbox.sim.queue_model import STEP, Change, Sample, Simulation, Story
 from wbctl.sandbox.sim.stories import (
@@ -34,7 +35,7 @@ from wbctl.sandbox.sim.stories import (
 
 DISCARD_KEY = "gorilla.DiscardV2UpdatesForRun"
 OPERATOR_PERIOD = timedelta(minutes=1)
-UPDATER = "flat-run-fields-updater"
+UPDATER = catalog.resolve(service_view.UPDATER).short  # "flat-run-fields-updater": the chart's name for it
 
 
 @dataclass
