@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from wbctl.core.queue_source import SOURCES
 from wbctl.errors import UsageError
 
 
@@ -135,9 +136,9 @@ KEYS: dict[str, Key] = {
         Key("bigtable-cluster", _str, None, "Bigtable cluster (default: <instance>-c1)"),
         Key(
             "queue-source",
-            _choice("pubsub", "kafka", "none"),
+            _choice(*SOURCES),
             None,
-            "pubsub, kafka or none (default: what the updater's Deployment says)",
+            f"{', '.join(SOURCES[:-1])} or {SOURCES[-1]} (default: what the updater's Deployment says)",
         ),
         Key("queue-subscription", _str, None, "Pub/Sub subscription of the flat-run-fields-updater"),
         Key("queue-topic", _str, None, "the run-updates topic (Pub/Sub topic or Kafka topic)"),

@@ -112,11 +112,6 @@ class Report:
             counts[finding.status.value] += 1
         return counts
 
-    @classmethod
-    def all_unknown(cls, check_ids: Iterable[str], target: str, reason: str) -> Report:
-        """Every one of `check_ids` unknown for `reason`: what a backend that could not be read feeds."""
-        return cls(tuple(Finding(check_id, Status.UNKNOWN, target, None, None, reason) for check_id in check_ids))
-
     def has(self, *statuses: Status) -> bool:
         return any(finding.status in statuses for finding in self.findings)
 
