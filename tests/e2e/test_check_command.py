@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import RedisServer, free_port
+from tests.support.net import free_port
+from tests.support.redis import RedisServer
 
 
 def test_sandbox_healthy_passes_everything(wbctl) -> None:

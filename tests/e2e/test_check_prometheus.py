@@ -16,8 +16,8 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port
-from tests.prometheus import PrometheusStack, find_promtool
+from tests.support.net import free_port
+from tests.support.prometheus import PrometheusStack, find_promtool
 
 
 def families(text: str) -> dict[str, list]:

@@ -12,14 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REDIS_PASSWORD, free_port
-
-
-def one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
+from tests.support.net import free_port
+from tests.support.redis import REDIS_PASSWORD
+from tests.support.text import one_line
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.conftest import REDIS_PASSWORD, RedisServer, free_port
+from tests.support.net import free_port
+from tests.support.redis import REDIS_PASSWORD, RedisServer
 from wbctl.adapters.redis import RedisAdapter
 from wbctl.core import redis_settings as rs
 from wbctl.core.discard import plan_discard
