@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import InProcess, Subprocess
+from tests.support.cli import InProcess, Subprocess, threads_ended, wbctl_threads
 from tests.support.mariadb import mariadb, mariadb_server  # noqa: F401 - one real MariaDB for the session
 from tests.support.prometheus import backfilled_prometheus, prometheus_stack  # noqa: F401 - real Prometheus servers
 from tests.support.redis import REDIS_PASSWORD, RedisServer, make_tls_material, start_redis
@@ -35,6 +35,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     return home
+
+
+@pytest.fixture(autouse=True)
+def no_threads_left() -> Iterator[None]:
+    """wbctl ran in this process: by the end of the test (its fakes closed) every thread wbctl
+    started has ended. A read it gave up on may outlive its command until its socket times out."""
+    before = wbctl_threads()
+    yield
+    left = threads_ended(before, grace=10.0)
+    assert not left, f"wbctl left threads running: {left}"
 
 
 # --- running the CLI --------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -411,15 +410,9 @@ def run_promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def printed(tmp_path: Path) -> Path:
+def printed(tmp_path: Path, wbctl) -> Path:
     """The rules as `wbctl alerts rules` prints them for the default configuration."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "wbctl", "alerts", "rules"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    completed = wbctl("alerts", "rules")
     assert completed.returncode == 0, completed.stderr
     path = tmp_path / "printed.yaml"
     path.write_text(completed.stdout)
@@ -446,17 +439,11 @@ def test_promtool_checks_and_tests_the_rules(which: str, printed: Path, tmp_path
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
-def test_promtool_checks_the_rules_of_a_context(tmp_path: Path) -> None:
+def test_promtool_checks_the_rules_of_a_context(tmp_path: Path, wbctl) -> None:
     """A context's rules select its series only; Kafka without a retention leaves one rule out."""
     config = tmp_path / "config.toml"
     config.write_text('[contexts."prod/eu"]\nqueue-source = "kafka"\nalerts-auditor-interval = "10m"\n')
-    completed = subprocess.run(
-        [sys.executable, "-m", "wbctl", "--config", str(config), "alerts", "rules"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    completed = wbctl("--config", str(config), "alerts", "rules")
     assert completed.returncode == 0, completed.stderr
     (tmp_path / "kafka.yaml").write_text(completed.stdout)
     checked = run_promtool("check", "rules", "kafka.yaml", cwd=tmp_path)
@@ -464,18 +451,12 @@ def test_promtool_checks_the_rules_of_a_context(tmp_path: Path) -> None:
     assert f"SUCCESS: {len(ALERTS) - 1} rules found" in checked.stdout
 
 
-def test_names_that_look_like_templates_or_quotes_stay_names(tmp_path: Path) -> None:
+def test_names_that_look_like_templates_or_quotes_stay_names(tmp_path: Path, wbctl) -> None:
     """Annotations are Go templates and selectors PromQL strings: a context or subscription
     holding `{{`, `"` or a backslash is shown as it is, and the file still loads."""
     config = tmp_path / "config.toml"
     config.write_text('[contexts.\'pr"od {{x}}\\\']\nqueue-subscription = "sub{{ .Value }}"\n')  # one backslash
-    completed = subprocess.run(
-        [sys.executable, "-m", "wbctl", "--config", str(config), "alerts", "rules"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    completed = wbctl("--config", str(config), "alerts", "rules")
     assert completed.returncode == 0, completed.stderr
     (tmp_path / "odd.yaml").write_text(completed.stdout)
     checked = run_promtool("check", "rules", "odd.yaml", cwd=tmp_path)

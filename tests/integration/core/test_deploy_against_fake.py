@@ -6,13 +6,14 @@ tests/unit/core/test_deploy.py; the fake checks what it validates server-side)."
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import InProcess
 from wbctl.sandbox.kube.api import FakeKubeAPI
 
 KUBECTL = shutil.which("kubectl")
@@ -29,13 +30,7 @@ KINDS = [
 
 
 def auditor(isolated_env: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "wbctl", "deploy", "auditor", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    result = InProcess(dict(os.environ))("deploy", "auditor", *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

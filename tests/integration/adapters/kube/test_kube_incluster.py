@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import InProcess, Result
 from wbctl.adapters.kube import KubeAdapter
 from wbctl.errors import BackendError
 from wbctl.sandbox.kube import objects as fx
@@ -82,18 +81,12 @@ def test_a_missing_token_is_one_line(pod_env: dict[str, str], tmp_path: Path) ->
         kube.client()
 
 
-def run(pod_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run(pod_env: dict[str, str], *args: str) -> Result:
+    """wbctl in this process with a pod's variables: no kubeconfig, no KUBERNETES_* but the pod's."""
     env = {
         name: value for name, value in os.environ.items() if name != "KUBECONFIG" and not name.startswith("KUBERNETES_")
     }
-    return subprocess.run(
-        [sys.executable, "-m", "wbctl", *args],
-        env={**env, **pod_env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    return InProcess({**env, **pod_env})(*args)
 
 
 def test_wbctl_services_list_in_a_pod(fake: FakeKubeAPI, pod_env: dict[str, str]) -> None:
