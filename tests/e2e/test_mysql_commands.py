@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.audit import read_audit
 from tests.support.mariadb import PASSWORD, WRONG_FLAGS, MariaDBServer
+from tests.support.net import silent_listener
 from tests.support.text import one_line
 
 
@@ -268,23 +269,16 @@ def test_the_sandbox_serves_mysql(wbctl) -> None:
 
 
 def test_server_that_never_answers_times_out(wbctl, env) -> None:
-    import socket
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    try:
+    with silent_listener() as port:
         started = time.monotonic()
         result = wbctl(
             "--timeout",
             "1",
             "mysql",
             "check",
-            env={**env, "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{listener.getsockname()[1]}/wandb_local"},
+            env={**env, "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{port}/wandb_local"},
         )
         elapsed = time.monotonic() - started
-    finally:
-        listener.close()
     assert result.returncode == 3
     assert elapsed < 1 + 2 + 1.5
     assert "MySQL at" in one_line(result.stderr, ignore_warnings=True)
