@@ -21,6 +21,12 @@ from wbctl.sandbox.google.api import FakeGoogleAPIs
 from wbctl.sandbox.kube.api import FakeKubeAPI
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` tests first (the order within each group kept): pytest-xdist hands them out
+    before the short ones, so no worker starts a minute-long test at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own HOME and XDG dirs, no colour, a fixed width, and no WBCTL_*."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.net import free_port
 from tests.support.redis import RedisServer
 
@@ -107,6 +109,7 @@ def test_dead_backends_do_not_hide_the_live_one(wbctl, redis_server: RedisServer
     assert result.json()["summary"]["unknown"] > 20
 
 
+@pytest.mark.slow
 def test_concurrent_reads_never_race_on_imports(wbctl_process, isolated_env: Path) -> None:
     """Kubernetes and Google both configured, every backend down: the reads run side by side in
     fresh processes, and two threads importing the SDKs at once once made `requests.utils`

@@ -147,6 +147,7 @@ def test_the_mysql_client_reads_the_flags_wbctl_judges(served: Served) -> None:
     assert "binlog_row_image\tMINIMAL" in shown.stdout
 
 
+@pytest.mark.slow
 def test_a_sandbox_command_joins_the_served_story(served: Served) -> None:
     status = served.run(sys.executable, "-m", "wbctl", "sandbox", "status", "-o", "json")
     assert status.returncode == 0, status.stderr

@@ -659,6 +659,7 @@ def test_put_with_a_stale_version_is_409(kube_api: FakeKubeAPI, kube: Kube) -> N
 # --- performance, counting, timeouts, kubeconfig ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unrelated_pods_are_filtered_server_side(tmp_path: Path) -> None:
     """Two servers, one also holding 2,000 unrelated pods, timed in interleaved rounds so load
     on a shared machine hits both alike."""

@@ -41,6 +41,7 @@ def _updater_pods(core: client.CoreV1Api) -> list[client.V1Pod]:
     return core.list_namespaced_pod("default", label_selector=selector).items
 
 
+@pytest.mark.slow
 def test_queue_address_reaches_the_deployment_and_its_pods(kube_api: FakeKubeAPI, api: client.ApiClient) -> None:
     assert fx.chart_043(now=NOW, queue_address=None) == fx.chart_043(now=NOW)  # the default is what it was
     default = fx.find(fx.chart_043(now=NOW), "Deployment", UPDATER)["spec"]["template"]["spec"]["containers"][0]
