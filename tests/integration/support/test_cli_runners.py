@@ -93,3 +93,20 @@ def test_stdout_and_stderr_stay_apart(wbctl: InProcess) -> None:
     assert result.returncode == 3
     assert result.stdout == ""
     assert result.stderr.startswith("wbctl: error: ")
+
+
+def test_main_writes_to_the_environments_streams_not_the_processes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Called without the runner's redirection of sys.stdout: what wbctl prints goes to the
+    Environment it was given (`--version` once went to sys.stdout)."""
+    import io
+
+    from wbctl import __version__
+    from wbctl.cli import main
+    from wbctl.environment import Environment
+
+    for argv, expected in ((["--version"], f"wbctl {__version__}\n"), (["-V"], f"wbctl {__version__}\n")):
+        out, err = io.StringIO(), io.StringIO()
+        env = Environment(environ=dict(os.environ), stdin=io.StringIO(), stdout=out, stderr=err)
+        assert main(argv, env) == 0
+        assert (out.getvalue(), err.getvalue()) == (expected, "")
+    assert capsys.readouterr() == ("", "")
