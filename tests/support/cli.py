@@ -4,8 +4,8 @@
 terminal, empty stdin, the test's variables. That is what `python -m wbctl` does in a process
 (`__main__` calls `main()` with the real Environment), minus the interpreter start-up and
 imports, which is most of a command's time. Anything that still writes to `sys.stdout` /
-`sys.stderr` (Click's plain help, `--version`) writes to the same buffers, as it would to the
-same pipe in a process. After each call the runner checks that wbctl left `os.environ` and
+`sys.stderr` (Click's own help and usage output) writes to the same buffers, as it would to
+the same pipe in a process. After each call the runner checks that wbctl left `os.environ` and
 the working directory as it found them; `wbctl_threads` names the threads wbctl starts (its
 reads, the sandbox's servers), which a fixture checks have all ended by the test's teardown
 (a read wbctl gave up on runs on until its own socket timeout, by design: not at return).
