@@ -1,33 +1,30 @@
-"""Shared fixtures: an isolated environment (HOME, XDG dirs, NO_COLOR, COLUMNS, no WBCTL_*),
-real redis-servers on free loopback ports (plain, with a password, with TLS), and a runner
-that starts `wbctl` as a subprocess the way an operator or a script would.
+"""Shared fixtures, declared once: an isolated environment (HOME, XDG dirs, NO_COLOR, COLUMNS,
+no WBCTL_*); the two ways to run wbctl (`wbctl` in this process, `wbctl_process` as a real
+`python -m wbctl`, see tests/support/cli.py); real redis-servers, MariaDB and Prometheus
+started once per pytest-xdist worker on ports from the OS; and the in-process Kubernetes and
+Google API fakes from wbctl.sandbox, one per test.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.mariadb import mariadb, mariadb_server  # noqa: F401 - one real MariaDB for the session
-from tests.prometheus import backfilled_prometheus, prometheus_stack  # noqa: F401 - real Prometheus servers (fixtures)
+from tests.support.cli import InProcess, Subprocess, threads_ended, wbctl_threads
+from tests.support.mariadb import mariadb, mariadb_server  # noqa: F401 - one real MariaDB for the session
+from tests.support.prometheus import backfilled_prometheus, prometheus_stack  # noqa: F401 - real Prometheus servers
+from tests.support.redis import REDIS_PASSWORD, RedisServer, make_tls_material, start_redis
+from wbctl.sandbox.google.api import FakeGoogleAPIs
+from wbctl.sandbox.kube.api import FakeKubeAPI
 
-REDIS_PASSWORD = "s3cr3t-Pa55-word"
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` tests first (the order within each group kept): pytest-xdist hands them out
+    before the short ones, so no worker starts a minute-long test at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)
@@ -46,119 +43,87 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-# --- real redis-servers -----------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def no_threads_left() -> Iterator[None]:
+    """wbctl ran in this process: by the end of the test (its fakes closed) every thread wbctl
+    started has ended. A read it gave up on may outlive its command until its socket times out."""
+    before = wbctl_threads()
+    yield
+    left = threads_ended(before, grace=10.0)
+    assert not left, f"wbctl left threads running: {left}"
 
 
-@dataclass
-class RedisServer:
-    url: str
-    port: int
-    process: subprocess.Popen[bytes]
-    password: str | None = None
-    ca_file: str | None = None
-
-    def client(self):  # redis-py, for arranging and asserting server state
-        import redis
-
-        options = {"decode_responses": True, "socket_timeout": 5}
-        if self.ca_file:
-            options["ssl_ca_certs"] = self.ca_file
-        return redis.Redis.from_url(self.url, password=self.password, **options)
+# --- running the CLI --------------------------------------------------------------------
 
 
-def _start_redis(tmp: Path, name: str, extra: list[str], url_scheme: str = "redis") -> RedisServer:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run .ci/run (it installs it with apt)")
-    port = free_port()
-    port_args = ["--port", str(port)] if url_scheme == "redis" else ["--port", "0", "--tls-port", str(port)]
-    log = tmp / f"{name}.log"
-    process = subprocess.Popen(
-        [binary, *port_args, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--logfile", str(log), *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"redis-server {name} exited: {log.read_text() if log.exists() else ''}")
-            time.sleep(0.02)
-    return RedisServer(f"{url_scheme}://127.0.0.1:{port}/0", port, process)
+@pytest.fixture
+def wbctl(isolated_env: Path) -> InProcess:
+    """`wbctl ...` in this process: `main(argv, env)` with string streams and this test's variables."""
+    return InProcess(dict(os.environ))
 
 
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
+@pytest.fixture
+def wbctl_process(isolated_env: Path) -> Subprocess:
+    """`python -m wbctl ...` as a real process: for signals, ttys, pipes, start-up, isolation."""
+    return Subprocess(dict(os.environ))
 
 
-def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
-    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        str(key),
-        "-out",
-        str(cert),
-        "-days",
-        "2",
-        "-subj",
-        f"/CN={name}",
-    )
-    return key, cert
+@pytest.fixture
+def audit_log(isolated_env: Path) -> Path:
+    return isolated_env / ".local" / "state" / "wbctl" / "audit.jsonl"
+
+
+# --- the API fakes (in-process servers driven by the real client libraries) --------------
+
+
+@pytest.fixture
+def kube_api() -> Iterator[FakeKubeAPI]:
+    """An empty fake Kubernetes API over plain HTTP."""
+    with FakeKubeAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def kube_api_tls() -> Iterator[FakeKubeAPI]:
+    """An empty fake Kubernetes API over HTTPS (its own CA in the kubeconfig it writes)."""
+    with FakeKubeAPI(tls=True) as api:
+        yield api
+
+
+@pytest.fixture
+def google_api() -> Iterator[FakeGoogleAPIs]:
+    """An empty fake of the Google APIs (Bigtable admin, Cloud Monitoring) over plaintext gRPC."""
+    with FakeGoogleAPIs() as api:
+        yield api
+
+
+# --- real redis-servers (one of each per worker) ----------------------------------------
 
 
 @pytest.fixture(scope="session")
 def tls_material(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated second CA."""
-    directory = tmp_path_factory.mktemp("tls")
-    ca_key, ca_cert = make_ca(directory, "test-ca")
-    _, other_ca = make_ca(directory, "other-ca")
-    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.crt"
-    ext = directory / "san.ext"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        str(csr),
-        "-CA",
-        str(ca_cert),
-        "-CAkey",
-        str(ca_key),
-        "-CAcreateserial",
-        "-out",
-        str(cert),
-        "-days",
-        "2",
-        "-extfile",
-        str(ext),
-    )
-    return {"ca": ca_cert, "other_ca": other_ca, "cert": cert, "key": key}
+    return make_tls_material(tmp_path_factory.mktemp("tls"))
+
+
+def _stop(server: RedisServer) -> None:
+    server.process.terminate()
+    server.process.wait(10)
 
 
 @pytest.fixture(scope="session")
 def redis_plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = _start_redis(tmp_path_factory.mktemp("redis-plain"), "plain", [])
+    server = start_redis(tmp_path_factory.mktemp("redis-plain"), "plain", [])
     yield server
-    server.process.terminate()
-    server.process.wait(10)
+    _stop(server)
 
 
 @pytest.fixture(scope="session")
 def redis_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = _start_redis(tmp_path_factory.mktemp("redis-auth"), "auth", ["--requirepass", REDIS_PASSWORD])
+    server = start_redis(tmp_path_factory.mktemp("redis-auth"), "auth", ["--requirepass", REDIS_PASSWORD])
     server.password = REDIS_PASSWORD
     yield server
-    server.process.terminate()
-    server.process.wait(10)
+    _stop(server)
 
 
 @pytest.fixture(scope="session")
@@ -175,12 +140,11 @@ def redis_tls(tmp_path_factory: pytest.TempPathFactory, tls_material: dict[str, 
         "--requirepass",
         REDIS_PASSWORD,
     ]
-    server = _start_redis(tmp_path_factory.mktemp("redis-tls"), "tls", extra, url_scheme="rediss")
+    server = start_redis(tmp_path_factory.mktemp("redis-tls"), "tls", extra, url_scheme="rediss")
     server.password = REDIS_PASSWORD
     server.ca_file = str(tls_material["ca"])
     yield server
-    server.process.terminate()
-    server.process.wait(10)
+    _stop(server)
 
 
 @pytest.fixture
@@ -190,50 +154,3 @@ def redis_server(redis_plain: RedisServer) -> RedisServer:
     client.flushall()
     client.config_resetstat()
     return redis_plain
-
-
-# --- running the CLI --------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self):
-        return json.loads(self.stdout)
-
-
-class Wbctl:
-    """Runs `python -m wbctl` as a subprocess: no terminal, no stdin, a clean environment."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-
-    def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
-        completed = subprocess.run(
-            [sys.executable, "-m", "wbctl", *args],
-            env={**self.env, **(env or {})},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        return Result(completed.returncode, completed.stdout, completed.stderr)
-
-
-@pytest.fixture
-def wbctl(isolated_env: Path) -> Wbctl:
-    return Wbctl(dict(os.environ))
-
-
-@pytest.fixture
-def audit_log(isolated_env: Path) -> Path:
-    return isolated_env / ".local" / "state" / "wbctl" / "audit.jsonl"
-
-
-def read_audit(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

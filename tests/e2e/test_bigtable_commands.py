@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import grpc
 import pytest
 
-from tests.conftest import read_audit
+from tests.support.audit import read_audit
+from tests.support.text import one_line
 from wbctl.sandbox.google.api import FakeGoogleAPIs, demo_deployment
 
 PROJECT = "wandb-prod"
@@ -16,22 +16,14 @@ CLUSTER = "wandb-bigtable-c1"
 
 
 @pytest.fixture
-def google() -> Iterator[FakeGoogleAPIs]:
-    with FakeGoogleAPIs() as fake:
-        demo_deployment(fake, project=PROJECT)
-        yield fake
+def google(google_api: FakeGoogleAPIs) -> FakeGoogleAPIs:
+    demo_deployment(google_api, project=PROJECT)
+    return google_api
 
 
 @pytest.fixture
 def env(google: FakeGoogleAPIs) -> dict[str, str]:
     return {"WBCTL_GCP_EMULATOR_HOST": google.address, "WBCTL_GCP_PROJECT": PROJECT}
-
-
-def one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 def cluster(google: FakeGoogleAPIs) -> dict:

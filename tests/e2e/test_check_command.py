@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import RedisServer, free_port
+import pytest
+
+from tests.support.net import free_port
+from tests.support.redis import RedisServer
 
 
 def test_sandbox_healthy_passes_everything(wbctl) -> None:
@@ -106,7 +109,8 @@ def test_dead_backends_do_not_hide_the_live_one(wbctl, redis_server: RedisServer
     assert result.json()["summary"]["unknown"] > 20
 
 
-def test_concurrent_reads_never_race_on_imports(wbctl, isolated_env: Path) -> None:
+@pytest.mark.slow
+def test_concurrent_reads_never_race_on_imports(wbctl_process, isolated_env: Path) -> None:
     """Kubernetes and Google both configured, every backend down: the reads run side by side in
     fresh processes, and two threads importing the SDKs at once once made `requests.utils`
     half-initialised (an internal error about 4 runs in 10). Twenty runs, four at a time."""
@@ -126,7 +130,7 @@ def test_concurrent_reads_never_race_on_imports(wbctl, isolated_env: Path) -> No
         "WBCTL_MYSQL_URL": f"mysql://u@127.0.0.1:{free_port()}/db",
     }
     with ThreadPoolExecutor(max_workers=4) as pool:
-        runs = list(pool.map(lambda _: wbctl("--timeout", "2", "check", "-o", "json", env=env), range(20)))
+        runs = list(pool.map(lambda _: wbctl_process("--timeout", "2", "check", "-o", "json", env=env), range(20)))
     for result in runs:
         assert "internal error" not in result.stdout + result.stderr, result.stdout + result.stderr
         assert result.returncode == 3, result.stderr

@@ -16,8 +16,8 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port
-from tests.prometheus import PrometheusStack, find_promtool
+from tests.support.net import free_port, silent_listener
+from tests.support.prometheus import PrometheusStack, find_promtool
 
 
 def families(text: str) -> dict[str, list]:
@@ -182,13 +182,10 @@ def test_push_lands_in_prometheus(wbctl, prometheus_stack: PrometheusStack) -> N
 
 
 def test_a_pushgateway_that_never_answers_times_out(wbctl) -> None:
-    import socket
     import time
 
-    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    with silent_listener() as port:
+        url = f"http://127.0.0.1:{port}"
         began = time.monotonic()
         result = wbctl("--timeout", "2", "--sandbox", "--scenario", "healthy", "check", "--push", url, timeout=60)
         assert result.returncode == 3, result.stderr

@@ -9,15 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.text import one_line
+
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "deploy" / "auditor.yaml"
-
-
-def one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 def test_the_committed_manifests_are_the_default_output(wbctl) -> None:

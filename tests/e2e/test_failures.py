@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REDIS_PASSWORD, free_port
-
-
-def one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
+from tests.support.net import free_port, silent_listener
+from tests.support.redis import REDIS_PASSWORD
+from tests.support.text import one_line
 
 
 @pytest.mark.parametrize(
@@ -62,32 +56,18 @@ def test_tls_with_ca_works_and_without_ca_exits_3(wbctl, redis_tls) -> None:
 
 
 def test_hung_server_ends_within_the_timeout(wbctl) -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    try:
+    with silent_listener() as port:
         started = time.monotonic()
-        result = wbctl(
-            "--timeout",
-            "1",
-            "redis",
-            "show",
-            env={"WBCTL_REDIS_URL": f"redis://127.0.0.1:{listener.getsockname()[1]}/0"},
-        )
+        result = wbctl("--timeout", "1", "redis", "show", env={"WBCTL_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
         elapsed = time.monotonic() - started
-    finally:
-        listener.close()
     assert result.returncode == 3
     assert "did not answer within 1s" in one_line(result.stderr)
     assert elapsed < 1 + 2
 
 
 def test_ctrl_c_exits_130(isolated_env: Path) -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    env = {**os.environ, "WBCTL_REDIS_URL": f"redis://127.0.0.1:{listener.getsockname()[1]}/0"}
-    try:
+    with silent_listener() as port:
+        env = {**os.environ, "WBCTL_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
         process = subprocess.Popen(
             [sys.executable, "-m", "wbctl", "--timeout", "30", "redis", "show"],
             env=env,
@@ -99,8 +79,6 @@ def test_ctrl_c_exits_130(isolated_env: Path) -> None:
         time.sleep(1.5)  # past start-up, waiting on the server
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=10)
-    finally:
-        listener.close()
     assert process.returncode == 130
     assert one_line(stderr) == "wbctl: interrupted"
 

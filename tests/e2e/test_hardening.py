@@ -4,13 +4,13 @@ write that stops on its second cluster, and reports read at a glance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
-from tests.conftest import RedisServer, read_audit
+from tests.support.audit import read_audit
+from tests.support.redis import RedisServer
 from wbctl.sandbox.google.api import FakeGoogleAPIs
 
 PROJECT = "wandb-prod"
@@ -77,27 +77,26 @@ def test_a_fix_shared_by_several_checks_is_printed_once(wbctl) -> None:
 
 
 @pytest.fixture
-def google() -> Iterator[FakeGoogleAPIs]:
-    with FakeGoogleAPIs() as fake:
-        fake.add_instance(
-            PROJECT,
-            INSTANCE,
-            clusters=[
-                {
-                    "id": f"{INSTANCE}-c1",
-                    "location": "us-central1-a",
-                    "serve_nodes": 3,
-                    "autoscaling": {"min": 1, "max": 3},
-                },
-                {
-                    "id": f"{INSTANCE}-c2",
-                    "location": "us-east1-b",
-                    "serve_nodes": 3,
-                    "autoscaling": {"min": 1, "max": 3},
-                },
-            ],
-        )
-        yield fake
+def google(google_api: FakeGoogleAPIs) -> FakeGoogleAPIs:
+    google_api.add_instance(
+        PROJECT,
+        INSTANCE,
+        clusters=[
+            {
+                "id": f"{INSTANCE}-c1",
+                "location": "us-central1-a",
+                "serve_nodes": 3,
+                "autoscaling": {"min": 1, "max": 3},
+            },
+            {
+                "id": f"{INSTANCE}-c2",
+                "location": "us-east1-b",
+                "serve_nodes": 3,
+                "autoscaling": {"min": 1, "max": 3},
+            },
+        ],
+    )
+    return google_api
 
 
 @pytest.fixture

@@ -8,19 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import read_audit
-from tests.mariadb import PASSWORD, WRONG_FLAGS, MariaDBServer
+from tests.support.audit import read_audit
+from tests.support.mariadb import PASSWORD, WRONG_FLAGS, MariaDBServer
+from tests.support.net import silent_listener
+from tests.support.text import one_line
 
 
 @pytest.fixture
 def env(mariadb: MariaDBServer) -> dict[str, str]:
     return {"WBCTL_MYSQL_URL": mariadb.url, "WBCTL_MYSQL_PASSWORD": PASSWORD}
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if not line.startswith("warning:")]
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 def test_check_finds_exactly_the_wrong_flags(wbctl, env) -> None:
@@ -65,7 +61,7 @@ def test_wrong_password_exits_3_and_is_never_printed(wbctl, mariadb) -> None:
 
 def test_unreachable_and_tls(wbctl, mariadb, env) -> None:
     refused = wbctl("mysql", "check", env={**env, "WBCTL_MYSQL_URL": "mysql://wandb@127.0.0.1:1/wandb_local"})
-    assert refused.returncode == 3 and "connection refused" in one_line(refused.stderr)
+    assert refused.returncode == 3 and "connection refused" in one_line(refused.stderr, ignore_warnings=True)
     with_ca = wbctl("mysql", "check", env={**env, "WBCTL_MYSQL_CA_FILE": mariadb.ca_file})
     assert with_ca.returncode == 1, with_ca.stderr  # connected over TLS; the flags still fail
     other_ca = wbctl("mysql", "check", env={**env, "WBCTL_MYSQL_CA_FILE": mariadb.other_ca_file})
@@ -116,7 +112,7 @@ def test_from_file_both_formats_and_malformed(wbctl, isolated_env: Path) -> None
     bad = isolated_env / "bad.tsv"
     bad.write_text("Variable_name\tValue\nno tab here\n")
     broken = wbctl("mysql", "check", "--from-file", str(bad))
-    assert broken.returncode == 2 and "bad.tsv, line 2" in one_line(broken.stderr)
+    assert broken.returncode == 2 and "bad.tsv, line 2" in one_line(broken.stderr, ignore_warnings=True)
 
 
 @pytest.mark.parametrize("fmt", ["table", "gcloud", "terraform", "sql"])
@@ -273,23 +269,16 @@ def test_the_sandbox_serves_mysql(wbctl) -> None:
 
 
 def test_server_that_never_answers_times_out(wbctl, env) -> None:
-    import socket
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    try:
+    with silent_listener() as port:
         started = time.monotonic()
         result = wbctl(
             "--timeout",
             "1",
             "mysql",
             "check",
-            env={**env, "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{listener.getsockname()[1]}/wandb_local"},
+            env={**env, "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{port}/wandb_local"},
         )
         elapsed = time.monotonic() - started
-    finally:
-        listener.close()
     assert result.returncode == 3
     assert elapsed < 1 + 2 + 1.5
-    assert "MySQL at" in one_line(result.stderr)
+    assert "MySQL at" in one_line(result.stderr, ignore_warnings=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from tests.conftest import read_audit
-from tests.mariadb import PASSWORD, WRONG_FLAGS, MariaDBServer
+from tests.support.audit import read_audit
+from tests.support.mariadb import PASSWORD, WRONG_FLAGS, MariaDBServer
 from wbctl.adapters.mysql import MysqlAdapter
 from wbctl.core.model import Change, Plan
 from wbctl.errors import PartialWriteError

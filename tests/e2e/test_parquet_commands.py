@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,23 +19,17 @@ BLOCK = {
 
 
 @pytest.fixture
-def kube(isolated_env: Path) -> Iterator[FakeKubeAPI]:
-    with FakeKubeAPI() as api:
-        yield api
+def env(kube_api: FakeKubeAPI, isolated_env: Path) -> dict[str, str]:
+    return {"KUBECONFIG": str(kube_api.write_kubeconfig(isolated_env / "kubeconfig"))}
 
 
-@pytest.fixture
-def env(kube: FakeKubeAPI, isolated_env: Path) -> dict[str, str]:
-    return {"KUBECONFIG": str(kube.write_kubeconfig(isolated_env / "kubeconfig"))}
+def cr(kube_api: FakeKubeAPI) -> dict:
+    return kube_api.get("weightsandbiases", "default", "wandb")
 
 
-def cr(kube: FakeKubeAPI) -> dict:
-    return kube.get("weightsandbiases", "default", "wandb")
-
-
-def deploy(kube: FakeKubeAPI, *, chart: str = "0.43", server: str | None = "0.70.1", gcsfuse: bool = True) -> None:
-    kube.add_all((chart_043() if chart == "0.43" else chart_0223()) + csi_drivers(gcsfuse=gcsfuse))
-    kube.merge(
+def deploy(kube_api: FakeKubeAPI, *, chart: str = "0.43", server: str | None = "0.70.1", gcsfuse: bool = True) -> None:
+    kube_api.add_all((chart_043() if chart == "0.43" else chart_0223()) + csi_drivers(gcsfuse=gcsfuse))
+    kube_api.merge(
         "weightsandbiases",
         "default",
         "wandb",
@@ -52,13 +45,13 @@ def findings(wbctl, env) -> dict:
     ("server", "status"),
     [("0.64.9", "fail"), ("0.65.0", "ok"), ("v0.100.0", "ok"), ("0.65.0-rc1", "ok"), ("latest", "unknown")],
 )
-def test_server_version_gate(wbctl, kube, env, server, status) -> None:
-    deploy(kube, server=server)
+def test_server_version_gate(wbctl, kube_api, env, server, status) -> None:
+    deploy(kube_api, server=server)
     assert findings(wbctl, env)["versions.server"]["status"] == status
 
 
-def test_check_before_enabling(wbctl, kube, env) -> None:
-    deploy(kube)
+def test_check_before_enabling(wbctl, kube_api, env) -> None:
+    deploy(kube_api)
     result = wbctl("parquet", "fuse", "check", "-o", "json", env=env)
     assert result.returncode == 1
     f = {x["check"]: x for x in result.json()["findings"]}
@@ -67,19 +60,19 @@ def test_check_before_enabling(wbctl, kube, env) -> None:
     assert f["versions.operator-chart"]["status"] == "ok"
 
 
-def test_enable_keeps_every_other_value(wbctl, kube, env) -> None:
-    deploy(kube)
-    before = cr(kube)["spec"]["values"]["parquet"]
+def test_enable_keeps_every_other_value(wbctl, kube_api, env) -> None:
+    deploy(kube_api)
+    before = cr(kube_api)["spec"]["values"]["parquet"]
     result = wbctl("parquet", "fuse", "enable", "--yes", env=env)
     assert result.returncode == 0, result.stderr
-    parquet = cr(kube)["spec"]["values"]["parquet"]
+    parquet = cr(kube_api)["spec"]["values"]["parquet"]
     assert parquet["fuse"] == BLOCK
     assert {k: v for k, v in parquet.items() if k != "fuse"} == before
     assert findings(wbctl, env)["parquet.fuse"]["status"] == "warn"  # enabled; pods not rolled yet
-    for pod in kube.objects("pods", "default"):  # play the operator: the rolled pods carry the annotation
+    for pod in kube_api.objects("pods", "default"):  # play the operator: the rolled pods carry the annotation
         labels = pod["metadata"].get("labels", {})
         if labels.get("app.kubernetes.io/name") == "parquet" and "pod-template-hash" in labels:
-            kube.merge(
+            kube_api.merge(
                 "pods",
                 "default",
                 pod["metadata"]["name"],
@@ -89,7 +82,7 @@ def test_enable_keeps_every_other_value(wbctl, kube, env) -> None:
     again = wbctl("parquet", "fuse", "enable", "--yes", env=env)
     assert again.returncode == 0 and "no changes" in again.stderr
     disabled = wbctl("parquet", "fuse", "enable", "--disable", "--yes", env=env)
-    assert disabled.returncode == 0 and cr(kube)["spec"]["values"]["parquet"]["fuse"]["enabled"] is False
+    assert disabled.returncode == 0 and cr(kube_api)["spec"]["values"]["parquet"]["fuse"]["enabled"] is False
 
 
 @pytest.mark.parametrize(
@@ -100,24 +93,24 @@ def test_enable_keeps_every_other_value(wbctl, kube, env) -> None:
         ({"server": None}, "server image: not set"),
     ],
 )
-def test_enable_refused_with_the_fix(wbctl, kube, env, setup, message) -> None:
-    deploy(kube, **setup)
-    before = cr(kube)
+def test_enable_refused_with_the_fix(wbctl, kube_api, env, setup, message) -> None:
+    deploy(kube_api, **setup)
+    before = cr(kube_api)
     result = wbctl("parquet", "fuse", "enable", "--yes", env=env)
     assert result.returncode == 4
     assert message in result.stderr
-    assert cr(kube) == before
+    assert cr(kube_api) == before
 
 
-def test_old_chart_is_refused(wbctl, kube, env) -> None:
-    deploy(kube, chart="0.22")
-    kube.merge("weightsandbiases", "default", "wandb", {"spec": {"chart": {"version": "0.21.0"}}})
+def test_old_chart_is_refused(wbctl, kube_api, env) -> None:
+    deploy(kube_api, chart="0.22")
+    kube_api.merge("weightsandbiases", "default", "wandb", {"spec": {"chart": {"version": "0.21.0"}}})
     result = wbctl("parquet", "fuse", "enable", "--yes", env=env)
     assert result.returncode == 4 and "0.22.3" in result.stderr
 
 
-def test_status(wbctl, kube, env) -> None:
-    deploy(kube)
+def test_status(wbctl, kube_api, env) -> None:
+    deploy(kube_api)
     result = wbctl("parquet", "status", "-o", "json", env=env)
     assert result.returncode == 0, result.stderr
     document = result.json()

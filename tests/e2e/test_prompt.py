@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import RedisServer
+from tests.support.redis import RedisServer
 
 
 def run_on_pty(args: list[str], answer: str, env: dict[str, str]) -> tuple[int, str]:

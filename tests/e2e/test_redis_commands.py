@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RedisServer, read_audit
+from tests.support.audit import read_audit
+from tests.support.redis import RedisServer
 
 KEYS = {
     "bigtablev3.filestream.metric_points_chunk_size": "20000",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import RedisServer, read_audit
+from tests.support.audit import read_audit
+from tests.support.redis import RedisServer
+from tests.support.text import one_line
 
 KEY = "gorilla.DiscardV2UpdatesForRun"
 
@@ -12,12 +14,6 @@ KEY = "gorilla.DiscardV2UpdatesForRun"
 @pytest.fixture
 def env(redis_server: RedisServer) -> dict[str, str]:
     return {"WBCTL_REDIS_URL": redis_server.url}
-
-
-def one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 def test_discard_sets_the_key_with_a_ttl_and_audits(wbctl, redis_server, env, audit_log) -> None:

@@ -6,14 +6,13 @@ Bigtable from the Google gRPC fake."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RedisServer
-from tests.prometheus import Family, openmetrics
+from tests.support.prometheus import Family, openmetrics
+from tests.support.redis import RedisServer
 from wbctl.sandbox.google.api import FakeGoogleAPIs
 from wbctl.sandbox.kube.api import FakeKubeAPI
 from wbctl.sandbox.sim.queue_model import Story
@@ -59,16 +58,17 @@ def history(now: int, lag_of, committed_rate: float) -> str:
 
 
 @pytest.fixture
-def deployment(isolated_env: Path, redis_server: RedisServer) -> Iterator[dict[str, str]]:
-    with FakeKubeAPI() as kube, FakeGoogleAPIs() as google:
-        stage(kube, google, NAMES, CALM, 3600, now=datetime.now(UTC), kafka=True, queue_address=None)
-        kubeconfig = kube.write_kubeconfig(isolated_env / "kubeconfig")
-        yield {
-            "KUBECONFIG": str(kubeconfig),
-            "WBCTL_GCP_EMULATOR_HOST": google.address,
-            "WBCTL_GCP_PROJECT": NAMES.project,
-            "WBCTL_REDIS_URL": redis_server.url,
-        }
+def deployment(
+    isolated_env: Path, redis_server: RedisServer, kube_api: FakeKubeAPI, google_api: FakeGoogleAPIs
+) -> dict[str, str]:
+    stage(kube_api, google_api, NAMES, CALM, 3600, now=datetime.now(UTC), kafka=True, queue_address=None)
+    kubeconfig = kube_api.write_kubeconfig(isolated_env / "kubeconfig")
+    return {
+        "KUBECONFIG": str(kubeconfig),
+        "WBCTL_GCP_EMULATOR_HOST": google_api.address,
+        "WBCTL_GCP_PROJECT": NAMES.project,
+        "WBCTL_REDIS_URL": redis_server.url,
+    }
 
 
 def steps(document: dict) -> dict[str, dict]:

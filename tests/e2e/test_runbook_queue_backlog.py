@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.conftest import RedisServer, read_audit
+from tests.support.audit import read_audit
+from tests.support.redis import RedisServer
 from wbctl.sandbox.google.api import FakeGoogleAPIs
 from wbctl.sandbox.kube.api import FakeKubeAPI
 from wbctl.sandbox.sim.queue_model import Change, Story
@@ -50,16 +50,15 @@ class World:
 
 
 @pytest.fixture
-def world(isolated_env: Path, redis_server: RedisServer) -> Iterator[World]:
-    with FakeKubeAPI() as kube, FakeGoogleAPIs() as google:
-        kubeconfig = kube.write_kubeconfig(isolated_env / "kubeconfig")
-        env = {
-            "KUBECONFIG": str(kubeconfig),
-            "WBCTL_GCP_EMULATOR_HOST": google.address,
-            "WBCTL_GCP_PROJECT": NAMES.project,
-            "WBCTL_REDIS_URL": redis_server.url,
-        }
-        yield World(kube, google, redis_server, env)
+def world(isolated_env: Path, redis_server: RedisServer, kube_api: FakeKubeAPI, google_api: FakeGoogleAPIs) -> World:
+    kubeconfig = kube_api.write_kubeconfig(isolated_env / "kubeconfig")
+    env = {
+        "KUBECONFIG": str(kubeconfig),
+        "WBCTL_GCP_EMULATOR_HOST": google_api.address,
+        "WBCTL_GCP_PROJECT": NAMES.project,
+        "WBCTL_REDIS_URL": redis_server.url,
+    }
+    return World(kube_api, google_api, redis_server, env)
 
 
 def steps(document: dict) -> dict[str, dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import read_audit
+from tests.support.audit import read_audit
 
 
 def test_scenarios_start_in_their_state(wbctl) -> None:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import read_audit
-from tests.sandbox_mysql import MISCONFIGURED_FAILS, READ_ONLY, serving
+from tests.support.audit import read_audit
+from tests.support.sandbox_mysql import MISCONFIGURED_FAILS, READ_ONLY, serving
 from wbctl.sandbox.mysql.server import SandboxMysql
 
 

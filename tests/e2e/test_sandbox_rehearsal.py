@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from wbctl.cli import main
 from wbctl.environment import Environment
 
@@ -84,6 +86,7 @@ def test_a_read_only_command_does_not_rewrite_the_state(wbctl, isolated_env: Pat
     assert state.stat().st_size < 20_000  # the clock, the changes, the values: not the namespace's objects
 
 
+@pytest.mark.slow
 def test_the_incident_plays_out_with_fix_in_under_a_minute(wbctl) -> None:
     started = time.monotonic()
     result = wbctl(
@@ -96,6 +99,7 @@ def test_the_incident_plays_out_with_fix_in_under_a_minute(wbctl) -> None:
     assert elapsed < 60
 
 
+@pytest.mark.slow
 def test_the_incident_clears_after_discarding_the_named_run(wbctl) -> None:
     first = wbctl("--sandbox", "runbook", "queue-backlog", "-o", "json").json()
     noisy = next(step for step in first["steps"] if step["name"] == "noisy run")

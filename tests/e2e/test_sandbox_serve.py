@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Wbctl
+from tests.support.cli import Subprocess
 
 
 @dataclass
@@ -74,8 +74,8 @@ def needs(binary: str) -> None:
         pytest.skip(f"{binary} is not installed")
 
 
-def test_the_printed_exports_name_the_kubeconfig_and_the_clients(wbctl: Wbctl) -> None:
-    process = _serve(wbctl.env)
+def test_the_printed_exports_name_the_kubeconfig_and_the_clients(wbctl_process: Subprocess) -> None:
+    process = _serve(wbctl_process.env)
     try:
         lines = [process.stdout.readline() for _ in range(7)]
         exports = [line for line in lines if line.startswith("export ")]
@@ -147,6 +147,7 @@ def test_the_mysql_client_reads_the_flags_wbctl_judges(served: Served) -> None:
     assert "binlog_row_image\tMINIMAL" in shown.stdout
 
 
+@pytest.mark.slow
 def test_a_sandbox_command_joins_the_served_story(served: Served) -> None:
     status = served.run(sys.executable, "-m", "wbctl", "sandbox", "status", "-o", "json")
     assert status.returncode == 0, status.stderr

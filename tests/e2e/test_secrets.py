@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import REDIS_PASSWORD, free_port
+from tests.support.net import free_port
+from tests.support.redis import REDIS_PASSWORD
 
 
 def test_password_never_printed_or_audited(wbctl, redis_auth, redis_tls, audit_log: Path, isolated_env: Path) -> None:

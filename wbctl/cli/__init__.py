@@ -118,9 +118,11 @@ app = typer.Typer(
 )
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        typer.echo(f"wbctl {__version__}")
+def _print_version(ctx: typer.Context, value: bool) -> None:
+    if value:  # to the invocation's stdout (its Environment), not the process's sys.stdout
+        invocation = ctx.obj
+        stdout = invocation.env.stdout if isinstance(invocation, Invocation) else sys.stdout
+        stdout.write(f"wbctl {__version__}\n")
         raise typer.Exit()
 
 

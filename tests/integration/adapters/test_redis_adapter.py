@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import pytest
 
-from tests.conftest import REDIS_PASSWORD, RedisServer, free_port
+from tests.support.net import free_port, silent_listener
+from tests.support.redis import REDIS_PASSWORD, RedisServer
 from wbctl.adapters.redis import RedisAdapter
 from wbctl.core import redis_settings as rs
 from wbctl.core.discard import plan_discard
@@ -73,19 +73,12 @@ def test_connection_refused() -> None:
 
 
 def test_timeout_of_a_server_that_never_answers() -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)  # accepts connections in the kernel, never answers
-    try:
-        adapter = RedisAdapter(
-            f"redis://127.0.0.1:{listener.getsockname()[1]}/0", password=None, ca_file=None, timeout=0.5
-        )
+    with silent_listener() as port:
+        adapter = RedisAdapter(f"redis://127.0.0.1:{port}/0", password=None, ca_file=None, timeout=0.5)
         started = time.monotonic()
         with pytest.raises(BackendError, match="did not answer within 0.5s"):
             adapter.discard_state()
         assert time.monotonic() - started < 3
-    finally:
-        listener.close()
 
 
 def test_tls_with_the_ca(redis_tls: RedisServer) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.unit.core.points import NOW, minutes, ramp
+from tests.support.points import NOW, minutes, ramp
 from wbctl.core import measurements, queue
 from wbctl.core.bigtable import Autoscaling, BigtableObservation, ClusterState
 from wbctl.core.measurements import FAMILIES, Sample, UpdaterReplicas

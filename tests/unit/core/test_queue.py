@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.unit.core.points import NOW, flat, minutes, ramp
+from tests.support.points import NOW, flat, minutes, ramp
 from wbctl.core import queue
 from wbctl.core.model import Status
 from wbctl.core.queue import Judgement, Policy, QueueReadings, Reading, Verdict

@@ -1,0 +1,14 @@
+"""Small assertions on what wbctl printed."""
+
+from __future__ import annotations
+
+
+def one_line(stderr: str, *, ignore_warnings: bool = False) -> str:
+    """The one line of a failure on stderr, with no traceback: wbctl's contract for errors.
+    With ignore_warnings, `warning: ...` lines printed before it are left out."""
+    lines = stderr.strip().splitlines()
+    if ignore_warnings:
+        lines = [line for line in lines if not line.startswith("warning:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
