@@ -15,7 +15,7 @@ from typing import Any
 from wbctl.app.mutation import Outcome
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Status
-from wbctl.core.queue import Reading, Verdict
+from wbctl.core.queue import DataLoss, Reading, Verdict
 from wbctl.core.runbook import Diagnosis
 from wbctl.core.series import Point, SignalData
 from wbctl.output import Terminal
@@ -195,7 +195,6 @@ def document(
 ) -> dict[str, Any]:
     judgement = diagnosis.judgement
     address = diagnosis.address
-    loss = judgement.loss
     doc: dict[str, Any] = {
         "runbook": "queue-backlog",
         "time": _iso(now),
@@ -215,14 +214,7 @@ def document(
         "consume_per_second": judgement.consume_rate,
         "drain_seconds": judgement.drain_seconds,
         "rise_began": _iso(judgement.rise_began),
-        "data_loss": None
-        if loss is None
-        else {
-            "projected": loss.projected,
-            "seconds_left": loss.seconds_left,
-            "retention_seconds": loss.retention,
-            "reason": loss.reason,
-        },
+        "data_loss": _loss_document(judgement.loss),
         "signals": {
             view["name"]: {
                 "latest": view["latest"],
@@ -252,18 +244,29 @@ def document(
         "fix": None,
     }
     if fix_requested:
-        doc["fix"] = {
-            "plans": [p.to_json(True) for p in (outcome.applied if outcome else [])]
-            + [
-                p.to_json(False)
-                for p in ((outcome.not_applied + ([outcome.failed] if outcome.failed else [])) if outcome else [])
-            ],
-            "applied": [p.target for p in outcome.applied] if outcome else [],
-            "not_applied": [
-                p.target
-                for p in ([outcome.failed] if outcome and outcome.failed else [])
-                + (outcome.not_applied if outcome else [])
-            ],
-            "error": outcome.error.message if outcome and outcome.error else None,
-        }
+        doc["fix"] = _fix_document(outcome)
     return doc
+
+
+def _loss_document(loss: DataLoss | None) -> dict[str, Any] | None:
+    if loss is None:
+        return None
+    return {
+        "projected": loss.projected,
+        "seconds_left": loss.seconds_left,
+        "retention_seconds": loss.retention,
+        "reason": loss.reason,
+    }
+
+
+def _fix_document(outcome: Outcome | None) -> dict[str, Any]:
+    """What --fix applied and did not, the failed plan first among the not applied."""
+    applied = outcome.applied if outcome else []
+    failed = [outcome.failed] if outcome and outcome.failed else []
+    not_applied = outcome.not_applied if outcome else []
+    return {
+        "plans": [p.to_json(True) for p in applied] + [p.to_json(False) for p in not_applied + failed],
+        "applied": [p.target for p in applied],
+        "not_applied": [p.target for p in failed + not_applied],
+        "error": outcome.error.message if outcome and outcome.error else None,
+    }

@@ -398,8 +398,3 @@ def check(judgement: Judgement, target: str, remedy: str) -> Report:
             remedy if age_status is not Status.OK else "",
         )
     return Report((backlog, oldest))
-
-
-def unknown_report(target: str, reason: str) -> Report:
-    """Both queue checks unknown (kept for its callers; `Report.all_unknown` is the one builder)."""
-    return Report.all_unknown(CHECK_IDS, target, reason)

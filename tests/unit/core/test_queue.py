@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.points import NOW, flat, minutes, ramp
 from wbctl.core import queue
-from wbctl.core.model import Status
+from wbctl.core.model import Report, Status
 from wbctl.core.queue import Judgement, Policy, QueueReadings, Reading, Verdict
 
 WINDOW = 1800  # trend span max(10 min, 30 min / 3) = 10 min
@@ -458,7 +458,8 @@ def test_check_observes_the_backlog() -> None:
     assert "growing" in findings[queue.BACKLOG_CHECK].message
 
 
-def test_unknown_report() -> None:
-    report = queue.unknown_report("t", "no queue configured")
+def test_an_unknown_queue_makes_both_its_checks_unknown() -> None:
+    report = Report.all_unknown(queue.CHECK_IDS, "t", "no queue configured")
+    assert [f.check for f in report.findings] == list(queue.CHECK_IDS)
     assert [f.status for f in report.findings] == [Status.UNKNOWN, Status.UNKNOWN]
     assert all(f.remedy == "" and "no queue configured" in f.message for f in report.findings)
