@@ -13,6 +13,7 @@ not an error or a collection failure. Exit 1 when the ratio misses 3x.
 
     .venv/bin/python bench/test_suite.py              # about 15 min on 2 cores
     .venv/bin/python bench/test_suite.py --base REV --workers 3 --rounds 2 --json
+    .venv/bin/python bench/test_suite.py tests/unit  # a part of it, the same paths in both trees
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def main() -> int:
     parser.add_argument("--workers", default="3", help="today's -n (default 3, as in README's test command)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each, alternating (default 1)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "paths", nargs="*", help="test paths, the same in both trees (default: the whole suite), e.g. tests/unit"
+    )
     options = parser.parse_args()
     times: dict[str, list[float]] = {"base": [], "now": []}
     lines: dict[str, str] = {}
@@ -69,9 +73,11 @@ def main() -> int:
                 order = ("base", "now") if round_number % 2 == 0 else ("now", "base")
                 for which in order:
                     if which == "base":
-                        seconds, lines["base"] = _suite(base, [], pythonpath=base, must_pass=False)
+                        seconds, lines["base"] = _suite(base, options.paths, pythonpath=base, must_pass=False)
                     else:
-                        seconds, lines["now"] = _suite(ROOT, ["-n", options.workers], pythonpath=None, must_pass=True)
+                        seconds, lines["now"] = _suite(
+                            ROOT, ["-n", options.workers, *options.paths], pythonpath=None, must_pass=True
+                        )
                     times[which].append(seconds)
                     print(f"{which}: {seconds:,.0f} s  {lines[which]}", file=sys.stderr)
         finally:
