@@ -691,8 +691,11 @@ def test_unrelated_pods_are_filtered_server_side(tmp_path: Path) -> None:
         }
     assert len(json.loads(raw["crowded"])["items"]) == len(json.loads(raw["alone"])["items"]) == 45
     assert abs(len(raw["crowded"]) - len(raw["alone"])) < 100  # only the resourceVersion differs
-    alone_s, crowded_s = statistics.median(times["alone"]), statistics.median(times["crowded"])
-    assert crowded_s < alone_s * 1.5 + 0.02, (alone_s, crowded_s)
+    # best of several: the figure is the code's, not a busy machine's (the suite runs on parallel
+    # workers; the medians are in the message)
+    alone_s, crowded_s = min(times["alone"]), min(times["crowded"])
+    medians = statistics.median(times["alone"]), statistics.median(times["crowded"])
+    assert crowded_s < alone_s * 1.5 + 0.02, (alone_s, crowded_s, medians)
 
 
 def test_filtering_2000_pods_costs_the_server_little() -> None:
@@ -709,7 +712,9 @@ def test_filtering_2000_pods_costs_the_server_little() -> None:
             status, body = api.handle("GET", path, headers, b"")
             times[name].append(time.perf_counter() - start)
             assert status == 200 and len(json.loads(body)["items"]) == 45
-    assert statistics.median(times["crowded"]) < statistics.median(times["alone"]) + 0.02
+    # best of several, as above: another worker's load is not the server's cost
+    medians = statistics.median(times["alone"]), statistics.median(times["crowded"])
+    assert min(times["crowded"]) < min(times["alone"]) + 0.02, medians
 
 
 def test_request_counting(kube_api: FakeKubeAPI, kube: Kube) -> None:
