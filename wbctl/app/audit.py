@@ -1,7 +1,12 @@
 """The audit log: one JSON line per applied (or failed) plan, for the post-incident review.
 
 The file is opened before anything is written to the backend, so a change that cannot be
-audited is refused rather than made silently.
+audited is refused rather than made silently. Each entry is timed by the Session's clock when it
+is written, after the settings loaded: in the sandbox that is the simulated clock the signals
+are on, so an entry and the signals around it agree. `sandbox reset` appends a mark (a line of
+its own) to the sandbox's log: the story restarts, its clock at wall time again, and the
+changes before the mark belong to a rehearsal that no longer exists. `read_changes` is the one
+reader (the runbook's "changes made with wbctl in the window").
 """
 
 from __future__ import annotations
@@ -18,9 +23,45 @@ from wbctl.environment import Environment
 from wbctl.errors import BackendError, PartialWriteError, RefusedError
 from wbctl.redact import Redactor
 
+RESET = "reset"  # the `event` of the line `sandbox reset` appends
+
 
 def audit_path(env: Environment) -> Path:
     return env.xdg_dir("XDG_STATE_HOME", ".local/state") / "wbctl" / "audit.jsonl"
+
+
+def rehearsal_path(sandbox_dir: Path) -> Path:
+    """The sandbox's own log, in its directory: rehearsals stay out of the real audit trail."""
+    return sandbox_dir / "audit.jsonl"
+
+
+def _append(path: Path) -> IO[str]:
+    """The log opened for appending, created readable by its owner only."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return os.fdopen(fd, "a", encoding="utf-8")
+    except OSError as exc:
+        raise RefusedError(
+            f"cannot write the audit log {path} ({exc.strerror or exc}): nothing changed; "
+            "fix its permissions or set XDG_STATE_HOME"
+        ) from None
+
+
+def _stamp(env: Environment) -> str:
+    return env.now().isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def mark_reset(path: Path, env: Environment) -> None:
+    """Mark a `sandbox reset` in the sandbox's log: `read_changes` ignores what came before.
+
+    A mark by position, not by time: the reset story's clock starts at wall time again, which
+    can stand before (or, after `sandbox advance`, far behind) the entries already written.
+    No log yet, no mark: there is nothing to forget, and a reset of nothing writes nothing."""
+    if not path.exists():
+        return
+    with _append(path) as stream:
+        stream.write(json.dumps({"time": _stamp(env), "user": env.user(), "event": RESET}) + "\n")
 
 
 @dataclass
@@ -31,15 +72,7 @@ class AuditLog:
     command: list[str]
 
     def open(self) -> IO[str]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            return os.fdopen(fd, "a", encoding="utf-8")
-        except OSError as exc:
-            raise RefusedError(
-                f"cannot write the audit log {self.path} ({exc.strerror or exc}): nothing changed; "
-                "fix its permissions or set XDG_STATE_HOME"
-            ) from None
+        return _append(self.path)
 
     def record(
         self,
@@ -52,7 +85,7 @@ class AuditLog:
         """One line; `written` (a write that stopped midway) adds which changes were applied,
         which not, and which unknown (only when some are)."""
         entry: dict[str, Any] = {
-            "time": self.env.now().isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "time": _stamp(self.env),
             "user": self.env.user(),
             "context": plan.context,
             "command": self.command,
@@ -74,8 +107,15 @@ class AuditLog:
 TAIL_BYTES = 1 << 20  # the window's changes are at the end: read the last MiB, not a year of history
 
 
-def read_since(path: Path, since: datetime) -> list[AuditRecord]:
-    """The audit entries written at or after `since`, oldest first (unparseable lines skipped)."""
+def read_changes(
+    path: Path, *, context: str, since: datetime, until: datetime, since_reset: bool = True
+) -> list[AuditRecord]:
+    """The entries of `context` timed within [since, until], oldest first (unparseable lines
+    skipped); with `since_reset`, only those after the last `sandbox reset` mark.
+
+    `since` and `until` are on the clock the entries were timed with, the signals' (the
+    sandbox's simulated clock in a rehearsal). The runbook reads its window this way; a
+    command listing the changes of an incident can share it."""
     try:
         with path.open("rb") as stream:
             stream.seek(0, os.SEEK_END)
@@ -87,14 +127,19 @@ def read_since(path: Path, since: datetime) -> list[AuditRecord]:
     except OSError as exc:
         raise BackendError(f"cannot read the audit log {path}: {exc.strerror or exc}") from None
     lines = text.splitlines()[1:] if size > TAIL_BYTES else text.splitlines()
-    records = []
+    records: list[AuditRecord] = []
     for line in lines:
         try:
             entry = json.loads(line)
+            if since_reset and entry.get("event") == RESET:
+                records.clear()
+                continue
+            if entry.get("context") != context:
+                continue
             moment = datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00"))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
-        if moment >= since:
+        if moment.tzinfo is not None and since <= moment <= until:
             command = " ".join(str(word) for word in entry.get("command") or [])
             records.append(AuditRecord(moment, str(entry.get("user", "?")), command, str(entry.get("result", "?"))))
-    return records
+    return sorted(records, key=lambda record: record.time)

@@ -244,6 +244,9 @@ def add_noisy_runs(readers: Readers, session: Session, now: datetime) -> bool:
 
 
 def add_changes(readers: Readers, session: Session, window: int, now: datetime) -> None:
-    from wbctl.app.audit import read_since
+    """What wbctl changed in this context within [now - window, now]: `now` is the signals'
+    clock (the sandbox's in a rehearsal), and a rehearsal's log starts at its last reset."""
+    from wbctl.app.audit import read_changes
 
-    readers[CHANGES] = lambda _: read_since(session.audit_path(), now - timedelta(seconds=window))
+    context, since = session.settings().context_label, now - timedelta(seconds=window)
+    readers[CHANGES] = lambda _: read_changes(session.audit_path(), context=context, since=since, until=now)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wbctl import config
-from wbctl.app.audit import AuditLog, audit_path
+from wbctl.app.audit import AuditLog, audit_path, rehearsal_path
 from wbctl.app.backends import Backends
 from wbctl.app.mutation import Applier, MutationOptions, execute
 from wbctl.core.model import Plan
@@ -112,7 +112,7 @@ class Session:
         if self.sandbox:  # rehearsals stay out of the real audit trail
             from wbctl.sandbox import sandbox_dir
 
-            return sandbox_dir(self.env) / "audit.jsonl"
+            return rehearsal_path(sandbox_dir(self.env))
         return audit_path(self.env)
 
     def audit_log(self) -> AuditLog:

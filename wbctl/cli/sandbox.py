@@ -41,6 +41,7 @@ def scenarios(ctx: typer.Context, output: Output = None) -> None:
 @app.command()
 def reset(ctx: typer.Context, output: Output = None) -> None:
     """Forget what earlier sandbox commands changed: every scenario starts afresh."""
+    from wbctl.app.audit import mark_reset, rehearsal_path
     from wbctl.cli.options import output_format
     from wbctl.output import Terminal
     from wbctl.sandbox import sandbox_dir
@@ -66,6 +67,7 @@ def reset(ctx: typer.Context, output: Output = None) -> None:
         raise RefusedError(
             f"the sandbox {', '.join(busy)} is in use by another wbctl command: let it finish; nothing reset"
         )
+    mark_reset(rehearsal_path(directory), session.env)  # the runbook lists no change from before it
     for name in removed:
         (directory / f"{name}.json").unlink()
         (directory / f"{name}.kubeconfig").unlink(missing_ok=True)

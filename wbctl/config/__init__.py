@@ -1,4 +1,5 @@
-"""Effective settings: command-line flag > WBCTL_* environment > config file context > default.
+"""Effective settings: command-line flag > WBCTL_* environment > config file context > another
+tool's variable for the same key (`BIGTABLE_EMULATOR_HOST`, Google's) > default.
 
 Each resolved value keeps its origin so `wbctl config show --origin` can say where it came
 from. Every malformed input (unreadable file, TOML syntax, unknown context or key, wrong type)
@@ -318,6 +319,8 @@ def _resolve(
             origin, raw = f"env {key.env_var}", env.environ[key.env_var]
         elif name in context_table:
             origin, raw = file_origin, context_table[name]
+        elif key.convention and env.environ.get(key.convention):  # set but empty: unset, as Google's clients read it
+            origin, raw = f"env {key.convention}", env.environ[key.convention]
         else:
             values[name] = Setting(key.default, "default")
             continue

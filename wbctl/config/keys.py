@@ -119,6 +119,9 @@ class Key:
     parse: Callable[[Any], Any]
     default: Any
     help: str
+    # another tool's variable for the same thing (Google's BIGTABLE_EMULATOR_HOST), read after
+    # the config file: wbctl's own flag, variable and file say what wbctl was told on purpose
+    convention: str | None = None
 
     @property
     def env_var(self) -> str:
@@ -160,7 +163,13 @@ KEYS: dict[str, Key] = {
         Key("alerts-runbook-url", _url("http", "https"), None, "base URL of wbctl's docs/ for the alerts' runbook_url"),
         Key("metrics-source", _choice("cloud-monitoring", "prometheus"), "cloud-monitoring", "where metrics come from"),
         Key("prometheus-url", _url("http", "https"), "http://127.0.0.1:9090", "Prometheus base URL"),
-        Key("gcp-emulator-host", _str, None, "host:port of one plaintext gRPC endpoint for every Google API"),
+        Key(
+            "gcp-emulator-host",
+            _str,
+            None,
+            "host:port of one plaintext gRPC endpoint for every Google API",
+            convention="BIGTABLE_EMULATOR_HOST",
+        ),
         Key("gcp-monitoring-endpoint", _str, None, "Cloud Monitoring endpoint override"),
         Key("gcp-bigtable-admin-endpoint", _str, None, "Bigtable admin endpoint override"),
         Key("redis-url", _url("redis", "rediss"), "redis://127.0.0.1:6379/0", "Redis (Memorystore) URL"),

@@ -1,5 +1,6 @@
 """The audit log (wbctl/app/audit.py): one JSON line per plan with secrets masked, a file only
-its owner reads, refused when it cannot be written, and `read_since` for the runbook's window."""
+its owner reads, refused when it cannot be written, and `read_changes` for the runbook's window
+(one context, within the window's bounds, since the sandbox's last reset)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from wbctl.app import audit
-from wbctl.app.audit import AuditLog, audit_path, read_since
+from wbctl.app.audit import AuditLog, audit_path, mark_reset, read_changes
 from wbctl.core.model import Change, Expiry, Plan
 from wbctl.environment import Environment
 from wbctl.errors import BackendError, PartialWriteError, RefusedError
@@ -138,51 +139,108 @@ def write_lines(path: Path, *entries: dict | str) -> None:
     path.write_text("".join((e if isinstance(e, str) else json.dumps(e)) + "\n" for e in entries))
 
 
-def test_read_since_keeps_the_window_oldest_first_and_skips_what_it_cannot_read(tmp_path: Path) -> None:
+def changes(path: Path, since: datetime, until: datetime = NOW, context: str = "prod", **options) -> list:
+    return read_changes(path, context=context, since=since, until=until, **options)
+
+
+def entry(time: str, user: str = "a", context: str | None = "prod", **more) -> dict:
+    return {"time": time, "user": user, "command": ["wbctl", "x"], "result": "applied", **more} | (
+        {"context": context} if context is not None else {}
+    )
+
+
+def test_read_changes_keeps_the_window_oldest_first_and_skips_what_it_cannot_read(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_lines(
         path,
-        {"time": "2026-11-27T11:00:00Z", "user": "a", "command": ["wbctl", "x"], "result": "applied"},
+        entry("2026-11-27T11:00:00Z"),
         "not json",
-        {"user": "no time"},
-        {"time": "yesterday"},
-        {
-            "time": "2026-11-27T12:00:00Z",
-            "user": "b",
-            "command": ["wbctl", "run", "discard", "r1"],
-            "result": "applied",
-        },
-        {"time": "2026-11-27T12:10:00+00:00", "result": "failed"},
+        {"user": "no time", "context": "prod"},
+        {"time": "yesterday", "context": "prod"},
+        entry("2026-11-27T12:00:00Z", "b", command=["wbctl", "run", "discard", "r1"]),
+        {"time": "2026-11-27T12:10:00+00:00", "result": "failed", "context": "prod"},
+        "[1, 2]",
     )
-    records = read_since(path, datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+    records = changes(path, datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
     assert [(r.time, r.user, r.command, r.result) for r in records] == [
         (datetime(2026, 11, 27, 12, 0, tzinfo=UTC), "b", "wbctl run discard r1", "applied"),
         (datetime(2026, 11, 27, 12, 10, tzinfo=UTC), "?", "", "failed"),
     ]
 
 
-def test_read_since_a_missing_file_is_empty(tmp_path: Path) -> None:
-    assert read_since(tmp_path / "absent.jsonl", NOW) == []
-
-
-def test_read_since_an_unreadable_path_is_a_backend_error(tmp_path: Path) -> None:
-    with pytest.raises(BackendError, match="cannot read the audit log"):
-        read_since(tmp_path, NOW)  # a directory
-
-
-def test_read_since_reads_only_the_tail_and_drops_its_cut_first_line(tmp_path: Path, monkeypatch) -> None:
+def test_read_changes_only_this_contexts(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    old = {"time": "2026-11-27T12:00:00Z", "user": "old", "command": [], "result": "applied"}
-    new = {"time": "2026-11-27T12:00:01Z", "user": "new", "command": [], "result": "applied"}
+    write_lines(
+        path,
+        entry("2026-11-27T12:00:00Z", "prod"),
+        entry("2026-11-27T12:01:00Z", "staging", context="staging"),
+        entry("2026-11-27T12:02:00Z", "nameless", context=None),
+    )
+    since = NOW - timedelta(hours=1)
+    assert [r.user for r in changes(path, since)] == ["prod"]
+    assert [r.user for r in changes(path, since, context="staging")] == ["staging"]
+
+
+def test_read_changes_nothing_after_now(tmp_path: Path) -> None:
+    """A sandbox's clock restarts at wall time on a reset: what was stamped after an advance
+    would otherwise sit ahead of `now`, inside every window."""
+    path = tmp_path / "audit.jsonl"
+    write_lines(path, entry("2026-11-27T12:30:05Z", "now"), entry("2026-11-27T12:30:06Z", "ahead"))
+    assert [r.user for r in changes(path, NOW - timedelta(minutes=30))] == ["now"]
+
+
+def test_read_changes_since_the_last_reset(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_lines(path, entry("2026-11-27T12:00:00Z", "first"))
+    mark_reset(path, environment(tmp_path))
+    with path.open("a") as stream:  # the new story's clock may stand behind the old one's
+        stream.write(json.dumps(entry("2026-11-27T11:59:00Z", "after")) + "\n")
+    since = NOW - timedelta(hours=1)
+    assert [r.user for r in changes(path, since)] == ["after"]
+    assert [r.user for r in changes(path, since, since_reset=False)] == ["after", "first"]
+
+
+def test_mark_reset_is_a_line_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_lines(path, entry("2026-11-27T12:00:00Z"))
+    mark_reset(path, environment(tmp_path))
+    assert lines(path)[1] == {"time": "2026-11-27T12:30:05Z", "user": "oncall", "event": "reset"}
+
+
+def test_mark_reset_without_a_log_writes_nothing(tmp_path: Path) -> None:
+    mark_reset(tmp_path / "sandbox" / "audit.jsonl", environment(tmp_path))
+    assert not (tmp_path / "sandbox").exists()
+
+
+def test_mark_reset_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.mkdir()  # unwritable as a file, even by root
+    with pytest.raises(RefusedError, match="cannot write the audit log"):
+        mark_reset(path, environment(tmp_path))
+
+
+def test_read_changes_a_missing_file_is_empty(tmp_path: Path) -> None:
+    assert changes(tmp_path / "absent.jsonl", NOW) == []
+
+
+def test_read_changes_an_unreadable_path_is_a_backend_error(tmp_path: Path) -> None:
+    with pytest.raises(BackendError, match="cannot read the audit log"):
+        changes(tmp_path, NOW)  # a directory
+
+
+def test_read_changes_reads_only_the_tail_and_drops_its_cut_first_line(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "audit.jsonl"
+    old = entry("2026-11-27T12:00:00Z", "old")
+    new = entry("2026-11-27T12:00:01Z", "new")
     write_lines(path, old, new)
     size = len(json.dumps(new)) + 1
     monkeypatch.setattr(audit, "TAIL_BYTES", size + 5)  # the tail starts inside `old`'s line
-    assert [r.user for r in read_since(path, NOW - timedelta(days=1))] == ["new"]
+    assert [r.user for r in changes(path, NOW - timedelta(days=1))] == ["new"]
 
 
-def test_what_record_writes_read_since_reads_back(tmp_path: Path) -> None:
+def test_what_record_writes_read_changes_reads_back(tmp_path: Path) -> None:
     entry = log(tmp_path)
     with entry.open() as stream:
         entry.record(stream, plan(), "applied")
-    (record,) = read_since(entry.path, NOW.replace(microsecond=0))
+    (record,) = changes(entry.path, NOW.replace(microsecond=0))
     assert (record.user, record.command, record.result) == ("oncall", "wbctl redis set", "applied")

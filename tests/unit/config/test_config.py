@@ -277,3 +277,28 @@ def test_a_user_without_a_password_in_the_file_is_fine(isolated_env: Path) -> No
     settings = config.load(env_with(isolated_env))
     assert settings["mysql-url"] == "mysql://wandb@10.0.0.4:3306/wandb_local"
     assert settings["redis-url"] == "redis://default@10.0.0.3:6379/0"
+
+
+def test_bigtable_emulator_host_is_the_last_word_before_the_default(isolated_env: Path) -> None:
+    """Google's own convention (what `cbt` and the client libraries read) counts for
+    gcp-emulator-host after wbctl's flag, variable and config file: those name wbctl's choice."""
+    alone = config.load(env_with(isolated_env, BIGTABLE_EMULATOR_HOST="127.0.0.1:8086"))
+    assert alone.values["gcp-emulator-host"] == config.Setting("127.0.0.1:8086", "env BIGTABLE_EMULATOR_HOST")
+    both = env_with(isolated_env, BIGTABLE_EMULATOR_HOST="127.0.0.1:8086", WBCTL_GCP_EMULATOR_HOST="127.0.0.1:9000")
+    assert config.load(both).values["gcp-emulator-host"] == config.Setting(
+        "127.0.0.1:9000", "env WBCTL_GCP_EMULATOR_HOST"
+    )
+    path = write_config(isolated_env, '[contexts.dev]\ngcp-emulator-host = "127.0.0.1:7000"\n')
+    from_file = config.load(env_with(isolated_env, BIGTABLE_EMULATOR_HOST="127.0.0.1:8086"))
+    assert from_file.values["gcp-emulator-host"] == config.Setting("127.0.0.1:7000", f"file {path} [contexts.dev]")
+
+
+def test_an_empty_bigtable_emulator_host_is_unset(isolated_env: Path) -> None:
+    settings = config.load(env_with(isolated_env, BIGTABLE_EMULATOR_HOST=""))
+    assert settings.values["gcp-emulator-host"] == config.Setting(None, "default")
+
+
+def test_the_sandbox_ignores_bigtable_emulator_host(isolated_env: Path) -> None:
+    env = env_with(isolated_env, BIGTABLE_EMULATOR_HOST="10.9.9.9:8086")
+    settings = config.load(env, sandbox=("healthy", {"gcp-emulator-host": "127.0.0.1:5555"}))
+    assert settings.values["gcp-emulator-host"] == config.Setting("127.0.0.1:5555", "sandbox healthy")

@@ -1,6 +1,7 @@
 """What the Google adapters share: how to reach an API, and how its failures read.
 
-`WBCTL_GCP_EMULATOR_HOST` (setting `gcp-emulator-host`) points every Google adapter at one
+`WBCTL_GCP_EMULATOR_HOST` (setting `gcp-emulator-host`; else Google's `BIGTABLE_EMULATOR_HOST`,
+resolved by wbctl.config, never read here) points every Google adapter at one
 plaintext gRPC endpoint with no credentials (emulators, the tests, the sandbox); otherwise
 Application Default Credentials over TLS, to the default endpoint or an override (Private
 Service Connect). Calls pass an explicit timeout and no client-side retry loop: the clients'
