@@ -27,7 +27,7 @@ from typing import Any
 
 from wbctl.environment import Environment
 from wbctl.errors import UsageError
-from wbctl.sandbox.sim.clock import STORY_HORIZON, SimClock
+from wbctl.sandbox.sim.clock import SimClock
 from wbctl.sandbox.sim.scenarios import NAMES, SCENARIOS, Scenario
 
 STATE_VERSION = 2
@@ -99,7 +99,6 @@ class Sandbox:
             if fresh
             else datetime.fromisoformat(self._saved["story_start"])
         )
-        clock.end = story_start + timedelta(seconds=self.scenario.length) + STORY_HORIZON
         with ThreadPoolExecutor(max_workers=4) as pool:
             redis = pool.submit(self._start_redis, clock)
             kube = pool.submit(self._start_kube)
