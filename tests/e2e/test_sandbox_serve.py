@@ -206,3 +206,19 @@ def test_a_second_server_for_the_same_scenario_is_refused(served: Served) -> Non
     assert second.returncode == 4
     assert f"already served by `wbctl sandbox serve` (pid {served.process.pid})" in second.stderr
     assert served.process.poll() is None  # the first one serves on
+
+
+def test_the_readme_tour_names_what_a_second_shell_needs(wbctl_process: Subprocess, isolated_env: Path) -> None:
+    """The tour's second-shell lines are the ones `sandbox serve` prints (its state under ~)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    tour = readme.split("## A tour of the sandbox", 1)[1].split("\n## ", 1)[0]
+    process = _serve(wbctl_process.env)
+    try:
+        printed = [process.stdout.readline() for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    exports = [line.strip().replace(str(isolated_env), "~") for line in printed if line.startswith("export ")]
+    assert "wbctl sandbox serve" in tour and len(exports) == 2
+    for line in exports:
+        assert line in tour, line
