@@ -227,6 +227,8 @@ def test_the_world_runs_on_past_the_story_day(wbctl) -> None:
     assert "ends" not in status and status["story"]["script_ended"]
     text = wbctl("sandbox", "status", env=STILL).stdout
     assert "story:" in text and "the model runs on" in text
+    runbook = wbctl("runbook", "queue-backlog", "-o", "json", env=STILL)
+    assert runbook.returncode == 0, runbook.stdout[-2000:]  # a watch started this late sees it clear
 
 
 def test_status_says_what_is_playing_and_what_comes_next(wbctl) -> None:
