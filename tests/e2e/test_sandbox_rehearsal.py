@@ -211,3 +211,30 @@ def test_reset_is_refused_while_a_command_holds_the_scenario(wbctl) -> None:
         watch.terminate()
         watch.wait(timeout=20)
     assert wbctl("sandbox", "reset").returncode == 0
+
+
+def test_the_world_runs_on_past_the_story_day(wbctl) -> None:
+    """The scripted part ends (the noisy run finishes); the clock and the model do not:
+    every `advance` moves time by what it says, and the backlog drains on its own."""
+    first = wbctl("sandbox", "advance", "1d", "-o", "json", env=STILL).json()
+    second = wbctl("sandbox", "advance", "1d", "-o", "json", env=STILL).json()
+    assert second["advanced_seconds"] == 86400
+    assert second["backlog_before"] == first["backlog"] and second["backlog"] < first["backlog"]
+    third = wbctl("sandbox", "advance", "1d", env=STILL)
+    assert "(+1d)" in third.stdout and "backlog" in third.stdout
+    status = wbctl("sandbox", "status", "-o", "json", env=STILL).json()
+    assert status["story_minutes"] == 80 + 3 * 1440 and status["queue"]["backlog"] == 0
+    assert "ends" not in status and status["story"]["script_ended"]
+    text = wbctl("sandbox", "status", env=STILL).stdout
+    assert "story:" in text and "the model runs on" in text
+    runbook = wbctl("runbook", "queue-backlog", "-o", "json", env=STILL)
+    assert runbook.returncode == 0, runbook.stdout[-2000:]  # a watch started this late sees it clear
+
+
+def test_status_says_what_is_playing_and_what_comes_next(wbctl) -> None:
+    status = wbctl("sandbox", "status", "-o", "json", env=STILL).json()
+    story = status["story"]
+    assert "k7w3x9qp" in story["now"] and not story["script_ended"]
+    assert "finishes" in story["next"] and story["next_at"] > status["simulated_time"]
+    text = wbctl("sandbox", "status", env=STILL).stdout
+    assert f"story: {story['now']}" in text and f"next: {story['next']}" in text

@@ -206,3 +206,48 @@ def test_a_second_server_for_the_same_scenario_is_refused(served: Served) -> Non
     assert second.returncode == 4
     assert f"already served by `wbctl sandbox serve` (pid {served.process.pid})" in second.stderr
     assert served.process.poll() is None  # the first one serves on
+
+
+def test_kubectl_logs_show_the_updaters_rate_and_the_noisy_run(served: Served) -> None:
+    """The on-call's next reach after the HPA: the updater's own lines, from the queue's model."""
+    needs("kubectl")
+    logs = served.run("kubectl", "logs", "deploy/wandb-flat-run-fields-updater-bc", "--tail", "3")
+    assert logs.returncode == 0, logs.stderr
+    lines = logs.stdout.splitlines()
+    assert len(lines) == 3 and all("msg=" in line and "per_second=" in line for line in lines)
+    assert all("top_run=k7w3x9qp" in line for line in lines)  # the noisy run, by the id the runbook names
+    pods = served.run("kubectl", "get", "pods", "-o", "name")
+    api = next(line for line in pods.stdout.splitlines() if "wandb-api" in line)
+    other = served.run("kubectl", "logs", api, "--tail", "1", "--timestamps")
+    assert other.returncode == 0 and other.stdout.count("\n") == 1, other.stderr
+    missing = served.run("kubectl", "logs", "no-such-pod")
+    assert missing.returncode == 1 and "not found" in missing.stderr.lower(), missing.stderr
+
+
+def test_kubectl_top_pods_and_nodes_from_the_same_model(served: Served) -> None:
+    needs("kubectl")
+    pods = served.run("kubectl", "top", "pods")
+    assert pods.returncode == 0, pods.stderr
+    assert pods.stdout.split()[:3] == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
+    updater = [line.split() for line in pods.stdout.splitlines() if "flat-run-fields-updater" in line]
+    assert len(updater) == 5  # the five replicas the incident has
+    assert all(int(cpu.removesuffix("m")) > 0 for _, cpu, _ in updater)
+    nodes = served.run("kubectl", "top", "nodes")
+    assert nodes.returncode == 0, nodes.stderr
+    assert "gke-wandb-pool-1" in nodes.stdout and "CPU%" in nodes.stdout
+
+
+def test_the_readme_tour_names_what_a_second_shell_needs(wbctl_process: Subprocess, isolated_env: Path) -> None:
+    """The tour's second-shell lines are the ones `sandbox serve` prints (its state under ~)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    tour = readme.split("## A tour of the sandbox", 1)[1].split("\n## ", 1)[0]
+    process = _serve(wbctl_process.env)
+    try:
+        printed = [process.stdout.readline() for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    exports = [line.strip().replace(str(isolated_env), "~") for line in printed if line.startswith("export ")]
+    assert "wbctl sandbox serve" in tour and len(exports) == 2
+    for line in exports:
+        assert line in tour, line

@@ -19,6 +19,8 @@ Scenario = Annotated[
     typer.Option("--scenario", metavar="NAME", help="The story (default: --scenario of wbctl, else queue-backlog)."),
 ]
 
+MAX_ADVANCE = 7 * 86400  # a week at a time: what a command replays from the story's start stays quick
+
 app = group("sandbox", "The embedded simulated deployment that `wbctl --sandbox ...` runs against.")
 
 
@@ -124,6 +126,7 @@ def status(ctx: typer.Context, scenario: Scenario = None, output: Output = None)
             f"{queue['updater_replicas']} replicas"
             + ("; the noisy run is discarded" if queue["noisy_run_discarded"] else "")
         )
+    _story_lines(term, document.get("story"))
     term.line("changed in this rehearsal:" if document["changes"] else "nothing changed yet in this rehearsal")
     for line in document["changes"]:
         term.line(f"  {line}")
@@ -138,20 +141,49 @@ def advance(
 ) -> None:
     """Move the sandbox's simulated time on at once (its clock also runs on its own, compressed)."""
     seconds = parse_duration(duration)
-    if seconds > 86400:
-        raise UsageError(f"sandbox advance {duration}: at most 1d at a time")
+    if seconds > MAX_ADVANCE:
+        raise UsageError(f"sandbox advance {duration}: at most {format_duration(MAX_ADVANCE)} at a time")
     session = _started(ctx, scenario, output)
     sandbox = session.running
     assert sandbox is not None
+    before = _status(session).get("queue") or {}
     moment = sandbox.advance(seconds)
-    name = getattr(sandbox.scenario, "name", sandbox.scenario)
+    after = _status(session)
+    queue = after.get("queue") or {}
+    document = {
+        "scenario": after["scenario"],
+        "simulated_time": moment.isoformat(),
+        "advanced_seconds": seconds,
+        "backlog_before": before.get("backlog"),
+        "backlog": queue.get("backlog"),
+        "oldest_age_seconds_before": before.get("oldest_age_seconds"),
+        "oldest_age_seconds": queue.get("oldest_age_seconds"),
+        "lost_messages": queue.get("lost_messages"),
+        "story": after.get("story"),
+    }
     term = session.terminal()
     if term.json_mode:
-        term.json({"scenario": name, "simulated_time": moment.isoformat(), "advanced_seconds": seconds})
-    else:
+        term.json(document)
+        return
+    term.line(
+        f"scenario {document['scenario']}: simulated time is now {moment:%Y-%m-%d %H:%M:%S} UTC "
+        f"(+{format_duration(seconds)})"
+    )
+    if queue and before:
+        lost = f"; {queue['lost_messages']:,} lost past the retention" if queue.get("lost_messages") else ""
         term.line(
-            f"scenario {name}: simulated time is now {moment:%Y-%m-%d %H:%M:%S} UTC (+{format_duration(seconds)})"
+            f"  backlog {before['backlog']:,} -> {queue['backlog']:,}, oldest "
+            f"{format_duration(before['oldest_age_seconds'])} -> {format_duration(queue['oldest_age_seconds'])}{lost}"
         )
+    _story_lines(term, after.get("story"))
+
+
+def _story_lines(term: Any, story: dict[str, Any] | None) -> None:
+    """Which part of the story plays and what comes next (sim/script.py)."""
+    if not story:
+        return
+    term.line(f"story: {story['now']}")
+    term.line(f"next: {story['next']}" if story["next"] else "next: nothing more is scripted; the model runs on")
 
 
 @app.command()

@@ -27,7 +27,7 @@ from typing import Any
 
 from wbctl.environment import Environment
 from wbctl.errors import UsageError
-from wbctl.sandbox.sim.clock import STORY_HORIZON, SimClock
+from wbctl.sandbox.sim.clock import SimClock
 from wbctl.sandbox.sim.scenarios import NAMES, SCENARIOS, Scenario
 
 STATE_VERSION = 2
@@ -88,7 +88,8 @@ class Sandbox:
         import wbctl.sandbox.kube.api
         import wbctl.sandbox.mysql.server
         import wbctl.sandbox.redis  # noqa: F401 - the servers' modules, imported one after another
-        from wbctl.sandbox.sim.world import World
+        from wbctl.sandbox.sim.telemetry import WorldTelemetry
+        from wbctl.sandbox.sim.world import UPDATER, World
 
         saved = self._read_state()
         fresh = saved is None or saved.get("version") != STATE_VERSION or saved.get("scenario") != self.scenario.name
@@ -99,7 +100,6 @@ class Sandbox:
             if fresh
             else datetime.fromisoformat(self._saved["story_start"])
         )
-        clock.end = story_start + timedelta(seconds=self.scenario.length) + STORY_HORIZON
         with ThreadPoolExecutor(max_workers=4) as pool:
             redis = pool.submit(self._start_redis, clock)
             kube = pool.submit(self._start_kube)
@@ -127,6 +127,7 @@ class Sandbox:
             }
         self._clock_json = clock.to_json()
         self._load_redis()
+        self._kube.telemetry = WorldTelemetry(self.world, UPDATER)  # kubectl logs and top, from the model
         self._google.on_call = self.world.sync
         self._kube.on_request = self._kube_request
         return self

@@ -22,12 +22,14 @@ deployments/scale subresource (autoscaling/v1 Scale); status owned by a status s
 bodies; bearer-token authentication; ConfigMaps (whose `data` must hold strings); reads as
 `meta.k8s.io` Tables with the real API server's columns per kind, or as PartialObjectMetadata,
 as the Accept header asks (406 for protobuf or YAML alone); discovery with short names and
-categories (legacy documents only: no aggregated discovery, no OpenAPI). Failure
+categories (legacy documents only: no aggregated discovery, no OpenAPI); pods/log and the
+metrics.k8s.io API (`kubectl logs`, `kubectl top`) from a `telemetry` its owner sets
+(telemetry.py: the sandbox's comes from its queue model). Failure
 injection: forbid, unauthorized, delay (held outside the lock, so concurrent requests wait side
 by side), without_resource (CRD absent), expire_continue_tokens, conflict_next (another writer
 wins the race). `connections()` counts the TCP connections accepted: a client that keeps its
 connection alive between rounds opens none after the first. Not implemented: watch (405, so
-`kubectl get -w` fails), server-side apply, /openapi (so no `kubectl explain`), pods/log, the
+`kubectl get -w` fails), server-side apply, /openapi (so no `kubectl explain`), the
 /status subresource endpoints, admission and controllers (scaling a Deployment changes
 spec.replicas, not status or pods: use `merge` to play the controller).
 
@@ -58,6 +60,7 @@ from wbctl.sandbox.kube.faults import Faults, RecordedRequest
 from wbctl.sandbox.kube.router import Router
 from wbctl.sandbox.kube.server import Listener
 from wbctl.sandbox.kube.store import ObjectStore
+from wbctl.sandbox.kube.telemetry import Telemetry
 from wbctl.sandbox.kube.types import (
     RESOURCE_TYPES,
     VERSION_INFO,
@@ -135,6 +138,15 @@ class FakeKubeAPI:
     @tls.setter
     def tls(self, value: bool) -> None:
         self.listener.tls = value
+
+    @property
+    def telemetry(self) -> Telemetry | None:
+        """What the pods print (`pods/log`) and use (metrics.k8s.io); None: empty logs, no metrics API."""
+        return self.router.telemetry
+
+    @telemetry.setter
+    def telemetry(self, value: Telemetry | None) -> None:
+        self.router.telemetry = value
 
     # --- lifecycle (server.py) ------------------------------------------------------------------
 

@@ -69,6 +69,10 @@ class Reads:
     def get(self, rtype: ResourceType, namespace: str, name: str) -> Obj:
         return self._store.lookup(rtype, namespace, name)
 
+    def all(self, rtype: ResourceType) -> list[Obj]:
+        """Every object of a kind, in key order (what metrics.k8s.io derives its answers from)."""
+        return [entry.load() for _, entry in self._store.snapshot(rtype)[1]]
+
     def page(
         self, rtype: ResourceType, namespace: str | None, query: Query, *, expire_continue: bool
     ) -> tuple[Obj, list[Entry]]:

@@ -1,6 +1,7 @@
 """How FakeKubeAPI answers a request: the path taken apart into kind, namespace, name and RBAC
 verb (`parse_route`); the request recorded and the armed faults applied (faults.py); the bearer
-token checked (auth.py); then the path handed to its handler: discovery (discovery.py), a read
+token checked (auth.py); then the path handed to its handler: discovery (discovery.py), pod
+logs and metrics.k8s.io (telemetry.py, when the fake has a Telemetry), a read
 (reads.py) answered in the form its Accept header asks for (the object, or a Table or partial
 metadata: see tables.py), or a write (writes.py). Separate from the HTTP shell (http.py,
 server.py) so a test can time the server's share of a request without sockets.
@@ -21,8 +22,11 @@ from wbctl.sandbox.kube.faults import Armed, Faults, RecordedRequest
 from wbctl.sandbox.kube.reads import Query, Reads
 from wbctl.sandbox.kube.store import ObjectStore
 from wbctl.sandbox.kube.tables import PLAIN, View, as_view, include_object, negotiate
-from wbctl.sandbox.kube.types import RESOURCE_TYPES, Payload, ResourceType, Route
+from wbctl.sandbox.kube.telemetry import Telemetry, group_document, is_metrics_path, metrics_answer, pod_log
+from wbctl.sandbox.kube.types import RESOURCE_TYPES, Obj, Payload, ResourceType, Route
 from wbctl.sandbox.kube.writes import Writes, parse_json, scale_view
+
+LOG_CONTENT_TYPE = "text/plain"
 
 
 def _verb(method: str, name: str | None, query: Query) -> str | None:
@@ -73,6 +77,10 @@ def _served_type(route: Route, armed: Armed) -> ResourceType:
     return rtype
 
 
+def _core(plural: str) -> ResourceType:
+    return next(t for t in RESOURCE_TYPES if t.plural == plural and not t.group)
+
+
 def _dry_run(query: Query) -> bool:
     dry_values = query.get("dryRun") or []
     for value in dry_values:
@@ -106,6 +114,7 @@ class Router:
         self._port = port  # what /api advertises: the listening port, once started
         self._stopping = stopping  # set when the server stops: cuts a delayed response short
         self._reads = Reads(store)
+        self.telemetry: Telemetry | None = None  # what pods print and use (telemetry.py); None: no metrics API
         self._writes = Writes(store)
 
     def respond(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str, bytes]:
@@ -123,12 +132,12 @@ class Router:
             self._stopping.wait(armed.delay)
         try:
             self._credentials.authenticate(headers.get("authorization"), revoked=armed.unauthorized)
+            if self.telemetry is not None and is_metrics_path(split.path):
+                return 200, self._metrics(method, split.path, query), PLAIN.content_type
             if route is None:
-                return (
-                    200,
-                    discovery_document(split.path.rstrip("/") or "/", self._served(), self._port()),
-                    PLAIN.content_type,
-                )
+                return 200, self._discovery(split.path.rstrip("/") or "/"), PLAIN.content_type
+            if route.rtype is not None and route.rtype.plural == "pods" and route.subresource == "log":
+                return 200, self._log(route, query, armed), LOG_CONTENT_TYPE
             view = PLAIN
             if route.verb in ("get", "list") and route.subresource is None:
                 view = negotiate(headers.get("accept"), is_list=route.verb == "list")
@@ -163,6 +172,26 @@ class Router:
                 dict(headers),
             )
         )
+
+    def _discovery(self, path: str) -> Obj:
+        document = discovery_document(path, self._served(), self._port())
+        if path == "/apis" and self.telemetry is not None:  # metrics-server's group, as its APIService adds it
+            document["groups"] = [*document["groups"], group_document()]
+        return document
+
+    def _metrics(self, method: str, path: str, query: Query) -> Obj:
+        pods, nodes = (self._reads.all(_core(plural)) for plural in ("pods", "nodes"))
+        assert self.telemetry is not None
+        return metrics_answer(method, path, query, pods, nodes, self.telemetry)
+
+    def _log(self, route: Route, query: Query, armed: Armed) -> str:
+        """`pods/log`: the API server's checks, then the text the kubelet would stream."""
+        assert route.rtype is not None
+        if route.verb != "get" or route.name is None or route.namespace is None:
+            raise no_such_resource()
+        armed.check_access(route, self._credentials.user)
+        pod = self._reads.get(route.rtype, route.namespace, route.name)
+        return pod_log(pod, query, self.telemetry)
 
     def _served(self) -> list[ResourceType]:
         missing = self._faults.missing()

@@ -6,8 +6,9 @@ the clock keeps running (it is anchored to the wall clock, and the anchor is sav
 `wbctl sandbox advance DURATION` moves it on at once, and `WBCTL_SANDBOX_SPEED=0` stops it
 (tests: only `advance` moves it then, deterministically).
 
-A story ends a day after its start: past that the clock stops, so a sandbox left alone for
-weeks does not have to simulate them (`wbctl sandbox reset` starts the story again).
+The clock never stops: a story's scripted part ends (sim/script.py), the model runs on for as
+long as it is asked. A command replays the model from the story's start, so its cost grows
+with the time since `wbctl sandbox reset` (a week of it: ~10,000 steps, a tenth of a second).
 """
 
 from __future__ import annotations
@@ -19,28 +20,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DEFAULT_SPEED = 60.0
-STORY_HORIZON = timedelta(days=1)
 
 
 @dataclass
 class SimClock:
-    """sim(now) = sim_anchor + (wall(now) - wall_anchor) x speed, capped at `end`."""
+    """sim(now) = sim_anchor + (wall(now) - wall_anchor) x speed."""
 
     sim_anchor: datetime
     wall_anchor: float
     speed: float = DEFAULT_SPEED
-    end: datetime | None = None
     wall: Callable[[], float] = time.time
 
     def now(self) -> datetime:
-        moment = self.sim_anchor + timedelta(seconds=(self.wall() - self.wall_anchor) * self.speed)
-        return min(moment, self.end) if self.end is not None else moment
+        return self.sim_anchor + timedelta(seconds=(self.wall() - self.wall_anchor) * self.speed)
 
     def advance(self, seconds: float) -> datetime:
         """Move simulated time on by `seconds`, at once; the new anchor is what gets saved."""
         self.sim_anchor, self.wall_anchor = self.now() + timedelta(seconds=seconds), self.wall()
-        if self.end is not None and self.sim_anchor > self.end:
-            self.sim_anchor = self.end
         return self.sim_anchor
 
     def sleep(self, seconds: float) -> None:

@@ -9,7 +9,11 @@ capacity w (a new node phases in over 20 minutes, as Bigtable's docs warn):
     consumption  c = min(n x r, 0.9 x N_eff x w, B / dt + P)
     backlog      B = B + (P - c) x dt
     Bigtable CPU = c / (N_eff x w)
-    oldest age   = t - A^-1(C(t)), from the cumulative published A and consumed C
+    oldest age   = t - A^-1(C(t) + L(t)), from the cumulative published A, consumed C and lost L
+    lost         L = what is older than the retention and still unconsumed: Pub/Sub drops it
+
+The noisy run sends from `noisy_from` until `noisy_until` (the story's scripted part ends
+there); the model goes on for as long as it is asked, at the base load.
 
 The updater's HPA (on CPU, target 80 %) wants ceil(c / (0.8 r)) replicas within its bounds,
 ready 60 s later; Bigtable's autoscaler, every 5 minutes while CPU is over its target, sets
@@ -30,6 +34,7 @@ AUTOSCALE_EVERY = 5 * 60
 HPA_TARGET = 0.8
 POD_READY_AFTER = 60
 BIGTABLE_HEADROOM = 0.9
+RETENTION = 7 * 86400  # Pub/Sub's default message retention, what W&B's Terraform module leaves
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Story:
     publish_base: float = 400.0
     publish_noisy: float = 600.0
     noisy_from: float | None = None  # when the noisy run starts sending (None: never)
+    noisy_until: float | None = None  # when it finishes (None: it never does)
     per_replica: float = 150.0  # r: messages/s one updater replica writes
     per_node: float = 300.0  # w: messages/s one Bigtable node takes
     hpa: tuple[int, int] | None = (1, 5)  # the updater HPA's bounds (None: fixed replicas)
@@ -47,6 +53,13 @@ class Story:
     start_nodes: int = 2
     cpu_target: float = 0.70
     backlog: float = 0.0  # B at the start
+    retention: float = RETENTION  # how long Pub/Sub keeps an unacked message
+
+    def noisy_at(self, t: float) -> bool:
+        """Whether the noisy run sends during the step starting at `t` (discards aside)."""
+        return (
+            self.noisy_from is not None and t >= self.noisy_from and (self.noisy_until is None or t < self.noisy_until)
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ class Sample:
     backlog: float
     oldest_age: float
     cpu: float
+    lost: float  # messages dropped past the retention, since the start
     nodes: int  # serve nodes, phasing ones included (what node_count reports)
     replicas: int  # ready updater replicas
     desired_replicas: int
@@ -104,6 +118,7 @@ class _State:
     nodes: list[float] = field(default_factory=list)  # when each node was added (<= 0: fully in)
     published_total: list[float] = field(default_factory=lambda: [0.0])
     consumed_total: float = 0.0
+    lost_total: float = 0.0
     times: list[float] = field(default_factory=lambda: [0.0])
 
 
@@ -114,7 +129,7 @@ def _effective_nodes(added: list[float], t: float) -> float:
 def _age(state: _State, t: float) -> float:
     """t - A^-1(C(t)): when the oldest unconsumed message was published."""
     totals, times = state.published_total, state.times
-    consumed = state.consumed_total
+    consumed = state.consumed_total + state.lost_total
     if consumed >= totals[-1] - 1e-6:
         return 0.0
     index = bisect_left(totals, consumed)
@@ -175,7 +190,7 @@ class Simulation:
         step, t = self.next_step, self.next_step * STEP
         self.next_step += 1
         self._pods_ready(t)
-        noisy = story.noisy_from is not None and t >= story.noisy_from and not self.discarded
+        noisy = story.noisy_at(t) and not self.discarded
         published = story.publish_base + (story.publish_noisy if noisy else 0.0)
         effective = _effective_nodes(state.nodes, t)
         capacity = min(state.replicas * story.per_replica, BIGTABLE_HEADROOM * effective * story.per_node)
@@ -185,6 +200,7 @@ class Simulation:
         state.times.append(t + STEP)
         state.published_total.append(state.published_total[-1] + published * STEP)
         state.consumed_total += consumed * STEP
+        self._expire(t + STEP)
         desired, wanted = self._updater_hpa(t, consumed)
         if step and t % AUTOSCALE_EVERY == 0 and cpu > story.cpu_target:
             self._bigtable_autoscale(t, cpu)
@@ -195,6 +211,7 @@ class Simulation:
             backlog=state.backlog,
             oldest_age=_age(state, t + STEP),
             cpu=min(1.0, cpu),
+            lost=state.lost_total,
             nodes=len(state.nodes),
             replicas=state.replicas,
             desired_replicas=desired,
@@ -203,6 +220,24 @@ class Simulation:
             hpa=self.hpa,
             node_bounds=self.node_bounds,
         )
+
+    def _expire(self, t: float) -> None:
+        """Drop what was published before `t - retention` and is still unconsumed (lost)."""
+        state, cutoff = self.state, t - self.story.retention
+        if cutoff <= state.times[0]:
+            return
+        index = bisect_left(state.times, cutoff)
+        if index >= len(state.times):
+            expired = state.published_total[-1]
+        else:
+            low, high = state.times[index - 1], state.times[index]
+            share = (cutoff - low) / (high - low)
+            before, after = state.published_total[index - 1], state.published_total[index]
+            expired = before + share * (after - before)
+        dropped = expired - state.consumed_total - state.lost_total
+        if dropped > 1e-6:
+            state.lost_total += dropped
+            state.backlog = max(0.0, state.backlog - dropped)
 
     def _pods_ready(self, t: float) -> None:
         """Pods whose time has come are ready: the replicas they were added for are running."""

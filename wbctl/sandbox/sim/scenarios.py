@@ -59,6 +59,7 @@ _TUNED = {
     "bigtablev3.filestream.write_cache_size": "10000000",
 }
 _INCIDENT = 80 * 60  # the queue-backlog story: 80 minutes, the noisy run starting 25 minutes ago
+_NOISY_RUN_SENDS = 86400  # the noisy run sends for a day; then the script ends and the backlog drains on its own
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
@@ -92,6 +93,7 @@ SCENARIOS: dict[str, Scenario] = {
                 publish_base=400,
                 publish_noisy=600,
                 noisy_from=_INCIDENT - 25 * 60,
+                noisy_until=_INCIDENT - 25 * 60 + _NOISY_RUN_SENDS,
                 hpa=(1, 5),
                 replicas=4,
                 nodes=(1, 3),

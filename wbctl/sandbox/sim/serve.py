@@ -81,7 +81,8 @@ class Joined:
                 raise BackendError(f"the sandbox serving {self.scenario} did not take the advance within 5 s")
             time.sleep(0.05)
         joined = find(self.directory, self.scenario, self.clock.speed)
-        self.clock = joined.clock if joined else self.clock
+        if joined is not None:  # the server's clock and status after it took the advance
+            self.clock, self.status = joined.clock, joined.status
         return self.clock.now()
 
     def stop(self) -> None:

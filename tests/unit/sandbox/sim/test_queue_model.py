@@ -73,3 +73,26 @@ def test_a_fixed_replica_count_turns_the_hpa_off() -> None:
     assert Change.from_json(Change(at=60, hpa=(1, 2), discard=True).to_json()) == Change(
         at=60, hpa=(1, 2), discard=True
     )
+
+
+def test_the_noisy_run_finishes_and_the_backlog_drains_on_its_own() -> None:
+    """The script ends when the run does; the model goes on: publish back at the base load,
+    the backlog drained by what the updater and Bigtable can take (750/s against 400/s)."""
+    story = Story(**{**STORY.__dict__, "noisy_until": 3600 + 6 * 3600})
+    samples = simulate(story, 3 * 86400)
+    finished = next(s for s in samples if s.time == 3600 + 6 * 3600 + 60)
+    assert finished.published == 400 and finished.backlog > 5_000_000
+    assert samples[-1].backlog == 0 and samples[-1].oldest_age == 0 and samples[-1].lost == 0
+
+
+def test_messages_past_the_retention_are_dropped_and_counted_lost() -> None:
+    """Pub/Sub keeps an unacked message for the subscription's retention (7 days by default):
+    with nothing consuming, the oldest message never gets older than that, and what is
+    dropped is counted lost."""
+    stalled = Story(publish_base=100, hpa=None, replicas=0, nodes=(1, 3), start_nodes=1, retention=86400)
+    samples = simulate(stalled, 3 * 86400)
+    day = next(s for s in samples if s.time == 86400)
+    last = samples[-1]
+    assert day.lost == 0 and day.backlog == pytest.approx(100 * 86400)
+    assert last.oldest_age <= 86400 + 60 and last.backlog == pytest.approx(100 * 86400, rel=0.01)
+    assert last.lost == pytest.approx(2 * 100 * 86400, rel=0.01)
