@@ -36,7 +36,10 @@ GROUPS: dict[str, tuple[str, str]] = {
         "wbctl.cli.check",
         "Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue.",
     ),
-    "config": ("wbctl.cli.config", "Show wbctl's effective configuration."),
+    "config": (
+        "wbctl.cli.config",
+        "wbctl's configuration: the effective settings, the contexts, a context from the cluster.",
+    ),
     "deploy": (
         "wbctl.cli.deploy",
         "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus).",
@@ -126,24 +129,16 @@ def _print_version(ctx: typer.Context, value: bool) -> None:
         raise typer.Exit()
 
 
-def complete_context(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Context names from the config file (--config, WBCTL_CONFIG, or the default file).
+def _complete_context(ctx: typer.Context, incomplete: str) -> list[str]:
+    from wbctl.cli.completion import complete_context  # when completing: `--help` imports no wbctl.cli module
 
-    Completion reads the file's `[contexts]` only, and a missing or broken file completes
-    nothing: it must never print an error into the shell."""
-    try:
-        import tomllib
-        from pathlib import Path
+    return complete_context(ctx, incomplete)
 
-        from wbctl.config import default_config_path
 
-        explicit = (ctx.params.get("config") if ctx is not None else None) or os.environ.get("WBCTL_CONFIG")
-        path = Path(explicit).expanduser() if explicit else default_config_path(Environment(environ=dict(os.environ)))
-        contexts = tomllib.loads(path.read_text(encoding="utf-8")).get("contexts")
-        names = sorted(name for name in contexts if isinstance(name, str)) if isinstance(contexts, dict) else []
-        return [name for name in names if name.startswith(incomplete)]
-    except Exception:  # noqa: BLE001 - unreadable, not TOML, no contexts: nothing to offer
-        return []
+def _complete_scenario(incomplete: str) -> list[tuple[str, str]]:
+    from wbctl.cli.completion import complete_scenario
+
+    return complete_scenario(incomplete)
 
 
 @app.callback()
@@ -154,7 +149,7 @@ def root(
         typer.Option(
             "--context",
             metavar="NAME",
-            autocompletion=complete_context,
+            autocompletion=_complete_context,
             help="Config context to use (env WBCTL_CONTEXT).",
         ),
     ] = None,
@@ -181,6 +176,7 @@ def root(
         typer.Option(
             "--scenario",
             metavar="NAME",
+            autocompletion=_complete_scenario,
             help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO).",
         ),
     ] = None,

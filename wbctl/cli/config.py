@@ -1,4 +1,5 @@
-"""`wbctl config`: the effective settings and where each came from."""
+"""`wbctl config`: the effective settings and where each came from; the file's contexts,
+switching between them (as kubectl does), and a new context read from the cluster."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from wbctl.cli.options import Output, group
+from wbctl.cli.completion import complete_context
+from wbctl.cli.options import Output, group, output_format
 from wbctl.cli.state import session_of
-from wbctl.output import render_items, show
+from wbctl.output import Terminal, render_items, show
 from wbctl.redact import MASK
 
-app = group("config", "Show wbctl's effective configuration.")
+app = group("config", "wbctl's configuration: the effective settings, the contexts, a context from the cluster.")
 
 
 @app.command("show")
@@ -45,3 +47,37 @@ def show_config(
     render_items(
         term, ("key", "value", "origin") if origin else ("key", "value"), rows, document, wrap=("value", "origin")
     )
+
+
+@app.command("get-contexts")
+def get_contexts(ctx: typer.Context, output: Output = None) -> None:
+    """List the config file's contexts; * marks the one commands use now."""
+    from wbctl.app import contexts
+    from wbctl.config import read_file
+
+    session = session_of(ctx)
+    file = read_file(session.env, session.config_path)
+    rows = contexts.rows(file, session.env, session.context)
+    term = Terminal(session.env, output_format(session.env, output), session.redactor())
+    document = {
+        "config_file": str(file.path),
+        "current-context": file.current,
+        "contexts": rows,
+    }
+    table = [{**row, "current": "*" if row["current"] else ""} for row in rows]
+    render_items(term, ("current", "name", "namespace", "instance", "kube-context", "read-only"), table, document)
+
+
+@app.command("use-context")
+def use_context(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", autocompletion=complete_context, show_default=False)],
+) -> None:
+    """Make NAME the file's current-context; only that line of the file changes."""
+    from wbctl.app import contexts
+    from wbctl.config import read_file
+
+    session = session_of(ctx)
+    file = read_file(session.env, session.config_path)
+    contexts.use_context(file, name)
+    session.terminal().info(f"switched to context {name!r} ({file.path})")

@@ -10,7 +10,8 @@ import pytest
 import typer
 from typer._completion_classes import BashComplete
 
-from wbctl.cli import app, complete_context
+from wbctl.cli import app
+from wbctl.cli.completion import complete_context
 from wbctl.cli.options import complete_service
 from wbctl.core.catalog import CATALOG
 
@@ -43,7 +44,9 @@ def test_services_by_prefix(incomplete: str, names: list[str]) -> None:
 
 
 def ctx(**params: str) -> SimpleNamespace:
-    return SimpleNamespace(params=params)
+    root = SimpleNamespace(params=params)
+    root.find_root = lambda: root
+    return root
 
 
 def write(path: Path, text: str) -> Path:
@@ -120,3 +123,16 @@ def test_context_option_completes(isolated_env: Path) -> None:
     config = write(isolated_env / "c.toml", "[contexts.prod]\n[contexts.qa]\n")
     assert completions(["--config", str(config), "--context"], "") == ["prod", "qa"]
     assert completions(["--context"], "") == []  # no default file here
+
+
+def test_use_context_completes_context_names(isolated_env: Path) -> None:
+    config = write(isolated_env / "c.toml", "[contexts.prod]\n[contexts.qa]\n")
+    assert completions(["--config", str(config), "config", "use-context"], "") == ["prod", "qa"]
+    assert completions(["--config", str(config), "config", "use-context"], "q") == ["qa"]
+
+
+def test_scenario_option_completes_the_stories() -> None:
+    from wbctl.sandbox.sim.scenarios import SCENARIOS
+
+    assert completions(["--sandbox", "--scenario"], "") == sorted(SCENARIOS)
+    assert completions(["--scenario"], "mis") == ["misconfigured"]
