@@ -1,9 +1,8 @@
 """The `wbctl` command: root options, lazily loaded command groups, and the one error boundary.
 
 Groups are imported only when invoked (or completed), like poetry's command loader: `wbctl
---version` and `wbctl --help` load this module and Typer, nothing else. The root help is
-Click's plain formatter over the GROUPS table (each command's own help stays Typer's rich
-one). `main` is the only place that turns exceptions into exit statuses and one-line messages.
+--version` and `wbctl --help` load this module and Typer, nothing else. Every help page is
+Click's plain formatter (the root's over the GROUPS table): one style, and no rich_utils. `main` is the only place that turns exceptions into exit statuses and one-line messages.
 """
 
 from __future__ import annotations
@@ -74,6 +73,7 @@ class LazyGroup(TyperGroup):
             module = importlib.import_module(GROUPS[cmd_name][0])
             command = typer.main.get_command(module.app)
             command.name = cmd_name
+            _plain(command)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
@@ -107,6 +107,14 @@ class LazyGroup(TyperGroup):
         except Exception:  # noqa: BLE001 - completion must stay silent in the operator's shell
             status = 1
         sys.exit(status)
+
+
+def _plain(command: Any) -> None:
+    """Every help page in the root's style, Click's plain one: a group's module would otherwise
+    bring Typer's rich boxes (and rich_utils' import time) to its own pages."""
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain(sub)
 
 
 app = typer.Typer(
