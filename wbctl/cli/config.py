@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from wbctl.cli.completion import complete_context
-from wbctl.cli.options import Output, group, output_format
+from wbctl.cli.options import DryRun, Output, Yes, group, output_format
 from wbctl.cli.state import session_of
 from wbctl.output import Terminal, render_items, show
 from wbctl.redact import MASK
@@ -81,3 +81,74 @@ def use_context(
     file = read_file(session.env, session.config_path)
     contexts.use_context(file, name)
     session.terminal().info(f"switched to context {name!r} ({file.path})")
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None,
+        typer.Option("--context", metavar="NAME", help="Name of the new context (default: the resource's name)."),
+    ] = None,
+    kube_context: Annotated[
+        str | None,
+        typer.Option("--kube-context", metavar="K", help="Kubeconfig context to read (default: its current one)."),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", metavar="N", help="Namespace of the resource (default: every namespace)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a context of that name.")] = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    output: Output = None,
+) -> None:
+    """Write a context read from the cluster: the WeightsAndBiases resource and its workloads.
+
+    A diff first, then confirmation (--yes for scripts). Secrets are never copied: the
+    settings still to fill, and how, are said and written as comments."""
+    from wbctl.app import config_init
+    from wbctl.config import read_file
+    from wbctl.config.writer import write_atomically
+    from wbctl.errors import RefusedError, UsageError
+
+    session = session_of(ctx)
+    if name is not None and not name.strip():
+        raise UsageError("--context: a context name cannot be empty: nothing was written")
+    term = Terminal(session.env, output_format(session.env, output), session.redactor())
+    file = read_file(session.env, session.config_path)  # a broken file stops before the cluster is asked
+    where = config_init.target(session.env, kube_context=kube_context, namespace=namespace, timeout=session.timeout)
+    with term.progress("reading the WeightsAndBiases resource and its workloads"):
+        derived = config_init.discover(session.env, where)
+    change = config_init.file_change(file, name, derived, force=force)
+    say = term.info if term.json_mode else term.line
+    say(f"found weightsandbiases {derived.found.label} (chart {derived.found.resource.chart_version or '?'})")
+    for key, value in derived.values.items():
+        say(f"  {key} = {value}    ({derived.origins[key]})")
+    say(change.diff(str(file.path)).rstrip("\n"))
+    for how in derived.to_fill.values():
+        say(f"still to fill: {how}")
+    document = {
+        "context": change.name,
+        "config_file": str(file.path),
+        "resource": derived.found.label,
+        "values": derived.values,
+        "origins": derived.origins,
+        "to_fill": derived.to_fill,
+        "written": False,
+    }
+    if dry_run:
+        if term.json_mode:
+            term.json(document)
+        return
+    if not yes:
+        if not session.env.stdin_isatty:
+            raise RefusedError("confirmation needed but there is no terminal to ask on: re-run with --yes")
+        if not term.confirm(f"Write context {change.name!r} to {file.path}?"):
+            raise RefusedError("not confirmed: nothing was written")
+    write_atomically(file.path, change.after)
+    document["written"] = True
+    if term.json_mode:
+        term.json(document)
+    else:
+        term.info(f"wrote context {change.name!r} to {file.path}; use it with: wbctl config use-context {change.name}")
