@@ -136,3 +136,22 @@ def test_scenario_option_completes_the_stories() -> None:
 
     assert completions(["--sandbox", "--scenario"], "") == sorted(SCENARIOS)
     assert completions(["--scenario"], "mis") == ["misconfigured"]
+
+
+# --- Bigtable clusters ------------------------------------------------------------------------
+
+
+def test_clusters_of_the_current_context_from_a_local_emulator(isolated_env: Path, google_api) -> None:
+    from wbctl.sandbox.google.api import demo_deployment
+
+    demo_deployment(google_api, project="p1")
+    config = write(
+        isolated_env / "c.toml",
+        f'current-context = "emu"\n[contexts.emu]\ngcp-project = "p1"\ngcp-emulator-host = "{google_api.address}"\n'
+        '[contexts.named]\nbigtable-cluster = "my-c2"\n',
+    )
+    assert completions(["--config", str(config), "bigtable", "autoscale", "--cluster"], "") == ["wandb-bigtable-c1"]
+    assert completions(["--config", str(config), "bigtable", "scale", "--cluster"], "x") == []
+    named = ["--config", str(config), "--context", "named", "bigtable", "scale", "--cluster"]
+    assert completions(named, "") == ["my-c2"]  # a real instance is not asked: the configured one
+    assert completions(["--config", str(isolated_env / "none.toml"), "bigtable", "scale", "--cluster"], "") == []
