@@ -159,3 +159,17 @@ def test_bad_input_is_one_line_and_nothing_is_asked(wbctl, isolated_env: Path) -
     result = wbctl("--timeout", "0", "config", "init")
     assert result.returncode == 2 and result.stderr.startswith("wbctl: error: --timeout:")
     assert not config_file(isolated_env).exists()
+
+
+def test_a_role_that_may_not_list_the_resource_is_exit_3_in_one_line(wbctl, cluster, kube_api) -> None:
+    kube_api.faults.forbid("list", "weightsandbiases")  # everywhere: cluster-wide, then the context's namespace
+    result = wbctl("config", "init", "--yes", env=cluster)
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        "wbctl: error: forbidden: list weightsandbiases.apps.wandb.com in namespace default "
+        "(see docs/permissions.md for the Role wbctl needs)"
+    ]
+    assert [r.path for r in kube_api.faults.requests if r.resource == "weightsandbiases"] == [
+        "/apis/apps.wandb.com/v1/weightsandbiases",
+        "/apis/apps.wandb.com/v1/namespaces/default/weightsandbiases",
+    ]
