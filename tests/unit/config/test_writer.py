@@ -117,3 +117,20 @@ def test_the_write_is_atomic_and_keeps_the_mode(tmp_path: Path) -> None:
     write_atomically(path, "a = 2\n")
     assert path.read_text() == "a = 2\n" and stat.S_IMODE(path.stat().st_mode) == 0o644
     assert [p.name for p in path.parent.iterdir()] == ["config.toml"]  # no temporary left behind
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=names, namespace=names)
+def test_a_written_context_is_one_wbctl_loads(
+    tmp_path_factory: pytest.TempPathFactory, name: str, namespace: str
+) -> None:
+    from wbctl.config import load
+    from wbctl.environment import Environment
+
+    path = tmp_path_factory.mktemp("cfg") / "config.toml"
+    values = {"namespace": namespace, "read-only": True}
+    text = add_context(EXISTING, name, context_block(name, values), values, path, replace=True)
+    write_atomically(path, set_current_context(text, name, path))
+    loaded = load(Environment(environ={}), config_path=str(path))
+    assert loaded.context == name
+    assert loaded["namespace"] == namespace and loaded.read_only is True
