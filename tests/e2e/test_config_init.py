@@ -173,3 +173,14 @@ def test_a_role_that_may_not_list_the_resource_is_exit_3_in_one_line(wbctl, clus
         "/apis/apps.wandb.com/v1/weightsandbiases",
         "/apis/apps.wandb.com/v1/namespaces/default/weightsandbiases",
     ]
+
+
+def test_the_sandbox_is_refused_in_one_line(wbctl, isolated_env: Path) -> None:
+    for args, env in (
+        (["--sandbox", "config", "init", "--yes"], {}),
+        (["config", "init", "--yes"], {"WBCTL_SANDBOX": "1"}),
+    ):
+        result = wbctl(*args, env=env)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert "config init reads a real cluster, not --sandbox" in result.stderr
+    assert not config_file(isolated_env).exists()

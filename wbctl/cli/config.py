@@ -113,6 +113,11 @@ def init(
     from wbctl.errors import RefusedError, UsageError
 
     session = session_of(ctx)
+    if session.sandbox:  # the rehearsal's settings are not a cluster's, and the file is the real one
+        raise UsageError(
+            "config init reads a real cluster, not --sandbox: to read the sandbox, run `wbctl sandbox serve` "
+            "and config init with the KUBECONFIG it prints, without WBCTL_SANDBOX: nothing was written"
+        )
     if name is not None and not name.strip():
         raise UsageError("--context: a context name cannot be empty: nothing was written")
     term = Terminal(session.env, output_format(session.env, output), session.redactor())
