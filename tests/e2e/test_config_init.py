@@ -72,6 +72,7 @@ def test_json_is_one_document_and_dry_run_writes_nothing(wbctl, cluster, isolate
     assert result.returncode == 0, result.stderr
     document = result.json()
     assert (document["context"], document["resource"], document["written"]) == ("prod", "default/wandb", False)
+    assert (document["chart"], document["generation"]) == ("0.43.8", 1)
     assert document["origins"]["redis-url"] == "deployment/wandb-api env REDIS_HOST, REDIS_PORT"
     assert set(document["to_fill"]) == {"redis-ca-file", "redis-password", "mysql-password"}
     assert not config_file(isolated_env).exists()

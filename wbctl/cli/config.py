@@ -127,7 +127,9 @@ def init(
         derived = config_init.discover(session.env, where)
     change = config_init.file_change(file, name, derived, force=force)
     say = term.info if term.json_mode else term.line
-    say(f"found weightsandbiases {derived.found.label} (chart {derived.found.resource.chart_version or '?'})")
+    found = derived.found
+    generation = f", generation {found.generation}" if found.generation is not None else ""
+    say(f"found weightsandbiases {found.label} (chart {found.resource.chart_version or '?'}{generation})")
     for key, value in derived.values.items():
         say(f"  {key} = {value}    ({derived.origins[key]})")
     say(change.diff(str(file.path)).rstrip("\n"))
@@ -137,6 +139,8 @@ def init(
         "context": change.name,
         "config_file": str(file.path),
         "resource": derived.found.label,
+        "chart": derived.found.resource.chart_version,
+        "generation": derived.found.generation,
         "values": derived.values,
         "origins": derived.origins,
         "to_fill": derived.to_fill,
