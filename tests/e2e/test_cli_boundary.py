@@ -225,6 +225,9 @@ def test_bash_completes_services_and_contexts(isolated_env: Path, instruction: s
         ("wbctl --context ", 2): ["local", "prod", "staging"],
         ("wbctl --context st", 2): ["staging"],
         ("wbctl ser", 1): ["services"],
+        ("wbctl config use-context ", 3): ["local", "prod", "staging"],
+        ("wbctl config use-context p", 3): ["prod"],
+        ("wbctl --sandbox --scenario mis", 3): ["misconfigured"],
     }
     for (words, cword), expected in cases.items():
         result = complete(words, cword, instruction=instruction)

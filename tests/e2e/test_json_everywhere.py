@@ -29,7 +29,7 @@ ARGUMENTS = {
     "services autoscale": ["filestream", "--min", "1", "--max", "5", "--dry-run"],
 }
 # commands whose sandbox answer is a refusal that has nothing to do with -o json
-REFUSED_IN_THE_SANDBOX: dict[str, str] = {}
+REFUSED_IN_THE_SANDBOX: dict[str, str] = {"config init": "config init reads a real cluster, not --sandbox"}
 # commands that do not end by themselves: `sandbox serve` prints its document, then serves until Ctrl-C
 # (tests/e2e/test_sandbox_serve.py reads it)
 ENDLESS = {"sandbox serve"}

@@ -79,10 +79,10 @@ def test_help_and_version_load_no_rich_help_no_command_module_and_no_settings() 
         assert not {m for m in loaded if m.startswith("wbctl.cli.")}, args
 
 
-def test_a_command_help_stays_typer_rich_help() -> None:
-    """Only the root listing is plain: a command's --help is still Typer's (rich_utils loads)."""
+def test_a_command_help_is_plain_too() -> None:
+    """One help style: a command's --help is Click's plain page as the root's is (no rich_utils)."""
     code = "import sys; sys.argv = ['wbctl', 'run', 'discard', '--help']\nfrom wbctl.cli import main\nmain()"
-    assert "typer.rich_utils" in imported_modules(code)
+    assert "typer.rich_utils" not in imported_modules(code)
 
 
 def test_the_root_listing_matches_each_group_help() -> None:

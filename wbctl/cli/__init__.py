@@ -1,9 +1,8 @@
 """The `wbctl` command: root options, lazily loaded command groups, and the one error boundary.
 
 Groups are imported only when invoked (or completed), like poetry's command loader: `wbctl
---version` and `wbctl --help` load this module and Typer, nothing else. The root help is
-Click's plain formatter over the GROUPS table (each command's own help stays Typer's rich
-one). `main` is the only place that turns exceptions into exit statuses and one-line messages.
+--version` and `wbctl --help` load this module and Typer, nothing else. Every help page is
+Click's plain formatter (the root's over the GROUPS table): one style, and no rich_utils. `main` is the only place that turns exceptions into exit statuses and one-line messages.
 """
 
 from __future__ import annotations
@@ -36,7 +35,10 @@ GROUPS: dict[str, tuple[str, str]] = {
         "wbctl.cli.check",
         "Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue.",
     ),
-    "config": ("wbctl.cli.config", "Show wbctl's effective configuration."),
+    "config": (
+        "wbctl.cli.config",
+        "wbctl's configuration: the effective settings, the contexts, a context from the cluster.",
+    ),
     "deploy": (
         "wbctl.cli.deploy",
         "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus).",
@@ -71,6 +73,7 @@ class LazyGroup(TyperGroup):
             module = importlib.import_module(GROUPS[cmd_name][0])
             command = typer.main.get_command(module.app)
             command.name = cmd_name
+            _plain(command)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
@@ -106,6 +109,14 @@ class LazyGroup(TyperGroup):
         sys.exit(status)
 
 
+def _plain(command: Any) -> None:
+    """Every help page in the root's style, Click's plain one: a group's module would otherwise
+    bring Typer's rich boxes (and rich_utils' import time) to its own pages."""
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain(sub)
+
+
 app = typer.Typer(
     cls=LazyGroup,
     name="wbctl",
@@ -126,24 +137,16 @@ def _print_version(ctx: typer.Context, value: bool) -> None:
         raise typer.Exit()
 
 
-def complete_context(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Context names from the config file (--config, WBCTL_CONFIG, or the default file).
+def _complete_context(ctx: typer.Context, incomplete: str) -> list[str]:
+    from wbctl.cli.completion import complete_context  # when completing: `--help` imports no wbctl.cli module
 
-    Completion reads the file's `[contexts]` only, and a missing or broken file completes
-    nothing: it must never print an error into the shell."""
-    try:
-        import tomllib
-        from pathlib import Path
+    return complete_context(ctx, incomplete)
 
-        from wbctl.config import default_config_path
 
-        explicit = (ctx.params.get("config") if ctx is not None else None) or os.environ.get("WBCTL_CONFIG")
-        path = Path(explicit).expanduser() if explicit else default_config_path(Environment(environ=dict(os.environ)))
-        contexts = tomllib.loads(path.read_text(encoding="utf-8")).get("contexts")
-        names = sorted(name for name in contexts if isinstance(name, str)) if isinstance(contexts, dict) else []
-        return [name for name in names if name.startswith(incomplete)]
-    except Exception:  # noqa: BLE001 - unreadable, not TOML, no contexts: nothing to offer
-        return []
+def _complete_scenario(incomplete: str) -> list[tuple[str, str]]:
+    from wbctl.cli.completion import complete_scenario
+
+    return complete_scenario(incomplete)
 
 
 @app.callback()
@@ -154,7 +157,7 @@ def root(
         typer.Option(
             "--context",
             metavar="NAME",
-            autocompletion=complete_context,
+            autocompletion=_complete_context,
             help="Config context to use (env WBCTL_CONTEXT).",
         ),
     ] = None,
@@ -181,6 +184,7 @@ def root(
         typer.Option(
             "--scenario",
             metavar="NAME",
+            autocompletion=_complete_scenario,
             help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO).",
         ),
     ] = None,

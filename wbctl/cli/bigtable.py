@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from wbctl.app.session import Session
+from wbctl.cli.completion import complete_cluster
 from wbctl.cli.options import DryRun, Output, Yes, group, render_check
 from wbctl.cli.requests import apply_request
 from wbctl.cli.state import session_of
@@ -23,7 +24,13 @@ Window = Annotated[
     str, typer.Option("--window", metavar="DURATION", help="How far back to read metrics (e.g. 1h, 30m).")
 ]
 Cluster = Annotated[
-    str | None, typer.Option("--cluster", metavar="ID", help="One cluster (default: every cluster of the instance).")
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="ID",
+        autocompletion=complete_cluster,
+        help="One cluster (default: every cluster of the instance).",
+    ),
 ]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Return once Google accepted the change; do not wait for it.")]
 CPU_SIGNALS = ("bigtable-cpu", "bigtable-nodes", "bigtable-storage")

@@ -77,6 +77,36 @@ def default_config_path(env: Environment) -> Path:
     return env.xdg_dir("XDG_CONFIG_HOME", ".config") / "wbctl" / "config.toml"
 
 
+def config_file_path(env: Environment, config_path: str | None = None) -> tuple[Path, bool]:
+    """The file (--config, else WBCTL_CONFIG, else the default) and whether it was named."""
+    explicit = config_path or env.environ.get("WBCTL_CONFIG")
+    return (Path(explicit).expanduser() if explicit else default_config_path(env)), bool(explicit)
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The file as it is, checked as `load` checks it, for the commands that edit it."""
+
+    path: Path
+    text: str
+    exists: bool
+    current: str | None  # its current-context
+    contexts: dict[str, dict[str, Any]]
+
+
+def read_file(env: Environment, config_path: str | None = None) -> ConfigFile:
+    """The config file, validated (TOML, top-level keys, every context's keys); a default file
+    that does not exist reads as empty. Its current-context need not name a context: the
+    command that fixes a wrong one must be able to read the file."""
+    path, explicit = config_file_path(env, config_path)
+    doc = _read_document(path, explicit=explicit)
+    _check_top_level(doc)
+    contexts: dict[str, Any] = _check_table(doc, doc.data.get("contexts", {}), "contexts")
+    if doc.exists:
+        _check_every_context(doc, contexts)
+    return ConfigFile(path, doc.text, doc.exists, doc.data.get("current-context"), contexts)
+
+
 @dataclass(frozen=True)
 class _Document:
     path: Path
@@ -203,9 +233,8 @@ def load(
     flags = {name: value for name, value in (flags or {}).items() if value is not None}
     if sandbox is not None:
         return _sandbox_settings(env, flags, *sandbox)
-    explicit = config_path or env.environ.get("WBCTL_CONFIG")
-    path = Path(explicit).expanduser() if explicit else default_config_path(env)
-    doc = _read_document(path, explicit=bool(explicit))
+    path, explicit = config_file_path(env, config_path)
+    doc = _read_document(path, explicit=explicit)
     _check_top_level(doc)
     contexts: dict[str, Any] = _check_table(doc, doc.data.get("contexts", {}), "contexts")
     chosen = _chosen_context(env, doc, contexts, context)

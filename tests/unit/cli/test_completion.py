@@ -10,7 +10,8 @@ import pytest
 import typer
 from typer._completion_classes import BashComplete
 
-from wbctl.cli import app, complete_context
+from wbctl.cli import app
+from wbctl.cli.completion import complete_context
 from wbctl.cli.options import complete_service
 from wbctl.core.catalog import CATALOG
 
@@ -43,7 +44,9 @@ def test_services_by_prefix(incomplete: str, names: list[str]) -> None:
 
 
 def ctx(**params: str) -> SimpleNamespace:
-    return SimpleNamespace(params=params)
+    root = SimpleNamespace(params=params)
+    root.find_root = lambda: root
+    return root
 
 
 def write(path: Path, text: str) -> Path:
@@ -120,3 +123,35 @@ def test_context_option_completes(isolated_env: Path) -> None:
     config = write(isolated_env / "c.toml", "[contexts.prod]\n[contexts.qa]\n")
     assert completions(["--config", str(config), "--context"], "") == ["prod", "qa"]
     assert completions(["--context"], "") == []  # no default file here
+
+
+def test_use_context_completes_context_names(isolated_env: Path) -> None:
+    config = write(isolated_env / "c.toml", "[contexts.prod]\n[contexts.qa]\n")
+    assert completions(["--config", str(config), "config", "use-context"], "") == ["prod", "qa"]
+    assert completions(["--config", str(config), "config", "use-context"], "q") == ["qa"]
+
+
+def test_scenario_option_completes_the_stories() -> None:
+    from wbctl.sandbox.sim.scenarios import SCENARIOS
+
+    assert completions(["--sandbox", "--scenario"], "") == sorted(SCENARIOS)
+    assert completions(["--scenario"], "mis") == ["misconfigured"]
+
+
+# --- Bigtable clusters ------------------------------------------------------------------------
+
+
+def test_clusters_of_the_current_context_from_a_local_emulator(isolated_env: Path, google_api) -> None:
+    from wbctl.sandbox.google.api import demo_deployment
+
+    demo_deployment(google_api, project="p1")
+    config = write(
+        isolated_env / "c.toml",
+        f'current-context = "emu"\n[contexts.emu]\ngcp-project = "p1"\ngcp-emulator-host = "{google_api.address}"\n'
+        '[contexts.named]\nbigtable-cluster = "my-c2"\n',
+    )
+    assert completions(["--config", str(config), "bigtable", "autoscale", "--cluster"], "") == ["wandb-bigtable-c1"]
+    assert completions(["--config", str(config), "bigtable", "scale", "--cluster"], "x") == []
+    named = ["--config", str(config), "--context", "named", "bigtable", "scale", "--cluster"]
+    assert completions(named, "") == ["my-c2"]  # a real instance is not asked: the configured one
+    assert completions(["--config", str(isolated_env / "none.toml"), "bigtable", "scale", "--cluster"], "") == []
