@@ -45,3 +45,26 @@ def test_the_verdict_says_growing_at_every_hour_the_backlog_grows(wbctl) -> None
         assert finding["status"] == backlog_step["status"], (hour, finding)
         seen.append(last)
     assert seen == sorted(seen) and seen[-1] > 40 * seen[0]  # it grew all day, by far
+
+
+@pytest.mark.slow
+def test_after_the_fix_the_readings_wait_and_never_chase_it(wbctl) -> None:
+    """Minute by minute after `--fix`: Bigtable's new nodes warm up, then the backlog drains in
+    time; no reading proposes another raise, and once the next thing is to wait it stays so."""
+    assert wbctl("sandbox", "reset", env=SANDBOX).returncode == 0
+    assert wbctl("sandbox", "advance", "2h", env=SANDBOX).returncode == 0
+    fixed = wbctl("runbook", "queue-backlog", "--fix", "--yes", env=SANDBOX)
+    assert fixed.returncode in (0, 1), fixed.stderr
+    nexts = []
+    for minute in range(1, 41):
+        assert wbctl("sandbox", "advance", "1m", env=SANDBOX).returncode == 0
+        document = wbctl("runbook", "queue-backlog", "-o", "json", env=SANDBOX).json()
+        steps = {step["name"]: step for step in document["steps"]}
+        raises = [p for name in ("bigtable", "flat-run-fields-updater") for p in steps[name]["proposals"]]
+        assert raises == [], (minute, document["headline"])
+        assert "autoscale" not in document["next"], (minute, document["headline"])
+        nexts.append(document["next"])
+    waiting = [n.startswith("wait until ") for n in nexts]
+    assert any(waiting), nexts
+    first = waiting.index(True)
+    assert all(waiting[first:]), nexts[first:]  # no flip back to a remedy a minute later
