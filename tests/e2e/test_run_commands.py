@@ -76,6 +76,8 @@ def test_discard_same_run_again_is_no_change(wbctl, redis_server, env, audit_log
         (["run", "discard", "two words"], "a W&B run id holds only ASCII letters"),
         (["run", "discard", "tab\there"], "a W&B run id holds only ASCII letters"),
         (["run", "discard", "bell\x07"], "a W&B run id holds only ASCII letters"),
+        (["run", "discard", "RUN_ID"], "run id 'RUN_ID' is a placeholder"),
+        (["run", "discard", "<id-for-run>", "--ttl", "2h"], "run id '<id-for-run>' is a placeholder"),
         (["run", "discard"], "Missing argument"),
         (["run", "discard", "r1", "--bogus"], "No such option"),
         (["run", "restore", "bad id"], "a W&B run id holds only ASCII letters"),

@@ -34,7 +34,9 @@ FORMATS = ("prometheus", "gcp")
 
 AGE_SHARE = 0.5  # the oldest message past half the retention: a warning, with half the retention left to act
 LOSS_AGE_SHARE = 0.9  # Cloud Monitoring: the oldest message within a tenth of the retention is about to be dropped
-GROWTH_PERCENT = 5.0  # a 5 % rise over 10 minutes is a significant one (core/queue.py's SIGNIFICANT_SHARE)
+GROWTH_PERCENT = (
+    5.0  # a 5 % rise over 10 minutes: Cloud Monitoring's rate of change (core/queue.py judges against the throughput)
+)
 GUIDE_CPU_TARGET = 0.7  # the guide's Bigtable CPU target (core/bigtable.py proposes 70 %)
 NODES_PHASE_IN = 1200  # new Bigtable nodes help only after up to 20 minutes (docs/runbook.md, step 2)
 SILENT_RUNS = 3  # the auditor is silent once three of its runs are missing

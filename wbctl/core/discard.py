@@ -17,10 +17,14 @@ from wbctl.errors import RefusedError, UsageError
 
 MAX_RUN_ID_LENGTH = 256
 RUN_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# what the README, `--help` and the guide ("set gorilla.DiscardV2UpdatesForRun <id-for-run>")
+# write where a run id goes: pasted as is, `RUN_ID` would be stored and match no run
+PLACEHOLDERS = frozenset({"RUN_ID", "<RUN_ID>", "id-for-run", "<id-for-run>"})
 
 
 def validate_run_id(run_id: str) -> None:
-    """UsageError for an id outside W&B's run-id alphabet (ASCII letters, digits, `-`, `_`).
+    """UsageError for an id outside W&B's run-id alphabet (ASCII letters, digits, `-`, `_`),
+    or for the docs' placeholder where the id should be.
 
     A zero-width space, a right-to-left override (it reverses the diff on screen), `*`, `$(id)`
     or `rün` would be stored as written and then never match the noisy run: refused, with the
@@ -29,6 +33,10 @@ def validate_run_id(run_id: str) -> None:
     """
     if run_id == "":
         raise UsageError("run id is empty")
+    if run_id in PLACEHOLDERS:
+        raise UsageError(
+            f"run id {run_id!r} is a placeholder: put the noisy run's id there (copy it from the run's URL)"
+        )
     if len(run_id) > MAX_RUN_ID_LENGTH:
         raise UsageError(f"run id is {len(run_id)} characters long; at most {MAX_RUN_ID_LENGTH}")
     for position, character in enumerate(run_id, start=1):
@@ -56,8 +64,10 @@ def plan_discard(
     context: str,
     target: str,
 ) -> Plan:
+    # what is dropped is lost for good: the discard's end only means later updates are processed
     summary = f"metric updates of run {run_id} will be DROPPED by the metrics processing service " + (
-        f"for {format_duration(ttl_seconds)}, then processed again"
+        f"for {format_duration(ttl_seconds)} and lost for good; updates sent after the "
+        f"{format_duration(ttl_seconds)} are processed"
         if ttl_seconds
         else f"until you run 'wbctl run restore {run_id}'"
     )

@@ -9,9 +9,15 @@ rates and the oldest message's age, in this order (docs/runbook.md):
 - `stalled`  acknowledgements under 1 % of publishes for 5 minutes, or the oldest age rising
              at ~1 s/s for 10 minutes while the backlog is flat: a message that cannot be
              processed (with ordering on it blocks its run's ordering key), not load;
-- `growing` / `draining`  a significant rise / fall: |slope x span| above max(allowed, 5 %
-             of the median backlog);
+- `growing` / `draining`  a significant rise / fall: the slope beyond max(1 % of the
+             throughput, 3 x the backlog's jitter around its trend line over the span), or,
+             the trend not significant, consumption under (over) publishing by more than 1 %
+             at every point of the last 5 minutes;
 - `steady`   otherwise.
+
+Significance is judged against the queue's throughput and the series' own noise, never its
+size: against a share of the median backlog, the larger the backlog the faster it could
+grow unnoticed (a 5.8M backlog gaining 15,000 a minute read "steady").
 
 Data loss is judged beside the verdict: the retention (Pub/Sub: 7 days in W&B's Terraform
 module) against the oldest age plus the time to work through the backlog, and against the
@@ -37,7 +43,8 @@ STALL_ACK_SHARE = 0.01
 STALL_ACK_SECONDS = 300
 STALL_AGE_SECONDS = 600
 STALL_AGE_RATE = 0.8  # s/s: "rising at ~1 s/s" with room for sampling jitter
-SIGNIFICANT_SHARE = 0.05
+SIGNIFICANT_SHARE = 0.01  # of the throughput (the larger of publish and consume rates), per second
+NOISE_FACTOR = 3.0  # a change within 3 x the median distance from the trend line is jitter
 PUBSUB_RETENTION = 7 * 86400
 AGE_RISE = 60.0  # the oldest message aging by more than a minute over the trend span is a rise
 LOSS_HORIZON = 86400  # an age trend is extrapolated a day ahead at most: past that it is noise, not a projection
@@ -233,10 +240,10 @@ def _measured(readings: QueueReadings, newest: datetime, span: int, policy: Poli
 def _verdict(
     judged: Judgement, readings: QueueReadings, recent: list[Point], slope: float, policy: Policy
 ) -> Judgement:
-    """None, stalled, growing, draining or steady, from the backlog's trend over `recent`."""
+    """None, stalled, growing, draining or steady, from the backlog's trend over `recent`
+    (and, where the trend is within its noise, from the publish and consume rates)."""
     span, age = judged.trend_seconds, judged.oldest_age
-    change = slope * (recent[-1][0] - recent[0][0]).total_seconds()
-    threshold = max(policy.allowed_backlog, SIGNIFICANT_SHARE * _median(recent))
+    floor = _significant_rate(judged, recent, slope)
     latest = readings.backlog.latest or 0.0
     if latest <= policy.allowed_backlog and (age is None or age <= policy.allowed_age):
         return replace(
@@ -245,22 +252,59 @@ def _verdict(
             reason=f"backlog {latest:,.0f} within the allowed {policy.allowed_backlog:,.0f}"
             + (f", oldest {format_duration(age)}" if age is not None else ""),
         )
-    stalled = _stalled(readings, recent, threshold)
+    stalled = _stalled(readings, recent, floor)
     if stalled:
         return replace(judged, verdict=Verdict.STALLED, reason=stalled)
     trend = f"{slope * 60:+,.0f} msg/min over the last {format_duration(span)}"
-    if change > threshold:
+    if slope > floor:
         return replace(judged, verdict=Verdict.GROWING, reason=f"the backlog is growing: {trend}")
-    if change < -threshold:
-        drain = latest / -slope if slope < 0 else None
-        return replace(
-            judged,
-            verdict=Verdict.DRAINING,
-            drain_seconds=drain,
-            rise_began=None,
-            reason=f"the backlog is draining: {trend}",
+    if slope < -floor:
+        return _draining(judged, latest, -slope, f"the backlog is draining: {trend}")
+    gap = _rate_gap(readings)
+    if gap is not None and gap > 0:
+        reason = f"the backlog is growing: consumption under publishing by {gap:,.0f}/s for the last 5m ({trend})"
+        return replace(judged, verdict=Verdict.GROWING, reason=reason)
+    if gap is not None and gap < 0:
+        return _draining(
+            judged, latest, -gap, f"the backlog is draining: consumption over publishing by {-gap:,.0f}/s ({trend})"
         )
     return replace(judged, verdict=Verdict.STEADY, reason=f"the backlog holds at about {latest:,.0f} ({trend})")
+
+
+def _draining(judged: Judgement, latest: float, fall: float, reason: str) -> Judgement:
+    """Draining at `fall` messages per second: the time to empty is the backlog over it."""
+    return replace(judged, verdict=Verdict.DRAINING, drain_seconds=latest / fall, rise_began=None, reason=reason)
+
+
+def _significant_rate(judged: Judgement, recent: list[Point], slope: float) -> float:
+    """The slope (messages per second) beyond which the backlog rises or falls: a share of
+    what flows through the queue, or the series' own jitter over the span if that is larger.
+    Never a share of the backlog: how fast a queue may grow unnoticed must not scale with
+    how much it holds already."""
+    throughput = max(judged.publish_rate or 0.0, judged.consume_rate or 0.0)
+    start, end = recent[0][0], recent[-1][0]
+    seconds = (end - start).total_seconds() or 1.0
+    centre = _median([(t, value - slope * (t - start).total_seconds()) for t, value in recent])
+    residuals = [(t, abs(value - slope * (t - start).total_seconds() - centre)) for t, value in recent]
+    return max(SIGNIFICANT_SHARE * throughput, NOISE_FACTOR * _median(residuals) / seconds)
+
+
+def _rate_gap(readings: QueueReadings) -> float | None:
+    """Publishing minus consumption (per second, the mean over the last 5 minutes) when one
+    stays beyond the other by more than SIGNIFICANT_SHARE at every common point (at least 4);
+    None when they cross, or are not both known."""
+    published, consumed = readings.published, readings.consumed
+    if published.newest is None or consumed.newest is None:
+        return None
+    start = min(published.newest, consumed.newest) - timedelta(seconds=STALL_ACK_SECONDS)
+    pubs, acks = dict(since(published.points, start)), dict(since(consumed.points, start))
+    common = sorted(set(pubs) & set(acks))
+    if len(common) < 4:
+        return None
+    gaps = [(pubs[t] - acks[t], SIGNIFICANT_SHARE * max(pubs[t], acks[t])) for t in common]
+    if all(gap > margin for gap, margin in gaps) or all(gap < -margin for gap, margin in gaps):
+        return sum(gap for gap, _ in gaps) / len(gaps)
+    return None
 
 
 def _median(points: list[Point]) -> float:
@@ -269,7 +313,7 @@ def _median(points: list[Point]) -> float:
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
-def _stalled(readings: QueueReadings, recent: list[Point], threshold: float) -> str:
+def _stalled(readings: QueueReadings, recent: list[Point], floor: float) -> str:
     published, consumed = readings.published, readings.consumed
     if published.newest is not None and consumed.newest is not None:  # both known
         start = min(published.newest, consumed.newest) - timedelta(seconds=STALL_ACK_SECONDS)
@@ -289,7 +333,7 @@ def _stalled(readings: QueueReadings, recent: list[Point], threshold: float) -> 
         age_slope = theil_sen(window) if len(window) >= MIN_POINTS else None
         backlog_slope = theil_sen(flat_window) if len(flat_window) >= 2 else None
         if age_slope is not None and age_slope >= STALL_AGE_RATE and backlog_slope is not None:
-            flat = abs(backlog_slope * STALL_AGE_SECONDS) <= threshold
+            flat = abs(backlog_slope) <= floor
             if flat:
                 return (
                     f"the oldest message's age rises {age_slope:.1f} s/s for {format_duration(STALL_AGE_SECONDS)} "

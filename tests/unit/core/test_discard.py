@@ -14,6 +14,13 @@ def test_invalid_run_ids(run_id: str) -> None:
         validate_run_id(run_id)
 
 
+@pytest.mark.parametrize("placeholder", ["RUN_ID", "<id-for-run>", "id-for-run", "<RUN_ID>"])
+def test_the_docs_placeholders_are_not_run_ids(placeholder: str) -> None:
+    with pytest.raises(UsageError, match=r"is a placeholder.*copy it from the run's URL") as raised:
+        validate_run_id(placeholder)
+    assert "\n" not in str(raised.value)
+
+
 def test_valid_run_ids_and_refused_ones() -> None:
     for good in ("3x9k2m1p", "x" * 256, "run-1_A"):
         validate_run_id(good)
@@ -34,6 +41,8 @@ def test_discard_when_none_is_discarded() -> None:
     assert (change.key, change.before, change.after) == (DISCARD_KEY, None, "r1")
     assert change.expiry is not None and change.expiry.after == 1800
     assert "DROPPED" in plan.summary and "30m" in plan.summary
+    assert "lost for good" in plan.summary and "sent after the 30m are processed" in plan.summary
+    assert "then processed again" not in plan.summary  # the dropped updates never come back
     assert plan.to_json(False)["changes"][0]["ttl_seconds"] == {"before": None, "after": 1800}
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tests.support.points import NOW, flat, minutes, ramp
 from wbctl.core import queue
@@ -463,3 +465,57 @@ def test_an_unknown_queue_makes_both_its_checks_unknown() -> None:
     assert [f.check for f in report.findings] == list(queue.CHECK_IDS)
     assert [f.status for f in report.findings] == [Status.UNKNOWN, Status.UNKNOWN]
     assert all(f.remedy == "" and "no queue configured" in f.message for f in report.findings)
+
+
+# --- the verdict at any size (properties) ---------------------------------------------
+
+SIZES = st.floats(min_value=1, max_value=1e10)  # the backlog at the start of the series
+RATES = st.floats(min_value=1, max_value=1e5)  # messages per second published
+
+
+@settings(deadline=None)
+@given(start=SIZES, publish=RATES, share=st.floats(min_value=0.05, max_value=0.95))
+@example(start=5_400_000, publish=1000, share=0.25)  # the sandbox's story six hours in
+def test_a_backlog_rising_at_a_fixed_rate_is_growing_at_every_size(start: float, publish: float, share: float) -> None:
+    consume = publish * (1 - share)
+    rise = (publish - consume) * 60  # per minute: what the rates say the backlog gains
+    raw = readings(backlog=ramp(start, rise), age=flat(600), published=flat(publish), consumed=flat(consume))
+    judgement = judge(raw)
+    assert judgement.verdict is Verdict.GROWING, judgement.reason
+
+
+@settings(deadline=None)
+@given(start=SIZES, rise=st.floats(min_value=1, max_value=1e6))
+def test_a_rise_without_rates_is_growing_at_every_size(start: float, rise: float) -> None:
+    judgement = judge(readings(backlog=ramp(start, rise), age=flat(600)))
+    assert judgement.verdict is Verdict.GROWING, judgement.reason
+
+
+@settings(deadline=None)
+@given(size=SIZES, publish=RATES, share=st.floats(min_value=0.05, max_value=0.95))
+def test_a_backlog_falling_at_a_fixed_rate_is_draining_at_every_size(size: float, publish: float, share: float) -> None:
+    consume = publish * (1 + share)
+    fall = (consume - publish) * 60
+    start = size + fall * 21  # still above zero at the newest point
+    raw = readings(backlog=ramp(start, -fall), age=flat(600), published=flat(publish), consumed=flat(consume))
+    judgement = judge(raw)
+    assert judgement.verdict is Verdict.DRAINING, judgement.reason
+
+
+@settings(deadline=None)
+@given(size=SIZES, publish=RATES)
+def test_a_flat_backlog_beside_equal_rates_is_steady_at_every_size(size: float, publish: float) -> None:
+    raw = readings(backlog=flat(size), age=flat(600), published=flat(publish), consumed=flat(publish))
+    assert judge(raw).verdict is Verdict.STEADY
+
+
+@settings(deadline=None)
+@given(size=SIZES, publish=RATES, share=st.floats(min_value=0.05, max_value=0.95))
+def test_consumption_persistently_under_publishing_is_growth_whatever_the_backlog(
+    size: float, publish: float, share: float
+) -> None:
+    # the backlog gauge lags or is flat (a coarse gauge): the rates alone say it grows
+    raw = readings(backlog=flat(size), age=flat(600), published=flat(publish), consumed=flat(publish * (1 - share)))
+    judgement = judge(raw)
+    assert judgement.verdict is Verdict.GROWING, judgement.reason
+    assert "consum" in judgement.reason

@@ -15,6 +15,7 @@ from `wbctl.core.runbook`, which re-exports what they need.
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Status
@@ -82,21 +83,38 @@ def _backlog_step(judgement: Judgement, address: QueueAddress) -> Step:
 # --- the whole ------------------------------------------------------------------------
 
 
+def _drains_by(judgement: Judgement, now: datetime) -> datetime | None:
+    """When a draining backlog will be empty, if it drains before any data is lost (else None:
+    draining too slowly is a reason to act, not to wait)."""
+    if judgement.verdict is not Verdict.DRAINING or judgement.drain_seconds is None:
+        return None
+    if judgement.loss is not None and judgement.loss.projected:
+        return None
+    return now + timedelta(seconds=judgement.drain_seconds)
+
+
 def diagnose(ev: Evidence) -> Diagnosis:
     judgement = ev.judgement
     verdict = judgement.verdict
     # what the steps may propose: capacity while the queue does not clear (or cannot be judged:
     # the evidence of a step alone may still ask for it); nothing on none or a stall
     wanted = judgement.needs_capacity or verdict is Verdict.UNKNOWN
+    drains_by = _drains_by(judgement, ev.now)
     first = _backlog_step(judgement, ev.address)
-    second = bigtable_step(ev.bigtable, ev.now, wanted and verdict is not Verdict.STALLED, ev.invocation)
-    third = updater_step(ev, second, wanted and verdict is not Verdict.STALLED)
+    second = bigtable_step(ev.bigtable, ev.now, wanted and verdict is not Verdict.STALLED, ev.invocation, drains_by)
+    third = updater_step(ev, second, wanted and verdict is not Verdict.STALLED, drains_by)
     fourth = noisy_run_step(ev, wanted or verdict is Verdict.STALLED)  # a discard also frees a stalled run's key
     steps = (first, second, third, fourth)
+    waiting = next((s for s in (second, third) if s.wait_until is not None), None)
+    loss = judgement.loss is not None and judgement.loss.projected
     if verdict is Verdict.NONE:
         next_action = ""
     elif verdict is Verdict.STALLED:  # the logs first: a discard drops data, and capacity will not help
         next_action = third.next
+    elif waiting is not None and not loss and not (second.proposals or third.proposals):
+        # a fix taking effect, or a backlog draining in time: the next thing to do is to wait,
+        # not the next remedy down the list (that would chase the fix, reading by reading)
+        next_action = waiting.next
     elif verdict is Verdict.UNKNOWN:  # only what the evidence that was read asks for
         next_action = next((step.next for step in steps[1:] if step.proposals), "")
     else:

@@ -70,6 +70,7 @@ class Step:
     next: str = ""  # the command (or instruction) to act on this step
     proposals: tuple[Proposal, ...] = ()  # the changes `next` makes, as data
     fixable: bool = False  # --fix applies these proposals (never a discard)
+    wait_until: datetime | None = None  # the step says wait (a fix takes effect, the backlog drains): until then
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ lines, the next action as a pasteable command, and the changes it proposes as re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from wbctl.core import bigtable, scaling
@@ -46,7 +47,28 @@ def _last_node_change(evidence: BigtableEvidence, cluster: ClusterState) -> tupl
     return last
 
 
-_ClusterResult = tuple[Status, str, list[str], Proposal | None, str]  # (status, summary, evidence, proposal, next)
+@dataclass(frozen=True)
+class _ClusterResult:
+    """One cluster's part of step 2."""
+
+    status: Status
+    summary: str
+    lines: list[str]
+    proposal: Proposal | None
+    next: str
+    wait_until: datetime | None = None
+
+
+def wait_text(until: datetime) -> str:
+    """A step's `next` while it waits: an instruction, not a command."""
+    return f"wait until {clock(until)}, then run this again"
+
+
+def _warm_until(change: tuple[datetime, int, int] | None, now: datetime) -> datetime | None:
+    """When nodes added in the last 20 minutes help (Bigtable: up to 20 minutes under load)."""
+    if change is not None and change[2] > change[1] and now - change[0] < BIGTABLE_HORIZON:
+        return change[0] + BIGTABLE_HORIZON
+    return None
 
 
 def _cluster_lines(
@@ -63,7 +85,9 @@ def _cluster_lines(
     return lines
 
 
-def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool) -> _ClusterResult:
+def _cluster_step(
+    evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool, drains_by: datetime | None
+) -> _ClusterResult:
     """(status, summary, evidence, proposal, next) for one cluster."""
     scaling_config = cluster.autoscaling
     target = scaling_config.cpu_target if scaling_config else 70
@@ -73,7 +97,7 @@ def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: dateti
     lines = _cluster_lines(cluster, target, change, hottest)
     if scaling_config is None:
         proposal = bigtable.raised_limits(cluster) if wanted else None
-        return (
+        return _ClusterResult(
             Status.FAIL,
             f"{cluster.cluster_id}: autoscaling is off ({cluster.serve_nodes} fixed nodes): turn it on",
             lines,
@@ -82,7 +106,7 @@ def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: dateti
         )
     if cpu is None or cpu.latest is None:
         reason = evidence.cpu.reason or f"no CPU data for {cluster.cluster_id}"
-        return Status.UNKNOWN, f"{cluster.cluster_id}: CPU unknown ({reason})", lines, None, ""
+        return _ClusterResult(Status.UNKNOWN, f"{cluster.cluster_id}: CPU unknown ({reason})", lines, None, "")
     lines.append(f"CPU {cpu.latest:.0%} (target {target}%), peak {cpu.peak or 0:.0%} in the window")
     over = cpu.latest * 100 > target
     if not over:
@@ -90,8 +114,10 @@ def _cluster_step(evidence: BigtableEvidence, cluster: ClusterState, now: dateti
             lines.append(
                 "one node runs hot while the cluster does not: a hotspot (one key range, maybe one run: step 4)"
             )
-        return Status.OK, f"{cluster.cluster_id}: CPU {cpu.latest:.0%} under the {target}% target", lines, None, ""
-    return _cluster_over_target(cluster, scaling_config, cpu, change, now, wanted, lines)
+        return _ClusterResult(
+            Status.OK, f"{cluster.cluster_id}: CPU {cpu.latest:.0%} under the {target}% target", lines, None, ""
+        )
+    return _cluster_over_target(cluster, scaling_config, cpu, change, now, wanted, lines, drains_by)
 
 
 def _cluster_over_target(
@@ -102,13 +128,38 @@ def _cluster_over_target(
     now: datetime,
     wanted: bool,
     lines: list[str],
+    drains_by: datetime | None = None,
 ) -> _ClusterResult:
-    """A cluster over its CPU target: at its maximum, scaling, not scaling, or due to scale."""
+    """A cluster over its CPU target: warming up, at its maximum, scaling, not scaling, or due
+    to scale. Nodes added in the last 20 minutes, or a backlog that drains in time, mean wait:
+    a raise proposed then would chase a fix that has not taken effect yet."""
     target, latest = config.cpu_target, cpu.latest
     assert latest is not None  # the caller judged it
+    warm = _warm_until(change, now)
+    if warm is not None and change is not None:
+        at_max = f", at its maximum of {config.max_nodes}" if cluster.serve_nodes >= config.max_nodes else ""
+        return _ClusterResult(
+            Status.WARN,
+            f"{cluster.cluster_id}: scaling under way (nodes {change[1]} -> {change[2]} at {clock(change[0])}{at_max}); "
+            f"new nodes warm up and help only after up to 20 minutes: wait until {clock(warm)} and watch",
+            lines,
+            None,
+            wait_text(warm),
+            warm,
+        )
+    if drains_by is not None:
+        return _ClusterResult(
+            Status.WARN,
+            f"{cluster.cluster_id}: CPU {latest:.0%} over the {target}% target, but the backlog drains in time "
+            f"(empty by {clock(drains_by)}): wait until {clock(drains_by)}; raise nothing while it drains",
+            lines,
+            None,
+            wait_text(drains_by),
+            drains_by,
+        )
     if cluster.serve_nodes >= config.max_nodes:
         proposal = bigtable.raised_limits(cluster) if wanted else None
-        return (
+        return _ClusterResult(
             Status.FAIL if wanted else Status.WARN,
             f"{cluster.cluster_id}: at its autoscaling maximum of {config.max_nodes} nodes "
             f"with CPU {latest:.0%} over the {target}% target: raise the maximum",
@@ -116,20 +167,10 @@ def _cluster_over_target(
             proposal,
             "",
         )
-    if change is not None and change[2] > change[1] and now - change[0] < BIGTABLE_HORIZON:
-        until = change[0] + BIGTABLE_HORIZON
-        return (
-            Status.WARN,
-            f"{cluster.cluster_id}: scaling under way (nodes added at {clock(change[0])}); new nodes "
-            f"help only after up to 20 minutes: wait until {clock(until)} and watch",
-            lines,
-            None,
-            f"wait until {clock(until)}, then run this again",
-        )
     recent_over = since(cpu.points, now - NOT_ACTING_AFTER)
     acting = change is not None and now - change[0] < NOT_ACTING_AFTER
     if len(recent_over) >= 5 and all(v * 100 > target for _, v in recent_over) and not acting:
-        return (
+        return _ClusterResult(
             Status.FAIL,
             f"{cluster.cluster_id}: CPU over target for 10 minutes below its maximum and no node added: "
             "the autoscaler is not acting (quota?)",
@@ -139,29 +180,37 @@ def _cluster_over_target(
             "autoscaling events",
         )
     until = now + BIGTABLE_HORIZON
-    return (
+    return _ClusterResult(
         Status.WARN,
         f"{cluster.cluster_id}: CPU over target below its maximum: scaling is due; wait until {clock(until)} and watch",
         lines,
         None,
-        f"wait until {clock(until)}, then run this again",
+        wait_text(until),
+        until,
     )
 
 
-def bigtable_step(evidence: BigtableEvidence, now: datetime, wanted: bool, invocation: str) -> Step:
+def bigtable_step(
+    evidence: BigtableEvidence, now: datetime, wanted: bool, invocation: str, drains_by: datetime | None = None
+) -> Step:
+    """Step 2. `drains_by`: when a backlog that drains in time will be empty (then wait)."""
     admin = evidence.admin
     if not admin.known or admin.value is None:
         return Step(2, "bigtable", Status.UNKNOWN, f"Bigtable unknown: {admin.reason}")
-    results = [_cluster_step(evidence, cluster, now, wanted) for cluster in admin.value.clusters]
+    results = [_cluster_step(evidence, cluster, now, wanted, drains_by) for cluster in admin.value.clusters]
     if not results:
         return Step(2, "bigtable", Status.UNKNOWN, f"{admin.value.target()} has no clusters")
     order = (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.OK)
-    status = min((r[0] for r in results), key=order.index)
-    proposals = tuple(r[3] for r in results if r[3] is not None)
-    lines = tuple(line for r in results for line in r[2])
-    summary = "; ".join(r[1] for r in results)
-    next_step = "; ".join(command(p, invocation) for p in proposals) or next((r[4] for r in results if r[4]), "")
-    return Step(2, "bigtable", status, summary, lines, next_step, proposals, fixable=True)
+    status = min((r.status for r in results), key=order.index)
+    proposals = tuple(r.proposal for r in results if r.proposal is not None)
+    lines = tuple(line for r in results for line in r.lines)
+    summary = "; ".join(r.summary for r in results)
+    next_step = "; ".join(command(p, invocation) for p in proposals) or next((r.next for r in results if r.next), "")
+    # every cluster waited for: the step waits until the last of them (none while one proposes a change)
+    wait_until = None if proposals else max((r.wait_until for r in results if r.wait_until), default=None)
+    if wait_until is not None:
+        next_step = wait_text(wait_until)
+    return Step(2, "bigtable", status, summary, lines, next_step, proposals, fixable=True, wait_until=wait_until)
 
 
 def _cpu_under_target(evidence: BigtableEvidence) -> bool:
@@ -300,12 +349,18 @@ def _consumers_will_not_help(ev: Evidence, bigtable_step: Step, ready: int, line
             tuple(lines),
         )
     if not (_cpu_under_target(ev.bigtable) or bigtable_step.proposals):
+        summary = "more consumers would only load Bigtable further (its CPU is over target or unknown): Bigtable first"
+        until = bigtable_step.wait_until
+        if until is None:
+            return Step(3, _UPDATER_STEP, Status.WARN, summary, tuple(lines))
         return Step(
             3,
             _UPDATER_STEP,
             Status.WARN,
-            "more consumers would only load Bigtable further (its CPU is over target or unknown): Bigtable first",
+            f"{summary}; wait until {clock(until)} (step 2)",
             tuple(lines),
+            wait_text(until),
+            wait_until=until,
         )
     return None
 
@@ -358,8 +413,9 @@ def _capacity_step(ev: Evidence, view: ServiceView, workload: Workload, lines: l
     )
 
 
-def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
-    """Step 3: the updater's pods and autoscaling, and the autoscaling it needs when capacity is wanted."""
+def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool, drains_by: datetime | None = None) -> Step:
+    """Step 3: the updater's pods and autoscaling, and the autoscaling it needs when capacity is wanted.
+    `drains_by`: when a backlog that drains in time will be empty (then wait, and raise nothing)."""
     kube = ev.kube
     if not kube.known or kube.value is None:
         return Step(3, _UPDATER_STEP, Status.UNKNOWN, f"the updater is unknown: {kube.reason}")
@@ -379,6 +435,17 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool) -> Step:
     if problems:
         return _unhealthy_updater(ev, view, lines, problems)
     ready = len(view.ready_pods)
+    if not wanted and drains_by is not None:
+        return Step(
+            3,
+            _UPDATER_STEP,
+            Status.OK,
+            f"{ready} ready consumers; the backlog drains in time (empty by {clock(drains_by)}): "
+            f"wait until {clock(drains_by)}, no more replicas while it drains",
+            tuple(lines),
+            wait_text(drains_by),
+            wait_until=drains_by,
+        )
     if not wanted:
         return Step(3, _UPDATER_STEP, Status.OK, f"{ready} ready consumers", tuple(lines))
     blocked = _consumers_will_not_help(ev, bigtable_step, ready, lines)

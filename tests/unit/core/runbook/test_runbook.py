@@ -807,3 +807,31 @@ def test_headline_unknown_says_why() -> None:
     diagnosis = diagnose(evidence(UNKNOWN))
     assert "UNKNOWN" in diagnosis.headline.upper()
     assert "permission denied" in diagnosis.headline
+
+
+# --- after a fix: wait, do not chase it -------------------------------------------------
+
+WARMING = bt(nodes=10, autoscaling=Autoscaling(3, 10, 70), cpu=OVER, node_counts=flat(3, 12) + flat(10, 9))
+
+
+@pytest.mark.parametrize("judgement", [GROWING, STEADY], ids=["growing", "steady"])
+def test_at_its_maximum_while_new_nodes_warm_up_every_step_waits_and_none_raises(judgement: Judgement) -> None:
+    # nodes 3 -> 10 at 11:52: the new maximum reached, its nodes help only from 12:12
+    diagnosis = diagnose(evidence(judgement, bigtable_evidence=WARMING, kube_observed=AT_MAX, loads=DOMINANT))
+    second, third = step(diagnosis, 2), step(diagnosis, 3)
+    assert second.status is Status.WARN and second.proposals == (), second.summary
+    assert "warm up" in second.summary and "12:12" in second.next
+    assert third.proposals == () and "12:12" in third.next, third.summary
+    assert diagnosis.fixes == ()
+    assert diagnosis.next == "wait until 12:12 UTC, then run this again"  # not the discard, not a raise
+    assert "next: wait until 12:12 UTC" in diagnosis.headline
+
+
+def test_while_the_backlog_drains_in_time_the_steps_wait_until_it_is_empty() -> None:
+    # 20,000 left, falling 1,000 a minute: empty at 12:10, long before any retention
+    diagnosis = diagnose(evidence(DRAINING, bigtable_evidence=BT_AT_MAX, kube_observed=AT_MAX, loads=DOMINANT))
+    for number in (2, 3):
+        found = step(diagnosis, number)
+        assert found.proposals == () and "12:10" in found.summary, found.summary
+        assert "raise" not in found.next
+    assert "12:10" in diagnosis.next and diagnosis.fixes == ()
