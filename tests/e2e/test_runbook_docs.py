@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,21 @@ def test_rich_markdown_loads_only_to_render_a_runbook_on_a_terminal(isolated_env
         "main(['runbook', 'show', 'noisy-run'], Environment(stdout=io.StringIO(), stdout_isatty=True))"
     )
     assert "rich.markdown" in _imported_modules(code)  # the counter-check
+
+
+def _by_hand_steps(text: str) -> list[tuple[int, str]]:
+    section = text.split("## The same, by hand", 1)[1].split("\n## ", 1)[0]
+    return [(int(number), title) for number, title in re.findall(r"^(\d+)\. \*\*(.+?)\*\*", section, re.M)]
+
+
+def test_the_by_hand_steps_are_numbered_as_the_command_numbers_them(wbctl) -> None:
+    """An operator told "step 3" by the command finds step 3 in the file: the same four steps,
+    stalled a part of the updater's step (where the command judges it), watching no step."""
+    text = (RUNBOOKS / "queue-backlog.md").read_text()
+    document = wbctl("--sandbox", "runbook", "queue-backlog", "-o", "json").json()
+    cli = [(step["step"], step["name"]) for step in document["steps"]]
+    assert [number for number, _ in _by_hand_steps(text)] == [number for number, _ in cli]
+    for (number, title), (_, name) in zip(_by_hand_steps(text), cli):
+        assert name.split()[-1].lower() in title.lower(), (number, title, name)
+    referenced = {int(n) for n in re.findall(r"\bsteps? (\d)(?: and (\d))?", text) for n in n if n}
+    assert referenced <= {number for number, _ in cli}
