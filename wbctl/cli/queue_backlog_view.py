@@ -22,12 +22,15 @@ from wbctl.output import Terminal
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 32
+ZERO_BASED = frozenset({"count", "age", "rate", "ratio"})  # kinds drawn from zero: none of them goes below it
 _STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.UNKNOWN: "magenta"}
 
 
-def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
+def sparkline(values: Sequence[float], width: int = SPARK_WIDTH, floor: float | None = None) -> str:
     """Values as block characters, lowest to highest, in at most `width` cells (means of
-    equal slices when there are more values than cells)."""
+    equal slices when there are more values than cells). With a `floor` (0 for a quantity
+    that starts at zero) the lowest bar is the floor, not the lowest value: CPU between 67 %
+    and 90 % drawn from its own low would fall to the bottom and read as a crash."""
     if not values:
         return ""
     if len(values) > width:
@@ -37,7 +40,8 @@ def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
             for i in range(width)
             if (chunk := values[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
         ]
-    low, high = min(values), max(values)
+    high = max(values)
+    low = min(values) if floor is None else min(floor, *values)
     if high - low <= 0:
         return BARS[0] * len(values)
     return "".join(BARS[min(len(BARS) - 1, int((v - low) / (high - low) * (len(BARS) - 1) + 0.5))] for v in values)
@@ -123,14 +127,17 @@ def series_views(
     return views
 
 
-def _window_cell(view: dict[str, Any], terminal: bool) -> str:
+def window_cell(view: dict[str, Any], terminal: bool) -> str:
+    """A series over the window: on a terminal a sparkline labelled with its low and high (a
+    bare line has no scale), off one the numbers."""
     points: list[Point] = view["points"]
     if not points:
         return "unknown" if view["reason"] else "-"  # the reasons are the steps' evidence, once each
     values = [value for _, value in points]
-    if terminal:
-        return sparkline(values)
     kind = view["kind"]
+    if terminal:
+        line = sparkline(values, floor=0.0 if kind in ZERO_BASED else None)
+        return f"{line} {_fmt(min(values), kind)}-{_fmt(max(values), kind)}"
     return f"{_fmt(values[0], kind)} -> {_fmt(values[-1], kind)} (low {_fmt(min(values), kind)}, high {_fmt(max(values), kind)})"
 
 
@@ -150,7 +157,7 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
         since = ""
         if view["name"] == "backlog" and judgement.rise_began is not None and judgement.verdict is Verdict.GROWING:
             since = f"rising since {_clock(judgement.rise_began)}"
-        rows.append((view["label"], latest or "-", _window_cell(view, terminal), _clock(view["newest"]), since))
+        rows.append((view["label"], latest or "-", window_cell(view, terminal), _clock(view["newest"]), since))
     term.table(("signal", "now", f"last {window}", "newest (UTC)", ""), rows, wrap=("",))
     for step in diagnosis.steps:
         term.line("")
