@@ -158,7 +158,7 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
         if view["name"] == "backlog" and judgement.rise_began is not None and judgement.verdict is Verdict.GROWING:
             since = f"rising since {_clock(judgement.rise_began)}"
         rows.append((view["label"], latest or "-", window_cell(view, terminal), _clock(view["newest"]), since))
-    term.table(("signal", "now", f"last {window}", "newest (UTC)", ""), rows, wrap=("",))
+    _signals(term, rows, window)
     for step in diagnosis.steps:
         term.line("")
         term.line(f"{step.number}. {step.name}: {step.status.value.upper()} - {step.summary}", _STYLE[step.status])
@@ -175,6 +175,20 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
         )
         for record in diagnosis.changes:
             term.line(f"     {record.time:%H:%M} {record.user}: {record.command} ({record.result})")
+
+
+def _signals(term: Terminal, rows: list[tuple[str, str, str, str, str]], window: str) -> None:
+    """The signals as a table when its columns fit the width; narrower, one signal a line
+    (wrapped by the width rule): a table broken cell by cell can no longer be read down."""
+    columns = ("signal", "now", f"last {window}", "newest (UTC)")
+    natural = sum(max(len(column), *(len(row[i]) for row in rows)) + 2 for i, column in enumerate(columns)) - 2
+    if natural <= term.width:
+        term.table((*columns, ""), rows, wrap=("",))
+        return
+    for label, now, series, newest, since in rows:
+        tail = f"; {since}" if since else ""
+        at = f" (newest {newest})" if newest != "-" else ""
+        term.line(f"{label}: {now}{at}; last {window} {series}{tail}")
 
 
 def outcome_line(outcome: Outcome) -> str:
