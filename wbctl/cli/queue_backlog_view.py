@@ -143,14 +143,28 @@ def window_cell(view: dict[str, Any], terminal: bool) -> str:
 
 def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *, window: str, moved: str = "") -> None:
     """The table form (stdout): headline, series, steps, the changes made in the window."""
+    render_headline(term, diagnosis, moved)
+    term.line("")
+    render_signals(term, diagnosis, views, window)
+    render_steps(term, diagnosis)
+
+
+def headline_style(diagnosis: Diagnosis) -> str:
     judgement = diagnosis.judgement
     loss = judgement.loss is not None and judgement.loss.projected
-    bad = judgement.verdict not in (Verdict.NONE,) or loss
-    term.line(diagnosis.headline, "bold red" if bad else "bold green")
+    return "bold red" if judgement.verdict is not Verdict.NONE or loss else "bold green"
+
+
+def render_headline(term: Terminal, diagnosis: Diagnosis, moved: str = "", headline: str = "") -> None:
+    term.line(headline or diagnosis.headline, headline_style(diagnosis))
     if moved:
         term.line(moved)
-    term.line("")
-    terminal = term.out.is_terminal
+
+
+def signal_rows(
+    diagnosis: Diagnosis, views: list[dict[str, Any]], terminal: bool
+) -> list[tuple[str, str, str, str, str]]:
+    judgement = diagnosis.judgement
     rows = []
     for view in views:
         latest = view["latest"] if view["kind"] == "text" else _fmt(view["latest"], view["kind"])
@@ -158,7 +172,22 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
         if view["name"] == "backlog" and judgement.rise_began is not None and judgement.verdict is Verdict.GROWING:
             since = f"rising since {_clock(judgement.rise_began)}"
         rows.append((view["label"], latest or "-", window_cell(view, terminal), _clock(view["newest"]), since))
-    _signals(term, rows, window)
+    return rows
+
+
+def signals_fit(rows: list[tuple[str, str, str, str, str]], window: str, width: int) -> bool:
+    """Whether the signals' table fits `width` with its columns aligned."""
+    columns = ("signal", "now", f"last {window}", "newest (UTC)")
+    natural = sum(max(len(column), *(len(row[i]) for row in rows)) + 2 for i, column in enumerate(columns)) - 2
+    return natural <= width
+
+
+def render_signals(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], window: str) -> None:
+    _signals(term, signal_rows(diagnosis, views, term.out.is_terminal), window)
+
+
+def render_steps(term: Terminal, diagnosis: Diagnosis) -> None:
+    """Each step with its evidence and next command, then the changes made in the window."""
     for step in diagnosis.steps:
         term.line("")
         term.line(f"{step.number}. {step.name}: {step.status.value.upper()} - {step.summary}", _STYLE[step.status])
@@ -177,13 +206,15 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
             term.line(f"     {record.time:%H:%M} {record.user}: {record.command} ({record.result})")
 
 
+def step_style(status: Status) -> str:
+    return _STYLE[status]
+
+
 def _signals(term: Terminal, rows: list[tuple[str, str, str, str, str]], window: str) -> None:
     """The signals as a table when its columns fit the width; narrower, one signal a line
     (wrapped by the width rule): a table broken cell by cell can no longer be read down."""
-    columns = ("signal", "now", f"last {window}", "newest (UTC)")
-    natural = sum(max(len(column), *(len(row[i]) for row in rows)) + 2 for i, column in enumerate(columns)) - 2
-    if natural <= term.width:
-        term.table((*columns, ""), rows, wrap=("",))
+    if signals_fit(rows, window, term.width):
+        term.table(("signal", "now", f"last {window}", "newest (UTC)", ""), rows, wrap=("",))
         return
     for label, now, series, newest, since in rows:
         tail = f"; {since}" if since else ""
