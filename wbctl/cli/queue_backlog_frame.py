@@ -69,9 +69,13 @@ def frame(session: Session, look: Round, window: str, moved: str, pause: int) ->
             f" again every {format_duration(pause)}; Ctrl-C to stop"
         )
 
+    def signals(t: Terminal) -> None:
+        t.line("")
+        render_signals(t, diagnosis, views, window)
+
     sections = [_drawn(session, width, essentials)]
     if signals_fit(signal_rows(diagnosis, views, True), window, width):
-        sections.append(_drawn(session, width, lambda t: (t.line(""), render_signals(t, diagnosis, views, window))))
+        sections.append(_drawn(session, width, signals))
     sections.append(_drawn(session, width, lambda t: render_steps(t, diagnosis)))
     shown: list[str] = []
     used = 0
@@ -91,7 +95,7 @@ def _rows(drawn: str, term: Terminal, width: int) -> int:
     return sum(max(1, len(Text.from_ansi(line).wrap(term.out, width))) for line in drawn.rstrip("\n").split("\n"))
 
 
-def _drawn(session: Session, width: int, draw: Callable[[Terminal], Any]) -> str:
+def _drawn(session: Session, width: int, draw: Callable[[Terminal], None]) -> str:
     """What `draw` writes, drawn into a buffer as the terminal would show it: its width, its
     colours, the width rule applied (COLUMNS is the width there)."""
     buffer = io.StringIO()
