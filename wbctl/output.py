@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wbctl.core.durations import format_duration
@@ -165,6 +167,39 @@ class Terminal:
         )
 
         self.out.print(Markdown(self.redact(text), hyperlinks=False))  # links print as "text (url)"
+
+    @contextlib.contextmanager
+    def paged(self, enabled: bool = True) -> Iterator[None]:
+        """What stdout receives inside goes through a pager, as git's output does: `$PAGER`
+        (empty: none), else `less -R`; only on a real terminal (a pipe, a file, -o json: the
+        text as it stands) and never with `enabled` false (`--no-pager`)."""
+        command = self._pager() if enabled else None
+        if command is None:
+            yield
+            return
+        with self.out.capture() as captured:
+            yield
+        text = captured.get()
+        environ = dict(self.env.environ)
+        environ.setdefault("LESS", "FRX")  # git's: quit when it fits one screen, colours, no screen clearing
+        try:
+            subprocess.run(command, shell=True, input=text, text=True, env=environ, check=False)
+        except OSError:  # a pager that cannot start: the text as it would have been printed
+            self.env.stdout.write(text)
+            self.env.stdout.flush()
+
+    def _pager(self) -> str | None:
+        if self.json_mode or not self.env.stdout_isatty:
+            return None
+        try:
+            if not os.isatty(self.env.stdout.fileno()):
+                return None
+        except (AttributeError, OSError, ValueError):  # a string buffer: no terminal to page on
+            return None
+        pager = self.env.environ.get("PAGER")
+        if pager is not None:
+            return pager.strip() or None
+        return "less -R" if shutil.which("less", path=self.env.environ.get("PATH")) else None
 
     def table(
         self,
