@@ -73,7 +73,8 @@ class Terminal:
         """One logical line, redacted, then wrapped by the width rule (wbctl/wrapping.py):
         between words, a hanging indent, a command never broken."""
         clean = self.redact(text)
-        pieces = wrap_text(clean, console.width) if self._wraps(console) else [clean]
+        # a text of several lines is preformatted (YAML, a rule file): printed as it stands
+        pieces = wrap_text(clean, console.width) if self._wraps(console) and "\n" not in clean else [clean]
         for piece in pieces:
             console.print(self._plain(piece, style), soft_wrap=True)
 

@@ -118,3 +118,10 @@ def test_a_stacked_table_row_wider_than_columns_breaks_between_its_cells() -> No
     assert all(len(line) <= 60 for line in out.splitlines()), out
     for cell in ("5/5 ready (now; no history)", "0 -> 449,400 (low 0, high 449,400)", "updater replicas"):
         assert any(cell in line for line in out.splitlines()), out
+
+
+def test_a_preformatted_block_is_never_wrapped() -> None:
+    env = make_env(COLUMNS="40")
+    block = "# a comment line in a rule file that is much longer than forty columns\ngroups: []"
+    Terminal(env).line(block)
+    assert env.stdout.getvalue() == block + "\n"
