@@ -2,7 +2,8 @@
 words with a hanging indent, and never inside a command.
 
 A command an operator will paste (`wbctl bigtable autoscale --min 3 ...`, `kubectl -n NS logs
-POD`) is one unit: broken over two lines it pastes as two commands. A unit longer than the
+POD`, `gcloud sql instances patch I --database-flags=a=1,b=2`) is one unit: broken over two
+lines it pastes as two commands. A unit longer than the
 width (a command, one long word) stands on a line of its own, unindented, so that the only
 break in it is the terminal's own. Pure: no Rich, no I/O.
 """
@@ -16,11 +17,9 @@ HANG = 4  # continuation lines are indented this much past the line's own indent
 # wbctl's command groups (wbctl/cli/__init__.py's GROUPS; a test keeps them equal): "wbctl
 # will not guess" is prose, "wbctl run discard ..." a command
 WBCTL_WORDS = "alerts|bigtable|check|completion|config|deploy|mysql|parquet|redis|run|runbook|sandbox|services|version"
-_BARE = (
-    rf"(?:wbctl(?:\s+--?[a-z][\w-]*(?:[= ][^\s;,()'`-]\S*)?)*\s+(?:{WBCTL_WORDS})\b|kubectl\s+(?:-|[a-z]))[^;,()'`]*"
-)
+_BARE = rf"(?:wbctl(?:\s+--?[a-z][\w-]*(?:[= ][^\s;,()'`-]\S*)?)*\s+(?:{WBCTL_WORDS})\b|(?:kubectl|gcloud|helm)\s+(?:-|[a-z]))(?:[^;,()'`]|,(?=\S))*"
 # a quoted command runs to its closing quote, a bare one to the end of its clause
-COMMAND = re.compile(rf"(['`])(?:wbctl|kubectl)\s[^'`]*\1|(?<![\w'`/-]){_BARE}")
+COMMAND = re.compile(rf"(['`])(?:wbctl|kubectl|gcloud|helm)\s[^'`]*\1|(?<![\w'`/-]){_BARE}")
 
 
 def units(text: str) -> list[tuple[str, str]]:

@@ -79,3 +79,9 @@ def test_no_line_is_wider_than_the_width_unless_it_is_one_unit_and_no_command_is
 def test_a_command_with_global_options_and_their_values_is_one_unit() -> None:
     text = "next: wbctl --sandbox --scenario queue-backlog bigtable autoscale --min 3 --cluster c1"
     assert [unit for _, unit in units(text)] == ["next:", text.removeprefix("next: ")]
+
+
+def test_a_gcloud_command_with_commas_in_its_flags_is_one_unit() -> None:
+    command = "gcloud sql instances patch INSTANCE --database-flags=sync_binlog=1,max_connections=1000"
+    assert wrap(command, 40) == [command]
+    assert [unit for _, unit in units(f"run {command}, then wait")] == ["run", command + ",", "then", "wait"]
