@@ -10,13 +10,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Finding, Plan, Report, Status
 from wbctl.environment import Environment
 from wbctl.redact import Redactor
+from wbctl.wrapping import HANG, cell_lines
+from wbctl.wrapping import wrap as wrap_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -56,6 +60,24 @@ class Terminal:
             size = 0
         return size if MIN_WIDTH <= size <= MAX_WIDTH else 80
 
+    def _columns_set(self) -> bool:
+        columns = self.env.environ.get("COLUMNS", "").strip()
+        return columns.isascii() and columns.isdigit() and MIN_WIDTH <= int(columns) <= MAX_WIDTH
+
+    def _wraps(self, console: Console) -> bool:
+        """Lines wrap to the width when there is one: a terminal's, or COLUMNS (set, it is the
+        width, in a pipe too). A pipe without COLUMNS keeps each line whole, for grep and awk."""
+        return console.is_terminal or self._columns_set()
+
+    def _say(self, console: Console, text: str, style: str | None = None) -> None:
+        """One logical line, redacted, then wrapped by the width rule (wbctl/wrapping.py):
+        between words, a hanging indent, a command never broken."""
+        clean = self.redact(text)
+        # a text of several lines is preformatted (YAML, a rule file): printed as it stands
+        pieces = wrap_text(clean, console.width) if self._wraps(console) and "\n" not in clean else [clean]
+        for piece in pieces:
+            console.print(self._plain(piece, style), soft_wrap=True)
+
     def _console(self, stream: Any, isatty: bool) -> Console:
         from rich.console import Console
 
@@ -86,10 +108,10 @@ class Terminal:
     # --- messages (stderr) ------------------------------------------------------------
 
     def info(self, message: str) -> None:
-        self.err.print(self._text(message))
+        self._say(self.err, message)
 
     def warn(self, message: str) -> None:
-        self.err.print(self._text(f"warning: {message}", "yellow"))
+        self._say(self.err, f"warning: {message}", "yellow")
 
     def error(self, message: str) -> None:
         # one line, whatever the backend put in the message
@@ -128,7 +150,12 @@ class Terminal:
         self.env.stdout.flush()
 
     def line(self, text: str, style: str | None = None) -> None:
-        self.out.print(self._text(text, style), soft_wrap=True)
+        self._say(self.out, text, style)
+
+    @property
+    def width(self) -> int:
+        """The width stdout's lines are drawn to (a frame cuts its summaries to it)."""
+        return self.out.width
 
     def markdown(self, text: str) -> None:
         """Markdown to stdout: rendered by Rich on a terminal, the text unchanged otherwise (pipes, files)."""
@@ -141,6 +168,39 @@ class Terminal:
         )
 
         self.out.print(Markdown(self.redact(text), hyperlinks=False))  # links print as "text (url)"
+
+    @contextlib.contextmanager
+    def paged(self, enabled: bool = True) -> Iterator[None]:
+        """What stdout receives inside goes through a pager, as git's output does: `$PAGER`
+        (empty: none), else `less -R`; only on a real terminal (a pipe, a file, -o json: the
+        text as it stands) and never with `enabled` false (`--no-pager`)."""
+        command = self._pager() if enabled else None
+        if command is None:
+            yield
+            return
+        with self.out.capture() as captured:
+            yield
+        text = captured.get()
+        environ = dict(self.env.environ)
+        environ.setdefault("LESS", "FRX")  # git's: quit when it fits one screen, colours, no screen clearing
+        try:
+            subprocess.run(command, shell=True, input=text, text=True, env=environ, check=False)
+        except OSError:  # a pager that cannot start: the text as it would have been printed
+            self.env.stdout.write(text)
+            self.env.stdout.flush()
+
+    def _pager(self) -> str | None:
+        if self.json_mode or not self.env.stdout_isatty:
+            return None
+        try:
+            if not os.isatty(self.env.stdout.fileno()):
+                return None
+        except (AttributeError, OSError, ValueError):  # a string buffer: no terminal to page on
+            return None
+        pager = self.env.environ.get("PAGER")
+        if pager is not None:
+            return pager.strip() or None
+        return "less -R" if shutil.which("less", path=self.env.environ.get("PATH")) else None
 
     def table(
         self,
@@ -196,7 +256,6 @@ class Terminal:
         wrap: Sequence[str],
         to_stderr: bool,
     ) -> None:
-        from rich.padding import Padding
         from rich.text import Text
 
         ids = [index for index, column in enumerate(columns) if column not in wrap]
@@ -210,16 +269,33 @@ class Terminal:
                     head.append(" " * (widths[index] - len(value.plain) + 2))
             return head
 
-        self._emit(console, line([Text(columns[index].upper(), style="bold") for index in ids]), to_stderr, soft=True)
+        def emit(values: Sequence[Any]) -> None:
+            """The row's ids aligned; wider than a known width, broken between its cells."""
+            whole = line(values)
+            if not self._wraps(console) or len(whole.plain) <= console.width:
+                self._emit(console, whole, to_stderr, soft=True)
+                return
+            gaps = [widths[index] - len(value.plain) + 2 for index, value in zip(ids, values)]
+            lengths = [len(value.plain) for value in values]
+            for number, indices in enumerate(cell_lines(lengths, gaps, console.width)):
+                piece = Text(" " * HANG if number else "")
+                for position, index in enumerate(indices):
+                    if position:
+                        piece.append(" " * gaps[index - 1])
+                    piece.append_text(values[index])
+                self._emit(console, piece, to_stderr, soft=True)
+
+        emit([Text(columns[index].upper(), style="bold") for index in ids])
         for row in cells:
-            self._emit(console, line([row[index] for index in ids]), to_stderr, soft=True)
+            emit([row[index] for index in ids])
             parts = [
                 row[index].plain if columns[index] in UNLABELLED else f"{columns[index]} {row[index].plain}"
                 for index in texts
                 if row[index].plain not in ("", "-")
             ]
-            if parts:
-                self._emit(console, Padding(self._text("; ".join(parts)), (0, 0, 0, 4)), to_stderr)
+            if parts:  # the prose under its row, by the width rule (a command in it stays whole)
+                for piece in wrap_text(self.redact("    " + "; ".join(parts)), console.width):
+                    self._emit(console, self._plain(piece), to_stderr, soft=True)
 
     def _emit(
         self, console: Console, renderable: Any, to_stderr: bool, width: int | None = None, soft: bool = False
@@ -236,9 +312,14 @@ class Terminal:
         stream.flush()
 
     def _text(self, text: str, style: str | None = None) -> Any:
+        return self._plain(self.redact(text), style)
+
+    @staticmethod
+    def _plain(text: str, style: str | None = None) -> Any:
+        """A Text of already redacted text."""
         from rich.text import Text
 
-        return Text(self.redact(text), style=style or "")
+        return Text(text, style=style or "")
 
     def styled(self, text: str, style: str) -> Any:
         return self._text(text, style)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,87 @@ def test_rich_markdown_loads_only_to_render_a_runbook_on_a_terminal(isolated_env
         "main(['runbook', 'show', 'noisy-run'], Environment(stdout=io.StringIO(), stdout_isatty=True))"
     )
     assert "rich.markdown" in _imported_modules(code)  # the counter-check
+
+
+def _by_hand_steps(text: str) -> list[tuple[int, str]]:
+    section = text.split("## The same, by hand", 1)[1].split("\n## ", 1)[0]
+    return [(int(number), title) for number, title in re.findall(r"^(\d+)\. \*\*(.+?)\*\*", section, re.M)]
+
+
+def test_the_by_hand_steps_are_numbered_as_the_command_numbers_them(wbctl) -> None:
+    """An operator told "step 3" by the command finds step 3 in the file: the same four steps,
+    stalled a part of the updater's step (where the command judges it), watching no step."""
+    text = (RUNBOOKS / "queue-backlog.md").read_text()
+    document = wbctl("--sandbox", "runbook", "queue-backlog", "-o", "json").json()
+    cli = [(step["step"], step["name"]) for step in document["steps"]]
+    assert [number for number, _ in _by_hand_steps(text)] == [number for number, _ in cli]
+    for (number, title), (_, name) in zip(_by_hand_steps(text), cli):
+        assert name.split()[-1].lower() in title.lower(), (number, title, name)
+    referenced = {int(n) for n in re.findall(r"\bsteps? (\d)(?: and (\d))?", text) for n in n if n}
+    assert referenced <= {number for number, _ in cli}
+
+
+# --- the pager: on a terminal, as git does --------------------------------------------
+
+
+def _recording_pager(tmp_path: Path) -> tuple[str, Path]:
+    record = tmp_path / "paged.txt"
+    script = tmp_path / "pager.sh"
+    script.write_text(f'#!/bin/sh\necho "args: $*" > "{record}.args"\ncat > "{record}"\n')
+    script.chmod(0o755)
+    return str(script), record
+
+
+def _on_a_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "wbctl", *args], env=env, dimensions=(24, 80), timeout=60)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus, child.before.decode()
+
+
+def test_show_on_a_terminal_goes_through_pager(isolated_env: Path, tmp_path: Path) -> None:
+    pager, record = _recording_pager(tmp_path)
+    status, screen = _on_a_pty(["runbook", "show", "noisy-run"], {**os.environ, "PAGER": pager})
+    assert status == 0, screen
+    paged = record.read_text()
+    assert "One run is starving the others" in paged and "# One run" not in paged  # rendered, then paged
+    assert "wbctl run discard RUN_ID --ttl 2h" in paged
+    assert "starving" not in screen  # the pager showed it, not wbctl
+
+
+def test_no_pager_prints_to_the_terminal(isolated_env: Path, tmp_path: Path) -> None:
+    pager, record = _recording_pager(tmp_path)
+    status, screen = _on_a_pty(["runbook", "show", "noisy-run", "--no-pager"], {**os.environ, "PAGER": pager})
+    assert status == 0, screen
+    assert not record.exists()
+    assert "One run is starving the others" in screen
+
+
+def test_in_a_pipe_no_pager_runs(isolated_env: Path, tmp_path: Path) -> None:
+    pager, record = _recording_pager(tmp_path)
+    completed = subprocess.run(
+        [sys.executable, "-m", "wbctl", "runbook", "show", "noisy-run"],
+        env={**os.environ, "PAGER": pager},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0 and not record.exists()
+    assert completed.stdout == (RUNBOOKS / "noisy-run.md").read_bytes()
+
+
+def test_without_pager_set_less_r_pages(isolated_env: Path, tmp_path: Path) -> None:
+    """No PAGER: `less -R` (found on PATH: here a recording stand-in named less)."""
+    _, record = _recording_pager(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "less").write_text((tmp_path / "pager.sh").read_text())
+    (bin_dir / "less").chmod(0o755)
+    env = {name: value for name, value in os.environ.items() if name != "PAGER"}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    status, screen = _on_a_pty(["runbook", "show", "noisy-run"], env)
+    assert status == 0, screen
+    assert "One run is starving the others" in record.read_text()
+    assert Path(f"{record}.args").read_text().strip() == "args: -R"

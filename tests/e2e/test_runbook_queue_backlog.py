@@ -273,3 +273,28 @@ def test_watch_until_clear_ends_with_zero_once_the_queue_is_clear(world: World, 
     result = wbctl("runbook", "queue-backlog", "--watch", "--until-clear", "--interval", "1s", env=world.env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("queue NONE") == 1 and time.monotonic() - started < 30
+
+
+def _fits(text: str, width: int) -> list[str]:
+    """The lines of `text` wider than `width` that are more than one unit (word or command)."""
+    from wbctl.wrapping import units
+
+    return [line for line in text.splitlines() if len(line) > width and len(units(line)) > 1]
+
+
+def test_columns_is_the_width_in_a_pipe_and_no_command_is_broken(wbctl) -> None:
+    narrow = wbctl("--sandbox", "runbook", "queue-backlog", env={"COLUMNS": "80", "WBCTL_SANDBOX_SPEED": "0"})
+    assert narrow.returncode == 1, narrow.stderr
+    assert _fits(narrow.stdout, 80) == []
+    document = wbctl(
+        "--sandbox", "runbook", "queue-backlog", "-o", "json", env={"COLUMNS": "80", "WBCTL_SANDBOX_SPEED": "0"}
+    ).json()
+    lines = narrow.stdout.splitlines()
+    for step in document["steps"]:
+        if step["next"]:
+            assert any(step["next"] in line for line in lines), step["next"]
+    assert "bigtable CPU" in narrow.stdout and "backlog (messages)" in narrow.stdout
+    wide = wbctl(
+        "--sandbox", "runbook", "queue-backlog", "-o", "json", env={"COLUMNS": "200", "WBCTL_SANDBOX_SPEED": "0"}
+    ).json()
+    assert wide["steps"] == document["steps"]  # whole values stay in -o json

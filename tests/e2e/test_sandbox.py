@@ -128,7 +128,9 @@ def test_sandbox_gcs_fuse_healthy_and_refused_without_the_driver(wbctl) -> None:
 def test_sandbox_queue_backlog_tells_the_incident(wbctl) -> None:
     result = wbctl("--sandbox", "--scenario", "queue-backlog", "runbook", "queue-backlog")
     assert result.returncode == 1, result.stderr
-    headline = result.stdout.splitlines()[0]
+    headline = " ".join(
+        result.stdout.split("\n\n", 1)[0].split()
+    )  # wrapped to COLUMNS, the command on a line of its own
     assert (
         headline.startswith("queue GROWING +")
         and "next: wbctl --sandbox --scenario queue-backlog bigtable autoscale" in headline
@@ -158,3 +160,11 @@ def test_every_command_the_incident_prints_works_when_pasted(wbctl) -> None:
         pasted = wbctl(*argv[1:], "--dry-run")
         assert pasted.returncode == 0, (text, pasted.stderr)
         assert "dry run" in pasted.stderr
+
+
+def test_sandbox_status_fits_columns_in_a_pipe(wbctl) -> None:
+    result = wbctl("--sandbox", "sandbox", "status", env={"COLUMNS": "60"})
+    assert result.returncode == 0, result.stderr
+    from wbctl.wrapping import units
+
+    assert [line for line in result.stdout.splitlines() if len(line) > 60 and len(units(line)) > 1] == []

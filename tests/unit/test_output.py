@@ -78,3 +78,50 @@ def test_tables_off_a_terminal_have_no_trailing_spaces() -> None:
     render_report(Terminal(env, "table"), REPORT)
     lines = env.stdout.getvalue().splitlines()
     assert lines and all(line == line.rstrip() for line in lines)
+
+
+LONG = "queue GROWING +15,000 msg/min, backlog 449k, oldest 7m 29s, publish 1,000/s vs consume 750/s; next: " + (
+    "wbctl --sandbox bigtable autoscale --min 3 --max 10 --cpu-target 70 --cluster wandb-bigtable-c1"
+)
+
+
+def test_with_columns_set_a_line_in_a_pipe_wraps_to_it_and_keeps_its_command_whole() -> None:
+    env = make_env(COLUMNS="80")
+    Terminal(env).line(LONG)
+    lines = env.stdout.getvalue().splitlines()
+    assert len(lines) == 3
+    assert all(len(line) <= 80 for line in lines[:2])
+    assert lines[1].startswith("    ")
+    assert lines[2] == "wbctl --sandbox bigtable autoscale --min 3 --max 10 --cpu-target 70 --cluster wandb-bigtable-c1"
+
+
+def test_without_columns_a_line_in_a_pipe_stays_whole() -> None:
+    env = make_env()
+    Terminal(env).line(LONG)
+    assert env.stdout.getvalue() == LONG + "\n"
+
+
+def test_messages_on_stderr_wrap_too() -> None:
+    env = make_env(COLUMNS="40")
+    Terminal(env).info("the clock moved on by 10m since the last look, and the backlog went down")
+    assert all(len(line) <= 40 for line in env.stderr.getvalue().splitlines())
+
+
+def test_a_stacked_table_row_wider_than_columns_breaks_between_its_cells() -> None:
+    env = make_env(COLUMNS="60")
+    rows = [
+        ("updater replicas", "5/5 ready (now; no history)", "0 -> 449,400 (low 0, high 449,400)", "16:59", "rising"),
+        ("backlog (messages)", "449,400", "-", "-", ""),
+    ]
+    Terminal(env).table(("signal", "now", "last 30m", "newest (UTC)", ""), rows, wrap=("",))
+    out = env.stdout.getvalue()
+    assert all(len(line) <= 60 for line in out.splitlines()), out
+    for cell in ("5/5 ready (now; no history)", "0 -> 449,400 (low 0, high 449,400)", "updater replicas"):
+        assert any(cell in line for line in out.splitlines()), out
+
+
+def test_a_preformatted_block_is_never_wrapped() -> None:
+    env = make_env(COLUMNS="40")
+    block = "# a comment line in a rule file that is much longer than forty columns\ngroups: []"
+    Terminal(env).line(block)
+    assert env.stdout.getvalue() == block + "\n"

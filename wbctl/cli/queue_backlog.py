@@ -5,7 +5,6 @@ The look and the fix are wbctl.app.queue_backlog's; this parses, renders and loo
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any
 
 import typer
@@ -15,12 +14,12 @@ from wbctl.app.queue_backlog import Diagnoser, Round
 from wbctl.app.queue_backlog import fix as apply_fix
 from wbctl.app.session import Session
 from wbctl.cli.options import DryRun, Output, Yes
+from wbctl.cli.queue_backlog_frame import frame
 from wbctl.cli.queue_backlog_view import document, render, series_views
 from wbctl.cli.state import session_of
 from wbctl.core import queue
 from wbctl.core.durations import format_duration, parse_duration
 from wbctl.core.queue import Verdict
-from wbctl.environment import Environment
 from wbctl.errors import ExitStatus, UsageError
 from wbctl.output import Terminal
 
@@ -166,7 +165,8 @@ def _watch(
     outcome: Outcome | None,
     fix: bool,
 ) -> None:
-    """Redraw every `pause` seconds: rich Live on a terminal, a JSON document per line with
+    """Redraw every `pause` seconds: rich Live on a terminal (the frame of
+    cli/queue_backlog_frame.py, fitted to the terminal's size), a JSON document per line with
     -o json, the table again (with a time stamp) otherwise. Ctrl-C ends it (130)."""
     term = session.terminal()
     live = None
@@ -192,7 +192,7 @@ def _watch(
                 )
                 term.json_line(doc)
             elif live is not None:
-                live.update(_captured(session, look, window, moved), refresh=True)
+                live.update(frame(session, look, window, moved, pause), refresh=True)
             else:
                 term.line(f"--- {look.now:%Y-%m-%d %H:%M:%S} UTC (every {format_duration(pause)}; Ctrl-C to stop)")
                 render(term, look.diagnosis, _views(look), window=window, moved=moved)
@@ -205,25 +205,3 @@ def _watch(
     finally:
         if live is not None:
             live.stop()
-
-
-def _captured(session: Session, look: Round, window: str, moved: str) -> Any:
-    """The table form rendered for rich Live: drawn into a buffer with the terminal's width
-    and colours, then handed to Live as one renderable."""
-    from rich.text import Text
-
-    buffer = io.StringIO()
-    env = Environment(
-        environ=dict(session.env.environ),
-        stdout=buffer,
-        stderr=session.env.stderr,
-        stdin_isatty=False,
-        stdout_isatty=True,
-        stderr_isatty=session.env.stderr_isatty,
-        now=session.env.now,
-        user=session.env.user,
-    )
-    term = Terminal(env, "table", session.redactor())
-    term._out = None
-    render(term, look.diagnosis, _views(look), window=window, moved=moved)
-    return Text.from_ansi(buffer.getvalue())

@@ -22,12 +22,15 @@ from wbctl.output import Terminal
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 32
+ZERO_BASED = frozenset({"count", "age", "rate", "ratio"})  # kinds drawn from zero: none of them goes below it
 _STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.UNKNOWN: "magenta"}
 
 
-def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
+def sparkline(values: Sequence[float], width: int = SPARK_WIDTH, floor: float | None = None) -> str:
     """Values as block characters, lowest to highest, in at most `width` cells (means of
-    equal slices when there are more values than cells)."""
+    equal slices when there are more values than cells). With a `floor` (0 for a quantity
+    that starts at zero) the lowest bar is the floor, not the lowest value: CPU between 67 %
+    and 90 % drawn from its own low would fall to the bottom and read as a crash."""
     if not values:
         return ""
     if len(values) > width:
@@ -37,7 +40,8 @@ def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
             for i in range(width)
             if (chunk := values[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
         ]
-    low, high = min(values), max(values)
+    high = max(values)
+    low = min(values) if floor is None else min(floor, *values)
     if high - low <= 0:
         return BARS[0] * len(values)
     return "".join(BARS[min(len(BARS) - 1, int((v - low) / (high - low) * (len(BARS) - 1) + 0.5))] for v in values)
@@ -123,35 +127,67 @@ def series_views(
     return views
 
 
-def _window_cell(view: dict[str, Any], terminal: bool) -> str:
+def window_cell(view: dict[str, Any], terminal: bool) -> str:
+    """A series over the window: on a terminal a sparkline labelled with its low and high (a
+    bare line has no scale), off one the numbers."""
     points: list[Point] = view["points"]
     if not points:
         return "unknown" if view["reason"] else "-"  # the reasons are the steps' evidence, once each
     values = [value for _, value in points]
-    if terminal:
-        return sparkline(values)
     kind = view["kind"]
+    if terminal:
+        line = sparkline(values, floor=0.0 if kind in ZERO_BASED else None)
+        return f"{line} {_fmt(min(values), kind)}-{_fmt(max(values), kind)}"
     return f"{_fmt(values[0], kind)} -> {_fmt(values[-1], kind)} (low {_fmt(min(values), kind)}, high {_fmt(max(values), kind)})"
 
 
 def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *, window: str, moved: str = "") -> None:
     """The table form (stdout): headline, series, steps, the changes made in the window."""
+    render_headline(term, diagnosis, moved)
+    term.line("")
+    render_signals(term, diagnosis, views, window)
+    render_steps(term, diagnosis)
+
+
+def headline_style(diagnosis: Diagnosis) -> str:
     judgement = diagnosis.judgement
     loss = judgement.loss is not None and judgement.loss.projected
-    bad = judgement.verdict not in (Verdict.NONE,) or loss
-    term.line(diagnosis.headline, "bold red" if bad else "bold green")
+    return "bold red" if judgement.verdict is not Verdict.NONE or loss else "bold green"
+
+
+def render_headline(term: Terminal, diagnosis: Diagnosis, moved: str = "", headline: str = "") -> None:
+    term.line(headline or diagnosis.headline, headline_style(diagnosis))
     if moved:
         term.line(moved)
-    term.line("")
-    terminal = term.out.is_terminal
+
+
+def signal_rows(
+    diagnosis: Diagnosis, views: list[dict[str, Any]], terminal: bool
+) -> list[tuple[str, str, str, str, str]]:
+    judgement = diagnosis.judgement
     rows = []
     for view in views:
         latest = view["latest"] if view["kind"] == "text" else _fmt(view["latest"], view["kind"])
         since = ""
         if view["name"] == "backlog" and judgement.rise_began is not None and judgement.verdict is Verdict.GROWING:
             since = f"rising since {_clock(judgement.rise_began)}"
-        rows.append((view["label"], latest or "-", _window_cell(view, terminal), _clock(view["newest"]), since))
-    term.table(("signal", "now", f"last {window}", "newest (UTC)", ""), rows, wrap=("",))
+        rows.append((view["label"], latest or "-", window_cell(view, terminal), _clock(view["newest"]), since))
+    return rows
+
+
+def signals_fit(rows: list[tuple[str, str, str, str, str]], window: str, width: int) -> bool:
+    """Whether the signals' table fits `width` with its columns aligned."""
+    columns = ("signal", "now", f"last {window}", "newest (UTC)")
+    natural = sum(max(len(column), *(len(row[i]) for row in rows)) + 2 for i, column in enumerate(columns)) - 2
+    return natural <= width
+
+
+def render_signals(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], window: str) -> None:
+    _signals(term, signal_rows(diagnosis, views, term.out.is_terminal), window)
+
+
+def render_steps(term: Terminal, diagnosis: Diagnosis) -> None:
+    """Each step with its evidence and next command, then the changes made in the window."""
     for step in diagnosis.steps:
         term.line("")
         term.line(f"{step.number}. {step.name}: {step.status.value.upper()} - {step.summary}", _STYLE[step.status])
@@ -168,6 +204,22 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
         )
         for record in diagnosis.changes:
             term.line(f"     {record.time:%H:%M} {record.user}: {record.command} ({record.result})")
+
+
+def step_style(status: Status) -> str:
+    return _STYLE[status]
+
+
+def _signals(term: Terminal, rows: list[tuple[str, str, str, str, str]], window: str) -> None:
+    """The signals as a table when its columns fit the width; narrower, one signal a line
+    (wrapped by the width rule): a table broken cell by cell can no longer be read down."""
+    if signals_fit(rows, window, term.width):
+        term.table(("signal", "now", f"last {window}", "newest (UTC)", ""), rows, wrap=("",))
+        return
+    for label, now, series, newest, since in rows:
+        tail = f"; {since}" if since else ""
+        at = f" (newest {newest})" if newest != "-" else ""
+        term.line(f"{label}: {now}{at}; last {window} {series}{tail}")
 
 
 def outcome_line(outcome: Outcome) -> str:

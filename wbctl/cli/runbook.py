@@ -37,8 +37,15 @@ def list_runbooks(ctx: typer.Context, output: Output = None) -> None:
 
 
 @app.command()
-def show(ctx: typer.Context, name: Name, output: Output = None) -> None:
-    """Print runbook NAME: rendered on a terminal, the Markdown unchanged in a pipe or a file."""
+def show(
+    ctx: typer.Context,
+    name: Name,
+    no_pager: Annotated[
+        bool, typer.Option("--no-pager", help="On a terminal, print instead of paging ($PAGER, else less -R).")
+    ] = False,
+    output: Output = None,
+) -> None:
+    """Print runbook NAME: rendered and paged on a terminal, the Markdown unchanged in a pipe or a file."""
     from wbctl import runbooks
 
     session = session_of(ctx)
@@ -49,7 +56,8 @@ def show(ctx: typer.Context, name: Name, output: Output = None) -> None:
     if term.json_mode:
         term.json({"name": book.name, "title": book.title, "markdown": text})
     else:
-        term.markdown(text)
+        with term.paged(enabled=not no_pager):
+            term.markdown(text)
 
 
 # the runbook wbctl runs itself, beside the ones it shows
