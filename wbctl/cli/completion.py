@@ -36,6 +36,13 @@ def complete_context(ctx: Any, incomplete: str) -> list[str]:
         return []
 
 
+def complete_runbook(incomplete: str) -> list[tuple[str, str]]:
+    """The runbooks shipped with wbctl, with their titles: files only, nothing is read remotely."""
+    from wbctl import runbooks
+
+    return [(r.name, r.title) for r in runbooks.available() if r.name.startswith(incomplete)]
+
+
 def complete_scenario(incomplete: str) -> list[tuple[str, str]]:
     """The sandbox's stories with their one-line summary, from the scenario table alone."""
     from wbctl.sandbox.sim.scenarios import SCENARIOS

@@ -17,10 +17,20 @@ from wbctl.output import render_items
 
 app = group("runbook", "The on-call runbooks: list them, show one (rendered on a terminal, raw Markdown in a pipe).")
 
+
+def _complete_runbook(incomplete: str) -> list[tuple[str, str]]:
+    from wbctl.cli.completion import complete_runbook
+
+    return complete_runbook(incomplete)
+
+
 Name = Annotated[
     str,
     typer.Argument(
-        metavar="NAME", help="A runbook as `wbctl runbook list` names it (with or without .md).", show_default=False
+        metavar="NAME",
+        help="A runbook as `wbctl runbook list` names it (with or without .md).",
+        show_default=False,
+        autocompletion=_complete_runbook,
     ),
 ]
 

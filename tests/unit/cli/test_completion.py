@@ -138,6 +138,14 @@ def test_scenario_option_completes_the_stories() -> None:
     assert completions(["--scenario"], "mis") == ["misconfigured"]
 
 
+def test_runbook_show_completes_the_runbook_names() -> None:
+    from wbctl import runbooks
+
+    names = [runbook.name for runbook in runbooks.available()]
+    assert names and completions(["runbook", "show"], "") == names
+    assert completions(["runbook", "show"], "queue") == [name for name in names if name.startswith("queue")]
+
+
 # --- Bigtable clusters ------------------------------------------------------------------------
 
 
