@@ -82,12 +82,18 @@ def execute(
 def _confirm(plan: Plan, options: MutationOptions, read_only: bool, term: Terminal) -> None:
     if read_only:
         raise RefusedError(f"context {plan.context} is read-only: nothing changed")
-    if options.yes:
+    confirm_or_refuse(term, f"{plan.summary}.\nApply to {plan.target} (context {plan.context})?", yes=options.yes)
+
+
+def confirm_or_refuse(term: Terminal, question: str, *, yes: bool, unchanged: str = "nothing changed") -> None:
+    """The one confirmation: `--yes` skips it; without a terminal to ask on it refuses (exit 4),
+    and so does a no. Every write wbctl makes, to a deployment or to its own config file, asks here."""
+    if yes:
         return
     if not term.env.stdin_isatty:
         raise RefusedError("confirmation needed but there is no terminal to ask on: re-run with --yes")
-    if not term.confirm(f"{plan.summary}.\nApply to {plan.target} (context {plan.context})?"):
-        raise RefusedError("not confirmed: nothing changed")
+    if not term.confirm(question):
+        raise RefusedError(f"not confirmed: {unchanged}")
 
 
 def _apply(plan: Plan, applier: Applier, audit: AuditLog) -> bool:

@@ -108,9 +108,10 @@ def init(
     A diff first, then confirmation (--yes for scripts). Secrets are never copied: the
     settings still to fill, and how, are said and written as comments."""
     from wbctl.app import config_init
+    from wbctl.app.mutation import confirm_or_refuse
     from wbctl.config import read_file
     from wbctl.config.writer import write_atomically
-    from wbctl.errors import RefusedError, UsageError
+    from wbctl.errors import UsageError
 
     session = session_of(ctx)
     if session.sandbox:  # the rehearsal's settings are not a cluster's, and the file is the real one
@@ -150,11 +151,7 @@ def init(
         if term.json_mode:
             term.json(document)
         return
-    if not yes:
-        if not session.env.stdin_isatty:
-            raise RefusedError("confirmation needed but there is no terminal to ask on: re-run with --yes")
-        if not term.confirm(f"Write context {change.name!r} to {file.path}?"):
-            raise RefusedError("not confirmed: nothing was written")
+    confirm_or_refuse(term, f"Write context {change.name!r} to {file.path}?", yes=yes, unchanged="nothing was written")
     write_atomically(file.path, change.after)
     document["written"] = True
     if term.json_mode:
