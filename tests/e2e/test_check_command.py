@@ -81,8 +81,14 @@ def test_sandbox_queue_backlog_fails_the_queue_and_names_the_runbook(wbctl) -> N
     findings = {f["check"]: f for f in result.json()["findings"]}
     assert findings["queue.backlog"]["status"] == "fail" and "growing" in findings["queue.backlog"]["message"]
     assert findings["queue.backlog"]["remedy"] == "wbctl --sandbox --scenario queue-backlog runbook queue-backlog"
-    assert findings["bigtable.cpu"]["status"] == "warn"
     assert findings["queue.oldest-age"]["status"] == "warn"
+    # one state, one judgement: Bigtable at its maximum over the CPU target fails in both, with one raise
+    runbook = wbctl("--sandbox", "--scenario", "queue-backlog", "runbook", "queue-backlog", "-o", "json").json()
+    step_2 = next(step for step in runbook["steps"] if step["step"] == 2)
+    assert findings["bigtable.cpu"]["status"] == step_2["status"] == "fail"
+    assert findings["bigtable.cpu"]["remedy"] == step_2["next"]
+    step_1 = next(step for step in runbook["steps"] if step["step"] == 1)
+    assert findings["queue.backlog"]["status"] == step_1["status"]
 
 
 def test_dead_backends_do_not_hide_the_live_one(wbctl, redis_server: RedisServer, isolated_env: Path) -> None:

@@ -63,6 +63,13 @@ def test_after_the_fix_the_readings_wait_and_never_chase_it(wbctl) -> None:
         raises = [p for name in ("bigtable", "flat-run-fields-updater") for p in steps[name]["proposals"]]
         assert raises == [], (minute, document["headline"])
         assert "autoscale" not in document["next"], (minute, document["headline"])
+        # the raise just made is waited for: never "the autoscaler is not acting" while it settles
+        assert "not acting" not in steps["bigtable"]["summary"], (minute, steps["bigtable"]["summary"])
+        if minute % 10 == 2:  # and check judges Bigtable as step 2 does, from the same state
+            cpu = next(
+                f for f in wbctl("check", "-o", "json", env=SANDBOX).json()["findings"] if f["check"] == "bigtable.cpu"
+            )
+            assert cpu["status"] == steps["bigtable"]["status"], (minute, cpu, steps["bigtable"]["summary"])
         nexts.append(document["next"])
     waiting = [n.startswith("wait until ") for n in nexts]
     assert any(waiting), nexts

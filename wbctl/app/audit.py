@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from wbctl.core.model import AuditRecord, Plan
+from wbctl.core.model import AuditRecord, Change, Plan
 from wbctl.environment import Environment
 from wbctl.errors import BackendError, PartialWriteError, RefusedError
 from wbctl.redact import Redactor
@@ -104,6 +104,11 @@ class AuditLog:
         stream.flush()
 
 
+def _change(item: dict[str, Any]) -> Change:
+    """An entry's change as written by `Change.to_json` (its path is the applier's, not kept)."""
+    return Change(str(item.get("target", "")), str(item.get("key", "")), item.get("before"), item.get("after"))
+
+
 TAIL_BYTES = 1 << 20  # the window's changes are at the end: read the last MiB, not a year of history
 
 
@@ -141,5 +146,7 @@ def read_changes(
             continue
         if moment.tzinfo is not None and since <= moment <= until:
             command = " ".join(str(word) for word in entry.get("command") or [])
-            records.append(AuditRecord(moment, str(entry.get("user", "?")), command, str(entry.get("result", "?"))))
+            changes = tuple(_change(item) for item in entry.get("changes") or () if isinstance(item, dict))
+            user, result = str(entry.get("user", "?")), str(entry.get("result", "?"))
+            records.append(AuditRecord(moment, user, command, result, changes))
     return sorted(records, key=lambda record: record.time)

@@ -98,7 +98,9 @@ def _readers(
         readers[reads.KUBE] = lambda _: session.backends.kube().observe((*ALL_KINDS, "csidrivers"))
         backends.append("kube")
     if "bigtable" in wanted:
-        reads.add_bigtable(readers, session, window, now, signals=(reads.BIGTABLE_CPU,))
+        # the nodes and wbctl's own raises too: the CPU is judged as the runbook's step 2 judges it
+        reads.add_bigtable(readers, session, window, now, signals=(reads.BIGTABLE_CPU, reads.BIGTABLE_NODES))
+        reads.add_changes(readers, session, max(window, int(bigtable.WARM_UP.total_seconds())), now)
         backends.append("bigtable")
     if "mysql" in wanted:
         readers[reads.MYSQL] = lambda _: session.backends.mysql().observe()
@@ -117,14 +119,34 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
     project = f"projects/{settings['gcp-project'] or '?'}"
     namespace = f"namespace {settings['namespace']}"
 
+    def judgement_of(found: Results) -> queue.Judgement | None:
+        """The queue's judgement, when the queue was read (the queue section and Bigtable's wait)."""
+        address = found.get(reads.QUEUE_ADDRESS)
+        if address is None or address.value is None:
+            return None
+        readings = reads.queue_readings(found, address.value)
+        return queue.judge(readings, window=window, now=now, policy=reads.policy(session, address.value))
+
     def judge_queue(found: Results) -> Judged:
-        address = found[reads.QUEUE_ADDRESS].value
-        assert address is not None  # the section is judged only once the address is known
-        judgement = queue.judge(
-            reads.queue_readings(found, address), window=window, now=now, policy=reads.policy(session, address)
-        )
+        address, judgement = found[reads.QUEUE_ADDRESS].value, judgement_of(found)
+        assert address is not None and judgement is not None  # judged only once the address is known
         report = queue.check(judgement, address.describe(), f"{session.invocation()} runbook queue-backlog")
         return Judged(report, tuple(measurements.queue_samples(judgement)))
+
+    def judge_bigtable(found: Results) -> Judged:
+        judgement = judgement_of(found)
+        changes = found.get(reads.CHANGES)
+        return Judged(
+            bigtable.check(
+                known(reads.BIGTABLE_ADMIN, found),
+                reads.signal_data(found, reads.BIGTABLE_CPU),
+                window_text,
+                nodes=reads.signal_data(found, reads.BIGTABLE_NODES),
+                changes=(changes.value or ()) if changes is not None else (),
+                now=now,
+                drains_by=queue.drains_by(judgement, now) if judgement is not None else None,
+            )
+        )
 
     def known(read: Read[Any], found: Results) -> Any:
         value = found[read].value
@@ -158,11 +180,7 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
             project,
             (reads.BIGTABLE_ADMIN,),
             lambda: bigtable.CHECK_IDS,
-            lambda found: Judged(
-                bigtable.check(
-                    known(reads.BIGTABLE_ADMIN, found), reads.signal_data(found, reads.BIGTABLE_CPU), window_text
-                )
-            ),
+            judge_bigtable,
             feeds=(reads.BIGTABLE_PREFIX,),
         ),
         Section(

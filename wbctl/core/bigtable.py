@@ -8,10 +8,13 @@ or 8192-16384 GiB (HDD).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 from wbctl.core.model import (
+    AuditRecord,
     AutoscalingWrite,
     Change,
     Finding,
@@ -20,7 +23,7 @@ from wbctl.core.model import (
     Status,
     Write,
 )
-from wbctl.core.series import SignalData
+from wbctl.core.series import Series, SignalData
 from wbctl.errors import UsageError
 
 GUIDE_MIN_NODES = 3
@@ -84,7 +87,18 @@ AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK = "bigtable.autoscaling", "bigtabl
 CHECK_IDS = (AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK)
 
 
-def check(observation: BigtableObservation, cpu: SignalData, window: str) -> Report:
+def check(
+    observation: BigtableObservation,
+    cpu: SignalData,
+    window: str,
+    *,
+    nodes: SignalData | None = None,
+    changes: Sequence[AuditRecord] = (),
+    now: datetime | None = None,
+    drains_by: datetime | None = None,
+) -> Report:
+    """The guide's settings per cluster, and its CPU judged as the runbook's step 2 judges it
+    (`judge_cpu`): the same state gives the same status and the same proposed raise."""
     findings: list[Finding] = []
     for cluster in observation.clusters:
         target = observation.target(cluster.cluster_id)
@@ -131,19 +145,19 @@ def check(observation: BigtableObservation, cpu: SignalData, window: str) -> Rep
                     proposal=guide,
                 )
             )
-        findings.append(_cpu_finding(cluster, target, cpu, window))
+        evidence = cpu_evidence(observation, cluster, cpu, nodes, changes, now=now, drains_by=drains_by)
+        findings.append(_cpu_finding(cluster, target, evidence, window))
     return Report(tuple(findings))
 
 
-def raised_limits(cluster: ClusterState, *, hold_nodes: bool = True) -> AutoscaleRequest:
-    """Autoscaling limits that only go up (the runbook's fix): min = max(min, 3, nodes),
-    max = min(10 x min, max(2 x max, 10)), the CPU target kept; autoscaling off counts as
-    min = max = its fixed node count. `hold_nodes=False` leaves the current node count out of
-    the new minimum (a standing recommendation should not pin an incident's size)."""
+def raised_limits(cluster: ClusterState) -> AutoscaleRequest:
+    """Autoscaling limits that only go up: min = max(min, 3, nodes), max = min(10 x min,
+    max(2 x max, 10)), the CPU target kept; autoscaling off counts as min = max = its fixed
+    node count. The one raise `check` and the runbook (and its `--fix`) propose."""
     scaling = cluster.autoscaling
     low = scaling.min_nodes if scaling else cluster.serve_nodes
     high = scaling.max_nodes if scaling else cluster.serve_nodes
-    new_min = max(low, GUIDE_MIN_NODES, cluster.serve_nodes if hold_nodes else 0)
+    new_min = max(low, GUIDE_MIN_NODES, cluster.serve_nodes)
     new_max = max(new_min, min(MAX_NODES_FACTOR * new_min, max(2 * high, GUIDE_STEADY_NODES)))
     return AutoscaleRequest(new_min, new_max, scaling.cpu_target if scaling else None, cluster_id=cluster.cluster_id)
 
@@ -153,33 +167,188 @@ def cpu_goal(cluster: ClusterState) -> int:
     return cluster.autoscaling.cpu_target if cluster.autoscaling else DEFAULT_CPU_TARGET
 
 
-def _cpu_finding(cluster: ClusterState, target: str, cpu: SignalData, window: str) -> Finding:
-    series = cpu.for_label("cluster", cluster.cluster_id)
-    goal = cpu_goal(cluster)
-    if cpu.series is None or series is None or series.peak is None:
-        reason = cpu.reason or f"no CPU data for cluster {cluster.cluster_id} in the last {window}"
-        return Finding(CPU_CHECK, Status.UNKNOWN, target, None, f"<= {goal}%", reason)
-    peak = round(series.peak * 100, 1)
-    at_max = cluster.autoscaling is None or cluster.serve_nodes >= cluster.autoscaling.max_nodes
-    if peak > goal and at_max:
-        limit = "at its autoscaling maximum" if cluster.autoscaling else "with autoscaling off"
-        return Finding(
-            CPU_CHECK,
-            Status.WARN,
-            target,
-            f"{peak}%",
-            f"<= {goal}%",
-            f"CPU peaked at {peak}% over the last {window}, above the {goal}% target, {limit} "
-            f"({cluster.serve_nodes} nodes)",
-            proposal=raised_limits(cluster, hold_nodes=False),
+# --- the CPU judgement: one for `check` and the runbook ----------------------------------
+
+WARM_UP = timedelta(minutes=20)  # new nodes help only after up to 20 minutes under load (Bigtable docs)
+NOT_ACTING_AFTER = timedelta(minutes=10)  # over target this long below the maximum, no node added: stuck
+MAX_NODES_KEY = "autoscaling max nodes"  # the change key plan_autoscale writes (and the audit log keeps)
+
+
+@dataclass(frozen=True)
+class CpuEvidence:
+    """What the CPU judgement of one cluster reads: its CPU and node count over the window,
+    when wbctl last raised its maximum (the audit log), and when a backlog that drains in
+    time will be empty (None: none does, or the queue was not read)."""
+
+    cpu: Series | None
+    nodes: Series | None = None
+    now: datetime | None = None
+    raised_at: datetime | None = None
+    drains_by: datetime | None = None
+    reason: str = ""  # why `cpu` is None
+
+
+@dataclass(frozen=True)
+class CpuJudgement:
+    """One cluster's CPU against its target, judged on the newest point. `wait_until`: the
+    judgement is to wait (a change takes effect, the backlog drains) and proposes nothing."""
+
+    status: Status
+    summary: str
+    latest: float | None = None
+    peak: float | None = None
+    proposal: AutoscaleRequest | None = None
+    wait_until: datetime | None = None
+    next: str = ""  # an instruction when there is nothing to propose and nothing to wait for
+
+
+def last_node_change(nodes: Series | None) -> tuple[datetime, int, int] | None:
+    """(when, from, to) of the last node count change in the window."""
+    last = None
+    for (_, before), (moment, after) in zip(nodes.points, nodes.points[1:]) if nodes else ():
+        if after != before:
+            last = (moment, int(before), int(after))
+    return last
+
+
+def raised_max_at(records: Sequence[AuditRecord], target: str) -> datetime | None:
+    """When wbctl last raised this cluster's autoscaling maximum (an applied entry), if it did."""
+    raised = [
+        record.time
+        for record in records
+        if record.result in ("applied", "accepted")
+        for change in record.changes
+        if change.target == target and change.key == MAX_NODES_KEY and _above(change.after, change.before)
+    ]
+    return max(raised, default=None)
+
+
+def _above(after: object, before: object) -> bool:
+    return isinstance(after, int) and (not isinstance(before, int) or after > before)
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment:%H:%M} UTC"
+
+
+def _over_since(cpu: Series, goal: int) -> datetime | None:
+    """The first point of the trailing run of points over the target."""
+    start = None
+    for moment, value in reversed(cpu.points):
+        if value * 100 <= goal:
+            break
+        start = moment
+    return start
+
+
+def judge_cpu(cluster: ClusterState, evidence: CpuEvidence) -> CpuJudgement:
+    """Over the target at the maximum (or with autoscaling off): raise it. Over the target
+    while nodes added in the last 20 minutes warm up, while a raise wbctl made settles, or
+    while the backlog drains in time: wait, with the time, and propose nothing (a raise then
+    would chase a fix that has not taken effect). Over the target for 10 minutes below the
+    maximum with no node added: the autoscaler is not acting."""
+    goal, cpu, name = cpu_goal(cluster), evidence.cpu, cluster.cluster_id
+    if cpu is None or cpu.latest is None:
+        return CpuJudgement(Status.UNKNOWN, f"{name}: CPU unknown ({evidence.reason or 'no CPU data'})")
+    latest, peak = round(cpu.latest * 100, 1), round((cpu.peak or 0) * 100, 1)
+
+    def judged(status: Status, summary: str, **rest: Any) -> CpuJudgement:
+        return CpuJudgement(status, f"{name}: {summary}", latest, peak, **rest)
+
+    if latest <= goal:
+        return judged(Status.OK, f"CPU {latest:g}% under the {goal}% target")
+    config, now = cluster.autoscaling, evidence.now
+    over = f"CPU {latest:g}% over the {goal}% target"
+    if config is None:
+        return judged(
+            Status.FAIL,
+            f"{over} with autoscaling off ({cluster.serve_nodes} fixed nodes): turn autoscaling on",
+            proposal=raised_limits(cluster),
         )
+    at_max = cluster.serve_nodes >= config.max_nodes
+    change = last_node_change(evidence.nodes)
+    if now is not None and change is not None and change[2] > change[1] and now - change[0] < WARM_UP:
+        warm = change[0] + WARM_UP
+        maximum = f", at its maximum of {config.max_nodes}" if at_max else ""
+        return judged(
+            Status.WARN,
+            f"scaling under way (nodes {change[1]} -> {change[2]} at {_clock(change[0])}{maximum}); new nodes warm "
+            f"up and help only after up to 20 minutes: wait until {_clock(warm)} and watch",
+            wait_until=warm,
+        )
+    raised = evidence.raised_at
+    if now is not None and raised is not None and not at_max and now - raised < WARM_UP:
+        settled = raised + WARM_UP
+        return judged(
+            Status.WARN,
+            f"{over}; wbctl raised the maximum to {config.max_nodes} at {_clock(raised)}: the autoscaler adds nodes "
+            f"within minutes and they help after up to 20 minutes: wait until {_clock(settled)}",
+            wait_until=settled,
+        )
+    if evidence.drains_by is not None:
+        drained = evidence.drains_by
+        return judged(
+            Status.WARN,
+            f"{over}, but the backlog drains in time (empty by {_clock(drained)}): wait until {_clock(drained)}; "
+            "raise nothing while it drains",
+            wait_until=drained,
+        )
+    if at_max:
+        return judged(
+            Status.FAIL,
+            f"at its autoscaling maximum of {config.max_nodes} nodes with {over}: raise the maximum",
+            proposal=raised_limits(cluster),
+        )
+    start = _over_since(cpu, goal)
+    acting = now is not None and change is not None and now - change[0] < NOT_ACTING_AFTER
+    if now is not None and start is not None and now - start >= NOT_ACTING_AFTER and not acting:
+        return judged(
+            Status.FAIL,
+            f"{over} for {int((now - start).total_seconds() // 60)} minutes below its maximum of {config.max_nodes} "
+            "and no node added: the autoscaler is not acting (quota?)",
+            next="check the project's Bigtable node quota (Cloud console: IAM & Admin > Quotas) and the instance's "
+            "autoscaling events",
+        )
+    due = (start or cpu.points[-1][0]) + NOT_ACTING_AFTER
+    return judged(
+        Status.WARN,
+        f"{over} below its maximum of {config.max_nodes}: the autoscaler adds nodes; wait until {_clock(due)} and "
+        "watch",
+        wait_until=due,
+    )
+
+
+def cpu_evidence(
+    observation: BigtableObservation,
+    cluster: ClusterState,
+    cpu: SignalData,
+    nodes: SignalData | None,
+    changes: Sequence[AuditRecord],
+    *,
+    now: datetime | None,
+    drains_by: datetime | None,
+) -> CpuEvidence:
+    """One cluster's part of what was read, for `judge_cpu`."""
+    series = cpu.for_label("cluster", cluster.cluster_id)
+    reason = cpu.reason or f"no CPU data for cluster {cluster.cluster_id}"
+    return CpuEvidence(
+        series,
+        nodes.for_label("cluster", cluster.cluster_id) if nodes is not None else None,
+        now,
+        raised_max_at(changes, observation.target(cluster.cluster_id)),
+        drains_by,
+        "" if series is not None else reason,
+    )
+
+
+def _cpu_finding(cluster: ClusterState, target: str, evidence: CpuEvidence, window: str) -> Finding:
+    judgement = judge_cpu(cluster, evidence)
+    goal = cpu_goal(cluster)
+    observed = None if judgement.latest is None else f"{judgement.latest:g}%"
+    peak = "" if judgement.peak is None else f" (peak {judgement.peak:g}% over the last {window})"
+    message = judgement.summary + peak
     return Finding(
-        CPU_CHECK,
-        Status.OK,
-        target,
-        f"{peak}%",
-        f"<= {goal}%",
-        f"CPU peaked at {peak}% over the last {window}" + ("; autoscaling has room" if peak > goal else ""),
+        CPU_CHECK, judgement.status, target, observed, f"<= {goal}%", message, judgement.next, judgement.proposal
     )
 
 

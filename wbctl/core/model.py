@@ -214,3 +214,4 @@ class AuditRecord:
     user: str
     command: str
     result: str
+    changes: tuple[Change, ...] = ()  # what it changed (target, key, before, after): a raise just made is known

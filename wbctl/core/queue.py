@@ -398,16 +398,34 @@ def _data_loss(judged: Judgement, readings: QueueReadings, span: int, policy: Po
 # --- the queue in `wbctl check` -------------------------------------------------------
 
 
-def check(judgement: Judgement, target: str, remedy: str) -> Report:
-    """`queue.backlog` (ok for none, warn for steady/draining, fail otherwise) and
-    `queue.oldest-age` (the retention's headroom)."""
-    verdict = judgement.verdict
-    status = {
+def backlog_status(judgement: Judgement) -> Status:
+    """The backlog's status, the one `check`'s queue.backlog and the runbook's step 1 give:
+    ok for none, warn for steady or draining, fail for growing or stalled, and fail whenever
+    data loss is projected (a backlog that drains too slowly still loses messages)."""
+    if judgement.loss is not None and judgement.loss.projected:
+        return Status.FAIL
+    return {
         Verdict.NONE: Status.OK,
         Verdict.STEADY: Status.WARN,
         Verdict.DRAINING: Status.WARN,
         Verdict.UNKNOWN: Status.UNKNOWN,
-    }.get(verdict, Status.FAIL)
+    }.get(judgement.verdict, Status.FAIL)
+
+
+def drains_by(judgement: Judgement, now: datetime) -> datetime | None:
+    """When a draining backlog will be empty, if it drains before any data is lost (else None:
+    draining too slowly is a reason to act, not to wait)."""
+    if judgement.verdict is not Verdict.DRAINING or judgement.drain_seconds is None:
+        return None
+    if judgement.loss is not None and judgement.loss.projected:
+        return None
+    return now + timedelta(seconds=judgement.drain_seconds)
+
+
+def check(judgement: Judgement, target: str, remedy: str) -> Report:
+    """`queue.backlog` (`backlog_status`) and `queue.oldest-age` (the retention's headroom)."""
+    verdict = judgement.verdict
+    status = backlog_status(judgement)
     observed = None if judgement.backlog is None else round(judgement.backlog)
     expected = "none (within queue-allowed-backlog)"
     backlog = Finding(

@@ -244,3 +244,23 @@ def test_what_record_writes_read_changes_reads_back(tmp_path: Path) -> None:
         entry.record(stream, plan(), "applied")
     (record,) = changes(entry.path, NOW.replace(microsecond=0))
     assert (record.user, record.command, record.result) == ("oncall", "wbctl redis set", "applied")
+
+
+def test_read_changes_gives_back_what_each_entry_changed(tmp_path: Path) -> None:
+    """The runbook knows a raise it just made (the target, the key, from and to) from the log
+    the plan was recorded in, so step 2 waits for it rather than blame the autoscaler."""
+    entry_log = log(tmp_path)
+    raised = Change("projects/p/instances/i/clusters/c1", "autoscaling max nodes", 10, 20, path=("x",))
+    with entry_log.open() as stream:
+        entry_log.record(stream, plan(raised), "applied")
+    write_lines_after = (
+        entry_log.path.read_text() + '{"time": "2026-11-27T12:30:06Z", "context": "prod", "changes": [1, "x"]}\n'
+    )
+    entry_log.path.write_text(write_lines_after)
+    records = changes(
+        entry_log.path, datetime(2026, 11, 27, 12, 0, tzinfo=UTC), datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
+    )
+    assert [record.changes for record in records] == [
+        (Change("projects/p/instances/i/clusters/c1", "autoscaling max nodes", 10, 20),),
+        (),  # changes that are not objects are skipped, the entry kept
+    ]

@@ -429,7 +429,7 @@ def test_needs_capacity() -> None:
         pytest.param(
             readings(backlog=flat(200_000), age=flat(1800), published=flat(100), consumed=flat(100)),
             Policy(retention=3600),
-            Status.WARN,
+            Status.FAIL,  # data loss projected: fail, as the runbook's step 1 says
             Status.FAIL,
             id="loss-projected",
         ),

@@ -15,11 +15,10 @@ from `wbctl.core.runbook`, which re-exports what they need.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
 
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Status
-from wbctl.core.queue import Judgement, Verdict
+from wbctl.core.queue import Judgement, Verdict, backlog_status, drains_by
 from wbctl.core.queue_source import QueueAddress
 from wbctl.core.runbook.evidence import (
     READ_PREFIX,
@@ -41,14 +40,7 @@ __all__ = ["UPDATER", "BigtableEvidence", "Diagnosis", "Evidence", "RunLoad", "S
 def _backlog_step(judgement: Judgement, address: QueueAddress) -> Step:
     verdict = judgement.verdict
     loss = judgement.loss
-    status = {
-        Verdict.NONE: Status.OK,
-        Verdict.STEADY: Status.WARN,
-        Verdict.DRAINING: Status.WARN,
-        Verdict.UNKNOWN: Status.UNKNOWN,
-    }.get(verdict, Status.FAIL)
-    if loss is not None and loss.projected:
-        status = Status.FAIL
+    status = backlog_status(judgement)
     evidence = [f"queue: {address.describe()} (from {address.origin})"]
     readings = judgement.readings
     unknown: dict[str, list[str]] = {}  # one line per reason, however many signals it hides
@@ -83,26 +75,19 @@ def _backlog_step(judgement: Judgement, address: QueueAddress) -> Step:
 # --- the whole ------------------------------------------------------------------------
 
 
-def _drains_by(judgement: Judgement, now: datetime) -> datetime | None:
-    """When a draining backlog will be empty, if it drains before any data is lost (else None:
-    draining too slowly is a reason to act, not to wait)."""
-    if judgement.verdict is not Verdict.DRAINING or judgement.drain_seconds is None:
-        return None
-    if judgement.loss is not None and judgement.loss.projected:
-        return None
-    return now + timedelta(seconds=judgement.drain_seconds)
-
-
 def diagnose(ev: Evidence) -> Diagnosis:
     judgement = ev.judgement
     verdict = judgement.verdict
     # what the steps may propose: capacity while the queue does not clear (or cannot be judged:
     # the evidence of a step alone may still ask for it); nothing on none or a stall
     wanted = judgement.needs_capacity or verdict is Verdict.UNKNOWN
-    drains_by = _drains_by(judgement, ev.now)
+    drains = drains_by(judgement, ev.now)
+    changes = tuple(ev.changes.value or ()) if ev.changes.known else ()
     first = _backlog_step(judgement, ev.address)
-    second = bigtable_step(ev.bigtable, ev.now, wanted and verdict is not Verdict.STALLED, ev.invocation, drains_by)
-    third = updater_step(ev, second, wanted and verdict is not Verdict.STALLED, drains_by)
+    second = bigtable_step(
+        ev.bigtable, ev.now, wanted and verdict is not Verdict.STALLED, ev.invocation, drains, changes
+    )
+    third = updater_step(ev, second, wanted and verdict is not Verdict.STALLED, drains)
     fourth = noisy_run_step(ev, wanted or verdict is Verdict.STALLED)  # a discard also frees a stalled run's key
     steps = (first, second, third, fourth)
     waiting = next((s for s in (second, third) if s.wait_until is not None), None)
@@ -121,7 +106,6 @@ def diagnose(ev: Evidence) -> Diagnosis:
         next_action = next((step.next for step in steps[1:] if step.proposals), "") or next(
             (step.next for step in steps[1:] if step.next and step.status is not Status.OK), ""
         )
-    changes = tuple(ev.changes.value or ()) if ev.changes.known else ()
     diagnosis = Diagnosis(
         judgement, ev.address, steps, changes, "" if ev.changes.known else ev.changes.reason, next=next_action
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from wbctl.core.bigtable import BigtableObservation
 from wbctl.core.kube import KubeObservation
@@ -19,8 +19,6 @@ from wbctl.core.redis_settings import DiscardState
 from wbctl.core.series import SignalData
 
 READ_PREFIX = re.compile(r"^read \S+ of ")  # "read <metric type> of projects/p: why": the same why for every metric
-BIGTABLE_HORIZON = timedelta(minutes=20)  # nodes help only after up to 20 minutes under load (Bigtable docs)
-NOT_ACTING_AFTER = timedelta(minutes=10)
 DOMINANT_SHARE = 0.5
 DOMINANT_RATIO = 3.0
 TOP_RUNS = 5

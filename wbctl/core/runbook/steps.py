@@ -7,23 +7,22 @@ lines, the next action as a pasteable command, and the changes it proposes as re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from wbctl.core import bigtable, scaling
-from wbctl.core.bigtable import Autoscaling, ClusterState
+from wbctl.core.bigtable import BigtableObservation, ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
 from wbctl.core.kube import Autoscaler, Pod, Workload
-from wbctl.core.model import Proposal, Status, command
+from wbctl.core.model import AuditRecord, Proposal, Status, command
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook.evidence import (
-    BIGTABLE_HORIZON,
     DISCARD_TTL,
     DOMINANT_RATIO,
     DOMINANT_SHARE,
     HOT_PARTITION_SHARE,
-    NOT_ACTING_AFTER,
     TOP_RUNS,
     BigtableEvidence,
     Evidence,
@@ -31,20 +30,10 @@ from wbctl.core.runbook.evidence import (
     amount,
     clock,
 )
-from wbctl.core.series import Series, since
+from wbctl.core.series import Series
 from wbctl.core.service_view import UPDATER, ServiceView, service_named
 
 # --- step 2: Bigtable -----------------------------------------------------------------
-
-
-def _last_node_change(evidence: BigtableEvidence, cluster: ClusterState) -> tuple[datetime, int, int] | None:
-    """(when, from, to) of the last node count change in the window."""
-    series = evidence.nodes.for_label("cluster", cluster.cluster_id)
-    last = None
-    for (_, before), (moment, after) in zip(series.points, series.points[1:]) if series else ():
-        if after != before:
-            last = (moment, int(before), int(after))
-    return last
 
 
 @dataclass(frozen=True)
@@ -64,13 +53,6 @@ def wait_text(until: datetime) -> str:
     return f"wait until {clock(until)}, then run this again"
 
 
-def _warm_until(change: tuple[datetime, int, int] | None, now: datetime) -> datetime | None:
-    """When nodes added in the last 20 minutes help (Bigtable: up to 20 minutes under load)."""
-    if change is not None and change[2] > change[1] and now - change[0] < BIGTABLE_HORIZON:
-        return change[0] + BIGTABLE_HORIZON
-    return None
-
-
 def _cluster_lines(
     cluster: ClusterState, target: int, change: tuple[datetime, int, int] | None, hottest: Series | None
 ) -> list[str]:
@@ -86,118 +68,61 @@ def _cluster_lines(
 
 
 def _cluster_step(
-    evidence: BigtableEvidence, cluster: ClusterState, now: datetime, wanted: bool, drains_by: datetime | None
+    evidence: BigtableEvidence,
+    observation: BigtableObservation,
+    cluster: ClusterState,
+    now: datetime,
+    changes: Sequence[AuditRecord],
+    wanted: bool,
+    drains_by: datetime | None,
 ) -> _ClusterResult:
-    """(status, summary, evidence, proposal, next) for one cluster."""
-    scaling_config = cluster.autoscaling
-    target = scaling_config.cpu_target if scaling_config else 70
-    cpu = evidence.cpu.for_label("cluster", cluster.cluster_id)
+    """One cluster: its CPU judged as `check` judges it (bigtable.judge_cpu), with autoscaling
+    off a failure of its own (check's bigtable.autoscaling), and the evidence around both. The
+    status is the judgement's; the raise is proposed only when the queue wants capacity."""
+    target = bigtable.cpu_goal(cluster)
+    read = bigtable.cpu_evidence(
+        observation, cluster, evidence.cpu, evidence.nodes, changes, now=now, drains_by=drains_by
+    )
     hottest = evidence.hottest.for_label("cluster", cluster.cluster_id)
-    change = _last_node_change(evidence, cluster)
-    lines = _cluster_lines(cluster, target, change, hottest)
-    if scaling_config is None:
-        proposal = bigtable.raised_limits(cluster) if wanted else None
+    lines = _cluster_lines(cluster, target, bigtable.last_node_change(read.nodes), hottest)
+    judged = bigtable.judge_cpu(cluster, read)
+    if read.cpu is not None and read.cpu.latest is not None:
+        lines.append(f"CPU {read.cpu.latest:.0%} (target {target}%), peak {read.cpu.peak or 0:.0%} in the window")
+    if judged.status is Status.OK and hottest is not None and (hottest.latest or 0) * 100 > target:
+        lines.append("one node runs hot while the cluster does not: a hotspot (one key range, maybe one run: step 4)")
+    if cluster.autoscaling is None and judged.status is not Status.FAIL:
         return _ClusterResult(
             Status.FAIL,
             f"{cluster.cluster_id}: autoscaling is off ({cluster.serve_nodes} fixed nodes): turn it on",
             lines,
-            proposal,
+            bigtable.raised_limits(cluster) if wanted else None,
             "",
         )
-    if cpu is None or cpu.latest is None:
-        reason = evidence.cpu.reason or f"no CPU data for {cluster.cluster_id}"
-        return _ClusterResult(Status.UNKNOWN, f"{cluster.cluster_id}: CPU unknown ({reason})", lines, None, "")
-    lines.append(f"CPU {cpu.latest:.0%} (target {target}%), peak {cpu.peak or 0:.0%} in the window")
-    over = cpu.latest * 100 > target
-    if not over:
-        if hottest is not None and (hottest.latest or 0) * 100 > target:
-            lines.append(
-                "one node runs hot while the cluster does not: a hotspot (one key range, maybe one run: step 4)"
-            )
-        return _ClusterResult(
-            Status.OK, f"{cluster.cluster_id}: CPU {cpu.latest:.0%} under the {target}% target", lines, None, ""
-        )
-    return _cluster_over_target(cluster, scaling_config, cpu, change, now, wanted, lines, drains_by)
-
-
-def _cluster_over_target(
-    cluster: ClusterState,
-    config: Autoscaling,
-    cpu: Series,
-    change: tuple[datetime, int, int] | None,
-    now: datetime,
-    wanted: bool,
-    lines: list[str],
-    drains_by: datetime | None = None,
-) -> _ClusterResult:
-    """A cluster over its CPU target: warming up, at its maximum, scaling, not scaling, or due
-    to scale. Nodes added in the last 20 minutes, or a backlog that drains in time, mean wait:
-    a raise proposed then would chase a fix that has not taken effect yet."""
-    target, latest = config.cpu_target, cpu.latest
-    assert latest is not None  # the caller judged it
-    warm = _warm_until(change, now)
-    if warm is not None and change is not None:
-        at_max = f", at its maximum of {config.max_nodes}" if cluster.serve_nodes >= config.max_nodes else ""
-        return _ClusterResult(
-            Status.WARN,
-            f"{cluster.cluster_id}: scaling under way (nodes {change[1]} -> {change[2]} at {clock(change[0])}{at_max}); "
-            f"new nodes warm up and help only after up to 20 minutes: wait until {clock(warm)} and watch",
-            lines,
-            None,
-            wait_text(warm),
-            warm,
-        )
-    if drains_by is not None:
-        return _ClusterResult(
-            Status.WARN,
-            f"{cluster.cluster_id}: CPU {latest:.0%} over the {target}% target, but the backlog drains in time "
-            f"(empty by {clock(drains_by)}): wait until {clock(drains_by)}; raise nothing while it drains",
-            lines,
-            None,
-            wait_text(drains_by),
-            drains_by,
-        )
-    if cluster.serve_nodes >= config.max_nodes:
-        proposal = bigtable.raised_limits(cluster) if wanted else None
-        return _ClusterResult(
-            Status.FAIL if wanted else Status.WARN,
-            f"{cluster.cluster_id}: at its autoscaling maximum of {config.max_nodes} nodes "
-            f"with CPU {latest:.0%} over the {target}% target: raise the maximum",
-            lines,
-            proposal,
-            "",
-        )
-    recent_over = since(cpu.points, now - NOT_ACTING_AFTER)
-    acting = change is not None and now - change[0] < NOT_ACTING_AFTER
-    if len(recent_over) >= 5 and all(v * 100 > target for _, v in recent_over) and not acting:
-        return _ClusterResult(
-            Status.FAIL,
-            f"{cluster.cluster_id}: CPU over target for 10 minutes below its maximum and no node added: "
-            "the autoscaler is not acting (quota?)",
-            lines,
-            None,
-            "check the project's Bigtable node quota (Cloud console: IAM & Admin > Quotas) and the instance's "
-            "autoscaling events",
-        )
-    until = now + BIGTABLE_HORIZON
+    wait = judged.wait_until
+    proposal = judged.proposal if wanted else None
     return _ClusterResult(
-        Status.WARN,
-        f"{cluster.cluster_id}: CPU over target below its maximum: scaling is due; wait until {clock(until)} and watch",
-        lines,
-        None,
-        wait_text(until),
-        until,
+        judged.status, judged.summary, lines, proposal, wait_text(wait) if wait else judged.next, wait
     )
 
 
 def bigtable_step(
-    evidence: BigtableEvidence, now: datetime, wanted: bool, invocation: str, drains_by: datetime | None = None
+    evidence: BigtableEvidence,
+    now: datetime,
+    wanted: bool,
+    invocation: str,
+    drains_by: datetime | None = None,
+    changes: Sequence[AuditRecord] = (),
 ) -> Step:
-    """Step 2. `drains_by`: when a backlog that drains in time will be empty (then wait)."""
+    """Step 2. `wanted`: the queue wants capacity (else nothing is proposed); `drains_by`: when
+    a backlog that drains in time will be empty (then wait); `changes`: wbctl's changes in the
+    window (a raise it just made is waited for)."""
     admin = evidence.admin
     if not admin.known or admin.value is None:
         return Step(2, "bigtable", Status.UNKNOWN, f"Bigtable unknown: {admin.reason}")
-    results = [_cluster_step(evidence, cluster, now, wanted, drains_by) for cluster in admin.value.clusters]
+    results = [
+        _cluster_step(evidence, admin.value, cluster, now, changes, wanted, drains_by)
+        for cluster in admin.value.clusters
+    ]
     if not results:
         return Step(2, "bigtable", Status.UNKNOWN, f"{admin.value.target()} has no clusters")
     order = (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.OK)
