@@ -55,6 +55,8 @@ def test_init_writes_the_context_the_cluster_describes(wbctl, cluster, isolated_
         "instance": "wandb",
         "gcp-project": "playground-111",
         "bigtable-instance": "fmbtest",
+        # the chart's fmb values run against an emulator (global.extraEnv BIGTABLE_EMULATOR_HOST)
+        "gcp-emulator-host": "bigtable-wandb-base:8086",
         "queue-source": "pubsub",
         "redis-url": "rediss://10.0.0.3:6378/0",
         "mysql-url": "mysql://wandb@wandb-mysql:3306/wandb_local",

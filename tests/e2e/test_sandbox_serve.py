@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +184,75 @@ def test_a_sandbox_command_joins_the_served_story(served: Served) -> None:
     runbook = served.run(sys.executable, "-m", "wbctl", "runbook", "queue-backlog", "-o", "json", timeout=60)
     assert runbook.returncode in (0, 1), runbook.stderr
     assert json.loads(runbook.stdout)["verdict"] in {"growing", "draining", "steady", "none"}
+
+
+@pytest.mark.slow
+def test_config_init_against_the_served_cluster_writes_a_context_that_works_without_the_sandbox(
+    served: Served, isolated_env: Path
+) -> None:
+    """The served resource and workloads name the served endpoints, so the context config init
+    derives reaches Redis, MySQL, Bigtable and the queue with no --sandbox and no WBCTL_SANDBOX."""
+    config = isolated_env / "wbctl.toml"
+    config.write_text("")
+    env = {k: v for k, v in served.env.items() if k not in ("WBCTL_SANDBOX", "WBCTL_SCENARIO")}
+    env["WBCTL_CONFIG"] = str(config)
+
+    def wbctl(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "wbctl", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+
+    init = wbctl("config", "init", "--yes")
+    assert init.returncode == 0, init.stderr
+    text = config.read_text()
+    context = tomllib.loads(text)["contexts"]["wandb"]
+    backends = served.document["backends"]
+    assert context["redis-url"] == backends["redis-url"] and context["mysql-url"] == backends["mysql-url"]
+    assert context["gcp-emulator-host"] == backends["gcp-emulator-host"]
+    assert (context["gcp-project"], context["bigtable-instance"]) == ("wandb-sandbox", "wandb-bigtable")
+    assert context["queue-source"] == "pubsub"
+    assert "deployment/wandb-anaconda2 env BIGTABLE_EMULATOR_HOST" in init.stdout  # its origin is said
+    # no secret in the file or the output: passwords stay to fill, with how
+    assert "WBCTL_MYSQL_PASSWORD" in text and "WBCTL_REDIS_PASSWORD" in text
+    assert not any(secret in init.stdout + init.stderr + text for secret in ("redis123", "testpassword"))
+    assert wbctl("config", "use-context", "wandb").returncode == 0
+
+    check = wbctl("check", "-o", "json")
+    assert check.returncode in (0, 1), check.stderr  # a finding fails (the incident), none is unknown
+    findings = {f["check"]: f for f in json.loads(check.stdout)["findings"]}
+    for group in ("redis.", "mysql.", "bigtable.", "queue."):
+        ours = [f for name, f in findings.items() if name.startswith(group)]
+        assert ours and all(f["status"] != "unknown" for f in ours), (group, ours)
+    assert findings["redis.bigtablev3.filestream.metric_points_chunk_size"]["observed"] == "20000"
+    assert findings["mysql.binlog_row_image"]["observed"] == "MINIMAL"
+    assert findings["bigtable.autoscaling"]["observed"].startswith("1-3 nodes")
+    assert findings["queue.backlog"]["observed"] > 0
+
+    redis = wbctl("redis", "show", "-o", "json")
+    assert redis.returncode == 0, redis.stderr
+    assert all(f["status"] != "unknown" for f in json.loads(redis.stdout)["findings"])
+    mysql = wbctl("mysql", "check", "-o", "json")
+    assert mysql.returncode in (0, 1), mysql.stderr
+    assert all(f["status"] != "unknown" for f in json.loads(mysql.stdout)["findings"])
+
+    runbook = wbctl("runbook", "queue-backlog", "-o", "json")
+    assert runbook.returncode in (0, 1), runbook.stderr
+    look = json.loads(runbook.stdout)
+    assert look["queue"]["subscription"] == "wandb-flat-run-fields-updater" and look["backlog"] > 0
+    assert look["verdict"] == "growing"
+
+    # the served ports are not saved: once serving stops, the state holds the chart's values again
+    served.process.send_signal(signal.SIGINT)
+    served.process.wait(timeout=20)
+    state = json.loads((isolated_env / ".local/state/wbctl/sandbox/queue-backlog.json").read_text())
+    values = state["cr_values"]["global"]
+    assert values["bigtable"]["project"] == "playground-111" and values["redis"] == {"password": "redis123"}
+    assert "mysql" not in values and values["env"]["BIGTABLE_EMULATOR_HOST"] == "bigtable-wandb-base:8086"
 
 
 def test_reset_is_refused_while_served_and_state_survives_the_stop(served: Served) -> None:

@@ -209,6 +209,7 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
 
     sandbox = session.running
     assert isinstance(sandbox, Sandbox)  # serving starts its own sandbox, never joins one
+    sandbox.serve_endpoints()  # the namespace names the served endpoints: config init's context reaches them
     term = session.terminal()
     stop_on_term = serving.sigterm_stops()
     try:  # from the announcement on, Ctrl-C ends serving (exit 0); before it, it interrupts the start (130)

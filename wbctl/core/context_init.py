@@ -134,10 +134,26 @@ def derive(
         _text(_nested(values, "global", "bigtable", "instance")),
         f"{where_cr} values global.bigtable.instance",
     )
+    _emulator(derived, workloads, config_maps)
     _queue(derived, workloads, config_maps)
     _redis(derived, workloads, config_maps, values, where_cr)
     _mysql(derived, workloads, config_maps, values, where_cr)
     return derived
+
+
+#: Google's own emulator variables, as the workloads carry them: wbctl's `gcp-emulator-host` is
+#: one endpoint for every Google API, so Bigtable's wins over Pub/Sub's when both are set.
+EMULATOR_VARIABLES = ("BIGTABLE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")
+
+
+def _emulator(derived: Derived, workloads: Sequence[Workload], config_maps: Mapping[str, Mapping[str, str]]) -> None:
+    """A workload that talks to a Google emulator says where: wbctl talks to the same one."""
+    for name in EMULATOR_VARIABLES:
+        seen = _first_with(workloads, config_maps, name)
+        if seen is not None:
+            origin, env = seen
+            derived.set("gcp-emulator-host", env[name], f"{origin} env {name}")
+            return
 
 
 def _queue(derived: Derived, workloads: Sequence[Workload], config_maps: Mapping[str, Mapping[str, str]]) -> None:

@@ -50,6 +50,7 @@ class Sandbox:
     directory: Path
     speed: float = 60.0
     tls: bool = False  # the Kubernetes API over HTTPS (kubectl sends its token only over TLS)
+    served: bool = False  # `sandbox serve`: the namespace names the served endpoints (serve_endpoints)
     redis_url: str = ""
     kubeconfig: Path | None = None
     world: Any = None
@@ -62,6 +63,7 @@ class Sandbox:
     _saved: dict[str, Any] = field(default_factory=dict)
     _clock_json: dict[str, object] = field(default_factory=dict)
     _kube_lock: threading.Lock = field(default_factory=threading.Lock)
+    _chart_values: dict[str, Any] | None = None  # the resource's values before serving pointed them here
 
     @property
     def state_file(self) -> Path:
@@ -165,6 +167,15 @@ class Sandbox:
 
         self._mysql = start_mysql(self.scenario.mysql, self._saved.get("mysql"))
 
+    def serve_endpoints(self) -> None:
+        """From now on the namespace names this sandbox's own endpoints (kube/objects/served.py),
+        so `config init` against the served kubeconfig writes a context that reaches them all.
+        Before the first Kubernetes request, which loads the namespace."""
+        with self._kube_lock:
+            if self.world.kube is not None:
+                raise RuntimeError("serve_endpoints after the namespace was loaded")
+            self.served = True
+
     def _kube_request(self, *_: Any) -> None:
         """The first Kubernetes request loads the namespace; every one brings it up to date."""
         with self._kube_lock:
@@ -182,6 +193,8 @@ class Sandbox:
         for obj in objects:
             if obj["kind"] == "WeightsAndBiases" and values is not None:
                 obj["spec"]["values"] = values
+        if self.served:
+            objects = self._pointed_here(objects)
         self._kube.add_all(objects, owned=cached)  # from the cache: checked when it was built
         now = self.world.clock.now()
         self.world.kube, self.world.reconcile = self._kube, operator.reconcile
@@ -189,6 +202,14 @@ class Sandbox:
             self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1)
         )
         self.world.reconciled_version = self.world.cr_version()
+
+    def _pointed_here(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from wbctl.sandbox.kube.objects.served import Endpoints, point_at
+
+        cr = next(obj for obj in objects if obj["kind"] == "WeightsAndBiases")
+        self._chart_values = json.loads(json.dumps(cr["spec"].get("values") or {}))
+        endpoints = Endpoints.of(self.settings(), project=NAMES.project, bigtable_instance=NAMES.instance)
+        return point_at(objects, endpoints, instance=NAMES.install, namespace="default")
 
     def _objects(self) -> tuple[list[dict[str, Any]], bool]:
         """The scenario's initial objects, and whether they come from the cache: the chart's
@@ -291,6 +312,10 @@ class Sandbox:
         if world.kube is not None:
             cr = self._kube.get("weightsandbiases", "default", NAMES.install)
             state["cr_values"] = cr["spec"].get("values") if cr else None
+            if state["cr_values"] is not None and self._chart_values is not None:
+                from wbctl.sandbox.kube.objects.served import chart_values
+
+                state["cr_values"] = chart_values(state["cr_values"], self._chart_values)  # not the ports
         return state
 
     def _save(self) -> None:

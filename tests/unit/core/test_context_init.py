@@ -82,3 +82,32 @@ def test_choose_one() -> None:
         choose([found({}, "b"), found({}, "a")], None)
     one = found({})
     assert choose([one], None) is one
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "variable"),
+    [
+        ({"BIGTABLE_EMULATOR_HOST": "127.0.0.1:8086"}, "127.0.0.1:8086", "BIGTABLE_EMULATOR_HOST"),
+        ({"PUBSUB_EMULATOR_HOST": "pubsub:8085"}, "pubsub:8085", "PUBSUB_EMULATOR_HOST"),
+        (
+            {"PUBSUB_EMULATOR_HOST": "pubsub:8085", "BIGTABLE_EMULATOR_HOST": "bt:8086"},
+            "bt:8086",
+            "BIGTABLE_EMULATOR_HOST",
+        ),
+        ({"BIGTABLE_EMULATOR_HOST": ""}, None, None),
+        ({}, None, None),
+    ],
+)
+def test_a_workloads_emulator_variable_is_the_emulator_host(
+    env: dict[str, str | None], host: str | None, variable: str | None
+) -> None:
+    derived = derive(found({}), [workload("wandb-api", env)], {}, kube_context=None)
+    assert derived.values.get("gcp-emulator-host") == host
+    if variable is not None:
+        assert derived.origins["gcp-emulator-host"] == f"deployment/wandb-api env {variable}"
+
+
+def test_the_emulator_host_may_come_from_a_configmap() -> None:
+    api = workload("wandb-api", {}, env_from=("google-cm",))
+    derived = derive(found({}), [api], {"google-cm": {"BIGTABLE_EMULATOR_HOST": "10.0.0.9:8086"}}, kube_context=None)
+    assert derived.values["gcp-emulator-host"] == "10.0.0.9:8086"
