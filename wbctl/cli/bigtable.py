@@ -108,13 +108,14 @@ def render_status(term: Terminal, view: bigtable_status.BigtableStatus) -> None:
 @app.command()
 def check(ctx: typer.Context, window: Window = "1h", output: Output = None) -> None:
     """Judge against the guide: autoscaling on, at least 3 nodes, CPU under target."""
-    parse_duration(window)
+    from wbctl.app.check import check_all
+
+    seconds = parse_duration(window)
     session = session_of(ctx)
     session.settings(output=output)
-    observation, data = _read(session, window, ("bigtable-cpu",))
-    render_check(
-        session.terminal(), bigtable.check(observation, data["bigtable-cpu"], window).invoked_as(session.invocation())
-    )
+    # `check`'s own bigtable section: the same reads (CPU, nodes, wbctl's raises), the same judgement
+    result = check_all(session, window=seconds, window_text=window, now=session.env.now(), groups=("bigtable",))
+    render_check(session.terminal(), result.report.invoked_as(session.invocation()))
 
 
 def _configured_cluster(request: Any, settings: Settings) -> Any:
