@@ -18,12 +18,13 @@ NEW_LAYOUT = (0, 33, 0)  # chart >= 0.33: autoscaling.horizontal.*, -bc Deployme
 
 @dataclass(frozen=True)
 class EnvVar:
-    """One `env` entry of a container. Only literal values and ConfigMap references are kept:
-    a Secret's value is never read, so a `secretKeyRef` leaves both None."""
+    """One `env` entry of a container. Literal values and ConfigMap references are kept; of a
+    `secretKeyRef` only the Secret's name and key, never its value (wbctl reads no Secret)."""
 
     name: str
     value: str | None
     config_map: tuple[str, str] | None = None  # (ConfigMap name, key) of valueFrom.configMapKeyRef
+    secret: tuple[str, str] | None = None  # (Secret name, key) of valueFrom.secretKeyRef: named, not read
 
 
 @dataclass(frozen=True)
