@@ -321,3 +321,15 @@ def test_the_readme_tour_names_what_a_second_shell_needs(wbctl_process: Subproce
     assert "wbctl sandbox serve" in tour and len(exports) == 2
     for line in exports:
         assert line in tour, line
+
+
+def test_the_rate_limit_patch_step_4_prints_works_when_pasted(served: Served) -> None:
+    needs("kubectl")
+    runbook = served.run(sys.executable, "-m", "wbctl", "runbook", "queue-backlog", "-o", "json", timeout=60)
+    fourth = json.loads(runbook.stdout)["steps"][3]
+    [line] = [line for line in fourth["evidence"] if "patch weightsandbiases" in line]
+    pasted = served.run("bash", "-c", line.split(": ", 1)[1])
+    assert pasted.returncode == 0, pasted.stderr
+    cr = json.loads(served.run("kubectl", "get", "weightsandbiases", "wandb", "-o", "json").stdout)
+    assert cr["spec"]["values"]["global"]["api"]["rateLimits"] == {"enabled": True, "fileStreamPerRunCount": 2}
+    assert cr["spec"]["values"]["global"]["bigtable"], "the merge patch keeps the other values"
