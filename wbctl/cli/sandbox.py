@@ -223,6 +223,7 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
                         "KUBECONFIG": document["kubeconfig"],
                         "WBCTL_SANDBOX": "1",
                         "WBCTL_SCENARIO": document["scenario"],
+                        "BIGTABLE_EMULATOR_HOST": document["backends"]["gcp-emulator-host"],
                     }
                 }
             )
