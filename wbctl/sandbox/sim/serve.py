@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import time
 import uuid
@@ -163,26 +162,3 @@ def export_lines(document: dict[str, Any]) -> list[str]:
 def withdraw(sandbox: Any) -> None:
     serving_file(sandbox.directory, sandbox.scenario.name).unlink(missing_ok=True)
     advance_file(sandbox.directory, sandbox.scenario.name).unlink(missing_ok=True)
-
-
-@dataclass
-class _SigtermStops:
-    previous: Any = None
-    installed: bool = False
-
-    def restore(self) -> None:
-        if self.installed:
-            signal.signal(signal.SIGTERM, self.previous)
-
-
-def sigterm_stops() -> _SigtermStops:
-    """`kill PID` stops the server as Ctrl-C does (its state saved, the serving file withdrawn);
-    only the main thread can take signals, so elsewhere (tests calling main()) nothing changes."""
-
-    def stop(*_: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        return _SigtermStops(signal.signal(signal.SIGTERM, stop), True)
-    except ValueError:
-        return _SigtermStops()
