@@ -19,9 +19,9 @@ import typer
 from typer.core import TyperGroup
 
 from wbctl import __version__
-from wbctl.cli.signals import SigtermAsInterrupt
 from wbctl.environment import Environment
 from wbctl.errors import ExitStatus, UsageError, WbctlError
+from wbctl.signals import SigtermAsInterrupt
 
 # group name -> (module holding `app`, the line `wbctl --help` lists for it). The line is
 # here so that listing the groups imports none of them; a test checks it against each

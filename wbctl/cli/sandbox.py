@@ -234,7 +234,7 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
             sandbox.world.sync()  # the story moves on while nobody asks
             if not serving.take_advance(sandbox):
                 serving.announce(sandbox)
-    except KeyboardInterrupt:  # the way to stop it (Ctrl-C, kill: wbctl.cli.signals): the end of serving, exit 0
+    except KeyboardInterrupt:  # the way to stop it (Ctrl-C, kill: wbctl.signals): the end of serving, exit 0
         after_echo = "\n" if session.env.stderr_isatty else ""  # the terminal echoed ^C
         term.info(f"{after_echo}stopped serving {sandbox.scenario.name!r}; its state is saved (wbctl sandbox status)")
     finally:
