@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from wbctl.core.model import Plan
+from wbctl.core.model import Observed, Plan
 from wbctl.core.redis_settings import DISCARD_KEY, DiscardState, RedisObservation
 from wbctl.errors import BackendError, ConflictError, UsageError, VerificationError
 from wbctl.redact import url_password, url_without_credentials
@@ -161,7 +161,23 @@ class RedisAdapter:
             pipe.pttl(DISCARD_KEY)
             values, ttl = pipe.execute()
         current = dict(zip(keys, values[:-1]))
-        return RedisObservation(self.target, current, _discard_state(values[-1], ttl))
+        return RedisObservation(self.target, current, _discard_state(values[-1], ttl), self.server_version())
+
+    def server_version(self) -> Observed[str]:
+        """`redis_version` from `INFO server`, or why it is not known.
+
+        A server may refuse INFO (an ACL, a renamed command) while it serves the keys, as managed
+        Redis refuses CONFIG: that leaves the version unknown with the server's answer as the
+        reason, never the whole read failed."""
+        try:
+            with self._translated("reading INFO server"):
+                info: dict[str, Any] = self.client().info("server")
+        except BackendError as exc:
+            return Observed.unknown(str(exc))
+        version = info.get("redis_version")
+        if version is None or str(version) == "":
+            return Observed.unknown(f"Redis at {self.target} answered INFO server without redis_version")
+        return Observed(str(version))
 
     def discard_state(self) -> DiscardState:
         with self._translated(f"reading {DISCARD_KEY}"):
