@@ -152,9 +152,7 @@ def start_sentinel(tmp: Path, name: str, master: RedisServer, master_name: str =
     if master.password:
         lines.append(f"sentinel auth-pass {master_name} {master.password}")
     conf.write_text("\n".join(lines) + "\n")
-    process = subprocess.Popen(
-        [binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen([binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import redis
 
     deadline = time.monotonic() + 10
