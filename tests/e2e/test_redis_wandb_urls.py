@@ -186,3 +186,24 @@ def test_the_masters_password_is_needed_behind_the_sentinel(wbctl, behind_sentin
     result = wbctl("redis", "show", env={"WBCTL_REDIS_URL": behind_sentinel.url()})
     assert result.returncode == 3
     assert "requires a password" in one_line(result.stderr)
+
+
+@pytest.fixture(scope="module")
+def tls_sentinel(
+    tmp_path_factory: pytest.TempPathFactory, redis_tls: RedisServer, tls_material: dict[str, Path]
+) -> Iterator[SentinelServer]:
+    """A TLS-only Sentinel watching the TLS and AUTH redis-server, itself over TLS."""
+    server = start_sentinel(tmp_path_factory.mktemp("tls-sentinel"), "tls-sentinel", redis_tls, tls=tls_material)
+    yield server
+    server.process.terminate()
+    server.process.wait(10)
+
+
+def test_tune_through_a_tls_sentinel_in_front_of_a_tls_master(wbctl, tls_server, tls_sentinel, tls_material) -> None:
+    url = tls_sentinel.url(REDIS_PASSWORD, query=f"&tls=true&caCertPath={tls_material['ca']}&ttlInSeconds=604800")
+    tuned = wbctl("redis", "tune", "--yes", env={"WBCTL_REDIS_URL": url})
+    assert tuned.returncode == 0, tuned.stderr
+    assert f"rediss://127.0.0.1:{tls_sentinel.port}/0?master=gorilla" in tuned.stdout
+    client = tls_server.client()
+    assert {key: client.get(key) for key in KEYS} == KEYS
+    assert_no_password(tuned.stdout, tuned.stderr)

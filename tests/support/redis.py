@@ -131,10 +131,13 @@ class SentinelServer:
         return f"redis://{auth}127.0.0.1:{self.port}?master={self.master_name}{query}"
 
 
-def start_sentinel(tmp: Path, name: str, master: RedisServer, master_name: str = "gorilla") -> SentinelServer:
+def start_sentinel(
+    tmp: Path, name: str, master: RedisServer, master_name: str = "gorilla", tls: dict[str, Path] | None = None
+) -> SentinelServer:
     """A Sentinel (redis-server's own --sentinel mode; it rewrites its config file, so the file
     is its own) monitoring `master`, with the master's password as `auth-pass` when it has one.
-    Returns once the Sentinel names the master."""
+    With `tls` (make_tls_material's files) it listens on TLS only and reaches the master over
+    TLS (`tls-replication yes`). Returns once the Sentinel names the master."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed: run .ci/run (it installs it with apt)")
@@ -142,7 +145,7 @@ def start_sentinel(tmp: Path, name: str, master: RedisServer, master_name: str =
     log = tmp / f"{name}.log"
     conf = tmp / f"{name}.conf"
     lines = [
-        f"port {port}",
+        *([f"port {port}"] if tls is None else ["port 0", f"tls-port {port}"]),
         "bind 127.0.0.1",
         f"logfile {log}",
         f"dir {tmp}",
@@ -151,6 +154,14 @@ def start_sentinel(tmp: Path, name: str, master: RedisServer, master_name: str =
     ]
     if master.password:
         lines.append(f"sentinel auth-pass {master_name} {master.password}")
+    if tls is not None:
+        lines += [
+            f"tls-cert-file {tls['cert']}",
+            f"tls-key-file {tls['key']}",
+            f"tls-ca-cert-file {tls['ca']}",
+            "tls-auth-clients no",
+            "tls-replication yes",
+        ]
     conf.write_text("\n".join(lines) + "\n")
     process = subprocess.Popen([binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import redis
@@ -158,7 +169,8 @@ def start_sentinel(tmp: Path, name: str, master: RedisServer, master_name: str =
     deadline = time.monotonic() + 10
     while True:
         try:
-            answer = redis.Redis(port=port, socket_timeout=0.5, decode_responses=True).execute_command(
+            options = {"ssl": True, "ssl_ca_certs": str(tls["ca"])} if tls is not None else {}
+            answer = redis.Redis(port=port, socket_timeout=0.5, decode_responses=True, **options).execute_command(
                 "SENTINEL", "get-master-addr-by-name", master_name
             )
             if answer:

@@ -8,7 +8,6 @@ naming the file and line, the variable, or the flag.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -107,8 +106,6 @@ def _url(*schemes: str) -> Callable[[Any], str]:
             raise ValueError("expected a URL with a valid host and port") from None
         if not parts.hostname:
             raise ValueError("expected a URL with a host")
-        if parts.scheme in ("redis", "rediss") and not re.fullmatch(r"/?\d*", parts.path):
-            raise ValueError("expected a Redis database number after the host, e.g. redis://host:6379/0")
         return text
 
     return parse
