@@ -203,7 +203,7 @@ def test_tune_through_a_tls_sentinel_in_front_of_a_tls_master(wbctl, tls_server,
     url = tls_sentinel.url(REDIS_PASSWORD, query=f"&tls=true&caCertPath={tls_material['ca']}&ttlInSeconds=604800")
     tuned = wbctl("redis", "tune", "--yes", env={"WBCTL_REDIS_URL": url})
     assert tuned.returncode == 0, tuned.stderr
-    assert f"rediss://127.0.0.1:{tls_sentinel.port}/0?master=gorilla" in tuned.stdout
+    assert f"redis://127.0.0.1:{tls_sentinel.port}/0?master=gorilla" in tuned.stdout
     client = tls_server.client()
     assert {key: client.get(key) for key in KEYS} == KEYS
     assert_no_password(tuned.stdout, tuned.stderr)

@@ -224,7 +224,7 @@ def parse_redis_url(url: str, setting: str = "") -> RedisURL:
     host = parts.hostname or ""
     shown_host = f"[{host}]" if ":" in host else host
     db = int(path.lstrip("/") or 0)
-    named = f"{'rediss' if tls else 'redis'}://{shown_host}:{port}/{db}"
+    named = f"{parts.scheme}://{shown_host}:{port}/{db}"  # the scheme as given, as for any target
     return RedisURL(
         host=host,
         port=port,
