@@ -30,7 +30,7 @@ from wbctl.errors import UsageError
 from wbctl.sandbox.sim.clock import SimClock
 from wbctl.sandbox.sim.scenarios import NAMES, SCENARIOS, Scenario
 
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: the saved CR values carry W&B Terraform's GCP globals (bigtable, cloudProvider, bucket)
 READY_AFTER = timedelta(seconds=30)
 
 
