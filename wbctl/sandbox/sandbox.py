@@ -243,7 +243,7 @@ class Sandbox:
             "instance": NAMES.install,
             "gcp-project": NAMES.project,
             "gcp-emulator-host": self._google.address,
-            "bigtable-instance": None,
+            "bigtable-instance": NAMES.instance,  # what its CR says too; named, so no command reads the CR for it
             "bigtable-cluster": None,
             "metrics-source": "cloud-monitoring",
             "queue-source": None,
