@@ -75,3 +75,11 @@ def test_an_unreadable_resource_warns_in_one_line_and_shows_the_rest(wbctl, env,
     assert refused.returncode == 2
     assert one_line(refused.stderr).startswith("wbctl: error: gcp-project is not set")
     assert "could not be read" in one_line(refused.stderr) and "Traceback" not in refused.stderr
+
+
+def test_alerts_rules_name_the_resources_instance_and_project(wbctl, env) -> None:
+    result = wbctl("alerts", "rules", "--format", "gcp", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"Bigtable instance {INSTANCE} " in result.stdout
+    assert "wandb-bigtable" not in result.stdout  # not the naming rule's
+    assert f'resource.labels.project_id = \\"{PROJECT}\\"' in result.stdout  # the queue's policies: its project

@@ -69,3 +69,21 @@ def test_a_forbidden_resource_is_not_fatal(make_session, kubeconfig, kube_api) -
     assert session.backends.bigtable_instance() == "wandb-bigtable"
     located = session.backends.locate()
     assert located.read and located.unread and "forbidden" in located.unread.lower()
+
+
+def test_the_queues_fallback_project_is_the_resources(make_session, kubeconfig) -> None:
+    """Terraform's queue names, when the updater's Deployment cannot say: the project the resource names."""
+    from datetime import UTC, datetime
+
+    from wbctl.app import reads
+    from wbctl.app.gather import gather
+    from wbctl.errors import BackendError
+
+    session = make_session(KUBECONFIG=kubeconfig)
+    readers: reads.Readers = {reads.KUBE: lambda _: (_ for _ in ()).throw(BackendError("workloads unreadable"))}
+    reads.add_queue(readers, session, 1800, datetime.now(UTC))
+    address = gather({reads.KUBE: readers[reads.KUBE], reads.QUEUE_ADDRESS: readers[reads.QUEUE_ADDRESS]}, timeout=5)[
+        reads.QUEUE_ADDRESS
+    ].value
+    assert address is not None and (address.source, address.project) == ("pubsub", "acme-prod")
+    assert address.subscription == "wandb-flat-run-fields-updater"
