@@ -3,9 +3,12 @@ the plan that enables or disables it, on hand-made observations (no cluster)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wbctl.core import parquet
 from wbctl.core.kube import Container, KubeObservation, Pod, WandbResource, Workload
@@ -273,3 +276,40 @@ def test_status_shows_the_file_cache_capacity_and_the_conditions(values: dict, s
         "chart_default": False,
     }
     assert document["cloud_provider"] == {"value": "gcp", "path": "global.cloudProvider", "chart_default": False}
+
+
+def _merged(values: dict, patch: dict) -> dict:
+    out = dict(values)
+    for key, value in patch.items():
+        out[key] = _merged(out.get(key) or {}, value) if isinstance(value, dict) else value
+    return out
+
+
+_words = st.sampled_from(["gcs", "gcp", "s3", "az", "", "GCS", "aws"])
+
+
+@given(
+    cloud=st.none() | _words,
+    default_provider=st.none() | _words,
+    bucket_name=st.none() | st.sampled_from(["", "files"]),
+    bucket_provider=st.none() | _words,
+)
+def test_the_conditions_hold_exactly_for_gcs_on_gcp_and_the_patch_meets_them(
+    cloud: str | None, default_provider: str | None, bucket_name: str | None, bucket_provider: str | None
+) -> None:
+    global_: dict = {}
+    if cloud is not None:
+        global_["cloudProvider"] = cloud
+    if default_provider is not None:
+        global_["defaultBucket"] = {"provider": default_provider}
+    if bucket_name is not None or bucket_provider is not None:
+        global_["bucket"] = {k: v for k, v in (("name", bucket_name), ("provider", bucket_provider)) if v is not None}
+    values = {"global": global_, **FUSE_ON}
+    wrong = parquet.fuse_conditions(values)
+    provider = (bucket_provider or "") if bucket_name else (default_provider if default_provider is not None else "s3")
+    assert (not wrong) == (provider == "gcs" and (cloud or "") == "gcp")
+    assert parquet.fuse_honoured(values) == (not wrong)
+    if wrong:  # the remedy's merge patch, applied, leaves nothing wrong
+        remedy = parquet.fuse_conditions_remedy(KubeObservation("https://k8s", "default", "wandb"), wrong)
+        patch = json.loads(remedy.split("-p '", 1)[1].split("'", 1)[0])["spec"]["values"]
+        assert parquet.fuse_conditions(_merged(values, patch)) == []
