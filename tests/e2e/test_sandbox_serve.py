@@ -271,7 +271,7 @@ def test_config_init_against_the_served_cluster_writes_a_context_that_works_with
     served.process.wait(timeout=20)
     state = json.loads((isolated_env / ".local/state/wbctl/sandbox/queue-backlog.json").read_text())
     values = state["cr_values"]["global"]
-    assert values["bigtable"]["project"] == "playground-111" and values["redis"] == {"password": "redis123"}
+    assert values["bigtable"]["project"] == "wandb-sandbox" and values["redis"] == {"password": "redis123"}
     assert "mysql" not in values and values["env"]["BIGTABLE_EMULATOR_HOST"] == "bigtable-wandb-base:8086"
 
 

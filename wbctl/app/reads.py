@@ -77,15 +77,23 @@ def queue_address(session: Session, gathering: Gathering) -> QueueAddress:
             needed = queue_source.config_maps_needed(workload)
             maps = session.backends.kube().config_maps(needed) if needed else {}
             discovered = queue_source.discover(workload, maps)
-    return queue_source.resolve(
-        discovered,
-        source=settings["queue-source"],
-        subscription=settings["queue-subscription"],
-        topic=settings["queue-topic"],
-        project=settings["gcp-project"],
-        install=settings["instance"],
-        partitions=settings["queue-partitions"],
-    )
+
+    def resolve() -> QueueAddress:
+        return queue_source.resolve(
+            discovered,
+            source=settings["queue-source"],
+            subscription=settings["queue-subscription"],
+            topic=settings["queue-topic"],
+            project=settings["gcp-project"],
+            install=settings["instance"],
+            partitions=settings["queue-partitions"],
+        )
+
+    address = resolve()
+    if address.source == "pubsub" and not address.project and not settings["gcp-project"]:
+        session.backends.locate()  # the project only the WeightsAndBiases resource may name
+        address = resolve()
+    return address
 
 
 def policy(session: Session, address: QueueAddress) -> Policy:

@@ -25,6 +25,7 @@ def alert_settings(session: Session) -> alerts.AlertSettings:
     from wbctl.app import reads
 
     settings = session.settings()
+    bigtable_instance = session.backends.bigtable_instance()  # first: it may fill gcp-project from the resource
     address = queue_source.resolve(
         None,
         source=settings["queue-source"],
@@ -41,7 +42,7 @@ def alert_settings(session: Session) -> alerts.AlertSettings:
         queue=alerts.queue_words(address),
         subscription=address.subscription,
         project=settings["gcp-project"],
-        bigtable_instance=session.backends.bigtable_instance(),
+        bigtable_instance=bigtable_instance,
         retention=policy.retention,
         allowed_backlog=policy.allowed_backlog,
         allowed_age=policy.allowed_age,

@@ -144,8 +144,13 @@ KEYS: dict[str, Key] = {
         Key("namespace", _str, "default", "namespace of the WeightsAndBiases CR and the W&B services"),
         Key("instance", _str, "wandb", "the CR name (= Helm release = app.kubernetes.io/instance)"),
         Key("kube-context", _str, None, "kubeconfig context (default: kubeconfig's current context)"),
-        Key("gcp-project", _str, None, "Google Cloud project"),
-        Key("bigtable-instance", _str, None, "Bigtable instance (default: derived like W&B's Terraform)"),
+        Key("gcp-project", _str, None, "Google Cloud project (default: the WeightsAndBiases resource's)"),
+        Key(
+            "bigtable-instance",
+            _str,
+            None,
+            "Bigtable instance (default: the WeightsAndBiases resource's, else derived like W&B's Terraform)",
+        ),
         Key("bigtable-cluster", _str, None, "Bigtable cluster (default: <instance>-c1)"),
         Key(
             "queue-source",

@@ -222,6 +222,8 @@ def kube_objects(last: Sample, names: Names, **chart_options: Any) -> list[dict[
         }
     else:
         options["replicas"] = {**options.get("replicas", {}), "flat-run-fields-updater": last.replicas}
+    options.setdefault("project", names.project)
+    options.setdefault("bigtable_instance", names.instance)
     return chart_043(instance=names.install, **options)
 
 
