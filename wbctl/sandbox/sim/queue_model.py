@@ -38,6 +38,16 @@ RETENTION = 7 * 86400  # Pub/Sub's default message retention, what W&B's Terrafo
 
 
 @dataclass(frozen=True)
+class FilestreamStory:
+    """The filestream service's subscription (sim/filestream.py): what the SDKs stream, and
+    from when (None: never) filestream consumes less than that: its backlog then grows."""
+
+    publish: float = 120.0  # messages/s
+    slow_from: float | None = None
+    slow_consume: float = 80.0  # messages/s filestream keeps up with once slow
+
+
+@dataclass(frozen=True)
 class Story:
     """One incident's numbers. Times are seconds relative to the story's start."""
 
@@ -54,6 +64,7 @@ class Story:
     cpu_target: float = 0.70
     backlog: float = 0.0  # B at the start
     retention: float = RETENTION  # how long Pub/Sub keeps an unacked message
+    filestream: FilestreamStory = field(default_factory=FilestreamStory)  # its own subscription
 
     def noisy_at(self, t: float) -> bool:
         """Whether the noisy run sends during the step starting at `t` (discards aside)."""
