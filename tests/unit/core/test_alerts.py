@@ -59,9 +59,11 @@ def test_the_default_rules_and_their_thresholds() -> None:
         "WbctlAuditorAbsent",
         "WbctlAuditorSilent",
     ]
-    assert found["WbctlQueueBacklogGrowing"]["expr"] == 'wbctl_queue_verdict{verdict="growing"} == 1'
+    assert (
+        found["WbctlQueueBacklogGrowing"]["expr"] == 'wbctl_queue_verdict{queue="run-updates", verdict="growing"} == 1'
+    )
     assert found["WbctlQueueBacklogGrowing"]["for"] == "10m"
-    assert found["WbctlQueueOldestMessageAge"]["expr"] == "wbctl_queue_oldest_age_seconds > 302400"
+    assert found["WbctlQueueOldestMessageAge"]["expr"] == 'wbctl_queue_oldest_age_seconds{queue="run-updates"} > 302400'
     assert "604800" in found["WbctlQueueDrainPastRetention"]["expr"]
     assert found["WbctlCheckFailing"]["expr"] == 'wbctl_check_status{status="fail", group!="queue"} == 1'
     assert found["WbctlCheckFailing"]["for"] == "1h"
@@ -83,14 +85,17 @@ def test_the_default_rules_and_their_thresholds() -> None:
 
 def test_the_thresholds_follow_the_settings() -> None:
     three_days = rules(replace(DEFAULT, retention=3 * 86400, auditor_interval=600))
-    assert three_days["WbctlQueueOldestMessageAge"]["expr"] == "wbctl_queue_oldest_age_seconds > 129600"
+    assert (
+        three_days["WbctlQueueOldestMessageAge"]["expr"]
+        == 'wbctl_queue_oldest_age_seconds{queue="run-updates"} > 129600'
+    )
     assert "1d 12h (half the 3d retention)" in three_days["WbctlQueueOldestMessageAge"]["annotations"]["description"]
     assert ">= 259200 unless" in three_days["WbctlQueueDrainPastRetention"]["expr"]
     assert three_days["WbctlAuditorSilent"]["expr"].endswith("> 1800")
     assert three_days["WbctlAuditorAbsent"]["for"] == "30m"
     # never warn on an age the context allows: the allowed age wins over half a short retention
     short = rules(replace(DEFAULT, retention=600, allowed_age=900))
-    assert short["WbctlQueueOldestMessageAge"]["expr"] == "wbctl_queue_oldest_age_seconds > 900"
+    assert short["WbctlQueueOldestMessageAge"]["expr"] == 'wbctl_queue_oldest_age_seconds{queue="run-updates"} > 900'
 
 
 def test_a_context_selects_its_own_series_everywhere() -> None:
@@ -109,7 +114,7 @@ def test_a_context_selects_its_own_series_everywhere() -> None:
 
 def test_a_context_name_is_quoted_not_injected() -> None:
     expr = rules(replace(DEFAULT, context='a"b'))["WbctlQueueStalled"]["expr"]
-    assert expr == 'wbctl_queue_verdict{verdict="stalled", context="a\\"b"} == 1'
+    assert expr == 'wbctl_queue_verdict{queue="run-updates", verdict="stalled", context="a\\"b"} == 1'
 
 
 def test_combined_metrics_match_on_context() -> None:
@@ -132,7 +137,8 @@ def test_kafka_without_a_retention() -> None:
     found = rules(KAFKA)
     assert "WbctlQueueDrainPastRetention" not in found
     assert found["WbctlQueueOldestMessageAge"]["expr"] == (
-        "wbctl_queue_oldest_age_seconds > on(context) group_left() (0.5 * wbctl_queue_retention_seconds)"
+        'wbctl_queue_oldest_age_seconds{queue="run-updates"} > on(context) group_left() '
+        '(0.5 * wbctl_queue_retention_seconds{queue="run-updates"})'
     )
     assert "Kafka topic wandb-run-updates-shadow" in found["WbctlQueueStalled"]["annotations"]["description"]
     assert any("queue-retention" in note for note in alerts.notes(KAFKA))
