@@ -266,3 +266,47 @@ def test_the_document_and_its_refusals() -> None:
         alerts.document("gcp", DEFAULT, "Nope")
     with pytest.raises(UsageError, match="^--policy only applies with --format gcp"):
         alerts.document("prometheus", DEFAULT, "WbctlQueueStalled")
+
+
+# --- the filestream queue ---------------------------------------------------------------
+
+FILESTREAM = replace(DEFAULT, filestream_subscription="wandb-filestream-gorilla")
+
+
+def test_the_filestream_queue_has_the_queue_rules_under_its_own_names_and_label() -> None:
+    found = rules(FILESTREAM)
+    names = [name for name in found if name.startswith("WbctlFilestreamQueue")]
+    assert names == [
+        name.replace("WbctlQueue", "WbctlFilestreamQueue") for name in rules(DEFAULT) if name.startswith("WbctlQueue")
+    ]
+    assert (
+        found["WbctlFilestreamQueueBacklogGrowing"]["expr"]
+        == 'wbctl_queue_verdict{queue="filestream", verdict="growing"} == 1'
+    )
+    assert (
+        found["WbctlFilestreamQueueOldestMessageAge"]["expr"]
+        == 'wbctl_queue_oldest_age_seconds{queue="filestream"} > 302400'
+    )
+    # every queue series it reads, in expressions and annotations, is the filestream queue's
+    for name in names:
+        rule = found[name]
+        assert 'queue="run-updates"' not in rule["expr"] and '"run-updates"' not in rule["annotations"]["description"]
+        assert "Pub/Sub subscription wandb-filestream-gorilla" in rule["annotations"]["description"]
+        assert rule["annotations"]["runbook"].endswith("runbook queue-backlog")
+    assert "filestream cannot process" in found["WbctlFilestreamQueueStalled"]["annotations"]["description"]
+    groups = [group["name"] for group in alerts.prometheus_document(FILESTREAM)["groups"]]
+    assert groups[:2] == ["wbctl-queue", "wbctl-filestream-queue"]
+
+
+def test_no_filestream_subscription_no_filestream_rules_or_policies() -> None:
+    assert not [name for name in rules(DEFAULT) if "Filestream" in name]
+    assert not [p.name for p in alerts.policies(DEFAULT)[0] if "Filestream" in p.name]
+
+
+def test_the_filestream_policies_select_its_subscription() -> None:
+    found = {p.name: p.document for p in alerts.policies(FILESTREAM)[0]}
+    policy = found["WbctlFilestreamQueueDataLoss"]
+    filters = [condition["conditionThreshold"]["filter"] for condition in policy["conditions"]]
+    assert all('resource.labels.subscription_id = "wandb-filestream-gorilla"' in f for f in filters)
+    assert policy["displayName"] == "wbctl: data loss on the filestream queue"
+    AlertPolicy.from_json(json.dumps(policy))  # the real proto accepts it
