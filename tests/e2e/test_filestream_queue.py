@@ -96,6 +96,9 @@ def test_the_runbook_shows_it_and_its_remedy_which_works_when_pasted(wbctl) -> N
     assert "filestream queue GROWING" in document["headline"] and document["headline"].endswith(f"next: {command}")
     [first] = [step for step in document["steps"] if step["step"] == 1]
     assert first["status"] == "fail" and first["proposals"] == [list(AUTOSCALE)] and first["next"] == command
+    filestream = document["filestream_queue"]
+    assert filestream["verdict"] == "growing" and filestream["queue"]["subscription"] == "wandb-filestream-gorilla"
+    assert filestream["backlog"] > 10_000 and document["verdict"] == "none"
     pasted = wbctl(*command.split()[1:], "--dry-run")
     assert pasted.returncode == 0, pasted.stderr
     assert "spec.values.filestream.autoscaling.horizontal.maxReplicas" in pasted.stdout
@@ -108,6 +111,7 @@ def test_the_runbook_hides_a_filestream_without_a_queue(world: World, wbctl) -> 
     assert result.returncode == 1, result.stderr  # the incident: the run-updates queue grows
     [first] = [step for step in result.json()["steps"] if step["step"] == 1]
     assert not any("filestream" in line for line in first["evidence"])
+    assert result.json()["filestream_queue"] is None
     checked = wbctl("check", "--only", "queue", "-o", "json", "--exit-zero", env=world.env)
     assert not [check for check in findings(checked) if check.startswith("queue.filestream.")]
     for output in (result, checked):

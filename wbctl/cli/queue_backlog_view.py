@@ -291,6 +291,7 @@ def document(
         "changes_in_window": [
             {"time": _iso(r.time), "user": r.user, "command": r.command, "result": r.result} for r in diagnosis.changes
         ],
+        "filestream_queue": _filestream_document(diagnosis),
         "next": diagnosis.next or None,
         "moved": moved or None,
         "fix": None,
@@ -298,6 +299,24 @@ def document(
     if fix_requested:
         doc["fix"] = _fix_document(outcome)
     return doc
+
+
+def _filestream_document(diagnosis: Diagnosis) -> dict[str, Any] | None:
+    """The filestream service's own queue as step 1 shows it; None when there is none."""
+    judgement, address = diagnosis.filestream, diagnosis.filestream_address
+    if judgement is None or address is None:
+        return None
+    return {
+        "queue": {key: getattr(address, key) for key in ("source", "origin", "project", "topic", "subscription")},
+        "verdict": judgement.verdict.value,
+        "reason": judgement.reason,
+        "backlog": judgement.backlog,
+        "oldest_age_seconds": judgement.oldest_age,
+        "rate_per_minute": None if judgement.rate_per_second is None else judgement.rate_per_second * 60,
+        "publish_per_second": judgement.publish_rate,
+        "consume_per_second": judgement.consume_rate,
+        "data_loss": _loss_document(judgement.loss),
+    }
 
 
 def _loss_document(loss: DataLoss | None) -> dict[str, Any] | None:

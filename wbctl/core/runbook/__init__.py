@@ -100,6 +100,7 @@ def diagnose(ev: Evidence) -> Diagnosis:
     drains = drains_by(judgement, ev.now)
     changes = tuple(ev.changes.value or ()) if ev.changes.known else ()
     first = _with_filestream(_backlog_step(judgement, ev.address), ev)
+    shown = ev.filestream is not None and ev.filestream_address is not None and ev.filestream_address.source != "none"
     second = bigtable_step(
         ev.bigtable, ev.now, wanted and verdict is not Verdict.STALLED, ev.invocation, drains, changes
     )
@@ -130,9 +131,8 @@ def diagnose(ev: Evidence) -> Diagnosis:
         changes,
         "" if ev.changes.known else ev.changes.reason,
         next=next_action,
-        filestream=ev.filestream
-        if ev.filestream_address is not None and ev.filestream_address.source != "none"
-        else None,
+        filestream=ev.filestream if shown else None,
+        filestream_address=ev.filestream_address if shown else None,
     )
     return Diagnosis(**{**diagnosis.__dict__, "headline": headline(diagnosis)})
 

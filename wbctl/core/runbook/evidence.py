@@ -83,6 +83,7 @@ class Diagnosis:
     headline: str = ""
     next: str = ""
     filestream: Judgement | None = None  # the filestream queue, shown in step 1 beside the run-updates queue
+    filestream_address: QueueAddress | None = None  # its address (None: not read or `none`)
 
     @property
     def loss_projected(self) -> bool:
