@@ -127,3 +127,17 @@ def test_the_runbook_shows_it_beside_a_growing_run_updates_queue(world: World, w
     assert f"filestream queue: Pub/Sub subscription {NAMES.filestream_subscription}" in " ".join(first["evidence"])
     assert first["next"].startswith("wbctl services autoscale wandb-filestream --min ")
     assert "services autoscale wandb-filestream" not in document["next"]  # the run-updates path first
+
+
+def test_no_filestream_workload_means_no_filestream_queue(world: World, wbctl) -> None:  # noqa: F811
+    world.stage()
+    [deployment] = [
+        d
+        for d in world.kube.objects("deployments", "default")
+        if (d["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == "filestream"
+    ]
+    assert world.kube.remove("deployments", "default", deployment["metadata"]["name"])
+    checked = wbctl("check", "--only", "queue", "-o", "json", "--exit-zero", env=world.env)
+    assert sorted(findings(checked)) == ["queue.backlog", "queue.oldest-age"]
+    document = wbctl("runbook", "queue-backlog", "-o", "json", env=world.env).json()
+    assert document["filestream_queue"] is None
