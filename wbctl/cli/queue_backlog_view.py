@@ -15,7 +15,7 @@ from typing import Any
 from wbctl.app.mutation import Outcome
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Status
-from wbctl.core.queue import DataLoss, Reading, Verdict
+from wbctl.core.queue import DataLoss, Reading, Verdict, backlog_status
 from wbctl.core.runbook import Diagnosis
 from wbctl.core.series import Point, SignalData
 from wbctl.output import Terminal
@@ -152,7 +152,8 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
 def headline_style(diagnosis: Diagnosis) -> str:
     judgement = diagnosis.judgement
     loss = judgement.loss is not None and judgement.loss.projected
-    return "bold red" if judgement.verdict is not Verdict.NONE or loss else "bold green"
+    filestream = diagnosis.filestream is not None and backlog_status(diagnosis.filestream) is not Status.OK
+    return "bold red" if judgement.verdict is not Verdict.NONE or loss or filestream else "bold green"
 
 
 def render_headline(term: Terminal, diagnosis: Diagnosis, moved: str = "", headline: str = "") -> None:
