@@ -70,7 +70,6 @@ FILESTREAM = QueueKind(
     none_schemes=("mysql:",),
     configurable=False,
 )
-QUEUES = (RUN_UPDATES, FILESTREAM)
 
 
 @dataclass(frozen=True)
