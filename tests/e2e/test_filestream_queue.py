@@ -19,7 +19,7 @@ from tests.e2e.test_runbook_queue_backlog import INCIDENT, NAMES, World, world  
 from wbctl.sandbox.sim.queue_model import FilestreamStory
 
 BACKING_UP = ("--sandbox", "--scenario", "filestream-backlog")
-AUTOSCALE = ("services", "autoscale", "wandb-filestream", "--min", "3", "--max", "20")  # 3 ready, HPA 1-10
+AUTOSCALE = ("services", "autoscale", "wandb-filestream", "--min", "6", "--max", "10")  # 3 ready, HPA 1-10
 SECRET = "fs-hunter2"  # a password in the MySQL form: never printed
 
 
@@ -101,7 +101,7 @@ def test_the_runbook_shows_it_and_its_remedy_which_works_when_pasted(wbctl) -> N
     assert filestream["backlog"] > 10_000 and document["verdict"] == "none"
     pasted = wbctl(*command.split()[1:], "--dry-run")
     assert pasted.returncode == 0, pasted.stderr
-    assert "spec.values.filestream.autoscaling.horizontal.maxReplicas" in pasted.stdout
+    assert "spec.values.filestream.autoscaling.horizontal.minReplicas" in pasted.stdout
 
 
 def test_the_runbook_hides_a_filestream_without_a_queue(world: World, wbctl) -> None:  # noqa: F811
@@ -141,3 +141,18 @@ def test_no_filestream_workload_means_no_filestream_queue(world: World, wbctl) -
     assert sorted(findings(checked)) == ["queue.backlog", "queue.oldest-age"]
     document = wbctl("runbook", "queue-backlog", "-o", "json", env=world.env).json()
     assert document["filestream_queue"] is None
+
+
+def test_the_remedy_rehearsed_drains_the_filestream_queue(wbctl) -> None:
+    """In the sandbox the remedy does what it says: filestream's replicas (as the operator
+    clamps them to the new minimum) consume its subscription faster, and the backlog clears."""
+    env = {"WBCTL_SANDBOX_SPEED": "0"}  # the clock moves only with `sandbox advance`
+    applied = wbctl(*BACKING_UP, *AUTOSCALE, "--yes", env=env)
+    assert applied.returncode == 0, applied.stderr
+    assert wbctl(*BACKING_UP, "sandbox", "advance", "50m", env=env).returncode == 0
+    result = wbctl(*BACKING_UP, "check", "--only", "queue", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    backlog = findings(result)["queue.filestream.backlog"]
+    assert backlog["status"] == "ok" and backlog["observed"] == 0
+    status = wbctl(*BACKING_UP, "sandbox", "status", env=env)
+    assert "filestream 3 -> 6 replicas" in status.stdout

@@ -36,14 +36,18 @@ class FilestreamQueue:
 
 
 def remedy(view: ServiceView | None) -> scaling.AutoscaleRequest:
-    """More filestream replicas: hold what runs now and double the ceiling (an autoscaler on CPU
-    does not see the queue), or, without an autoscaler, autoscale from what runs now."""
+    """More filestream replicas. At its autoscaler's maximum: double the ceiling, holding what
+    runs now. Below it while the backlog grows, the autoscaler (on CPU) does not see the queue:
+    hold twice the replicas that run now (its minimum; at its maximum, twice that). Without one:
+    autoscale from what runs now."""
     ready = len(view.ready_pods) if view is not None else 0
     autoscaler = view.autoscaler if view is not None else None
     if autoscaler is not None:
-        low = max(autoscaler.min_replicas or 1, ready, 1)
-        high = max(2 * max(autoscaler.max_replicas or 1, ready), low + 1)
-        return scaling.AutoscaleRequest(SERVICE, low, high)
+        minimum, ceiling = autoscaler.min_replicas or 1, autoscaler.max_replicas or max(ready, 1)
+        if autoscaler.at_max or ready >= ceiling:
+            return scaling.AutoscaleRequest(SERVICE, max(minimum, ready, 1), 2 * max(ceiling, ready, 1))
+        low = max(2 * ready, minimum + 1)
+        return scaling.AutoscaleRequest(SERVICE, low, ceiling if low < ceiling else 2 * low)
     desired = view.workload.desired if view is not None and view.workload is not None else 0
     low = max(1, ready, desired or 0)
     return scaling.AutoscaleRequest(SERVICE, low, max(2 * low, 3))

@@ -159,16 +159,21 @@ def _subscription_series(
     )
 
 
-def publish_pubsub(fake: Any, names: Names, pairs: Sequence[tuple[datetime, Sample]], story: Story | None) -> None:
-    """Pub/Sub's gauges and counters of both subscriptions (the updater's and filestream's), and
-    the per-run counter."""
-    from wbctl.sandbox.sim.filestream import filestream_at
+def publish_pubsub(
+    fake: Any,
+    names: Names,
+    pairs: Sequence[tuple[datetime, Sample]],
+    story: Story | None,
+    filestream_changes: Sequence[tuple[float, int]] = (),
+) -> None:
+    """Pub/Sub's gauges and counters of both subscriptions (the updater's and filestream's, with
+    filestream's replica changes as (at, replicas)), and the per-run counter."""
+    from wbctl.sandbox.sim.filestream import filestream_points
 
     updater = [(t, _Minute(s.backlog, s.oldest_age, s.consumed, s.published)) for t, s in pairs]
     _subscription_series(fake, names.project, names.subscription, names.topic, updater)
-    filestream = (story or Story()).filestream
-    points = [(t, filestream_at(filestream, s.time)) for t, s in pairs]
-    minutes = [(t, _Minute(p.backlog, p.oldest_age, p.consumed, p.published)) for t, p in points]
+    filestream = filestream_points((story or Story()).filestream, [s.time for _, s in pairs], filestream_changes)
+    minutes = [(t, _Minute(p.backlog, p.oldest_age, p.consumed, p.published)) for (t, _), p in zip(pairs, filestream)]
     _subscription_series(fake, names.project, names.filestream_subscription, names.filestream_topic, minutes)
     if story is not None:
         _run_updates(fake, names, story, [s for _, s in pairs], [t for t, _ in pairs])

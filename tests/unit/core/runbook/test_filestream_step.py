@@ -78,10 +78,10 @@ def ev(run_updates: Judgement, filestream: Judgement | None, address: QueueAddre
 def test_a_growing_filestream_queue_names_its_autoscale_command() -> None:
     diagnosis = diagnose(ev(NONE, GROWING))
     first = step(diagnosis, 1)
-    command = f"{INVOCATION} services autoscale wandb-filestream --min 2 --max 8"
+    command = f"{INVOCATION} services autoscale wandb-filestream --min 4 --max 8"
     assert first.status is Status.FAIL and first.next == command
     assert [p.argv() for p in first.proposals] == [
-        ("services", "autoscale", "wandb-filestream", "--min", "2", "--max", "8")
+        ("services", "autoscale", "wandb-filestream", "--min", "4", "--max", "8")
     ]
     assert any(
         line.startswith("filestream queue: Pub/Sub subscription wandb-filestream-gorilla") for line in first.evidence
@@ -97,7 +97,7 @@ def test_a_growing_filestream_queue_names_its_autoscale_command() -> None:
 def test_the_run_updates_remedy_comes_first_in_the_headline() -> None:
     diagnosis = diagnose(ev(GROWING, GROWING))
     assert "services autoscale wandb-filestream" not in diagnosis.next
-    assert step(diagnosis, 1).next.endswith("services autoscale wandb-filestream --min 2 --max 8")
+    assert step(diagnosis, 1).next.endswith("services autoscale wandb-filestream --min 4 --max 8")
 
 
 def test_a_quiet_filestream_queue_is_shown_and_asks_nothing() -> None:
@@ -128,6 +128,12 @@ def test_the_remedy_doubles_the_ceiling_or_autoscales_what_runs() -> None:
         assert observed is not None
         return service_named(observed, "wandb-filestream")
 
-    assert (remedy(view(4, (1, 4))).min_replicas, remedy(view(4, (1, 4))).max_replicas) == (4, 8)
+    def bounds(ready: int, autoscaler: tuple[int, int] | None) -> tuple[int | None, int | None]:
+        request = remedy(view(ready, autoscaler))
+        return request.min_replicas, request.max_replicas
+
+    assert bounds(4, (1, 4)) == (4, 8)  # at its maximum: twice the ceiling
+    assert bounds(3, (1, 10)) == (6, 10)  # room on CPU it does not use: hold twice the replicas
+    assert bounds(2, (1, 4)) == (4, 8)  # twice the replicas is the ceiling: raise it too
     assert (remedy(view(2, None)).min_replicas, remedy(view(2, None)).max_replicas) == (2, 4)
     assert (remedy(None).min_replicas, remedy(None).max_replicas) == (1, 3)
