@@ -36,21 +36,29 @@ class FilestreamQueue:
 
 
 def remedy(view: ServiceView | None) -> scaling.AutoscaleRequest:
-    """More filestream replicas. At its autoscaler's maximum: double the ceiling, holding what
-    runs now. Below it while the backlog grows, the autoscaler (on CPU) does not see the queue:
-    hold twice the replicas that run now (its minimum; at its maximum, twice that). Without one:
-    autoscale from what runs now."""
+    """More filestream replicas (`capacity`'s request)."""
+    return capacity(view)[0]
+
+
+def capacity(view: ServiceView | None) -> tuple[scaling.AutoscaleRequest, str]:
+    """More filestream replicas, and why, in words. At its autoscaler's maximum: double the
+    ceiling, holding what runs now. Below it while the backlog grows, the autoscaler (on CPU)
+    does not see the queue: hold twice the replicas that run now (its minimum; at its maximum,
+    twice that). Without one: autoscale from what runs now."""
     ready = len(view.ready_pods) if view is not None else 0
     autoscaler = view.autoscaler if view is not None else None
     if autoscaler is not None:
         minimum, ceiling = autoscaler.min_replicas or 1, autoscaler.max_replicas or max(ready, 1)
         if autoscaler.at_max or ready >= ceiling:
-            return scaling.AutoscaleRequest(SERVICE, max(minimum, ready, 1), 2 * max(ceiling, ready, 1))
+            request = scaling.AutoscaleRequest(SERVICE, max(minimum, ready, 1), 2 * max(ceiling, ready, 1))
+            return request, "at its autoscaling maximum: raise it"
         low = max(2 * ready, minimum + 1)
-        return scaling.AutoscaleRequest(SERVICE, low, ceiling if low < ceiling else 2 * low)
+        request = scaling.AutoscaleRequest(SERVICE, low, ceiling if low < ceiling else 2 * low)
+        return request, "its autoscaler has room it does not use (on CPU it does not see the queue): hold more replicas"
     desired = view.workload.desired if view is not None and view.workload is not None else 0
     low = max(1, ready, desired or 0)
-    return scaling.AutoscaleRequest(SERVICE, low, max(2 * low, 3))
+    why = "autoscale it" if view is None or view.workload is None else "no autoscaler: autoscale it from what runs now"
+    return scaling.AutoscaleRequest(SERVICE, low, max(2 * low, 3)), why
 
 
 def _replicas(view: ServiceView | None) -> str:
@@ -97,6 +105,6 @@ def filestream_queue(
         return FilestreamQueue(status, summary, tuple(lines), logs)
     if not judgement.needs_capacity:
         return FilestreamQueue(status, summary, tuple(lines))
-    proposal = remedy(view)
-    lines.append("filestream is not keeping up with what the SDKs stream: autoscale it (the guide)")
+    proposal, why = capacity(view)
+    lines.append(f"filestream is not keeping up with what the SDKs stream: {why} (the guide: autoscale it)")
     return FilestreamQueue(status, summary, tuple(lines), command(proposal, invocation), proposal)

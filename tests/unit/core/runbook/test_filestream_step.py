@@ -87,6 +87,10 @@ def test_a_growing_filestream_queue_names_its_autoscale_command() -> None:
         line.startswith("filestream queue: Pub/Sub subscription wandb-filestream-gorilla") for line in first.evidence
     )
     assert "wandb-filestream: 2/2 ready, HorizontalPodAutoscaler 1-4" in first.evidence
+    assert first.evidence[-1] == (
+        "filestream is not keeping up with what the SDKs stream: its autoscaler has room it does not use "
+        "(on CPU it does not see the queue): hold more replicas (the guide: autoscale it)"
+    )
     # the run-updates queue is clear: the headline names the filestream queue and its command
     assert "filestream queue GROWING" in diagnosis.headline and diagnosis.headline.endswith(f"next: {command}")
     assert diagnosis.next == command
