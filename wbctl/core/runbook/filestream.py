@@ -105,6 +105,9 @@ def filestream_queue(
         return FilestreamQueue(status, summary, tuple(lines), logs)
     if not judgement.needs_capacity:
         return FilestreamQueue(status, summary, tuple(lines))
+    if kube.value is None:  # its replicas unknown: no numbers guessed, the command that shows them
+        lines.append(f"{SERVICE}: unknown ({kube.reason})")
+        return FilestreamQueue(status, summary, tuple(lines), f"{invocation} services status {SERVICE}")
     proposal, why = capacity(view)
     lines.append(f"filestream is not keeping up with what the SDKs stream: {why} (the guide: autoscale it)")
     return FilestreamQueue(status, summary, tuple(lines), command(proposal, invocation), proposal)

@@ -141,3 +141,10 @@ def test_the_remedy_doubles_the_ceiling_or_autoscales_what_runs() -> None:
     assert bounds(2, (1, 4)) == (4, 8)  # twice the replicas is the ceiling: raise it too
     assert (remedy(view(2, None)).min_replicas, remedy(view(2, None)).max_replicas) == (2, 4)
     assert (remedy(None).min_replicas, remedy(None).max_replicas) == (1, 3)
+
+
+def test_unknown_replicas_guess_no_numbers() -> None:
+    base = replace(evidence(NONE, kube_observed=Observed(None, "connection refused")), filestream_address=FILESTREAM)
+    first = step(diagnose(replace(base, filestream=GROWING)), 1)
+    assert first.proposals == () and first.next == f"{INVOCATION} services status wandb-filestream"
+    assert "wandb-filestream: unknown (connection refused)" in first.evidence
