@@ -42,6 +42,8 @@ UPDATER = service_view.UPDATER.removeprefix(catalog.PREFIX)
 KEDA_SO_SERVICE = UPDATER
 #: Where the updater finds its queue: `pubsub:/<project>/<topic>/<subscription>` or a kafka:// URL.
 UPDATER_QUEUE_ENV = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER"
+#: Where filestream finds its subscription (the chart's `filestream.env`; the copied snapshot predates it).
+FILESTREAM_QUEUE_ENV = "GORILLA_FILE_STREAM_WORKER_SOURCE_ADDRESS"
 _UPDATER_HPA_OPTIONS = frozenset({"minimum", "maximum", "current", "cpu_current", "limited"})
 
 
@@ -67,6 +69,7 @@ def chart_043(
     events: bool = True,
     now: datetime | None = None,
     queue_address: str | None = None,
+    filestream_address: str | None = None,
     kafka: bool = False,
     updater_hpa: Mapping[str, Any] | None = None,
     project: str = DEFAULT_PROJECT,
@@ -88,6 +91,9 @@ def chart_043(
     - `events`: a SuccessfulRescale Event per HPA.
     - `queue_address`: the updater's UPDATER_QUEUE_ENV (its Deployment and Pods), e.g.
       `pubsub:/my-project/<instance>-run-updates-shadow/<instance>-flat-run-fields-updater`.
+    - `filestream_address`: filestream's FILESTREAM_QUEUE_ENV, e.g.
+      `pubsub:/my-project/<instance>-filestream/<instance>-filestream-gorilla` (the chart
+      renders it from global.pubSub; the snapshot copied here has none).
     - `kafka`: the updater Deployment as the keda-frfu snapshot renders it for Kafka (a
       `kafka://$(KAFKA_...)` address filled from envFrom), plus the ConfigMaps its envFrom
       names (`<instance>-kafka-configmap` among them: unlabelled, so read by name).
@@ -109,6 +115,9 @@ def chart_043(
     config_maps = _use_kafka_updater(workloads, instance, namespace, chart_label, now) if kafka else []
     if queue_address is not None:
         _set_env(_updater_deployment(workloads), UPDATER_QUEUE_ENV, queue_address)
+    filestream = deployment_named(workloads, "filestream")
+    if filestream_address is not None and filestream is not None:
+        _set_env(filestream, FILESTREAM_QUEUE_ENV, filestream_address)
     if keda_frfu:
         workloads += of_kind(snapshot_manifests("keda-frfu.snap", instance, namespace, chart_label), "ScaledObject")
     updater = _updater_hpa_options(updater_hpa, hpa_for, keda_frfu)
