@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.audit import read_audit
 from tests.support.mariadb import PASSWORD, WRONG_FLAGS, MariaDBServer
+from tests.support.net import silent_listener
 from tests.support.text import one_line
 from wbctl.adapters.mysql import MysqlAdapter
 
@@ -85,3 +86,77 @@ def test_an_unknown_parameter_is_exit_2_one_line_and_nothing_is_written(wbctl, m
     assert mariadb.global_variables(list(WRONG_FLAGS)) == before
     assert read_audit(audit_log) == []
     assert PASSWORD not in result.stderr
+
+
+# --- issue 17, items 1-2: a CA file that is not one, and TLS as a stated choice ------------------
+
+
+def test_a_ca_file_that_is_not_a_certificate_is_bad_input_before_any_connection(wbctl, tmp_path) -> None:
+    notes = tmp_path / "ca.pem"
+    notes.write_text("this is not a certificate\n")
+    with silent_listener() as port:  # a connection attempt would hang here, then exit 3
+        result = wbctl(
+            "mysql",
+            "check",
+            env={"WBCTL_MYSQL_URL": f"mysql://wandb@10.0.0.4:{port}/wandb", "WBCTL_MYSQL_CA_FILE": str(notes)},
+        )
+    assert result.returncode == 2
+    assert (
+        one_line(result.stderr)
+        == f"wbctl: error: mysql-ca-file {notes}: not a PEM certificate (NO_CERTIFICATE_OR_CRL_FOUND)"
+    )
+
+
+def test_encrypted_but_unverified_says_so_on_stderr_every_time(wbctl, mariadb) -> None:
+    result = wbctl(
+        "mysql",
+        "check",
+        "-o",
+        "json",
+        env={"WBCTL_MYSQL_URL": mariadb.url_with_password, "WBCTL_MYSQL_TLS": "required-unverified"},
+    )
+    assert result.returncode == 1, result.stderr  # connected over TLS; the flags fail on purpose
+    warning = one_line(result.stderr)
+    assert warning.startswith("warning: MySQL connection to ")
+    assert "is encrypted but not verified (mysql-tls = required-unverified)" in warning
+    assert result.json()["findings"]
+
+
+def test_verify_against_the_ca_connects_without_a_warning_and_off_with_a_ca_is_refused(wbctl, mariadb) -> None:
+    verified = wbctl(
+        "mysql",
+        "check",
+        env={
+            "WBCTL_MYSQL_URL": mariadb.url_with_password,
+            "WBCTL_MYSQL_TLS": "verify",
+            "WBCTL_MYSQL_CA_FILE": mariadb.ca_file,
+        },
+    )
+    assert verified.returncode == 1 and "warning" not in verified.stderr, verified.stderr
+    wrong_ca = wbctl(
+        "mysql",
+        "check",
+        env={
+            "WBCTL_MYSQL_URL": mariadb.url_with_password,
+            "WBCTL_MYSQL_TLS": "verify",
+            "WBCTL_MYSQL_CA_FILE": mariadb.other_ca_file,
+        },
+    )
+    assert wrong_ca.returncode == 3, wrong_ca.stderr
+    refused = wbctl(
+        "mysql",
+        "check",
+        env={
+            "WBCTL_MYSQL_URL": mariadb.url_with_password,
+            "WBCTL_MYSQL_TLS": "off",
+            "WBCTL_MYSQL_CA_FILE": mariadb.ca_file,
+        },
+    )
+    assert refused.returncode == 2
+    assert one_line(refused.stderr) == "wbctl: error: mysql-tls = off turns TLS off, but a CA file is set: drop one"
+
+
+def test_a_misspelt_mode_is_refused_at_load(wbctl) -> None:
+    result = wbctl("mysql", "check", env={"WBCTL_MYSQL_TLS": "verfy"})
+    assert result.returncode == 2
+    assert one_line(result.stderr) == "wbctl: error: WBCTL_MYSQL_TLS: expected one of verify, required-unverified, off"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.audit import read_audit
-from tests.support.net import free_port
+from tests.support.net import free_port, silent_listener
 from tests.support.redis import REDIS_PASSWORD, RedisServer, SentinelServer, start_redis, start_sentinel
 from tests.support.text import one_line
 
@@ -207,3 +207,17 @@ def test_tune_through_a_tls_sentinel_in_front_of_a_tls_master(wbctl, tls_server,
     client = tls_server.client()
     assert {key: client.get(key) for key in KEYS} == KEYS
     assert_no_password(tuned.stdout, tuned.stderr)
+
+
+@pytest.mark.parametrize("content", ["", "not a certificate\n"], ids=["empty", "text"])
+def test_a_redis_ca_file_that_is_not_a_certificate_is_bad_input_before_any_connection(wbctl, tmp_path, content) -> None:
+    """issue 17, item 0: was `internal error: SSLError: [X509: NO_CERTIFICATE_OR_CRL_FOUND]` (exit 70)."""
+    ca = tmp_path / "memorystore-ca.pem"
+    ca.write_text(content)
+    with silent_listener() as port:
+        result = wbctl(
+            "redis", "show", env={"WBCTL_REDIS_URL": f"rediss://127.0.0.1:{port}/0", "WBCTL_REDIS_CA_FILE": str(ca)}
+        )
+    assert result.returncode == 2
+    wrong = "is empty" if not content else "not a PEM certificate (NO_CERTIFICATE_OR_CRL_FOUND)"
+    assert one_line(result.stderr) == f"wbctl: error: redis-ca-file {ca}: {wrong}"

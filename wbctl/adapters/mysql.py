@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from wbctl.adapters import tls_files
+from wbctl.core import mysql_tls
 from wbctl.core.connection_url import ConnectionURLError, parse_mysql_url
 from wbctl.core.model import Change, Plan
 from wbctl.core.mysql import BY_NAME, MysqlObservation, flavor_of, satisfies
@@ -18,8 +20,20 @@ from wbctl.errors import BackendError, ConfigError, PartialWriteError, UsageErro
 
 
 class MysqlAdapter:
-    def __init__(self, url: str, *, password: str | None, ca_file: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None,
+        ca_file: str | None,
+        timeout: float,
+        tls: str | None = None,
+        warn: Callable[[str], Any] | None = None,
+    ) -> None:
         self.url = url
+        self.tls_mode = tls  # the mysql-tls setting (None: the URL's tls=, else the CA and the host)
+        self.tls_choice: mysql_tls.TlsChoice | None = None
+        self._warn = warn
         try:
             self.parsed = parse_mysql_url(url, "mysql-url")
         except ConnectionURLError as exc:
@@ -54,56 +68,44 @@ class MysqlAdapter:
                     autocommit=True,
                     **tls,
                 )
+            if self.tls_choice is not None and self.tls_choice.unverified and self._warn is not None:
+                self._warn(mysql_tls.unverified_warning(self.target, self.tls_choice))
         return self._connection
 
     def _tls(self) -> dict[str, Any]:
-        """PyMySQL's TLS arguments for the URL's `tls=` (W&B's modes, as Go's MySQL driver reads
-        them) and the CA: mysql-ca-file wins over the URL's ssl-ca.
-
-        - no `tls=`: TLS when the server offers it, verified against a CA when one is given
-          (wbctl's behaviour before W&B's parameters, kept)
-        - `false`: no TLS; `preferred`: TLS when offered, verified only against a given CA
-        - `skip-verify`: TLS required, not verified (unless a CA is given)
-        - `true`: TLS required, verified against the CA or the system's, with the host name
-          when no CA file is given (Cloud SQL's certificate names the instance, not its IP)
-        - `custom`: TLS required, verified against the CA, which is then required
-        """
+        """PyMySQL's TLS arguments for the mode wbctl.core.mysql_tls chooses (mysql-tls, else the
+        URL's `tls=`, else the CA and the host), with the files checked first: mysql-ca-file
+        wins over the URL's ssl-ca. Any SSLContext makes TLS required (PyMySQL refuses a server
+        without it); `ssl_disabled` makes it off."""
         import ssl
 
-        mode, ca = (
-            self.parsed.tls,
-            self._file(self.ca_file, "mysql-ca-file") or self._file(self.parsed.ca_path, "ssl-ca"),
-        )
-        cert = self._file(self.parsed.cert_path, "ssl-cert")
-        key = self._file(self.parsed.key_path, "ssl-key")
-        if mode == "false":
-            if self.ca_file:
-                raise UsageError(f"mysql-ca-file is set but mysql-url {self.target} says tls=false: drop one")
+        ca = self._ca()
+        cert, key = self.parsed.cert_path, self.parsed.key_path
+        if bool(cert) != bool(key):
+            raise UsageError(f"mysql-url {self.target}: ssl-cert and ssl-key go together: give both or neither")
+        self.tls_choice = mysql_tls.choose(self.tls_mode, self.parsed.tls, has_ca=ca is not None, host=self.host)
+        if self.tls_choice.mode == mysql_tls.OFF:
             return {"ssl_disabled": True}
-        if mode == "custom" and not ca:
-            raise UsageError(f"mysql-url {self.target} says tls=custom but gives no CA: set mysql-ca-file or ssl-ca")
-        if mode is None or mode == "preferred":
-            if not (ca or cert):
-                return {}  # PyMySQL's own default: TLS when the server offers it
-            if not ca:
-                return {"ssl_cert": cert, "ssl_key": key}
-            return {"ssl_ca": ca, "ssl_verify_cert": True, "ssl_cert": cert, "ssl_key": key}
+        if cert and key:
+            tls_files.client_pair(cert, key, "ssl-cert in mysql-url", "ssl-key in mysql-url")
         context = ssl.create_default_context(cafile=ca)
-        context.check_hostname = mode == "true" and not ca
-        if mode == "skip-verify" and not ca:
+        context.check_hostname = self.tls_choice.check_hostname
+        if self.tls_choice.unverified:
+            context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         if cert and key:
             context.load_cert_chain(cert, key)
-        return {"ssl": context}  # any SSLContext makes TLS required: PyMySQL refuses a server without it
+        return {"ssl": context}
 
-    @staticmethod
-    def _file(path: str | None, name: str) -> str | None:
-        """A local file named by a setting or the URL; W&B's paths are inside its pods."""
-        if path and not os.path.isfile(path):
-            where = "" if name == "mysql-ca-file" else " in mysql-url"
-            hint = "" if name == "mysql-ca-file" else " (W&B's paths are inside its pods: copy the file here)"
-            raise UsageError(f"{name} {path}{where}: no such file{hint}")
-        return path
+    def _ca(self) -> str | None:
+        if self.ca_file:
+            return tls_files.ca_file(self.ca_file, "mysql-ca-file")
+        path = self.parsed.ca_path
+        if path and not os.path.exists(path):
+            raise UsageError(
+                f"ssl-ca {path} in mysql-url: no such file (W&B's paths are inside its pods: copy the file here)"
+            )
+        return tls_files.ca_file(path, "ssl-ca in mysql-url") if path else None
 
     @contextlib.contextmanager
     def _translated(self, doing: str) -> Iterator[None]:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from wbctl.adapters import tls_files
 from wbctl.core.connection_url import ConnectionURLError, parse_redis_url
 from wbctl.core.model import Observed, Plan
 from wbctl.core.redis_settings import DISCARD_KEY, DiscardState, RedisObservation
@@ -115,16 +116,14 @@ class RedisAdapter:
                 "use rediss:// or add ?tls=true for TLS"
             )
         if self.ca_file:
-            if not os.path.isfile(self.ca_file):
-                raise UsageError(f"redis-ca-file {self.ca_file}: no such file")
-            return self.ca_file
+            return tls_files.ca_file(self.ca_file, "redis-ca-file")
         path = self.parsed.ca_path
-        if path and not os.path.isfile(path):
+        if path and not os.path.exists(path):
             raise UsageError(
                 f"caCertPath {path} in redis-url: no such file here (it is where W&B's pods mount the "
                 "server CA): save the CA and set redis-ca-file to it"
             )
-        return path
+        return tls_files.ca_file(path, "caCertPath in redis-url") if path else None
 
     def _sentinel_master(self, options: dict[str, Any]) -> redis_py.Redis:
         """The master a Redis Sentinel names (`?master=NAME`; the URL's host and port are the

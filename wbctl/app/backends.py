@@ -65,8 +65,10 @@ class Backends:
         kubeconfig: str | None,
         environ: Mapping[str, str],
         progress: Callable[[str], Any] | None = None,
+        warn: Callable[[str], Any] | None = None,
     ) -> None:
         self.settings = settings
+        self._warn = warn
         self._kubeconfig = kubeconfig
         self._environ = environ
         self._progress = progress
@@ -123,6 +125,8 @@ class Backends:
                 password=settings.secret("mysql-password"),
                 ca_file=settings["mysql-ca-file"],
                 timeout=settings.timeout,
+                tls=settings["mysql-tls"],
+                warn=self._warn,
             ),
         )
 

@@ -105,6 +105,7 @@ class Session:
                 kubeconfig=str(kubeconfig) if kubeconfig else self.env.environ.get("KUBECONFIG"),
                 environ=self.env.environ,
                 progress=self.terminal().progress,
+                warn=self.terminal().warn,
             )
         return self._backends
 

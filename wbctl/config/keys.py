@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wbctl.core.connection_url import parse_mysql_url, parse_redis_url
+from wbctl.core.mysql_tls import MODES as MYSQL_TLS_MODES
 from wbctl.core.queue_source import SOURCES
 from wbctl.errors import UsageError
 
@@ -201,6 +202,13 @@ KEYS: dict[str, Key] = {
             "MySQL URL; W&B's ?tls=...&ssl-ca=... understood",
         ),
         Key("mysql-ca-file", _str, None, "CA certificate for MySQL TLS (Cloud SQL server CA); wins over ssl-ca"),
+        Key(
+            "mysql-tls",
+            _choice(*MYSQL_TLS_MODES),
+            None,
+            "verify, required-unverified or off (default: the URL's tls=, else verify with a CA file, "
+            "off on loopback, else required-unverified with a warning)",
+        ),
         Key(
             "noisy-run-query", _str, "", "promql:<counter selector> or filter:<Cloud Monitoring filter> of per-run load"
         ),
