@@ -110,3 +110,54 @@ def test_the_v2_read_costs_at_most_one_list_more_per_kind(wbctl, kube_api, env) 
     assert wbctl("services", "status", env=env).returncode == 0
     reads = [r for r in kube_api.requests if r.resource]
     assert len(reads) <= 12, [(r.method, r.path) for r in reads]
+
+
+# --- changing: spec.wandb.applications.<app>.autoscaling, at apps.wandb.com/v2 ----------------
+
+
+def _applications(kube_api: FakeKubeAPI) -> dict:
+    return kube_api.get("weightsandbiases", NAMESPACE, "wandb")["spec"]["wandb"]["applications"]
+
+
+def test_autoscale_patches_the_v2_applications_bounds(wbctl, kube_api, env) -> None:
+    result = wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "4", "--max", "12", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert _applications(kube_api)["flat-run-fields-updater"] == {"autoscaling": {"minReplicas": 4, "maxReplicas": 12}}
+
+
+def test_autoscale_writes_at_v2_never_v1(wbctl, kube_api, env) -> None:
+    kube_api.reset_requests()
+    wbctl("services", "autoscale", "flat-run-fields-updater", "--min", "4", "--max", "12", "--yes", env=env)
+    patches = [r.path for r in kube_api.requests if r.method == "PATCH"]
+    assert patches and all(p.startswith("/apis/apps.wandb.com/v2/") for p in patches)
+
+
+def test_autoscale_plan_names_the_v2_path(wbctl, env) -> None:
+    result = wbctl("services", "autoscale", "api", "--min", "3", "--max", "6", "--dry-run", "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    keys = [change["key"] for change in result.json()["changes"]]
+    assert keys == [
+        "spec.wandb.applications.api.autoscaling.minReplicas",
+        "spec.wandb.applications.api.autoscaling.maxReplicas",
+    ]
+
+
+def test_autoscale_disable_is_refused_on_v2(wbctl, kube_api, env) -> None:
+    before = kube_api.resource_version
+    result = wbctl("services", "autoscale", "flat-run-fields-updater", "--disable", "--yes", env=env)
+    assert (result.returncode, "at least 1" in result.stderr, kube_api.resource_version) == (2, True, before)
+
+
+def test_scale_pins_the_bounds_on_v2(wbctl, kube_api, env) -> None:
+    assert wbctl("services", "scale", "api", "--replicas", "3", "--yes", env=env).returncode == 0
+    assert _applications(kube_api)["api"] == {"autoscaling": {"minReplicas": 3, "maxReplicas": 3}}
+
+
+def test_a_service_absent_from_v2_is_not_scaled(wbctl, kube_api, env) -> None:
+    before = kube_api.resource_version
+    result = wbctl("services", "autoscale", "app", "--min", "1", "--max", "1", "--yes", env=env)
+    assert (result.returncode, "not part of this generation" in result.stderr, kube_api.resource_version) == (
+        2,
+        True,
+        before,
+    )
