@@ -52,6 +52,7 @@ class World:
     redis: Any = None  # a redis-py client of the sandbox's Redis (the sandbox closes it)
     reconcile: Callable[..., list[str]] | None = None  # the operator (operator.reconcile)
     namespace: str = "default"
+    v2: bool = False  # the v2 operator runs it: the updater's Deployment and HPA are named after the app
     _simulation: Simulation | None = None
     _pubsub_next: int = 0  # the first sample not yet published to Pub/Sub's series
     _bigtable_next: int = 0  # ... to Bigtable's
@@ -148,8 +149,13 @@ class World:
             words = f"run {NOISY_RUN} discarded" if discarded else f"run {NOISY_RUN} restored"
             self._change(Change(at=at, discard=discarded), words)
 
+    @property
+    def updater_hpa(self) -> str:
+        """The updater's HPA: `<instance>-<svc>` (the chart's) or the app's name (the v2 operator's)."""
+        return UPDATER if self.v2 else f"{self.names.install}-{UPDATER}"
+
     def _read_updater(self, at: float) -> None:
-        hpa = self.kube.get("horizontalpodautoscalers", self.namespace, f"{self.names.install}-{UPDATER}")
+        hpa = self.kube.get("horizontalpodautoscalers", self.namespace, self.updater_hpa)
         simulation = self.simulation
         if hpa is not None:
             spec = hpa.get("spec") or {}
@@ -165,6 +171,7 @@ class World:
                 d
                 for d in self.kube.objects("deployments", self.namespace)
                 if (d["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == UPDATER
+                or (self.v2 and d["metadata"]["name"] == UPDATER)
             ),
             None,
         )
@@ -187,7 +194,7 @@ class World:
 
     def _hpa_cpu(self, last: Sample) -> None:
         """The updater's CPU as its HPA reports it: what each replica writes against what it can."""
-        name = f"{self.names.install}-{UPDATER}"
+        name = self.updater_hpa
         hpa = self.kube.get("horizontalpodautoscalers", self.namespace, name)
         if hpa is None or not last.replicas:
             return
