@@ -43,3 +43,9 @@ def test_autoscale_is_applied_by_the_v2_operator(wbctl) -> None:
     assert changed.returncode == 0, changed.stderr
     status = wbctl(*SANDBOX, "services", "status", "flat-run-fields-updater", "-o", "json").json()["services"][0]
     assert (status["autoscaler"]["min"], status["autoscaler"]["max"], status["workload"]["desired"]) == (5, 12, 5)
+
+
+def test_check_says_bigtable_is_not_part_of_v2(wbctl) -> None:
+    result = wbctl(*SANDBOX, "check", "--only", "bigtable", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    assert {(f["status"], f["expected"]) for f in result.json()["findings"]} == {("ok", "absent from v2")}

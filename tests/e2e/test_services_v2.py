@@ -161,3 +161,8 @@ def test_a_service_absent_from_v2_is_not_scaled(wbctl, kube_api, env) -> None:
         True,
         before,
     )
+
+
+def test_check_says_bigtable_is_absent_where_none_is_configured(wbctl, env) -> None:
+    result = wbctl("check", "--only", "bigtable", "-o", "json", env=env)
+    assert {(f["status"], f["expected"]) for f in result.json()["findings"]} == {("ok", "absent from v2")}

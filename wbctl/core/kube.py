@@ -58,6 +58,13 @@ class Generation(str, Enum):
         return None
 
 
+# what the v2 operator's install has no part of: it stores runs in MySQL, ClickHouse and object
+# storage and queues them in Kafka (api/v2/weightsandbiases_types.go: no Bigtable, no Pub/Sub)
+V2_NO_BIGTABLE = (
+    "not part of this generation: the v2 operator runs no Bigtable "
+    "(its stores: MySQL, Redis, Kafka, ClickHouse and object storage)"
+)
+
 # the guide's services the v2 server manifest (0.84.0) does not run, and those it runs behind a feature
 V2_NOT_RUN = frozenset(
     {"wandb-app", "wandb-console", "wandb-prometheus-server", "wandb-stackdriver", "wandb-parquet-backfill"}
