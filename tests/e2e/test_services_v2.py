@@ -166,3 +166,9 @@ def test_a_service_absent_from_v2_is_not_scaled(wbctl, kube_api, env) -> None:
 def test_check_says_bigtable_is_absent_where_none_is_configured(wbctl, env) -> None:
     result = wbctl("check", "--only", "bigtable", "-o", "json", env=env)
     assert {(f["status"], f["expected"]) for f in result.json()["findings"]} == {("ok", "absent from v2")}
+
+
+def test_config_init_finds_the_v2_resource_at_v2(wbctl, env) -> None:
+    result = wbctl("config", "init", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "found weightsandbiases wandb-prod/wandb (the v2 operator, server 0.84.0" in result.stdout + result.stderr
