@@ -172,3 +172,14 @@ def test_config_init_finds_the_v2_resource_at_v2(wbctl, env) -> None:
     result = wbctl("config", "init", "--dry-run", env=env)
     assert result.returncode == 0, result.stderr
     assert "found weightsandbiases wandb-prod/wandb (the v2 operator, server 0.84.0" in result.stdout + result.stderr
+
+
+def test_too_few_replicas_are_remedied_by_bounds_on_v2(wbctl, env) -> None:
+    findings = {f["check"]: f for f in wbctl("services", "check", "-o", "json", env=env).json()["findings"]}
+    assert findings["services.wandb-api.spread"]["remedy"] == "wbctl services autoscale wandb-api --min 3 --max 9"
+
+
+def test_the_table_says_why_a_service_is_absent(wbctl, env) -> None:
+    table = wbctl("services", "list", env=env).stdout
+    line = next(line for line in table.splitlines() if line.startswith("wandb-console "))
+    assert "not part of this generation" in line

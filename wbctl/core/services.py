@@ -89,15 +89,13 @@ def _spread(view: ServiceView, spec: ServiceSpec, target: str, generation: Gener
     ready = len(view.ready_pods)
     message = f"{ready} ready replicas on {len(nodes)} node(s); the guide asks for different machines"
     if ready < spec.min_replicas:
-        return Finding(
-            check,
-            Status.FAIL,
-            target,
-            len(nodes),
-            expected,
-            message,
-            proposal=ScaleRequest(spec.name, spec.min_replicas),
-        )
+        autoscaler = view.autoscaler
+        proposal: AutoscaleRequest | ScaleRequest = ScaleRequest(spec.name, spec.min_replicas)
+        if generation is Generation.V2 and autoscaler is not None:  # v2 sets replicas by bounds alone
+            proposal = AutoscaleRequest(
+                spec.name, spec.min_replicas, max(autoscaler.max_replicas or 0, spec.min_replicas * 3)
+            )
+        return Finding(check, Status.FAIL, target, len(nodes), expected, message, proposal=proposal)
     remedy = (
         f"spread the pods: pod anti-affinity or topologySpreadConstraints on kubernetes.io/hostname "
         f"({_spread_where(spec, generation)}), and enough nodes"
@@ -219,6 +217,7 @@ def _autoscaler_json(autoscaler: Autoscaler | None) -> dict[str, object] | None:
 def list_cells(row: dict[str, Any]) -> dict[str, Any]:
     """A `list_rows` row as the table shows it: ready as 3/3, the autoscaler as min-max, now N."""
     autoscaler = row["autoscaling"]
+    role = f"{row['absent']} ({row['role']})" if row.get("absent") else row["role"]
     if not row["present"]:
         ready = None
     elif row["kind"] == "CronJob":
@@ -229,7 +228,7 @@ def list_cells(row: dict[str, Any]) -> dict[str, Any]:
     if autoscaler:
         now = f", now {autoscaler['current']}" if autoscaler["current"] is not None else ""
         scaling = f"{autoscaler['min']}-{autoscaler['max']}{now}"
-    return {**row, "ready": ready, "autoscaling": scaling}
+    return {**row, "ready": ready, "autoscaling": scaling, "role": role}
 
 
 def list_rows(observation: KubeObservation) -> list[dict[str, object]]:
