@@ -74,12 +74,14 @@ V2_FEATURE_GATED = {"wandb-filestream": "filestreamQueue"}
 
 @dataclass(frozen=True)
 class EnvVar:
-    """One `env` entry of a container. Only literal values and ConfigMap references are kept:
-    a Secret's value is never read, so a `secretKeyRef` leaves both None."""
+    """One `env` entry of a container. Literal values and ConfigMap references are kept; a
+    Secret's value is never read: a `secretKeyRef` keeps only which Secret and key it names
+    (the v2 operator's `KAFKA_URL`: `<cr>-kafka-connection`, key `url`)."""
 
     name: str
     value: str | None
     config_map: tuple[str, str] | None = None  # (ConfigMap name, key) of valueFrom.configMapKeyRef
+    secret: tuple[str, str] | None = None  # (Secret name, key) of valueFrom.secretKeyRef: never its value
 
 
 @dataclass(frozen=True)

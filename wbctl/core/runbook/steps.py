@@ -15,7 +15,7 @@ from wbctl.core import bigtable, scaling
 from wbctl.core.bigtable import BigtableObservation, ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
-from wbctl.core.kube import Autoscaler, Pod, Workload
+from wbctl.core.kube import Autoscaler, Generation, Pod, Workload
 from wbctl.core.model import AuditRecord, Proposal, Status, command
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook.evidence import (
@@ -273,7 +273,8 @@ def _consumers_will_not_help(ev: Evidence, bigtable_step: Step, ready: int, line
             f"{ready} consumers for {partitions} partitions: consumers beyond the partition count add nothing",
             tuple(lines),
         )
-    if not (_cpu_under_target(ev.bigtable) or bigtable_step.proposals):
+    no_bigtable = ev.kube.value is not None and ev.kube.value.generation is Generation.V2  # nothing to overload
+    if not (no_bigtable or _cpu_under_target(ev.bigtable) or bigtable_step.proposals):
         summary = "more consumers would only load Bigtable further (its CPU is over target or unknown): Bigtable first"
         until = bigtable_step.wait_until
         if until is None:

@@ -44,3 +44,13 @@ def test_the_newest_spec_writer_names_the_version_status_writes_do_not() -> None
         ]
     }
     assert spec_written_as(metadata) == "apps.wandb.com/v1"
+
+
+def test_the_v2_updater_env_names_the_kafka_secret_never_its_value() -> None:
+    from wbctl.adapters.kube.convert import deployment
+    from wbctl.sandbox.kube.objects.operator_v2 import UPDATER, UPDATER_QUEUE, UPDATER_QUEUE_ENV, operator_v2
+
+    updater = deployment(find(operator_v2("prod", "wandb"), "Deployment", UPDATER))
+    (container,) = updater.containers
+    kafka, queue = container.env_value("KAFKA_URL"), container.env_value(UPDATER_QUEUE_ENV)
+    assert (kafka.value, kafka.secret, queue.value) == (None, ("wandb-kafka-connection", "url"), UPDATER_QUEUE)

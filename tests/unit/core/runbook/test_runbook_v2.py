@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.unit.core.runbook.test_runbook import BT_UNDER, KAFKA_GROWING, ROOM, evidence, kafka, step
+from tests.unit.core.runbook.test_runbook import AT_MAX, BT_UNDER, KAFKA_GROWING, ROOM, evidence, kafka, step
 from wbctl.core.bigtable import CHECK_IDS, absent_report
 from wbctl.core.kube import Generation
 from wbctl.core.model import Observed, Status
@@ -37,3 +37,16 @@ def test_on_v1_an_unreadable_bigtable_stays_unknown() -> None:
 def test_every_bigtable_check_is_ok_and_says_why_on_v2() -> None:
     report = absent_report("projects/p", "not part of this generation")
     assert [(f.check, f.status) for f in report.findings] == [(check, Status.OK) for check in CHECK_IDS]
+
+
+def test_step_3_proposes_bounds_the_v2_cr_holds() -> None:
+    from wbctl.core.kube import WandbResource
+
+    cr = WandbResource("wandb", None, {}, None, "9", generation=Generation.V2)
+    observed = Observed(dataclasses.replace(AT_MAX.value, generation=Generation.V2, cr=cr))
+    diagnosis = diagnose(
+        evidence(KAFKA_GROWING, address=kafka(96), bigtable_evidence=NO_BIGTABLE, kube_observed=observed)
+    )
+    (proposal,) = step(diagnosis, 3).proposals
+    paths = [change.path for change in proposal.plan(observed.value, "prod").changes]
+    assert {path[:4] for path in paths} == {("spec", "wandb", "applications", "flat-run-fields-updater")}
