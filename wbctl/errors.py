@@ -19,6 +19,7 @@ class ExitStatus(IntEnum):
     REFUSED = 4  # confirmation declined or impossible, read-only context, conflicting state
     INTERNAL = 70  # a bug in wbctl: an exception nobody anticipated (sysexits.h EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (`kill PID`), handled as Ctrl-C: 128 + 15
     CLOSED_PIPE = 141  # stdout's reader left (`| head -1`) before the command finished: 128 + SIGPIPE
 
 

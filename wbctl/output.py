@@ -210,9 +210,10 @@ class Terminal:
         to_stderr: bool = False,
         wrap: Sequence[str] = (),
     ) -> None:
-        """Columns named in `wrap` hold prose and wrap between words to fit the width; every
-        other column holds ids and names, which never wrap (a wrapped `wandb-flat-run-fiel|ds`
-        can be neither read nor pasted). When the ids leave the prose too little room, each row
+        """Columns named in `wrap` hold prose and wrap between words to fit the width (a word
+        wider than its column is cut with an ellipsis, never broken: the whole value is in -o
+        json); every other column holds ids and names, which never wrap (a wrapped
+        `wandb-flat-run-fiel|ds` can be neither read nor pasted). When the ids leave the prose too little room, each row
         becomes its ids on one line and its prose indented below."""
         from rich.table import Table
 
@@ -226,11 +227,11 @@ class Terminal:
             if column not in wrap:
                 table.add_column(column.upper(), no_wrap=True, min_width=width)
             elif index == last_prose:  # the message takes the room the others leave
-                table.add_column(column.upper(), overflow="fold", min_width=min(width, PROSE_MIN_WIDTH))
+                table.add_column(column.upper(), overflow="ellipsis", min_width=min(width, PROSE_MIN_WIDTH))
             else:  # a short prose column (observed, expected)
                 table.add_column(
                     column.upper(),
-                    overflow="fold",
+                    overflow="ellipsis",
                     min_width=min(width, PROSE_MIN_WIDTH),
                     max_width=max(len(column), min(width, PROSE_MAX_WIDTH)),
                 )
@@ -355,34 +356,87 @@ def _collapsed(findings: Sequence[Finding]) -> list[tuple[Finding, int]]:
     return rows
 
 
-def render_report(term: Terminal, report: Report) -> None:
-    if term.json_mode:
-        term.json(report.to_json())
-        return
-    rows = []
-    for finding, count in _collapsed(report.findings):
-        check = finding.check if count == 1 else f"{finding.check.split('.', 1)[0]}.* ({count} checks)"
-        rows.append(
-            (
-                term.styled(finding.status.value, _STATUS_STYLE[finding.status]),
-                check,
-                show(finding.observed),
-                show(finding.expected),
-                finding.message,
-            )
-        )
-    term.table(("status", "check", "observed", "expected", "message"), rows, wrap=("observed", "expected", "message"))
-    remedies: dict[str, list[str]] = {}  # one line per fix, naming every check it clears
+_SEVERITY = (Status.FAIL, Status.WARN, Status.UNKNOWN, Status.OK)
+GROUPED_REMEDY = 3  # a fix that clears more checks of one area than this names the area, not each id
+
+
+def area(check: str) -> str:
+    """The area a check belongs to (redis, services, parquet, versions, bigtable, mysql, queue)."""
+    return check.split(".", 1)[0]
+
+
+def _finding_row(term: Terminal, finding: Finding, count: int) -> tuple[Any, ...]:
+    check = finding.check if count == 1 else f"{area(finding.check)}.* ({count} checks)"
+    return (
+        term.styled(finding.status.value, _STATUS_STYLE[finding.status]),
+        check,
+        show(finding.observed),
+        show(finding.expected),
+        finding.message,
+    )
+
+
+def _area_summary(findings: Sequence[Finding]) -> str:
+    counts = {status: sum(f.status is status for f in findings) for status in _SEVERITY}
+    return ", ".join(f"{count} {status.value}" for status, count in counts.items() if count)
+
+
+def _grouped_rows(term: Terminal, report: Report, verbose: bool) -> list[tuple[Any, ...]]:
+    """Per area, in the report's order: one summary line, then what fails, warns or is unknown
+    (worst first); the ok lines fold into the summary unless `verbose`."""
+    areas: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        areas.setdefault(area(finding.check), []).append(finding)
+    rows: list[tuple[Any, ...]] = []
+    for name, findings in areas.items():
+        worst = next(status for status in _SEVERITY if any(f.status is status for f in findings))
+        summary = term.styled(f"{name}: {_area_summary(findings)}", "bold")
+        rows.append((term.styled(worst.value, _STATUS_STYLE[worst]), summary, "", "", ""))
+        shown = [f for f in findings if verbose or f.status is not Status.OK]
+        ordered = sorted(shown, key=lambda f: _SEVERITY.index(f.status))  # stable: the report's order within a status
+        rows += [_finding_row(term, finding, count) for finding, count in _collapsed(ordered)]
+    return rows
+
+
+def _remedy_lines(report: Report) -> list[str]:
+    """One line per fix, naming every check it clears (or, past GROUPED_REMEDY of one area, the area)."""
+    remedies: dict[str, list[str]] = {}
     for finding in report.findings:
         if finding.remedy and finding.status is not Status.OK:
             remedies.setdefault(finding.remedy, []).append(finding.check)
+    lines = []
+    for remedy, checks in remedies.items():
+        areas = {area(check) for check in checks}
+        named = (
+            f"{len(checks)} {areas.pop()} checks"
+            if len(checks) > GROUPED_REMEDY and len(areas) == 1
+            else ", ".join(checks)
+        )
+        lines.append(f"{named}: {remedy}")
+    return lines
+
+
+def render_report(term: Terminal, report: Report, *, grouped: bool = False, verbose: bool = False) -> None:
+    """A report as a table. `grouped` (the whole-deployment check): one summary line per area,
+    its problems under it, the ok lines folded unless `verbose`."""
+    if term.json_mode:
+        term.json(report.to_json())
+        return
+    if grouped:
+        rows = _grouped_rows(term, report, verbose)
+    else:
+        rows = [_finding_row(term, finding, count) for finding, count in _collapsed(report.findings)]
+    term.table(("status", "check", "observed", "expected", "message"), rows, wrap=("observed", "expected", "message"))
+    remedies = _remedy_lines(report)
     if remedies:
         term.line("")
-        for remedy, checks in remedies.items():
-            term.line(f"{', '.join(checks)}: {remedy}")
+        for line in remedies:
+            term.line(line)
     summary = report.summary
     term.line("")
-    term.line(", ".join(f"{count} {status}" for status, count in summary.items()))
+    folded = grouped and not verbose and summary.get("ok", 0) > 0
+    tail = " (the ok checks are folded into their area's line: -v lists them)" if folded else ""
+    term.line(", ".join(f"{count} {status}" for status, count in summary.items()) + tail)
 
 
 def _describe_value(value: Any, ttl: int | None, has_expiry: bool) -> str:

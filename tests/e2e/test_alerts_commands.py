@@ -10,6 +10,8 @@ from pathlib import Path
 import yaml
 from google.cloud.monitoring_v3 import AlertPolicy
 
+from tests.support.text import commands_listed
+
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "alerts" / "wbctl-rules.yaml"
 
@@ -135,6 +137,7 @@ def test_no_secret_reaches_the_output(wbctl, tmp_path: Path) -> None:
             assert secret not in result.stdout + result.stderr, (args, secret)
 
 
-def test_the_group_is_listed(wbctl) -> None:
-    assert "alerts" in wbctl("--help").stdout
-    assert "rules" in wbctl("alerts", "--help").stdout
+def test_the_group_alone_lists_its_one_command_and_exits_2(wbctl) -> None:
+    result = wbctl("alerts")
+    assert (result.returncode, result.stderr) == (2, "")
+    assert commands_listed(result.stdout) == ["rules"]

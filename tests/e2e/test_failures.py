@@ -83,6 +83,24 @@ def test_ctrl_c_exits_130(isolated_env: Path) -> None:
     assert one_line(stderr) == "wbctl: interrupted"
 
 
+def test_sigterm_exits_143_like_ctrl_c(isolated_env: Path) -> None:
+    with silent_listener() as port:
+        env = {**os.environ, "WBCTL_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wbctl", "--timeout", "30", "redis", "show"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)  # past start-up, waiting on the server
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 143
+    assert one_line(stderr) == "wbctl: terminated"
+
+
 def test_debug_shows_the_traceback(wbctl) -> None:
     result = wbctl("--debug", "redis", "show", env={"WBCTL_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
     assert result.returncode == 3

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -238,3 +239,47 @@ def test_status_says_what_is_playing_and_what_comes_next(wbctl) -> None:
     assert "finishes" in story["next"] and story["next_at"] > status["simulated_time"]
     text = wbctl("sandbox", "status", env=STILL).stdout
     assert f"story: {story['now']}" in text and f"next: {story['next']}" in text
+
+
+def test_sigterm_midway_through_a_fix_keeps_what_it_changed(wbctl, isolated_env: Path) -> None:
+    """`kill PID` is Ctrl-C: the sandbox's state is saved and its lock released (issue 17, item 3)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wbctl",
+            "--sandbox",
+            "runbook",
+            "queue-backlog",
+            "--fix",
+            "--yes",
+            "--watch",
+            "--interval",
+            "1h",
+        ],
+        env=wbctl.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # the fix is written; the watch waits for its next look
+            if line.startswith("--fix: applied"):
+                break
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143
+    assert rest.strip().splitlines()[-1] == "wbctl: terminated"
+    # the next command takes the lock at once and reads the change back from the saved state
+    status = wbctl("--sandbox", "services", "list", "-o", "json", timeout=30)
+    assert status.returncode == 0, status.stderr
+    services = json.loads(status.stdout)["services"]
+    [updater] = [row for row in services if row["service"] == "wandb-flat-run-fields-updater"]
+    assert (updater["autoscaling"]["min"], updater["autoscaling"]["max"]) == (5, 10)
+    bigtable = wbctl("--sandbox", "bigtable", "status", "-o", "json", timeout=30)
+    assert json.loads(bigtable.stdout)["clusters"][0]["autoscaling"]["max_nodes"] == 10

@@ -78,7 +78,7 @@ def needs(binary: str) -> None:
 def test_the_printed_exports_name_the_kubeconfig_and_the_clients(wbctl_process: Subprocess) -> None:
     process = _serve(wbctl_process.env)
     try:
-        lines = [process.stdout.readline() for _ in range(7)]
+        lines = [process.stdout.readline() for _ in range(9)]
         exports = [line for line in lines if line.startswith("export ")]
         assert exports[0].startswith("export KUBECONFIG=")
         assert Path(exports[0].split("=", 1)[1].strip()).is_file()
@@ -87,6 +87,8 @@ def test_the_printed_exports_name_the_kubeconfig_and_the_clients(wbctl_process: 
         _, err = process.communicate(timeout=20)
     assert "WBCTL_SANDBOX=1 WBCTL_SCENARIO=queue-backlog" in exports[1]
     assert any("redis-cli -p" in line for line in lines) and any("mysql -h 127.0.0.1" in line for line in lines)
+    assert exports[2].startswith("export BIGTABLE_EMULATOR_HOST=127.0.0.1:")
+    assert any("cbt -project wandb-sandbox -instance wandb-bigtable ls" in line for line in lines)
     # Ctrl-C is how serving ends: a message, exit 0, and the kubeconfig it advertised is kept
     assert process.returncode == 0, err
     assert "stopped serving 'queue-backlog'" in err and "interrupted" not in err
@@ -321,3 +323,36 @@ def test_the_readme_tour_names_what_a_second_shell_needs(wbctl_process: Subproce
     assert "wbctl sandbox serve" in tour and len(exports) == 2
     for line in exports:
         assert line in tour, line
+
+
+def test_the_rate_limit_patch_step_4_prints_works_when_pasted(served: Served) -> None:
+    needs("kubectl")
+    runbook = served.run(sys.executable, "-m", "wbctl", "runbook", "queue-backlog", "-o", "json", timeout=60)
+    fourth = json.loads(runbook.stdout)["steps"][3]
+    [line] = [line for line in fourth["evidence"] if "patch weightsandbiases" in line]
+    pasted = served.run("bash", "-c", line.split(": ", 1)[1])
+    assert pasted.returncode == 0, pasted.stderr
+    cr = json.loads(served.run("kubectl", "get", "weightsandbiases", "wandb", "-o", "json").stdout)
+    assert cr["spec"]["values"]["global"]["api"]["rateLimits"] == {"enabled": True, "fileStreamPerRunCount": 2}
+    assert cr["spec"]["values"]["global"]["bigtable"], "the merge patch keeps the other values"
+
+
+def test_googles_cbt_lists_instances_tables_and_clusters_as_on_a_real_project(served: Served) -> None:
+    needs("cbt")
+    assert served.env["BIGTABLE_EMULATOR_HOST"] == served.document["backends"]["gcp-emulator-host"]
+    where = ("cbt", "-project", "wandb-sandbox")
+    instances = served.run(*where, "listinstances")
+    assert instances.returncode == 0, instances.stderr
+    assert "wandb-bigtable" in instances.stdout.split()
+    inside = (*where, "-instance", "wandb-bigtable")
+    tables = served.run(*inside, "ls")
+    assert tables.returncode == 0, tables.stderr
+    # the tables W&B's Terraform module creates (modules/bigtable/main.tf)
+    assert tables.stdout.split() == ["history", "logs", "omni-history", "omni-history-lookup", "runs"]
+    families = served.run(*inside, "ls", "runs")
+    assert families.returncode == 0, families.stderr
+    assert [line.split()[0] for line in families.stdout.splitlines()[2:]] == ["data", "metadata"]
+    clusters = served.run(*inside, "listclusters")
+    assert clusters.returncode == 0 and "wandb-bigtable-c1" in clusters.stdout, clusters.stderr
+    missing = served.run(*inside, "ls", "no-such-table")
+    assert missing.returncode != 0 and "NotFound" in missing.stderr

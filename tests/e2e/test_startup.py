@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.support.text import commands_listed
+
 SDKS = {"kubernetes", "google", "grpc", "pymysql", "redis", "fakeredis", "mysql_mimic", "sqlglot"}
 
 
@@ -117,7 +119,4 @@ def test_root_help_lists_every_group_and_option(wbctl) -> None:
         "-h, --help",
     ):
         assert option in result.stdout, option
-    commands = result.stdout.split("\nCommands:\n", 1)[1]
-    assert [
-        line.split()[0] for line in commands.splitlines() if line.startswith("  ") and not line.startswith("   ")
-    ] == sorted(GROUPS)
+    assert commands_listed(result.stdout) == sorted(GROUPS)

@@ -12,3 +12,9 @@ def one_line(stderr: str, *, ignore_warnings: bool = False) -> str:
     assert len(lines) == 1, stderr
     assert "Traceback" not in stderr
     return lines[0]
+
+
+def commands_listed(help_text: str) -> list[str]:
+    """The command names a group's help lists under `Commands:`, in order."""
+    section = help_text.split("\nCommands:\n", 1)[1]
+    return [line.split()[0] for line in section.splitlines() if line.startswith("  ") and not line.startswith("   ")]

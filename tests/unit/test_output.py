@@ -125,3 +125,71 @@ def test_a_preformatted_block_is_never_wrapped() -> None:
     block = "# a comment line in a rule file that is much longer than forty columns\ngroups: []"
     Terminal(env).line(block)
     assert env.stdout.getvalue() == block + "\n"
+
+
+# --- the whole-deployment check: grouped by area, ok lines folded (issue 17, item 6) --------
+
+UPDATER = "wandb-flat-run-fields-updater-bc"
+WHOLE = Report(
+    (
+        Finding("redis.a", Status.OK, "r", "1", "1", "fine"),
+        Finding("services.wandb-api.replicas", Status.OK, "k", "3", ">= 3", "3 ready"),
+        Finding("services.wandb-flat-run-fields-updater.present", Status.WARN, "k", UPDATER, "present", "2/3 ready"),
+        Finding(
+            "services.wandb-app.single-instance",
+            Status.FAIL,
+            "k",
+            "2",
+            "1",
+            "HA",
+            "wbctl services scale wandb-app --replicas 1",
+        ),
+        *(Finding(f"mysql.flag_{n}", Status.FAIL, "m", "0", "1", "is 0", "wbctl mysql tune") for n in range(10)),
+        Finding("queue.backlog", Status.UNKNOWN, "q", None, None, "no metrics"),
+    )
+)
+
+
+def rendered(report: Report, columns: str, **options: bool) -> list[str]:
+    env = make_env(COLUMNS=columns)
+    render_report(Terminal(env, "table"), report, grouped=True, **options)
+    return env.stdout.getvalue().splitlines()
+
+
+def test_check_groups_by_area_with_a_summary_and_folds_the_ok_lines() -> None:
+    lines = rendered(WHOLE, "200")
+    checks = [line.split()[1] for line in lines[1:] if line.split()[:1] in (["ok"], ["warn"], ["fail"], ["unknown"])]
+    assert checks == [
+        "redis:",
+        "services:",
+        "services.wandb-app.single-instance",  # worst first within the area
+        "services.wandb-flat-run-fields-updater.present",
+        "mysql:",
+        *(f"mysql.flag_{n}" for n in range(10)),
+        "queue:",
+        "queue.backlog",
+    ]
+    assert lines[1].split() == ["ok", "redis:", "1", "ok"]
+    assert lines[2].split() == ["fail", "services:", "1", "fail,", "1", "warn,", "1", "ok"]
+    assert lines[-1].endswith("(the ok checks are folded into their area's line: -v lists them)")
+
+
+def test_verbose_lists_the_ok_checks_too() -> None:
+    lines = rendered(WHOLE, "200", verbose=True)
+    assert any(line.split()[:2] == ["ok", "redis.a"] for line in lines)
+    assert any(line.split()[:2] == ["ok", "services.wandb-api.replicas"] for line in lines)
+    assert "folded" not in lines[-1]
+
+
+def test_a_remedy_for_many_checks_of_one_area_names_the_area() -> None:
+    lines = rendered(WHOLE, "80")
+    assert "10 mysql checks: wbctl mysql tune" in lines
+    assert "services.wandb-app.single-instance: wbctl services scale wandb-app --replicas 1" in lines
+
+
+def test_a_value_is_never_broken_inside_a_word_at_any_width() -> None:
+    for columns in ("60", "80", "120", "200"):
+        text = "\n".join(rendered(WHOLE, columns))
+        words = [word.strip(";,") for word in text.split()]
+        assert all(not word.startswith("dater") for word in words), (columns, text)
+        assert UPDATER in words or any(w.startswith("wandb-flat-run-fi") and w.endswith("…") for w in words), columns

@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from wbctl import __version__
 from wbctl.environment import Environment
 from wbctl.errors import ExitStatus, UsageError, WbctlError
+from wbctl.signals import SigtermAsInterrupt
 
 # group name -> (module holding `app`, the line `wbctl --help` lists for it). The line is
 # here so that listing the groups imports none of them; a test checks it against each
@@ -295,13 +296,13 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         env, cursor = _process_environment()
     args = list(sys.argv[1:] if argv is None else argv)
     invocation = Invocation(env=env, argv=args, debug="--debug" in args)
+    sigterm = SigtermAsInterrupt.install()
     try:
         command = typer.main.get_command(app)
         result = command.main(args=args, prog_name="wbctl", standalone_mode=False, obj=invocation)
         status = int(result) if isinstance(result, int) else ExitStatus.SUCCESS
         if status == ExitStatus.INTERRUPTED:  # Typer turns Ctrl-C into this status itself
-            _interrupted(env, cursor)
-            return status
+            return _interrupted(env, cursor, sigterm)
         try:
             env.stdout.flush()
         except BrokenPipeError:  # the command had finished: its own status stands
@@ -318,9 +319,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             return ExitStatus.USAGE
         _report(invocation, exc, _usage_line(exc))
         return int(getattr(exc, "exit_code", ExitStatus.USAGE))
-    except (KeyboardInterrupt, typer.Abort):
-        _interrupted(env, cursor)
-        return ExitStatus.INTERRUPTED
+    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C or SIGTERM (Typer wraps either in Abort)
+        return _interrupted(env, cursor, sigterm)
     except SystemExit as exc:
         # Typer turns a write to a closed pipe into sys.exit(1); completion and
         # --install-completion / --show-completion end with sys.exit too
@@ -333,8 +333,11 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         _report(invocation, exc, f"internal error: {type(exc).__name__}: {exc} (re-run with --debug and report it)")
         return ExitStatus.INTERNAL
     finally:
-        if invocation.session is not None:
-            invocation.session.close()
+        try:
+            if invocation.session is not None:
+                invocation.session.close()  # the sandbox saved and its lock released, after a kill too
+        finally:
+            sigterm.restore()
 
 
 def _report(invocation: Invocation, exc: BaseException, message: str) -> None:
@@ -351,17 +354,21 @@ def _report(invocation: Invocation, exc: BaseException, message: str) -> None:
         _silence(state.env.stderr)
 
 
-def _interrupted(env: Environment, cursor: _Cursor | None) -> None:
-    """`wbctl: interrupted`, on a line of its own: after a prompt (`[y/N]: `) or the `^C` the
-    terminal echoed, the cursor is mid-line."""
+def _interrupted(env: Environment, cursor: _Cursor | None, sigterm: SigtermAsInterrupt) -> int:
+    """`wbctl: interrupted` (130), or after a kill `wbctl: terminated` (143), on a line of its
+    own: after a prompt (`[y/N]: `) or the `^C` the terminal echoed, the cursor is mid-line."""
+    word, status = (
+        ("terminated", ExitStatus.TERMINATED) if sigterm.received else ("interrupted", ExitStatus.INTERRUPTED)
+    )
     newline = (
         "\n" if env.stderr_isatty and (cursor is None or not cursor.at_line_start or _echoes_ctrl_c(env.stderr)) else ""
     )
     try:
-        env.stderr.write(f"{newline}wbctl: interrupted\n")
+        env.stderr.write(f"{newline}wbctl: {word}\n")
         env.stderr.flush()
     except BrokenPipeError:
         _silence(env.stderr)
+    return status
 
 
 def _echoes_ctrl_c(stream: Any) -> bool:

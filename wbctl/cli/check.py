@@ -118,6 +118,9 @@ def check(
             help="table, json, prometheus or openmetrics (default: WBCTL_OUTPUT, the config, else table).",
         ),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List the ok checks too (the table folds them into their area).")
+    ] = False,
 ) -> None:
     """Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue.
 
@@ -146,7 +149,7 @@ def check(
     result = check_all(session, window=seconds, window_text=window, now=session.env.now(), groups=groups)
     report = result.report
     if exposition is None:
-        render_report(session.terminal(), report.invoked_as(session.invocation()))
+        render_report(session.terminal(), report.invoked_as(session.invocation()), grouped=True, verbose=verbose)
     else:
         export(session, result.samples, openmetrics=exposition == "openmetrics", push=push_url, textfile=textfile_path)
     status = exit_status(report, fail_on=fail_on, exit_zero=exit_zero)

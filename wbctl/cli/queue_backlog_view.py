@@ -257,7 +257,17 @@ def document(
         "reason": judgement.reason,
         "queue": {
             key: getattr(address, key)
-            for key in ("source", "origin", "project", "topic", "subscription", "broker", "group", "partitions")
+            for key in (
+                "source",
+                "origin",
+                "project",
+                "topic",
+                "subscription",
+                "broker",
+                "broker_held_in",
+                "group",
+                "partitions",
+            )
         },
         "backlog": judgement.backlog,
         "oldest_age_seconds": judgement.oldest_age,

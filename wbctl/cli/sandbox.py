@@ -211,7 +211,6 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
     assert isinstance(sandbox, Sandbox)  # serving starts its own sandbox, never joins one
     sandbox.serve_endpoints()  # the namespace names the served endpoints: config init's context reaches them
     term = session.terminal()
-    stop_on_term = serving.sigterm_stops()
     try:  # from the announcement on, Ctrl-C ends serving (exit 0); before it, it interrupts the start (130)
         sandbox.world.sync()  # the series and the status up to now, before anyone reads them
         document = serving.announce(sandbox)
@@ -223,6 +222,7 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
                         "KUBECONFIG": document["kubeconfig"],
                         "WBCTL_SANDBOX": "1",
                         "WBCTL_SCENARIO": document["scenario"],
+                        "BIGTABLE_EMULATOR_HOST": document["backends"]["gcp-emulator-host"],
                     }
                 }
             )
@@ -234,9 +234,8 @@ def serve(ctx: typer.Context, scenario: Scenario = None, output: Output = None) 
             sandbox.world.sync()  # the story moves on while nobody asks
             if not serving.take_advance(sandbox):
                 serving.announce(sandbox)
-    except KeyboardInterrupt:  # the way to stop it (Ctrl-C, kill): not an interruption but the end of serving
+    except KeyboardInterrupt:  # the way to stop it (Ctrl-C, kill: wbctl.signals): the end of serving, exit 0
         after_echo = "\n" if session.env.stderr_isatty else ""  # the terminal echoed ^C
         term.info(f"{after_echo}stopped serving {sandbox.scenario.name!r}; its state is saved (wbctl sandbox status)")
     finally:
-        stop_on_term.restore()
         serving.withdraw(sandbox)

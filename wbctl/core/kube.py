@@ -74,14 +74,13 @@ V2_FEATURE_GATED = {"wandb-filestream": "filestreamQueue"}
 
 @dataclass(frozen=True)
 class EnvVar:
-    """One `env` entry of a container. Literal values and ConfigMap references are kept; a
-    Secret's value is never read: a `secretKeyRef` keeps only which Secret and key it names
-    (the v2 operator's `KAFKA_URL`: `<cr>-kafka-connection`, key `url`)."""
+    """One `env` entry of a container. Literal values and ConfigMap references are kept; of a
+    `secretKeyRef` only the Secret's name and key, never its value (wbctl reads no Secret)."""
 
     name: str
     value: str | None
     config_map: tuple[str, str] | None = None  # (ConfigMap name, key) of valueFrom.configMapKeyRef
-    secret: tuple[str, str] | None = None  # (Secret name, key) of valueFrom.secretKeyRef: never its value
+    secret: tuple[str, str] | None = None  # (Secret name, key) of valueFrom.secretKeyRef: named, not read
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ The chart hands the updater its queue in one environment variable (docs/sources.
 
 With Kafka the chart writes it with `$(VAR)` references that Kubernetes expands from the
 container's other variables and its envFrom ConfigMaps, so those are expanded here with the
-same rules. Configuration overrides what the Deployment says; failing both, the names W&B's
+same rules. The v2 operator's form, `$(KAFKA_URL)/$(KAFKA_RUNS_V2_TOPIC_NAME)?consumer_group_id=...`,
+takes the broker from a Secret: wbctl reads no Secret, so the topic and the consumer group (all
+the lag metrics need) come from the Deployment and the broker is named by where it is held. Configuration overrides what the Deployment says; failing both, the names W&B's
 Terraform module gives (`<ns>-run-updates-shadow`, `<ns>-flat-run-fields-updater`).
 """
 
@@ -26,6 +28,7 @@ ENV_VAR = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER
 CONSUMER_GROUP = "flat-run-fields-updater"
 SOURCES = ("pubsub", "kafka", "none")  # the queue-source values: the one definition (config keys take it)
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+_LEADING_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)(?=/|\?|$)")
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,15 @@ class QueueAddress:
     group: str | None = None
     partitions: int | None = None
     unresolved: tuple[str, ...] = ()  # $(VAR)s that could not be expanded
+    broker_held_in: str | None = None  # Kafka: "Secret <name> key <key>" when the broker is there (not read)
 
     def describe(self) -> str:
         if self.source == "pubsub":
             return f"Pub/Sub subscription {self.subscription} of topic {self.topic} (project {self.project or '?'})"
         if self.source == "kafka":
             partitions = f", {self.partitions} partitions" if self.partitions else ""
-            return f"Kafka topic {self.topic} on {self.broker or '?'}, consumer group {self.group}{partitions}"
+            broker = self.broker or (f"the broker in {self.broker_held_in}" if self.broker_held_in else "?")
+            return f"Kafka topic {self.topic} on {broker}, consumer group {self.group}{partitions}"
         return "no queue (queue-source = none)"
 
 
@@ -124,6 +129,7 @@ def discover(workload: Workload | None, config_maps: Mapping[str, Mapping[str, s
     if container is None or workload is None:
         return None
     variables: dict[str, str] = {}
+    held_in_secret: dict[str, tuple[str, str]] = {}
     for name in container.env_from:  # envFrom first; `env` entries override them
         variables.update(config_maps.get(name, {}))
     for var in container.env:
@@ -133,10 +139,22 @@ def discover(workload: Workload | None, config_maps: Mapping[str, Mapping[str, s
             variables[var.name], _ = expand(var.value, variables)
         elif var.config_map is not None and var.config_map[1] in config_maps.get(var.config_map[0], {}):
             variables[var.name] = config_maps[var.config_map[0]][var.config_map[1]]
+        elif var.secret is not None:
+            held_in_secret[var.name] = var.secret
     raw = container.env_value(ENV_VAR)
     text, unresolved = expand(raw.value or "" if raw else "", variables)
     origin = f"deployment/{workload.name} env {ENV_VAR}"
-    address = parse(text, origin)
+    leading = _LEADING_REFERENCE.match(text)
+    secret = held_in_secret.get(leading.group(1)) if leading else None
+    if leading and secret and "KAFKA" in leading.group(1).upper():
+        # the v2 operator's $(KAFKA_URL)/<topic>?consumer_group_id=...: kafka://<broker> is in a Secret
+        address = replace(
+            parse("kafka:///" + text[leading.end() :].removeprefix("/"), origin),
+            broker_held_in=f"Secret {secret[0]} key {secret[1]}",
+        )
+        unresolved = tuple(name for name in unresolved if name != leading.group(1))
+    else:
+        address = parse(text, origin)
     return replace(
         address,
         unresolved=tuple(name for name in unresolved if name not in ("KAFKA_CLIENT_USER", "KAFKA_CLIENT_PASSWORD")),

@@ -240,6 +240,10 @@ class Sandbox:
 
     # --- what the commands see ------------------------------------------------------------------
 
+    def bigtable_location(self) -> dict[str, str]:
+        """The project and instance its Bigtable admin serves, as `cbt -project -instance` take them."""
+        return {"project": NAMES.project, "instance": NAMES.instance}
+
     def settings(self) -> dict[str, Any]:
         """The values that replace the configuration's backend settings."""
         return {

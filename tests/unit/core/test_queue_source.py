@@ -210,6 +210,51 @@ def test_discover_keeps_an_escaped_dollar() -> None:
     assert address is not None and address.topic == "a$b"
 
 
+# The v2 operator's updater (wandb/operator hack/testing-manifests/server-manifest/
+# 0.84.0-notifications-security-flags.0/manifest.yaml: commonEnvs kafka + flatRunsV2Consumer).
+V2_ADDRESS = "$(KAFKA_URL)/$(KAFKA_RUNS_V2_TOPIC_NAME)?consumer_group_id=flat-run-fields-updater"
+
+
+def v2_updater(url: EnvVar) -> Workload:
+    return updater(
+        EnvVar("KAFKA_BROKER_HOST", None, secret=("wandb-kafka-connection", "host")),
+        url,
+        EnvVar("KAFKA_RUNS_V2_TOPIC_NAME", "flat-run-fields-updater"),
+        EnvVar(ENV_VAR, V2_ADDRESS),
+    )
+
+
+def test_discover_the_v2_operators_address_names_the_secret_without_reading_it() -> None:
+    address = discover(v2_updater(EnvVar("KAFKA_URL", None, secret=("wandb-kafka-connection", "url"))), {})
+    assert address is not None
+    assert (address.source, address.topic, address.group, address.broker) == (
+        "kafka",
+        "flat-run-fields-updater",
+        "flat-run-fields-updater",
+        None,
+    )
+    assert address.broker_held_in == "Secret wandb-kafka-connection key url"
+    assert address.unresolved == ()
+    assert "the broker in Secret wandb-kafka-connection key url" in address.describe()
+    assert config_maps_needed(v2_updater(EnvVar("KAFKA_URL", None, secret=("s", "url")))) == ()
+
+
+def test_discover_the_v2_form_with_the_url_given_literally_reads_the_broker() -> None:
+    address = discover(v2_updater(EnvVar("KAFKA_URL", "kafka://bufstream.wandb.svc:9092")), {})
+    assert address is not None
+    assert (address.broker, address.topic, address.broker_held_in) == (
+        "bufstream.wandb.svc:9092",
+        "flat-run-fields-updater",
+        None,
+    )
+
+
+def test_discover_a_leading_reference_to_another_secret_is_still_refused() -> None:
+    workload = updater(EnvVar("PUBSUB_PATH", None, secret=("s", "k")), EnvVar(ENV_VAR, "$(PUBSUB_PATH)/t"))
+    with pytest.raises(UsageError, match="unknown queue address scheme"):
+        discover(workload, {})
+
+
 @pytest.mark.parametrize(
     "workload",
     [

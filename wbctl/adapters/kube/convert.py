@@ -37,10 +37,10 @@ def _time(value: Any) -> datetime | None:
 def _env(container: dict[str, Any]) -> tuple[EnvVar, ...]:
     result = []
     for entry in container.get("env") or []:
-        source = entry.get("valueFrom") or {}
-        ref = source.get("configMapKeyRef") or {}
+        value_from = entry.get("valueFrom") or {}
+        ref = value_from.get("configMapKeyRef") or {}
         config_map = (str(ref.get("name", "")), str(ref.get("key", ""))) if ref else None
-        secret_ref = source.get("secretKeyRef") or {}
+        secret_ref = value_from.get("secretKeyRef") or {}
         secret = (str(secret_ref.get("name", "")), str(secret_ref.get("key", ""))) if secret_ref else None
         value = entry.get("value")
         result.append(EnvVar(str(entry.get("name", "")), None if value is None else str(value), config_map, secret))

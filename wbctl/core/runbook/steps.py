@@ -1,4 +1,5 @@
-"""The runbook's steps 2-4: Bigtable, the flat-run-fields-updater, one noisy run.
+"""The runbook's steps 2-4: Bigtable, the flat-run-fields-updater, one noisy run (and the
+per-run rate limit that keeps it from coming back).
 
 Each reads its evidence (known or unknown with the reason) and gives a status, its evidence
 lines, the next action as a pasteable command, and the changes it proposes as requests
@@ -8,10 +9,10 @@ lines, the next action as a pasteable command, and the changes it proposes as re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from wbctl.core import bigtable, scaling
+from wbctl.core import bigtable, rate_limits, scaling
 from wbctl.core.bigtable import BigtableObservation, ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
@@ -395,6 +396,16 @@ def _discarded(ev: Evidence) -> tuple[str | None, list[str]]:
 
 
 def noisy_run_step(ev: Evidence, wanted: bool) -> Step:
+    """Step 4, and where it warns or acts, the durable fix beside the discard: the chart's
+    per-run filestream rate limit (wbctl.core.rate_limits)."""
+    step = _noisy_run_step(ev, wanted)
+    if step.status not in (Status.WARN, Status.FAIL):
+        return step
+    durable = rate_limits.advice(ev.kube.value if ev.kube.known else None, ev.kubectl)
+    return replace(step, evidence=step.evidence + tuple(durable))
+
+
+def _noisy_run_step(ev: Evidence, wanted: bool) -> Step:
     discarded, lines = _discarded(ev)
     if ev.loads is None:  # unmeasured: an open question while the queue does not clear
         return Step(

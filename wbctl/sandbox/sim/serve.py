@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import time
 import uuid
@@ -116,6 +115,7 @@ def announce(sandbox: Any) -> dict[str, Any]:
         "scenario": sandbox.scenario.name,
         "kubeconfig": str(sandbox.kubeconfig),
         "backends": sandbox.settings(),
+        "bigtable": sandbox.bigtable_location(),
         "clock": sandbox.world.clock.to_json(),
         "speed": sandbox.world.clock.speed,
         "status": sandbox.world.summary(),
@@ -145,11 +145,14 @@ def export_lines(document: dict[str, Any]) -> list[str]:
     redis_port = backends["redis-url"].rsplit(":", 1)[1].split("/", 1)[0]
     mysql_port = backends["mysql-url"].rsplit(":", 1)[1].split("/", 1)[0]
     scenario = document["scenario"]
+    bigtable = document.get("bigtable") or {}
     return [
         f"# the sandbox {scenario!r} runs until Ctrl-C (its state is saved then); in another shell:",
         f"export KUBECONFIG={document['kubeconfig']}",
         f"export WBCTL_SANDBOX=1 WBCTL_SCENARIO={scenario}",
+        f"export BIGTABLE_EMULATOR_HOST={backends['gcp-emulator-host']}",
         "# kubectl get deploy,hpa,pods,wandb -o wide",
+        f"# cbt -project {bigtable.get('project')} -instance {bigtable.get('instance')} ls    (Google's Bigtable CLI)",
         f"# redis-cli -p {redis_port} get gorilla.DiscardV2UpdatesForRun",
         f"# mysql -h 127.0.0.1 -P {mysql_port} -u wandb wandb_local -e \"SHOW GLOBAL VARIABLES LIKE 'binlog%'\"",
         "# wbctl runbook queue-backlog    (joins this sandbox)",
@@ -159,26 +162,3 @@ def export_lines(document: dict[str, Any]) -> list[str]:
 def withdraw(sandbox: Any) -> None:
     serving_file(sandbox.directory, sandbox.scenario.name).unlink(missing_ok=True)
     advance_file(sandbox.directory, sandbox.scenario.name).unlink(missing_ok=True)
-
-
-@dataclass
-class _SigtermStops:
-    previous: Any = None
-    installed: bool = False
-
-    def restore(self) -> None:
-        if self.installed:
-            signal.signal(signal.SIGTERM, self.previous)
-
-
-def sigterm_stops() -> _SigtermStops:
-    """`kill PID` stops the server as Ctrl-C does (its state saved, the serving file withdrawn);
-    only the main thread can take signals, so elsewhere (tests calling main()) nothing changes."""
-
-    def stop(*_: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        return _SigtermStops(signal.signal(signal.SIGTERM, stop), True)
-    except ValueError:
-        return _SigtermStops()

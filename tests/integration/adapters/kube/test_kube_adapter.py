@@ -61,3 +61,13 @@ def test_forbidden_and_missing_cr(api: FakeKubeAPI) -> None:
     api.forbid("list", "pods")
     with pytest.raises(BackendError, match="forbidden: list pods in namespace default"):
         adapter().observe(STATUS_KINDS)
+
+
+def test_a_secret_key_ref_is_named_and_never_resolved(api: FakeKubeAPI) -> None:
+    api.add_all(chart_043())
+    observation = adapter().observe(ALL_KINDS)
+    updater = next(w for w in observation.workloads if w.name == "wandb-flat-run-fields-updater-bc")
+    password = updater.containers[0].env_value("MYSQL_PASSWORD")
+    assert password is not None
+    assert (password.value, password.config_map, password.secret) == (None, None, ("wandb-mysql", "MYSQL_PASSWORD"))
+    assert api.count("get", "secrets") == 0 and api.count("list", "secrets") == 0

@@ -18,11 +18,12 @@ from google.api.metric_pb2 import MetricDescriptor
 from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
 from google.api_core.future import polling
-from google.cloud.bigtable_admin_v2 import BigtableInstanceAdminClient
+from google.cloud.bigtable_admin_v2 import BigtableInstanceAdminClient, BigtableTableAdminClient
 from google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports import (
     BigtableInstanceAdminGrpcTransport,
 )
-from google.cloud.bigtable_admin_v2.types import Cluster, StorageType
+from google.cloud.bigtable_admin_v2.services.bigtable_table_admin.transports import BigtableTableAdminGrpcTransport
+from google.cloud.bigtable_admin_v2.types import Cluster, StorageType, Table
 from google.cloud.monitoring_v3 import (
     Aggregation,
     ListTimeSeriesRequest,
@@ -569,3 +570,31 @@ def test_state_round_trip(google_api: FakeGoogleAPIs, demo: dict[str, str], admi
     with FakeGoogleAPIs() as again:
         again.load_state(saved)
         assert again.cluster(PROJECT, demo["instance"], demo["cluster"])["autoscaling"]["max"] == 9
+
+
+def test_list_instances_and_the_tables_w_and_b_creates(
+    admin: BigtableInstanceAdminClient, google_api: FakeGoogleAPIs, demo: dict[str, str]
+) -> None:
+    listed = admin.list_instances(parent=f"projects/{PROJECT}", timeout=5, retry=None)
+    assert [i.name for i in listed.instances] == [f"projects/{PROJECT}/instances/{demo['instance']}"]
+    assert admin.list_instances(parent="projects/elsewhere", timeout=5, retry=None).instances == []
+    with pytest.raises(gexc.InvalidArgument):
+        admin.list_instances(parent="elsewhere", timeout=5, retry=None)
+
+    channel = grpc.insecure_channel(google_api.address)
+    try:
+        tables = BigtableTableAdminClient(transport=BigtableTableAdminGrpcTransport(channel=channel))
+        instance = f"projects/{PROJECT}/instances/{demo['instance']}"
+        names = [t.name.rsplit("/", 1)[1] for t in tables.list_tables(parent=instance, timeout=5, retry=None)]
+        assert names == ["history", "logs", "omni-history", "omni-history-lookup", "runs"]
+        runs = tables.get_table(name=f"{instance}/tables/runs", timeout=5, retry=None)
+        assert sorted(runs.column_families) == ["data", "metadata"]
+        assert runs.column_families["data"].gc_rule.max_num_versions == 1
+        full = tables.list_tables(request={"parent": instance, "view": Table.View.SCHEMA_VIEW}, timeout=5, retry=None)
+        assert all(t.column_families for t in full)
+        with pytest.raises(gexc.NotFound):
+            tables.get_table(name=f"{instance}/tables/nope", timeout=5, retry=None)
+        with pytest.raises(gexc.NotFound):
+            tables.list_tables(parent=f"projects/{PROJECT}/instances/nope", timeout=5, retry=None)
+    finally:
+        channel.close()

@@ -3,6 +3,7 @@ the exit status and the headline, from hand-built evidence (the SPEC of the issu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -15,8 +16,10 @@ from wbctl.core.kube import (
     Autoscaler,
     Condition,
     Container,
+    EnvVar,
     KubeObservation,
     Pod,
+    WandbResource,
     Workload,
 )
 from wbctl.core.model import AuditRecord, Observed, Status
@@ -835,3 +838,18 @@ def test_while_the_backlog_drains_in_time_the_steps_wait_until_it_is_empty() -> 
         assert found.proposals == () and "12:10" in found.summary, found.summary
         assert "raise" not in found.next
     assert "12:10" in diagnosis.next and diagnosis.fixes == ()
+
+
+def test_step_4_names_the_durable_fix_beside_the_discard_where_it_acts() -> None:
+    off = kube(3, autoscaler=hpa(3, 10, 3))
+    assert off.value is not None
+    off.value.workloads[0] = replace(
+        off.value.workloads[0],
+        containers=(Container("updater", "wandb/local:0.70.0", {}, {}, (EnvVar("GORILLA_LIMITER", "noop://"),)),),
+    )
+    off.value.cr = WandbResource("wandb", "0.43.8", {}, "Completed", "1")
+    acting = step(diagnose(evidence(GROWING, loads=DOMINANT, kube_observed=off)), 4)
+    assert acting.status is Status.FAIL
+    assert any("patch weightsandbiases wandb --type merge" in line for line in acting.evidence)
+    quiet = step(diagnose(evidence(GROWING, loads=loads(("run-a", 10), ("run-b", 10)), kube_observed=off)), 4)
+    assert quiet.status is Status.OK and not any("rate-limit" in line for line in quiet.evidence)

@@ -1,9 +1,11 @@
 """The Bigtable instance admin fake and its long-running operations: instances and clusters kept
-as plain dicts (the sandbox saves and restores them), GetInstance, ListClusters (instance `-`
-lists every instance's clusters), GetCluster, PartialUpdateCluster (Google's rules from
+as plain dicts (the sandbox saves and restores them), ListInstances, GetInstance, ListClusters
+(instance `-` lists every instance's clusters), GetCluster, PartialUpdateCluster (Google's rules from
 bigtable/rules.py; the cluster RESIZING while its operation is pending) and GetOperation, which
 `operation.result()` polls; an operation completes after a number of polls or a delay.
-A service object the gRPC shell (grpc.py) serves; separate from Monitoring, its own state.
+Of the table admin, ListTables and GetTable over the tables W&B's Terraform module creates
+(`WANDB_TABLES`), so Google's `cbt` answers `listinstances`, `ls` and `ls <table>` as on a real
+project. A service object the gRPC shell (grpc.py) serves; separate from Monitoring, its own state.
 """
 
 from __future__ import annotations
@@ -19,17 +21,30 @@ from typing import Any
 
 import grpc
 from google.cloud.bigtable_admin_v2.types import bigtable_instance_admin as bia
+from google.cloud.bigtable_admin_v2.types import bigtable_table_admin as bta
 from google.cloud.bigtable_admin_v2.types import instance as bti
+from google.cloud.bigtable_admin_v2.types import table as btt
 from google.longrunning import operations_pb2  # no py.typed: Any
 
 from wbctl.sandbox.google.bigtable.rules import apply_cluster_update
 from wbctl.sandbox.google.grpc import Abort, Method, invalid_argument
 
 BIGTABLE_ADMIN = "google.bigtable.admin.v2.BigtableInstanceAdmin"
+TABLE_ADMIN = "google.bigtable.admin.v2.BigtableTableAdmin"
+# terraform-google-wandb modules/bigtable/main.tf: each table's column families, one version kept
+WANDB_TABLES: dict[str, tuple[str, ...]] = {
+    "history": ("event",),
+    "logs": ("line",),
+    "omni-history": ("x",),
+    "omni-history-lookup": ("x",),
+    "runs": ("data", "metadata"),
+}
 OPERATIONS = "google.longrunning.Operations"
 
 _CLUSTER_NAME = re.compile(r"projects/([^/]+)/instances/([^/]+)/clusters/([^/]+)")
 _INSTANCE_NAME = re.compile(r"projects/([^/]+)/instances/([^/]+)")
+_PROJECT_NAME = re.compile(r"projects/([^/]+)")
+_TABLE_NAME = re.compile(r"(projects/[^/]+/instances/[^/]+)/tables/([^/]+)")
 
 
 @dataclass
@@ -149,6 +164,27 @@ class BigtableAdminFake:
     def methods(self) -> dict[str, Method]:
         """The methods the shell serves: short name -> wire service, messages, implementation."""
         return {
+            "ListInstances": Method(
+                BIGTABLE_ADMIN,
+                bia.ListInstancesRequest.deserialize,
+                bia.ListInstancesResponse.serialize,
+                self._list_instances,
+                _denied("bigtable.instances.list", lambda request: request.parent),
+            ),
+            "ListTables": Method(
+                TABLE_ADMIN,
+                bta.ListTablesRequest.deserialize,
+                bta.ListTablesResponse.serialize,
+                self._list_tables,
+                _denied("bigtable.tables.list", lambda request: request.parent),
+            ),
+            "GetTable": Method(
+                TABLE_ADMIN,
+                bta.GetTableRequest.deserialize,
+                btt.Table.serialize,
+                self._get_table,
+                _denied("bigtable.tables.get", lambda request: request.name),
+            ),
             "GetInstance": Method(
                 BIGTABLE_ADMIN,
                 bia.GetInstanceRequest.deserialize,
@@ -240,6 +276,51 @@ class BigtableAdminFake:
     def _get_instance(self, request: bia.GetInstanceRequest) -> bti.Instance:
         self._finish_due_operations()
         project, instance_id, found = self._instance(request.name)
+        return self._instance_pb(project, instance_id, found)
+
+    def _list_instances(self, request: bia.ListInstancesRequest) -> bia.ListInstancesResponse:
+        match = _PROJECT_NAME.fullmatch(request.parent)
+        if not match:
+            raise invalid_argument(
+                f"When parsing '{request.parent}' : Project name expected in the form 'projects/<project_id>'."
+            )
+        project = match.group(1)
+        found = sorted(self._instances.get(project, {}).items())
+        return bia.ListInstancesResponse(instances=[self._instance_pb(project, iid, inst) for iid, inst in found])
+
+    @staticmethod
+    def _table_pb(name: str, families: Sequence[str], view: int) -> btt.Table:
+        if view == btt.Table.View.NAME_ONLY:
+            return btt.Table(name=name)
+        one_version = btt.GcRule(max_num_versions=1)
+        return btt.Table(
+            name=name,
+            column_families={family: btt.ColumnFamily(gc_rule=one_version) for family in families},
+            granularity=btt.Table.TimestampGranularity.MILLIS,
+            deletion_protection=True,
+        )
+
+    def _list_tables(self, request: bta.ListTablesRequest) -> bta.ListTablesResponse:
+        self._instance(request.parent)  # INVALID_ARGUMENT or NOT_FOUND as Google answers
+        view = request.view or btt.Table.View.NAME_ONLY  # ListTables' default view
+        tables = [self._table_pb(f"{request.parent}/tables/{t}", f, view) for t, f in sorted(WANDB_TABLES.items())]
+        return bta.ListTablesResponse(tables=tables)
+
+    def _get_table(self, request: bta.GetTableRequest) -> btt.Table:
+        match = _TABLE_NAME.fullmatch(request.name)
+        if not match:
+            raise invalid_argument(
+                f"When parsing '{request.name}' : Table name expected in the form "
+                "'projects/<project_id>/instances/<instance_id>/tables/<table_id>'."
+            )
+        self._instance(match.group(1))
+        families = WANDB_TABLES.get(match.group(2))
+        if families is None:
+            raise Abort(grpc.StatusCode.NOT_FOUND, f"Table not found: {request.name}")
+        return self._table_pb(request.name, families, request.view or btt.Table.View.SCHEMA_VIEW)  # GetTable's default
+
+    @staticmethod
+    def _instance_pb(project: str, instance_id: str, found: Mapping[str, Any]) -> bti.Instance:
         return bti.Instance(
             name=f"projects/{project}/instances/{instance_id}",
             display_name=found["display_name"],
