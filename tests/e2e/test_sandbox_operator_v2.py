@@ -49,3 +49,9 @@ def test_check_says_bigtable_is_not_part_of_v2(wbctl) -> None:
     result = wbctl(*SANDBOX, "check", "--only", "bigtable", "-o", "json")
     assert result.returncode == 0, result.stderr
     assert {(f["status"], f["expected"]) for f in result.json()["findings"]} == {("ok", "absent from v2")}
+
+
+def test_the_runbook_names_the_v2_queue_and_no_bigtable(wbctl) -> None:
+    document = wbctl(*SANDBOX, "runbook", "queue-backlog", "-o", "json").json()
+    steps = {step["name"]: step for step in document["steps"]}
+    assert (document["queue"]["topic"], steps["bigtable"]["status"]) == ("flat-run-fields-updater", "ok")
