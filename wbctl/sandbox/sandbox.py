@@ -120,6 +120,7 @@ class Sandbox:
             history=list(self._saved.get("history", [])),
             google=self._google,
             redis=self._redis,
+            v2=self.scenario.operator == "v2",
         )
         if fresh:
             self._saved = {
@@ -160,9 +161,14 @@ class Sandbox:
 
         self._google = FakeGoogleAPIs().start()
         story = self.scenario.story
-        add_bigtable(
-            self._google, NAMES, bounds=story.nodes, nodes=story.start_nodes, cpu_target=round(story.cpu_target * 100)
-        )
+        if self.scenario.operator != "v2":  # the v2 operator's install has no Bigtable (nor Pub/Sub)
+            add_bigtable(
+                self._google,
+                NAMES,
+                bounds=story.nodes,
+                nodes=story.start_nodes,
+                cpu_target=round(story.cpu_target * 100),
+            )
         if self._saved.get("google") is not None:
             self._google.load_state(self._saved["google"])  # what earlier rehearsals changed in Bigtable
 

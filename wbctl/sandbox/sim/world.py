@@ -122,7 +122,7 @@ class World:
         self.history.append(f"{self.moment(change.at):%Y-%m-%d %H:%M} {words}")
 
     def _read_bigtable(self, at: float) -> None:
-        if self.google is None:
+        if self.google is None or self.v2:  # the v2 operator's install has no Bigtable
             return
         cluster = self.google.cluster(self.names.project, self.names.instance, self.names.cluster)
         scaling = cluster["autoscaling"]
@@ -138,7 +138,7 @@ class World:
 
     def _write_bigtable(self) -> None:
         last = self.last()
-        if self.google is not None and last is not None:
+        if self.google is not None and last is not None and not self.v2:
             self.google.set_serve_nodes(self.names.project, self.names.instance, self.names.cluster, last.nodes)
 
     def _read_discard(self, at: float) -> None:
@@ -211,7 +211,7 @@ class World:
     def _publish(self, now: datetime) -> None:
         """The samples not yet served, from where the last call stopped: a week of the story
         is ~10,000 samples, and every call a fake serves syncs, so none walks them all again."""
-        if self.google is None:
+        if self.google is None or self.v2:  # v2: no Pub/Sub, no Bigtable (its queue is Kafka)
             return
         samples = self.simulation.samples
         pubsub = self._unpublished(samples, self._pubsub_next, now - PUBSUB_DELAY)
