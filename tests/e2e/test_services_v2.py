@@ -183,3 +183,18 @@ def test_the_table_says_why_a_service_is_absent(wbctl, env) -> None:
     table = wbctl("services", "list", env=env).stdout
     line = next(line for line in table.splitlines() if line.startswith("wandb-console "))
     assert "not part of this generation" in line
+
+
+def test_a_resource_last_written_as_v1_is_read_as_v2_and_said_so(wbctl, kube_api, env) -> None:
+    cr = kube_api.get("weightsandbiases", NAMESPACE, "wandb")
+    for entry in cr["metadata"]["managedFields"]:
+        entry["apiVersion"] = "apps.wandb.com/v1"  # Terraform's v1 manifest, taken over by the v2 operator
+    kube_api.add(cr)
+    result = wbctl("services", "list", env=env)
+    assert (result.returncode, "last written as apps.wandb.com/v1" in result.stderr) == (0, True)
+
+
+def test_parquet_fuse_enable_is_refused_on_v2(wbctl, kube_api, env) -> None:
+    before = kube_api.resource_version
+    result = wbctl("parquet", "fuse", "enable", "--yes", env=env)
+    assert ("not part of this generation" in result.stderr, kube_api.resource_version) == (True, before)

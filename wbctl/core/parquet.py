@@ -195,6 +195,8 @@ def plan_enable(observation: KubeObservation, *, disable: bool, context: str) ->
         raise RefusedError(
             f"no WeightsAndBiases resource named {observation.instance} in namespace {observation.namespace}: nothing to patch"
         )
+    if cr.generation is Generation.V2:  # its CR has no parquet values (spec.wandb.applications: bounds only)
+        raise RefusedError("GCS FUSE is not part of this generation: the v2 operator's server manifest has none")
     if not disable:
         report = {f.check: f for f in check(observation).findings}
         for check_id in ("parquet.csi-driver", "versions.operator-chart", "versions.server"):
