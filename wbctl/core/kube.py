@@ -284,7 +284,8 @@ def cr_values_plan(
 ) -> Plan:
     """A merge patch of the CR's per-service settings, the change the operator keeps:
     `spec.values` (v1) or `spec.wandb.applications` (v2; a v1 write of spec.values there would
-    be accepted and never applied), sent at the CR's own version and guarded by its
+    be accepted, never applied, and would drop v2's own spec in the conversion back), sent at
+    the CR's own version and guarded by its
     resourceVersion; only the paths whose value differs become changes."""
     target = f"weightsandbiases/{cr.name}"
     root = CR_ROOTS[cr.generation]

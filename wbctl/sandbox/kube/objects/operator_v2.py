@@ -17,10 +17,14 @@ default of 80% CPU. `status.ready` and a `Ready` condition (`readiness.go`) repl
 
 The CRD (`config/crd/bases/apps.wandb.com_weightsandbiases.yaml`) serves v1 and v2 and stores
 v2; `VERSIONS` gives FakeKubeAPI the same, with `convert` as `api/v1/
-weightsandbiases_conversion.go` does it: v1 -> v2 stashes the v1 chart and values in the
-annotations `legacy.operator.wandb.com/v1-chart` and `/v1-values` and maps `app.image.tag` to
-`spec.wandb.version` (`mapVersion`; no other mapping is modelled, none of them concerns
-replicas or autoscaling); v2 -> v1 answers the stash alone (possibly stale) and no status.
+weightsandbiases_conversion.go` does it: v1 -> v2 builds a new v2 object from the metadata and
+the values (`ConvertTo` into the fresh hub object the webhook hands it), stashing the v1 chart
+and values in the annotations `legacy.operator.wandb.com/v1-chart` and `/v1-values` and mapping
+`app.image.tag` to `spec.wandb.version` (`mapVersion`; no other mapping is modelled, none of
+them concerns replicas or autoscaling); v2 -> v1 answers the stash alone (possibly stale) and
+no status. So a v1 write to a v2 object (read as v1, patched, converted back) keeps none of
+v2's own spec: `spec.wandb.applications` is gone, and the app falls back to sizing's bounds.
+The status is kept, as the API server keeps it across a write to the main resource.
 """
 
 from __future__ import annotations
@@ -115,8 +119,8 @@ def _to_v1(obj: Obj) -> Obj:
 
 def _to_v2(obj: Obj, stored: Obj | None) -> Obj:
     """ConvertTo: the metadata with the v1 chart and values stashed, spec.wandb.version from
-    `app.image.tag` (else `api.image.tag`); the spec and status a write replaces are kept (the
-    API server keeps status across a main-resource write)."""
+    `app.image.tag` (else `api.image.tag`), and nothing else of the spec (the webhook converts
+    into an empty object); the status of the object a write replaces is kept."""
     metadata = copy.deepcopy(obj.get("metadata") or {})
     spec = obj.get("spec") or {}
     values = spec.get("values") or {}
@@ -127,7 +131,7 @@ def _to_v2(obj: Obj, stored: Obj | None) -> Obj:
         "apiVersion": API_V2,
         "kind": "WeightsAndBiases",
         "metadata": metadata,
-        "spec": copy.deepcopy((stored or {}).get("spec") or {}),
+        "spec": {},
     }
     tag = _tag(values, "app") or _tag(values, "api")
     if tag:
