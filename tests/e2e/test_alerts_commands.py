@@ -49,7 +49,10 @@ def test_a_contexts_retention_and_interval_change_the_thresholds(wbctl, tmp_path
     result = wbctl("--config", str(config), "alerts", "rules")
     assert result.returncode == 0, result.stderr
     found = rules_of(result.stdout)
-    assert found["WbctlQueueOldestMessageAge"]["expr"] == 'wbctl_queue_oldest_age_seconds{context="prod"} > 129600'
+    assert (
+        found["WbctlQueueOldestMessageAge"]["expr"]
+        == 'wbctl_queue_oldest_age_seconds{queue="run-updates", context="prod"} > 129600'
+    )
     assert (
         found["WbctlAuditorSilent"]["expr"] == 'time() - wbctl_check_last_run_timestamp_seconds{context="prod"} > 1800'
     )
@@ -80,7 +83,7 @@ def test_gcp_policies_parse_as_alert_policies(wbctl) -> None:
     result = wbctl("alerts", "rules", "--format", "gcp", env=env)
     assert result.returncode == 0, result.stderr
     policies = json.loads(result.stdout)
-    assert len(policies) == 5
+    assert len(policies) == 9  # four for each Pub/Sub subscription (the updater's, filestream's), one for Bigtable
     for policy in policies:
         parsed = AlertPolicy.from_json(json.dumps(policy))
         assert all(

@@ -43,6 +43,8 @@ def test_every_finding_of_a_sandbox_check_is_a_series_per_status(wbctl) -> None:
     assert groups == {"redis", "services", "parquet", "bigtable", "mysql", "queue"}
 
     def value(name: str, **labels: str) -> float:
+        if name.startswith("wbctl_queue_"):  # both queues' series: the run-updates queue's unless told
+            labels = {"queue": "run-updates", **labels}
         [sample] = [s for s in parsed[name] if all(s.labels.get(k) == v for k, v in labels.items())]
         return sample.value
 
@@ -56,6 +58,10 @@ def test_every_finding_of_a_sandbox_check_is_a_series_per_status(wbctl) -> None:
     drain = value("wbctl_queue_backlog_messages") / value("wbctl_queue_consume_messages_per_second")
     assert value("wbctl_queue_retention_headroom_seconds") == pytest.approx(7 * 86400 - age - drain, rel=1e-6)
     assert "wbctl_queue_drain_eta_seconds" not in parsed  # a growing queue does not drain
+    # the filestream's subscription beside it, quiet in this story, told apart by the label
+    assert value("wbctl_queue_verdict", queue="filestream", verdict="none") == 1.0
+    assert value("wbctl_queue_backlog_messages", queue="filestream") == 0.0
+    assert {s.labels["queue"] for s in parsed["wbctl_queue_verdict"]} == {"run-updates", "filestream"}
     assert value("wbctl_bigtable_nodes", cluster="wandb-bigtable-c1") == value(
         "wbctl_bigtable_max_nodes", cluster="wandb-bigtable-c1"
     )
@@ -163,8 +169,10 @@ def test_push_lands_in_prometheus(wbctl, prometheus_stack: PrometheusStack) -> N
         growing = prometheus_stack.wait_for(
             'wbctl_queue_verdict{job="wbctl",context="sandbox/queue-backlog",verdict="growing"} == 1'
         )
-        assert len(growing) == 1
-        [backlog] = prometheus_stack.wait_for('wbctl_queue_backlog_messages{context="sandbox/queue-backlog"}')
+        assert [series["metric"]["queue"] for series in growing] == ["run-updates"]
+        [backlog] = prometheus_stack.wait_for(
+            'wbctl_queue_backlog_messages{context="sandbox/queue-backlog",queue="run-updates"}'
+        )
         assert float(backlog["value"][1]) > 100_000
         failing = prometheus_stack.query('wbctl_check_status{job="wbctl",status="fail"} == 1')
         assert {"queue.backlog"} <= {series["metric"]["check"] for series in failing}

@@ -29,7 +29,8 @@ REDIS_CONFIGMAP = {
 
 @pytest.fixture
 def cluster(kube_api: FakeKubeAPI, isolated_env: Path) -> dict[str, str]:
-    kube_api.add_all(chart_043())
+    # Terraform named the instance after its own namespace variable, not after the resource
+    kube_api.add_all(chart_043(project="acme-prod", bigtable_instance="acme-wandb"))
     kube_api.add(REDIS_CONFIGMAP)
     return {"KUBECONFIG": str(kube_api.write_kubeconfig(isolated_env / "kubeconfig", context="gke-prod"))}
 
@@ -53,8 +54,8 @@ def test_init_writes_the_context_the_cluster_describes(wbctl, cluster, isolated_
         "kube-context": "gke-prod",
         "namespace": "default",
         "instance": "wandb",
-        "gcp-project": "playground-111",
-        "bigtable-instance": "fmbtest",
+        "gcp-project": "acme-prod",
+        "bigtable-instance": "acme-wandb",
         # the chart's fmb values run against an emulator (global.extraEnv BIGTABLE_EMULATOR_HOST)
         "gcp-emulator-host": "bigtable-wandb-base:8086",
         "queue-source": "pubsub",

@@ -89,7 +89,7 @@ def test_from_file_both_formats_and_malformed(wbctl, isolated_env: Path) -> None
     tsv.write_text("Variable_name\tValue\nversion\t8.0.36\nsort_buffer_size\t67108864\nsync_binlog\t0\n")
     result = wbctl("mysql", "check", "--from-file", str(tsv), "-o", "json")
     findings = {f["check"]: f["status"] for f in result.json()["findings"]}
-    assert result.returncode == 1 and findings["mysql.sync_binlog"] == "fail" and findings["mysql.version"] == "ok"
+    assert result.returncode == 1 and findings["mysql.sync_binlog"] == "fail" and findings["mysql.version"] == "warn"
     gcloud = isolated_env / "instance.json"
     gcloud.write_text(
         json.dumps(
@@ -215,7 +215,7 @@ def test_fresh_cloud_sql_instance_fails_on_the_defaults_of_its_unset_flags(wbctl
     findings = {f["check"].removeprefix("mysql."): f for f in result.json()["findings"]}
     statuses = {name: f["status"] for name, f in findings.items()}
     assert statuses == {
-        "version": "ok",
+        "version": "fail",  # Terraform's MYSQL_8_0_31, below W&B's 8.0.32
         "binlog_format": "ok",
         "binlog_row_image": "fail",
         "binlog_row_value_options": "fail",
@@ -251,15 +251,30 @@ def test_fresh_cloud_sql_instance_fails_on_the_defaults_of_its_unset_flags(wbctl
 def test_cloud_sql_flag_whose_default_is_not_known_stays_unknown(wbctl, isolated_env: Path) -> None:
     instance = isolated_env / "instance.json"
     instance.write_text(
-        json.dumps({**FRESH_INSTANCE, "databaseVersion": "MYSQL_8_4", "databaseInstalledVersion": "MYSQL_8_4_3"})
+        json.dumps({**FRESH_INSTANCE, "databaseVersion": "MYSQL_5_7", "databaseInstalledVersion": "MYSQL_5_7_44"})
     )
     result = wbctl("mysql", "check", "--from-file", str(instance), "-o", "json")
     findings = {f["check"]: f for f in result.json()["findings"]}
     assert findings["mysql.sort_buffer_size"]["status"] == "unknown"
     assert findings["mysql.sort_buffer_size"]["message"].startswith(
-        "not set: wbctl does not know the defaults of MySQL 8.4"
+        "not set: wbctl does not know the defaults of MySQL 5.7 (it knows MySQL 8.0's and 8.4's)"
     )
     assert findings["mysql.slow_query_log"]["status"] == "ok"
+
+
+def test_cloud_sql_mysql_84_is_ok_and_judged_with_84s_defaults(wbctl, isolated_env: Path) -> None:
+    instance = isolated_env / "instance.json"
+    instance.write_text(
+        json.dumps({**FRESH_INSTANCE, "databaseVersion": "MYSQL_8_4", "databaseInstalledVersion": "MYSQL_8_4_3"})
+    )
+    result = wbctl("mysql", "check", "--from-file", str(instance), "-o", "json")
+    findings = {f["check"]: f for f in result.json()["findings"]}
+    assert findings["mysql.version"]["status"] == "ok" and findings["mysql.version"]["observed"] == "8.4.3"
+    assert findings["mysql.sort_buffer_size"]["status"] == "fail"
+    assert findings["mysql.sort_buffer_size"]["message"].startswith(
+        "not set: MySQL 8.4 default sort_buffer_size=262144"
+    )
+    assert not [f for f in findings.values() if f["status"] == "unknown"]
 
 
 def test_the_sandbox_serves_mysql(wbctl) -> None:

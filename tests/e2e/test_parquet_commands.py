@@ -120,3 +120,43 @@ def test_status(wbctl, kube_api, env) -> None:
     assert document["csi_driver_installed"] is True and document["fuse_enabled_in_values"] is False
     assert document["pods_with_fuse_sidecar"] == {"annotated": 0, "pods": 3}
     assert wbctl("parquet", "status", env=env).returncode == 0
+
+
+# --- the chart's conditions and its file cache (templates/_annotations.tpl, _volumes.tpl) ------
+
+
+def test_status_shows_the_file_cache_capacity_the_chart_mounts_with(wbctl, kube_api, env) -> None:
+    deploy(kube_api)
+    kube_api.merge("weightsandbiases", "default", "wandb", {"spec": {"values": {"parquet": {"fuse": BLOCK}}}})
+    document = wbctl("parquet", "status", "-o", "json", env=env).json()
+    assert document["fuse_file_cache_capacity"] == {
+        "value": "9.5Gi",
+        "path": "parquet.fuse.fileCacheCapacity",
+        "chart_default": True,
+    }
+    assert (document["bucket_provider"]["value"], document["cloud_provider"]["value"]) == ("gcs", "gcp")
+    kube_api.merge(
+        "weightsandbiases",
+        "default",
+        "wandb",
+        {"spec": {"values": {"parquet": {"fuse": {"fileCacheCapacity": "50Gi"}}}}},
+    )
+    text = wbctl("parquet", "status", env=env).stdout
+    assert not any(secret in text for secret in ("testpassword", "redis123"))  # the resource's secrets stay there
+    (line,) = [line for line in text.splitlines() if line.startswith("fuse file cache capacity")]
+    assert line.split(None, 4)[4] == '"50Gi" (parquet.fuse.fileCacheCapacity)'
+
+
+def test_fuse_check_names_the_cloud_provider_and_enable_is_refused_with_the_patch(wbctl, kube_api, env) -> None:
+    deploy(kube_api)
+    kube_api.merge("weightsandbiases", "default", "wandb", {"spec": {"values": {"global": {"cloudProvider": ""}}}})
+    fuse = findings(wbctl, env)["parquet.fuse"]
+    assert fuse["status"] == "fail" and 'global.cloudProvider is "", not "gcp"' in fuse["message"]
+    assert "bucket" not in fuse["message"].split(":", 1)[1]  # the bucket is right: only the cloud is named
+    refused = wbctl("parquet", "fuse", "enable", "--yes", env=env)
+    assert refused.returncode == 4
+    assert (
+        """patch weightsandbiases wandb --type merge -p '{"spec":{"values":{"global":{"cloudProvider":"gcp"}}}}'"""
+        in (refused.stderr)
+    )
+    assert cr(kube_api)["spec"]["values"]["parquet"].get("fuse") is None  # nothing written

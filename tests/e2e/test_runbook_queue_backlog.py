@@ -119,7 +119,9 @@ def test_each_monitoring_request_asks_for_its_aligner_and_reducer(world: World, 
         assert aggregation.alignment_period.total_seconds() == 60
         if metric.endswith("send_message_operation_count"):
             assert 'metric.labels.response_code = "success"' in request.filter
-            assert f'resource.labels.topic_id = "{NAMES.topic}"' in request.filter
+            # the updater's topic, and filestream's: both queues are read, each by its own topic
+            topics = (NAMES.topic, NAMES.filestream_topic)
+            assert any(f'resource.labels.topic_id = "{topic}"' in request.filter for topic in topics)
         end = request.interval.end_time
         assert end.second == 0 and end.microsecond == 0  # the last whole minute
     assert seen == EXPECTED_AGGREGATION

@@ -10,7 +10,7 @@ from tests.support.audit import read_audit
 def test_scenarios_start_in_their_state(wbctl) -> None:
     healthy = wbctl("--sandbox", "redis", "show", "-o", "json")
     assert healthy.returncode == 0, healthy.stderr
-    assert healthy.json()["summary"] == {"ok": 4, "warn": 0, "fail": 0, "unknown": 0}
+    assert healthy.json()["summary"] == {"ok": 5, "warn": 0, "fail": 0, "unknown": 0}  # the version too: 7.2.x
     misconfigured = wbctl("--sandbox", "--scenario", "misconfigured", "redis", "tune", "--check", "-o", "json")
     assert misconfigured.returncode == 1
     assert misconfigured.json()["summary"]["fail"] == 3
@@ -67,7 +67,7 @@ def test_sandbox_input_errors(wbctl) -> None:
 
 def test_scenarios_list(wbctl) -> None:
     names = [s["name"] for s in wbctl("sandbox", "scenarios", "-o", "json").json()["scenarios"]]
-    assert names == ["healthy", "misconfigured", "queue-backlog", "operator-v2"]
+    assert names == ["healthy", "filestream-backlog", "misconfigured", "queue-backlog", "operator-v2"]
 
 
 def test_sandbox_serves_kubernetes_and_never_the_real_cluster(wbctl, isolated_env: Path) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.audit import read_audit
-from tests.support.sandbox_mysql import MISCONFIGURED_FAILS, READ_ONLY, serving
+from tests.support.sandbox_mysql import MISCONFIGURED_CHECK_FAILS, MISCONFIGURED_FAILS, READ_ONLY, serving
 from wbctl.sandbox.mysql.server import SandboxMysql
 
 
@@ -34,9 +34,11 @@ def failing(result) -> set[str]:
 def test_check_fails_what_a_fresh_install_fails(wbctl, env) -> None:
     result = wbctl("mysql", "check", "-o", "json", env=env)
     assert result.returncode == 1, result.stderr
-    assert failing(result) == MISCONFIGURED_FAILS
+    assert failing(result) == MISCONFIGURED_CHECK_FAILS
     findings = {f["check"]: f for f in result.json()["findings"]}
-    assert findings["mysql.version"]["status"] == "ok" and findings["mysql.version"]["observed"] == "8.0.31"
+    version = findings["mysql.version"]
+    assert version["status"] == "fail" and version["observed"] == "8.0.31"  # W&B's Terraform module's default
+    assert version["message"].startswith("W&B requires MySQL 8.0.32 or newer") and "MYSQL_8_4" in version["remedy"]
     assert findings["mysql.long_query_time"]["observed"] == "10.000000"
     table = wbctl("mysql", "check", env=env)
     assert table.returncode == 1 and "fail    mysql.sort_buffer_size" in table.stdout
@@ -56,7 +58,7 @@ def test_tune_sets_the_dynamic_flags_and_check_then_passes_them(wbctl, misconfig
     assert variables["long_query_time"] == "1.000000" and variables["binlog_row_value_options"] == "PARTIAL_JSON"
     assert variables["skip_show_database"] == "OFF" and variables["innodb_autoinc_lock_mode"] == "2"  # read only: stay
     after = wbctl("mysql", "check", "-o", "json", env=env)
-    assert after.returncode == 1 and failing(after) == {"skip_show_database"}
+    assert after.returncode == 1 and failing(after) == {"skip_show_database", "version"}  # no SET changes them
     again = wbctl("mysql", "tune", "--yes", env=env)
     assert again.returncode == 0 and "no changes" in again.stderr
 
@@ -95,10 +97,10 @@ def test_sandbox_mysql_check_and_tune(wbctl) -> None:
     and the fix lasts to the next invocation (the sandbox saves the variables)."""
     first = wbctl("--sandbox", "--scenario", "misconfigured", "mysql", "check", "-o", "json")
     assert first.returncode == 1, first.stderr
-    assert failing(first) == MISCONFIGURED_FAILS
+    assert failing(first) == MISCONFIGURED_CHECK_FAILS
     tune = wbctl("--sandbox", "--scenario", "misconfigured", "mysql", "tune", "--yes")
     assert tune.returncode == 0, tune.stderr
     after = wbctl("--sandbox", "--scenario", "misconfigured", "mysql", "check", "-o", "json")
-    assert failing(after) == {"skip_show_database"}
+    assert failing(after) == {"skip_show_database", "version"}
     healthy = wbctl("--sandbox", "mysql", "check")
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr

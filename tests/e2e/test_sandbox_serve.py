@@ -132,6 +132,20 @@ def test_redis_cli_sees_a_discard_with_its_ttl_in_simulated_time(served: Served)
     assert gone.stdout.strip() == "0"
 
 
+def test_redis_cli_info_and_wbctl_read_the_served_redis_version(served: Served) -> None:
+    needs("redis-cli")
+    info = served.run("redis-cli", "-p", served.redis_port, "info", "server")
+    assert info.returncode == 0, info.stderr
+    version = dict(line.split(":", 1) for line in info.stdout.splitlines() if ":" in line)["redis_version"]
+    assert version.startswith("7.")  # what W&B's docs require
+    policy = served.run("redis-cli", "-p", served.redis_port, "config", "get", "maxmemory-policy")
+    assert policy.stdout.split() == ["maxmemory-policy", "noeviction"]
+    shown = served.run(sys.executable, "-m", "wbctl", "redis", "show", "-o", "json")
+    assert shown.returncode == 0, shown.stderr
+    finding = {f["check"]: f for f in json.loads(shown.stdout)["findings"]}["redis.version"]
+    assert (finding["status"], finding["observed"]) == ("ok", version)
+
+
 def test_the_mysql_client_reads_the_flags_wbctl_judges(served: Served) -> None:
     needs("mysql")
     shown = served.run(
@@ -148,6 +162,10 @@ def test_the_mysql_client_reads_the_flags_wbctl_judges(served: Served) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert "binlog_row_image\tMINIMAL" in shown.stdout
+    version = served.run(
+        "mysql", "-h", "127.0.0.1", "-P", served.mysql_port, "-u", "wandb", "-N", "-e", "SELECT VERSION()"
+    )
+    assert version.stdout.strip().startswith("8.4.")  # the incident's deployment runs the series W&B moves to
 
 
 @pytest.mark.slow
@@ -253,7 +271,7 @@ def test_config_init_against_the_served_cluster_writes_a_context_that_works_with
     served.process.wait(timeout=20)
     state = json.loads((isolated_env / ".local/state/wbctl/sandbox/queue-backlog.json").read_text())
     values = state["cr_values"]["global"]
-    assert values["bigtable"]["project"] == "playground-111" and values["redis"] == {"password": "redis123"}
+    assert values["bigtable"]["project"] == "wandb-sandbox" and values["redis"] == {"password": "redis123"}
     assert "mysql" not in values and values["env"]["BIGTABLE_EMULATOR_HOST"] == "bigtable-wandb-base:8086"
 
 

@@ -394,3 +394,31 @@ def test_scaling_a_service_that_is_not_deployed_says_so(wbctl, kube_api, env) ->
     assert result.returncode == 3
     assert "wandb-stackdriver is not deployed in namespace default" in one_line(result.stderr)
     assert kube_api.count(method="PATCH") == 0
+
+
+# --- the release's known workloads (core/catalog.py KNOWN_WORKLOADS) ------------------------------
+
+
+def test_the_lumen_agent_is_listed_as_known_not_as_unknown(wbctl, kube_api, env) -> None:
+    kube_api.add_all(chart_043())
+    rows = {row["service"]: row for row in wbctl("services", "list", "-o", "json", env=env).json()["services"]}
+    agent = rows["wandb-lumen-agent"]
+    assert (agent["kind"], agent["workload"], agent["in_guide"], agent["known"]) == (
+        "CronJob",
+        "wandb-lumen-agent",
+        False,
+        True,
+    )
+    assert agent["role"].startswith("W&B's hourly diagnostics agent")
+    assert rows["wandb-metric-observer"]["known"] is True and rows["wandb-api"]["known"] is True
+    text = wbctl("services", "list", env=env).stdout
+    (line,) = [line for line in text.splitlines() if line.startswith("wandb-lumen-agent")]
+    assert "W&B's hourly diagnostics agent" in line and "guide does not name" not in text
+
+
+def test_the_lumen_agents_status_and_check(wbctl, kube_api, env) -> None:
+    kube_api.add_all(chart_043())
+    status = wbctl("services", "status", "lumen-agent", "-o", "json", env=env).json()["services"][0]
+    assert status["cronjob"]["schedule"] == "0 * * * *" and status["cronjob"]["last_success"]
+    check = wbctl("services", "check", "-o", "json", env=env).json()
+    assert not [f for f in check["findings"] if "lumen" in f["check"] or "lumen" in f["message"]]

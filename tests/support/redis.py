@@ -111,3 +111,74 @@ def make_tls_material(directory: Path) -> dict[str, Path]:
         str(ext),
     )
     return {"ca": ca_cert, "other_ca": other_ca, "cert": cert, "key": key}
+
+
+# --- a real Redis Sentinel in front of a real redis-server ------------------------------
+
+
+@dataclass
+class SentinelServer:
+    """`redis-server <conf> --sentinel` watching one master under `master_name`."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    master_name: str
+    master: RedisServer
+
+    def url(self, password: str | None = None, query: str = "") -> str:
+        """W&B's Sentinel form: the Sentinel's host and port, `?master=NAME`, the master's password."""
+        auth = f":{password}@" if password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}?master={self.master_name}{query}"
+
+
+def start_sentinel(
+    tmp: Path, name: str, master: RedisServer, master_name: str = "gorilla", tls: dict[str, Path] | None = None
+) -> SentinelServer:
+    """A Sentinel (redis-server's own --sentinel mode; it rewrites its config file, so the file
+    is its own) monitoring `master`, with the master's password as `auth-pass` when it has one.
+    With `tls` (make_tls_material's files) it listens on TLS only and reaches the master over
+    TLS (`tls-replication yes`). Returns once the Sentinel names the master."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run .ci/run (it installs it with apt)")
+    port = free_port()
+    log = tmp / f"{name}.log"
+    conf = tmp / f"{name}.conf"
+    lines = [
+        *([f"port {port}"] if tls is None else ["port 0", f"tls-port {port}"]),
+        "bind 127.0.0.1",
+        f"logfile {log}",
+        f"dir {tmp}",
+        f"sentinel monitor {master_name} 127.0.0.1 {master.port} 1",
+        f"sentinel down-after-milliseconds {master_name} 60000",
+    ]
+    if master.password:
+        lines.append(f"sentinel auth-pass {master_name} {master.password}")
+    if tls is not None:
+        lines += [
+            f"tls-cert-file {tls['cert']}",
+            f"tls-key-file {tls['key']}",
+            f"tls-ca-cert-file {tls['ca']}",
+            "tls-auth-clients no",
+            "tls-replication yes",
+        ]
+    conf.write_text("\n".join(lines) + "\n")
+    process = subprocess.Popen([binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            options = {"ssl": True, "ssl_ca_certs": str(tls["ca"])} if tls is not None else {}
+            answer = redis.Redis(port=port, socket_timeout=0.5, decode_responses=True, **options).execute_command(
+                "SENTINEL", "get-master-addr-by-name", master_name
+            )
+            if answer:
+                break
+        except redis.RedisError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.terminate()
+            pytest.fail(f"redis sentinel {name} did not start: {log.read_text() if log.exists() else ''}")
+        time.sleep(0.05)
+    return SentinelServer(port, process, master_name, master)

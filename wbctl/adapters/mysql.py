@@ -10,24 +10,26 @@ import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
+from wbctl.core.connection_url import ConnectionURLError, parse_mysql_url
 from wbctl.core.model import Change, Plan
 from wbctl.core.mysql import BY_NAME, MysqlObservation, flavor_of, satisfies
-from wbctl.errors import BackendError, PartialWriteError, UsageError, VerificationError
-from wbctl.redact import url_without_credentials
+from wbctl.errors import BackendError, ConfigError, PartialWriteError, UsageError, VerificationError
 
 
 class MysqlAdapter:
     def __init__(self, url: str, *, password: str | None, ca_file: str | None, timeout: float) -> None:
         self.url = url
-        self.target = url_without_credentials(url)
-        parts = urlsplit(url)
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 3306
-        self.user = unquote(parts.username or "wandb")
-        self.password = unquote(parts.password) if parts.password else password
-        self.database = parts.path.lstrip("/") or None
+        try:
+            self.parsed = parse_mysql_url(url, "mysql-url")
+        except ConnectionURLError as exc:
+            raise ConfigError(str(exc)) from None
+        self.target = self.parsed.target
+        self.host = self.parsed.host or "127.0.0.1"
+        self.port = self.parsed.port
+        self.user = self.parsed.username or "wandb"
+        self.password = self.parsed.password or password
+        self.database = self.parsed.database
         self.ca_file = ca_file
         self.timeout = timeout
         self._connection: Any = None
@@ -37,9 +39,8 @@ class MysqlAdapter:
         if self._connection is None:
             import pymysql
 
-            if self.ca_file and not os.path.isfile(self.ca_file):
-                raise UsageError(f"mysql-ca-file {self.ca_file}: no such file")
             seconds = max(1, round(self.timeout))
+            tls = self._tls()
             with self._translated("connecting"):
                 self._connection = pymysql.connect(
                     host=self.host,
@@ -50,11 +51,59 @@ class MysqlAdapter:
                     connect_timeout=seconds,
                     read_timeout=seconds,
                     write_timeout=seconds,
-                    ssl_ca=self.ca_file,
-                    ssl_verify_cert=bool(self.ca_file) or None,
                     autocommit=True,
+                    **tls,
                 )
         return self._connection
+
+    def _tls(self) -> dict[str, Any]:
+        """PyMySQL's TLS arguments for the URL's `tls=` (W&B's modes, as Go's MySQL driver reads
+        them) and the CA: mysql-ca-file wins over the URL's ssl-ca.
+
+        - no `tls=`: TLS when the server offers it, verified against a CA when one is given
+          (wbctl's behaviour before W&B's parameters, kept)
+        - `false`: no TLS; `preferred`: TLS when offered, verified only against a given CA
+        - `skip-verify`: TLS required, not verified (unless a CA is given)
+        - `true`: TLS required, verified against the CA or the system's, with the host name
+          when no CA file is given (Cloud SQL's certificate names the instance, not its IP)
+        - `custom`: TLS required, verified against the CA, which is then required
+        """
+        import ssl
+
+        mode, ca = (
+            self.parsed.tls,
+            self._file(self.ca_file, "mysql-ca-file") or self._file(self.parsed.ca_path, "ssl-ca"),
+        )
+        cert = self._file(self.parsed.cert_path, "ssl-cert")
+        key = self._file(self.parsed.key_path, "ssl-key")
+        if mode == "false":
+            if self.ca_file:
+                raise UsageError(f"mysql-ca-file is set but mysql-url {self.target} says tls=false: drop one")
+            return {"ssl_disabled": True}
+        if mode == "custom" and not ca:
+            raise UsageError(f"mysql-url {self.target} says tls=custom but gives no CA: set mysql-ca-file or ssl-ca")
+        if mode is None or mode == "preferred":
+            if not (ca or cert):
+                return {}  # PyMySQL's own default: TLS when the server offers it
+            if not ca:
+                return {"ssl_cert": cert, "ssl_key": key}
+            return {"ssl_ca": ca, "ssl_verify_cert": True, "ssl_cert": cert, "ssl_key": key}
+        context = ssl.create_default_context(cafile=ca)
+        context.check_hostname = mode == "true" and not ca
+        if mode == "skip-verify" and not ca:
+            context.verify_mode = ssl.CERT_NONE
+        if cert and key:
+            context.load_cert_chain(cert, key)
+        return {"ssl": context}  # any SSLContext makes TLS required: PyMySQL refuses a server without it
+
+    @staticmethod
+    def _file(path: str | None, name: str) -> str | None:
+        """A local file named by a setting or the URL; W&B's paths are inside its pods."""
+        if path and not os.path.isfile(path):
+            where = "" if name == "mysql-ca-file" else " in mysql-url"
+            hint = "" if name == "mysql-ca-file" else " (W&B's paths are inside its pods: copy the file here)"
+            raise UsageError(f"{name} {path}{where}: no such file{hint}")
+        return path
 
     @contextlib.contextmanager
     def _translated(self, doing: str) -> Iterator[None]:

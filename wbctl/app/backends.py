@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from wbctl.adapters.metrics import MetricsSource
     from wbctl.adapters.mysql import MysqlAdapter
     from wbctl.adapters.redis import RedisAdapter
+    from wbctl.app.locate import Located
     from wbctl.config import Settings
 
 A = TypeVar("A")
@@ -71,6 +72,8 @@ class Backends:
         self._progress = progress
         self._adapters: dict[Hashable, Any] = {}
         self._lock = threading.RLock()
+        self._located: Located | None = None
+        self._locate_lock = threading.Lock()  # its own: the other adapters are not held up by the GET
 
     def _cached(self, key: Hashable, build: Callable[[], A]) -> A:
         with self._lock:
@@ -123,15 +126,34 @@ class Backends:
             ),
         )
 
+    def locate(self) -> Located:
+        """The settings the WeightsAndBiases resource fills in (wbctl.app.locate), read once and
+        only while one of them is unset: a context that gives them costs no Kubernetes call."""
+        from wbctl.app import locate
+
+        with self._locate_lock:
+            if self._located is None or (not self._located.read and locate.unset(self.settings)):
+                self._located = locate.fill(
+                    self.settings, lambda: self.kube().read_cr(), namespace=self.settings["namespace"]
+                )
+            return self._located
+
     def gcp_project(self) -> str:
+        """The context's gcp-project, else the WeightsAndBiases resource's global.bigtable.project."""
+        located = self.locate() if not self.settings["gcp-project"] else None
         project: str | None = self.settings["gcp-project"]
         if not project:
-            raise UsageError("gcp-project is not set: add it to the context or set WBCTL_GCP_PROJECT")
+            why = located.why_unset("gcp-project") if located else ""
+            raise UsageError(f"gcp-project is not set: add it to the context or set WBCTL_GCP_PROJECT{why}")
         return project
 
     def bigtable_instance(self) -> str:
+        """The context's bigtable-instance, else the resource's global.bigtable.instance, else
+        W&B's Terraform naming rule (core.bigtable.default_instance)."""
         from wbctl.core.bigtable import default_instance
 
+        if not self.settings["bigtable-instance"]:
+            self.locate()
         instance: str = self.settings["bigtable-instance"] or default_instance(self.settings["instance"])
         return instance
 

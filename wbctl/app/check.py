@@ -47,6 +47,7 @@ class Section:
     ids: Callable[[], Sequence[str]]
     judge: Callable[[Results], Judged]
     feeds: tuple[str, ...] = ()  # prefixes of every read it uses (its duration is the slowest's)
+    enabled: bool = True  # False: the settings say there is nothing to judge (queue-source = none)
     # a report that stands whatever its reads answered (Bigtable on an install that has none), or None
     absent: Callable[[Results], Report | None] | None = None
 
@@ -62,8 +63,6 @@ def check_all(
 ) -> CheckResult:
     settings = session.settings()
     wanted = set(groups)
-    if "queue" in wanted and settings["queue-source"] == "none":
-        wanted.discard("queue")
     desired = list(redis_settings.desired_settings(settings.redis_overrides, [], force=True))
     readers, modules = _readers(session, wanted, desired, window, now)
     timings: dict[str, float] = {}
@@ -72,14 +71,15 @@ def check_all(
     findings: list[Finding] = []
     durations: dict[str, float] = {}
     for section in _sections(session, desired, window, window_text, now):
-        if section.group not in wanted:
+        if section.group not in wanted or not section.enabled:
             continue
         judged = _judged(section, results)
         findings += judged.report.findings
         samples += [*judged.samples, *measurements.finding_samples(section.group, judged.report)]
         feeds = section.feeds or tuple(section.reads)
-        durations[section.group] = max(
-            (seconds for name, seconds in timings.items() if name.startswith(feeds)), default=0.0
+        durations[section.group] = max(  # a group of two sections (the queues) took as long as the slower
+            (seconds for name, seconds in timings.items() if name.startswith(feeds)),
+            default=durations.get(section.group, 0.0),
         )
     samples += _observed_samples(results)
     samples += measurements.run_samples(session.env.now(), durations)
@@ -112,7 +112,9 @@ def _readers(
         readers[reads.MYSQL] = lambda _: session.backends.mysql().observe()
         backends.append("mysql")
     if "queue" in wanted:
-        reads.add_queue(readers, session, window, now)
+        if session.settings()["queue-source"] != "none":
+            reads.add_queue(readers, session, window, now)
+        reads.add_queue(readers, session, window, now, reads.FILESTREAM_QUEUE)
     if wanted & {"bigtable", "queue"}:
         backends.append(session.settings()["metrics-source"])
     if "queue" in wanted:
@@ -125,19 +127,27 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
     project = f"projects/{settings['gcp-project'] or '?'}"
     namespace = f"namespace {settings['namespace']}"
 
-    def judgement_of(found: Results) -> queue.Judgement | None:
-        """The queue's judgement, when the queue was read (the queue section and Bigtable's wait)."""
-        address = found.get(reads.QUEUE_ADDRESS)
-        if address is None or address.value is None:
+    def judgement_of(found: Results, of: reads.QueueReads = reads.RUN_UPDATES_QUEUE) -> queue.Judgement | None:
+        """A queue's judgement, when the queue was read (the queue sections and Bigtable's wait)."""
+        address = found.get(of.address)
+        if address is None or address.value is None or address.value.source == "none":
             return None
-        readings = reads.queue_readings(found, address.value)
-        return queue.judge(readings, window=window, now=now, policy=reads.policy(session, address.value))
+        readings = reads.queue_readings(found, address.value, of)
+        return queue.judge(readings, window=window, now=now, policy=reads.policy(session, address.value, of.kind))
 
-    def judge_queue(found: Results) -> Judged:
-        address, judgement = found[reads.QUEUE_ADDRESS].value, judgement_of(found)
-        assert address is not None and judgement is not None  # judged only once the address is known
-        report = queue.check(judgement, address.describe(), f"{session.invocation()} runbook queue-backlog")
-        return Judged(report, tuple(measurements.queue_samples(judgement)))
+    def queue_judge(of: reads.QueueReads) -> Callable[[Results], Judged]:
+        """A queue's findings and numbers (labelled with its name); none for a queue that is not there."""
+
+        def judge_queue(found: Results) -> Judged:
+            address, judgement = found[of.address].value, judgement_of(found, of)
+            assert address is not None  # judged only once the address is known
+            if judgement is None:  # no filestream queue (MySQL, or no filestream workload): nothing to judge
+                return Judged(Report(()))
+            remedy = f"{session.invocation()} runbook queue-backlog"
+            report = queue.check(judgement, address.describe(), remedy, of.kind.name)
+            return Judged(report, tuple(measurements.queue_samples(judgement, of.kind.name)))
+
+        return judge_queue
 
     def judge_bigtable(found: Results) -> Judged:
         judgement = judgement_of(found)
@@ -208,8 +218,17 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
             "the run-updates queue",
             (reads.QUEUE_ADDRESS,),
             lambda: queue.CHECK_IDS,
-            judge_queue,
-            feeds=(reads.QUEUE_ADDRESS, reads.PUBSUB_PREFIX, reads.KAFKA_PREFIX),
+            queue_judge(reads.RUN_UPDATES_QUEUE),
+            feeds=reads.RUN_UPDATES_QUEUE.prefixes,
+            enabled=settings["queue-source"] != "none",
+        ),
+        Section(
+            "queue",
+            "the filestream queue",
+            (reads.FILESTREAM_ADDRESS,),
+            lambda: queue.FILESTREAM_CHECK_IDS,
+            queue_judge(reads.FILESTREAM_QUEUE),
+            feeds=reads.FILESTREAM_QUEUE.prefixes,
         ),
     ]
 

@@ -13,13 +13,14 @@ from datetime import datetime
 
 from wbctl.app import changes, reads
 from wbctl.app.backends import sdk_modules
-from wbctl.app.gather import gather
+from wbctl.app.gather import Results, gather
 from wbctl.app.mutation import MutationOptions, Outcome, execute_all
 from wbctl.app.session import Session
 from wbctl.core import queue, runbook
 from wbctl.core.kube import KubeObservation
 from wbctl.core.model import Observed
 from wbctl.core.queue import Verdict
+from wbctl.core.queue_source import QueueAddress
 from wbctl.core.runbook import Diagnosis, Evidence
 from wbctl.core.series import SignalData
 
@@ -56,6 +57,7 @@ class Diagnoser:
             reads.DISCARD: lambda _: session.backends.redis().discard_state(),
         }
         reads.add_queue(readers, session, self.window, now)
+        reads.add_queue(readers, session, self.window, now, reads.FILESTREAM_QUEUE)
         reads.add_bigtable(readers, session, self.window, now)
         noisy = reads.add_noisy_runs(readers, session, now)
         reads.add_changes(readers, session, self.window, now)
@@ -65,6 +67,7 @@ class Diagnoser:
         judgement = queue.judge(
             reads.queue_readings(results, address), window=self.window, now=now, policy=reads.policy(session, address)
         )
+        filestream_address, filestream = self._filestream(results, now)
         evidence = Evidence(
             now=now,
             address=address,
@@ -76,11 +79,23 @@ class Diagnoser:
             changes=results[reads.CHANGES],
             invocation=session.invocation(),
             kubectl=session.kubectl(),
+            filestream_address=filestream_address,
+            filestream=filestream,
         )
         diagnosis = runbook.diagnose(evidence)
         look = Round(diagnosis, evidence.bigtable.cpu, evidence.bigtable.nodes, updater_replicas(evidence.kube), now)
         self.history.append(look)
         return look
+
+    def _filestream(self, results: Results, now: datetime) -> tuple[QueueAddress | None, queue.Judgement | None]:
+        """The filestream queue's address and judgement (None when it is `none` or unreadable)."""
+        of = reads.FILESTREAM_QUEUE
+        address = results[of.address].value
+        if address is None or address.source == "none":
+            return address, None
+        readings = reads.queue_readings(results, address, of)
+        policy = reads.policy(self.session, address, of.kind)
+        return address, queue.judge(readings, window=self.window, now=now, policy=policy)
 
     def moved(self) -> str:
         """How the backlog moved since the last look, or that no new sample arrived."""

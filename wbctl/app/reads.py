@@ -9,7 +9,8 @@ so `results[KUBE]` is an `Observed[KubeObservation]` and no module spells a name
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from wbctl.core.kube import KubeObservation
 from wbctl.core.model import AuditRecord, Observed
 from wbctl.core.mysql import MysqlObservation
 from wbctl.core.queue import Policy, QueueReadings, Reading
-from wbctl.core.queue_source import QueueAddress
+from wbctl.core.queue_source import QueueAddress, QueueKind
 from wbctl.core.redis_settings import DiscardState, RedisObservation
 from wbctl.core.runbook import BigtableEvidence, RunLoad
 from wbctl.core.series import SignalData
@@ -55,42 +56,77 @@ PUBSUB_SIGNALS = {  # reading name -> (signal, selects by topic?)
 KAFKA_SIGNALS = {"backlog": "queue-lag", "consumed": "queue-consumed", "partitions": "queue-lag-partitions"}
 PUBSUB = {name: Read[SignalData](f"{PUBSUB_PREFIX}{name}") for name in PUBSUB_SIGNALS}
 KAFKA = {name: Read[SignalData](f"{KAFKA_PREFIX}{name}") for name in KAFKA_SIGNALS}
+# the filestream service's own subscription: the same Pub/Sub signals, selected by its names
+FILESTREAM_PREFIX = "filestream-"
+FILESTREAM_ADDRESS = Read[QueueAddress]("filestream-address")
+FILESTREAM = {name: Read[SignalData](f"{FILESTREAM_PREFIX}{name}") for name in PUBSUB_SIGNALS}
+
+
+@dataclass(frozen=True)
+class QueueReads:
+    """One queue's reads: its address, then its signals (Kafka's none: a queue not measured there)."""
+
+    kind: QueueKind
+    address: Read[QueueAddress]
+    pubsub: Mapping[str, Read[SignalData]]
+    kafka: Mapping[str, Read[SignalData]]
+    prefixes: tuple[str, ...]  # what its read names start with (check's duration of its section)
+
+
+RUN_UPDATES_QUEUE = QueueReads(
+    queue_source.RUN_UPDATES, QUEUE_ADDRESS, PUBSUB, KAFKA, (QUEUE_ADDRESS, PUBSUB_PREFIX, KAFKA_PREFIX)
+)
+FILESTREAM_QUEUE = QueueReads(queue_source.FILESTREAM, FILESTREAM_ADDRESS, FILESTREAM, {}, (FILESTREAM_PREFIX,))
 
 Readers = dict[str, Reader]
 
 
-def queue_address(session: Session, gathering: Gathering) -> QueueAddress:
-    """The updater's queue: its Deployment's variable, expanded; else the config; else Terraform's
-    names. An unreadable Deployment is not fatal: the config and Terraform's names remain."""
-    from wbctl.core.service_view import UPDATER, service_named
+def queue_address(session: Session, gathering: Gathering, kind: QueueKind = queue_source.RUN_UPDATES) -> QueueAddress:
+    """A queue's address (`kind`: the updater's by default): its Deployment's variable, expanded;
+    else the config; else Terraform's names. An unreadable Deployment is not fatal: the config and
+    Terraform's names remain. The filestream's is `none` when the namespace runs no filestream."""
+    from wbctl.core.service_view import service_named
 
     settings = session.settings()
     discovered: QueueAddress | None = None
-    if settings["queue-source"] != "none":
+    if settings["queue-source"] != "none" or not kind.configurable:
         try:
             observation: KubeObservation | None = gathering.need(KUBE)
         except Missing:
             observation = None
         if observation is not None:
-            view = service_named(observation, UPDATER)
+            view = service_named(observation, kind.service)
             workload = view.workload if view else None
-            needed = queue_source.config_maps_needed(workload)
+            needed = queue_source.config_maps_needed(workload, kind)
             maps = session.backends.kube().config_maps(needed) if needed else {}
-            discovered = queue_source.discover(workload, maps)
-    return queue_source.resolve(
-        discovered,
-        source=settings["queue-source"],
-        subscription=settings["queue-subscription"],
-        topic=settings["queue-topic"],
-        project=settings["gcp-project"],
-        install=settings["instance"],
-        partitions=settings["queue-partitions"],
-    )
+            discovered = queue_source.discover(workload, maps, kind)
+            if workload is None and not kind.configurable:
+                discovered = QueueAddress("none", f"no {kind.service} workload in namespace {observation.namespace}")
+
+    def resolve() -> QueueAddress:
+        return queue_source.resolve(
+            discovered,
+            source=settings["queue-source"],
+            subscription=settings["queue-subscription"],
+            topic=settings["queue-topic"],
+            project=settings["gcp-project"],
+            install=settings["instance"],
+            partitions=settings["queue-partitions"],
+            kind=kind,
+        )
+
+    address = resolve()
+    if address.source == "pubsub" and not address.project and not settings["gcp-project"]:
+        session.backends.locate()  # the project only the WeightsAndBiases resource may name
+        address = resolve()
+    return address
 
 
-def policy(session: Session, address: QueueAddress) -> Policy:
+def policy(session: Session, address: QueueAddress, kind: QueueKind = queue_source.RUN_UPDATES) -> Policy:
+    """How a queue is judged: the allowed backlog and age for both queues; the retention the
+    settings give (queue-retention names the run-updates queue), else Pub/Sub's 7 days."""
     settings = session.settings()
-    retention = settings["queue-retention"]
+    retention = settings["queue-retention"] if kind.configurable else None
     if retention is None and address.source == "pubsub":
         retention = Policy().retention  # the W&B Terraform module's 7 days
     return Policy(
@@ -139,12 +175,14 @@ def add_bigtable(
         readers[signal] = _signal_reader(session, signal, window, now, lambda _: session.backends.bigtable_instance())
 
 
-def add_queue(readers: Readers, session: Session, window: int, now: datetime) -> None:
-    """The queue's address, then each of its signals (the source decides which)."""
-    readers[QUEUE_ADDRESS] = lambda gathering: queue_address(session, gathering)
+def add_queue(
+    readers: Readers, session: Session, window: int, now: datetime, queue: QueueReads = RUN_UPDATES_QUEUE
+) -> None:
+    """A queue's address, then each of its signals (the source decides which)."""
+    readers[queue.address] = lambda gathering: queue_address(session, gathering, queue.kind)
 
     def address(gathering: Gathering) -> QueueAddress:
-        return gathering.need(QUEUE_ADDRESS)
+        return gathering.need(queue.address)
 
     def pubsub(name: str, signal: str, by_topic: bool) -> Reader:
         def select(gathering: Gathering) -> str:
@@ -160,14 +198,14 @@ def add_queue(readers: Readers, session: Session, window: int, now: datetime) ->
             found = address(gathering)
             if found.source != "kafka":
                 raise Missing(f"the queue is {found.source}")
-            return found.group or queue_source.CONSUMER_GROUP
+            return found.group or queue.kind.consumer_group or ""
 
         return _signal_reader(session, signal, window, now, select)
 
     for name, (signal, by_topic) in PUBSUB_SIGNALS.items():
-        readers[PUBSUB[name]] = pubsub(name, signal, by_topic)
-    for name, signal in KAFKA_SIGNALS.items():
-        readers[KAFKA[name]] = kafka(signal)
+        readers[queue.pubsub[name]] = pubsub(name, signal, by_topic)
+    for name, read in queue.kafka.items():
+        readers[read] = kafka(KAFKA_SIGNALS[name])
 
 
 def _reading(name: str, result: Observed[SignalData] | None) -> Reading:
@@ -182,29 +220,40 @@ def _reading(name: str, result: Observed[SignalData] | None) -> Reading:
     return Reading(name, total.points)
 
 
-def queue_readings(results: Results, address: QueueAddress) -> QueueReadings:
+def queue_readings(results: Results, address: QueueAddress, queue: QueueReads = RUN_UPDATES_QUEUE) -> QueueReadings:
+    if address.source == "kafka" and not queue.kafka:
+        why = f"{queue.kind.words} on Kafka is not measured"
+        return QueueReadings(
+            "kafka",
+            backlog=Reading("backlog", (), why),
+            oldest_age=Reading("oldest_age", (), why),
+            published=Reading("published", (), why),
+            consumed=Reading("consumed", (), why),
+        )
     if address.source == "kafka":
-        partitions_read = results.get(KAFKA["partitions"])
+        kafka = queue.kafka
+        partitions_read = results.get(kafka["partitions"])
         partitions_data = partitions_read.value if partitions_read is not None else None
         partitions = None
         if partitions_data is not None and partitions_data.series:
             partitions = {s.labels.get("partition", "?"): s.latest or 0.0 for s in partitions_data.series}
-        consumed = results.get(KAFKA["consumed"])
+        consumed = results.get(kafka["consumed"])
         return QueueReadings(
             "kafka",
-            backlog=_reading("backlog", results[KAFKA["backlog"]]),
+            backlog=_reading("backlog", results.get(kafka["backlog"])),
             oldest_age=Reading("oldest_age", (), "estimated from the consumption"),
             published=Reading("published", (), "derived from the consumption and the lag"),
             consumed=_reading("consumed", consumed),
             partitions=partitions,
         )
+    pubsub = queue.pubsub
     return QueueReadings(
         "pubsub",
-        backlog=_reading("backlog", results[PUBSUB["backlog"]]),
-        oldest_age=_reading("oldest_age", results[PUBSUB["oldest_age"]]),
-        published=_reading("published", results[PUBSUB["published"]]),
-        consumed=_reading("consumed", results[PUBSUB["consumed"]]),
-        expired=_reading("expired", results[PUBSUB["expired"]]),
+        backlog=_reading("backlog", results.get(pubsub["backlog"])),
+        oldest_age=_reading("oldest_age", results.get(pubsub["oldest_age"])),
+        published=_reading("published", results.get(pubsub["published"])),
+        consumed=_reading("consumed", results.get(pubsub["consumed"])),
+        expired=_reading("expired", results.get(pubsub["expired"])),
     )
 
 

@@ -186,7 +186,7 @@ def root(
             "--scenario",
             metavar="NAME",
             autocompletion=_complete_scenario,
-            help="Sandbox story: healthy, misconfigured, queue-backlog (env WBCTL_SCENARIO).",
+            help="Sandbox story: healthy, filestream-backlog, misconfigured, queue-backlog (env WBCTL_SCENARIO).",
         ),
     ] = None,
     version: Annotated[

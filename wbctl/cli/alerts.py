@@ -20,11 +20,13 @@ app = group("alerts", "Alerting rules that point at the runbook: Prometheus rule
 
 
 def alert_settings(session: Session) -> alerts.AlertSettings:
-    """The settings the alerts take: the queue's names as wbctl derives them without a cluster
-    (the config, else W&B's Terraform names), the retention as the runbook judges it."""
+    """The settings the alerts take: the queues' names as wbctl derives them without a cluster
+    (the config, else W&B's Terraform names; the filestream's with Pub/Sub only), the retention
+    as the runbook judges it."""
     from wbctl.app import reads
 
     settings = session.settings()
+    bigtable_instance = session.backends.bigtable_instance()  # first: it may fill gcp-project from the resource
     address = queue_source.resolve(
         None,
         source=settings["queue-source"],
@@ -34,6 +36,15 @@ def alert_settings(session: Session) -> alerts.AlertSettings:
         install=settings["instance"],
         partitions=settings["queue-partitions"],
     )
+    filestream = queue_source.resolve(
+        None,
+        source=settings["queue-source"],
+        subscription=None,
+        topic=None,
+        project=settings["gcp-project"],
+        install=settings["instance"],
+        kind=queue_source.FILESTREAM,
+    )
     policy = reads.policy(session, address)
     return alerts.AlertSettings(
         context=settings.context,
@@ -41,12 +52,13 @@ def alert_settings(session: Session) -> alerts.AlertSettings:
         queue=alerts.queue_words(address),
         subscription=address.subscription,
         project=settings["gcp-project"],
-        bigtable_instance=session.backends.bigtable_instance(),
+        bigtable_instance=bigtable_instance,
         retention=policy.retention,
         allowed_backlog=policy.allowed_backlog,
         allowed_age=policy.allowed_age,
         auditor_interval=float(settings["alerts-auditor-interval"]),
         runbook_url=settings["alerts-runbook-url"],
+        filestream_subscription=filestream.subscription if filestream.source == "pubsub" else None,
     )
 
 

@@ -23,8 +23,16 @@ def show_config(
     output: Output = None,
 ) -> None:
     """Print the effective settings of the current context, secrets masked."""
+    from wbctl.app.locate import unset
+
     session = session_of(ctx)
     settings = session.settings(output=output)
+    if unset(settings):  # what the WeightsAndBiases resource says, as the commands would use it
+        located = session.backends.locate()
+        if located.unread is not None:
+            session.terminal().warn(
+                f"{', '.join(unset(settings))}: not read from the WeightsAndBiases resource: {located.unread}"
+            )
     rows: list[dict[str, Any]] = [
         {"key": name, "value": setting.value, "origin": setting.origin} for name, setting in settings.values.items()
     ]

@@ -55,6 +55,14 @@ def _flat(values: Any, prefix: str = "") -> list[str]:
     return [pair for key, value in values.items() for pair in _flat(value, f"{prefix}.{key}" if prefix else str(key))]
 
 
+def _chart_value(entry: dict[str, Any] | None) -> str:
+    """A value the chart renders with (core.parquet.ChartValue's JSON): where it comes from."""
+    if entry is None:
+        return "unknown (no WeightsAndBiases resource)"
+    value = f'"{entry["value"]}"' if entry["value"] else '""'
+    return f"{value} ({entry['path']}{', the chart default' if entry['chart_default'] else ''})"
+
+
 def status_rows(document: dict[str, Any]) -> list[dict[str, str]]:
     """`parquet status` as lines an SRE reads (the JSON keeps the document itself)."""
     pods = document["pods_with_fuse_sidecar"]
@@ -70,6 +78,9 @@ def status_rows(document: dict[str, Any]) -> list[dict[str, str]]:
             else ("enabled" if document["fuse_enabled_in_values"] else "not enabled"),
         ),
         ("fuse values", ", ".join(_flat(document["fuse_values"])) if document["fuse_values"] else "-"),
+        ("fuse file cache capacity", _chart_value(document["fuse_file_cache_capacity"])),
+        ("bucket provider", _chart_value(document["bucket_provider"])),
+        ("cloud provider", _chart_value(document["cloud_provider"])),
         ("pods with the FUSE sidecar", f"{pods['annotated']} of {pods['pods']}"),
         ("GCS FUSE CSI driver", "unknown" if csi is None else ("installed" if csi else "not installed")),
         ("operator-wandb chart", show(document["chart_version"])),

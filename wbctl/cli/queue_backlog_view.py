@@ -15,7 +15,7 @@ from typing import Any
 from wbctl.app.mutation import Outcome
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Status
-from wbctl.core.queue import DataLoss, Reading, Verdict
+from wbctl.core.queue import DataLoss, Reading, Verdict, backlog_status
 from wbctl.core.runbook import Diagnosis
 from wbctl.core.series import Point, SignalData
 from wbctl.output import Terminal
@@ -152,7 +152,8 @@ def render(term: Terminal, diagnosis: Diagnosis, views: list[dict[str, Any]], *,
 def headline_style(diagnosis: Diagnosis) -> str:
     judgement = diagnosis.judgement
     loss = judgement.loss is not None and judgement.loss.projected
-    return "bold red" if judgement.verdict is not Verdict.NONE or loss else "bold green"
+    filestream = diagnosis.filestream is not None and backlog_status(diagnosis.filestream) is not Status.OK
+    return "bold red" if judgement.verdict is not Verdict.NONE or loss or filestream else "bold green"
 
 
 def render_headline(term: Terminal, diagnosis: Diagnosis, moved: str = "", headline: str = "") -> None:
@@ -301,6 +302,7 @@ def document(
         "changes_in_window": [
             {"time": _iso(r.time), "user": r.user, "command": r.command, "result": r.result} for r in diagnosis.changes
         ],
+        "filestream_queue": _filestream_document(diagnosis),
         "next": diagnosis.next or None,
         "moved": moved or None,
         "fix": None,
@@ -308,6 +310,24 @@ def document(
     if fix_requested:
         doc["fix"] = _fix_document(outcome)
     return doc
+
+
+def _filestream_document(diagnosis: Diagnosis) -> dict[str, Any] | None:
+    """The filestream service's own queue as step 1 shows it; None when there is none."""
+    judgement, address = diagnosis.filestream, diagnosis.filestream_address
+    if judgement is None or address is None:
+        return None
+    return {
+        "queue": {key: getattr(address, key) for key in ("source", "origin", "project", "topic", "subscription")},
+        "verdict": judgement.verdict.value,
+        "reason": judgement.reason,
+        "backlog": judgement.backlog,
+        "oldest_age_seconds": judgement.oldest_age,
+        "rate_per_minute": None if judgement.rate_per_second is None else judgement.rate_per_second * 60,
+        "publish_per_second": judgement.publish_rate,
+        "consume_per_second": judgement.consume_rate,
+        "data_loss": _loss_document(judgement.loss),
+    }
 
 
 def _loss_document(loss: DataLoss | None) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ app = group("redis", "The guide's Redis settings: bigtablev3.filestream.* chunk 
 
 @app.command()
 def show(ctx: typer.Context, output: Output = None) -> None:
-    """Each recommended setting and the discard key: current value, recommended value, status."""
+    """Each recommended setting, the server's version and the discard key: current value, recommended value, status."""
     session = session_of(ctx)
     settings = session.settings(output=output)
     desired = redis_settings.desired_settings(settings.redis_overrides, [], force=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wbctl.config.keys import KEYS, SECRET_ENV, URL_SECRET, Key  # noqa: F401 - the keys, re-exported
+from wbctl.core.connection_url import secrets_in
 from wbctl.environment import Environment
 from wbctl.errors import ConfigError, UsageError
 from wbctl.redact import Redactor, url_password
@@ -64,9 +65,12 @@ class Settings:
 
     def redactor(self) -> Redactor:
         redactor = Redactor(setting.value for setting in self.secrets.values())
-        for setting in self.values.values():
+        for name, setting in self.values.items():
             if isinstance(setting.value, str):
                 redactor.add(url_password(setting.value))
+                if name in URL_SECRET:  # W&B's forms too (the v2 operator's `redis://<auth>:@host`)
+                    for secret in secrets_in(setting.value):
+                        redactor.add(secret)
         return redactor
 
 
@@ -319,7 +323,7 @@ def _check_every_context(doc: _Document, contexts: Mapping[str, Any]) -> None:
         for key, value in _check_table(doc, other, f"contexts.{name}").items():
             if key not in KEYS and key != "redis":
                 raise doc.error(f"unknown key {key!r} in [contexts.{name}]{_hint(key)}", f"contexts.{name}", key)
-            if key in URL_SECRET and isinstance(value, str) and url_password(value):
+            if key in URL_SECRET and isinstance(value, str) and (url_password(value) or secrets_in(value)):
                 raise doc.error(_password_in_file(key), f"contexts.{name}", key)
 
 

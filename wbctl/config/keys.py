@@ -8,12 +8,12 @@ naming the file and line, the variable, or the flag.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from wbctl.core.connection_url import parse_mysql_url, parse_redis_url
 from wbctl.core.queue_source import SOURCES
 from wbctl.errors import UsageError
 
@@ -106,8 +106,18 @@ def _url(*schemes: str) -> Callable[[Any], str]:
             raise ValueError("expected a URL with a valid host and port") from None
         if not parts.hostname:
             raise ValueError("expected a URL with a host")
-        if parts.scheme in ("redis", "rediss") and not re.fullmatch(r"/?\d*", parts.path):
-            raise ValueError("expected a Redis database number after the host, e.g. redis://host:6379/0")
+        return text
+
+    return parse
+
+
+def _connection_url(parse_url: Callable[[str], object]) -> Callable[[Any], str]:
+    """redis-url / mysql-url: read as W&B writes them (core/connection_url.py), so a query
+    parameter wbctl does not know is refused when the setting is loaded, before any connection."""
+
+    def parse(value: Any) -> str:
+        text = _str(value)
+        parse_url(text)  # raises ConnectionURLError (a ValueError) naming the problem
         return text
 
     return parse
@@ -134,8 +144,13 @@ KEYS: dict[str, Key] = {
         Key("namespace", _str, "default", "namespace of the WeightsAndBiases CR and the W&B services"),
         Key("instance", _str, "wandb", "the CR name (= Helm release = app.kubernetes.io/instance)"),
         Key("kube-context", _str, None, "kubeconfig context (default: kubeconfig's current context)"),
-        Key("gcp-project", _str, None, "Google Cloud project"),
-        Key("bigtable-instance", _str, None, "Bigtable instance (default: derived like W&B's Terraform)"),
+        Key("gcp-project", _str, None, "Google Cloud project (default: the WeightsAndBiases resource's)"),
+        Key(
+            "bigtable-instance",
+            _str,
+            None,
+            "Bigtable instance (default: the WeightsAndBiases resource's, else derived like W&B's Terraform)",
+        ),
         Key("bigtable-cluster", _str, None, "Bigtable cluster (default: <instance>-c1)"),
         Key(
             "queue-source",
@@ -172,10 +187,20 @@ KEYS: dict[str, Key] = {
         ),
         Key("gcp-monitoring-endpoint", _str, None, "Cloud Monitoring endpoint override"),
         Key("gcp-bigtable-admin-endpoint", _str, None, "Bigtable admin endpoint override"),
-        Key("redis-url", _url("redis", "rediss"), "redis://127.0.0.1:6379/0", "Redis (Memorystore) URL"),
-        Key("redis-ca-file", _str, None, "CA certificate for rediss:// (Memorystore server CA)"),
-        Key("mysql-url", _url("mysql"), "mysql://wandb@127.0.0.1:3306/wandb_local", "MySQL URL"),
-        Key("mysql-ca-file", _str, None, "CA certificate for MySQL TLS (Cloud SQL server CA)"),
+        Key(
+            "redis-url",
+            _connection_url(parse_redis_url),
+            "redis://127.0.0.1:6379/0",
+            "Redis (Memorystore) URL; W&B's ?tls=true&caCertPath=...&master=... understood",
+        ),
+        Key("redis-ca-file", _str, None, "CA certificate for TLS Redis (Memorystore server CA); wins over caCertPath"),
+        Key(
+            "mysql-url",
+            _connection_url(parse_mysql_url),
+            "mysql://wandb@127.0.0.1:3306/wandb_local",
+            "MySQL URL; W&B's ?tls=...&ssl-ca=... understood",
+        ),
+        Key("mysql-ca-file", _str, None, "CA certificate for MySQL TLS (Cloud SQL server CA); wins over ssl-ca"),
         Key(
             "noisy-run-query", _str, "", "promql:<counter selector> or filter:<Cloud Monitoring filter> of per-run load"
         ),

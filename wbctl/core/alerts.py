@@ -37,6 +37,7 @@ LOSS_AGE_SHARE = 0.9  # Cloud Monitoring: the oldest message within a tenth of t
 GROWTH_PERCENT = (
     5.0  # a 5 % rise over 10 minutes: Cloud Monitoring's rate of change (core/queue.py judges against the throughput)
 )
+FILESTREAM_RETENTION = 7 * 86400  # the filestream subscription's, in W&B's Terraform module (docs/sources.md)
 GUIDE_CPU_TARGET = 0.7  # the guide's Bigtable CPU target (core/bigtable.py proposes 70 %)
 NODES_PHASE_IN = 1200  # new Bigtable nodes help only after up to 20 minutes (docs/runbook.md, step 2)
 SILENT_RUNS = 3  # the auditor is silent once three of its runs are missing
@@ -68,6 +69,7 @@ class AlertSettings:
     allowed_age: float
     auditor_interval: float
     runbook_url: str | None = None  # the base URL of wbctl's docs/ (alerts-runbook-url)
+    filestream_subscription: str | None = None  # the filestream's Pub/Sub subscription; None: no such queue
 
     @property
     def age_threshold(self) -> float | None:
@@ -144,12 +146,24 @@ def _selector(settings: AlertSettings, metric: str, exclude: dict[str, str] | No
     return f"{metric}{{{', '.join(pairs)}}}" if pairs else metric
 
 
-def _value(metric: str, pipe: str, *, cluster: bool = False, label: str | None = None, condition: str = "") -> str:
+def _value(
+    metric: str,
+    pipe: str,
+    *,
+    cluster: bool = False,
+    label: str | None = None,
+    condition: str = "",
+    queue: str | None = None,
+) -> str:
     """Another of the context's numbers in an annotation, read when the alert fires (the
-    `query` template function), or `unknown` when the auditor did not report it."""
+    `query` template function), or `unknown` when the auditor did not report it. `queue`:
+    one queue's series (`queue` label: run-updates, filestream)."""
     matchers, args = (
         ("context=%q,cluster=%q", "$labels.context $labels.cluster") if cluster else ("context=%q", "$labels.context")
     )
+    if queue is not None:
+        matchers, args = f"{matchers},queue=%q", f'{args} "{queue}"'
+
     shown = f'label "{label}"' if label else f"value | {pipe}"
     return (
         f'{{{{ with printf "{metric}{{{matchers}}}{condition}" {args} | query }}}}{{{{ . | first | {shown} }}}}'
@@ -179,44 +193,108 @@ def _duration(seconds: float | None) -> str:
 
 
 @dataclass(frozen=True)
+class _Queue:
+    """One queue as its rules name it: the run-updates queue (`WbctlQueue*`) or the filestream
+    service's subscription (`WbctlFilestreamQueue*`), told apart by the `queue` label."""
+
+    label: str  # the series' `queue` label (a QueueKind's name)
+    alert: str  # the alerts' name prefix
+    title: str  # "run-updates queue" in a summary
+    words: str  # the queue in words (Pub/Sub subscription ...)
+    consumer: str  # what consumes it
+    lost: str  # what a dropped message loses
+    retention: float | None
+    age_threshold: float | None
+    subscription: str | None  # Pub/Sub's (Cloud Monitoring's policies select it)
+
+    def selector(self, s: AlertSettings, metric: str, **matchers: str) -> str:
+        return _selector(s, metric, None, queue=self.label, **matchers)
+
+    def value(self, metric: str, pipe: str, *, label: str | None = None, condition: str = "") -> str:
+        return _value(metric, pipe, label=label, condition=condition, queue=self.label)
+
+
+def _run_updates_queue(s: AlertSettings) -> _Queue:
+    return _Queue(
+        "run-updates",
+        "WbctlQueue",
+        "run-updates queue",
+        s.queue,
+        "the flat-run-fields-updater",
+        "lost run updates",
+        s.retention,
+        s.age_threshold,
+        s.subscription,
+    )
+
+
+def _filestream_queue(s: AlertSettings) -> _Queue | None:
+    """The filestream's subscription with Pub/Sub (Terraform's 7 days); None without one."""
+    if s.filestream_subscription is None:
+        return None
+    retention = FILESTREAM_RETENTION
+    return _Queue(
+        "filestream",
+        "WbctlFilestreamQueue",
+        "filestream queue",
+        f"Pub/Sub subscription {s.filestream_subscription}",
+        "filestream",
+        "lost streamed run data",
+        retention,
+        max(s.allowed_age, AGE_SHARE * retention),
+        s.filestream_subscription,
+    )
+
+
+@dataclass(frozen=True)
 class _QueueValues:
-    """The queue's numbers as the rules' descriptions template them."""
+    """A queue's numbers as the rules' descriptions template them."""
 
-    backlog: str = _value("wbctl_queue_backlog_messages", "humanize")
-    trend: str = _value("wbctl_queue_backlog_trend_messages_per_second", "humanize")
-    consume: str = _value("wbctl_queue_consume_messages_per_second", "humanize")
-    publish: str = _value("wbctl_queue_publish_messages_per_second", "humanize")
-    age: str = _value("wbctl_queue_oldest_age_seconds", "humanizeDuration")
+    backlog: str
+    trend: str
+    consume: str
+    publish: str
+    age: str
+
+    @classmethod
+    def of(cls, q: _Queue) -> _QueueValues:
+        return cls(
+            backlog=q.value("wbctl_queue_backlog_messages", "humanize"),
+            trend=q.value("wbctl_queue_backlog_trend_messages_per_second", "humanize"),
+            consume=q.value("wbctl_queue_consume_messages_per_second", "humanize"),
+            publish=q.value("wbctl_queue_publish_messages_per_second", "humanize"),
+            age=q.value("wbctl_queue_oldest_age_seconds", "humanizeDuration"),
+        )
 
 
-def _queue_rules(s: AlertSettings) -> list[Rule]:
-    values = _QueueValues()
-    return [*_queue_verdict_rules(s, values), _queue_age_rule(s, values), *_queue_loss_rules(s, values)]
+def _queue_rules(s: AlertSettings, q: _Queue) -> list[Rule]:
+    values = _QueueValues.of(q)
+    return [*_queue_verdict_rules(s, q, values), _queue_age_rule(s, q, values), *_queue_loss_rules(s, q, values)]
 
 
-def _queue_verdict_rules(s: AlertSettings, v: _QueueValues) -> list[Rule]:
+def _queue_verdict_rules(s: AlertSettings, q: _Queue, v: _QueueValues) -> list[Rule]:
     """The queue growing, or stalled, as wbctl's verdict says."""
     verdict = "wbctl_queue_verdict"
     backlog, trend, consume, publish, age = v.backlog, v.trend, v.consume, v.publish, v.age
-    retention = _duration(s.retention)
+    retention = _duration(q.retention)
     return [
         Rule(
-            "WbctlQueueBacklogGrowing",
-            f"{_selector(s, verdict, verdict='growing')} == 1",
+            f"{q.alert}BacklogGrowing",
+            f"{q.selector(s, verdict, verdict='growing')} == 1",
             "warning",
-            f"The run-updates queue has been growing for {prometheus_duration(GROWING_FOR)} {IN_CONTEXT}",
-            f"wbctl's verdict on {_literal(s.queue)} has been growing for {prometheus_duration(GROWING_FOR)}: {backlog} messages "
+            f"The {q.title} has been growing for {prometheus_duration(GROWING_FOR)} {IN_CONTEXT}",
+            f"wbctl's verdict on {_literal(q.words)} has been growing for {prometheus_duration(GROWING_FOR)}: {backlog} messages "
             f"behind, rising {trend}/s (publishing {publish}/s, consuming {consume}/s); the oldest is {age} old.",
             _command(s, QUEUE_RUNBOOK),
             for_seconds=GROWING_FOR,
         ),
         Rule(
-            "WbctlQueueStalled",
-            f"{_selector(s, verdict, verdict='stalled')} == 1",
+            f"{q.alert}Stalled",
+            f"{q.selector(s, verdict, verdict='stalled')} == 1",
             "critical",
-            f"The run-updates queue is stalled {IN_CONTEXT}",
-            f"{_literal(s.queue)} is stalled: {backlog} messages wait, the oldest {age} old, consumed at {consume}/s. "
-            "A message the flat-run-fields-updater cannot process, not load: read its logs. "
+            f"The {q.title} is stalled {IN_CONTEXT}",
+            f"{_literal(q.words)} is stalled: {backlog} messages wait, the oldest {age} old, consumed at {consume}/s. "
+            f"A message {q.consumer} cannot process, not load: read its logs. "
             f"Messages older than the retention ({retention}) are dropped.",
             _command(s, QUEUE_RUNBOOK),
             for_seconds=CRITICAL_FOR,
@@ -224,61 +302,60 @@ def _queue_verdict_rules(s: AlertSettings, v: _QueueValues) -> list[Rule]:
     ]
 
 
-def _queue_age_rule(s: AlertSettings, v: _QueueValues) -> Rule:
+def _queue_age_rule(s: AlertSettings, q: _Queue, v: _QueueValues) -> Rule:
     """The oldest message past half the retention (the auditor's, when the rules do not know it)."""
-    retention = _duration(s.retention)
-    threshold = s.age_threshold
-    age_metric = _selector(s, "wbctl_queue_oldest_age_seconds")
+    retention = _duration(q.retention)
+    threshold = q.age_threshold
+    age_metric = q.selector(s, "wbctl_queue_oldest_age_seconds")
     if threshold is not None:
         age_expr = f"{age_metric} > {threshold:g}"
         past = f"{format_duration(threshold)} (half the {retention} retention)"
     else:  # unknown here: compared with the retention the auditor reports, when it knows one
-        age_expr = (
-            f"{age_metric} > on(context) group_left() ({AGE_SHARE:g} * {_selector(s, 'wbctl_queue_retention_seconds')})"
-        )
+        age_expr = f"{age_metric} > on(context) group_left() ({AGE_SHARE:g} * {q.selector(s, 'wbctl_queue_retention_seconds')})"
         past = "half the retention the auditor reports"
+    whose = "The queue's" if q.label == "run-updates" else f"The {q.title}'s"
     return Rule(
-        "WbctlQueueOldestMessageAge",
+        f"{q.alert}OldestMessageAge",
         age_expr,
         "warning",
-        f"The queue's oldest unacked message is past half its retention {IN_CONTEXT}",
-        f"The oldest unacked message of {_literal(s.queue)} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
+        f"{whose} oldest unacked message is past half its retention {IN_CONTEXT}",
+        f"The oldest unacked message of {_literal(q.words)} is {{{{ $value | humanizeDuration }}}} old, past {past}; "
         f"at the retention it is dropped. Backlog {v.backlog} messages, verdict "
-        f"{_value('wbctl_queue_verdict', '', label='verdict', condition=' == 1')}.",
+        f"{q.value('wbctl_queue_verdict', '', label='verdict', condition=' == 1')}.",
         _command(s, QUEUE_RUNBOOK),
         for_seconds=GROWING_FOR,
     )
 
 
-def _queue_loss_rules(s: AlertSettings, v: _QueueValues) -> list[Rule]:
+def _queue_loss_rules(s: AlertSettings, q: _Queue, v: _QueueValues) -> list[Rule]:
     """Data loss projected by wbctl, and (with a known retention) a drain that would pass it."""
     backlog, consume, age = v.backlog, v.consume, v.age
-    retention = _duration(s.retention)
-    age_metric = _selector(s, "wbctl_queue_oldest_age_seconds")
+    retention = _duration(q.retention)
+    age_metric = q.selector(s, "wbctl_queue_oldest_age_seconds")
     rules = [
         Rule(
-            "WbctlQueueDataLossProjected",
-            f"{_selector(s, 'wbctl_queue_data_loss_projected')} == 1",
+            f"{q.alert}DataLossProjected",
+            f"{q.selector(s, 'wbctl_queue_data_loss_projected')} == 1",
             "critical",
-            f"Data loss projected on the run-updates queue {IN_CONTEXT}",
-            f"wbctl projects that messages of {_literal(s.queue)} will reach the retention before they are processed, and be "
-            f"dropped (lost run updates): {_value('wbctl_queue_retention_headroom_seconds', 'humanizeDuration')} of "
+            f"Data loss projected on the {q.title} {IN_CONTEXT}",
+            f"wbctl projects that messages of {_literal(q.words)} will reach the retention before they are processed, and be "
+            f"dropped ({q.lost}): {q.value('wbctl_queue_retention_headroom_seconds', 'humanizeDuration')} of "
             f"headroom; the oldest is {age} old, {backlog} messages behind, consumed at {consume}/s.",
             _command(s, QUEUE_RUNBOOK),
             for_seconds=CRITICAL_FOR,
         )
     ]
-    if s.retention is not None:
-        drain = _selector(s, "wbctl_queue_drain_eta_seconds")
-        projected = _selector(s, "wbctl_queue_data_loss_projected")
+    if q.retention is not None:
+        drain = q.selector(s, "wbctl_queue_drain_eta_seconds")
+        projected = q.selector(s, "wbctl_queue_data_loss_projected")
         rules.append(
             Rule(
-                "WbctlQueueDrainPastRetention",
-                f"{age_metric} + on(context) group_left() {drain} >= {s.retention:g} unless on(context) {projected} == 1",
+                f"{q.alert}DrainPastRetention",
+                f"{age_metric} + on(context) group_left() {drain} >= {q.retention:g} unless on(context) {projected} == 1",
                 "critical",
-                f"Draining the run-updates queue would take it past its retention {IN_CONTEXT}",
-                f"The oldest message of {_literal(s.queue)} is {age} old and the backlog drains in "
-                f"{_value('wbctl_queue_drain_eta_seconds', 'humanizeDuration')}: {{{{ $value | humanizeDuration }}}}, "
+                f"Draining the {q.title} would take it past its retention {IN_CONTEXT}",
+                f"The oldest message of {_literal(q.words)} is {age} old and the backlog drains in "
+                f"{q.value('wbctl_queue_drain_eta_seconds', 'humanizeDuration')}: {{{{ $value | humanizeDuration }}}}, "
                 f"past the {retention} retention, so the oldest messages will be dropped before they are processed.",
                 _command(s, QUEUE_RUNBOOK),
                 for_seconds=CRITICAL_FOR,
@@ -311,7 +388,7 @@ def _capacity_rules(s: AlertSettings) -> list[Rule]:
         replicas = (
             f"{_selector(s, 'wbctl_updater_replicas')} >= on(context) group_left() "
             f"{_selector(s, 'wbctl_updater_max_replicas')} and on(context) "
-            f"{_selector(s, 'wbctl_queue_verdict', verdict='growing')} == 1"
+            f"{_selector(s, 'wbctl_queue_verdict', queue='run-updates', verdict='growing')} == 1"
         )
         rules.append(
             Rule(
@@ -331,8 +408,8 @@ def _capacity_rules(s: AlertSettings) -> list[Rule]:
 
 def _backlog_words() -> str:
     return (
-        f"{_value('wbctl_queue_backlog_messages', 'humanize')} messages, rising "
-        f"{_value('wbctl_queue_backlog_trend_messages_per_second', 'humanize')}/s"
+        f"{_value('wbctl_queue_backlog_messages', 'humanize', queue='run-updates')} messages, rising "
+        f"{_value('wbctl_queue_backlog_trend_messages_per_second', 'humanize', queue='run-updates')}/s"
     )
 
 
@@ -400,7 +477,10 @@ def rule_groups(s: AlertSettings) -> tuple[RuleGroup, ...]:
     suffix = f" {s.context}" if s.context else ""
     groups = []
     if s.queue_source != "none":
-        groups.append(RuleGroup(f"wbctl-queue{suffix}", tuple(_queue_rules(s))))
+        groups.append(RuleGroup(f"wbctl-queue{suffix}", tuple(_queue_rules(s, _run_updates_queue(s)))))
+    filestream = _filestream_queue(s)
+    if filestream is not None:
+        groups.append(RuleGroup(f"wbctl-filestream-queue{suffix}", tuple(_queue_rules(s, filestream))))
     groups += [
         RuleGroup(f"wbctl-capacity{suffix}", tuple(_capacity_rules(s))),
         RuleGroup(f"wbctl-drift{suffix}", tuple(_drift_rules(s))),
@@ -528,9 +608,9 @@ class _Subscription:
     acked: str
 
 
-def _pubsub_policies(s: AlertSettings) -> list[Policy]:
-    assert s.subscription is not None and s.retention is not None
-    sub = {"subscription_id": s.subscription}
+def _pubsub_policies(s: AlertSettings, q: _Queue) -> list[Policy]:
+    assert q.subscription is not None and q.retention is not None
+    sub = {"subscription_id": q.subscription}
     signals = _Subscription(
         undelivered=_filter(
             s, "pubsub.googleapis.com/subscription/num_undelivered_messages", "pubsub_subscription", **sub
@@ -540,10 +620,14 @@ def _pubsub_policies(s: AlertSettings) -> list[Policy]:
         ),
         acked=_filter(s, "pubsub.googleapis.com/subscription/ack_message_count", "pubsub_subscription", **sub),
     )
-    return [*_pubsub_backlog_policies(s, signals), _pubsub_age_policy(s, signals), _pubsub_loss_policy(s, signals)]
+    return [
+        *_pubsub_backlog_policies(s, q, signals),
+        _pubsub_age_policy(s, q, signals),
+        _pubsub_loss_policy(s, q, signals),
+    ]
 
 
-def _pubsub_backlog_policies(s: AlertSettings, signals: _Subscription) -> list[Policy]:
+def _pubsub_backlog_policies(s: AlertSettings, q: _Queue, signals: _Subscription) -> list[Policy]:
     """The backlog growing, and held with nothing acknowledged (stalled)."""
     backlog_over = _threshold(
         f"backlog over {s.allowed_backlog:g} messages (queue-allowed-backlog)",
@@ -556,10 +640,10 @@ def _pubsub_backlog_policies(s: AlertSettings, signals: _Subscription) -> list[P
     return [
         _policy(
             s,
-            "WbctlQueueBacklogGrowing",
-            "the run-updates queue is growing",
+            f"{q.alert}BacklogGrowing",
+            f"the {q.title} is growing",
             "WARNING",
-            f"The backlog of Pub/Sub subscription {s.subscription} rose more than {GROWTH_PERCENT:g} % over 10 "
+            f"The backlog of Pub/Sub subscription {q.subscription} rose more than {GROWTH_PERCENT:g} % over 10 "
             "minutes, for 10 minutes, above the allowed backlog (Cloud Monitoring's rate of change, in place of "
             "wbctl's verdict).",
             [
@@ -577,11 +661,11 @@ def _pubsub_backlog_policies(s: AlertSettings, signals: _Subscription) -> list[P
         ),
         _policy(
             s,
-            "WbctlQueueStalled",
-            "the run-updates queue is stalled",
+            f"{q.alert}Stalled",
+            f"the {q.title} is stalled",
             "CRITICAL",
-            f"Pub/Sub subscription {s.subscription} holds messages and acknowledged none for 10 minutes: a message "
-            "the flat-run-fields-updater cannot process (read its logs), or no consumer at all.",
+            f"Pub/Sub subscription {q.subscription} holds messages and acknowledged none for 10 minutes: a message "
+            f"{q.consumer} cannot process (read its logs), or no consumer at all.",
             [
                 backlog_over,
                 _absent(
@@ -593,17 +677,19 @@ def _pubsub_backlog_policies(s: AlertSettings, signals: _Subscription) -> list[P
     ]
 
 
-def _pubsub_age_policy(s: AlertSettings, signals: _Subscription) -> Policy:
+def _pubsub_age_policy(s: AlertSettings, q: _Queue, signals: _Subscription) -> Policy:
     """The oldest message past half the retention."""
-    threshold = s.age_threshold
-    assert threshold is not None and s.retention is not None
+    threshold = q.age_threshold
+    assert threshold is not None and q.retention is not None
     return _policy(
         s,
-        "WbctlQueueOldestMessageAge",
-        "the queue's oldest message is past half its retention",
+        f"{q.alert}OldestMessageAge",
+        "the queue's oldest message is past half its retention"
+        if q.label == "run-updates"
+        else f"the {q.title}'s oldest message is past half its retention",
         "WARNING",
-        f"The oldest unacked message of Pub/Sub subscription {s.subscription} is older than "
-        f"{format_duration(threshold)} (half the {format_duration(s.retention)} retention) for 10 minutes; at the "
+        f"The oldest unacked message of Pub/Sub subscription {q.subscription} is older than "
+        f"{format_duration(threshold)} (half the {format_duration(q.retention)} retention) for 10 minutes; at the "
         "retention it is dropped.",
         [
             _threshold(
@@ -618,17 +704,17 @@ def _pubsub_age_policy(s: AlertSettings, signals: _Subscription) -> Policy:
     )
 
 
-def _pubsub_loss_policy(s: AlertSettings, signals: _Subscription) -> Policy:
+def _pubsub_loss_policy(s: AlertSettings, q: _Queue, signals: _Subscription) -> Policy:
     """Messages about to be dropped at the retention: too slow a drain, or too old a message."""
-    assert s.retention is not None
-    retention = format_duration(s.retention)
+    assert q.retention is not None
+    retention = format_duration(q.retention)
     by_subscription = ("resource.label.subscription_id",)
     return _policy(
         s,
-        "WbctlQueueDataLoss",
-        "data loss on the run-updates queue",
+        f"{q.alert}DataLoss",
+        f"data loss on the {q.title}",
         "CRITICAL",
-        f"Messages of Pub/Sub subscription {s.subscription} are about to be dropped at the {retention} "
+        f"Messages of Pub/Sub subscription {q.subscription} are about to be dropped at the {retention} "
         "retention: the backlog takes longer than the retention to drain at the current acknowledgement "
         f"rate, or the oldest message is within a tenth of the retention. (A threshold condition cannot add "
         "the age to the time to drain, as wbctl's own projection does: each is checked alone.)",
@@ -638,17 +724,17 @@ def _pubsub_loss_policy(s: AlertSettings, signals: _Subscription) -> Policy:
                 signals.undelivered,
                 _aggregation(60, "ALIGN_MAX", "REDUCE_SUM", by_subscription),
                 "COMPARISON_GT",
-                s.retention,
+                q.retention,
                 CRITICAL_FOR,
                 denominatorFilter=signals.acked,
                 denominatorAggregations=[_aggregation(60, "ALIGN_RATE", "REDUCE_SUM", by_subscription)],
             ),
             _threshold(
-                f"oldest unacked message older than {format_duration(LOSS_AGE_SHARE * s.retention)}",
+                f"oldest unacked message older than {format_duration(LOSS_AGE_SHARE * q.retention)}",
                 signals.oldest,
                 _aggregation(60, "ALIGN_MAX"),
                 "COMPARISON_GT",
-                LOSS_AGE_SHARE * s.retention,
+                LOSS_AGE_SHARE * q.retention,
                 CRITICAL_FOR,
             ),
         ],
@@ -700,7 +786,10 @@ def policies(s: AlertSettings) -> tuple[tuple[Policy, ...], tuple[str, ...]]:
     ]
     found: list[Policy] = []
     if s.queue_source == "pubsub":
-        found += _pubsub_policies(s)
+        found += _pubsub_policies(s, _run_updates_queue(s))
+    filestream = _filestream_queue(s)
+    if filestream is not None:
+        found += _pubsub_policies(s, filestream)
     elif s.queue_source == "kafka":
         notes.append(
             "the queue is Kafka: Cloud Monitoring has no metric of it, so its alerts are in the Prometheus rules only"

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wbctl.core import queue_source
+from wbctl.core import queue_source, resource_settings
 from wbctl.core.kube import Container, WandbResource, Workload
 from wbctl.errors import UsageError
 
@@ -122,18 +122,8 @@ def derive(
     derived.set("kube-context", kube_context, "the kubeconfig")
     derived.set("namespace", found.namespace, f"{where_cr} (its namespace)")
     derived.set("instance", cr.name, f"{where_cr} (its name)")
-    project = _text(_nested(values, "global", "bigtable", "project"))
-    derived.set("gcp-project", project, f"{where_cr} values global.bigtable.project")
-    derived.set(
-        "gcp-project",
-        _text(_nested(values, "global", "pubSub", "project")),
-        f"{where_cr} values global.pubSub.project",
-    )
-    derived.set(
-        "bigtable-instance",
-        _text(_nested(values, "global", "bigtable", "instance")),
-        f"{where_cr} values global.bigtable.instance",
-    )
+    for key, given in resource_settings.from_values(values).items():  # gcp-project, bigtable-instance
+        derived.set(key, given.value, f"{where_cr} values {given.path}")
     _emulator(derived, workloads, config_maps)
     _queue(derived, workloads, config_maps)
     _redis(derived, workloads, config_maps, values, where_cr)

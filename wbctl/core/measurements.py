@@ -27,12 +27,12 @@ FAMILIES: dict[str, str] = {
     "wbctl_check_status": "A finding of wbctl check: 1 for its status, 0 for the other three (ok, warn, fail, unknown).",
     "wbctl_check_last_run_timestamp_seconds": "When wbctl check finished (Unix time).",
     "wbctl_check_duration_seconds": "How long wbctl check took to read a group's backends.",
-    "wbctl_queue_verdict": "The run-updates queue's verdict (docs/runbook.md): 1 for the current one, 0 for the others.",
-    "wbctl_queue_backlog_messages": "Messages waiting in the run-updates queue (Pub/Sub undelivered, Kafka consumer lag).",
-    "wbctl_queue_oldest_age_seconds": "Age of the oldest unacknowledged message in the run-updates queue.",
+    "wbctl_queue_verdict": "A queue's verdict (docs/runbook.md; label queue: run-updates or filestream): 1 for the current one, 0 for the others.",
+    "wbctl_queue_backlog_messages": "Messages waiting in a queue (Pub/Sub undelivered, Kafka consumer lag).",
+    "wbctl_queue_oldest_age_seconds": "Age of the oldest unacknowledged message in a queue.",
     "wbctl_queue_backlog_trend_messages_per_second": "The backlog's robust trend over the check's window (Theil-Sen slope).",
-    "wbctl_queue_publish_messages_per_second": "Messages published to the run-updates queue per second.",
-    "wbctl_queue_consume_messages_per_second": "Messages the flat-run-fields-updater acknowledges per second.",
+    "wbctl_queue_publish_messages_per_second": "Messages published to a queue per second.",
+    "wbctl_queue_consume_messages_per_second": "Messages a queue's consumer (flat-run-fields-updater, filestream) acknowledges per second.",
     "wbctl_queue_drain_eta_seconds": "Time to work through the backlog at the current rates (only while it drains).",
     "wbctl_queue_retention_seconds": "How long the queue keeps a message before dropping it.",
     "wbctl_queue_retention_headroom_seconds": "Time left before the oldest message would be dropped, counting the time to drain.",
@@ -84,9 +84,11 @@ def finding_samples(group: str, report: Report) -> list[Sample]:
     ]
 
 
-def queue_samples(judgement: Judgement) -> list[Sample]:
+def queue_samples(judgement: Judgement, queue: str = "run-updates") -> list[Sample]:
+    """A queue's verdict and numbers, labelled `queue` (a QueueKind's name) so the run-updates
+    queue's series and the filestream's stand side by side under the same names."""
     samples = [
-        Sample.of("wbctl_queue_verdict", 1 if judgement.verdict is verdict else 0, verdict=verdict.value)
+        Sample.of("wbctl_queue_verdict", 1 if judgement.verdict is verdict else 0, queue=queue, verdict=verdict.value)
         for verdict in Verdict
     ]
     numbers = {
@@ -100,9 +102,9 @@ def queue_samples(judgement: Judgement) -> list[Sample]:
     loss = judgement.loss
     numbers["wbctl_queue_retention_seconds"] = loss.retention if loss is not None else judgement.policy.retention
     numbers["wbctl_queue_retention_headroom_seconds"] = headroom(judgement)
-    samples += [Sample.of(name, value) for name, value in numbers.items() if value is not None]
+    samples += [Sample.of(name, value, queue=queue) for name, value in numbers.items() if value is not None]
     if loss is not None:
-        samples.append(Sample.of("wbctl_queue_data_loss_projected", 1 if loss.projected else 0))
+        samples.append(Sample.of("wbctl_queue_data_loss_projected", 1 if loss.projected else 0, queue=queue))
     return samples
 
 

@@ -21,7 +21,13 @@ from wbctl.errors import RefusedError, UsageError
 
 DOCS = "W&B self-managed docs"
 TERRAFORM = "W&B Terraform module"
-MIN_VERSION = (8, 0, 28)
+# W&B's version requirements (docs/sources.md, "Current version policy"): 8.0.32 or newer is
+# required, 8.0.44 or newer recommended; MySQL 8.0 reached its end of life in April 2026 and
+# 8.4 (the LTS series) is where to move.
+MIN_VERSION = (8, 0, 32)
+RECOMMENDED_80 = (8, 0, 44)
+CURRENT_SERIES = (8, 4)
+EOL_80 = "MySQL 8.0 reached its end of life in April 2026"
 
 EXACT, AT_LEAST, AT_MOST = "exact", "at least", "at most"
 
@@ -80,8 +86,56 @@ MYSQL_80_DEFAULTS: dict[str, str] = {
 # Cloud SQL's own default of a flag where its flag documentation (cloud.google.com/sql/docs/mysql/flags)
 # gives one unlike MySQL's; it wins over MYSQL_80_DEFAULTS for a Cloud SQL instance. Empty: no
 # such default has been sourced for the flags above; add one with its source in docs/sources.md.
-CLOUD_SQL_DEFAULTS: dict[tuple[int, int], dict[str, str]] = {(8, 0): {}}
-DEFAULTS: dict[tuple[int, int], dict[str, str]] = {(8, 0): MYSQL_80_DEFAULTS}
+# The default of each flag in MySQL 8.4, as the MySQL 8.4 Reference Manual gives it (the same
+# three chapters for 8.4; docs/sources.md, "Current version policy"). 8.4 changed the defaults
+# of the variables in `MYSQL_84_CHANGED_DEFAULTS` ("What Is New in MySQL 8.4 since MySQL 8.0",
+# "Changed Server Defaults"), none of them a flag W&B asks for, so each value here is 8.0's.
+MYSQL_84_DEFAULTS: dict[str, str] = {
+    "binlog_format": "ROW",  # deprecated since 8.0.34, still ROW by default
+    "binlog_row_image": "FULL",
+    "binlog_row_value_options": "",
+    "innodb_autoinc_lock_mode": "2",
+    "innodb_flush_log_at_trx_commit": "1",
+    "innodb_lru_scan_depth": "1024",
+    "innodb_online_alter_log_max_size": "134217728",
+    "innodb_print_all_deadlocks": "OFF",
+    "local_infile": "OFF",
+    "long_query_time": "10",
+    "max_execution_time": "0",
+    "max_prepared_stmt_count": "16382",
+    "skip_show_database": "OFF",
+    "slow_query_log": "OFF",
+    "sort_buffer_size": "262144",
+    "sync_binlog": "1",
+}
+# The server defaults MySQL 8.4 changed from 8.0 (MySQL 8.4 Reference Manual, "Changed Server
+# Defaults"): a flag of FLAGS appearing here would need its 8.4 value above, not 8.0's.
+MYSQL_84_CHANGED_DEFAULTS = frozenset(
+    {
+        "innodb_adaptive_hash_index",  # ON -> OFF
+        "innodb_buffer_pool_in_core_file",  # ON -> OFF
+        "innodb_buffer_pool_instances",
+        "innodb_change_buffering",  # all -> none
+        "innodb_doublewrite_files",
+        "innodb_doublewrite_pages",
+        "innodb_flush_method",  # fsync -> O_DIRECT where supported
+        "innodb_io_capacity",  # 200 -> 10000
+        "innodb_io_capacity_max",
+        "innodb_log_buffer_size",  # 16777216 -> 67108864
+        "innodb_numa_interleave",  # OFF -> ON
+        "innodb_page_cleaners",
+        "innodb_parallel_read_threads",
+        "innodb_purge_threads",
+        "innodb_use_fdatasync",  # OFF -> ON
+        "group_replication_consistency",
+        "group_replication_exit_state_action",
+        "temptable_max_mmap",  # 1073741824 -> 0
+        "temptable_max_ram",
+        "temptable_use_mmap",  # ON -> OFF
+    }
+)
+CLOUD_SQL_DEFAULTS: dict[tuple[int, int], dict[str, str]] = {(8, 0): {}, (8, 4): {}}
+DEFAULTS: dict[tuple[int, int], dict[str, str]] = {(8, 0): MYSQL_80_DEFAULTS, (8, 4): MYSQL_84_DEFAULTS}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT])B?$", re.IGNORECASE)
 _UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _BOOLEAN = {"ON": "1", "TRUE": "1", "YES": "1", "OFF": "0", "FALSE": "0", "NO": "0"}
@@ -142,7 +196,8 @@ def engine_default(name: str, version: str | None, flavor: str) -> Observed[tupl
     label = f"MySQL {series[0]}.{series[1]}"
     table = DEFAULTS.get(series)
     if table is None:
-        return Observed.unknown(f"wbctl does not know the defaults of {label} (it knows MySQL 8.0's)")
+        known = " and ".join(f"{major}.{minor}'s" for major, minor in sorted(DEFAULTS))
+        return Observed.unknown(f"wbctl does not know the defaults of {label} (it knows MySQL {known})")
     cloud_sql = CLOUD_SQL_DEFAULTS.get(series, {})
     if flavor == "cloudsql" and name in cloud_sql:
         return Observed((cloud_sql[name], f"Cloud SQL {label}"))
@@ -192,41 +247,78 @@ def _flag_finding(observation: MysqlObservation, flag: Flag) -> Finding:
 
 def _version_finding(observation: MysqlObservation) -> Finding:
     version = observation.version
-    wanted = ">= 8.0.28 (MySQL)"
+    wanted = f">= {_dotted(MIN_VERSION)}, {_dotted(CURRENT_SERIES)} (MySQL)"
     if observation.flavor == "mariadb":
-        return Finding(
-            "mysql.version",
-            Status.WARN,
-            observation.target,
-            version,
-            wanted,
-            "MariaDB: W&B supports MySQL 8; the flags are compared all the same",
-        )
-    parsed = parse_version(version.split("-")[0] if version else None)
-    if parsed and version and re.fullmatch(r"\d+\.\d+", version) and parsed[:2] == MIN_VERSION[:2]:
-        return Finding(
-            "mysql.version",
+        status, message, remedy = Status.WARN, "MariaDB: W&B supports MySQL 8; the flags are compared all the same", ""
+    else:
+        parsed = parse_version(version.split("-")[0] if version else None)
+        if parsed is None or version is None:
+            status, message, remedy = Status.UNKNOWN, "the server version is not known", ""
+        else:
+            major_only = re.fullmatch(r"\d+\.\d+", version) is not None
+            status, message, remedy = version_verdict(
+                parsed, major_only=major_only, cloud_sql=observation.flavor == "cloudsql"
+            )
+    return Finding("mysql.version", status, observation.target, version, wanted, message, remedy)
+
+
+def version_verdict(
+    version: tuple[int, int, int], *, major_only: bool = False, cloud_sql: bool = False
+) -> tuple[Status, str, str]:
+    """W&B's policy for one (major, minor, patch), as (status, message, remedy): below 8.0.32
+    fails, the rest of 8.0 (and the innovation releases 8.1-8.3) warns, 8.4 is ok. `major_only`
+    when only the series is known (Cloud SQL's `MYSQL_8_0` does not say which release runs)."""
+    series = version[:2]
+    upgrade = upgrade_remedy(cloud_sql)
+    target = _dotted(CURRENT_SERIES)
+    if series == CURRENT_SERIES:
+        return Status.OK, f"MySQL {target}, the series W&B's docs move to", ""
+    if major_only and series == MIN_VERSION[:2]:
+        return (
             Status.UNKNOWN,
-            observation.target,
-            version,
-            wanted,
-            f"MySQL {version}: which {version} release is not known (databaseInstalledVersion names it)",
+            f"MySQL {_dotted(series)}: which {_dotted(series)} release is not known (databaseInstalledVersion "
+            f"names it); W&B requires {_dotted(MIN_VERSION)} or newer, and {EOL_80}: move to {target}",
+            upgrade,
         )
-    if parsed is None:
-        return Finding(
-            "mysql.version", Status.UNKNOWN, observation.target, version, wanted, "the server version is not known"
+    if version < MIN_VERSION:
+        return (
+            Status.FAIL,
+            f"W&B requires MySQL {_dotted(MIN_VERSION)} or newer ({_dotted(RECOMMENDED_80)} recommended); "
+            f"{EOL_80}: move to {target}",
+            upgrade,
         )
-    if parsed >= MIN_VERSION:
-        return Finding("mysql.version", Status.OK, observation.target, version, wanted, "supported by W&B")
-    return Finding(
-        "mysql.version",
-        Status.FAIL,
-        observation.target,
-        version,
-        wanted,
-        "W&B requires MySQL 8.0.28 or later",
-        "upgrade MySQL (Cloud SQL: MYSQL_8_0_31 or later)",
+    if series == MIN_VERSION[:2]:
+        older = f"; {_dotted(RECOMMENDED_80)} or newer is recommended" if version < RECOMMENDED_80 else ""
+        return Status.WARN, f"{EOL_80}: W&B's docs say move to {target}{older}", upgrade
+    if series < CURRENT_SERIES:
+        return (
+            Status.WARN,
+            f"MySQL {_dotted(series)} is an innovation release past its support: move to {target}",
+            upgrade,
+        )
+    return (
+        Status.WARN,
+        f"MySQL {_dotted(series)} is newer than the series W&B's docs name ({_dotted(MIN_VERSION)} or newer, {target})",
+        "",
     )
+
+
+def upgrade_remedy(cloud_sql: bool) -> str:
+    """How to reach MySQL 8.4: Cloud SQL upgrades its major version in place."""
+    target = f"MYSQL_{CURRENT_SERIES[0]}_{CURRENT_SERIES[1]}"
+    if cloud_sql:
+        return (
+            f"upgrade the Cloud SQL instance to {target}: gcloud sql instances patch INSTANCE "
+            f'--database-version={target} (Terraform: database_version = "{target}")'
+        )
+    return (
+        f"upgrade MySQL to {_dotted(CURRENT_SERIES)} (Cloud SQL: {target}; W&B's Terraform module: "
+        f'database_version = "{target}")'
+    )
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in version)
 
 
 # --- offline input: `mysql -B -e 'SHOW GLOBAL VARIABLES'` or `gcloud sql instances describe --format=json`

@@ -3,11 +3,17 @@
 Gates, in the guide's order: the GKE add-on (`enable_gcs_fuse_csi_driver` in Terraform, seen in
 the cluster as the CSIDriver `gcsfuse.csi.storage.gke.io`), operator-wandb chart >= 0.22.3,
 server image >= 0.65.0; then the `fuse` block in the parquet values. The chart honours it by
-annotating the parquet pods `gke-gcsfuse/volumes: "true"` and mounting a CSI volume.
+annotating the parquet pods `gke-gcsfuse/volumes: "true"` and mounting a CSI volume, and only
+when the bucket's provider is `gcs` and `global.cloudProvider` is `gcp` (helm-charts
+`templates/_annotations.tpl` `wandb.gcsFuseAnnotations`, `templates/_volumes.tpl`
+`wandb.gcsFuseVolumes`; otherwise the volume is an emptyDir): a fuse block without both is
+accepted and never used, so `parquet.fuse` judges both and names the one that is wrong.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from wbctl.core.kube import Generation, KubeObservation, cr_values_plan, lookup
@@ -20,6 +26,16 @@ CSI_DRIVER = "gcsfuse.csi.storage.gke.io"
 FUSE_ANNOTATION = "gke-gcsfuse/volumes"
 MIN_CHART = (0, 22, 3)
 MIN_SERVER = (0, 65, 0)
+#: The chart's own defaults (helm-charts charts/operator-wandb/values.yaml) for what the
+#: resource's values may leave out: the values hold only what differs from them.
+CHART_DEFAULTS: dict[tuple[str, ...], str] = {
+    ("global", "cloudProvider"): "",
+    ("global", "defaultBucket", "provider"): "s3",
+    ("parquet", "fuse", "fileCacheCapacity"): "9.5Gi",
+}
+ENABLE = "wbctl parquet fuse enable"
+FUSE_CLOUD = "gcp"  # what global.cloudProvider must be
+FUSE_BUCKET = "gcs"  # what the bucket's provider must be
 FUSE_BLOCK: dict[str, Any] = {  # the guide's block, verbatim
     "enabled": True,
     "resources": {
@@ -39,6 +55,86 @@ def server_tag(observation: KubeObservation) -> str | None:
 
 def fuse_enabled(observation: KubeObservation) -> bool:
     return bool(observation.cr and lookup(observation.cr.values, ("parquet", "fuse", "enabled")) is True)
+
+
+@dataclass(frozen=True)
+class ChartValue:
+    """A value as the chart renders with it: the resource's, else the chart's default."""
+
+    path: tuple[str, ...]
+    value: str
+    default: bool  # the resource leaves it out: the chart's default applies
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"value": self.value, "path": self.dotted, "chart_default": self.default}
+
+
+def _chart_value(values: dict[str, Any], path: tuple[str, ...]) -> ChartValue:
+    given = lookup(values, path)
+    if given is None or isinstance(given, dict | list):
+        return ChartValue(path, CHART_DEFAULTS.get(path, ""), True)
+    return ChartValue(path, str(given).lower() if isinstance(given, bool) else str(given), False)
+
+
+def bucket_provider(values: dict[str, Any]) -> ChartValue:
+    """The bucket's provider as the chart's `wandb.bucket` picks it (templates/_bucket.tpl):
+    `global.bucket.provider` when `global.bucket.name` is set, else `global.defaultBucket.provider`."""
+    if lookup(values, ("global", "bucket", "name")):
+        return _chart_value(values, ("global", "bucket", "provider"))
+    return _chart_value(values, ("global", "defaultBucket", "provider"))
+
+
+def cloud_provider(values: dict[str, Any]) -> ChartValue:
+    return _chart_value(values, ("global", "cloudProvider"))
+
+
+def file_cache_capacity(values: dict[str, Any]) -> ChartValue:
+    """The GCS FUSE volume's `fileCacheCapacity` (templates/_volumes.tpl), from `parquet.fuse`."""
+    return _chart_value(values, ("parquet", "fuse", "fileCacheCapacity"))
+
+
+@dataclass(frozen=True)
+class Wrong:
+    """A condition the chart puts on GCS FUSE that the values do not meet."""
+
+    seen: ChartValue
+    wanted: str
+
+    def describe(self) -> str:
+        shown = f'"{self.seen.value}"' + (" (the chart's default)" if self.seen.default else "")
+        return f'{self.seen.dotted} is {shown}, not "{self.wanted}"'
+
+
+def fuse_conditions(values: dict[str, Any]) -> list[Wrong]:
+    """What stops the chart from honouring a fuse block: the bucket's provider, the cloud."""
+    wrong: list[Wrong] = []
+    provider, cloud = bucket_provider(values), cloud_provider(values)
+    if provider.value != FUSE_BUCKET:
+        wrong.append(Wrong(provider, FUSE_BUCKET))
+    if cloud.value != FUSE_CLOUD:
+        wrong.append(Wrong(cloud, FUSE_CLOUD))
+    return wrong
+
+
+def fuse_honoured(values: dict[str, Any]) -> bool:
+    """Whether the chart renders the FUSE sidecar for these values (enabled and both conditions)."""
+    return lookup(values, ("parquet", "fuse", "enabled")) is True and not fuse_conditions(values)
+
+
+def _patch(observation: KubeObservation, wrong: list[Wrong]) -> str:
+    """The CR change that meets the conditions: one merge patch of spec.values."""
+    values: dict[str, Any] = {}
+    for item in wrong:
+        node = values
+        for part in item.seen.path[:-1]:
+            node = node.setdefault(part, {})
+        node[item.seen.path[-1]] = item.wanted
+    body = json.dumps({"spec": {"values": values}}, separators=(",", ":"))
+    return f"kubectl -n {observation.namespace} patch weightsandbiases {observation.instance} --type merge -p '{body}'"
 
 
 def _version_finding(
@@ -120,7 +216,20 @@ def _fuse_finding(observation: KubeObservation) -> Finding:
         return Finding(
             "parquet.fuse", Status.UNKNOWN, target, None, "enabled", "no WeightsAndBiases resource: values unknown"
         )
-    if not fuse_enabled(observation):
+    enabled = fuse_enabled(observation)
+    wrong = fuse_conditions(observation.cr.values)
+    if wrong:
+        # the chart would accept the block and mount an emptyDir: name what it needs first
+        return Finding(
+            "parquet.fuse",
+            Status.FAIL,
+            target,
+            "enabled" if enabled else "disabled",
+            "enabled",
+            f"the chart honours GCS FUSE only with a GCS bucket on GCP: {'; '.join(w.describe() for w in wrong)}",
+            fuse_conditions_remedy(observation, wrong) + ("" if enabled else f"; then {ENABLE}"),
+        )
+    if not enabled:
         # a remedy that would be refused is no remedy: name what has to come first
         first = (
             ""
@@ -137,7 +246,7 @@ def _fuse_finding(observation: KubeObservation) -> Finding:
             "disabled",
             "enabled",
             "the parquet values have no enabled fuse block",
-            f"{first}wbctl parquet fuse enable",
+            f"{first}{ENABLE}",
         )
     if total and annotated == total:
         return Finding(
@@ -154,9 +263,17 @@ def _fuse_finding(observation: KubeObservation) -> Finding:
         target,
         "enabled",
         "enabled",
-        f"enabled in the values, but {annotated}/{total} parquet pods carry {FUSE_ANNOTATION} "
-        "(not rolled out yet, or no GCS bucket: the chart only honours it on GCP)",
+        f"enabled in the values, but {annotated}/{total} parquet pods carry {FUSE_ANNOTATION} (not rolled out yet)",
     )
+
+
+def fuse_conditions_remedy(observation: KubeObservation, wrong: list[Wrong]) -> str:
+    """The CR patch that meets the conditions. A bucket's provider says what the bucket is, it
+    is no switch: the patch holds only when the bucket really is on GCS."""
+    patch = _patch(observation, wrong)
+    if any(item.wanted == FUSE_BUCKET for item in wrong):
+        return f"if the bucket is a GCS bucket: {patch} (GCS FUSE mounts only a GCS bucket)"
+    return patch
 
 
 def _csi_finding(observation: KubeObservation) -> Finding:
@@ -204,6 +321,11 @@ def plan_enable(observation: KubeObservation, *, disable: bool, context: str) ->
             if finding.status is not Status.OK:
                 fix = finding.remedy or "set it to a version tag"
                 raise RefusedError(f"GCS FUSE cannot be enabled: {finding.message} ({check_id}); fix: {fix}")
+        wrong = fuse_conditions(cr.values)
+        if wrong:  # the block would be accepted and never used
+            fix = fuse_conditions_remedy(observation, wrong)
+            message = report["parquet.fuse"].message
+            raise RefusedError(f"GCS FUSE cannot be enabled: {message} (parquet.fuse); fix: {fix}")
         changes = _leaves(FUSE_BLOCK, ("parquet", "fuse"))
         summary = "parquet export will use GCS FUSE (the operator rolls the parquet pods)"
     else:
@@ -215,6 +337,7 @@ def plan_enable(observation: KubeObservation, *, disable: bool, context: str) ->
 def status_document(observation: KubeObservation) -> dict[str, Any]:
     views = {v.name: v for v in map_services(observation)}
     annotated, total = parquet_pods_annotated(observation)
+    values = observation.cr.values if observation.cr else {}
 
     def workload(name: str) -> dict[str, Any] | None:
         view = views[name]
@@ -237,6 +360,9 @@ def status_document(observation: KubeObservation) -> dict[str, Any]:
         "executor": workload("wandb-executor"),
         "fuse_enabled_in_values": fuse_enabled(observation) if observation.cr else None,
         "fuse_values": lookup(observation.cr.values, ("parquet", "fuse")) if observation.cr else None,
+        "fuse_file_cache_capacity": file_cache_capacity(values).to_json() if observation.cr else None,
+        "bucket_provider": bucket_provider(values).to_json() if observation.cr else None,
+        "cloud_provider": cloud_provider(values).to_json() if observation.cr else None,
         "pods_with_fuse_sidecar": {"annotated": annotated, "pods": total},
         "csi_driver_installed": None if observation.csi_drivers is None else CSI_DRIVER in observation.csi_drivers,
         "chart_version": observation.cr.chart_version if observation.cr else None,

@@ -52,6 +52,11 @@ LOSS_HORIZON = 86400  # an age trend is extrapolated a day ahead at most: past t
 BACKLOG_CHECK = "queue.backlog"
 AGE_CHECK = "queue.oldest-age"
 CHECK_IDS = (BACKLOG_CHECK, AGE_CHECK)
+# the filestream service's own subscription, judged the same way (docs/sources.md, "The filestream queue")
+FILESTREAM_BACKLOG_CHECK = "queue.filestream.backlog"
+FILESTREAM_AGE_CHECK = "queue.filestream.oldest-age"
+FILESTREAM_CHECK_IDS = (FILESTREAM_BACKLOG_CHECK, FILESTREAM_AGE_CHECK)
+QUEUE_CHECK_IDS = {"run-updates": CHECK_IDS, "filestream": FILESTREAM_CHECK_IDS}  # by QueueKind.name
 
 
 class Verdict(str, Enum):
@@ -422,14 +427,16 @@ def drains_by(judgement: Judgement, now: datetime) -> datetime | None:
     return now + timedelta(seconds=judgement.drain_seconds)
 
 
-def check(judgement: Judgement, target: str, remedy: str) -> Report:
-    """`queue.backlog` (`backlog_status`) and `queue.oldest-age` (the retention's headroom)."""
+def check(judgement: Judgement, target: str, remedy: str, queue: str = "run-updates") -> Report:
+    """`queue.backlog` (`backlog_status`) and `queue.oldest-age` (the retention's headroom);
+    `queue` (a QueueKind's name) picks the ids: `queue.filestream.*` for the filestream's."""
+    backlog_check, age_check = QUEUE_CHECK_IDS[queue]
     verdict = judgement.verdict
     status = backlog_status(judgement)
     observed = None if judgement.backlog is None else round(judgement.backlog)
     expected = "none (within queue-allowed-backlog)"
     backlog = Finding(
-        BACKLOG_CHECK,
+        backlog_check,
         status,
         target,
         observed,
@@ -441,7 +448,7 @@ def check(judgement: Judgement, target: str, remedy: str) -> Report:
     if age is None:
         reason = judgement.readings.oldest_age.reason or judgement.reason
         oldest = Finding(
-            AGE_CHECK, Status.UNKNOWN, target, None, "within the retention", f"oldest message age unknown: {reason}"
+            age_check, Status.UNKNOWN, target, None, "within the retention", f"oldest message age unknown: {reason}"
         )
     else:
         age_status = (
@@ -451,7 +458,7 @@ def check(judgement: Judgement, target: str, remedy: str) -> Report:
         )
         headroom = loss.reason if loss is not None else ""
         oldest = Finding(
-            AGE_CHECK,
+            age_check,
             age_status,
             target,
             format_duration(age),

@@ -11,6 +11,12 @@ same rules. The v2 operator's form, `$(KAFKA_URL)/$(KAFKA_RUNS_V2_TOPIC_NAME)?co
 takes the broker from a Secret: wbctl reads no Secret, so the topic and the consumer group (all
 the lag metrics need) come from the Deployment and the broker is named by where it is held. Configuration overrides what the Deployment says; failing both, the names W&B's
 Terraform module gives (`<ns>-run-updates-shadow`, `<ns>-flat-run-fields-updater`).
+
+The filestream service reads a queue of its own the same way (docs/sources.md, "The filestream
+queue"): `GORILLA_FILE_STREAM_WORKER_SOURCE_ADDRESS`, `pubsub:/<project>/<topic>/<subscription>`
+with Pub/Sub on and the MySQL URL without it (no queue then); Terraform's names
+`<ns>-filestream`, `<ns>-filestream-gorilla`. One `QueueKind` per queue: the same discovery
+and resolution serve both.
 """
 
 from __future__ import annotations
@@ -29,6 +35,44 @@ CONSUMER_GROUP = "flat-run-fields-updater"
 SOURCES = ("pubsub", "kafka", "none")  # the queue-source values: the one definition (config keys take it)
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 _LEADING_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)(?=/|\?|$)")
+
+
+@dataclass(frozen=True)
+class QueueKind:
+    """One of the deployment's queues: the variable its consumer reads it from, the names W&B's
+    Terraform module gives it, and what its address may say instead of a queue."""
+
+    name: str  # run-updates | filestream: the `queue` label of its metrics
+    service: str  # the consumer, by the guide's name
+    env_var: str
+    terraform_topic: str  # suffixes after `<ns>-`
+    terraform_subscription: str
+    consumer_group: str | None = None  # Kafka
+    none_schemes: tuple[str, ...] = ()  # an address that is not a queue (filestream without Pub/Sub: MySQL)
+    configurable: bool = True  # the queue-* settings name this queue
+
+    @property
+    def words(self) -> str:
+        return f"the {self.name} queue"
+
+
+RUN_UPDATES = QueueKind(
+    "run-updates",
+    "wandb-flat-run-fields-updater",
+    ENV_VAR,
+    "run-updates-shadow",
+    "flat-run-fields-updater",
+    consumer_group=CONSUMER_GROUP,
+)
+FILESTREAM = QueueKind(
+    "filestream",
+    "wandb-filestream",
+    "GORILLA_FILE_STREAM_WORKER_SOURCE_ADDRESS",
+    "filestream",
+    "filestream-gorilla",
+    none_schemes=("mysql:",),
+    configurable=False,
+)
 
 
 @dataclass(frozen=True)
@@ -103,29 +147,33 @@ def parse(text: str, origin: str) -> QueueAddress:
     raise UsageError(f"{origin}: unknown queue address scheme {scheme!r} (expected pubsub: or kafka://)")
 
 
-def updater_container(workload: Workload | None) -> Container | None:
-    """The container that carries the queue variable."""
+def updater_container(workload: Workload | None, kind: QueueKind = RUN_UPDATES) -> Container | None:
+    """The container that carries the queue variable (`kind`: which queue's)."""
     for container in workload.containers if workload else ():
-        if container.env_value(ENV_VAR) is not None:
+        if container.env_value(kind.env_var) is not None:
             return container
     return None
 
 
-def config_maps_needed(workload: Workload | None) -> tuple[str, ...]:
+def config_maps_needed(workload: Workload | None, kind: QueueKind = RUN_UPDATES) -> tuple[str, ...]:
     """The ConfigMaps to read to expand the variable: none when it has no `$(...)`."""
-    container = updater_container(workload)
-    var = container.env_value(ENV_VAR) if container else None
+    container = updater_container(workload, kind)
+    var = container.env_value(kind.env_var) if container else None
     if container is None or var is None or "$(" not in (var.value or ""):
+        return ()
+    if (var.value or "").strip().startswith(kind.none_schemes):  # not a queue: nothing to expand
         return ()
     names = list(container.env_from)
     names += [v.config_map[0] for v in container.env if v.config_map is not None]
     return tuple(dict.fromkeys(name for name in names if name))
 
 
-def discover(workload: Workload | None, config_maps: Mapping[str, Mapping[str, str]]) -> QueueAddress | None:
-    """The address the Deployment gives its updater, expanded as Kubernetes would; None when
+def discover(
+    workload: Workload | None, config_maps: Mapping[str, Mapping[str, str]], kind: QueueKind = RUN_UPDATES
+) -> QueueAddress | None:
+    """The address the Deployment gives its consumer, expanded as Kubernetes would; None when
     the variable is not there (an older chart, or a different install)."""
-    container = updater_container(workload)
+    container = updater_container(workload, kind)
     if container is None or workload is None:
         return None
     variables: dict[str, str] = {}
@@ -133,7 +181,7 @@ def discover(workload: Workload | None, config_maps: Mapping[str, Mapping[str, s
     for name in container.env_from:  # envFrom first; `env` entries override them
         variables.update(config_maps.get(name, {}))
     for var in container.env:
-        if var.name == ENV_VAR:
+        if var.name == kind.env_var:
             break
         if var.value is not None:
             variables[var.name], _ = expand(var.value, variables)
@@ -141,9 +189,11 @@ def discover(workload: Workload | None, config_maps: Mapping[str, Mapping[str, s
             variables[var.name] = config_maps[var.config_map[0]][var.config_map[1]]
         elif var.secret is not None:
             held_in_secret[var.name] = var.secret
-    raw = container.env_value(ENV_VAR)
+    raw = container.env_value(kind.env_var)
     text, unresolved = expand(raw.value or "" if raw else "", variables)
-    origin = f"deployment/{workload.name} env {ENV_VAR}"
+    origin = f"deployment/{workload.name} env {kind.env_var}"
+    if text.strip().startswith(kind.none_schemes):  # never the text itself: it is a URL with credentials
+        return QueueAddress("none", f"{origin} names {text.strip().partition(':')[0]}, not a queue")
     leading = _LEADING_REFERENCE.match(text)
     secret = held_in_secret.get(leading.group(1)) if leading else None
     if leading and secret and "KAFKA" in leading.group(1).upper():
@@ -161,9 +211,10 @@ def discover(workload: Workload | None, config_maps: Mapping[str, Mapping[str, s
     )
 
 
-def terraform_names(install: str) -> tuple[str, str]:
-    """W&B's Terraform module: topic `<ns>-run-updates-shadow`, subscription `<ns>-flat-run-fields-updater`."""
-    return f"{install}-run-updates-shadow", f"{install}-flat-run-fields-updater"
+def terraform_names(install: str, kind: QueueKind = RUN_UPDATES) -> tuple[str, str]:
+    """W&B's Terraform module: topic `<ns>-run-updates-shadow`, subscription `<ns>-flat-run-fields-updater`
+    (filestream: `<ns>-filestream`, `<ns>-filestream-gorilla`)."""
+    return f"{install}-{kind.terraform_topic}", f"{install}-{kind.terraform_subscription}"
 
 
 class _Overrides(TypedDict, total=False):
@@ -184,14 +235,19 @@ def resolve(
     project: str | None,
     install: str,
     partitions: int | None = None,
+    kind: QueueKind = RUN_UPDATES,
 ) -> QueueAddress:
     """Configuration over the Deployment's variable over Terraform's names.
 
-    `source` None means "as the deployment says" (Pub/Sub when it says nothing).
+    `source` None means "as the deployment says" (Pub/Sub when it says nothing). A kind the
+    settings do not name (filestream) takes only the project from them.
     """
+    if not kind.configurable:
+        pubsub_possible = source not in ("kafka", "none")
+        return resolve_unconfigured(discovered, kind, project=project, install=install, pubsub=pubsub_possible)
     if source == "none":
         return QueueAddress("none", "queue-source = none")
-    default_topic, default_subscription = terraform_names(install)
+    default_topic, default_subscription = terraform_names(install, kind)
     if discovered is not None and source in (None, discovered.source):
         address = discovered
     else:
@@ -202,7 +258,7 @@ def resolve(
             origin,
             topic=default_topic,
             subscription=default_subscription if chosen == "pubsub" else None,
-            group=CONSUMER_GROUP if chosen == "kafka" else None,
+            group=kind.consumer_group if chosen == "kafka" else None,
         )
     overrides: _Overrides = {}
     if subscription and address.source == "pubsub":
@@ -218,3 +274,20 @@ def resolve(
         origin = f"{address.origin}; {configured} from the config" if configured else address.origin
         address = replace(address, origin=origin, **overrides)
     return address
+
+
+def resolve_unconfigured(
+    discovered: QueueAddress | None, kind: QueueKind, *, project: str | None, install: str, pubsub: bool = True
+) -> QueueAddress:
+    """A queue no setting names (filestream): its Deployment's variable, else Terraform's names;
+    the project from `gcp-project` when the address has none. `pubsub` False: the run-updates
+    queue is configured as Kafka or none, so Pub/Sub is off and (the chart's rule) filestream
+    reads MySQL: no queue unless its Deployment says otherwise."""
+    if discovered is None and not pubsub:
+        return QueueAddress("none", f"no {kind.env_var} found and Pub/Sub is off (queue-source): no {kind.words}")
+    if discovered is None:
+        topic, subscription = terraform_names(install, kind)
+        discovered = QueueAddress("pubsub", "the W&B Terraform module's names", topic=topic, subscription=subscription)
+    if discovered.source == "pubsub" and not discovered.project:
+        discovered = replace(discovered, project=project)
+    return discovered

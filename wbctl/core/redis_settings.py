@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 
 from wbctl.core.durations import format_duration
-from wbctl.core.model import Change, Finding, Plan, Report, Status
+from wbctl.core.model import Change, Finding, Observed, Plan, Report, Status
+from wbctl.core.versions import parse_version
 from wbctl.errors import UsageError
 
 GUIDE = "the guide, step 6"
 DISCARD_KEY = "gorilla.DiscardV2UpdatesForRun"
 TUNABLE_PREFIX = "bigtablev3."
+VERSION_CHECK = "redis.version"
+# W&B's self-managed docs require Redis 7.x; W&B's Terraform module still creates Memorystore
+# REDIS_6_X (docs/sources.md, "Current version policy")
+MIN_VERSION = (7, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class RedisObservation:
     target: str  # redis://host:port/db, no credentials
     values: Mapping[str, str | None]  # key -> current value (None: not set)
     discard: DiscardState
+    # `redis_version` of INFO server, or why it is not known (a server refusing INFO)
+    version: Observed[str] = Observed(None, "the server's version was not read")
 
 
 def validate_setting(key: str, value: str, *, force: bool) -> None:
@@ -123,6 +130,33 @@ def discard_finding(target: str, state: DiscardState) -> Finding:
     )
 
 
+def version_finding(target: str, version: Observed[str]) -> Finding:
+    """W&B's docs require Redis 7.x: an older server warns (it runs, and W&B's Terraform module
+    still creates REDIS_6_X), a version not read is unknown with the reason."""
+    expected = f">= {MIN_VERSION[0]}.0"
+    if version.value is None:
+        return Finding(VERSION_CHECK, Status.UNKNOWN, target, None, expected, version.reason)
+    parsed = parse_version(version.value)
+    if parsed is None:
+        message = f"the server reports redis_version {version.value!r}, which is not a version"
+        return Finding(VERSION_CHECK, Status.UNKNOWN, target, version.value, expected, message)
+    if parsed >= MIN_VERSION:
+        message = f"Redis {version.value}: W&B's docs require Redis {MIN_VERSION[0]}.x"
+        return Finding(VERSION_CHECK, Status.OK, target, version.value, expected, message)
+    return Finding(
+        VERSION_CHECK,
+        Status.WARN,
+        target,
+        version.value,
+        expected,
+        f"Redis {version.value}: W&B's docs require Redis {MIN_VERSION[0]}.x (W&B's Terraform module creates "
+        "Memorystore REDIS_6_X)",
+        "upgrade Redis to 7.x (Memorystore: gcloud redis instances upgrade INSTANCE --region REGION "
+        "--redis-version redis_7_2, and REDIS_7_2 where W&B's Terraform module sets REDIS_6_X, modules/redis, "
+        "so that its next plan does not try to change it back)",
+    )
+
+
 def setting_findings(observation: RedisObservation, desired: Iterable[Desired]) -> tuple[Finding, ...]:
     result: list[Finding] = []
     for item in desired:
@@ -139,12 +173,18 @@ def setting_findings(observation: RedisObservation, desired: Iterable[Desired]) 
 
 
 def check_ids(desired: Iterable[Desired]) -> list[str]:
-    return [f"redis.{item.key}" for item in desired] + [f"redis.{DISCARD_KEY}"]
+    return [f"redis.{item.key}" for item in desired] + [VERSION_CHECK, f"redis.{DISCARD_KEY}"]
 
 
 def report(observation: RedisObservation, desired: Iterable[Desired]) -> Report:
-    """Every managed setting, and whether a run's updates are being discarded."""
-    return Report(setting_findings(observation, desired) + (discard_finding(observation.target, observation.discard),))
+    """Every managed setting, the server's version, and whether a run's updates are being discarded."""
+    return Report(
+        setting_findings(observation, desired)
+        + (
+            version_finding(observation.target, observation.version),
+            discard_finding(observation.target, observation.discard),
+        )
+    )
 
 
 def tune_plan(observation: RedisObservation, desired: Iterable[Desired], context: str) -> Plan:

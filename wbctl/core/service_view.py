@@ -42,8 +42,16 @@ class ServiceView:
         return next(iter(keda or self.autoscalers), None)
 
     @property
+    def known(self) -> catalog.KnownWorkload | None:
+        """Not the guide's, but the chart's: what it is (catalog.KNOWN_WORKLOADS)."""
+        return None if self.spec else catalog.known_workload(self.name)
+
+    @property
     def role(self) -> str:
-        return self.spec.role if self.spec else "(a workload of this instance the guide does not name)"
+        if self.spec:
+            return self.spec.role
+        known = self.known
+        return known.role if known else "(a workload of this release the guide does not name)"
 
 
 def _short_from_name(name: str, instance: str) -> str:

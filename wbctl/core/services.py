@@ -240,6 +240,7 @@ def list_rows(observation: KubeObservation) -> list[dict[str, object]]:
             {
                 "service": view.name,
                 "in_guide": view.spec is not None,
+                "known": view.spec is not None or view.known is not None,
                 "present": workload is not None,
                 "kind": workload.kind if workload else None,
                 "workload": workload.name if workload else None,

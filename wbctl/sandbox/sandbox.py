@@ -30,7 +30,7 @@ from wbctl.errors import UsageError
 from wbctl.sandbox.sim.clock import SimClock
 from wbctl.sandbox.sim.scenarios import NAMES, SCENARIOS, Scenario
 
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: the saved CR values carry W&B Terraform's GCP globals (bigtable, cloudProvider, bucket)
 READY_AFTER = timedelta(seconds=30)
 
 
@@ -260,7 +260,7 @@ class Sandbox:
             "instance": NAMES.install,
             "gcp-project": NAMES.project,
             "gcp-emulator-host": self._google.address,
-            "bigtable-instance": None,
+            "bigtable-instance": NAMES.instance,  # what its CR says too; named, so no command reads the CR for it
             "bigtable-cluster": None,
             "metrics-source": "cloud-monitoring",
             "queue-source": None,

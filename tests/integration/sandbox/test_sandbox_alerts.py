@@ -1,6 +1,7 @@
 """The sandbox's stories through the alert rules: wbctl check's metrics, as the in-cluster
 auditor would push them every 5 minutes, evaluated by Prometheus's rule engine (`promtool test
-rules`). The incident fires the backlog alert; the healthy deployment fires none.
+rules`). The incident fires the backlog alert; a filestream falling behind fires its own; the
+healthy deployment fires none.
 
 The sandbox's clock is stopped (WBCTL_SANDBOX_SPEED=0) and moved 5 simulated minutes between
 runs with `wbctl sandbox advance 5m`, so each snapshot is one auditor run. The series carry the
@@ -101,7 +102,7 @@ def firing_alerts(
 def test_the_incident_fires_the_backlog_alert(wbctl, tmp_path: Path) -> None:
     # the story's whole picture, as the runbook reads it: growing, Bigtable and the updater at their limits
     expected = {
-        "WbctlQueueBacklogGrowing": [{"severity": "warning", "verdict": "growing"}],
+        "WbctlQueueBacklogGrowing": [{"severity": "warning", "queue": "run-updates", "verdict": "growing"}],
         "WbctlBigtableCpuOverTargetAtMaxNodes": [{"severity": "warning", "cluster": "wandb-bigtable-c1"}],
         "WbctlUpdaterAtMaxReplicasWhileGrowing": [{"severity": "warning"}],
     }
@@ -111,4 +112,13 @@ def test_the_incident_fires_the_backlog_alert(wbctl, tmp_path: Path) -> None:
 
 def test_a_healthy_deployment_fires_no_alert(wbctl, tmp_path: Path) -> None:
     result = firing_alerts(wbctl, tmp_path, "healthy", {})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_filestream_falling_behind_fires_its_own_backlog_alert(wbctl, tmp_path: Path) -> None:
+    # the run-updates queue is clear: only the filestream queue's rule fires, on its own series
+    expected = {
+        "WbctlFilestreamQueueBacklogGrowing": [{"severity": "warning", "queue": "filestream", "verdict": "growing"}]
+    }
+    result = firing_alerts(wbctl, tmp_path, "filestream-backlog", expected)
     assert result.returncode == 0, result.stdout + result.stderr

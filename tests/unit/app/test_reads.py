@@ -35,8 +35,38 @@ def test_read_names_are_the_strings_every_message_and_timing_uses() -> None:
         *reads.BIGTABLE_SIGNALS,
         *reads.PUBSUB.values(),
         *reads.KAFKA.values(),
+        reads.FILESTREAM_ADDRESS,
+        *reads.FILESTREAM.values(),
     ]
     assert len(names) == len(set(names))
+    # the filestream queue's reads are its own: its section's duration is theirs alone
+    assert all(
+        name.startswith(reads.FILESTREAM_QUEUE.prefixes)
+        for name in (reads.FILESTREAM_ADDRESS, *reads.FILESTREAM.values())
+    )
+    assert not any(
+        name.startswith(reads.FILESTREAM_QUEUE.prefixes) for name in (reads.QUEUE_ADDRESS, *reads.PUBSUB.values())
+    )
+
+
+def test_filestream_readings_come_from_its_own_reads() -> None:
+    results = gather(
+        {
+            reads.PUBSUB["backlog"]: lambda _: _signal("queue-undelivered", 1, 2, 3),
+            reads.FILESTREAM["backlog"]: lambda _: _signal("queue-undelivered", 500, 700, 900),
+        },
+        timeout=1,
+    )
+    address = QueueAddress("pubsub", "test", subscription="wandb-filestream-gorilla", topic="wandb-filestream")
+    readings = reads.queue_readings(results, address, reads.FILESTREAM_QUEUE)
+    assert readings.backlog.latest == 900
+    assert readings.consumed.reason == "not read"
+
+
+def test_a_filestream_queue_on_kafka_is_unknown_not_misread() -> None:
+    address = QueueAddress("kafka", "test", topic="t", group="g")
+    readings = reads.queue_readings(gather({}, timeout=1), address, reads.FILESTREAM_QUEUE)
+    assert not readings.backlog.known and readings.backlog.reason == "the filestream queue on Kafka is not measured"
 
 
 def test_pubsub_readings_take_each_signal_and_keep_each_reason() -> None:

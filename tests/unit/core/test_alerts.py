@@ -59,9 +59,11 @@ def test_the_default_rules_and_their_thresholds() -> None:
         "WbctlAuditorAbsent",
         "WbctlAuditorSilent",
     ]
-    assert found["WbctlQueueBacklogGrowing"]["expr"] == 'wbctl_queue_verdict{verdict="growing"} == 1'
+    assert (
+        found["WbctlQueueBacklogGrowing"]["expr"] == 'wbctl_queue_verdict{queue="run-updates", verdict="growing"} == 1'
+    )
     assert found["WbctlQueueBacklogGrowing"]["for"] == "10m"
-    assert found["WbctlQueueOldestMessageAge"]["expr"] == "wbctl_queue_oldest_age_seconds > 302400"
+    assert found["WbctlQueueOldestMessageAge"]["expr"] == 'wbctl_queue_oldest_age_seconds{queue="run-updates"} > 302400'
     assert "604800" in found["WbctlQueueDrainPastRetention"]["expr"]
     assert found["WbctlCheckFailing"]["expr"] == 'wbctl_check_status{status="fail", group!="queue"} == 1'
     assert found["WbctlCheckFailing"]["for"] == "1h"
@@ -83,14 +85,17 @@ def test_the_default_rules_and_their_thresholds() -> None:
 
 def test_the_thresholds_follow_the_settings() -> None:
     three_days = rules(replace(DEFAULT, retention=3 * 86400, auditor_interval=600))
-    assert three_days["WbctlQueueOldestMessageAge"]["expr"] == "wbctl_queue_oldest_age_seconds > 129600"
+    assert (
+        three_days["WbctlQueueOldestMessageAge"]["expr"]
+        == 'wbctl_queue_oldest_age_seconds{queue="run-updates"} > 129600'
+    )
     assert "1d 12h (half the 3d retention)" in three_days["WbctlQueueOldestMessageAge"]["annotations"]["description"]
     assert ">= 259200 unless" in three_days["WbctlQueueDrainPastRetention"]["expr"]
     assert three_days["WbctlAuditorSilent"]["expr"].endswith("> 1800")
     assert three_days["WbctlAuditorAbsent"]["for"] == "30m"
     # never warn on an age the context allows: the allowed age wins over half a short retention
     short = rules(replace(DEFAULT, retention=600, allowed_age=900))
-    assert short["WbctlQueueOldestMessageAge"]["expr"] == "wbctl_queue_oldest_age_seconds > 900"
+    assert short["WbctlQueueOldestMessageAge"]["expr"] == 'wbctl_queue_oldest_age_seconds{queue="run-updates"} > 900'
 
 
 def test_a_context_selects_its_own_series_everywhere() -> None:
@@ -109,7 +114,7 @@ def test_a_context_selects_its_own_series_everywhere() -> None:
 
 def test_a_context_name_is_quoted_not_injected() -> None:
     expr = rules(replace(DEFAULT, context='a"b'))["WbctlQueueStalled"]["expr"]
-    assert expr == 'wbctl_queue_verdict{verdict="stalled", context="a\\"b"} == 1'
+    assert expr == 'wbctl_queue_verdict{queue="run-updates", verdict="stalled", context="a\\"b"} == 1'
 
 
 def test_combined_metrics_match_on_context() -> None:
@@ -132,7 +137,8 @@ def test_kafka_without_a_retention() -> None:
     found = rules(KAFKA)
     assert "WbctlQueueDrainPastRetention" not in found
     assert found["WbctlQueueOldestMessageAge"]["expr"] == (
-        "wbctl_queue_oldest_age_seconds > on(context) group_left() (0.5 * wbctl_queue_retention_seconds)"
+        'wbctl_queue_oldest_age_seconds{queue="run-updates"} > on(context) group_left() '
+        '(0.5 * wbctl_queue_retention_seconds{queue="run-updates"})'
     )
     assert "Kafka topic wandb-run-updates-shadow" in found["WbctlQueueStalled"]["annotations"]["description"]
     assert any("queue-retention" in note for note in alerts.notes(KAFKA))
@@ -260,3 +266,47 @@ def test_the_document_and_its_refusals() -> None:
         alerts.document("gcp", DEFAULT, "Nope")
     with pytest.raises(UsageError, match="^--policy only applies with --format gcp"):
         alerts.document("prometheus", DEFAULT, "WbctlQueueStalled")
+
+
+# --- the filestream queue ---------------------------------------------------------------
+
+FILESTREAM = replace(DEFAULT, filestream_subscription="wandb-filestream-gorilla")
+
+
+def test_the_filestream_queue_has_the_queue_rules_under_its_own_names_and_label() -> None:
+    found = rules(FILESTREAM)
+    names = [name for name in found if name.startswith("WbctlFilestreamQueue")]
+    assert names == [
+        name.replace("WbctlQueue", "WbctlFilestreamQueue") for name in rules(DEFAULT) if name.startswith("WbctlQueue")
+    ]
+    assert (
+        found["WbctlFilestreamQueueBacklogGrowing"]["expr"]
+        == 'wbctl_queue_verdict{queue="filestream", verdict="growing"} == 1'
+    )
+    assert (
+        found["WbctlFilestreamQueueOldestMessageAge"]["expr"]
+        == 'wbctl_queue_oldest_age_seconds{queue="filestream"} > 302400'
+    )
+    # every queue series it reads, in expressions and annotations, is the filestream queue's
+    for name in names:
+        rule = found[name]
+        assert 'queue="run-updates"' not in rule["expr"] and '"run-updates"' not in rule["annotations"]["description"]
+        assert "Pub/Sub subscription wandb-filestream-gorilla" in rule["annotations"]["description"]
+        assert rule["annotations"]["runbook"].endswith("runbook queue-backlog")
+    assert "filestream cannot process" in found["WbctlFilestreamQueueStalled"]["annotations"]["description"]
+    groups = [group["name"] for group in alerts.prometheus_document(FILESTREAM)["groups"]]
+    assert groups[:2] == ["wbctl-queue", "wbctl-filestream-queue"]
+
+
+def test_no_filestream_subscription_no_filestream_rules_or_policies() -> None:
+    assert not [name for name in rules(DEFAULT) if "Filestream" in name]
+    assert not [p.name for p in alerts.policies(DEFAULT)[0] if "Filestream" in p.name]
+
+
+def test_the_filestream_policies_select_its_subscription() -> None:
+    found = {p.name: p.document for p in alerts.policies(FILESTREAM)[0]}
+    policy = found["WbctlFilestreamQueueDataLoss"]
+    filters = [condition["conditionThreshold"]["filter"] for condition in policy["conditions"]]
+    assert all('resource.labels.subscription_id = "wandb-filestream-gorilla"' in f for f in filters)
+    assert policy["displayName"] == "wbctl: data loss on the filestream queue"
+    AlertPolicy.from_json(json.dumps(policy))  # the real proto accepts it

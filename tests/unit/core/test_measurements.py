@@ -166,3 +166,13 @@ def test_names_follow_prometheus_conventions() -> None:
         assert not any(unit in name for unit in ("_ms", "_minutes", "_percent", "_bytes_total"))
     with pytest.raises(ValueError):
         Sample.of("wbctl_no_such_metric", 1)
+
+
+def test_each_queue_s_series_carry_its_name() -> None:
+    judgement = judged(ramp(1000, 1000, 31), ramp(60, 60, 31), [1000.0] * 31, [950.0] * 31)
+    run_updates = measurements.queue_samples(judgement)
+    filestream = measurements.queue_samples(judgement, "filestream")
+    assert {dict(s.labels)["queue"] for s in run_updates} == {"run-updates"}
+    assert {dict(s.labels)["queue"] for s in filestream} == {"filestream"}
+    # the same names and values, told apart by the label alone
+    assert [(s.name, s.value) for s in run_updates] == [(s.name, s.value) for s in filestream]

@@ -29,7 +29,7 @@ def test_comparisons() -> None:
 
 def test_check_mysql_8() -> None:
     observation = mysql.MysqlObservation(
-        "t", "8.0.36", "mysql", {**GOOD, "sort_buffer_size": "262144", "version": "8.0.36"}
+        "t", "8.4.3", "mysql", {**GOOD, "sort_buffer_size": "262144", "version": "8.4.3"}
     )
     findings = {f.check: f for f in mysql.check(observation).findings}
     assert findings["mysql.version"].status is Status.OK
@@ -157,6 +157,7 @@ def test_unset_cloud_sql_flags_are_judged_by_their_default() -> None:
     )
     failing = {c.removeprefix("mysql.") for c, f in findings.items() if f.status is Status.FAIL}
     assert failing == {
+        "version",  # Terraform's MYSQL_8_0_31 is below W&B's 8.0.32
         "binlog_row_image",
         "binlog_row_value_options",
         "innodb_lru_scan_depth",
@@ -182,9 +183,11 @@ def test_a_cloud_sql_default_wins_over_mysqls(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_an_unknown_default_stays_unknown_with_the_reason() -> None:
-    newer = findings_of({**FRESH, "databaseVersion": "MYSQL_8_4", "databaseInstalledVersion": "MYSQL_8_4_3"})
+    newer = findings_of({**FRESH, "databaseVersion": "MYSQL_5_7", "databaseInstalledVersion": "MYSQL_5_7_44"})
     assert newer["mysql.binlog_row_image"].status is Status.UNKNOWN
-    assert "does not know the defaults of MySQL 8.4" in newer["mysql.binlog_row_image"].message
+    assert newer["mysql.binlog_row_image"].message.startswith(
+        "not set: wbctl does not know the defaults of MySQL 5.7 (it knows MySQL 8.0's and 8.4's)"
+    )
     assert newer["mysql.slow_query_log"].status is Status.OK  # set: judged as set
     versionless = findings_of({"settings": FRESH["settings"]})
     assert (

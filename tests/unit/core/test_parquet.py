@@ -3,9 +3,12 @@ the plan that enables or disables it, on hand-made observations (no cluster)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wbctl.core import parquet
 from wbctl.core.kube import Container, KubeObservation, Pod, WandbResource, Workload
@@ -15,6 +18,8 @@ from wbctl.errors import RefusedError
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LABELS = {"app.kubernetes.io/instance": "wandb", "app.kubernetes.io/name": "parquet"}
 FUSE_ON = {"parquet": {"fuse": {"enabled": True}}}
+# what W&B's Terraform writes on GCP (terraform-google-wandb main.tf): the chart's two conditions met
+GCP = {"cloudProvider": "gcp", "defaultBucket": {"provider": "gcs", "name": "acme-quiet-otter"}}
 
 
 def observation(
@@ -26,10 +31,11 @@ def observation(
     pods: int = 2,
     annotated: int = 0,
     cr: bool = True,
+    globals_: dict | None = None,
 ) -> KubeObservation:
     obs = KubeObservation("https://k8s", "default", "wandb")
     if cr:
-        merged = dict(values or {})
+        merged = {"global": GCP if globals_ is None else globals_, **(values or {})}
         if tag is not None:
             merged.setdefault("app", {"image": {"tag": tag}})
         obs.cr = WandbResource("wandb", chart, merged, "Completed", "42")
@@ -181,3 +187,129 @@ def test_status_document() -> None:
     assert document["pods_with_fuse_sidecar"] == {"annotated": 1, "pods": 2}
     assert document["csi_driver_installed"] is True
     assert (document["chart_version"], document["server_image_tag"]) == ("0.43.8", "0.70.1")
+
+
+# --- the chart's two conditions (templates/_annotations.tpl wandb.gcsFuseAnnotations) ------------
+
+S3_BUCKET = {"cloudProvider": "gcp", "bucket": {"name": "files", "provider": "s3"}}
+
+
+@pytest.mark.parametrize(
+    ("globals_", "named", "not_named"),
+    [
+        (
+            {"defaultBucket": {"provider": "gcs"}},
+            'global.cloudProvider is "" (the chart\'s default), not "gcp"',
+            "Bucket",
+        ),
+        (
+            {"cloudProvider": "aws", "defaultBucket": {"provider": "gcs"}},
+            'global.cloudProvider is "aws", not "gcp"',
+            "Bucket",
+        ),
+        (
+            {"cloudProvider": "gcp"},
+            'global.defaultBucket.provider is "s3" (the chart\'s default), not "gcs"',
+            "cloudProvider",
+        ),
+        (S3_BUCKET, 'global.bucket.provider is "s3", not "gcs"', "cloudProvider"),
+    ],
+)
+def test_fuse_names_the_one_condition_that_is_wrong(globals_: dict, named: str, not_named: str) -> None:
+    fuse = findings(observation(values=FUSE_ON, annotated=2, globals_=globals_))["parquet.fuse"]
+    assert fuse.status is Status.FAIL
+    assert named in fuse.message and not_named not in fuse.message
+
+
+def test_fuse_with_both_conditions_wrong_names_both() -> None:
+    fuse = findings(observation(values=FUSE_ON, globals_={}))["parquet.fuse"]
+    assert fuse.status is Status.FAIL
+    assert "global.defaultBucket.provider" in fuse.message and "global.cloudProvider" in fuse.message
+
+
+def test_the_remedy_is_the_resource_patch_that_meets_the_condition() -> None:
+    cloud = findings(observation(values=FUSE_ON, globals_={"defaultBucket": {"provider": "gcs"}}))["parquet.fuse"]
+    assert cloud.remedy == (
+        "kubectl -n default patch weightsandbiases wandb --type merge "
+        """-p '{"spec":{"values":{"global":{"cloudProvider":"gcp"}}}}'"""
+    )
+    bucket = findings(observation(values=FUSE_ON, globals_=S3_BUCKET))["parquet.fuse"]
+    assert bucket.remedy.startswith("if the bucket is a GCS bucket: kubectl -n default patch")
+    assert """{"global":{"bucket":{"provider":"gcs"}}}""" in bucket.remedy
+
+
+def test_a_condition_wrong_before_enabling_says_enable_comes_after_the_patch() -> None:
+    fuse = findings(observation(globals_={"defaultBucket": {"provider": "gcs"}}))["parquet.fuse"]
+    assert (fuse.status, fuse.observed) == (Status.FAIL, "disabled")
+    assert fuse.remedy.endswith("; then wbctl parquet fuse enable")
+
+
+def test_both_conditions_right_and_rolled_out_is_ok() -> None:
+    fuse = findings(observation(values=FUSE_ON, annotated=2, globals_=GCP))["parquet.fuse"]
+    assert fuse.status is Status.OK
+    assert parquet.fuse_honoured({"global": GCP, **FUSE_ON}) is True
+    assert parquet.fuse_honoured({"global": S3_BUCKET, **FUSE_ON}) is False
+
+
+def test_enable_is_refused_while_a_condition_is_wrong() -> None:
+    with pytest.raises(RefusedError, match=r"\(parquet.fuse\); fix: kubectl -n default patch") as refused:
+        parquet.plan_enable(observation(globals_={"defaultBucket": {"provider": "gcs"}}), disable=False, context="c")
+    assert "global.cloudProvider" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        (FUSE_ON, {"value": "9.5Gi", "path": "parquet.fuse.fileCacheCapacity", "chart_default": True}),
+        (
+            {"parquet": {"fuse": {"enabled": True, "fileCacheCapacity": "20Gi"}}},
+            {"value": "20Gi", "path": "parquet.fuse.fileCacheCapacity", "chart_default": False},
+        ),
+    ],
+)
+def test_status_shows_the_file_cache_capacity_and_the_conditions(values: dict, shown: dict) -> None:
+    document = parquet.status_document(observation(values=values))
+    assert document["fuse_file_cache_capacity"] == shown
+    assert document["bucket_provider"] == {
+        "value": "gcs",
+        "path": "global.defaultBucket.provider",
+        "chart_default": False,
+    }
+    assert document["cloud_provider"] == {"value": "gcp", "path": "global.cloudProvider", "chart_default": False}
+
+
+def _merged(values: dict, patch: dict) -> dict:
+    out = dict(values)
+    for key, value in patch.items():
+        out[key] = _merged(out.get(key) or {}, value) if isinstance(value, dict) else value
+    return out
+
+
+_words = st.sampled_from(["gcs", "gcp", "s3", "az", "", "GCS", "aws"])
+
+
+@given(
+    cloud=st.none() | _words,
+    default_provider=st.none() | _words,
+    bucket_name=st.none() | st.sampled_from(["", "files"]),
+    bucket_provider=st.none() | _words,
+)
+def test_the_conditions_hold_exactly_for_gcs_on_gcp_and_the_patch_meets_them(
+    cloud: str | None, default_provider: str | None, bucket_name: str | None, bucket_provider: str | None
+) -> None:
+    global_: dict = {}
+    if cloud is not None:
+        global_["cloudProvider"] = cloud
+    if default_provider is not None:
+        global_["defaultBucket"] = {"provider": default_provider}
+    if bucket_name is not None or bucket_provider is not None:
+        global_["bucket"] = {k: v for k, v in (("name", bucket_name), ("provider", bucket_provider)) if v is not None}
+    values = {"global": global_, **FUSE_ON}
+    wrong = parquet.fuse_conditions(values)
+    provider = (bucket_provider or "") if bucket_name else (default_provider if default_provider is not None else "s3")
+    assert (not wrong) == (provider == "gcs" and (cloud or "") == "gcp")
+    assert parquet.fuse_honoured(values) == (not wrong)
+    if wrong:  # the remedy's merge patch, applied, leaves nothing wrong
+        remedy = parquet.fuse_conditions_remedy(KubeObservation("https://k8s", "default", "wandb"), wrong)
+        patch = json.loads(remedy.split("-p '", 1)[1].split("'", 1)[0])["spec"]["values"]
+        assert parquet.fuse_conditions(_merged(values, patch)) == []

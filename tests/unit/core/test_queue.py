@@ -519,3 +519,24 @@ def test_consumption_persistently_under_publishing_is_growth_whatever_the_backlo
     judgement = judge(raw)
     assert judgement.verdict is Verdict.GROWING, judgement.reason
     assert "consum" in judgement.reason
+
+
+# --- the filestream queue: the same judgement, its own ids ------------------------------
+
+
+def test_the_filestream_queue_is_judged_under_its_own_ids() -> None:
+    judgement = judge(GROWING.raw)
+    run_updates = queue.check(judgement, "t", REMEDY)
+    filestream = queue.check(judgement, "t", REMEDY, "filestream")
+    assert [f.check for f in filestream.findings] == ["queue.filestream.backlog", "queue.filestream.oldest-age"]
+    assert list(queue.FILESTREAM_CHECK_IDS) == [f.check for f in filestream.findings]
+    # the same statuses and words: one judgement, only the ids differ
+    assert [(f.status, f.message) for f in filestream.findings] == [(f.status, f.message) for f in run_updates.findings]
+
+
+def test_an_unknown_filestream_queue_is_unknown_under_its_ids() -> None:
+    report = queue.check(judge(readings()), "t", REMEDY, "filestream")
+    assert {f.check: f.status for f in report.findings} == {
+        queue.FILESTREAM_BACKLOG_CHECK: Status.UNKNOWN,
+        queue.FILESTREAM_AGE_CHECK: Status.UNKNOWN,
+    }

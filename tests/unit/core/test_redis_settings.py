@@ -1,14 +1,16 @@
 import pytest
 
 from wbctl.core import redis_settings as rs
-from wbctl.core.model import Status
+from wbctl.core.model import Observed, Status
 from wbctl.errors import UsageError
 
 TARGET = "redis://10.0.0.3:6379/0"
 
 
-def observation(values: dict, run: str | None = None, ttl: int | None = None) -> rs.RedisObservation:
-    return rs.RedisObservation(TARGET, values, rs.DiscardState(run, ttl))
+def observation(
+    values: dict, run: str | None = None, ttl: int | None = None, version: str = "7.2.4"
+) -> rs.RedisObservation:
+    return rs.RedisObservation(TARGET, values, rs.DiscardState(run, ttl), Observed(version))
 
 
 def test_recommended_values_are_the_guides() -> None:
@@ -40,7 +42,8 @@ def test_report_judges_each_key_and_the_discard_key() -> None:
     discard = by_id["redis.gorilla.DiscardV2UpdatesForRun"]
     assert discard.status is Status.WARN and discard.observed == "noisy"
     assert discard.remedy == "wbctl run restore noisy"
-    assert report.summary == {"ok": 1, "warn": 1, "fail": 2, "unknown": 0}
+    assert by_id["redis.version"].status is Status.OK  # 7.2.4
+    assert report.summary == {"ok": 2, "warn": 1, "fail": 2, "unknown": 0}
 
 
 def test_integer_values_compare_as_numbers() -> None:

@@ -31,6 +31,7 @@ from wbctl.core.runbook.evidence import (
     amount,
     clock,
 )
+from wbctl.core.runbook.filestream import filestream_queue
 from wbctl.core.runbook.steps import bigtable_step, noisy_run_step, updater_step
 from wbctl.core.service_view import UPDATER
 
@@ -73,6 +74,21 @@ def _backlog_step(judgement: Judgement, address: QueueAddress) -> Step:
     return Step(1, "backlog", status, f"{verdict.value}: {judgement.reason}", tuple(evidence))
 
 
+_WORST_FIRST = (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.OK)
+
+
+def _with_filestream(step: Step, ev: Evidence) -> Step:
+    """Step 1 with the filestream queue beside the run-updates queue (when it is not `none`):
+    its lines, its remedy as the step's next command, the worse of the two statuses."""
+    if ev.filestream is None or ev.filestream_address is None or ev.filestream_address.source == "none":
+        return step
+    shown = filestream_queue(ev.filestream, ev.filestream_address, ev.kube, ev.invocation, ev.kubectl)
+    status = min(step.status, shown.status, key=_WORST_FIRST.index)
+    summary = step.summary if shown.status is Status.OK else f"{step.summary}; {shown.summary}"
+    proposals = (shown.proposal,) if shown.proposal is not None else ()
+    return Step(1, step.name, status, summary, (*step.evidence, *shown.lines), shown.next, proposals)
+
+
 # --- the whole ------------------------------------------------------------------------
 
 
@@ -84,7 +100,8 @@ def diagnose(ev: Evidence) -> Diagnosis:
     wanted = judgement.needs_capacity or verdict is Verdict.UNKNOWN
     drains = drains_by(judgement, ev.now)
     changes = tuple(ev.changes.value or ()) if ev.changes.known else ()
-    first = _backlog_step(judgement, ev.address)
+    first = _with_filestream(_backlog_step(judgement, ev.address), ev)
+    shown = ev.filestream is not None and ev.filestream_address is not None and ev.filestream_address.source != "none"
     if ev.kube.known and ev.kube.value is not None and ev.kube.value.generation is Generation.V2:
         second = Step(2, "bigtable", Status.OK, f"Bigtable: {V2_NO_BIGTABLE}")  # nothing to wait for or raise
     else:
@@ -110,8 +127,16 @@ def diagnose(ev: Evidence) -> Diagnosis:
         next_action = next((step.next for step in steps[1:] if step.proposals), "") or next(
             (step.next for step in steps[1:] if step.next and step.status is not Status.OK), ""
         )
+    next_action = next_action or first.next  # the filestream queue's remedy when the run-updates path has none
     diagnosis = Diagnosis(
-        judgement, ev.address, steps, changes, "" if ev.changes.known else ev.changes.reason, next=next_action
+        judgement,
+        ev.address,
+        steps,
+        changes,
+        "" if ev.changes.known else ev.changes.reason,
+        next=next_action,
+        filestream=ev.filestream if shown else None,
+        filestream_address=ev.filestream_address if shown else None,
     )
     return Diagnosis(**{**diagnosis.__dict__, "headline": headline(diagnosis)})
 
@@ -135,11 +160,16 @@ def headline(diagnosis: Diagnosis) -> str:
     if judgement.verdict is Verdict.UNKNOWN:
         parts.append(judgement.reason)
     text = ", ".join(parts)
+    filestream = diagnosis.filestream
+    if filestream is not None and backlog_status(filestream) is not Status.OK:
+        text += f"; filestream queue {filestream.verdict.value.upper()}" + (
+            f", backlog {amount(filestream.backlog)}" if filestream.backlog is not None else ""
+        )
     loss = judgement.loss
     if loss is not None and loss.projected and loss.seconds_left is not None and math.isfinite(loss.seconds_left):
         text = f"DATA LOSS in ~{format_duration(loss.seconds_left)}: {text}"
     if diagnosis.next:
         text += f"; next: {diagnosis.next}"
-    elif judgement.verdict is Verdict.NONE:
+    elif judgement.verdict is Verdict.NONE and (filestream is None or backlog_status(filestream) is Status.OK):
         text += "; nothing to do"
     return text

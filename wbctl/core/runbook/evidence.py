@@ -56,6 +56,8 @@ class Evidence:
     changes: Observed[list[AuditRecord]]
     invocation: str = "wbctl"  # how a printed wbctl command starts (`wbctl --context prod`)
     kubectl: str = "kubectl"  # how a printed kubectl command starts (`kubectl --context c -n ns`)
+    filestream_address: QueueAddress | None = None  # the filestream's own queue; None: not read
+    filestream: Judgement | None = None  # its judgement (None: not read, or no queue: `none`)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class Diagnosis:
     changes_reason: str = ""
     headline: str = ""
     next: str = ""
+    filestream: Judgement | None = None  # the filestream queue, shown in step 1 beside the run-updates queue
+    filestream_address: QueueAddress | None = None  # its address (None: not read or `none`)
 
     @property
     def loss_projected(self) -> bool:

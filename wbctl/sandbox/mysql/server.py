@@ -3,7 +3,7 @@
 `wbctl --sandbox mysql ...` runs the real PyMySQL adapter (wbctl.adapters.mysql) against this server:
 mysql-mimic (PyPI `mysql-mimic`, 3.x) speaks the protocol from asyncio, in an event loop of its own in
 a daemon thread, on a free loopback port. What it simulates is the part of MySQL that `mysql check`
-and `mysql tune` touch, the way MySQL 8.0.31 does it:
+and `mysql tune` touch, the way MySQL 8.0.31 (and 8.4, for the story `healthy`) does it:
 
 - the handshake (server version `version`), any user and any password (mysql_native_password; a
   client that starts with caching_sha2_password is asked to switch to it), no TLS (the server does
@@ -25,7 +25,9 @@ Anything else (tables, data) is answered with error 1235: the sandbox MySQL hold
 
 The variables: `STORIES` (`healthy`: every flag of wbctl.core.mysql.FLAGS at its recommended value;
 `misconfigured`: MySQL 8.0's defaults, as a fresh install has them) over `SERVER_VARIABLES`, the
-other variables a MySQL 8.0.31 reports.
+other variables a MySQL 8.0.31 reports; each story's server version is `STORY_VERSIONS`'s (`healthy`
+8.4.x, `misconfigured` 8.0.31, the version W&B's Terraform module creates). The handshake stays
+mysql_native_password for every version (8.4 disables it by default): any password is let in anyway.
 
 Three modules in sandbox/mysql/: server.py, this one (the listener, its thread and event loop, the
 connections), session.py (each connection's statements, given the shared `Globals`) and
@@ -60,9 +62,11 @@ from wbctl.sandbox.mysql.variables import (
     SERVER_VARIABLES,
     SPECS,
     STORIES,
+    STORY_VERSIONS,
     VERSION,
     Spec,
     from_text,
+    specs_of,
     story_variables,
 )
 
@@ -89,7 +93,7 @@ def start_mysql(story: str, saved: Mapping[str, str] | None = None) -> SandboxMy
             variables[str(name).lower()] = from_text(str(name).lower(), spec, str(value))
         except MysqlError:
             continue
-    return SandboxMysql(variables).start()
+    return SandboxMysql(variables, version=STORY_VERSIONS[story]).start()
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -123,7 +127,7 @@ class SandboxMysql:
     """
 
     def __init__(self, variables: Mapping[str, str], *, version: str = VERSION) -> None:
-        specs = dict(SPECS)
+        specs = specs_of(version)
         values = {
             name: spec.default if spec.kind == "str" else from_text(name, spec, spec.default)
             for name, spec in specs.items()

@@ -1,6 +1,7 @@
 """The sandbox MySQL's system variables: each one's definition as MySQL 8.0.31 has it
-(`Spec`: type, default, dynamic, scope, bounds), the stories' values, and how MySQL takes a value
-(`SET x = 1` of a boolean is `ON`; a size under its minimum is raised to it) and prints it.
+(`Spec`: type, default, dynamic, scope, bounds; MySQL 8.4 defines the W&B flags alike), the
+stories' values and versions, and how MySQL takes a value (`SET x = 1` of a boolean is `ON`; a
+size under its minimum is raised to it) and prints it.
 
 Apart from the server (sandbox/mysql/server.py) because it is MySQL's semantics, not the protocol:
 what `mysql tune` may set and what `SHOW VARIABLES` answers both come from here.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from mysql_mimic.errors import SQLSTATES, MysqlError
 
-from wbctl.core.mysql import FLAGS, MYSQL_80_DEFAULTS
+from wbctl.core.mysql import FLAGS, MYSQL_80_DEFAULTS, MYSQL_84_DEFAULTS
 
 DATABASE = "wandb_local"
 VERSION = "8.0.31"
@@ -68,6 +69,7 @@ FLAG_SPECS: dict[str, Spec] = {
 }
 assert set(FLAG_SPECS) == {flag.name for flag in FLAGS}, "every W&B flag needs its MySQL definition"
 assert all(FLAG_SPECS[name].default == value for name, value in MYSQL_80_DEFAULTS.items())
+assert MYSQL_84_DEFAULTS == MYSQL_80_DEFAULTS, "8.4's flag defaults differ from 8.0's: give each series its specs"
 assert all(FLAG_SPECS[flag.name].dynamic == flag.dynamic for flag in FLAGS)
 
 _SQL_MODE = (
@@ -134,12 +136,28 @@ SERVER_SPECS: dict[str, Spec] = {
 SPECS: dict[str, Spec] = {**SERVER_SPECS, **FLAG_SPECS}
 SERVER_VARIABLES: dict[str, str] = {name: spec.default for name, spec in SERVER_SPECS.items()}
 
+# What MySQL 8.4 no longer has of SERVER_SPECS (MySQL 8.4 Reference Manual, "What Is New in
+# MySQL 8.4 since MySQL 8.0", features removed; docs/sources.md, "Current version policy")
+REMOVED_IN_84 = frozenset({"default_authentication_plugin"})
+
 STORIES: dict[str, dict[str, str]] = {
     # every W&B flag at its recommended value
     "healthy": {flag.name: flag.value for flag in FLAGS},
     # a fresh install: MySQL 8.0's default of every flag (what an unset Cloud SQL flag holds too)
     "misconfigured": dict(MYSQL_80_DEFAULTS),
 }
+# The server version of each story: a healthy deployment runs 8.4, where W&B's docs move to (8.0
+# reached its end of life in April 2026); a fresh install runs what W&B's Terraform module
+# creates, MYSQL_8_0_31, below W&B's minimum of 8.0.32
+STORY_VERSIONS: dict[str, str] = {"healthy": "8.4.7", "misconfigured": VERSION}
+assert set(STORY_VERSIONS) == set(STORIES)
+
+
+def specs_of(version: str) -> dict[str, Spec]:
+    """Every variable the server of `version` defines: 8.4 lacks what it removed."""
+    if version.startswith("8.4"):
+        return {name: spec for name, spec in SPECS.items() if name not in REMOVED_IN_84}
+    return dict(SPECS)
 
 
 def story_variables(story: str) -> dict[str, str]:

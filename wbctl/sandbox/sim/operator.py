@@ -18,7 +18,8 @@ chart's re-render and the controllers under it would:
   as `sandbox.wbctl/rendered-replicas` the first time the operator sees it). So a direct
   `kubectl scale` is undone, as the real operator undoes it;
 - pods follow the Deployment (operator_pods.py), and parquet's carry `gke-gcsfuse/volumes`
-  exactly when `parquet.fuse.enabled` is true and the GCS FUSE CSIDriver exists.
+  exactly when `parquet.fuse.enabled` is true, the bucket is on GCS and global.cloudProvider
+  is gcp (as the chart renders it), and the GCS FUSE CSIDriver exists.
 
 Time is the caller's `now` (the sandbox's simulated clock); nothing here reads the wall clock.
 """
@@ -33,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wbctl.core import catalog
-from wbctl.core.kube import NEW_LAYOUT, lookup
-from wbctl.core.parquet import CSI_DRIVER
+from wbctl.core.kube import NEW_LAYOUT
+from wbctl.core.parquet import CSI_DRIVER, fuse_honoured
 from wbctl.core.versions import parse_version
 from wbctl.sandbox.kube.objects.autoscalers import hpa_status, rescale_event
 from wbctl.sandbox.kube.objects.basics import Obj, chart_labels, timestamp
@@ -116,12 +117,8 @@ def _read(api: Store, namespace: str, instance: str) -> _Namespace:
     parsed = parse_version(version)
     fuse: bool | None = None
     if cr is not None:
-        block = lookup(values, ("parquet", "fuse"))
-        fuse = (
-            isinstance(block, dict)
-            and block.get("enabled") is True
-            and api.get("csidrivers", None, CSI_DRIVER) is not None
-        )
+        # as the chart renders it: an enabled block, a GCS bucket on GCP (core.parquet.fuse_honoured)
+        fuse = fuse_honoured(values) and api.get("csidrivers", None, CSI_DRIVER) is not None
     return _Namespace(
         namespace,
         instance,

@@ -38,6 +38,17 @@ RETENTION = 7 * 86400  # Pub/Sub's default message retention, what W&B's Terrafo
 
 
 @dataclass(frozen=True)
+class FilestreamStory:
+    """The filestream service's subscription (sim/filestream.py): what the SDKs stream, and
+    from when (None: never) filestream consumes less than that: its backlog then grows."""
+
+    publish: float = 120.0  # messages/s
+    slow_from: float | None = None
+    slow_consume: float = 80.0  # messages/s its `replicas` get through together once slow
+    replicas: int = 3  # filestream's replicas in the story (more consume in proportion)
+
+
+@dataclass(frozen=True)
 class Story:
     """One incident's numbers. Times are seconds relative to the story's start."""
 
@@ -54,6 +65,7 @@ class Story:
     cpu_target: float = 0.70
     backlog: float = 0.0  # B at the start
     retention: float = RETENTION  # how long Pub/Sub keeps an unacked message
+    filestream: FilestreamStory = field(default_factory=FilestreamStory)  # its own subscription
 
     def noisy_at(self, t: float) -> bool:
         """Whether the noisy run sends during the step starting at `t` (discards aside)."""
@@ -65,13 +77,14 @@ class Story:
 @dataclass(frozen=True)
 class Change:
     """Something an engineer did, at `at` seconds: a new HPA range, a fixed replica count (the
-    HPA off), a new Bigtable range, a discard."""
+    HPA off), a new Bigtable range, a discard, filestream's replicas."""
 
     at: float
     hpa: tuple[int, int] | None = None
     replicas: int | None = None  # a fixed count: the updater's HPA is off
     nodes: tuple[int, int] | None = None
     discard: bool | None = None  # True: the noisy run's updates are discarded; False: restored
+    filestream_replicas: int | None = None  # filestream's replicas (its own subscription: sim/filestream.py)
 
     def to_json(self) -> dict[str, object]:
         return {key: value for key, value in self.__dict__.items() if value is not None}
@@ -89,6 +102,7 @@ class Change:
             replicas=data.get("replicas"),
             nodes=pair(data.get("nodes")),
             discard=data.get("discard"),
+            filestream_replicas=data.get("filestream_replicas"),
         )
 
 

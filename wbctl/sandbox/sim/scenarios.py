@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from wbctl.sandbox.sim.queue_model import HPA_TARGET, Sample, Story, simulate
+from wbctl.sandbox.sim.queue_model import HPA_TARGET, FilestreamStory, Sample, Story, simulate
 from wbctl.sandbox.sim.stories import Names
 
 NAMES = Names()
@@ -83,6 +83,14 @@ _TUNED = {
 }
 _INCIDENT = 80 * 60  # the queue-backlog story: 80 minutes, the noisy run starting 25 minutes ago
 _NOISY_RUN_SENDS = 86400  # the noisy run sends for a day; then the script ends and the backlog drains on its own
+_FILESTREAM_SLOW = 30 * 60  # the filestream-backlog story: filestream has fallen behind for the last 30 minutes
+_HEALTHY = Story(
+    publish_base=400,
+    hpa=(3, 10),
+    replicas=math.ceil(400 / (HPA_TARGET * 150)),
+    nodes=(3, 10),
+    start_nodes=3,
+)
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
@@ -91,12 +99,14 @@ SCENARIOS: dict[str, Scenario] = {
             "healthy",
             "a deployment set up as the guide recommends; the queue keeps up",
             dict(_TUNED),
-            story=Story(
-                publish_base=400,
-                hpa=(3, 10),
-                replicas=math.ceil(400 / (HPA_TARGET * 150)),
-                nodes=(3, 10),
-                start_nodes=3,
+            story=_HEALTHY,
+        ),
+        Scenario(
+            "filestream-backlog",
+            "healthy, but the filestream service has fallen behind its own Pub/Sub subscription for 30 minutes",
+            dict(_TUNED),
+            story=replace(
+                _HEALTHY, filestream=FilestreamStory(publish=120, slow_from=3600 - _FILESTREAM_SLOW, slow_consume=80)
             ),
         ),
         Scenario(

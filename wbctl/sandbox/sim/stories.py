@@ -47,6 +47,19 @@ class Names:
         return f"{self.install}-flat-run-fields-updater"
 
     @property
+    def filestream_topic(self) -> str:
+        return f"{self.install}-filestream"
+
+    @property
+    def filestream_subscription(self) -> str:
+        return f"{self.install}-filestream-gorilla"
+
+    @property
+    def filestream_address(self) -> str:
+        """What the chart hands filestream with Pub/Sub on (helm-charts, `wandb.fileStreamStoreConsumer`)."""
+        return f"pubsub:/{self.project}/{self.filestream_topic}/{self.filestream_subscription}"
+
+    @property
     def instance(self) -> str:
         name = self.install if len(self.install) >= 6 else f"{self.install}-bigtable"
         return name[:27]
@@ -104,45 +117,64 @@ def publish(
     publish_bigtable(fake, names, pairs)
 
 
-def publish_pubsub(fake: Any, names: Names, pairs: Sequence[tuple[datetime, Sample]], story: Story | None) -> None:
-    """Pub/Sub's gauges and counters (DELTA, a minute's count each), and the per-run counter."""
-    subscription = {"project_id": names.project, "subscription_id": names.subscription}
-    topic = {"project_id": names.project, "topic_id": names.topic}
+@dataclass(frozen=True)
+class _Minute:
+    """One minute of one subscription, as Pub/Sub reports it."""
+
+    backlog: float
+    oldest_age: float
+    consumed: float  # per second
+    published: float  # per second
+
+
+def _subscription_series(
+    fake: Any, project: str, subscription: str, topic: str, points: Sequence[tuple[datetime, _Minute]]
+) -> None:
+    """A subscription's gauges and counters (DELTA, a minute's count each), and its topic's publishes."""
+    sub = {"project_id": project, "subscription_id": subscription}
+    top = {"project_id": project, "topic_id": topic}
+    gauges = ((UNDELIVERED, lambda m: m.backlog), (OLDEST_AGE, lambda m: m.oldest_age))
+    for metric, value in gauges:
+        fake.add_series(
+            project, metric, "pubsub_subscription", sub, [(t, round(value(m))) for t, m in points], value_type="INT64"
+        )
     fake.add_series(
-        names.project,
-        UNDELIVERED,
-        "pubsub_subscription",
-        subscription,
-        [(t, round(s.backlog)) for t, s in pairs],
-        value_type="INT64",
-    )
-    fake.add_series(
-        names.project,
-        OLDEST_AGE,
-        "pubsub_subscription",
-        subscription,
-        [(t, round(s.oldest_age)) for t, s in pairs],
-        value_type="INT64",
-    )
-    fake.add_series(
-        names.project,
+        project,
         ACKED,
         "pubsub_subscription",
-        subscription,
-        [(t, round(s.consumed * 60)) for t, s in pairs],
+        sub,
+        [(t, round(m.consumed * 60)) for t, m in points],
         value_type="INT64",
         metric_kind="DELTA",
     )
     fake.add_series(
-        names.project,
+        project,
         PUBLISHED,
         "pubsub_topic",
-        topic,
-        [(t, round(s.published * 60)) for t, s in pairs],
+        top,
+        [(t, round(m.published * 60)) for t, m in points],
         value_type="INT64",
         metric_kind="DELTA",
         metric_labels={"response_code": "success"},
     )
+
+
+def publish_pubsub(
+    fake: Any,
+    names: Names,
+    pairs: Sequence[tuple[datetime, Sample]],
+    story: Story | None,
+    filestream_changes: Sequence[tuple[float, int]] = (),
+) -> None:
+    """Pub/Sub's gauges and counters of both subscriptions (the updater's and filestream's, with
+    filestream's replica changes as (at, replicas)), and the per-run counter."""
+    from wbctl.sandbox.sim.filestream import filestream_points
+
+    updater = [(t, _Minute(s.backlog, s.oldest_age, s.consumed, s.published)) for t, s in pairs]
+    _subscription_series(fake, names.project, names.subscription, names.topic, updater)
+    filestream = filestream_points((story or Story()).filestream, [s.time for _, s in pairs], filestream_changes)
+    minutes = [(t, _Minute(p.backlog, p.oldest_age, p.consumed, p.published)) for (t, _), p in zip(pairs, filestream)]
+    _subscription_series(fake, names.project, names.filestream_subscription, names.filestream_topic, minutes)
     if story is not None:
         _run_updates(fake, names, story, [s for _, s in pairs], [t for t, _ in pairs])
 
@@ -210,6 +242,7 @@ def kube_objects(last: Sample, names: Names, **chart_options: Any) -> list[dict[
 
     options = dict(chart_options)
     options.setdefault("queue_address", names.queue_address)
+    options.setdefault("filestream_address", names.filestream_address)
     autoscaled = "flat-run-fields-updater" in options.get("hpa_for", ("filestream", "flat-run-fields-updater"))
     if last.hpa is not None and autoscaled and not options.get("keda_frfu"):
         cpu = math.ceil(100 * last.consumed / (last.replicas * PER_REPLICA)) if last.replicas else 0
@@ -222,6 +255,8 @@ def kube_objects(last: Sample, names: Names, **chart_options: Any) -> list[dict[
         }
     else:
         options["replicas"] = {**options.get("replicas", {}), "flat-run-fields-updater": last.replicas}
+    options.setdefault("project", names.project)
+    options.setdefault("bigtable_instance", names.instance)
     return chart_043(instance=names.install, **options)
 
 

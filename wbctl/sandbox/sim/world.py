@@ -37,6 +37,7 @@ from wbctl.sandbox.sim.stories import (
 DISCARD_KEY = "gorilla.DiscardV2UpdatesForRun"
 OPERATOR_PERIOD = timedelta(minutes=1)
 UPDATER = catalog.resolve(service_view.UPDATER).short  # "flat-run-fields-updater": the chart's name for it
+FILESTREAM = catalog.resolve("wandb-filestream").short  # "filestream"
 
 
 @dataclass
@@ -95,6 +96,7 @@ class World:
                 if self.reconciled_version != self.cr_version():  # new bounds first, then read them
                     self._reconcile(now, None)
                 self._read_updater(at)
+                self._read_filestream(at)
             self.simulation.advance(at)
             self._publish(now)
             self._write_bigtable()
@@ -181,6 +183,25 @@ class World:
         if simulation.hpa is not None or replicas != simulation.fixed:
             self._change(Change(at=at, replicas=replicas), f"updater fixed at {replicas} replicas (no autoscaling)")
 
+    def _read_filestream(self, at: float) -> None:
+        """Filestream's replicas as its Deployment holds them (the operator clamps them to the
+        HPA's bounds): more of them consume more of its own subscription (sim/filestream.py)."""
+        deployment = next(
+            (
+                d
+                for d in self.kube.objects("deployments", self.namespace)
+                if (d["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == FILESTREAM
+            ),
+            None,
+        )
+        if deployment is None:
+            return
+        replicas = int((deployment.get("spec") or {}).get("replicas") or 0)
+        known = [c.filestream_replicas for c in self.changes if c.filestream_replicas is not None]
+        before = known[-1] if known else self.story.filestream.replicas
+        if replicas != before:
+            self._change(Change(at=at, filestream_replicas=replicas), f"filestream {before} -> {replicas} replicas")
+
     def _reconcile(self, now: datetime, last: Sample | None) -> None:
         if self.reconcile is None:
             return
@@ -217,7 +238,8 @@ class World:
         pubsub = self._unpublished(samples, self._pubsub_next, now - PUBSUB_DELAY)
         bigtable = self._unpublished(samples, self._bigtable_next, now)
         if pubsub:
-            publish_pubsub(self.google, self.names, pubsub, self.story)
+            filestream = [(c.at, c.filestream_replicas) for c in self.changes if c.filestream_replicas is not None]
+            publish_pubsub(self.google, self.names, pubsub, self.story, filestream)
             self._pubsub_next += len(pubsub)
         if bigtable:
             publish_bigtable(self.google, self.names, bigtable)

@@ -33,7 +33,7 @@ def test_one_list_call_per_kind(api: FakeKubeAPI) -> None:
     for resource in ("deployments", "cronjobs", "horizontalpodautoscalers", "pods", "nodes", "scaledobjects"):
         assert api.count("list", resource) == 1, resource
     assert api.count("get", "weightsandbiases") == 1
-    assert len(observation.workloads) == 16  # 15 Deployments of the instance and the backfill CronJob
+    assert len(observation.workloads) == 17  # 15 Deployments of the instance, the backfill and lumen-agent CronJobs
     assert all(
         r.query.get("labelSelector") == "app.kubernetes.io/instance=wandb"
         for r in api.requests

@@ -262,7 +262,7 @@ def test_python_client_and_kube_adapter_over_tls(tmp_path: Path, monkeypatch: py
             kube_context=None, namespace="default", instance="wandb", timeout=5, kubeconfig=str(kubeconfig)
         )
         observation = adapter.observe(ALL_KINDS)
-        assert len(observation.workloads) == 16 and len(observation.node_zones) == 3
+        assert len(observation.workloads) == 17 and len(observation.node_zones) == 3  # 15 Deployments, 2 CronJobs
         assert observation.cr is not None and observation.cr.chart_version == "0.43.8"
         assert kube_api.count("list", "pods") == 1
         assert all(r.headers.get("authorization") == f"Bearer {kube_api.token}" for r in kube_api.requests)

@@ -16,6 +16,7 @@ from wbctl.sandbox.kube.objects.basics import Obj, chart_labels, deployment_name
 from wbctl.sandbox.kube.objects.cluster import running_cluster
 from wbctl.sandbox.kube.objects.custom_resource import weights_and_biases
 from wbctl.sandbox.kube.objects.snapshot import snapshot_manifests
+from wbctl.sandbox.kube.objects.terraform import gcp_globals, with_gcp_globals
 
 #: Chart 0.22.3's Deployments: (service = app.kubernetes.io/name, Deployment name suffix).
 CHART_0223_DEPLOYMENTS = (
@@ -116,13 +117,15 @@ def chart_0223(
     stackdriver|prometheus-server|glue` (no `-bc`, no api: wandb-api arrived in 0.23.0), the
     CronJob `<instance>-parquet-backfill` (name label `parquet`), HPAs `<instance>-<svc>` on the
     same-named Deployment, and a CR with chart version 0.22.3 and the old values layout
-    (`<svc>.autoscaling.{enabled,minReplicas,maxReplicas,targetCPU}`, server tag 0.64.1)."""
+    (`<svc>.autoscaling.{enabled,minReplicas,maxReplicas,targetCPU}`, server tag 0.64.1) and
+    Terraform's GCP globals (terraform.py)."""
     now = now or datetime.now(UTC)
     chart_label = "operator-wandb-0.22.3"
     workloads = _workloads(instance, namespace, chart_label)
     objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes, replicas=replicas, now=now)
 
     values: Obj = {"global": {"beta": {"glue": {"enabled": True}}}, "app": {"image": {"tag": CHART_0223_SERVER_TAG}}}
+    values = with_gcp_globals(values, gcp_globals(instance))  # installed by W&B's Terraform on GCP
     for service in CHART_0223_AUTOSCALED:
         values[service] = {"autoscaling": {"enabled": False, "minReplicas": 1, "maxReplicas": 10, "targetCPU": 80}}
     autoscalers = []

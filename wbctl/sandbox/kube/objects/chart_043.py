@@ -33,6 +33,7 @@ from wbctl.sandbox.kube.objects.basics import (
 from wbctl.sandbox.kube.objects.cluster import running_cluster
 from wbctl.sandbox.kube.objects.custom_resource import weights_and_biases
 from wbctl.sandbox.kube.objects.snapshot import snapshot_manifests, values_file
+from wbctl.sandbox.kube.objects.terraform import DEFAULT_PROJECT, gcp_globals, with_gcp_globals
 
 #: The updater by its chart name (the app.kubernetes.io/name label, the values key): the core's
 #: service name without the guide's `wandb-` prefix, so the two cannot drift apart.
@@ -41,6 +42,8 @@ UPDATER = service_view.UPDATER.removeprefix(catalog.PREFIX)
 KEDA_SO_SERVICE = UPDATER
 #: Where the updater finds its queue: `pubsub:/<project>/<topic>/<subscription>` or a kafka:// URL.
 UPDATER_QUEUE_ENV = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER"
+#: Where filestream finds its subscription (the chart's `filestream.env`; the copied snapshot predates it).
+FILESTREAM_QUEUE_ENV = "GORILLA_FILE_STREAM_WORKER_SOURCE_ADDRESS"
 _UPDATER_HPA_OPTIONS = frozenset({"minimum", "maximum", "current", "cpu_current", "limited"})
 
 
@@ -66,8 +69,12 @@ def chart_043(
     events: bool = True,
     now: datetime | None = None,
     queue_address: str | None = None,
+    filestream_address: str | None = None,
     kafka: bool = False,
     updater_hpa: Mapping[str, Any] | None = None,
+    project: str = DEFAULT_PROJECT,
+    bigtable_instance: str | None = None,
+    lumen_agent: bool = True,
 ) -> list[Obj]:
     """A namespace running operator-wandb 0.43.8 with the "fmb" values (the snapshot's services:
     api, app-bc, console-bc, executor-bc, filemeta, filestream-bc, flat-run-fields-updater-bc,
@@ -84,19 +91,33 @@ def chart_043(
     - `events`: a SuccessfulRescale Event per HPA.
     - `queue_address`: the updater's UPDATER_QUEUE_ENV (its Deployment and Pods), e.g.
       `pubsub:/my-project/<instance>-run-updates-shadow/<instance>-flat-run-fields-updater`.
+    - `filestream_address`: filestream's FILESTREAM_QUEUE_ENV, e.g.
+      `pubsub:/my-project/<instance>-filestream/<instance>-filestream-gorilla` (the chart
+      renders it from global.pubSub; the snapshot copied here has none).
     - `kafka`: the updater Deployment as the keda-frfu snapshot renders it for Kafka (a
       `kafka://$(KAFKA_...)` address filled from envFrom), plus the ConfigMaps its envFrom
       names (`<instance>-kafka-configmap` among them: unlabelled, so read by name).
     - `updater_hpa`: the updater HPA's `minimum`, `maximum`, `current` (replicas; the
       Deployment and its Pods follow), `cpu_current` (%), and `limited`: pinned at `maximum`
       with ScalingLimited True (TooManyReplicas). Needs the updater in `hpa_for`, without KEDA.
+    - `project`, `bigtable_instance`: the CR's global values as W&B's Terraform writes them on
+      GCP (terraform.py: cloudProvider gcp, a GCS bucket, global.bigtable.project/instance; the
+      instance by Terraform's rule from `instance` unless given).
+    - `lumen_agent`: the chart's `<instance>-lumen-agent` CronJob (W&B's hourly diagnostics
+      agent, as the chart's snap-lumen-gcp test renders it), with `lumen-agent.install` and
+      `global.lumen` in the CR values, last run at the top of the hour.
     """
     now = now or datetime.now(UTC)
     chart_label = "operator-wandb-0.43.8"
     workloads = snapshot_manifests("fmb.snap", instance, namespace, chart_label)
+    if lumen_agent:
+        workloads += snapshot_manifests("lumen-gcp.snap", instance, namespace, chart_label, ("CronJob",))
     config_maps = _use_kafka_updater(workloads, instance, namespace, chart_label, now) if kafka else []
     if queue_address is not None:
         _set_env(_updater_deployment(workloads), UPDATER_QUEUE_ENV, queue_address)
+    filestream = deployment_named(workloads, "filestream")
+    if filestream_address is not None and filestream is not None:
+        _set_env(filestream, FILESTREAM_QUEUE_ENV, filestream_address)
     if keda_frfu:
         workloads += of_kind(snapshot_manifests("keda-frfu.snap", instance, namespace, chart_label), "ScaledObject")
     updater = _updater_hpa_options(updater_hpa, hpa_for, keda_frfu)
@@ -105,7 +126,12 @@ def chart_043(
         replicas = {**(replicas or {}), UPDATER: int(count)}
     objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes, replicas=replicas, now=now)
 
-    values = _cr_values(workloads, keda_frfu)
+    if lumen_agent:
+        _lumen_ran(find(objs, "CronJob", f"{instance}-lumen-agent"), now)
+    values = with_gcp_globals(
+        _cr_values(workloads, keda_frfu, lumen_agent),
+        gcp_globals(instance, project=project, bigtable_instance=bigtable_instance),
+    )
     autoscalers: list[Obj] = []
     for service, autoscaler in _chart_hpas(
         workloads, hpa_for, keda_frfu, updater, instance, namespace, chart_label, now
@@ -127,14 +153,26 @@ def chart_043(
     return objs + config_maps
 
 
-def _cr_values(workloads: list[Obj], keda_frfu: bool) -> Obj:
-    """The CR's spec.values: the fmb values, every service installed, KEDA's values merged in."""
+def _cr_values(workloads: list[Obj], keda_frfu: bool, lumen_agent: bool) -> Obj:
+    """The CR's spec.values: the fmb values, every service installed, KEDA's and the lumen
+    agent's values merged in."""
     values = copy.deepcopy(values_file("fmb.values.yaml"))
     for service in sorted({s for d in of_kind(workloads, "Deployment") if (s := name_label(d))}):
         values.setdefault(service, {})["install"] = True
     if keda_frfu:
         values = _deep_merge(values, values_file("keda-frfu.values.yaml"))
+    if lumen_agent:
+        values = _deep_merge(values, values_file("lumen-gcp.values.yaml"))
     return values
+
+
+def _lumen_ran(cronjob: Obj, now: datetime) -> None:
+    """The hourly agent ("0 * * * *") ran at the top of this hour and succeeded a minute later."""
+    ran = now.replace(minute=0, second=0, microsecond=0)
+    cronjob["status"] = {
+        "lastScheduleTime": timestamp(ran),
+        "lastSuccessfulTime": timestamp(ran + timedelta(minutes=1)),
+    }
 
 
 def _chart_hpas(
