@@ -67,7 +67,7 @@ def test_sandbox_input_errors(wbctl) -> None:
 
 def test_scenarios_list(wbctl) -> None:
     names = [s["name"] for s in wbctl("sandbox", "scenarios", "-o", "json").json()["scenarios"]]
-    assert names == ["healthy", "filestream-backlog", "misconfigured", "queue-backlog"]
+    assert names == ["healthy", "filestream-backlog", "misconfigured", "queue-backlog", "operator-v2"]
 
 
 def test_sandbox_serves_kubernetes_and_never_the_real_cluster(wbctl, isolated_env: Path) -> None:

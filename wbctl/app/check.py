@@ -17,6 +17,7 @@ from wbctl.app import reads
 from wbctl.app.backends import sdk_modules
 from wbctl.app.gather import Read, Results, gather
 from wbctl.core import bigtable, measurements, mysql, parquet, queue, redis_settings, services
+from wbctl.core.kube import V2_NO_BIGTABLE, Generation
 from wbctl.core.measurements import Sample
 from wbctl.core.model import Finding, Report
 from wbctl.core.redis_settings import Desired
@@ -47,6 +48,8 @@ class Section:
     judge: Callable[[Results], Judged]
     feeds: tuple[str, ...] = ()  # prefixes of every read it uses (its duration is the slowest's)
     enabled: bool = True  # False: the settings say there is nothing to judge (queue-source = none)
+    # a report that stands whatever its reads answered (Bigtable on an install that has none), or None
+    absent: Callable[[Results], Report | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ def _readers(
         readers[reads.KUBE] = lambda _: session.backends.kube().observe((*ALL_KINDS, "csidrivers"))
         backends.append("kube")
     if "bigtable" in wanted:
+        if reads.KUBE not in readers:  # the generation: the v2 operator's install has no Bigtable
+            readers[reads.KUBE] = lambda _: session.backends.kube().observe(("cr",))
+            backends.append("kube")
         # the nodes and wbctl's own raises too: the CPU is judged as the runbook's step 2 judges it
         reads.add_bigtable(readers, session, window, now, signals=(reads.BIGTABLE_CPU, reads.BIGTABLE_NODES))
         reads.add_changes(readers, session, max(window, int(bigtable.WARM_UP.total_seconds())), now)
@@ -158,6 +164,12 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
             )
         )
 
+    def no_bigtable(found: Results) -> Report | None:
+        kube = found.get(reads.KUBE)
+        if kube is None or not kube.known or kube.value is None or kube.value.generation is not Generation.V2:
+            return None
+        return bigtable.absent_report(project, V2_NO_BIGTABLE)
+
     def known(read: Read[Any], found: Results) -> Any:
         value = found[read].value
         assert value is not None  # a section is judged only when its reads are known
@@ -192,6 +204,7 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
             lambda: bigtable.CHECK_IDS,
             judge_bigtable,
             feeds=(reads.BIGTABLE_PREFIX,),
+            absent=no_bigtable,
         ),
         Section(
             "mysql",
@@ -222,6 +235,9 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
 
 def _judged(section: Section, results: Results) -> Judged:
     """The section's judgement, or every one of its ids unknown for the first read that failed."""
+    absent = section.absent(results) if section.absent is not None else None
+    if absent is not None:
+        return Judged(absent)
     failed = next((results[read] for read in section.reads if not results[read].known), None)
     if failed is not None:
         return Judged(Report.all_unknown(section.ids(), section.target, failed.reason))

@@ -138,7 +138,13 @@ def init(
     say = term.info if term.json_mode else term.line
     found = derived.found
     generation = f", generation {found.generation}" if found.generation is not None else ""
-    say(f"found weightsandbiases {found.label} (chart {found.resource.chart_version or '?'}{generation})")
+    resource = found.resource
+    made_by = (
+        f"the v2 operator, server {resource.server_version or '?'}"
+        if resource.generation.value == "v2"
+        else f"chart {resource.chart_version or '?'}"
+    )
+    say(f"found weightsandbiases {found.label} ({made_by}{generation})")
     for key, value in derived.values.items():
         say(f"  {key} = {value}    ({derived.origins[key]})")
     say(change.diff(str(file.path)).rstrip("\n"))

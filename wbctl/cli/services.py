@@ -162,7 +162,11 @@ def scale(
     yes: Yes = False,
     output: Output = None,
 ) -> None:
-    """Run SERVICE with N replicas (the CR's replicaCount, or the Deployment's scale)."""
+    """Run SERVICE with N replicas (the CR's replicaCount, or the Deployment's scale).
+
+    On the v2 operator (apps.wandb.com/v2) the CR sets replicas only through autoscaling
+    bounds: --via cr pins spec.wandb.applications.<app>.autoscaling at min = max = N.
+    """
     request = scaling.ScaleRequest(catalog.resolve(service).name, replicas, via, force)
     apply_request(ctx, request, output=output, dry_run=dry_run, yes=yes)
 
@@ -184,7 +188,12 @@ def autoscale(
     yes: Yes = False,
     output: Output = None,
 ) -> None:
-    """Autoscale SERVICE between --min and --max replicas (or --disable it)."""
+    """Autoscale SERVICE between --min and --max replicas (or --disable it).
+
+    The CR's values on a v1 install (spec.values.<service>.autoscaling); on the v2 operator
+    (apps.wandb.com/v2) spec.wandb.applications.<app>.autoscaling.{minReplicas,maxReplicas},
+    which takes no --cpu-target and cannot --disable (its bounds are at least 1).
+    """
     request = scaling.AutoscaleRequest(
         catalog.resolve(service).name, min_replicas, max_replicas, cpu_target, disable, via, force
     )

@@ -87,6 +87,12 @@ AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK = "bigtable.autoscaling", "bigtabl
 CHECK_IDS = (AUTOSCALING_CHECK, MIN_NODES_CHECK, CPU_CHECK)
 
 
+def absent_report(target: str, reason: str) -> Report:
+    """Every Bigtable check, ok and saying why it does not apply (an install of the v2
+    operator has no Bigtable): not unknown, not failed."""
+    return Report(tuple(Finding(check, Status.OK, target, None, "absent from v2", reason) for check in CHECK_IDS))
+
+
 def check(
     observation: BigtableObservation,
     cpu: SignalData,

@@ -8,12 +8,68 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from wbctl.core.model import Change, KubeWrite, Plan
 from wbctl.core.versions import parse_version
 
 NEW_LAYOUT = (0, 33, 0)  # chart >= 0.33: autoscaling.horizontal.*, -bc Deployments, install flags
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+class Generation(str, Enum):
+    """Which W&B operator runs the install, as the API answers it (the adapter detects it: the
+    versions the WeightsAndBiases CRD serves). Everything that differs between the two is read
+    from here, so a v1 and a v2 install go through the same checks.
+
+    v1: the operator renders the operator-wandb chart from `spec.chart` and `spec.values`; its
+    workloads are `<instance>-<svc>` (chart >= 0.33: `-bc`), labelled with the CR's name.
+    v2 (wandb/operator `main`, apps.wandb.com/v2): it runs the server manifest's applications,
+    each a Deployment and HPA named after the app (`api`), selected by
+    `app.kubernetes.io/name=<app>` and `app.kubernetes.io/instance=<namespace>`; replicas come
+    from `spec.wandb.applications.<app>.autoscaling` (docs/sources.md, "The v2 operator")."""
+
+    V1 = "v1"
+    V2 = "v2"
+
+    @property
+    def api_version(self) -> str:
+        return f"apps.wandb.com/{self.value}"
+
+    def instance_label(self, namespace: str, instance: str) -> str:
+        """The value of `app.kubernetes.io/instance` on the install's Pods: the CR's name on v1,
+        the namespace on v2 (the Application controller's `getSelectorLabels`)."""
+        return namespace if self is Generation.V2 else instance
+
+    def absent(self, service: str, features: dict[str, bool] | None = None) -> str | None:
+        """Why a service of the guide is not part of this generation (None: it is)."""
+        if self is not Generation.V2:
+            return None
+        if service in V2_NOT_RUN:
+            return "not part of this generation: the v2 operator's server manifest does not run it"
+        feature = V2_FEATURE_GATED.get(service)
+        if feature is not None and not (features or {}).get(feature):
+            return (
+                f"not part of this generation unless the {feature} feature is on "
+                f"(spec.wandb.features.{feature} in the WeightsAndBiases resource)"
+            )
+        return None
+
+
+# what the v2 operator's install has no part of: it stores runs in MySQL, ClickHouse and object
+# storage and queues them in Kafka (api/v2/weightsandbiases_types.go: no Bigtable, no Pub/Sub)
+V2_NO_BIGTABLE = (
+    "not part of this generation: the v2 operator runs no Bigtable "
+    "(its stores: MySQL, Redis, Kafka, ClickHouse and object storage)"
+)
+
+# the guide's services the v2 server manifest (0.84.0) does not run, and those it runs behind a feature
+V2_NOT_RUN = frozenset(
+    {"wandb-app", "wandb-console", "wandb-prometheus-server", "wandb-stackdriver", "wandb-parquet-backfill"}
+)
+V2_FEATURE_GATED = {"wandb-filestream": "filestreamQueue"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +119,9 @@ class Workload:
 
     @property
     def label_name(self) -> str:
-        return self.labels.get("app.kubernetes.io/name", "")
+        """Its app.kubernetes.io/name: its own label, else its selector's (the v2 operator's
+        Deployments carry no labels of their own)."""
+        return self.labels.get(NAME_LABEL) or self.selector.get(NAME_LABEL, "")
 
 
 @dataclass(frozen=True)
@@ -133,18 +191,47 @@ class Autoscaler:
 
 @dataclass(frozen=True)
 class WandbResource:
-    """The WeightsAndBiases CR: the operator re-applies its values at every reconcile."""
+    """The WeightsAndBiases CR: the operator re-applies it at every reconcile.
+
+    v1: `chart_version`, `values` and `phase`. v2: `server_version` (spec.wandb.version),
+    `applications` (spec.wandb.applications), `features`, `ready` and `conditions`; no chart,
+    and `values` empty (the v1 values a v2 object stashes in an annotation are not what the
+    operator applies). `written_as`: the apiVersion the resource's spec was last written as
+    (its managedFields), so a v1 resource the v2 operator took over is told apart."""
 
     name: str
     chart_version: str | None
     values: dict[str, Any]
     phase: str | None
     resource_version: str
+    generation: Generation = Generation.V1
+    server_version: str | None = None
+    applications: dict[str, Any] = field(default_factory=dict)
+    features: dict[str, bool] = field(default_factory=dict)
+    ready: bool | None = None
+    conditions: tuple[Condition, ...] = ()
+    written_as: str | None = None
 
     @property
     def new_layout(self) -> bool:
         version = parse_version(self.chart_version)
         return version is not None and version >= NEW_LAYOUT
+
+    def service_values(self, key: str) -> dict[str, Any]:
+        """What the CR sets for one service: `spec.values.<key>` (v1), or
+        `spec.wandb.applications.<app>` (v2)."""
+        found = (self.applications if self.generation is Generation.V2 else self.values).get(key)
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def state(self) -> str | None:
+        """v1's phase, or v2's Ready condition in a word (`Ready`, `NotReady: <reason>`)."""
+        if self.generation is not Generation.V2:
+            return self.phase
+        condition = next((c for c in self.conditions if c.type == "Ready"), None)
+        if condition is None:
+            return None if self.ready is None else ("Ready" if self.ready else "NotReady")
+        return "Ready" if condition.status == "True" else f"NotReady: {condition.reason}"
 
 
 @dataclass
@@ -159,6 +246,11 @@ class KubeObservation:
     cr: WandbResource | None = None
     csi_drivers: set[str] | None = None  # names of the cluster's CSIDrivers (None: not read)
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
+    generation: Generation = Generation.V1  # which operator's CRD the API serves (the adapter detects it)
+
+    def absent(self, service: str) -> str | None:
+        """Why a guide service is not part of this install's generation (None: it is)."""
+        return self.generation.absent(service, self.cr.features if self.cr else None)
 
     @property
     def target(self) -> str:
@@ -174,6 +266,14 @@ def lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
     return current
 
 
+def _patch_version(cr: WandbResource) -> str:
+    """The version a CR patch names: v2's explicitly; v1's is the adapter's default ("")."""
+    return cr.generation.api_version if cr.generation is Generation.V2 else ""
+
+
+CR_ROOTS = {Generation.V1: ("spec", "values"), Generation.V2: ("spec", "wandb", "applications")}
+
+
 def cr_values_plan(
     observation: KubeObservation,
     cr: WandbResource,
@@ -182,15 +282,18 @@ def cr_values_plan(
     context: str,
     notes: list[str],
 ) -> Plan:
-    """A merge patch of `spec.values` (the change the operator keeps), guarded by the CR's
+    """A merge patch of the CR's per-service settings, the change the operator keeps:
+    `spec.values` (v1) or `spec.wandb.applications` (v2; a v1 write of spec.values there would
+    be accepted, never applied, and would drop v2's own spec in the conversion back), sent at
+    the CR's own version and guarded by its
     resourceVersion; only the paths whose value differs become changes."""
     target = f"weightsandbiases/{cr.name}"
+    root = CR_ROOTS[cr.generation]
+    base = cr.applications if cr.generation is Generation.V2 else cr.values
     planned = tuple(
-        Change(
-            target, ".".join(("spec", "values", *path)), lookup(cr.values, path), after, path=("spec", "values", *path)
-        )
+        Change(target, ".".join((*root, *path)), lookup(base, path), after, path=(*root, *path))
         for path, after in changes
-        if lookup(cr.values, path) != after
+        if lookup(base, path) != after
     )
     return Plan(
         context=context,
@@ -199,5 +302,5 @@ def cr_values_plan(
         summary=summary,
         notes=tuple(notes),
         nothing_to_do=f"no changes: {target} already holds these values",
-        writes={target: KubeWrite(cr.resource_version)},
+        writes={target: KubeWrite(cr.resource_version, api_version=_patch_version(cr))},
     )

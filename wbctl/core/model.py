@@ -155,6 +155,7 @@ class KubeWrite:
 
     resource_version: str = ""  # the version the diff was made from: the write's precondition
     create: dict[str, Any] | None = None  # the manifest of an object the write creates (an HPA)
+    api_version: str = ""  # the WeightsAndBiases version a CR patch is sent at ("": apps.wandb.com/v1)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from wbctl.core.kube import KubeObservation, cr_values_plan, lookup
+from wbctl.core.kube import Generation, KubeObservation, cr_values_plan, lookup
 from wbctl.core.model import Finding, Plan, Report, Status
 from wbctl.core.services import map_services
 from wbctl.core.versions import parse_version
@@ -46,6 +46,8 @@ FUSE_BLOCK: dict[str, Any] = {  # the guide's block, verbatim
 
 
 def server_tag(observation: KubeObservation) -> str | None:
+    if observation.cr is not None and observation.cr.generation is Generation.V2:
+        return observation.cr.server_version  # spec.wandb.version
     values = observation.cr.values if observation.cr else {}
     tag: str | None = lookup(values, ("app", "image", "tag")) or lookup(values, ("api", "image", "tag"))
     return tag
@@ -151,8 +153,32 @@ def _version_finding(
 CHECK_IDS = ("parquet.fuse", "parquet.csi-driver", "versions.operator-chart", "versions.server")
 
 
+def _v2_findings(observation: KubeObservation) -> tuple[Finding, ...]:
+    """On the v2 operator: no chart to version, and no fuse setting for parquet (its server
+    manifest mounts none), so those say so; the server version is spec.wandb.version."""
+    target, absent = observation.target, "absent from v2"
+    why = "not part of this generation: the v2 operator"
+    return (
+        Finding(
+            "parquet.fuse", Status.OK, target, None, absent, f"{why}'s server manifest has no GCS FUSE for parquet"
+        ),
+        Finding("parquet.csi-driver", Status.OK, target, None, absent, f"{why} mounts no GCS FUSE volume: not needed"),
+        Finding("versions.operator-chart", Status.OK, target, None, absent, f"{why} renders no operator-wandb chart"),
+        _version_finding(
+            "versions.server",
+            "server version",
+            server_tag(observation),
+            MIN_SERVER,
+            target,
+            "set spec.wandb.version to 0.65.0 or later in the WeightsAndBiases resource",
+        ),
+    )
+
+
 def check(observation: KubeObservation) -> Report:
     target = observation.target
+    if observation.generation is Generation.V2:
+        return Report(_v2_findings(observation))
     chart = observation.cr.chart_version if observation.cr else None
     findings = [
         _fuse_finding(observation),
@@ -286,6 +312,8 @@ def plan_enable(observation: KubeObservation, *, disable: bool, context: str) ->
         raise RefusedError(
             f"no WeightsAndBiases resource named {observation.instance} in namespace {observation.namespace}: nothing to patch"
         )
+    if cr.generation is Generation.V2:  # its CR has no parquet values (spec.wandb.applications: bounds only)
+        raise RefusedError("GCS FUSE is not part of this generation: the v2 operator's server manifest has none")
     if not disable:
         report = {f.check: f for f in check(observation).findings}
         for check_id in ("parquet.csi-driver", "versions.operator-chart", "versions.server"):

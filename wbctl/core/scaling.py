@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from wbctl.core import catalog
 from wbctl.core.catalog import ServiceSpec
-from wbctl.core.kube import KubeObservation, cr_values_plan
+from wbctl.core.kube import Generation, KubeObservation, cr_values_plan
 from wbctl.core.model import Change, KubeWrite, Plan, Write
 from wbctl.core.service_view import ServiceView, map_services
 from wbctl.errors import BackendError, UsageError
@@ -23,6 +23,20 @@ NEVER_AUTOSCALED = {"wandb-app", "wandb-prometheus-server", "wandb-stackdriver"}
 REVERT_NOTE = (
     "the operator re-applies the CR's values at its next reconcile and will revert this: use --via cr to make it last"
 )
+V2_BOUNDS = ("autoscaling", "minReplicas"), ("autoscaling", "maxReplicas")  # under spec.wandb.applications.<app>
+
+
+def _absent(observation: KubeObservation, spec: ServiceSpec) -> None:
+    """A service this install's generation does not run cannot be scaled (one line, exit 2)."""
+    reason = observation.absent(spec.name)
+    if reason is not None:
+        raise UsageError(f"{spec.name}: {reason}")
+
+
+def _v2_bounds(spec: ServiceSpec, low: int, high: int) -> list[tuple[tuple[str, ...], Any]]:
+    """The v2 CR's bounds of one app (spec.wandb.applications.<app>.autoscaling): the only
+    replica settings the v2 operator reads (sizing.go, ResolveAutoscaling)."""
+    return [((spec.values_key, *V2_BOUNDS[0]), low), ((spec.values_key, *V2_BOUNDS[1]), high)]
 
 
 def view_of(observation: KubeObservation, spec: ServiceSpec) -> ServiceView:
@@ -75,6 +89,7 @@ def plan_scale(
     observation: KubeObservation, spec: ServiceSpec, replicas: int, *, via: str | None, force: bool, context: str
 ) -> Plan:
     validate_scale(spec, replicas, via, force)
+    _absent(observation, spec)
     view = view_of(observation, spec)
     via = _choose_via(observation, via, VIA_DEPLOYMENT)
     notes: list[str] = []
@@ -93,6 +108,18 @@ def plan_scale(
                 if observation.cr is not None and observation.cr.new_layout
                 else ""
             )
+        )
+    if via == VIA_CR and observation.cr is not None and observation.cr.generation is Generation.V2:
+        if replicas == 0:
+            raise UsageError(
+                f"--replicas 0: the v2 operator's CR cannot stop {spec.name} (its autoscaling bounds are at least 1)"
+            )
+        notes = [  # the HPA the operator makes from these bounds is what keeps the count
+            "the v2 operator sets replicas only through autoscaling bounds: min = max pins "
+            f"{spec.short} at {replicas} (spec.wandb.applications.{spec.values_key}.autoscaling)"
+        ]
+        return cr_values_plan(
+            observation, observation.cr, _v2_bounds(spec, replicas, replicas), summary, context, notes
         )
     if via == VIA_CR and observation.cr is not None:
         return cr_values_plan(
@@ -123,7 +150,7 @@ def plan_scale(
 def _can_autoscale(observation: KubeObservation, spec: ServiceSpec) -> bool:
     if spec.kind != "Deployment" or spec.name in NEVER_AUTOSCALED:
         return False
-    if observation.cr is not None and not observation.cr.new_layout:
+    if observation.cr is not None and observation.cr.generation is Generation.V1 and not observation.cr.new_layout:
         return spec.name in OLD_AUTOSCALABLE
     return True
 
@@ -170,6 +197,7 @@ def plan_autoscale(
     force: bool = False,
 ) -> Plan:
     validate_autoscale(min_replicas, max_replicas, cpu_target, disable, via, spec, force)
+    _absent(observation, spec)
     if not disable and not _can_autoscale(observation, spec):  # turning one off is always allowed
         chart = observation.cr.chart_version if observation.cr else "this chart"
         raise UsageError(f"{spec.name} cannot be autoscaled by operator-wandb {chart}")
@@ -184,6 +212,8 @@ def plan_autoscale(
     notes: list[str] = []
     keda = next((a for a in view.autoscalers if a.kind == "ScaledObject"), None)
     cr = observation.cr
+    if via == VIA_CR and cr is not None and cr.generation is Generation.V2:
+        return _v2_autoscale_plan(observation, spec, min_replicas, max_replicas, cpu_target, disable, summary, context)
     if via == VIA_CR and cr is not None and keda is not None and not disable and cr.new_layout:
         # KEDA is in charge: its ScaledObject's bounds are the ones that count
         notes.append(
@@ -206,6 +236,32 @@ def plan_autoscale(
             f"{spec.name} is autoscaled by KEDA ScaledObject {keda.name}, which owns its HPA: use --via cr"
         )
     return _hpa_plan(observation, spec, view, min_replicas, max_replicas, cpu_target, disable, summary, context, notes)
+
+
+def _v2_autoscale_plan(
+    observation: KubeObservation,
+    spec: ServiceSpec,
+    min_replicas: int | None,
+    max_replicas: int | None,
+    cpu_target: int | None,
+    disable: bool,
+    summary: str,
+    context: str,
+) -> Plan:
+    """The v2 CR's `spec.wandb.applications.<app>.autoscaling` bounds: what the operator turns
+    into the app's HPA (a v1 `spec.values` patch would be accepted there and never applied)."""
+    assert observation.cr is not None
+    if disable:
+        raise UsageError(
+            f"{spec.name}: the v2 operator's CR cannot turn autoscaling off (its bounds are at least 1); "
+            f"pin it instead: wbctl services autoscale {spec.name} --min N --max N"
+        )
+    assert min_replicas is not None and max_replicas is not None  # validate_autoscale saw to it
+    notes = [f"{spec.short} is scaled by the HPA the v2 operator makes from these bounds"]
+    if cpu_target is not None:
+        notes.append("--cpu-target is not applied: the v2 operator's CR sets only minReplicas and maxReplicas")
+    changes = _v2_bounds(spec, min_replicas, max_replicas)
+    return cr_values_plan(observation, observation.cr, changes, summary, context, notes)
 
 
 def _keda_value_changes(
@@ -260,7 +316,8 @@ def _hpa_plan(
     if workload is None:
         raise BackendError(f"{spec.name} is not deployed in namespace {observation.namespace}: nothing to autoscale")
     existing = next((a for a in view.autoscalers if a.kind == "HorizontalPodAutoscaler"), None)
-    name = existing.name if existing else f"{observation.instance}-{spec.short}"
+    v2 = observation.generation is Generation.V2  # the v2 operator names an app's HPA after the app
+    name = existing.name if existing else (spec.values_key if v2 else f"{observation.instance}-{spec.short}")
     target = f"horizontalpodautoscaler/{name}"
     if observation.cr is not None:
         notes.append(REVERT_NOTE)
@@ -289,7 +346,8 @@ def _hpa_plan(
     if existing is not None:
         writes = {target: KubeWrite(existing.resource_version)}
     else:
-        labels = {"app.kubernetes.io/instance": observation.instance, "app.kubernetes.io/name": spec.label}
+        instance = observation.generation.instance_label(observation.namespace, observation.instance)
+        labels = {"app.kubernetes.io/instance": instance, "app.kubernetes.io/name": spec.label}
         writes = {target: KubeWrite(create=hpa_manifest(name, observation.namespace, labels, workload.name))}
     return Plan(context, observation.target, changes, summary, tuple(notes), nothing, writes)
 

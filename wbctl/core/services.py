@@ -9,7 +9,7 @@ from typing import Any
 
 from wbctl.core import catalog
 from wbctl.core.catalog import ServiceSpec
-from wbctl.core.kube import Autoscaler, Container, KubeObservation
+from wbctl.core.kube import Autoscaler, Container, Generation, KubeObservation
 from wbctl.core.model import Finding, Report, Status
 from wbctl.core.scaling import AutoscaleRequest, ScaleRequest
 from wbctl.core.service_view import ServiceView, map_services
@@ -33,8 +33,17 @@ def _present(view: ServiceView, spec: ServiceSpec, observation: KubeObservation)
             f", {ready}/{desired} ready" if desired is not None else ""
         )
         return Finding(check, Status.OK, target, view.workload.name, "present", detail)
+    absent = observation.absent(spec.name)
+    if absent is not None:  # e.g. wandb-app on the v2 operator: not a failure
+        return Finding(check, Status.OK, target, None, f"absent from {observation.generation.value}", absent)
     if not spec.required:
         return Finding(check, Status.OK, target, None, "optional", "not deployed (optional)")
+    if observation.generation is Generation.V2:
+        remedy = (
+            f"the v2 operator runs {spec.short} from its server manifest: see status.conditions of the "
+            "WeightsAndBiases resource and the operator's log"
+        )
+        return Finding(check, Status.FAIL, target, None, "present", "not deployed", remedy)
     chart = observation.cr.chart_version if observation.cr else None
     version = parse_version(chart)
     if spec.name == "wandb-api" and version is not None and version < API_ARRIVED:
@@ -64,7 +73,14 @@ def _replicas(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
     return Finding(check, Status.FAIL, target, ready, expected, message, proposal=proposal)
 
 
-def _spread(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
+def _spread_where(spec: ServiceSpec, generation: Generation) -> str:
+    """Where the install's pod placement is set: per service on v1, once for every app on v2."""
+    if generation is Generation.V2:
+        return "spec.affinity in the WeightsAndBiases resource, for every app"
+    return f"values.{spec.values_key} in the WeightsAndBiases resource"
+
+
+def _spread(view: ServiceView, spec: ServiceSpec, target: str, generation: Generation = Generation.V1) -> Finding:
     nodes = view.nodes
     check = f"services.{spec.name}.spread"
     expected = f">= {spec.min_replicas} nodes"
@@ -73,18 +89,16 @@ def _spread(view: ServiceView, spec: ServiceSpec, target: str) -> Finding:
     ready = len(view.ready_pods)
     message = f"{ready} ready replicas on {len(nodes)} node(s); the guide asks for different machines"
     if ready < spec.min_replicas:
-        return Finding(
-            check,
-            Status.FAIL,
-            target,
-            len(nodes),
-            expected,
-            message,
-            proposal=ScaleRequest(spec.name, spec.min_replicas),
-        )
+        autoscaler = view.autoscaler
+        proposal: AutoscaleRequest | ScaleRequest = ScaleRequest(spec.name, spec.min_replicas)
+        if generation is Generation.V2 and autoscaler is not None:  # v2 sets replicas by bounds alone
+            proposal = AutoscaleRequest(
+                spec.name, spec.min_replicas, max(autoscaler.max_replicas or 0, spec.min_replicas * 3)
+            )
+        return Finding(check, Status.FAIL, target, len(nodes), expected, message, proposal=proposal)
     remedy = (
         f"spread the pods: pod anti-affinity or topologySpreadConstraints on kubernetes.io/hostname "
-        f"(values.{spec.values_key} in the WeightsAndBiases resource), and enough nodes"
+        f"({_spread_where(spec, generation)}), and enough nodes"
     )
     return Finding(check, Status.FAIL, target, len(nodes), expected, message, remedy)
 
@@ -167,7 +181,7 @@ def check(observation: KubeObservation) -> Report:
         if spec.min_replicas >= 3:
             findings.append(_replicas(view, spec, target))
         if spec.spread_required:
-            findings.append(_spread(view, spec, target))
+            findings.append(_spread(view, spec, target, observation.generation))
         if spec.autoscale:
             findings.append(_autoscaling(view, spec, target))
         if spec.single_instance:
@@ -203,6 +217,7 @@ def _autoscaler_json(autoscaler: Autoscaler | None) -> dict[str, object] | None:
 def list_cells(row: dict[str, Any]) -> dict[str, Any]:
     """A `list_rows` row as the table shows it: ready as 3/3, the autoscaler as min-max, now N."""
     autoscaler = row["autoscaling"]
+    role = f"{row['absent']} ({row['role']})" if row.get("absent") else row["role"]
     if not row["present"]:
         ready = None
     elif row["kind"] == "CronJob":
@@ -213,7 +228,7 @@ def list_cells(row: dict[str, Any]) -> dict[str, Any]:
     if autoscaler:
         now = f", now {autoscaler['current']}" if autoscaler["current"] is not None else ""
         scaling = f"{autoscaler['min']}-{autoscaler['max']}{now}"
-    return {**row, "ready": ready, "autoscaling": scaling}
+    return {**row, "ready": ready, "autoscaling": scaling, "role": role}
 
 
 def list_rows(observation: KubeObservation) -> list[dict[str, object]]:
@@ -236,6 +251,7 @@ def list_rows(observation: KubeObservation) -> list[dict[str, object]]:
                 "nodes": len(view.nodes) if workload else None,
                 "suspended": workload.suspended if workload else None,
                 "role": view.role,
+                "absent": observation.absent(view.spec.name) if view.spec and not workload else None,
             }
         )
     return rows
@@ -307,13 +323,12 @@ class ServiceStatus:
 
 
 def status_views(observation: KubeObservation, views: list[ServiceView], now: datetime) -> list[ServiceStatus]:
-    values = observation.cr.values if observation.cr else {}
+    cr = observation.cr
     result: list[ServiceStatus] = []
     for view in views:
         workload = view.workload
         key = view.spec.values_key if view.spec else view.name.removeprefix(catalog.PREFIX)
-        found = values.get(key)
-        service_values: dict[str, Any] = found if isinstance(found, dict) else {}
+        service_values: dict[str, Any] = cr.service_values(key) if cr else {}
         line = (
             None
             if workload is None

@@ -120,6 +120,7 @@ class Sandbox:
             history=list(self._saved.get("history", [])),
             google=self._google,
             redis=self._redis,
+            v2=self.scenario.operator == "v2",
         )
         if fresh:
             self._saved = {
@@ -149,6 +150,10 @@ class Sandbox:
         self.kubeconfig = self.directory / f"{self.scenario.name}.kubeconfig"
         self.kubeconfig.unlink(missing_ok=True)
         self._kube.write_kubeconfig(self.kubeconfig, context="sandbox")
+        if self.scenario.operator == "v2":  # the v2 operator's CRD: v1 and v2 served, v2 stored
+            from wbctl.sandbox.kube.objects.operator_v2 import VERSIONS
+
+            self._kube.serve_versions("weightsandbiases", VERSIONS)
 
     def _start_google(self) -> None:
         from wbctl.sandbox.google.api import FakeGoogleAPIs
@@ -156,9 +161,14 @@ class Sandbox:
 
         self._google = FakeGoogleAPIs().start()
         story = self.scenario.story
-        add_bigtable(
-            self._google, NAMES, bounds=story.nodes, nodes=story.start_nodes, cpu_target=round(story.cpu_target * 100)
-        )
+        if self.scenario.operator != "v2":  # the v2 operator's install has no Bigtable (nor Pub/Sub)
+            add_bigtable(
+                self._google,
+                NAMES,
+                bounds=story.nodes,
+                nodes=story.start_nodes,
+                cpu_target=round(story.cpu_target * 100),
+            )
         if self._saved.get("google") is not None:
             self._google.load_state(self._saved["google"])  # what earlier rehearsals changed in Bigtable
 
@@ -186,21 +196,24 @@ class Sandbox:
     def _load_kube(self) -> None:
         """The scenario's namespace (built once, then cached), the resource's saved values,
         and what the operator makes of them: pods of earlier rehearsals are up and ready."""
-        from wbctl.sandbox.sim import operator
+        from wbctl.sandbox.sim import operator, operator_v2
 
+        v2 = self.scenario.operator == "v2"
         objects, cached = self._objects()
-        values = self._saved.get("cr_values")
+        values = self._saved.get("cr_applications" if v2 else "cr_values")
         for obj in objects:
             if obj["kind"] == "WeightsAndBiases" and values is not None:
-                obj["spec"]["values"] = values
-        if self.served:
+                if v2:
+                    obj["spec"]["wandb"]["applications"] = values
+                else:
+                    obj["spec"]["values"] = values
+        if self.served and not v2:  # the v2 namespace keeps its own addresses (Kafka, ClickHouse)
             objects = self._pointed_here(objects)
         self._kube.add_all(objects, owned=cached)  # from the cache: checked when it was built
         now = self.world.clock.now()
-        self.world.kube, self.world.reconcile = self._kube, operator.reconcile
-        operator.reconcile(
-            self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1)
-        )
+        reconcile = operator_v2.reconcile if v2 else operator.reconcile
+        self.world.kube, self.world.reconcile, self.world.v2 = self._kube, reconcile, v2
+        reconcile(self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1))
         self.world.reconciled_version = self.world.cr_version()
 
     def _pointed_here(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -315,6 +328,9 @@ class Sandbox:
         state["mysql"] = self._mysql.variables()
         if world.kube is not None:
             cr = self._kube.get("weightsandbiases", "default", NAMES.install)
+            if self.scenario.operator == "v2":
+                state["cr_applications"] = ((cr or {}).get("spec") or {}).get("wandb", {}).get("applications")
+                return state
             state["cr_values"] = cr["spec"].get("values") if cr else None
             if state["cr_values"] is not None and self._chart_values is not None:
                 from wbctl.sandbox.kube.objects.served import chart_values

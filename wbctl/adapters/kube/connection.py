@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from wbctl.adapters.kube.convert import one_line
+from wbctl.core.kube import Generation
 from wbctl.errors import BackendError, ConflictError, UsageError
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where the kubelet mounts a pod's token and CA
-CR_GROUP, CR_VERSION, CR_PLURAL = "apps.wandb.com", "v1", "weightsandbiases"
+CR_GROUP, CR_VERSION, CR_PLURAL = "apps.wandb.com", "v1", "weightsandbiases"  # CR_VERSION: the v1 generation's
 KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
 
 
@@ -49,6 +50,7 @@ RESOURCES = {
     "scaledobjects": _Resource(KEDA_PLURAL, KEDA_GROUP),
     "csidrivers": _Resource("csidrivers", "storage.k8s.io"),
     "configmaps": _Resource("configmaps", ""),
+    "apigroup": _Resource("apigroup", CR_GROUP),  # API discovery of the CR's group (generation())
 }
 
 
@@ -78,6 +80,35 @@ class KubeConnection:
         self._client: ApiClient | None = None
         self._client_lock = threading.Lock()  # several reads may ask for the client at once
         self.server = ""
+        self._generation: Generation | None = None  # detected once per connection (generation())
+
+    # --- which operator's CRD the API serves --------------------------------------------
+
+    @property
+    def known_generation(self) -> Generation | None:
+        """The generation once detected on this connection (None: not yet)."""
+        return self._generation
+
+    def generation(self) -> Generation:
+        """The install's generation, from API discovery (`GET /apis/apps.wandb.com`): v2 when
+        the WeightsAndBiases CRD serves apps.wandb.com/v2 (the v2 operator's CRD, which stores
+        v2 and answers a v1 read from a possibly stale annotation), else v1 (also with no CRD).
+        Discovery is open to every authenticated user (the `system:discovery` ClusterRole), so
+        the Role needs nothing for it. A refusal or a 401 leaves v1, and the reads that follow
+        report it in their own words; an unreachable or silent API server is reported here."""
+        if self._generation is None:
+            try:
+                with self.translated("get", "apigroup"):
+                    group = self.request("GET", f"/apis/{CR_GROUP}")
+            except NotFound:
+                group = {}
+            except BackendError as exc:
+                if not exc.message.startswith(("forbidden", "unauthorized")):
+                    raise
+                return Generation.V1
+            versions = {str(v.get("version")) for v in group.get("versions") or [] if isinstance(v, dict)}
+            self._generation = Generation.V2 if Generation.V2.value in versions else Generation.V1
+        return self._generation
 
     # --- connection -------------------------------------------------------------------
 
@@ -142,7 +173,9 @@ class KubeConnection:
 
         described = RESOURCES[resource] if resource in RESOURCES else resource
         what = f"{verb} {described}" + (f" {name}" if name else "")
-        where = " (cluster-wide)" if resource in ("nodes", "csidrivers") else f" in namespace {self.namespace}"
+        where = (
+            " (cluster-wide)" if resource in ("nodes", "csidrivers", "apigroup") else f" in namespace {self.namespace}"
+        )
         try:
             yield
         except ApiException as exc:
@@ -205,7 +238,10 @@ class KubeConnection:
         answer: dict[str, Any] = json.loads(response.data or b"{}")
         return answer
 
-    def path(self, resource: str, name: str | None = None) -> str:
+    def path(self, resource: str, name: str | None = None, *, cr_version: str | None = None) -> str:
+        """The URL of a resource (or one object); the CR's at `cr_version`, else the detected
+        generation's (v1 until detected)."""
+        version = cr_version or (self._generation or Generation.V1).value
         paths = {
             "deployments": f"/apis/apps/v1/namespaces/{self.namespace}/deployments",
             "deployments/scale": f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{{name}}/scale",
@@ -215,7 +251,7 @@ class KubeConnection:
             "nodes": "/api/v1/nodes",
             "csidrivers": "/apis/storage.k8s.io/v1/csidrivers",
             "configmaps": f"/api/v1/namespaces/{self.namespace}/configmaps",
-            "cr": f"/apis/{CR_GROUP}/{CR_VERSION}/namespaces/{self.namespace}/{CR_PLURAL}",
+            "cr": f"/apis/{CR_GROUP}/{version}/namespaces/{self.namespace}/{CR_PLURAL}",
             "scaledobjects": f"/apis/{KEDA_GROUP}/{KEDA_VERSION}/namespaces/{self.namespace}/{KEDA_PLURAL}",
         }
         path = paths[resource]

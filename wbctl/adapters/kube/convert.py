@@ -14,6 +14,7 @@ from wbctl.core.kube import (
     Condition,
     Container,
     EnvVar,
+    Generation,
     Pod,
     WandbResource,
     Workload,
@@ -213,11 +214,53 @@ def scaled_object(obj: dict[str, Any]) -> Autoscaler:
 
 
 def wandb_resource(obj: dict[str, Any]) -> WandbResource:
-    spec = obj.get("spec") or {}
+    """The CR at the version it was read at: v1's chart and values, or v2's spec.wandb and
+    status (Ready and its conditions; v2 has no spec.chart and no status.phase)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    metadata = _meta(obj)
+    if obj.get("apiVersion") == Generation.V2.api_version:
+        wandb = spec.get("wandb") or {}
+        ready = status.get("ready")
+        return WandbResource(
+            name=metadata.get("name", ""),
+            chart_version=None,
+            values={},
+            phase=None,
+            resource_version=metadata.get("resourceVersion", ""),
+            generation=Generation.V2,
+            server_version=str(wandb.get("version") or "") or None,
+            applications=dict(wandb.get("applications") or {}),
+            features={str(k): v is True for k, v in (wandb.get("features") or {}).items()},
+            ready=ready if isinstance(ready, bool) else None,
+            conditions=tuple(
+                Condition(
+                    str(c.get("type", "")),
+                    str(c.get("status", "")),
+                    str(c.get("reason", "")),
+                    one_line(str(c.get("message") or c.get("reason") or "")),
+                )
+                for c in status.get("conditions") or []
+            ),
+            written_as=spec_written_as(metadata),
+        )
     return WandbResource(
-        name=_meta(obj).get("name", ""),
+        name=metadata.get("name", ""),
         chart_version=str((spec.get("chart") or {}).get("version") or "") or None,
         values=dict(spec.get("values") or {}),
-        phase=(obj.get("status") or {}).get("phase"),
-        resource_version=_meta(obj).get("resourceVersion", ""),
+        phase=status.get("phase"),
+        resource_version=metadata.get("resourceVersion", ""),
+        written_as=spec_written_as(metadata),
     )
+
+
+def spec_written_as(metadata: dict[str, Any]) -> str | None:
+    """The apiVersion the spec was last written at, from managedFields (the newest entry that
+    owns spec fields, the status subresource's left out); None when the server keeps none."""
+    latest: tuple[str, str] | None = None
+    for entry in metadata.get("managedFields") or []:
+        if entry.get("subresource") or "f:spec" not in (entry.get("fieldsV1") or {}):
+            continue
+        moment = str(entry.get("time") or "")
+        if latest is None or moment >= latest[0]:
+            latest = (moment, str(entry.get("apiVersion") or ""))
+    return latest[1] or None if latest else None

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wbctl.adapters.kube import convert
-from wbctl.adapters.kube.connection import CR_GROUP, CR_PLURAL, CR_VERSION, KubeConnection, NotFound
+from wbctl.adapters.kube.connection import CR_GROUP, CR_PLURAL, KubeConnection, NotFound
 from wbctl.core.context_init import FoundResource
 from wbctl.errors import BackendError
 
@@ -28,12 +28,15 @@ def find_wandb_resources(connection: KubeConnection, namespace: str | None) -> l
 
 
 def _list(connection: KubeConnection, namespace: str | None) -> list[FoundResource]:
-    path = (
-        f"/apis/{CR_GROUP}/{CR_VERSION}/namespaces/{namespace}/{CR_PLURAL}"
-        if namespace
-        else f"/apis/{CR_GROUP}/{CR_VERSION}/{CR_PLURAL}"
-    )
+    """At the version the install's generation is read at: a v2 resource listed at v1 would
+    answer its stashed (possibly stale) v1 values."""
     connection.client()
+    version = connection.generation().value
+    path = (
+        f"/apis/{CR_GROUP}/{version}/namespaces/{namespace}/{CR_PLURAL}"
+        if namespace
+        else f"/apis/{CR_GROUP}/{version}/{CR_PLURAL}"
+    )
     try:
         with connection.translated("list", "cr"):
             answer = connection.request("GET", path)

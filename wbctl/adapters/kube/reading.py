@@ -14,10 +14,23 @@ from typing import Any
 
 from wbctl.adapters.kube import convert
 from wbctl.adapters.kube.connection import KubeConnection, NotFound
-from wbctl.core.kube import KubeObservation, WandbResource
+from wbctl.core.kube import INSTANCE_LABEL, Generation, KubeObservation, WandbResource
 from wbctl.errors import BackendError
 
-INSTANCE_LABEL = "app.kubernetes.io/instance"
+__all__ = [
+    "ALL_KINDS",
+    "INSTANCE_LABEL",
+    "PARQUET_KINDS",
+    "RUNBOOK_KINDS",
+    "SCALING_KINDS",
+    "STATUS_KINDS",
+    "KubeReader",
+]
+
+# what a v2 install is read differently for: its Pods and CronJobs by instance=<namespace>, its
+# Deployments and HPAs (no labels of their own: application_controller.go) unselected and kept by
+# selector and target, and the CR at apps.wandb.com/v2
+V2_SELECTED = ("deployments", "cronjobs", "horizontalpodautoscalers", "pods", "scaledobjects", "cr")
 
 
 # what the commands need: `status` reads six kinds (the issue's budget), list/check add KEDA
@@ -36,32 +49,67 @@ class KubeReader:
         self._page_size = page_size  # items per list page, asked at each list (KubeAdapter: kube.PAGE_SIZE)
 
     def observe(self, kinds: tuple[str, ...] = ALL_KINDS) -> KubeObservation:
-        """The instance's workloads, pods, autoscalers, nodes and CR: one list call per kind, concurrently."""
+        """The instance's workloads, pods, autoscalers, nodes and CR: one list call per kind,
+        concurrently, selected as the install's generation labels them (v1: instance=<CR name>;
+        v2: instance=<namespace>, its Deployments and HPAs kept by selector and target).
+
+        The generation is detected once per connection, side by side with the first lists
+        (read as v1's, so a v1 install costs no extra round trip and a silent API server one
+        timeout); on a v2 install the kinds it selects differently are listed again."""
         self._connection.client()
-        readers: dict[str, Callable[[], Any]] = {
-            "deployments": lambda: self._list("deployments"),
-            "cronjobs": lambda: self._list("cronjobs"),
-            "horizontalpodautoscalers": lambda: self._list("horizontalpodautoscalers"),
-            "pods": lambda: self._list("pods"),
-            "nodes": self._nodes,
-            "cr": self.read_cr,
-            "scaledobjects": self._scaled_objects,
-            "csidrivers": self._csi_drivers,
-        }
+        known = self._connection.known_generation
+        if known is not None:
+            return self._observation(kinds, self._read(kinds, known), known)
+        with ThreadPoolExecutor(max_workers=len(kinds) + 1) as pool:
+            detected = pool.submit(self._connection.generation)
+            futures = {kind: pool.submit(self._readers(Generation.V1)[kind]) for kind in kinds}
+            results = {kind: future.result() for kind, future in futures.items()}
+            generation = detected.result()
+        if generation is Generation.V2:
+            again = tuple(kind for kind in kinds if kind in V2_SELECTED)
+            results.update(self._read(again, generation))
+        return self._observation(kinds, results, generation)
+
+    def _read(self, kinds: tuple[str, ...], generation: Generation) -> dict[str, Any]:
+        if not kinds:
+            return {}
+        readers = self._readers(generation)
         with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
             futures = {kind: pool.submit(readers[kind]) for kind in kinds}
-            results = {kind: future.result() for kind, future in futures.items()}
-        return self._observation(kinds, results)
+            return {kind: future.result() for kind, future in futures.items()}
 
-    def _observation(self, kinds: tuple[str, ...], results: dict[str, Any]) -> KubeObservation:
+    def _readers(self, generation: Generation) -> dict[str, Callable[[], Any]]:
+        v1 = generation is Generation.V1
+        return {
+            "deployments": lambda: self._list("deployments", generation, selected=v1),
+            "cronjobs": lambda: self._list("cronjobs", generation),
+            "horizontalpodautoscalers": lambda: self._list("horizontalpodautoscalers", generation, selected=v1),
+            "pods": lambda: self._list("pods", generation),
+            "nodes": self._nodes,
+            "cr": lambda: self._cr(generation),
+            "scaledobjects": lambda: self._scaled_objects(generation, selected=v1),
+            "csidrivers": self._csi_drivers,
+        }
+
+    def _observation(self, kinds: tuple[str, ...], results: dict[str, Any], generation: Generation) -> KubeObservation:
         """What the lists answered, as wbctl's observation; a kind that could not be read is a note."""
         connection = self._connection
         observation = KubeObservation(connection.server, connection.namespace, connection.instance)
-        observation.workloads = [convert.deployment(d) for d in results.get("deployments", [])]
-        observation.workloads += [convert.cronjob(c) for c in results.get("cronjobs", [])]
+        observation.generation = generation
+        value = generation.instance_label(connection.namespace, connection.instance)
+        deployments = [convert.deployment(d) for d in results.get("deployments", [])]
+        if generation is Generation.V2:  # unselected: the install's are those whose Pods it selects
+            deployments = [
+                d for d in deployments if value in (d.selector.get(INSTANCE_LABEL), d.labels.get(INSTANCE_LABEL))
+            ]
+        observation.workloads = deployments + [convert.cronjob(c) for c in results.get("cronjobs", [])]
         observation.pods = [convert.pod(p) for p in results.get("pods", [])]
-        observation.autoscalers = [convert.hpa(h) for h in results.get("horizontalpodautoscalers", [])]
-        observation.autoscalers += [convert.scaled_object(s) for s in results.get("scaledobjects", None) or []]
+        autoscalers = [convert.hpa(h) for h in results.get("horizontalpodautoscalers", [])]
+        autoscalers += [convert.scaled_object(s) for s in results.get("scaledobjects", None) or []]
+        if generation is Generation.V2:
+            names = {d.name for d in deployments}
+            autoscalers = [a for a in autoscalers if a.target in names]
+        observation.autoscalers = autoscalers
         nodes = results.get("nodes")
         if isinstance(nodes, str):
             observation.notes.append(nodes)
@@ -81,18 +129,31 @@ class KubeReader:
             if cr is None:
                 observation.notes.append(
                     f"no WeightsAndBiases resource named {connection.instance} in namespace {connection.namespace}: "
-                    "chart version and values unknown"
+                    + (
+                        "its applications' settings unknown"
+                        if generation is Generation.V2
+                        else "chart version and values unknown"
+                    )
+                )
+            elif generation is Generation.V2 and cr.written_as == Generation.V1.api_version:
+                observation.notes.append(
+                    f"weightsandbiases/{cr.name} was last written as apps.wandb.com/v1 and is run by the v2 operator: "
+                    "its v1 spec.values survive only in an annotation and are not what runs; read as apps.wandb.com/v2"
                 )
         return observation
 
-    def _list(self, resource: str, *, selected: bool = True) -> list[dict[str, Any]]:
+    def _list(
+        self, resource: str, generation: Generation = Generation.V1, *, selected: bool = True
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token: str | None = None
+        connection = self._connection
+        value = generation.instance_label(connection.namespace, connection.instance)
         with self._connection.translated("list", resource):
             while True:
                 query = [("limit", str(self._page_size()))]
                 if selected:
-                    query.append(("labelSelector", f"{INSTANCE_LABEL}={self._connection.instance}"))
+                    query.append(("labelSelector", f"{INSTANCE_LABEL}={value}"))
                 if token:
                     query.append(("continue", token))
                 page = self._connection.request("GET", self._connection.path(resource), query=query)
@@ -114,9 +175,9 @@ class KubeReader:
         except BackendError as exc:
             return f"CSIDrivers not readable ({exc.message})"
 
-    def _scaled_objects(self) -> list[dict[str, Any]] | None:
+    def _scaled_objects(self, generation: Generation, *, selected: bool = True) -> list[dict[str, Any]] | None:
         try:
-            return self._list("scaledobjects")
+            return self._list("scaledobjects", generation, selected=selected)
         except NotFound:
             return None  # no KEDA CRD in this cluster
 
@@ -136,13 +197,18 @@ class KubeReader:
         }
 
     def read_cr(self) -> WandbResource | None:
-        raw = self.get("cr", self._connection.instance)
+        """The CR at the generation's version: v2 when the CRD serves it (a v1 read of a v2
+        object answers a stash, possibly stale), else v1."""
+        return self._cr(self._connection.generation())
+
+    def _cr(self, generation: Generation) -> WandbResource | None:
+        raw = self.get("cr", self._connection.instance, cr_version=generation.value)
         return None if raw is None else convert.wandb_resource(raw)
 
-    def get(self, resource: str, name: str) -> dict[str, Any] | None:
+    def get(self, resource: str, name: str, *, cr_version: str | None = None) -> dict[str, Any] | None:
         """One object by name; None when the API server has none (a 404)."""
         try:
             with self._connection.translated("get", resource, name):
-                return self._connection.request("GET", self._connection.path(resource, name))
+                return self._connection.request("GET", self._connection.path(resource, name, cr_version=cr_version))
         except NotFound:
             return None

@@ -41,12 +41,11 @@ class KubeWriter:
             write = plan.writes.get(target)
             pre = write if isinstance(write, KubeWrite) else KubeWrite()
             version = {"resourceVersion": pre.resource_version or None}
-            if kind == "weightsandbiases":
+            if kind == "weightsandbiases":  # at the version the plan read it (a v1 patch of a v2 CR is never applied)
                 body = {**_nested(changes), "metadata": version}
+                path = self._connection.path("cr", name, cr_version=_cr_version(pre))
                 with self._connection.translated("patch", "cr", name):
-                    self._connection.request(
-                        "PATCH", self._connection.path("cr", name), query=query, body=body, content_type=merge
-                    )
+                    self._connection.request("PATCH", path, query=query, body=body, content_type=merge)
             elif kind == "deployment":
                 body = {"metadata": version, "spec": {"replicas": changes[0].after}}
                 with self._connection.translated("patch", "deployments/scale", name):
@@ -101,7 +100,9 @@ class KubeWriter:
             resource = {"weightsandbiases": "cr", "deployment": "deployments/scale"}.get(
                 kind, "horizontalpodautoscalers"
             )
-            actual = self._reader.get(resource, name)
+            write = plan.writes.get(target)
+            version = _cr_version(write) if isinstance(write, KubeWrite) and resource == "cr" else None
+            actual = self._reader.get(resource, name, cr_version=version)
             for change in changes:
                 found = _at(actual, change.path) if actual is not None else None
                 if change.path == ("spec", "metrics", "cpu") and actual is not None:
@@ -113,6 +114,11 @@ class KubeWriter:
                         f"read-back of {target} shows {change.key} = {found!r}, not {change.after!r}: "
                         "another writer (the operator?) may have changed it"
                     )
+
+
+def _cr_version(write: KubeWrite) -> str | None:
+    """The WeightsAndBiases version a plan's CR write goes to (`apps.wandb.com/v2` -> `v2`)."""
+    return write.api_version.rpartition("/")[2] or None
 
 
 def _cpu_metric(percent: int) -> dict[str, Any]:

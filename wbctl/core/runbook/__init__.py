@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from wbctl.core.durations import format_duration
+from wbctl.core.kube import V2_NO_BIGTABLE, Generation
 from wbctl.core.model import Status
 from wbctl.core.queue import Judgement, Verdict, backlog_status, drains_by
 from wbctl.core.queue_source import QueueAddress
@@ -101,9 +102,12 @@ def diagnose(ev: Evidence) -> Diagnosis:
     changes = tuple(ev.changes.value or ()) if ev.changes.known else ()
     first = _with_filestream(_backlog_step(judgement, ev.address), ev)
     shown = ev.filestream is not None and ev.filestream_address is not None and ev.filestream_address.source != "none"
-    second = bigtable_step(
-        ev.bigtable, ev.now, wanted and verdict is not Verdict.STALLED, ev.invocation, drains, changes
-    )
+    if ev.kube.known and ev.kube.value is not None and ev.kube.value.generation is Generation.V2:
+        second = Step(2, "bigtable", Status.OK, f"Bigtable: {V2_NO_BIGTABLE}")  # nothing to wait for or raise
+    else:
+        second = bigtable_step(
+            ev.bigtable, ev.now, wanted and verdict is not Verdict.STALLED, ev.invocation, drains, changes
+        )
     third = updater_step(ev, second, wanted and verdict is not Verdict.STALLED, drains)
     fourth = noisy_run_step(ev, wanted or verdict is Verdict.STALLED)  # a discard also frees a stalled run's key
     steps = (first, second, third, fourth)

@@ -16,7 +16,7 @@ from wbctl.core import bigtable, rate_limits, scaling
 from wbctl.core.bigtable import BigtableObservation, ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
-from wbctl.core.kube import Autoscaler, Pod, Workload
+from wbctl.core.kube import Autoscaler, Generation, Pod, Workload
 from wbctl.core.model import AuditRecord, Proposal, Status, command
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook.evidence import (
@@ -274,7 +274,8 @@ def _consumers_will_not_help(ev: Evidence, bigtable_step: Step, ready: int, line
             f"{ready} consumers for {partitions} partitions: consumers beyond the partition count add nothing",
             tuple(lines),
         )
-    if not (_cpu_under_target(ev.bigtable) or bigtable_step.proposals):
+    no_bigtable = ev.kube.value is not None and ev.kube.value.generation is Generation.V2  # nothing to overload
+    if not (no_bigtable or _cpu_under_target(ev.bigtable) or bigtable_step.proposals):
         summary = "more consumers would only load Bigtable further (its CPU is over target or unknown): Bigtable first"
         until = bigtable_step.wait_until
         if until is None:
@@ -291,7 +292,9 @@ def _consumers_will_not_help(ev: Evidence, bigtable_step: Step, ready: int, line
     return None
 
 
-def _wanted_bounds(view: ServiceView, workload: Workload, partitions: int | None) -> tuple[int, int, str, str] | None:
+def _wanted_bounds(
+    view: ServiceView, workload: Workload, partitions: int | None, generation: Generation = Generation.V1
+) -> tuple[int, int, str, str] | None:
     """(min, max, summary, advice) of the autoscaling the updater needs; None: its autoscaler has room."""
     ready, autoscaler = len(view.ready_pods), view.autoscaler
     if autoscaler is None:
@@ -309,7 +312,11 @@ def _wanted_bounds(view: ServiceView, workload: Workload, partitions: int | None
             "its autoscaler scales on CPU, which is under target, so it cannot see the queue: "
             f"hold at least {low} replicas (its minimum to {low})"
         )
-        advice = "or scale on the queue: a KEDA trigger on the lag (values.flat-run-fields-updater.autoscaling.keda)"
+        advice = (
+            ""  # the v2 CR sets an app's bounds alone (spec.wandb.applications): no queue trigger to name
+            if generation is Generation.V2
+            else "or scale on the queue: a KEDA trigger on the lag (values.flat-run-fields-updater.autoscaling.keda)"
+        )
         return low, high, summary, advice
     return None
 
@@ -318,7 +325,8 @@ def _capacity_step(ev: Evidence, view: ServiceView, workload: Workload, lines: l
     """Step 3 when the queue wants capacity the updater can give: the autoscaling to propose."""
     autoscaler = view.autoscaler
     partitions = _kafka_partitions(ev)
-    wanted = _wanted_bounds(view, workload, partitions)
+    generation = ev.kube.value.generation if ev.kube.value is not None else Generation.V1
+    wanted = _wanted_bounds(view, workload, partitions, generation)
     if wanted is None:
         assert autoscaler is not None  # a missing autoscaler always wants one
         room = f"the autoscaler has room ({len(view.ready_pods)} of at most {autoscaler.max_replicas})"

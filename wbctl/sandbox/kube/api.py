@@ -68,6 +68,7 @@ from wbctl.sandbox.kube.types import (
     Payload,
     ResourceType,
 )
+from wbctl.sandbox.kube.versions import Versions
 
 __all__ = [
     "RESOURCE_TYPES",
@@ -225,6 +226,11 @@ class FakeKubeAPI:
     def resource_version(self) -> str:
         """The current global resourceVersion (the last write's)."""
         return self.store.resource_version
+
+    def serve_versions(self, plural: str, versions: Versions) -> None:
+        """Serve a custom resource at several versions, stored at one (see versions.py): e.g.
+        WeightsAndBiases as the v2 operator's CRD serves it (objects/operator_v2.py)."""
+        self.store.set_versions(plural, versions)
 
     def add(self, obj: Mapping[str, Any], *, owned: bool = False) -> Obj:
         """Store an object as a controller or kubectl would have created it (see ObjectStore.add)."""

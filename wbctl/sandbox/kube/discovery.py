@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from wbctl.sandbox.kube.errors import no_such_resource
 from wbctl.sandbox.kube.types import VERSION_INFO, Obj, ResourceType
+from wbctl.sandbox.kube.versions import version_priority
 
 _VERBS = ["create", "delete", "get", "list", "patch", "update"]  # no watch, deletecollection: not served
 
@@ -40,7 +41,8 @@ def _group_versions(served: list[ResourceType]) -> dict[str, list[str]]:
             versions = groups.setdefault(rtype.group, [])
             if rtype.version not in versions:
                 versions.append(rtype.version)
-    return groups
+    # the API server lists a group's versions by priority, the preferred one first (v2 before v1)
+    return {group: sorted(versions, key=version_priority) for group, versions in groups.items()}
 
 
 def discovery_document(path: str, served: list[ResourceType], port: int) -> Obj:

@@ -63,10 +63,11 @@ def parse_route(method: str, path: str, query: Query) -> Route | None:
     return Route(rtype, namespace, name, subresource, _verb(method, name, query), resource)
 
 
-def _served_type(route: Route, armed: Armed) -> ResourceType:
-    """The route's kind, or 404 when no such resource is served at that path."""
+def _served_type(route: Route, armed: Armed, store: ObjectStore) -> ResourceType:
+    """The route's kind, or 404 when no such resource is served at that path (a CRD not
+    installed, or a version of it the CRD does not serve)."""
     rtype = route.rtype
-    if rtype is None or rtype.plural in armed.missing or route.verb is None:
+    if rtype is None or rtype.plural in armed.missing or route.verb is None or not store.served(rtype):
         raise no_such_resource()
     if route.subresource is not None and route.subresource not in rtype.subresources:
         raise no_such_resource()
@@ -113,6 +114,7 @@ class Router:
         self._credentials = credentials
         self._port = port  # what /api advertises: the listening port, once started
         self._stopping = stopping  # set when the server stops: cuts a delayed response short
+        self._store = store
         self._reads = Reads(store)
         self.telemetry: Telemetry | None = None  # what pods print and use (telemetry.py); None: no metrics API
         self._writes = Writes(store)
@@ -195,12 +197,12 @@ class Router:
 
     def _served(self) -> list[ResourceType]:
         missing = self._faults.missing()
-        return [rtype for rtype in RESOURCE_TYPES if rtype.plural not in missing]
+        return [rtype for rtype in RESOURCE_TYPES if rtype.plural not in missing and self._store.served(rtype)]
 
     def _serve(
         self, route: Route, query: Query, content_type: str | None, body: bytes, armed: Armed, view: View = PLAIN
     ) -> tuple[int, Payload]:
-        rtype = _served_type(route, armed)
+        rtype = _served_type(route, armed, self._store)
         armed.check_access(route, self._credentials.user)
         dry_run = _dry_run(query)
         namespace = route.namespace or ""
@@ -226,6 +228,12 @@ class Router:
     def _list(self, rtype: ResourceType, route: Route, query: Query, armed: Armed, view: View) -> Payload:
         """A list's page as the object (assembled from the stored texts) or as a Table or metadata."""
         metadata, page = self._reads.page(rtype, route.namespace, query, expire_continue=armed.expire_continue)
+        if self._store.resource_type(rtype.plural) != rtype:  # another served version: each item converted
+            items = [self._store.convert(entry.load(), rtype, None) for entry in page]
+            if view.as_:
+                return as_view(view, rtype, items, metadata, include_object(query))
+            listing = {"apiVersion": rtype.api_version, "kind": f"{rtype.kind}List", "metadata": metadata}
+            return {**listing, "items": items}
         if view.as_:
             return as_view(view, rtype, [entry.load() for entry in page], metadata, include_object(query))
         head = json.dumps(

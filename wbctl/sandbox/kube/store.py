@@ -25,6 +25,7 @@ from wbctl.sandbox.kube.errors import not_found
 from wbctl.sandbox.kube.semantics import field_value, merge_patch
 from wbctl.sandbox.kube.types import RESOURCE_TYPES, Obj, ResourceType
 from wbctl.sandbox.kube.validation import check_quantities
+from wbctl.sandbox.kube.versions import Versions
 
 Key = tuple[str, str]  # (namespace or "" for a cluster-scoped kind, name)
 
@@ -78,18 +79,63 @@ class ObjectStore:
         self.lock = threading.RLock()
         # plural -> (namespace or "", name) -> the object as JSON text (see Entry)
         self._entries: dict[str, dict[Key, Entry]] = {rtype.plural: {} for rtype in RESOURCE_TYPES}
-        self._types = {rtype.plural: rtype for rtype in RESOURCE_TYPES}
+        self._types: dict[str, ResourceType] = {}
+        for rtype in RESOURCE_TYPES:
+            self._types.setdefault(rtype.plural, rtype)
+        # the kinds served at several versions (versions.py); the CRD of the chart's operator
+        # serves WeightsAndBiases at v1 alone until a test or scenario installs the v2 operator's
+        self._versions: dict[str, Versions] = {"weightsandbiases": Versions(("v1",), "v1")}
         self._rv = 1000
 
     # --- kinds and keys -----------------------------------------------------------------------
 
     def resource_type(self, resource: str) -> ResourceType:
-        """Look a kind up by plural (`deployments`) or group-qualified plural (`deployments.apps`)."""
+        """Look a kind up by plural (`deployments`) or group-qualified plural (`deployments.apps`):
+        a kind served at several versions answers its storage version."""
         plural = resource.split(".", 1)[0]
         try:
-            return self._types[plural]
+            rtype = self._types[plural]
         except KeyError:
             raise KeyError(f"FakeKubeAPI serves no resource {resource!r}") from None
+        versions = self._versions.get(plural)
+        return rtype if versions is None else self._at(rtype, versions.storage)
+
+    @staticmethod
+    def _at(rtype: ResourceType, version: str) -> ResourceType:
+        return next(t for t in RESOURCE_TYPES if (t.group, t.plural, t.version) == (rtype.group, rtype.plural, version))
+
+    # --- versions (versions.py) ---------------------------------------------------------------
+
+    def set_versions(self, plural: str, versions: Versions) -> None:
+        """Serve a kind at `versions.served`, stored at `versions.storage` (a CRD upgrade: the
+        objects already stored are converted to the new storage version)."""
+        with self.lock:
+            self._versions[plural] = versions
+            rtype = self.resource_type(plural)
+            for key, entry in list(self._entries[plural].items()):
+                obj = entry.load()
+                if obj.get("apiVersion") != rtype.api_version:
+                    self.commit(rtype, key, self.convert(obj, rtype, None))
+
+    def served(self, rtype: ResourceType) -> bool:
+        """Whether the API server answers at this kind's group and version."""
+        versions = self._versions.get(rtype.plural)
+        return versions is None or versions.serves(rtype.version)
+
+    def served_versions(self, plural: str) -> tuple[str, ...] | None:
+        versions = self._versions.get(plural)
+        return None if versions is None else versions.served
+
+    def convert(self, obj: Obj, rtype: ResourceType, stored: Obj | None) -> Obj:
+        """`obj` at `rtype`'s version, as the conversion webhook answers (`stored`: the object
+        a write replaces, so a conversion to the storage version keeps what the other version
+        cannot say)."""
+        if obj.get("apiVersion") == rtype.api_version:
+            return obj
+        versions = self._versions.get(rtype.plural)
+        if versions is None or versions.convert is None:
+            raise ValueError(f"FakeKubeAPI cannot convert {obj.get('apiVersion')} {rtype.kind} to {rtype.api_version}")
+        return versions.convert(obj, rtype.api_version, stored)
 
     @staticmethod
     def type_of(obj: Mapping[str, Any]) -> ResourceType:
@@ -123,16 +169,24 @@ class ObjectStore:
             entry = self._entries[rtype.plural].get(self.key(rtype, namespace, name))
         if entry is None:
             raise not_found(rtype, name)
-        return entry.load()
+        return self.convert(entry.load(), rtype, None)
 
     def contains(self, rtype: ResourceType, key: Key) -> bool:
         with self.lock:
             return key in self._entries[rtype.plural]
 
     def commit(self, rtype: ResourceType, key: Key, obj: Obj) -> None:
-        """Store `obj` under `key` with a fresh metadata.resourceVersion (set in `obj` too)."""
+        """Store `obj` under `key` with a fresh metadata.resourceVersion (set in `obj` too), at
+        the kind's storage version (converted when `rtype` is another served version)."""
         with self.lock:
             obj["metadata"]["resourceVersion"] = self.next_rv()
+            storage = self.resource_type(rtype.plural)
+            if storage.api_version != rtype.api_version:
+                previous = self._entries[rtype.plural].get(key)
+                stored = self.convert(copy.deepcopy(obj), storage, previous.load() if previous else None)
+                stored["metadata"]["resourceVersion"] = obj["metadata"]["resourceVersion"]
+                self._entries[rtype.plural][key] = Entry.of(storage, stored)
+                return
             self._entries[rtype.plural][key] = Entry.of(rtype, obj)
 
     def discard(self, rtype: ResourceType, key: Key) -> bool:
@@ -161,6 +215,10 @@ class ObjectStore:
         call), so it is neither copied nor checked again."""
         rtype = self.type_of(obj)
         stored = dict(obj) if owned else copy.deepcopy(dict(obj))
+        storage = self.resource_type(rtype.plural)
+        if storage.api_version != rtype.api_version:  # written at another served version
+            stored = self.convert(stored, storage, None)
+            rtype = storage
         metadata = stored.setdefault("metadata", {})
         name = metadata.get("name")
         if not name:

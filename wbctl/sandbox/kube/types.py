@@ -149,14 +149,17 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType(
         "storage.k8s.io", "v1", "csidrivers", "CSIDriver", "csidriver", namespaced=False, status_subresource=False
     ),
-    ResourceType(
-        "apps.wandb.com",
-        "v1",
-        "weightsandbiases",
-        "WeightsAndBiases",
-        "weightsandbiases",
-        custom=True,
-        short_names=("wandb",),
+    *(  # served as the CRD says: v1 alone (the chart's operator) or v1 and v2 (store.py, versions.py)
+        ResourceType(
+            "apps.wandb.com",
+            version,
+            "weightsandbiases",
+            "WeightsAndBiases",
+            "weightsandbiases",
+            custom=True,
+            short_names=("wandb",),
+        )
+        for version in ("v1", "v2")
     ),
     ResourceType(
         "keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", "scaledobject", custom=True, short_names=("so",)

@@ -38,6 +38,28 @@ def _chart_043(gcsfuse: bool = True, **options: Any) -> Callable[[Sample], list[
     return build
 
 
+def _operator_v2() -> Callable[[Sample], list[dict[str, Any]]]:
+    """A namespace the v2 operator runs (kube/objects/operator_v2.py), the updater as the story's
+    last sample leaves it: its bounds in spec.wandb.applications, its replicas, its HPA's limit."""
+
+    def build(last: Sample) -> list[dict[str, Any]]:
+        from wbctl.sandbox.kube.objects import csi_drivers
+        from wbctl.sandbox.kube.objects.operator_v2 import UPDATER, operator_v2
+
+        applications = {}
+        if last.hpa is not None:
+            applications[UPDATER] = {"autoscaling": {"minReplicas": last.hpa[0], "maxReplicas": last.hpa[1]}}
+        return operator_v2(
+            "default",
+            NAMES.install,
+            applications=applications,
+            replicas={UPDATER: last.replicas},
+            limited=(UPDATER,) if last.hpa_limited else (),
+        ) + csi_drivers(gcsfuse=False)
+
+    return build
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -48,6 +70,7 @@ class Scenario:
     length: int = 3600  # seconds of the story before now
     settings: dict[str, Any] = field(default_factory=dict)  # more sandbox settings (a noisy-run query)
     mysql: str = "healthy"  # the MySQL variables it starts with (sandbox/mysql/variables.py's stories)
+    operator: str = "v1"  # which W&B operator runs it: "v1" (the chart's) or "v2" (apps.wandb.com/v2)
 
     def samples(self) -> list[Sample]:
         return simulate(self.story, self.length)
@@ -111,6 +134,21 @@ SCENARIOS: dict[str, Scenario] = {
             ),
             length=_INCIDENT,
             settings={"noisy-run-query": NAMES.noisy_run_query},
+        ),
+        Scenario(
+            "operator-v2",
+            "the v2 operator (apps.wandb.com/v2) running server manifest 0.84.0: workloads named after the app, "
+            "replicas from spec.wandb.applications, no app, console or Bigtable; the updater reads Kafka",
+            dict(_TUNED),
+            _operator_v2(),
+            story=Story(
+                publish_base=400,
+                hpa=(3, 10),
+                replicas=math.ceil(400 / (HPA_TARGET * 150)),
+                nodes=(3, 10),
+                start_nodes=3,
+            ),
+            operator="v2",
         ),
     )
 }

@@ -53,6 +53,7 @@ class World:
     redis: Any = None  # a redis-py client of the sandbox's Redis (the sandbox closes it)
     reconcile: Callable[..., list[str]] | None = None  # the operator (operator.reconcile)
     namespace: str = "default"
+    v2: bool = False  # the v2 operator runs it: the updater's Deployment and HPA are named after the app
     _simulation: Simulation | None = None
     _pubsub_next: int = 0  # the first sample not yet published to Pub/Sub's series
     _bigtable_next: int = 0  # ... to Bigtable's
@@ -123,7 +124,7 @@ class World:
         self.history.append(f"{self.moment(change.at):%Y-%m-%d %H:%M} {words}")
 
     def _read_bigtable(self, at: float) -> None:
-        if self.google is None:
+        if self.google is None or self.v2:  # the v2 operator's install has no Bigtable
             return
         cluster = self.google.cluster(self.names.project, self.names.instance, self.names.cluster)
         scaling = cluster["autoscaling"]
@@ -139,7 +140,7 @@ class World:
 
     def _write_bigtable(self) -> None:
         last = self.last()
-        if self.google is not None and last is not None:
+        if self.google is not None and last is not None and not self.v2:
             self.google.set_serve_nodes(self.names.project, self.names.instance, self.names.cluster, last.nodes)
 
     def _read_discard(self, at: float) -> None:
@@ -150,8 +151,13 @@ class World:
             words = f"run {NOISY_RUN} discarded" if discarded else f"run {NOISY_RUN} restored"
             self._change(Change(at=at, discard=discarded), words)
 
+    @property
+    def updater_hpa(self) -> str:
+        """The updater's HPA: `<instance>-<svc>` (the chart's) or the app's name (the v2 operator's)."""
+        return UPDATER if self.v2 else f"{self.names.install}-{UPDATER}"
+
     def _read_updater(self, at: float) -> None:
-        hpa = self.kube.get("horizontalpodautoscalers", self.namespace, f"{self.names.install}-{UPDATER}")
+        hpa = self.kube.get("horizontalpodautoscalers", self.namespace, self.updater_hpa)
         simulation = self.simulation
         if hpa is not None:
             spec = hpa.get("spec") or {}
@@ -167,6 +173,7 @@ class World:
                 d
                 for d in self.kube.objects("deployments", self.namespace)
                 if (d["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == UPDATER
+                or (self.v2 and d["metadata"]["name"] == UPDATER)
             ),
             None,
         )
@@ -208,7 +215,7 @@ class World:
 
     def _hpa_cpu(self, last: Sample) -> None:
         """The updater's CPU as its HPA reports it: what each replica writes against what it can."""
-        name = f"{self.names.install}-{UPDATER}"
+        name = self.updater_hpa
         hpa = self.kube.get("horizontalpodautoscalers", self.namespace, name)
         if hpa is None or not last.replicas:
             return
@@ -225,7 +232,7 @@ class World:
     def _publish(self, now: datetime) -> None:
         """The samples not yet served, from where the last call stopped: a week of the story
         is ~10,000 samples, and every call a fake serves syncs, so none walks them all again."""
-        if self.google is None:
+        if self.google is None or self.v2:  # v2: no Pub/Sub, no Bigtable (its queue is Kafka)
             return
         samples = self.simulation.samples
         pubsub = self._unpublished(samples, self._pubsub_next, now - PUBSUB_DELAY)

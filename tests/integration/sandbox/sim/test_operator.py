@@ -122,11 +122,18 @@ def test_a_settled_namespace_has_nothing_to_change(api: FakeKubeAPI, build: Any)
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_scenario_starts_settled(api: FakeKubeAPI, name: str) -> None:
+    from wbctl.sandbox.kube.objects.operator_v2 import VERSIONS
+    from wbctl.sandbox.sim import operator_v2
+
     scenario = SCENARIOS[name]
+    operate = operator_v2.reconcile if scenario.operator == "v2" else reconcile
+    if scenario.operator == "v2":  # its operator's CRD, and its operator
+        api.serve_versions("weightsandbiases", VERSIONS)
     api.add_all(scenario.kube(scenario.samples()[-1]))
-    assert run(api) == []
+    assert operate(api, namespace=NS, instance=INSTANCE, now=NOW) == []
     version = api.resource_version
-    assert run(api, NOW + timedelta(days=1)) == [] and api.resource_version == version
+    later = operate(api, namespace=NS, instance=INSTANCE, now=NOW + timedelta(days=1))
+    assert later == [] and api.resource_version == version
 
 
 def test_the_misconfigured_scenario_is_put_right_by_its_remedies(api: FakeKubeAPI) -> None:

@@ -329,8 +329,8 @@ def running_cluster(
     node_names = [n["metadata"]["name"] for n in node_objs]
     pods: list[Obj] = []
     for offset, deployment in enumerate(of_kind(workloads, "Deployment")):
-        service = name_label(deployment)
-        count = (replicas or {}).get(service or "", pods_per_service)
+        service = name_label(deployment) or deployment["metadata"]["name"]  # the v2 operator's carry no labels
+        count = (replicas or {}).get(service, pods_per_service)
         _settle_deployment(deployment, count, now)
         pods.extend(pods_for(deployment, node_names, offset=offset, now=now))
     for cronjob in of_kind(workloads, "CronJob"):
