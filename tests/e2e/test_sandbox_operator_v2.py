@@ -4,6 +4,8 @@ what the operator then runs."""
 
 from __future__ import annotations
 
+from tests.support.text import one_line
+
 SANDBOX = ("--sandbox", "--scenario", "operator-v2")
 
 
@@ -55,3 +57,12 @@ def test_the_runbook_names_the_v2_queue_and_no_bigtable(wbctl) -> None:
     document = wbctl(*SANDBOX, "runbook", "queue-backlog", "-o", "json").json()
     steps = {step["name"]: step for step in document["steps"]}
     assert (document["queue"]["topic"], steps["bigtable"]["status"]) == ("flat-run-fields-updater", "ok")
+
+
+def test_bigtable_commands_say_the_v2_install_has_none(wbctl) -> None:
+    result = wbctl("--sandbox", "--scenario", "operator-v2", "bigtable", "status")
+    assert result.returncode == 2
+    assert one_line(result.stderr) == (
+        "wbctl: error: Bigtable is not part of this generation: the v2 operator runs no Bigtable "
+        "(its stores: MySQL, Redis, Kafka, ClickHouse and object storage); set bigtable-instance if this deployment has one"
+    )

@@ -166,6 +166,10 @@ class Backends:
         from wbctl.adapters.google.bigtable import BigtableAdapter
 
         settings = self.settings
+        if not settings["bigtable-instance"] and self.locate().v2:
+            from wbctl.core.kube import V2_NO_BIGTABLE
+
+            raise UsageError(f"Bigtable is {V2_NO_BIGTABLE}; set bigtable-instance if this deployment has one")
         project, instance = self.gcp_project(), self.bigtable_instance()
         return self._cached(
             ("bigtable", wait),

@@ -35,6 +35,7 @@ class Located:
     read: bool  # the resource was asked for
     filled: tuple[str, ...] = ()
     unread: str | None = None  # the one-line reason it could not be read
+    v2: bool = False  # the resource is the v2 operator's: its install has no Bigtable
 
     def why_unset(self, key: str) -> str:
         """For a message about `key` still unset: what the resource said, if it was asked."""
@@ -72,6 +73,8 @@ def fill(
         return Located(
             read=True, unread=f"no WeightsAndBiases resource {settings['instance']} in namespace {namespace}"
         )
+    from wbctl.core.kube import Generation
+
     given = from_values(resource.values)
     filled: list[str] = []
     for key in missing:
@@ -79,4 +82,4 @@ def fill(
             where = f"{ORIGIN} {namespace}/{resource.name} ({given[key].path})"
             settings.values[key] = Setting(given[key].value, where)
             filled.append(key)
-    return Located(read=True, filled=tuple(filled))
+    return Located(read=True, filled=tuple(filled), v2=resource.generation is Generation.V2)

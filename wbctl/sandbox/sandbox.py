@@ -260,7 +260,8 @@ class Sandbox:
             "instance": NAMES.install,
             "gcp-project": NAMES.project,
             "gcp-emulator-host": self._google.address,
-            "bigtable-instance": NAMES.instance,  # what its CR says too; named, so no command reads the CR for it
+            # what its CR says too; named, so no command reads the CR for it (v2: none, as the CR says)
+            "bigtable-instance": None if self.scenario.operator == "v2" else NAMES.instance,
             "bigtable-cluster": None,
             "metrics-source": "cloud-monitoring",
             "queue-source": None,
