@@ -5,7 +5,12 @@ lag grows until `--fix` raises the bounds, and then drains."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 
 from wbctl.config.keys import KEYS
@@ -78,3 +83,30 @@ def test_no_prometheus_the_environment_names_is_contacted(wbctl) -> None:
         listener.close()
         thread.join(timeout=5)
     assert (result.json()["verdict"], connections) == ("growing", [])
+
+
+def test_a_served_v2_sandbox_serves_its_prometheus_to_another_shell(isolated_env) -> None:
+    """`sandbox serve`: a wbctl in another shell joins it and reads the lag from the served
+    Prometheus, whose address the serving document names."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wbctl", "sandbox", "serve", "--scenario", "operator-v2", "-o", "json"],
+        env=dict(os.environ),
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        document = json.loads(process.stdout.readline() or "{}")
+        joined = subprocess.run(
+            [sys.executable, "-m", "wbctl", "runbook", "queue-backlog", "-o", "json"],
+            env={**os.environ, **document["env"]},
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert (json.loads(joined.stdout)["verdict"], document["backends"]["metrics-source"]) == ("growing", "prometheus")
