@@ -112,7 +112,9 @@ def parse_time(text: str, name: str) -> float:
             return value
     except ValueError:
         try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is not None:  # RFC 3339 names its offset; a local time would be a guess
+                return moment.timestamp()
         except ValueError:
             pass
     raise BadData(f'invalid parameter "{name}": cannot parse "{text}" to a valid timestamp')

@@ -15,7 +15,7 @@ from wbctl.adapters.metrics import SIGNALS, Prometheus
 from wbctl.errors import BackendError
 from wbctl.sandbox.prometheus import FakePrometheus
 from wbctl.sandbox.sim.clock import SimClock
-from wbctl.sandbox.sim.kafka import PARTITIONS, KafkaLag
+from wbctl.sandbox.sim.kafka import METRIC, PARTITIONS, KafkaLag
 from wbctl.sandbox.sim.queue_model import Change
 from wbctl.sandbox.sim.scenarios import NAMES, SCENARIOS
 from wbctl.sandbox.sim.world import World
@@ -139,3 +139,26 @@ def test_the_adapter_reports_a_refused_query_in_one_line(prometheus: FakePrometh
             client.fetch_one(SIGNALS["queue-lag"], GROUP, 600, START, 60)
     finally:
         client.close()
+
+
+def test_only_the_v2_sandbox_serves_one_and_stopping_ends_it(tmp_path) -> None:
+    from wbctl.sandbox import Sandbox
+
+    v2 = Sandbox(SCENARIOS["operator-v2"], tmp_path, speed=0).start()
+    try:
+        url = v2.settings()["prometheus-url"]
+        answered = _get(url, "/api/v1/query", query=f"sum({METRIC})")[0]
+    finally:
+        v2.stop()
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        _get(url, "/api/v1/query", query=f"sum({METRIC})")
+    v1 = Sandbox(SCENARIOS["healthy"], tmp_path, speed=0).start()
+    try:
+        v1_settings = v1.settings()
+    finally:
+        v1.stop()
+    assert (answered, "prometheus-url" in v1_settings, v1_settings["metrics-source"]) == (
+        200,
+        False,
+        "cloud-monitoring",
+    )

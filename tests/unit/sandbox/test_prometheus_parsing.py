@@ -69,3 +69,8 @@ def test_an_rfc3339_time_is_unix_seconds() -> None:
 def test_the_lag_splits_evenly_and_sums_to_the_total(total: int, partitions: int) -> None:
     parts = split(total, partitions)
     assert (len(parts), sum(parts), max(parts) - min(parts) <= 1) == (partitions, total, True)
+
+
+def test_a_time_without_its_offset_is_refused() -> None:
+    with pytest.raises(BadData, match='invalid parameter "time": cannot parse "2026-05-01T12:00:00"'):
+        parse_time("2026-05-01T12:00:00", "time")
