@@ -218,7 +218,7 @@ class _Queue:
     subscription: str | None  # Pub/Sub's (Cloud Monitoring's policies select it)
 
     def selector(self, s: AlertSettings, metric: str, **matchers: str) -> str:
-        return _selector(s, metric, queue=self.label, **matchers)
+        return _selector(s, metric, None, None, queue=self.label, **matchers)
 
     def value(self, metric: str, pipe: str, *, label: str | None = None, condition: str = "") -> str:
         return _value(metric, pipe, label=label, condition=condition, queue=self.label)
