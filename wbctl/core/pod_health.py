@@ -39,11 +39,17 @@ class Settings:
     values_key: str
     generation: Generation = Generation.V1
 
-    def memory_limit(self) -> str:
+    def memory_limit(self, limited: bool = True) -> str:
+        """The memory to raise: its limit; or, with none set (killed as its node ran short), a request and limit."""
         if self.generation is Generation.V2:
             return (
                 "raise spec.size in the WeightsAndBiases resource: the v2 operator sizes each application's "
                 "resources from it (spec.wandb.applications sets autoscaling only)"
+            )
+        if not limited:
+            return (
+                f"it has no memory limit, so its node ran short: set values.{self.values_key}.resources.requests.memory "
+                "and .limits.memory in the WeightsAndBiases resource to what it uses at its peak"
             )
         return (
             f"raise its memory limit: values.{self.values_key}.resources.limits.memory in the WeightsAndBiases resource"
@@ -144,7 +150,7 @@ def _one(
     waiting = set(pod.waiting)
     if "CrashLoopBackOff" in waiting:
         oom = "; its last run was OOMKilled" if "OOMKilled" in pod.last_terminated else ""
-        remedy = settings.memory_limit() if oom else ""
+        remedy = settings.memory_limit(bool(limits)) if oom else ""
         return PodProblem(
             pod.name,
             Status.FAIL,
@@ -165,7 +171,7 @@ def _one(
             Status.FAIL,
             "OOMKilled",
             f"{pod.name}: OOMKilled{_ago(pod.last_terminated_at, now)} ({_restarts(pod)})",
-            settings.memory_limit(),
+            settings.memory_limit(bool(limits)),
             f"{describe}; {previous}",
         )
     if pod.phase == "Pending":
