@@ -181,3 +181,22 @@ def test_the_sandbox_misconfigured_story_has_an_oom_killed_app_pod(wbctl) -> Non
         and line.startswith("wbctl_check_status")
     )
     assert line.endswith(" 1.0")
+
+
+def test_on_a_v2_install_the_remedy_is_the_size_and_absent_services_are_not_judged(
+    wbctl, kube_api, isolated_env: Path
+) -> None:
+    from wbctl.sandbox.kube.objects.operator_v2 import VERSIONS, operator_v2
+
+    kube_api.serve_versions("weightsandbiases", VERSIONS)
+    objects, pod = sick(operator_v2("wandb-prod", "wandb"), "api", oom_killed)
+    kube_api.add_all(objects)
+    env = {"KUBECONFIG": str(kube_api.write_kubeconfig(isolated_env / "kubeconfig")), "WBCTL_NAMESPACE": "wandb-prod"}
+    result = wbctl("services", "check", "-o", "json", env=env)
+    found = health(result)
+    assert found["services.wandb-api.health"]["status"] == "fail"
+    assert f"{pod}: OOMKilled" in found["services.wandb-api.health"]["message"]
+    assert found["services.wandb-api.health"]["remedy"].startswith("raise spec.size in the WeightsAndBiases resource")
+    assert "services.wandb-app.health" not in found  # not part of this generation: present says so
+    present = {f["check"]: f for f in result.json()["findings"]}["services.wandb-app.present"]
+    assert present["status"] == "ok" and present["expected"] == "absent from v2"
