@@ -50,6 +50,8 @@ RESOURCES = {
     "scaledobjects": _Resource(KEDA_PLURAL, KEDA_GROUP),
     "csidrivers": _Resource("csidrivers", "storage.k8s.io"),
     "configmaps": _Resource("configmaps", ""),
+    "replicasets": _Resource("replicasets", "apps"),
+    "events": _Resource("events", ""),
     "apigroup": _Resource("apigroup", CR_GROUP),  # API discovery of the CR's group (generation())
 }
 
@@ -251,6 +253,8 @@ class KubeConnection:
             "nodes": "/api/v1/nodes",
             "csidrivers": "/apis/storage.k8s.io/v1/csidrivers",
             "configmaps": f"/api/v1/namespaces/{self.namespace}/configmaps",
+            "replicasets": f"/apis/apps/v1/namespaces/{self.namespace}/replicasets",
+            "events": f"/api/v1/namespaces/{self.namespace}/events",
             "cr": f"/apis/{CR_GROUP}/{version}/namespaces/{self.namespace}/{CR_PLURAL}",
             "scaledobjects": f"/apis/{KEDA_GROUP}/{KEDA_VERSION}/namespaces/{self.namespace}/{KEDA_PLURAL}",
         }

@@ -17,6 +17,8 @@ chart's re-render and the controllers under it would:
   `<svc>.replicaCount` when set, else the count the chart rendered (recorded on the Deployment
   as `sandbox.wbctl/rendered-replicas` the first time the operator sees it). So a direct
   `kubectl scale` is undone, as the real operator undoes it;
+- a ReplicaSet per pod template, with its revision (rollouts.py): a changed template is a
+  rollout (`kubectl rollout history`);
 - pods follow the Deployment (operator_pods.py), and parquet's carry `gke-gcsfuse/volumes`
   exactly when `parquet.fuse.enabled` is true, the bucket is on GCS and global.cloudProvider
   is gcp (as the chart renders it), and the GCS FUSE CSIDriver exists.
@@ -47,6 +49,7 @@ from wbctl.sandbox.sim.operator_pods import (
     sync_deployment_status,
     sync_pods,
 )
+from wbctl.sandbox.sim.rollouts import pods_hash, sync_replica_sets
 
 __all__ = ["READY_AT", "RENDERED_REPLICAS", "reconcile"]
 
@@ -159,6 +162,9 @@ def _service(
         state.fuse if label == "parquet" else None,
     )
     sync_deployment_status(api, deployment, mine, now)
+    metadata = deployment["metadata"]
+    current = api.get("deployments", metadata["namespace"], metadata["name"]) or deployment
+    lines += sync_replica_sets(api, current, now, hash_=pods_hash(current, mine))
     return lines + pod_lines
 
 
