@@ -85,6 +85,7 @@ class _Namespace:
     scaled_objects: list[Obj]
     pods: list[Obj]
     nodes: list[Obj]
+    replica_sets: list[Obj] | None = None  # None: read from the store when needed (operator_v2's)
 
 
 def reconcile(
@@ -134,6 +135,7 @@ def _read(api: Store, namespace: str, instance: str) -> _Namespace:
         api.objects("scaledobjects", namespace),
         api.objects("pods", namespace),
         schedulable(api.objects("nodes")),
+        api.objects("replicasets", namespace),
     )
 
 
@@ -163,8 +165,9 @@ def _service(
     )
     sync_deployment_status(api, deployment, mine, now)
     metadata = deployment["metadata"]
-    current = api.get("deployments", metadata["namespace"], metadata["name"]) or deployment
-    lines += sync_replica_sets(api, current, now, hash_=pods_hash(current, mine))
+    changed = lines or deployment["spec"].get("replicas") != len(mine)  # read again only when written
+    current = (api.get("deployments", metadata["namespace"], metadata["name"]) if changed else None) or deployment
+    lines += sync_replica_sets(api, current, now, hash_=pods_hash(current, mine), replica_sets=state.replica_sets)
     return lines + pod_lines
 
 

@@ -16,12 +16,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from wbctl.sandbox.kube.objects.basics import Obj, stable_uid, timestamp
+from wbctl.sandbox.kube.objects.basics import Obj, hex_digest, stable_uid, timestamp
 from wbctl.sandbox.kube.objects.cluster import _safe_suffix
 from wbctl.sandbox.sim.operator_pods import Store, parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
 HASH = "pod-template-hash"
+TEMPLATE = "sandbox.wbctl/template"  # a digest of the template a ReplicaSet was made from: compared once
 
 
 def pods_hash(deployment: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> str:
@@ -35,16 +36,21 @@ def pods_hash(deployment: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) 
 
 def _template_key(template: Mapping[str, Any]) -> str:
     """A template as the controller compares them: its pod-template-hash label left out."""
-    plain = copy.deepcopy(dict(template))
-    (plain.get("metadata") or {}).get("labels", {}).pop(HASH, None)
-    return json.dumps(plain, sort_keys=True)
+    metadata = dict(template.get("metadata") or {})
+    metadata["labels"] = {k: v for k, v in (metadata.get("labels") or {}).items() if k != HASH}
+    return hex_digest(json.dumps({**template, "metadata": metadata}, sort_keys=True), 16)
 
 
-def _owned(api: Store, deployment: Obj) -> list[Obj]:
+def _key_of(rs: Mapping[str, Any]) -> str:
+    return str((rs["metadata"].get("annotations") or {}).get(TEMPLATE) or _template_key(rs["spec"]["template"]))
+
+
+def _owned(api: Store, deployment: Obj, replica_sets: Sequence[Obj] | None = None) -> list[Obj]:
+    """The Deployment's ReplicaSets, of `replica_sets` (a reconcile's one read) or the store's."""
     metadata = deployment["metadata"]
     return [
         rs
-        for rs in api.objects("replicasets", metadata["namespace"])
+        for rs in (api.objects("replicasets", metadata["namespace"]) if replica_sets is None else replica_sets)
         if any(
             ref.get("kind") == "Deployment" and ref.get("name") == metadata["name"]
             for ref in rs["metadata"].get("ownerReferences") or []
@@ -75,7 +81,11 @@ def replica_set(
             "uid": stable_uid("ReplicaSet", namespace, name),
             "creationTimestamp": timestamp(created),
             "labels": labels,
-            "annotations": {REVISION: str(revision), "deployment.kubernetes.io/desired-replicas": str(replicas)},
+            "annotations": {
+                REVISION: str(revision),
+                "deployment.kubernetes.io/desired-replicas": str(replicas),
+                TEMPLATE: _template_key(template),
+            },
             "ownerReferences": [
                 {
                     "apiVersion": "apps/v1",
@@ -92,15 +102,17 @@ def replica_set(
     }
 
 
-def sync_replica_sets(api: Store, deployment: Obj, now: datetime, *, hash_: str) -> list[str]:
+def sync_replica_sets(
+    api: Store, deployment: Obj, now: datetime, *, hash_: str, replica_sets: Sequence[Obj] | None = None
+) -> list[str]:
     """The ReplicaSet of the Deployment's template (made when none matches: the next revision),
     the others at 0; `hash_` names the first one (its pods carry it). One line per rollout."""
     metadata = deployment["metadata"]
     namespace, template = metadata["namespace"], deployment["spec"]["template"]
     replicas = int(deployment["spec"].get("replicas", 1))
-    owned = _owned(api, deployment)
+    owned = _owned(api, deployment, replica_sets)
     key = _template_key(template)
-    current = next((rs for rs in owned if _template_key(rs["spec"]["template"]) == key), None)
+    current = next((rs for rs in owned if _key_of(rs) == key), None)
     lines: list[str] = []
     if current is None:
         revision = max((_revision(rs) for rs in owned), default=0) + 1
