@@ -165,6 +165,16 @@ def changes_document(session: Session, since: int, service: str | None = None) -
     )
     found = sources(results, now, _rise(session, results, since, now))
     start = now - timedelta(seconds=since)
-    return timeline.document(
-        timeline.timeline(found, since=start, service=wanted), since=start, now=now, notes=found.notes
-    )
+    listed = timeline.timeline(found, since=start, service=wanted)
+    return timeline.document(listed, since=start, now=now, notes=found.notes)
+
+
+def in_window(results: Results, now: datetime, window: int, rise_began: datetime | None) -> list[timeline.Happening]:
+    """The window's changes from a gather that ran `add_history` (the runbook's): the same
+    sources and merge `changes_document` uses. The window reaches back at least
+    `timeline.RISE_LOOKBACK` before the rise: a rollout forty minutes before a rise that began
+    twenty-five minutes ago explains it, whatever the runbook's window."""
+    since = now - timedelta(seconds=window)
+    if rise_began is not None:
+        since = min(since, rise_began - timeline.RISE_LOOKBACK)
+    return timeline.timeline(sources(results, now, rise_began), since=since)

@@ -37,6 +37,7 @@ SCALING_REASONS = frozenset({"SuccessfulRescale", "FailedRescale", "KEDAScalersS
 TROUBLE_REASONS = frozenset(
     {"OOMKilling", "OOMKilled", "BackOff", "Evicted", "FailedScheduling", "Killing", "Unhealthy", "Failed"}
 )
+RISE_LOOKBACK = timedelta(hours=1)  # how far before the queue's rise the runbook looks for its cause
 REVISION = "deployment.kubernetes.io/revision"  # what the Deployment controller writes on its ReplicaSets
 
 
@@ -360,7 +361,7 @@ def relative(happening: Happening, rise_began: datetime | None) -> str:
         "as the rise began" if minutes == 0 else f"{minutes} minute{'s' if minutes != 1 else ''} before the rise began"
     )
     who = happening.service.removeprefix(catalog.PREFIX) if happening.service else happening.subject
-    return f"{who} {happening.what} {when}"
+    return f"{who} {happening.what}, {when}"
 
 
 def document(
