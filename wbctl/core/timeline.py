@@ -238,7 +238,8 @@ def _tags(before: Sequence[str], after: Sequence[str]) -> tuple[str, str] | None
 
 
 def from_events(events: Iterable[KubeEvent]) -> list[Happening]:
-    """Scaling and pod trouble: each Event once, at its last occurrence, with its count."""
+    """Scaling and pod trouble of W&B's services: each Event once, at its last occurrence, with
+    its count (an Event about another app's object in the namespace is left out)."""
     found: list[Happening] = []
     for event in events:
         when = event.last or event.first
@@ -250,10 +251,13 @@ def from_events(events: Iterable[KubeEvent]) -> list[Happening]:
             source = PODS
         else:
             continue
+        service = _service_of(event.name)
+        if service is None:  # another app's pod or autoscaler in the same namespace
+            continue
         times = f" x{event.count}" if event.count > 1 else ""
         what = f"{event.reason}{times}: {event.message}".strip()
         subject = f"{event.kind.lower()}/{event.name}"
-        found.append(Happening(when, source, subject, what, service=_service_of(event.name)))
+        found.append(Happening(when, source, subject, what, service=service))
     return found
 
 
@@ -356,7 +360,7 @@ def relative(happening: Happening, rise_began: datetime | None) -> str:
     """ "the updater rolled out 0.70.1 12 minutes before the rise began" style words."""
     if rise_began is None:
         return happening.what
-    minutes = round((rise_began - happening.time).total_seconds() / 60)
+    minutes = int((rise_began - happening.time).total_seconds() // 60)  # whole minutes: the rise is on a minute
     when = (
         "as the rise began" if minutes == 0 else f"{minutes} minute{'s' if minutes != 1 else ''} before the rise began"
     )

@@ -84,6 +84,7 @@ class KubeConnection:
         self._client_lock = threading.Lock()  # several reads may ask for the client at once
         self.server = ""
         self._generation: Generation | None = None  # detected once per connection (generation())
+        self._generation_lock = threading.Lock()
 
     # --- which operator's CRD the API serves --------------------------------------------
 
@@ -99,6 +100,10 @@ class KubeConnection:
         Discovery is open to every authenticated user (the `system:discovery` ClusterRole), so
         the Role needs nothing for it. A refusal or a 401 leaves v1, and the reads that follow
         report it in their own words; an unreachable or silent API server is reported here."""
+        with self._generation_lock:  # reads side by side ask at once: one discovery request
+            return self._detect()
+
+    def _detect(self) -> Generation:
         if self._generation is None:
             try:
                 with self.translated("get", "apigroup"):

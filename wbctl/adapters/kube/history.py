@@ -138,9 +138,10 @@ class HistoryReader:
 
     def resource(self) -> ResourceHistory | None:
         connection = self._connection
+        version = connection.generation().value  # the version the operator runs (one discovery per connection)
         try:
             with connection.translated("get", "cr", connection.instance):
-                raw = connection.request("GET", connection.path("cr", connection.instance))
+                raw = connection.request("GET", connection.path("cr", connection.instance, cr_version=version))
         except NotFound:
             return None
         return resource_history(raw)
