@@ -45,3 +45,34 @@ def test_the_runbook_says_the_updater_rolled_out_before_the_rise(wbctl) -> None:
 def test_a_bad_since_is_refused_with_exit_2_and_nothing_read(wbctl) -> None:
     result = wbctl("changes", "--since", "2x", env=STILL)
     assert (result.returncode, result.stdout, result.stderr.count("\n")) == (2, "", 1)
+
+
+def test_a_credential_in_an_event_message_never_reaches_the_output(wbctl, kube_api, isolated_env) -> None:
+    """An Event's message is the cluster's words, and may hold a URL with a password (a
+    container's failing command line): it is masked on stdout, as every other text is."""
+    from datetime import UTC, datetime, timedelta
+
+    from wbctl.sandbox.kube.objects import chart_043
+
+    recently = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    kube_api.add_all(chart_043())
+    kube_api.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "oom", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "wandb-app-5d9f-abcde", "namespace": "default"},
+            "reason": "BackOff",
+            "message": "Back-off restarting failed container: redis://:hunter2-secret@redis:6379/0 refused",
+            "type": "Warning",
+            "count": 4,
+            "firstTimestamp": recently,
+            "lastTimestamp": recently,
+            "source": {"component": "kubelet"},
+        }
+    )
+    kubeconfig = kube_api.write_kubeconfig(isolated_env / "kubeconfig")
+    env = {"KUBECONFIG": str(kubeconfig), "WBCTL_REDIS_URL": "redis://127.0.0.1:1/0", "WBCTL_TIMEOUT": "2"}
+    result = wbctl("changes", "-o", "json", env=env)
+    (listed,) = [c for c in result.json()["changes"] if c["source"] == "pods"]
+    assert listed["what"].startswith("BackOff x4") and "hunter2-secret" not in result.stdout + result.stderr

@@ -30,8 +30,11 @@ def changes(
     ] = None,
     output: Output = None,
 ) -> None:
-    """What changed, oldest first: wbctl's own changes, the WeightsAndBiases resource, rollouts,
-    scaling, pod trouble, Bigtable's nodes, the discard key, and when the queue began to rise.
+    """What changed, oldest first: wbctl's changes, the resource, rollouts, scaling, pod trouble, the queue.
+
+    Sources: wbctl's own audit log (this context), the WeightsAndBiases resource, rollouts
+    (ReplicaSet revisions), scaling (HPA and KEDA Events), pod trouble (Warning Events),
+    Bigtable's node count, the discard key, and when the queue began to rise.
 
     Exit 3 when a source could not be read (the rest is listed, each unread source named).
     """
