@@ -76,3 +76,9 @@ def test_a_credential_in_an_event_message_never_reaches_the_output(wbctl, kube_a
     result = wbctl("changes", "-o", "json", env=env)
     (listed,) = [c for c in result.json()["changes"] if c["source"] == "pods"]
     assert listed["what"].startswith("BackOff x4") and "hunter2-secret" not in result.stdout + result.stderr
+
+
+def test_a_v2_install_lists_its_resource_s_status_writes_and_no_bigtable_note(wbctl) -> None:
+    result = wbctl("changes", "-o", "json", env={**STILL, "WBCTL_SCENARIO": "operator-v2"})
+    assert result.returncode == 0, result.stderr
+    assert any(c["source"] == "resource" and c["what"].startswith("condition Ready") for c in result.json()["changes"])

@@ -114,8 +114,10 @@ def sources(results: Results, now: datetime, rise_began: datetime | None) -> Sou
     found.revisions = value(REVISIONS, "ReplicaSets (rollouts)") or ()
     found.events = value(EVENTS, "Events (scaling, pod trouble)") or ()
     nodes = value(reads.BIGTABLE_NODES, "Bigtable's node count")
-    if nodes is not None:
+    if nodes is not None and nodes.series is not None:
         found.nodes = [NodeCount(s.labels.get("cluster", "?"), tuple(s.points)) for s in nodes.series]
+    elif nodes is not None and not nodes.no_data:
+        found.notes.append(f"Bigtable's node count: {nodes.reason}")
     found.discard = value(reads.DISCARD, "the discard key")
     found.notes += value(HISTORY_NOTES, "Kubernetes") or []
     return found

@@ -120,9 +120,10 @@ class HistoryReader:
         self.notes: list[str] = []
 
     def revisions(self) -> list[Revision]:
-        """The instance's ReplicaSets (selected as the chart labels its pods), as revisions."""
+        """The instance's ReplicaSets (selected as the install's generation labels its pods), as revisions."""
         connection = self._connection
-        selector = f"{INSTANCE_LABEL}={connection.instance}"
+        value = connection.generation().instance_label(connection.namespace, connection.instance)
+        selector = f"{INSTANCE_LABEL}={value}"  # v1: the CR's name; v2: the namespace
         items = _page(connection, "replicasets", [("labelSelector", selector)], self.notes)
         return [found for found in (revision(item) for item in items) if found is not None]
 
