@@ -163,6 +163,11 @@ def _source_for(session: Session, signal: str) -> str:
     return session.settings()["metrics-source"]
 
 
+def signal_reader(session: Session, read: Read[SignalData], window: int, now: datetime) -> Reader:
+    """One Bigtable signal's read (`wbctl changes` reads the node count alone)."""
+    return _signal_reader(session, read, window, now, lambda _: session.backends.bigtable_instance())
+
+
 def add_bigtable(
     readers: Readers,
     session: Session,

@@ -32,6 +32,10 @@ GROUPS: dict[str, tuple[str, str]] = {
         "Alerting rules that point at the runbook: Prometheus rules or Cloud Monitoring policies.",
     ),
     "bigtable": ("wbctl.cli.bigtable", "Bigtable, the hot metric storage: status, check, autoscale, scale."),
+    "changes": (
+        "wbctl.cli.changes",
+        "What changed, oldest first: wbctl's changes, the resource, rollouts, scaling, pod trouble, the queue.",
+    ),
     "check": (
         "wbctl.cli.check",
         "Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue.",

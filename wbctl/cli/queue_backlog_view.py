@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from wbctl.app.mutation import Outcome
+from wbctl.core import timeline
 from wbctl.core.durations import format_duration
 from wbctl.core.model import Status
 from wbctl.core.queue import DataLoss, Reading, Verdict, backlog_status
@@ -205,6 +206,12 @@ def render_steps(term: Terminal, diagnosis: Diagnosis) -> None:
         )
         for record in diagnosis.changes:
             term.line(f"     {record.time:%H:%M} {record.user}: {record.command} ({record.result})")
+    if diagnosis.before_rise:
+        rise = diagnosis.judgement.rise_began
+        term.line("")
+        term.line("what changed before the rise began:" if rise else "what changed in the window:")
+        for happening in diagnosis.before_rise:
+            term.line(f"     {happening.time:%H:%M} {timeline.relative(happening, rise)}")
 
 
 def step_style(status: Status) -> str:
@@ -301,6 +308,10 @@ def document(
         ],
         "changes_in_window": [
             {"time": _iso(r.time), "user": r.user, "command": r.command, "result": r.result} for r in diagnosis.changes
+        ],
+        "changes_before_rise": [
+            {**h.to_json(), "words": timeline.relative(h, diagnosis.judgement.rise_began)}
+            for h in diagnosis.before_rise
         ],
         "filestream_queue": _filestream_document(diagnosis),
         "next": diagnosis.next or None,

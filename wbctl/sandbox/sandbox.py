@@ -222,10 +222,28 @@ class Sandbox:
             objects = self._pointed_here(objects)
         self._kube.add_all(objects, owned=cached)  # from the cache: checked when it was built
         now = self.world.clock.now()
+        self._story_rollout()
         reconcile = operator_v2.reconcile if v2 else operator.reconcile
         self.world.kube, self.world.reconcile, self.world.v2 = self._kube, reconcile, v2
         reconcile(self._kube, namespace="default", instance=NAMES.install, now=now - READY_AFTER - timedelta(seconds=1))
         self.world.reconciled_version = self.world.cr_version()
+
+    def _story_rollout(self) -> None:
+        """The scenario's rollout (Scenario.rollout), as ReplicaSet revisions of its Deployment."""
+        from wbctl.sandbox.sim.rollouts import pods_hash, story_rollout
+
+        if self.scenario.rollout is None:
+            return
+        label, tags, second = self.scenario.rollout
+        for deployment in self._kube.objects("deployments", "default"):
+            if (deployment["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == label:
+                pods = [
+                    p
+                    for p in self._kube.objects("pods", "default")
+                    if (p["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == label
+                ]
+                at = self.world.moment(second)
+                story_rollout(self._kube, deployment, tags, at=at, hash_=pods_hash(deployment, pods))
 
     def _pointed_here(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         from wbctl.sandbox.kube.objects.served import Endpoints, point_at

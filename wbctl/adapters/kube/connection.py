@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where the kubelet mounts a pod's token and CA
 CR_GROUP, CR_VERSION, CR_PLURAL = "apps.wandb.com", "v1", "weightsandbiases"  # CR_VERSION: the v1 generation's
 KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
+POOL_SIZE = 24  # connections kept to the API server: every read of a round at once
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ RESOURCES = {
     "csidrivers": _Resource("csidrivers", "storage.k8s.io"),
     "configmaps": _Resource("configmaps", ""),
     "podmetrics": _Resource("pods", "metrics.k8s.io"),  # PodMetrics, as metrics-server serves them
+    "replicasets": _Resource("replicasets", "apps"),
+    "events": _Resource("events", ""),
     "apigroup": _Resource("apigroup", CR_GROUP),  # API discovery of the CR's group (generation())
 }
 
@@ -82,6 +85,7 @@ class KubeConnection:
         self._client_lock = threading.Lock()  # several reads may ask for the client at once
         self.server = ""
         self._generation: Generation | None = None  # detected once per connection (generation())
+        self._generation_lock = threading.Lock()
 
     # --- which operator's CRD the API serves --------------------------------------------
 
@@ -97,6 +101,10 @@ class KubeConnection:
         Discovery is open to every authenticated user (the `system:discovery` ClusterRole), so
         the Role needs nothing for it. A refusal or a 401 leaves v1, and the reads that follow
         report it in their own words; an unreachable or silent API server is reported here."""
+        with self._generation_lock:  # reads side by side ask at once: one discovery request
+            return self._detect()
+
+    def _detect(self) -> Generation:
         if self._generation is None:
             try:
                 with self.translated("get", "apigroup"):
@@ -141,6 +149,10 @@ class KubeConnection:
             # one retry of a refused or dropped connection; a read that timed out is not sent
             # again (urllib3's default would send it three more times: 4x --timeout)
             configuration.retries = Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0)
+            # the reads run side by side (observe's kinds, the runbook's and `changes`' history
+            # reads): more than the client's default pool (5 per CPU) would open and discard a
+            # connection per round
+            configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, POOL_SIZE)
             self.server = configuration.host
             self._client = client.ApiClient(configuration)
         return self._client
@@ -253,6 +265,8 @@ class KubeConnection:
             "csidrivers": "/apis/storage.k8s.io/v1/csidrivers",
             "configmaps": f"/api/v1/namespaces/{self.namespace}/configmaps",
             "podmetrics": f"/apis/metrics.k8s.io/v1beta1/namespaces/{self.namespace}/pods",
+            "replicasets": f"/apis/apps/v1/namespaces/{self.namespace}/replicasets",
+            "events": f"/api/v1/namespaces/{self.namespace}/events",
             "cr": f"/apis/{CR_GROUP}/{version}/namespaces/{self.namespace}/{CR_PLURAL}",
             "scaledobjects": f"/apis/{KEDA_GROUP}/{KEDA_VERSION}/namespaces/{self.namespace}/{KEDA_PLURAL}",
         }

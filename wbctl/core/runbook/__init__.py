@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from wbctl.core import timeline
 from wbctl.core.durations import format_duration
 from wbctl.core.kube import V2_NO_BIGTABLE, Generation
 from wbctl.core.model import Status
@@ -137,6 +138,7 @@ def diagnose(ev: Evidence) -> Diagnosis:
         next=next_action,
         filestream=ev.filestream if shown else None,
         filestream_address=ev.filestream_address if shown else None,
+        before_rise=tuple(timeline.before_rise(ev.timeline, judgement.rise_began)),
     )
     return Diagnosis(**{**diagnosis.__dict__, "headline": headline(diagnosis)})
 

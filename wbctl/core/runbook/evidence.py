@@ -17,6 +17,7 @@ from wbctl.core.queue import Judgement, Verdict
 from wbctl.core.queue_source import QueueAddress
 from wbctl.core.redis_settings import DiscardState
 from wbctl.core.series import SignalData
+from wbctl.core.timeline import Happening
 
 READ_PREFIX = re.compile(r"^read \S+ of ")  # "read <metric type> of projects/p: why": the same why for every metric
 DOMINANT_SHARE = 0.5
@@ -58,6 +59,7 @@ class Evidence:
     kubectl: str = "kubectl"  # how a printed kubectl command starts (`kubectl --context c -n ns`)
     filestream_address: QueueAddress | None = None  # the filestream's own queue; None: not read
     filestream: Judgement | None = None  # its judgement (None: not read, or no queue: `none`)
+    timeline: tuple[Happening, ...] = ()  # what changed in the window, every source (core/timeline.py)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Diagnosis:
     next: str = ""
     filestream: Judgement | None = None  # the filestream queue, shown in step 1 beside the run-updates queue
     filestream_address: QueueAddress | None = None  # its address (None: not read or `none`)
+    before_rise: tuple[Happening, ...] = ()  # the window's changes that precede the rise (timeline.before_rise)
 
     @property
     def loss_projected(self) -> bool:

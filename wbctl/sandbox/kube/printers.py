@@ -1,7 +1,7 @@
 """The columns and cells of the API server's Table output, kind by kind, as kube-apiserver's
 printers compute them (pkg/printers/internalversion): what `kubectl get` shows. The server
 always fills the wide (priority 1) columns too; kubectl shows them with `-o wide`. Kinds the
-printers know: Pod, Deployment, HorizontalPodAutoscaler, Node, Event, ConfigMap, StatefulSet,
+printers know: Pod, Deployment, ReplicaSet, HorizontalPodAutoscaler, Node, Event, ConfigMap, StatefulSet,
 DaemonSet, Job, CronJob; a custom resource gets a CRD's default columns (Name, Age, for a CRD
 without additionalPrinterColumns), and any other kind the generic Name and Created At.
 Separate from tables.py (content negotiation and the Table object) because this is the
@@ -291,6 +291,20 @@ def _stateful_set(obj: Obj, now: datetime) -> tuple[Cells, list[Obj] | None]:
     ], None
 
 
+def _replica_set(obj: Obj, now: datetime) -> tuple[Cells, list[Obj] | None]:
+    """kubectl's ReplicaSet columns (pkg/printers/internalversion: printReplicaSet)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [
+        meta(obj).get("name"),
+        spec.get("replicas", 1),
+        status.get("replicas", 0),
+        status.get("readyReplicas", 0),
+        since(meta(obj).get("creationTimestamp"), now),
+        *containers_cells(get_path(obj, "spec.template.spec")),
+        selector_text(spec.get("selector")),
+    ], None
+
+
 def _daemon_set(obj: Obj, now: datetime) -> tuple[Cells, list[Obj] | None]:
     status = obj.get("status") or {}
     return [
@@ -489,6 +503,19 @@ PRINTERS: dict[str, tuple[list[Obj], Printer]] = {
         _event,
     ),
     "configmaps": ([NAME, column("Data", "Number of entries in the config map.", type_="integer"), AGE], _config_map),
+    "replicasets": (
+        [
+            NAME,
+            column("Desired", "Number of desired pods.", type_="integer"),
+            column("Current", "Number of actual replicas.", type_="integer"),
+            column("Ready", "Number of ready replicas.", type_="integer"),
+            AGE,
+            CONTAINERS,
+            IMAGES,
+            SELECTOR,
+        ],
+        _replica_set,
+    ),
     "statefulsets": ([NAME, column("Ready", _READY_DOC), AGE, CONTAINERS, IMAGES], _stateful_set),
     "daemonsets": (
         [

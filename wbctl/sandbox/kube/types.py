@@ -130,6 +130,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         short_names=("deploy",),
         categories=("all",),
     ),
+    ResourceType("apps", "v1", "replicasets", "ReplicaSet", "replicaset", short_names=("rs",), categories=("all",)),
     ResourceType("apps", "v1", "statefulsets", "StatefulSet", "statefulset", short_names=("sts",), categories=("all",)),
     ResourceType("apps", "v1", "daemonsets", "DaemonSet", "daemonset", short_names=("ds",), categories=("all",)),
     ResourceType("batch", "v1", "cronjobs", "CronJob", "cronjob", short_names=("cj",), categories=("all",)),

@@ -17,6 +17,8 @@ chart's re-render and the controllers under it would:
   `<svc>.replicaCount` when set, else the count the chart rendered (recorded on the Deployment
   as `sandbox.wbctl/rendered-replicas` the first time the operator sees it). So a direct
   `kubectl scale` is undone, as the real operator undoes it;
+- a ReplicaSet per pod template, with its revision (rollouts.py): a changed template is a
+  rollout (`kubectl rollout history`);
 - pods follow the Deployment (operator_pods.py), and parquet's carry `gke-gcsfuse/volumes`
   exactly when `parquet.fuse.enabled` is true, the bucket is on GCS and global.cloudProvider
   is gcp (as the chart renders it), and the GCS FUSE CSIDriver exists.
@@ -47,6 +49,7 @@ from wbctl.sandbox.sim.operator_pods import (
     sync_deployment_status,
     sync_pods,
 )
+from wbctl.sandbox.sim.rollouts import pods_hash, sync_replica_sets
 
 __all__ = ["READY_AT", "RENDERED_REPLICAS", "reconcile"]
 
@@ -82,6 +85,7 @@ class _Namespace:
     scaled_objects: list[Obj]
     pods: list[Obj]
     nodes: list[Obj]
+    replica_sets: list[Obj] | None = None  # None: read from the store when needed (operator_v2's)
 
 
 def reconcile(
@@ -131,6 +135,7 @@ def _read(api: Store, namespace: str, instance: str) -> _Namespace:
         api.objects("scaledobjects", namespace),
         api.objects("pods", namespace),
         schedulable(api.objects("nodes")),
+        api.objects("replicasets", namespace),
     )
 
 
@@ -159,6 +164,10 @@ def _service(
         state.fuse if label == "parquet" else None,
     )
     sync_deployment_status(api, deployment, mine, now)
+    metadata = deployment["metadata"]
+    changed = lines or deployment["spec"].get("replicas") != len(mine)  # read again only when written
+    current = (api.get("deployments", metadata["namespace"], metadata["name"]) if changed else None) or deployment
+    lines += sync_replica_sets(api, current, now, hash_=pods_hash(current, mine), replica_sets=state.replica_sets)
     return lines + pod_lines
 
 

@@ -88,6 +88,9 @@ class Scenario:
     settings: dict[str, Any] = field(default_factory=dict)  # more sandbox settings (a noisy-run query)
     mysql: str = "healthy"  # the MySQL variables it starts with (sandbox/mysql/variables.py's stories)
     operator: str = "v1"  # which W&B operator runs it: "v1" (the chart's) or "v2" (apps.wandb.com/v2)
+    # a rollout before the story's end: (the Deployment's app.kubernetes.io/name, the image tags
+    # it was rolled out from and to, the second of the story it was rolled out at); sim/rollouts.py
+    rollout: tuple[str, tuple[str, str], int] | None = None
 
     def samples(self) -> list[Sample]:
         return simulate(self.story, self.length)
@@ -162,6 +165,8 @@ SCENARIOS: dict[str, Scenario] = {
             ),
             length=_INCIDENT,
             settings={"noisy-run-query": NAMES.noisy_run_query},
+            # the updater rolled out from 0.70.0 twelve minutes before the noisy run begins
+            rollout=("flat-run-fields-updater", ("0.70.0", "0.70.1"), _INCIDENT - 25 * 60 - 12 * 60),
         ),
         Scenario(
             "operator-v2",
