@@ -119,7 +119,6 @@ def _sandbox_thread_objects() -> list[threading.Thread]:
     ]
 
 
-
 def _listening_sockets() -> int:
     """Listening TCP sockets this process holds (from /proc: no psutil here)."""
     inodes = set()

@@ -57,7 +57,7 @@ def sensitive_key(key: str) -> bool:
 
 # --- free text --------------------------------------------------------------------------------
 
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^\s/@?#\"'<>]+)@")
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^\s/@?#\"<>]+)@")
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S)
 _BEARER = re.compile(r"(?i)\b(?P<kind>bearer|basic|token)(?P<space>\s+)(?P<value>[A-Za-z0-9._~+/=\-]{8,})")
 _ASSIGNED = re.compile(

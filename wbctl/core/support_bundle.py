@@ -118,17 +118,25 @@ def default_name(context: str, created: datetime) -> str:
 
 
 def _env(container: Container) -> dict[str, Any]:
-    """The container's env as name -> value, so the masker sees each name: a literal value as
-    it is (masked next by name and shape), a reference by what it names."""
+    """The container's literal env as name -> value, so the masker sees each name (masked next by
+    name and shape); a ConfigMap reference by what it names."""
     env: dict[str, Any] = {}
     for var in container.env:
-        if var.secret is not None:
-            env[var.name] = f"(from Secret {var.secret[0]} key {var.secret[1]}: not read)"
-        elif var.config_map is not None:
+        if var.config_map is not None:
             env[var.name] = f"(from ConfigMap {var.config_map[0]} key {var.config_map[1]})"
-        else:
+        elif var.secret is None:
             env[var.name] = var.value
     return env
+
+
+def _references(container: Container) -> list[dict[str, str]]:
+    """The env set from a Secret: the variable and the Secret's name and key, never a value
+    (wbctl reads no Secret). Under keys the masker leaves alone: the names are no secret."""
+    return [
+        {"env": var.name, "from": f"Secret {var.secret[0]} key {var.secret[1]} (not read)"}
+        for var in container.env
+        if var.secret is not None
+    ]
 
 
 def _container(container: Container) -> dict[str, Any]:
@@ -138,6 +146,7 @@ def _container(container: Container) -> dict[str, Any]:
         "requests": dict(container.requests),
         "limits": dict(container.limits),
         "env": _env(container),
+        "envReferences": _references(container),
         "envFrom": list(container.env_from),
     }
 
