@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.net import free_port
 from tests.support.redis import REDIS_PASSWORD
+from wbctl.core.support_bundle import MAX_CONTAINERS_PER_POD, MAX_PODS_PER_SERVICE
 from wbctl.sandbox.kube.objects import chart_043
 from wbctl.sandbox.kube.objects.basics import find
 
@@ -166,6 +167,13 @@ def test_no_planted_credential_reaches_the_archive(
     assert leaked == []
     assert "Secret wandb-mysql key password (not read)" in files["workloads.json"]  # named, not resolved
     assert kube_api.count(resource="secrets") == 0  # never asked for
+    logs = [r for r in kube_api.requests if r.path.endswith("/log")]
+    services = {r.path.split("/")[-2].rsplit("-", 2)[0] for r in logs}
+    assert logs and len(logs) <= MAX_PODS_PER_SERVICE * MAX_CONTAINERS_PER_POD * len(services)
+    assert all(r.query["tailLines"] == "50" and r.query["sinceSeconds"] == "7200" for r in logs)
+    events = [r for r in kube_api.requests if r.resource == "events"]
+    assert len(events) == 1 and events[0].query["fieldSelector"] == "involvedObject.namespace=default"
+    assert "limit" in events[0].query
     assert "values.global.mysql.password" in files["MANIFEST"]
 
 

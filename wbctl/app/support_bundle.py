@@ -203,17 +203,14 @@ LEFT_OUT: tuple[tuple[str, str], ...] = (
 
 
 def settings_document(session: Session) -> dict[str, Any]:
-    """`config show -o json`'s document: the settings, secrets as ***."""
-    from wbctl.redact import MASK
+    """`config show -o json --origin`'s document: the settings and where each came from, secrets as ***."""
+    from wbctl.app.contexts import setting_rows
 
     settings = session.settings()
-    values: dict[str, Any] = {name: setting.value for name, setting in settings.values.items()}
-    values.update({name: MASK for name in settings.secrets})
-    values.update({f"redis.settings.{key}": setting.value for key, setting in settings.redis_settings.items()})
     return {
         "context": settings.context,
         "config_file": str(settings.config_file) if settings.config_file else None,
-        "settings": values,
+        "settings": {row["key"]: {"value": row["value"], "origin": row["origin"]} for row in setting_rows(settings)},
     }
 
 
