@@ -209,3 +209,29 @@ def test_absurd_logs_and_since_are_refused(wbctl) -> None:
     ):
         result = wbctl("support", "bundle", *args)
         assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_refused_kubernetes_read_is_a_note_and_the_rest_is_written(
+    wbctl, kube_api, redis_server, isolated_env: Path, tmp_path: Path
+) -> None:
+    kube_api.add_all(chart_043())
+    kube_api.forbid("list", "events")
+    kube_api.forbid("get", "pods/log")
+    env = {
+        "KUBECONFIG": str(kube_api.write_kubeconfig(isolated_env / "kubeconfig")),
+        "WBCTL_REDIS_URL": redis_server.url,
+        "WBCTL_MYSQL_URL": f"mysql://wandb@127.0.0.1:{free_port()}/wandb",
+        "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "none.json"),
+    }
+    out = tmp_path / "b.tar.gz"
+    result = wbctl("--timeout", "3", "support", "bundle", "--output", str(out), env=env)
+    assert result.returncode == 3
+    files = _members(out)
+    manifest = files["MANIFEST"]
+    assert "  events.json: forbidden: list events in namespace default" in manifest
+    assert re.search(r"  logs/wandb-\S+\.log: forbidden: get pods/log", manifest)  # the first few, named
+    assert "events.json" not in files and not [name for name in files if name.startswith("logs/")]
+    assert {"workloads.json", "pods.json", "pdbs.json", "redis-settings.json", "check.json"} <= set(files)
+    assert "events.json: not read: forbidden" in result.stderr
+    assert re.search(r"  logs/: \d+ more container logs not read", manifest)
+    assert result.stderr.count("not read") <= 12  # one line per note, the logs' counted

@@ -52,6 +52,7 @@ REDIS = Read[Any]("support-redis")
 MYSQL = Read[Any]("support-mysql")
 BIGTABLE = Read[Any]("support-bigtable")
 LOG_WORKERS = 4  # pods/log requests in flight at once
+LOG_NOTES = 3  # container logs not read, noted one by one; past that, counted
 
 
 class NotApplicable(Exception):
@@ -349,14 +350,19 @@ def _add_logs(session: Session, manifest: shape.Manifest, results: Results) -> N
     if found.value is None:
         manifest.notes.append(shape.Note("logs/", found.reason))
         return
+    unread = 0
     for name, text in sorted(found.value.items()):
         if text.startswith("!"):
-            manifest.notes.append(shape.Note(name, text[1:]))
+            unread += 1
+            if unread <= LOG_NOTES:
+                manifest.notes.append(shape.Note(name, text[1:]))
             continue
         lines = text.count("\n")
         manifest.files.append(
             _entry(session, name, f"the container's last {lines} line(s) of the window", Produced(text=text))
         )
+    if unread > LOG_NOTES:  # a refused pods/log refuses them all: a few say why, one line counts the rest
+        manifest.notes.append(shape.Note("logs/", f"{unread - LOG_NOTES} more container logs not read"))
 
 
 def write(manifest: shape.Manifest, output: Path) -> None:

@@ -140,6 +140,9 @@ class KubeConnection:
             # one retry of a refused or dropped connection; a read that timed out is not sent
             # again (urllib3's default would send it three more times: 4x --timeout)
             configuration.retries = Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0)
+            # reads side by side (support bundle: check, runbook, lists and logs at once) each keep
+            # their connection: urllib3 would otherwise warn "Connection pool is full" on stderr
+            configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, 32)
             self.server = configuration.host
             self._client = client.ApiClient(configuration)
         return self._client
