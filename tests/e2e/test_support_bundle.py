@@ -131,6 +131,10 @@ def _planted_namespace() -> list[dict[str, Any]]:
         {"name": "SENTRY", "value": f"https://{PLANTED['env_url']}@sentry.example.com/1"},
         {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "wandb-mysql", "key": "password"}}},
     ]
+    crashing = next(o for o in objs if o["kind"] == "Pod" and o["metadata"]["name"].startswith("wandb-api-"))
+    for status in crashing["status"].get("containerStatuses") or []:
+        status["restartCount"] = 3
+        status["lastState"] = {"terminated": {"reason": "OOMKilled", "exitCode": 137}}
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -171,6 +175,8 @@ def test_no_planted_credential_reaches_the_archive(
     services = {r.path.split("/")[-2].rsplit("-", 2)[0] for r in logs}
     assert logs and len(logs) <= MAX_PODS_PER_SERVICE * MAX_CONTAINERS_PER_POD * len(services)
     assert all(r.query["tailLines"] == "50" and r.query["sinceSeconds"] == "7200" for r in logs)
+    assert [r.query.get("previous") for r in logs].count("true") == 1  # the restarted pod's previous run
+    assert any(name.endswith(".previous.log") for name in files)
     events = [r for r in kube_api.requests if r.resource == "events"]
     assert len(events) == 1 and events[0].query["fieldSelector"] == "involvedObject.namespace=default"
     assert "limit" in events[0].query

@@ -47,12 +47,20 @@ RUNBOOK = Read[Any]("support-runbook")
 PDBS = Read[list[dict[str, Any]]]("support-pdbs")
 NODES = Read[list[dict[str, Any]]]("support-nodes")
 EVENTS = Read[list[dict[str, Any]]]("support-events")
-LOGS = Read[dict[str, str]]("support-logs")
+LOGS = Read[dict[str, "str | LogFailure"]]("support-logs")
 REDIS = Read[Any]("support-redis")
 MYSQL = Read[Any]("support-mysql")
 BIGTABLE = Read[Any]("support-bigtable")
 LOG_WORKERS = 4  # pods/log requests in flight at once
 LOG_NOTES = 3  # container logs not read, noted one by one; past that, counted
+
+
+@dataclass(frozen=True)
+class LogFailure:
+    """A container log that could not be read; `previous`: of a run the kubelet may no longer keep."""
+
+    reason: str
+    previous: bool = False
 
 
 class NotApplicable(Exception):
@@ -262,8 +270,8 @@ def _bigtable_read(session: Session, gathering: Gathering) -> Any:
     return session.backends.bigtable().observe()
 
 
-def _logs(session: Session, options: BundleOptions, gathering: Gathering) -> dict[str, str]:
-    """logs/<service>/<pod>.<container>.log -> the text, or `!` and why it could not be read.
+def _logs(session: Session, options: BundleOptions, gathering: Gathering) -> dict[str, str | LogFailure]:
+    """logs/<service>/<pod>.<container>[.previous].log -> the text, or why it could not be read.
     At most MAX_PODS_PER_SERVICE pods per service and MAX_CONTAINERS_PER_POD containers each,
     LOG_WORKERS requests at once."""
     from wbctl.adapters.kube.support import SupportReader
@@ -273,21 +281,25 @@ def _logs(session: Session, options: BundleOptions, gathering: Gathering) -> dic
         return {}
     observation = gathering.need(reads.KUBE)
     reader = SupportReader(session.backends.kube().connection)
-    wanted: list[tuple[str, str, str]] = []
+    wanted: list[tuple[str, str, str, bool]] = []
     for view in map_services(observation):
         if view.workload is None:
             continue
         containers = [c.name for c in view.workload.containers][: shape.MAX_CONTAINERS_PER_POD]
         for pod in shape.log_pods([p for p in view.pods if not p.job_pod] or view.pods):
-            wanted += [(view.name, pod.name, container) for container in containers]
+            runs = (False, True) if pod.restarts else (False,)  # a restarted pod: its previous run's too
+            wanted += [(view.name, pod.name, container, previous) for container in containers for previous in runs]
 
-    def one(item: tuple[str, str, str]) -> tuple[str, str]:
-        service, pod, container = item
-        name = f"logs/{service}/{pod}.{container}.log"
+    def one(item: tuple[str, str, str, bool]) -> tuple[str, str | LogFailure]:
+        service, pod, container, previous = item
+        name = f"logs/{service}/{pod}.{container}{'.previous' if previous else ''}.log"
         try:
-            return name, reader.pod_log(pod, container, tail_lines=options.logs, since_seconds=options.since)
-        except WbctlError as exc:
-            return name, f"!{exc.message}"
+            text = reader.pod_log(
+                pod, container, tail_lines=options.logs, since_seconds=options.since, previous=previous
+            )
+            return name, text
+        except WbctlError as exc:  # a previous run the kubelet no longer keeps is not a failure
+            return name, LogFailure(exc.message, previous)
 
     if not wanted:
         return {}
@@ -352,14 +364,20 @@ def _add_logs(session: Session, manifest: shape.Manifest, results: Results) -> N
         return
     unread = 0
     for name, text in sorted(found.value.items()):
-        if text.startswith("!"):
+        if isinstance(text, LogFailure):
+            if text.previous:
+                manifest.notes.append(
+                    shape.Note(name, f"the previous run's log is not kept: {text.reason}", unread=False)
+                )
+                continue
             unread += 1
             if unread <= LOG_NOTES:
-                manifest.notes.append(shape.Note(name, text[1:]))
+                manifest.notes.append(shape.Note(name, text.reason))
             continue
         lines = text.count("\n")
+        run = "previous run's" if name.endswith(".previous.log") else "container's"
         manifest.files.append(
-            _entry(session, name, f"the container's last {lines} line(s) of the window", Produced(text=text))
+            _entry(session, name, f"the {run} last {lines} line(s) of the window", Produced(text=text))
         )
     if unread > LOG_NOTES:  # a refused pods/log refuses them all: a few say why, one line counts the rest
         manifest.notes.append(shape.Note("logs/", f"{unread - LOG_NOTES} more container logs not read"))

@@ -82,6 +82,7 @@ class Manifest:
             f"created: {stamp(self.created)}",
             f"window: the last {self.since}s (Events and logs since {stamp(self.created - timedelta(seconds=self.since))})",
             f"logs: the last {self.logs} lines of at most {MAX_PODS_PER_SERVICE} pods per W&B service"
+            " (and of a restarted container's previous run)"
             if self.logs
             else "logs: none (--logs 0)",
             "secrets: no Secret was read; env values from a secretKeyRef are named, never resolved;",

@@ -56,8 +56,9 @@ class SupportReader:
         finally:
             self._page_size = saved
 
-    def pod_log(self, pod: str, container: str, *, tail_lines: int, since_seconds: int) -> str:
-        """The container's last `tail_lines` lines of the last `since_seconds` (text/plain)."""
+    def pod_log(self, pod: str, container: str, *, tail_lines: int, since_seconds: int, previous: bool = False) -> str:
+        """The container's last `tail_lines` lines of the last `since_seconds` (text/plain);
+        `previous`: of the container's previous run (what an OOMKilled or crashed one printed)."""
         from urllib.parse import quote
 
         connection = self._connection
@@ -67,7 +68,7 @@ class SupportReader:
             ("tailLines", str(tail_lines)),
             ("sinceSeconds", str(max(1, since_seconds))),
             ("limitBytes", str(LOG_BYTES)),
-        ]
+        ] + ([("previous", "true")] if previous else [])
         with connection.translated("get", "pods/log", f"{pod} ({container})"):
             from kubernetes.client.exceptions import ApiException
 
