@@ -13,7 +13,7 @@ from typing import Any
 
 from wbctl.adapters.kube.connection import KubeConnection
 
-EVENTS_LIMIT = 500  # the newest Events kept: one page, never the whole namespace's history
+EVENTS_PAGE, EVENTS_PAGES = 500, 4  # Events: at most 2,000, in 4 requests, whatever the namespace holds
 LOG_BYTES = 1_000_000  # per container: a bounded answer whatever --logs asks for
 
 
@@ -28,16 +28,19 @@ class SupportReader:
         base = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
         return f"{base}/namespaces/{self._connection.namespace}/{plural}"
 
-    def _list(self, path: str, described: str, query: list[tuple[str, str]], *, pages: bool = True) -> list[Any]:
+    def _list(self, path: str, described: str, query: list[tuple[str, str]], *, pages: int | None = None) -> list[Any]:
+        """Every page, or at most `pages` of them."""
         items: list[Any] = []
         token: str | None = None
+        read = 0
         with self._connection.translated("list", described):
             while True:
                 asked = [*query, ("limit", str(self._page_size))] + ([("continue", token)] if token else [])
                 page = self._connection.request("GET", path, query=asked)
                 items.extend(page.get("items") or [])
                 token = (page.get("metadata") or {}).get("continue")
-                if not token or not pages:
+                read += 1
+                if not token or (pages is not None and read >= pages):
                     return items
 
     def pod_disruption_budgets(self) -> list[dict[str, Any]]:
@@ -46,15 +49,12 @@ class SupportReader:
     def nodes(self) -> list[dict[str, Any]]:
         return self._list("/api/v1/nodes", "nodes", [])
 
-    def events(self, limit: int = EVENTS_LIMIT) -> list[dict[str, Any]]:
-        """The namespace's Events (involvedObject.namespace), one page of at most `limit`."""
+    def events(self) -> list[dict[str, Any]]:
+        """The namespace's Events (involvedObject.namespace), at most EVENTS_PAGES pages of
+        EVENTS_PAGE: a list is in name order, not time order, so one page could miss the newest."""
         path = self._namespaced("v1", "events")
         query = [("fieldSelector", f"involvedObject.namespace={self._connection.namespace}")]
-        saved, self._page_size = self._page_size, limit
-        try:
-            return self._list(path, "events", query, pages=False)
-        finally:
-            self._page_size = saved
+        return SupportReader(self._connection, page_size=EVENTS_PAGE)._list(path, "events", query, pages=EVENTS_PAGES)
 
     def pod_log(self, pod: str, container: str, *, tail_lines: int, since_seconds: int, previous: bool = False) -> str:
         """The container's last `tail_lines` lines of the last `since_seconds` (text/plain);
