@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 
 from wbctl.core.masking import MASK, mask_text, mask_values, sensitive_key
 
-SECRET = st.text(alphabet=string.ascii_letters + string.digits + "!%^*_+~", min_size=6, max_size=30)
+# prefixed so a secret is never part of a key's own name ("privat" is in "private_key")
+SECRET = st.text(alphabet=string.ascii_letters + string.digits + "!%^*_+~", min_size=6, max_size=30).map(
+    lambda text: f"Zq9{text}"
+)
 KEYS = st.sampled_from(
     [
         "password",
