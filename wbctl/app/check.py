@@ -90,7 +90,7 @@ def _readers(
     session: Session, wanted: set[str], desired: list[Desired], window: int, now: datetime
 ) -> tuple[reads.Readers, list[str]]:
     """The reads the wanted groups need, and the SDK modules to import before they run."""
-    from wbctl.adapters.kube import ALL_KINDS
+    from wbctl.adapters.kube import HEALTH_KINDS
 
     readers: reads.Readers = {}
     backends: list[str] = []
@@ -98,7 +98,7 @@ def _readers(
         readers[reads.REDIS] = lambda _: session.backends.redis().observe([d.key for d in desired])
         backends.append("redis")
     if wanted & {"services", "parquet", "queue"}:
-        readers[reads.KUBE] = lambda _: session.backends.kube().observe((*ALL_KINDS, "csidrivers"))
+        readers[reads.KUBE] = lambda _: session.backends.kube().observe((*HEALTH_KINDS, "csidrivers"))
         backends.append("kube")
     if "bigtable" in wanted:
         if reads.KUBE not in readers:  # the generation: the v2 operator's install has no Bigtable
@@ -188,7 +188,9 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
             namespace,
             (reads.KUBE,),
             services.check_ids,
-            lambda found: Judged(services.check(known(reads.KUBE, found))),
+            lambda found: Judged(
+                services.check(known(reads.KUBE, found), now=now, window=window, kubectl=session.kubectl())
+            ),
         ),
         Section(
             "parquet",

@@ -73,7 +73,7 @@ def status(
     ] = None,
     output: Output = None,
 ) -> None:
-    """Pods (node, phase, readiness, restarts, age), resources, autoscaler and CR values."""
+    """Pods (node, phase, readiness, restarts, age), resources, autoscaler, CR values and pod health."""
     from wbctl.adapters.kube import STATUS_KINDS
 
     session, observation = _observe(ctx, output, STATUS_KINDS)
@@ -84,7 +84,7 @@ def status(
         if not views:
             known = ", ".join(view.name for view in services.map_services(observation))
             raise UsageError(f"unknown service {service!r} (known: {known})")
-    statuses = services.status_views(observation, views, session.env.now())
+    statuses = services.status_views(observation, views, session.env.now(), session.kubectl())
     term = session.terminal()
     if term.json_mode:
         term.json({"namespace": observation.namespace, "services": [status.to_json() for status in statuses]})
@@ -142,13 +142,31 @@ def render_status(term: Terminal, statuses: list[services.ServiceStatus]) -> Non
                 term.line(f"    {condition.type}={condition.status}: {condition.message}")
         if status.cr_values:
             term.line(f"  CR values: {json.dumps(status.cr_values, sort_keys=True)}")
+        _render_health(term, status)
+
+
+def _render_health(term: Terminal, status: services.ServiceStatus) -> None:
+    """The HEALTH line: ok, or each pod's trouble with its remedy (memory is judged by `services check`)."""
+    health = status.health_status
+    if health is None:
+        return
+    if not status.health:
+        term.line(f"  health: {health.value}")
+        return
+    term.line(f"  health: {health.value}", "red" if health.value == "fail" else "yellow")
+    for problem in status.health:
+        term.line(f"    {problem.text}")
+        term.line(f"      -> {problem.next}")
 
 
 @app.command()
 def check(ctx: typer.Context, output: Output = None) -> None:
-    """Judge the services against the guide: present, replicas, spread, autoscaling, single instance."""
-    session, observation = _observe(ctx, output)
-    render_check(session.terminal(), services.check(observation).invoked_as(session.invocation()))
+    """Judge the services against the guide: present, pod health, replicas, spread, autoscaling, single instance."""
+    from wbctl.adapters.kube import HEALTH_KINDS
+
+    session, observation = _observe(ctx, output, HEALTH_KINDS)
+    report = services.check(observation, now=session.env.now(), kubectl=session.kubectl())
+    render_check(session.terminal(), report.invoked_as(session.invocation()))
 
 
 @app.command()

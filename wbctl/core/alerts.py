@@ -44,6 +44,8 @@ SILENT_RUNS = 3  # the auditor is silent once three of its runs are missing
 GROWING_FOR = 600
 CRITICAL_FOR = 300
 DRIFT_FOR = 3600
+PODS_FOR = 900  # three of the auditor's runs at its default interval: a pod's trouble that lasts
+HEALTH_CHECKS = r"services\..+\.health"  # the pods' health findings (wbctl.core.services)
 
 # the pushed `context` label is the operator's context name, or "default" for a check run
 # without one: then the command to paste takes no --context (wbctl.core.measurements)
@@ -136,10 +138,18 @@ def _quote(text: str) -> str:
     return json.dumps(text)
 
 
-def _selector(settings: AlertSettings, metric: str, exclude: dict[str, str] | None = None, **matchers: str) -> str:
+def _selector(
+    settings: AlertSettings,
+    metric: str,
+    exclude: dict[str, str] | None = None,
+    matching: dict[str, str] | None = None,
+    **matchers: str,
+) -> str:
     """`metric{...}`, restricted to the context's series when a context is selected: rules made
-    for several contexts can then be loaded side by side without firing twice."""
+    for several contexts can then be loaded side by side without firing twice. `matching`:
+    labels matched by a regular expression (`=~`)."""
     pairs = [f"{label}={_quote(value)}" for label, value in matchers.items()]
+    pairs += [f"{label}=~{_quote(value)}" for label, value in (matching or {}).items()]
     pairs += [f"{label}!={_quote(value)}" for label, value in (exclude or {}).items()]
     if settings.context:
         pairs.append(f"context={_quote(settings.context)}")
@@ -208,7 +218,7 @@ class _Queue:
     subscription: str | None  # Pub/Sub's (Cloud Monitoring's policies select it)
 
     def selector(self, s: AlertSettings, metric: str, **matchers: str) -> str:
-        return _selector(s, metric, None, queue=self.label, **matchers)
+        return _selector(s, metric, None, None, queue=self.label, **matchers)
 
     def value(self, metric: str, pipe: str, *, label: str | None = None, condition: str = "") -> str:
         return _value(metric, pipe, label=label, condition=condition, queue=self.label)
@@ -443,6 +453,26 @@ def _drift_rules(s: AlertSettings) -> list[Rule]:
     ]
 
 
+def _pod_health_rules(s: AlertSettings) -> list[Rule]:
+    """A service's pods failing (`services.<service>.health`: crash loops, OOM kills, image pulls,
+    unschedulable): sooner than the drift's hour, since the pods are failing now, not drifting."""
+    status = "wbctl_check_status"
+    return [
+        Rule(
+            "WbctlServicePodsUnhealthy",
+            f"{_selector(s, status, matching={'check': HEALTH_CHECKS}, status='fail')} == 1",
+            "warning",
+            f"wbctl check {{{{ $labels.check }}}}: the service's pods are failing {IN_CONTEXT}",
+            "The pods of a W&B service are failing in {{ $labels.context }} (crash looping, OOM killed, unable to "
+            "pull their image or to be scheduled): the command in `runbook` prints each pod's trouble and the "
+            "setting to raise, or the kubectl to look with.",
+            _command(s, "check --only services"),
+            page="runbook.md#alerts",
+            for_seconds=PODS_FOR,
+        ),
+    ]
+
+
 def _auditor_rules(s: AlertSettings) -> list[Rule]:
     last = _selector(s, "wbctl_check_last_run_timestamp_seconds")
     silent = int(SILENT_RUNS * s.auditor_interval)
@@ -483,7 +513,7 @@ def rule_groups(s: AlertSettings) -> tuple[RuleGroup, ...]:
         groups.append(RuleGroup(f"wbctl-filestream-queue{suffix}", tuple(_queue_rules(s, filestream))))
     groups += [
         RuleGroup(f"wbctl-capacity{suffix}", tuple(_capacity_rules(s))),
-        RuleGroup(f"wbctl-drift{suffix}", tuple(_drift_rules(s))),
+        RuleGroup(f"wbctl-drift{suffix}", tuple(_pod_health_rules(s) + _drift_rules(s))),
         RuleGroup(f"wbctl-auditor{suffix}", tuple(_auditor_rules(s))),
     ]
     return tuple(groups)

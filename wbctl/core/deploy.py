@@ -47,6 +47,7 @@ READ_RULES: tuple[dict[str, list[str]], ...] = (
     {"apiGroups": ["apps.wandb.com"], "resources": ["weightsandbiases"], "verbs": ["get", "list"]},
     {"apiGroups": ["keda.sh"], "resources": ["scaledobjects"], "verbs": ["get", "list"]},
     {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+    {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": ["get", "list"]},
 )
 NODE_RULES: tuple[dict[str, list[str]], ...] = (
     {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]},

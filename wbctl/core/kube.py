@@ -138,6 +138,8 @@ class Pod:
     waiting: tuple[str, ...] = ()  # reasons of containers waiting now, e.g. CrashLoopBackOff
     last_terminated: tuple[str, ...] = ()  # reasons of the containers' previous end, e.g. OOMKilled
     unschedulable: str = ""  # the scheduler's message while PodScheduled is False
+    last_terminated_at: datetime | None = None  # when the newest of those previous ends came (finishedAt)
+    waiting_messages: tuple[str, ...] = ()  # the kubelet's words beside `waiting`, e.g. the image it cannot pull
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,9 @@ class KubeObservation:
     csi_drivers: set[str] | None = None  # names of the cluster's CSIDrivers (None: not read)
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
     generation: Generation = Generation.V1  # which operator's CRD the API serves (the adapter detects it)
+    # each pod's containers' memory in use (bytes), from metrics.k8s.io; None: not read, see memory_unknown
+    pod_memory: dict[str, dict[str, int]] | None = None
+    memory_unknown: str = "not read by this command (services check reads metrics.k8s.io)"  # why pod_memory is None
 
     def absent(self, service: str) -> str | None:
         """Why a guide service is not part of this install's generation (None: it is)."""

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wbctl.core import catalog
+from wbctl.core import catalog, pod_health
 from wbctl.core.catalog import ServiceSpec
 from wbctl.core.kube import Autoscaler, Container, Generation, KubeObservation
 from wbctl.core.model import Finding, Report, Status
+from wbctl.core.pod_health import PodProblem, Settings
 from wbctl.core.scaling import AutoscaleRequest, ScaleRequest
 from wbctl.core.service_view import ServiceView, map_services
 from wbctl.core.versions import parse_version
@@ -18,6 +19,7 @@ from wbctl.core.versions import parse_version
 __all__ = ["ServiceView", "check", "list_cells", "list_rows", "map_services", "status_document"]
 
 API_ARRIVED = (0, 23, 0)
+HEALTH_WINDOW = 3600  # seconds back an OOM kill or a restart counts, unless the caller's window says
 
 
 # --- the guide's checks ---------------------------------------------------------------
@@ -152,11 +154,63 @@ def _single_instance(view: ServiceView, spec: ServiceSpec, target: str) -> Findi
     return Finding(check, Status.FAIL, target, most, 1, message, remedy)
 
 
+def settings_of(view: ServiceView, generation: Generation) -> Settings:
+    """Where the service's settings are written, for its remedies."""
+    key = view.spec.values_key if view.spec else view.name.removeprefix(catalog.PREFIX)
+    return Settings(view.name, key, generation)
+
+
+def health_problems(
+    view: ServiceView, observation: KubeObservation, *, kubectl: str, now: datetime | None, window: int | None
+) -> list[PodProblem]:
+    """The service's pods' trouble (pod_health.py), memory against its pod template's limits."""
+    limits = {
+        c.name: c.limits["memory"] for c in (view.workload.containers if view.workload else ()) if "memory" in c.limits
+    }
+    return pod_health.pod_problems(
+        view.pods,
+        settings_of(view, observation.generation),
+        kubectl=kubectl,
+        now=now,
+        window=window,
+        memory=observation.pod_memory,
+        limits=limits,
+    )
+
+
+def _memory_note(observation: KubeObservation, limited: bool) -> str:
+    if observation.pod_memory is None:
+        return f"; memory use unknown: {observation.memory_unknown}"
+    return "" if limited else "; memory: no limit set"
+
+
+def _health(
+    view: ServiceView,
+    spec: ServiceSpec,
+    observation: KubeObservation,
+    *,
+    kubectl: str,
+    now: datetime | None,
+    window: int | None,
+) -> Finding:
+    check = f"services.{spec.name}.health"
+    target = observation.target
+    problems = health_problems(view, observation, kubectl=kubectl, now=now, window=window)
+    limited = any("memory" in c.limits for c in (view.workload.containers if view.workload else ()))
+    note = _memory_note(observation, limited)
+    if not problems:
+        pods = len([p for p in view.pods if not (p.job_pod and p.phase in ("Succeeded", "Failed"))])
+        return Finding(check, Status.OK, target, 0, 0, f"{pods} pod(s) healthy{note}")
+    shown = "; ".join(p.text for p in problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else "")
+    return Finding(check, pod_health.worst(problems), target, len(problems), 0, shown + note, problems[0].next)
+
+
 def check_ids() -> list[str]:
     """The ids `check` reports for a deployment that runs every service of the guide."""
     ids: list[str] = []
     for spec in catalog.CATALOG:
         ids.append(f"services.{spec.name}.present")
+        ids.append(f"services.{spec.name}.health")
         if spec.min_replicas >= 3:
             ids.append(f"services.{spec.name}.replicas")
         if spec.spread_required:
@@ -168,7 +222,17 @@ def check_ids() -> list[str]:
     return ids
 
 
-def check(observation: KubeObservation) -> Report:
+def check(
+    observation: KubeObservation,
+    *,
+    now: datetime | None = None,
+    window: int | None = HEALTH_WINDOW,
+    kubectl: str | None = None,
+) -> Report:
+    """The guide's checks of every service, and its pods' health (`services.<service>.health`):
+    an OOM kill or a restart counts within `window` seconds before `now`; `kubectl` starts the
+    printed looks (default: `kubectl -n <namespace>`)."""
+    kubectl = kubectl or f"kubectl -n {observation.namespace}"
     findings: list[Finding] = []
     target = observation.target
     for view in map_services(observation):
@@ -178,6 +242,7 @@ def check(observation: KubeObservation) -> Report:
         findings.append(_present(view, spec, observation))
         if view.workload is None:
             continue
+        findings.append(_health(view, spec, observation, kubectl=kubectl, now=now, window=window))
         if spec.min_replicas >= 3:
             findings.append(_replicas(view, spec, target))
         if spec.spread_required:
@@ -295,6 +360,12 @@ class ServiceStatus:
     containers: tuple[Container, ...]
     autoscaler: Autoscaler | None
     cr_values: dict[str, Any]
+    health: tuple[PodProblem, ...] = ()  # its pods' trouble, worst first (pod_health.py)
+
+    @property
+    def health_status(self) -> Status | None:
+        """Its pods' health in a word (None: nothing deployed to judge)."""
+        return None if self.workload is None else pod_health.worst(self.health)
 
     def to_json(self) -> dict[str, object]:
         workload = self.workload
@@ -311,6 +382,15 @@ class ServiceStatus:
             ],
             "autoscaler": _autoscaler_json(self.autoscaler),
             "cr_values": self.cr_values,
+            "health": None
+            if self.health_status is None
+            else {
+                "status": self.health_status.value,
+                "problems": [
+                    {"pod": p.pod, "status": p.status.value, "what": p.what, "message": p.text, "remedy": p.next}
+                    for p in self.health
+                ],
+            },
         }
         if workload is not None and workload.kind == "CronJob":
             entry["cronjob"] = {
@@ -322,7 +402,10 @@ class ServiceStatus:
         return entry
 
 
-def status_views(observation: KubeObservation, views: list[ServiceView], now: datetime) -> list[ServiceStatus]:
+def status_views(
+    observation: KubeObservation, views: list[ServiceView], now: datetime, kubectl: str | None = None
+) -> list[ServiceStatus]:
+    kubectl = kubectl or f"kubectl -n {observation.namespace}"
     cr = observation.cr
     result: list[ServiceStatus] = []
     for view in views:
@@ -364,6 +447,7 @@ def status_views(observation: KubeObservation, views: list[ServiceView], now: da
                 workload.containers if workload else (),
                 view.autoscaler,
                 {k: service_values[k] for k in GOVERNING_VALUES if k in service_values},
+                tuple(health_problems(view, observation, kubectl=kubectl, now=now, window=HEALTH_WINDOW)),
             )
         )
     return result

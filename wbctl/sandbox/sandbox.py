@@ -5,7 +5,8 @@ run end to end over the real protocols: Redis through fakeredis's TCP server (re
 Kubernetes through the API fake of kube/api.py (the same one the test suite uses) holding the
 real operator-wandb 0.43.8 chart's workloads (kube/objects/) and an operator that applies the
 WeightsAndBiases resource (sim/operator.py), Bigtable admin and Cloud Monitoring through the
-gRPC fakes of google/api.py, MySQL over its wire protocol (mysql/server.py). A story's queue
+gRPC fakes of google/api.py, MySQL over its wire protocol (mysql/server.py), and for a v2
+install (whose queue is Kafka) Prometheus's HTTP API (prometheus.py). A story's queue
 moves as a deterministic model (sim/queue_model.py) on a compressed simulated clock
 (sim/clock.py), kept in step with the fakes by sim/world.py.
 
@@ -58,6 +59,7 @@ class Sandbox:
     _kube: Any = None
     _google: Any = None
     _mysql: Any = None
+    _prometheus: Any = None  # v2 only: the Kafka lag's Prometheus (sim/kafka.py's numbers)
     _redis: Any = None  # one redis-py client of the sandbox's Redis, for the sandbox's own reads
     _lock: Any = None  # the scenario's ScenarioLock, held from start to stop
     _saved: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +91,7 @@ class Sandbox:
         import wbctl.sandbox.google.api
         import wbctl.sandbox.kube.api
         import wbctl.sandbox.mysql.server
+        import wbctl.sandbox.prometheus
         import wbctl.sandbox.redis  # noqa: F401 - the servers' modules, imported one after another
         from wbctl.sandbox.sim.telemetry import WorldTelemetry
         from wbctl.sandbox.sim.world import UPDATER, World
@@ -122,6 +125,8 @@ class Sandbox:
             redis=self._redis,
             v2=self.scenario.operator == "v2",
         )
+        if self.world.v2:  # its queue is Kafka: the lag's Prometheus, once the world it reads exists
+            self._start_prometheus()
         if fresh:
             self._saved = {
                 "version": STATE_VERSION,
@@ -176,6 +181,12 @@ class Sandbox:
         from wbctl.sandbox.mysql.server import start_mysql
 
         self._mysql = start_mysql(self.scenario.mysql, self._saved.get("mysql"))
+
+    def _start_prometheus(self) -> None:
+        from wbctl.sandbox.prometheus import FakePrometheus
+        from wbctl.sandbox.sim.kafka import KafkaLag
+
+        self._prometheus = FakePrometheus(KafkaLag(self.world)).start()
 
     def serve_endpoints(self) -> None:
         """From now on the namespace names this sandbox's own endpoints (kube/objects/served.py),
@@ -271,8 +282,17 @@ class Sandbox:
             "mysql-url": self._mysql.url,
             "mysql-ca-file": None,
             "read-only": False,
+            **(self._prometheus_settings() if self._prometheus is not None else {}),
             **self.scenario.settings,
         }
+
+    def _prometheus_settings(self) -> dict[str, Any]:
+        """v2: every metric from the sandbox's Prometheus, with wbctl's default PromQL (none
+        configured elsewhere applies), so nothing reaches the default 127.0.0.1:9090."""
+        from wbctl.config.keys import KEYS
+
+        queries = {key: None for key in KEYS if key.startswith("prometheus-query-")}
+        return {"metrics-source": "prometheus", "prometheus-url": self._prometheus.url, **queries}
 
     # --- Redis keys, their expiry in simulated time -----------------------------------------------
 
@@ -367,13 +387,14 @@ class Sandbox:
                 self._redis.close()
                 self._redis = None
             stops = [server_stop(server) for server in self._servers]
-            stops += [fake.stop for fake in (self._kube, self._google, self._mysql) if fake is not None]
+            fakes = (self._kube, self._google, self._mysql, self._prometheus)
+            stops += [fake.stop for fake in fakes if fake is not None]
             if stops:
                 with ThreadPoolExecutor(max_workers=len(stops)) as pool:
                     for done in [pool.submit(stop) for stop in stops]:
                         done.result()
             self._servers.clear()
-            self._kube = self._google = self._mysql = None
+            self._kube = self._google = self._mysql = self._prometheus = None
             self.world = None
             if self._lock is not None:
                 self._lock.release()

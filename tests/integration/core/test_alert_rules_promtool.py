@@ -39,6 +39,7 @@ ALERTS = (
     "WbctlFilestreamQueueDrainPastRetention",
     "WbctlBigtableCpuOverTargetAtMaxNodes",
     "WbctlUpdaterAtMaxReplicasWhileGrowing",
+    "WbctlServicePodsUnhealthy",
     "WbctlCheckFailing",
     "WbctlCheckUnknown",
     "WbctlAuditorAbsent",
@@ -204,6 +205,8 @@ def stalled_case() -> dict[str, Any]:
             ),  # the queue has alerts of its own
             series(check, "1 0x88", check="redis.bigtablev3.filestream.write_cache_size", group="redis", status="fail"),
             series(check, "1x89", check="mysql.version", group="mysql", status="unknown"),
+            series(check, "1x89", check="services.wandb-app.health", group="services", status="fail"),
+            series(check, "1x89", check="services.wandb-api.health", group="services", status="ok"),
         ],
         "alert_rule_test": [
             expect("WbctlQueueStalled", "4m"),
@@ -266,10 +269,47 @@ def stalled_case() -> dict[str, Any]:
                     runbook="wbctl --context prod check -o prometheus",
                 ),
             ),
+            expect("WbctlServicePodsUnhealthy", "14m"),
+            expect(
+                "WbctlServicePodsUnhealthy",
+                "16m",
+                firing(
+                    {
+                        **PROD,
+                        "severity": "warning",
+                        "check": "services.wandb-app.health",
+                        "group": "services",
+                        "status": "fail",
+                    },
+                    summary="wbctl check services.wandb-app.health: the service's pods are failing in prod",
+                    description=(
+                        "The pods of a W&B service are failing in prod (crash looping, OOM killed, unable to pull "
+                        "their image or to be scheduled): the command in `runbook` prints each pod's trouble and "
+                        "the setting to raise, or the kubectl to look with."
+                    ),
+                    runbook="wbctl --context prod check --only services",
+                ),
+            ),
             expect("WbctlCheckFailing", "59m"),
             expect(
                 "WbctlCheckFailing",
                 "61m",
+                firing(
+                    {
+                        **PROD,
+                        "severity": "warning",
+                        "check": "services.wandb-app.health",
+                        "group": "services",
+                        "status": "fail",
+                    },
+                    summary="wbctl check services.wandb-app.health has failed for an hour in prod",
+                    description=(
+                        "The finding services.wandb-app.health (services) of wbctl check has failed for an hour in "
+                        "prod: the deployment has drifted from the scaling guide; the command in `runbook` prints "
+                        "the remedy."
+                    ),
+                    runbook="wbctl --context prod check --only services",
+                ),
                 firing(
                     {
                         **PROD,

@@ -54,6 +54,7 @@ def test_the_default_rules_and_their_thresholds() -> None:
         "WbctlQueueDrainPastRetention",
         "WbctlBigtableCpuOverTargetAtMaxNodes",
         "WbctlUpdaterAtMaxReplicasWhileGrowing",
+        "WbctlServicePodsUnhealthy",
         "WbctlCheckFailing",
         "WbctlCheckUnknown",
         "WbctlAuditorAbsent",
@@ -310,3 +311,11 @@ def test_the_filestream_policies_select_its_subscription() -> None:
     assert all('resource.labels.subscription_id = "wandb-filestream-gorilla"' in f for f in filters)
     assert policy["displayName"] == "wbctl: data loss on the filestream queue"
     AlertPolicy.from_json(json.dumps(policy))  # the real proto accepts it
+
+
+def test_a_service_s_pods_failing_alert_within_a_quarter_hour() -> None:
+    """services.<service>.health failing fires sooner than the drift's hour, and names the services area."""
+    found = rules(DEFAULT)["WbctlServicePodsUnhealthy"]
+    assert found["expr"] == 'wbctl_check_status{status="fail", check=~"services\\\\..+\\\\.health"} == 1'
+    assert found["for"] == "15m"
+    assert found["annotations"]["runbook"] == WBCTL + " check --only services"

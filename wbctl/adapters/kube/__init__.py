@@ -28,6 +28,7 @@ from wbctl.adapters.kube.connection import (
 )
 from wbctl.adapters.kube.reading import (
     ALL_KINDS,
+    HEALTH_KINDS,
     INSTANCE_LABEL,
     PARQUET_KINDS,
     RUNBOOK_KINDS,
@@ -47,6 +48,7 @@ __all__ = [
     "CR_GROUP",
     "CR_PLURAL",
     "CR_VERSION",
+    "HEALTH_KINDS",
     "INSTANCE_LABEL",
     "KEDA_GROUP",
     "KEDA_PLURAL",

@@ -50,6 +50,7 @@ RESOURCES = {
     "scaledobjects": _Resource(KEDA_PLURAL, KEDA_GROUP),
     "csidrivers": _Resource("csidrivers", "storage.k8s.io"),
     "configmaps": _Resource("configmaps", ""),
+    "podmetrics": _Resource("pods", "metrics.k8s.io"),  # PodMetrics, as metrics-server serves them
     "apigroup": _Resource("apigroup", CR_GROUP),  # API discovery of the CR's group (generation())
 }
 
@@ -254,6 +255,7 @@ class KubeConnection:
             "nodes": "/api/v1/nodes",
             "csidrivers": "/apis/storage.k8s.io/v1/csidrivers",
             "configmaps": f"/api/v1/namespaces/{self.namespace}/configmaps",
+            "podmetrics": f"/apis/metrics.k8s.io/v1beta1/namespaces/{self.namespace}/pods",
             "cr": f"/apis/{CR_GROUP}/{version}/namespaces/{self.namespace}/{CR_PLURAL}",
             "scaledobjects": f"/apis/{KEDA_GROUP}/{KEDA_VERSION}/namespaces/{self.namespace}/{KEDA_PLURAL}",
         }

@@ -19,6 +19,7 @@ from wbctl.core.kube import (
     WandbResource,
     Workload,
 )
+from wbctl.core.quantities import bytes_of
 
 
 def one_line(text: str) -> str:
@@ -134,7 +135,30 @@ def pod(obj: dict[str, Any]) -> Pod:
         unschedulable=one_line(str(scheduled.get("message") or scheduled.get("reason") or ""))
         if scheduled.get("status") == "False"
         else "",
+        last_terminated_at=max(
+            (
+                moment
+                for c in statuses
+                if (moment := _time(((c.get("lastState") or {}).get("terminated") or {}).get("finishedAt")))
+            ),
+            default=None,
+        ),
+        waiting_messages=tuple(
+            one_line(str(w["message"]))
+            for c in statuses
+            if (w := (c.get("state") or {}).get("waiting")) and w.get("message")
+        ),
     )
+
+
+def pod_memory(obj: dict[str, Any]) -> tuple[str, dict[str, int]]:
+    """A PodMetrics (metrics.k8s.io): the pod's name, and each container's memory in use (bytes)."""
+    containers: dict[str, int] = {}
+    for container in obj.get("containers") or []:
+        used = bytes_of((container.get("usage") or {}).get("memory"))
+        if used is not None:
+            containers[str(container.get("name", ""))] = used
+    return str(_meta(obj).get("name", "")), containers
 
 
 def cpu_target_percent(metrics: Any) -> int | None:

@@ -19,6 +19,7 @@ from wbctl.errors import BackendError
 
 __all__ = [
     "ALL_KINDS",
+    "HEALTH_KINDS",
     "INSTANCE_LABEL",
     "PARQUET_KINDS",
     "RUNBOOK_KINDS",
@@ -30,7 +31,7 @@ __all__ = [
 # what a v2 install is read differently for: its Pods and CronJobs by instance=<namespace>, its
 # Deployments and HPAs (no labels of their own: application_controller.go) unselected and kept by
 # selector and target, and the CR at apps.wandb.com/v2
-V2_SELECTED = ("deployments", "cronjobs", "horizontalpodautoscalers", "pods", "scaledobjects", "cr")
+V2_SELECTED = ("deployments", "cronjobs", "horizontalpodautoscalers", "pods", "scaledobjects", "cr", "podmetrics")
 
 
 # what the commands need: `status` reads six kinds (the issue's budget), list/check add KEDA
@@ -39,6 +40,8 @@ ALL_KINDS = (*STATUS_KINDS, "scaledobjects")
 SCALING_KINDS = ("deployments", "horizontalpodautoscalers", "scaledobjects", "cr")  # what a scaling plan reads
 PARQUET_KINDS = ("deployments", "cronjobs", "pods", "cr", "csidrivers")
 RUNBOOK_KINDS = ("deployments", "horizontalpodautoscalers", "pods", "scaledobjects", "cr")  # the updater, seen whole
+# what the pods' health reads besides (`services check`, `check`): their memory in use, where served
+HEALTH_KINDS = (*ALL_KINDS, "podmetrics")
 
 
 class KubeReader:
@@ -89,6 +92,7 @@ class KubeReader:
             "cr": lambda: self._cr(generation),
             "scaledobjects": lambda: self._scaled_objects(generation, selected=v1),
             "csidrivers": self._csi_drivers,
+            "podmetrics": lambda: self._pod_metrics(generation),
         }
 
     def _observation(self, kinds: tuple[str, ...], results: dict[str, Any], generation: Generation) -> KubeObservation:
@@ -118,6 +122,11 @@ class KubeReader:
                 n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone", "")
                 for n in nodes
             }
+        metrics = results.get("podmetrics")
+        if isinstance(metrics, str):
+            observation.memory_unknown = metrics
+        elif metrics is not None:
+            observation.pod_memory = dict(convert.pod_memory(m) for m in metrics)
         drivers = results.get("csidrivers")
         if isinstance(drivers, str):
             observation.notes.append(drivers)
@@ -174,6 +183,16 @@ class KubeReader:
             return self._list("csidrivers", selected=False)
         except BackendError as exc:
             return f"CSIDrivers not readable ({exc.message})"
+
+    def _pod_metrics(self, generation: Generation) -> list[dict[str, Any]] | str:
+        """The pods' memory in use from metrics.k8s.io (metrics-server), selected as the pods are;
+        a cluster that does not serve it (a 404), or refuses it, only costs the memory judgement."""
+        try:
+            return self._list("podmetrics", generation)
+        except NotFound:
+            return "the cluster does not serve metrics.k8s.io (no metrics-server): memory use unknown"
+        except BackendError as exc:
+            return f"metrics.k8s.io not readable ({exc.message}): memory use unknown"
 
     def _scaled_objects(self, generation: Generation, *, selected: bool = True) -> list[dict[str, Any]] | None:
         try:

@@ -16,8 +16,9 @@ from wbctl.core import bigtable, rate_limits, scaling
 from wbctl.core.bigtable import BigtableObservation, ClusterState
 from wbctl.core.discard import DiscardRequest
 from wbctl.core.durations import format_duration
-from wbctl.core.kube import Autoscaler, Generation, Pod, Workload
+from wbctl.core.kube import Autoscaler, Generation, KubeObservation, Workload
 from wbctl.core.model import AuditRecord, Proposal, Status, command
+from wbctl.core.pod_health import PodProblem
 from wbctl.core.queue import Verdict
 from wbctl.core.runbook.evidence import (
     DISCARD_TTL,
@@ -33,6 +34,7 @@ from wbctl.core.runbook.evidence import (
 )
 from wbctl.core.series import Series
 from wbctl.core.service_view import UPDATER, ServiceView, service_named
+from wbctl.core.services import HEALTH_WINDOW, health_problems
 
 # --- step 2: Bigtable -----------------------------------------------------------------
 
@@ -154,21 +156,11 @@ def _cpu_under_target(evidence: BigtableEvidence) -> bool:
 # --- step 3: the flat-run-fields-updater ----------------------------------------------
 
 
-def _pod_problems(pods: list[Pod]) -> list[str]:
-    problems = []
-    for pod in pods:
-        if "CrashLoopBackOff" in pod.waiting:
-            problems.append(f"{pod.name}: CrashLoopBackOff ({pod.restarts} restarts)")
-        elif "OOMKilled" in pod.last_terminated:
-            problems.append(
-                f"{pod.name}: OOMKilled ({pod.restarts} restarts): raise its memory limit "
-                "(values.flat-run-fields-updater.resources in the WeightsAndBiases resource)"
-            )
-        elif pod.phase == "Pending":
-            problems.append(f"{pod.name}: Pending" + (f" ({pod.unschedulable})" if pod.unschedulable else ""))
-        elif pod.waiting:
-            problems.append(f"{pod.name}: waiting ({', '.join(pod.waiting)})")
-    return problems
+def _pod_problems(ev: Evidence, view: ServiceView, observation: KubeObservation) -> list[PodProblem]:
+    """The updater's failing pods, as `services.<service>.health` finds them (one piece serves
+    both): a restart or a pod near its memory limit warns there, and does not stop the scaling here."""
+    found = health_problems(view, observation, kubectl=ev.kubectl, now=ev.now, window=HEALTH_WINDOW)
+    return [problem for problem in found if problem.status is Status.FAIL]
 
 
 def _raised(minimum: int, maximum: int, cap: int | None) -> tuple[int, int]:
@@ -234,15 +226,14 @@ def _stalled_updater(ev: Evidence, workload: Workload, lines: list[str]) -> Step
     )
 
 
-def _unhealthy_updater(ev: Evidence, view: ServiceView, lines: list[str], problems: list[str]) -> Step:
-    first = next(p for p in view.pods if p.waiting or p.last_terminated or p.phase == "Pending")
+def _unhealthy_updater(ev: Evidence, view: ServiceView, lines: list[str], problems: list[PodProblem]) -> Step:
     return Step(
         3,
         _UPDATER_STEP,
         Status.FAIL,
         f"{len(problems)} of {len(view.pods)} updater pods are unhealthy: fix them before any scaling",
-        tuple(lines + problems),
-        f"{ev.kubectl} describe pod {first.name}; {ev.kubectl} logs {first.name} --previous",
+        tuple(lines + [problem.line for problem in problems]),
+        problems[0].look,
     )
 
 
@@ -365,7 +356,7 @@ def updater_step(ev: Evidence, bigtable_step: Step, wanted: bool, drains_by: dat
     lines = _updater_lines(view, workload)
     if ev.judgement.verdict is Verdict.STALLED:
         return _stalled_updater(ev, workload, lines)
-    problems = _pod_problems(view.pods)
+    problems = _pod_problems(ev, view, kube.value)
     if problems:
         return _unhealthy_updater(ev, view, lines, problems)
     ready = len(view.ready_pods)

@@ -26,6 +26,7 @@ from wbctl.sandbox.kube.objects.cluster import (
 )
 
 READY_AT = "sandbox.wbctl/ready-at"  # when a pod the sandbox created passes its readiness probe (ISO time)
+OOM_EVERY = "sandbox.wbctl/oom-killed-every"  # seconds between the OOM kills of a pod a story makes short of memory
 
 
 class Store(Protocol):
@@ -345,6 +346,7 @@ def sync_pods(
     updated in place, so the next Deployment's placement sees these pods."""
     namespace = deployment["metadata"]["namespace"]
     lines = _ready_pods(api, namespace, mine, now)
+    _oom_kills(api, namespace, mine, now)
     wanted = int((deployment.get("spec") or {}).get("replicas", 1))
     if len(mine) > wanted:
         lines += _remove_pods(api, namespace, mine, everyone, len(mine) - wanted)
@@ -373,6 +375,39 @@ def _ready_pods(api: Store, namespace: str, mine: list[Obj], now: datetime) -> l
             )
             lines.append(f"pod/{pod['metadata']['name']}: ready")
     return lines
+
+
+def _oom_kills(api: Store, namespace: str, mine: list[Obj], now: datetime) -> None:
+    """The kernel's OOM killer and the kubelet: a pod marked OOM_EVERY (a story's container
+    short of memory) is killed every so many seconds and restarted, so its last termination
+    stays OOMKilled a few minutes ago and its restarts count up, whenever one looks."""
+    for pod in mine:
+        every = (pod["metadata"].get("annotations") or {}).get(OOM_EVERY)
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        if not every or not statuses:
+            continue
+        period = timedelta(seconds=int(every))
+        status = statuses[0]
+        terminated = (status.get("lastState") or {}).get("terminated") or {}
+        finished = parse_time(terminated.get("finishedAt"))
+        if finished is not None and finished <= now and now - finished < period:
+            continue
+        kills = 1 if finished is None or finished > now else int((now - finished) / period)
+        killed = now - period / 2 if finished is None or finished > now else finished + kills * period
+        status.update(
+            restartCount=int(status.get("restartCount") or 0) + kills,
+            state={"running": {"startedAt": timestamp(killed + timedelta(seconds=1))}},
+            lastState={
+                "terminated": {
+                    "exitCode": 137,
+                    "reason": "OOMKilled",
+                    "containerID": status.get("containerID", ""),
+                    "startedAt": timestamp(killed - period + timedelta(seconds=1)),
+                    "finishedAt": timestamp(killed),
+                }
+            },
+        )
+        api.merge("pods", namespace, pod["metadata"]["name"], {"status": {"containerStatuses": statuses}})
 
 
 def _remove_pods(api: Store, namespace: str, mine: list[Obj], everyone: list[Obj], count: int) -> list[str]:

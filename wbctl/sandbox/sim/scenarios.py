@@ -15,15 +15,32 @@ from wbctl.sandbox.sim.stories import Names
 NAMES = Names()
 
 
-def _chart_043(gcsfuse: bool = True, **options: Any) -> Callable[[Sample], list[dict[str, Any]]]:
-    """The chart's workloads as the story's last sample leaves them (the updater's replicas and HPA)."""
+OOM_EVERY = 7 * 60  # the misconfigured story's wandb-app: OOM killed every seven minutes
+
+
+def _chart_043(
+    gcsfuse: bool = True, oom_killed: tuple[str, ...] = (), **options: Any
+) -> Callable[[Sample], list[dict[str, Any]]]:
+    """The chart's workloads as the story's last sample leaves them (the updater's replicas and HPA);
+    the first pod of each `oom_killed` service (its app.kubernetes.io/name) OOM killed every
+    OOM_EVERY seconds (sim/operator_pods.py keeps it so on the simulated clock)."""
 
     def build(last: Sample) -> list[dict[str, Any]]:
         from wbctl.core.parquet import FUSE_ANNOTATION, FUSE_BLOCK
         from wbctl.sandbox.kube.objects import csi_drivers
+        from wbctl.sandbox.kube.objects.pod_health import oom_killed as oom
+        from wbctl.sandbox.sim.operator_pods import OOM_EVERY as MARK
         from wbctl.sandbox.sim.stories import kube_objects
 
         objects = kube_objects(last, NAMES, **options) + csi_drivers(gcsfuse=gcsfuse)
+        for service in oom_killed:
+            index = next(
+                i
+                for i, obj in enumerate(objects)
+                if obj["kind"] == "Pod" and obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") == service
+            )
+            objects[index] = oom(objects[index], restarts=5)
+            objects[index]["metadata"].setdefault("annotations", {})[MARK] = str(OOM_EVERY)
         for obj in objects:
             if obj["kind"] == "WeightsAndBiases":  # a released server image, so the FUSE gates can be judged
                 values = obj["spec"]["values"]
@@ -91,6 +108,16 @@ _HEALTHY = Story(
     nodes=(3, 10),
     start_nodes=3,
 )
+# The v2 install: more run updates than its updater's bounds (3-10) can write (10 x 150/s), so the
+# Kafka lag grows (sim/kafka.py) until the bounds are raised. It runs no Bigtable: the model's store
+# is sized never to be the limit.
+_V2_UNDERSIZED = Story(
+    publish_base=1700,
+    hpa=(3, 10),
+    replicas=4,  # at the story's start, an hour ago: its HPA is at 10 within minutes
+    nodes=(40, 40),
+    start_nodes=40,
+)
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
@@ -112,9 +139,10 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "misconfigured",
             "a fresh install: Redis settings missing, MySQL flags at their defaults, too few replicas, two app replicas, "
-            "no autoscaling, Bigtable at Terraform's default of 1-3 nodes, no GCS FUSE CSI driver",
+            "no autoscaling, Bigtable at Terraform's default of 1-3 nodes, no GCS FUSE CSI driver, a wandb-app pod "
+            "OOM killed every few minutes",
             {"bigtablev3.filestream.metric_points_chunk_size": "5000"},
-            _chart_043(gcsfuse=False, replicas={"app": 2, "api": 1}, nodes=3, hpa_for=()),
+            _chart_043(gcsfuse=False, oom_killed=("app",), replicas={"app": 2, "api": 1}, nodes=3, hpa_for=()),
             story=Story(publish_base=200, hpa=None, replicas=2, nodes=(1, 3), start_nodes=1),
             mysql="misconfigured",
         ),
@@ -138,16 +166,11 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "operator-v2",
             "the v2 operator (apps.wandb.com/v2) running server manifest 0.84.0: workloads named after the app, "
-            "replicas from spec.wandb.applications, no app, console or Bigtable; the updater reads Kafka",
+            "replicas from spec.wandb.applications, no app, console or Bigtable; the updater reads Kafka, "
+            "at its maximum of 10 replicas while the lag grows",
             dict(_TUNED),
             _operator_v2(),
-            story=Story(
-                publish_base=400,
-                hpa=(3, 10),
-                replicas=math.ceil(400 / (HPA_TARGET * 150)),
-                nodes=(3, 10),
-                start_nodes=3,
-            ),
+            story=_V2_UNDERSIZED,
             operator="v2",
         ),
     )

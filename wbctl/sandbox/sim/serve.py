@@ -155,6 +155,13 @@ def export_lines(document: dict[str, Any]) -> list[str]:
         f"# cbt -project {bigtable.get('project')} -instance {bigtable.get('instance')} ls    (Google's Bigtable CLI)",
         f"# redis-cli -p {redis_port} get gorilla.DiscardV2UpdatesForRun",
         f"# mysql -h 127.0.0.1 -P {mysql_port} -u wandb wandb_local -e \"SHOW GLOBAL VARIABLES LIKE 'binlog%'\"",
+        *(
+            [
+                f"# curl -s '{backends['prometheus-url']}/api/v1/query?query=sum(bufstream_kafka_consumer_group_offset_lag)'"
+            ]
+            if backends.get("metrics-source") == "prometheus"  # the v2 install: its Kafka lag's Prometheus
+            else []
+        ),
         "# wbctl runbook queue-backlog    (joins this sandbox)",
     ]
 

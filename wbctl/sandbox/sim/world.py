@@ -16,6 +16,7 @@ So `services autoscale`, `bigtable autoscale` and `run discard` change what the 
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,6 +83,14 @@ class World:
     def last(self) -> Sample | None:
         samples = self.simulation.samples
         return samples[-1] if samples else None
+
+    def sample_at(self, moment: datetime) -> Sample | None:
+        """The newest sample at or before `moment` (None: the story had not begun), read under
+        the lock `sync` holds: a server thread may be adding samples meanwhile."""
+        with self._lock:
+            samples = self.simulation.samples
+            index = bisect_right(samples, self.seconds(moment), key=lambda sample: sample.time)
+            return samples[index - 1] if index else None
 
     # --- keeping in step ------------------------------------------------------------------------
 

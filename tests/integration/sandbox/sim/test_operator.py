@@ -28,6 +28,7 @@ from wbctl.errors import VerificationError
 from wbctl.sandbox.kube import objects as fx
 from wbctl.sandbox.kube.api import FakeKubeAPI
 from wbctl.sandbox.sim.operator import READY_AT, reconcile
+from wbctl.sandbox.sim.operator_pods import OOM_EVERY
 from wbctl.sandbox.sim.scenarios import SCENARIOS
 
 NOW = datetime(2031, 7, 9, 8, 30, tzinfo=UTC)  # far from the wall clock: a timestamp from it would show
@@ -133,7 +134,40 @@ def test_every_scenario_starts_settled(api: FakeKubeAPI, name: str) -> None:
     assert operate(api, namespace=NS, instance=INSTANCE, now=NOW) == []
     version = api.resource_version
     later = operate(api, namespace=NS, instance=INSTANCE, now=NOW + timedelta(days=1))
-    assert later == [] and api.resource_version == version
+    assert later == []
+    killed = [p for p in api.objects("pods", NS) if OOM_EVERY in (p["metadata"].get("annotations") or {})]
+    if not killed:
+        assert api.resource_version == version
+    else:  # the kubelet restarting the story's OOM-killed pod is the only write (misconfigured)
+        assert name == "misconfigured"
+        changed = [
+            p["metadata"]["name"]
+            for p in api.objects("pods", NS)
+            if int(p["metadata"]["resourceVersion"]) > int(version)
+        ]
+        assert changed == [killed[0]["metadata"]["name"]]
+
+
+def test_the_misconfigured_story_s_app_pod_is_oom_killed_every_few_minutes(api: FakeKubeAPI) -> None:
+    """Whenever one looks, its last termination is OOMKilled within the last OOM_EVERY seconds,
+    and its restarts have counted every kill since."""
+    from wbctl.sandbox.sim.operator_pods import parse_time
+
+    scenario = SCENARIOS["misconfigured"]
+    api.add_all(scenario.kube(scenario.samples()[-1]))
+    restarts = []
+    for hours in (0, 1, 25):
+        now = datetime.now(UTC) + timedelta(hours=hours)
+        reconcile(api, namespace=NS, instance=INSTANCE, now=now)
+        (pod,) = [p for p in api.objects("pods", NS) if OOM_EVERY in (p["metadata"].get("annotations") or {})]
+        assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "app"
+        (status, *_) = pod["status"]["containerStatuses"]
+        terminated = status["lastState"]["terminated"]
+        assert terminated["reason"] == "OOMKilled" and terminated["exitCode"] == 137
+        finished = parse_time(terminated["finishedAt"])
+        assert finished is not None and timedelta(0) <= now - finished < timedelta(seconds=7 * 60)
+        restarts.append(status["restartCount"])
+    assert restarts[0] >= 5 and restarts[1] - restarts[0] >= 8 and restarts[2] > restarts[1]
 
 
 def test_the_misconfigured_scenario_is_put_right_by_its_remedies(api: FakeKubeAPI) -> None:

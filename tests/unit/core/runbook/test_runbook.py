@@ -853,3 +853,26 @@ def test_step_4_names_the_durable_fix_beside_the_discard_where_it_acts() -> None
     assert any("patch weightsandbiases wandb --type merge" in line for line in acting.evidence)
     quiet = step(diagnose(evidence(GROWING, loads=loads(("run-a", 10), ("run-b", 10)), kube_observed=off)), 4)
     assert quiet.status is Status.OK and not any("rate-limit" in line for line in quiet.evidence)
+
+
+def test_step_3_and_the_health_check_say_the_same_of_an_oom_killed_updater() -> None:
+    """One piece serves both: the runbook's evidence lines are the health finding's problems."""
+    from wbctl.core import services
+
+    bad = updater_pods(1, last_terminated=("OOMKilled",), restarts=3)[0]
+    observed = kube(3, autoscaler=hpa(3, 10, 3), extra=[replace(bad, name=f"{UPDATER}-oom")])
+    third = step(diagnose(evidence(GROWING, kube_observed=observed)), 3)
+    assert observed.value is not None
+    finding = next(
+        f
+        for f in services.check(observed.value, now=NOW, kubectl=KUBECTL).findings
+        if f.check == f"services.{UPDATER}.health"
+    )
+    line = (
+        f"{UPDATER}-oom: OOMKilled (3 restarts): raise its memory limit: "
+        "values.flat-run-fields-updater.resources.limits.memory in the WeightsAndBiases resource"
+    )
+    assert line in third.evidence
+    assert finding.status is Status.FAIL and finding.message.startswith(f"{UPDATER}-oom: OOMKilled (3 restarts)")
+    assert finding.remedy.startswith(line.split(": ", 2)[2])
+    assert third.next == f"{KUBECTL} describe pod {UPDATER}-oom; {KUBECTL} logs {UPDATER}-oom --previous"
