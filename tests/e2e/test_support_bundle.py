@@ -241,3 +241,19 @@ def test_a_refused_kubernetes_read_is_a_note_and_the_rest_is_written(
     assert "events.json: not read: forbidden" in result.stderr
     assert re.search(r"  logs/: \d+ more container logs not read", manifest)
     assert result.stderr.count("not read") <= 12  # one line per note, the logs' counted
+
+
+def test_the_oom_killed_app_brings_its_previous_run_s_log(wbctl, tmp_path: Path) -> None:
+    """The misconfigured story's wandb-app is OOM killed every few minutes: the bundle holds what
+    the killed run printed, and its pod status says why it ended."""
+    import json
+
+    out = tmp_path / "b.tar.gz"
+    result = wbctl("--sandbox", "--scenario", "misconfigured", "support", "bundle", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    files = _members(out)
+    assert [name for name in files if name.startswith("logs/wandb-app/") and name.endswith(".previous.log")]
+    pods = {pod["name"]: pod for pod in json.loads(files["pods.json"])}
+    assert any(pod["service"] == "wandb-app" and "OOMKilled" in pod["lastTerminated"] for pod in pods.values())
+    health = {f["check"]: f for f in json.loads(files["check.json"])["findings"]}["services.wandb-app.health"]
+    assert health["status"] == "fail"
