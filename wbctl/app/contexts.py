@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wbctl.config import ConfigFile
+from wbctl.config import ConfigFile, Settings
 from wbctl.config.writer import set_current_context, write_atomically
 from wbctl.environment import Environment
 from wbctl.errors import UsageError
@@ -45,3 +45,19 @@ def use_context(file: ConfigFile, name: str) -> None:
     if file.current == name:
         return
     write_atomically(file.path, set_current_context(file.text, name, file.path))
+
+
+def setting_rows(settings: Settings) -> list[dict[str, Any]]:
+    """`config show`'s rows (the support bundle's config.json too): every setting with its
+    origin, secrets as *** (never their value), then the context's Redis settings."""
+    from wbctl.redact import MASK
+
+    rows: list[dict[str, Any]] = [
+        {"key": name, "value": setting.value, "origin": setting.origin} for name, setting in settings.values.items()
+    ]
+    rows += [{"key": name, "value": MASK, "origin": setting.origin} for name, setting in settings.secrets.items()]
+    rows += [
+        {"key": f"redis.settings.{key}", "value": setting.value, "origin": setting.origin}
+        for key, setting in settings.redis_settings.items()
+    ]
+    return rows

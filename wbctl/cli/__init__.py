@@ -59,6 +59,7 @@ GROUPS: dict[str, tuple[str, str]] = {
         "wbctl.cli.runbook",
         "The on-call runbooks: list them, show one (rendered on a terminal, raw Markdown in a pipe).",
     ),
+    "support": ("wbctl.cli.support", "What W&B support asks for: a redacted debug bundle (tar.gz) to send them."),
     "sandbox": ("wbctl.cli.sandbox", "The embedded simulated deployment that `wbctl --sandbox ...` runs against."),
     "services": (
         "wbctl.cli.services",

@@ -3,7 +3,7 @@ switching between them (as kubectl does), and a new context read from the cluste
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -11,7 +11,6 @@ from wbctl.cli.completion import complete_context
 from wbctl.cli.options import DryRun, Output, Yes, group, output_format
 from wbctl.cli.state import session_of
 from wbctl.output import Terminal, render_items, show
-from wbctl.redact import MASK
 
 app = group("config", "wbctl's configuration: the effective settings, the contexts, a context from the cluster.")
 
@@ -33,14 +32,9 @@ def show_config(
             session.terminal().warn(
                 f"{', '.join(unset(settings))}: not read from the WeightsAndBiases resource: {located.unread}"
             )
-    rows: list[dict[str, Any]] = [
-        {"key": name, "value": setting.value, "origin": setting.origin} for name, setting in settings.values.items()
-    ]
-    rows += [{"key": name, "value": MASK, "origin": setting.origin} for name, setting in settings.secrets.items()]
-    rows += [
-        {"key": f"redis.settings.{key}", "value": setting.value, "origin": setting.origin}
-        for key, setting in settings.redis_settings.items()
-    ]
+    from wbctl.app.contexts import setting_rows
+
+    rows = setting_rows(settings)
     values = {
         row["key"]: ({"value": row["value"], "origin": row["origin"]} if origin else row["value"]) for row in rows
     }

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where the kubelet mounts a pod's token and CA
 CR_GROUP, CR_VERSION, CR_PLURAL = "apps.wandb.com", "v1", "weightsandbiases"  # CR_VERSION: the v1 generation's
 KEDA_GROUP, KEDA_VERSION, KEDA_PLURAL = "keda.sh", "v1alpha1", "scaledobjects"
-POOL_SIZE = 24  # connections kept to the API server: every read of a round at once
+POOL_SIZE = 32  # connections kept to the API server: every read of a round (or a support bundle) at once
 
 
 @dataclass(frozen=True)
@@ -149,9 +149,9 @@ class KubeConnection:
             # one retry of a refused or dropped connection; a read that timed out is not sent
             # again (urllib3's default would send it three more times: 4x --timeout)
             configuration.retries = Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0)
-            # the reads run side by side (observe's kinds, the runbook's and `changes`' history
-            # reads): more than the client's default pool (5 per CPU) would open and discard a
-            # connection per round
+            # the reads run side by side (observe's kinds, the runbook's and `changes`' history reads,
+            # the support bundle's lists and logs): more than the client's default pool (5 per CPU)
+            # would open and discard a connection per round, and urllib3 warn "pool is full"
             configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, POOL_SIZE)
             self.server = configuration.host
             self._client = client.ApiClient(configuration)

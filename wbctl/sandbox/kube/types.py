@@ -147,6 +147,11 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         short_names=("hpa",),
         categories=("all",),
     ),
+    # what `wbctl support bundle` lists; Secrets are served so a test can prove they are never read
+    ResourceType(
+        "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", "poddisruptionbudget", short_names=("pdb",)
+    ),
+    ResourceType("", "v1", "secrets", "Secret", "secret", status_subresource=False, tracks_generation=False),
     ResourceType(
         "storage.k8s.io", "v1", "csidrivers", "CSIDriver", "csidriver", namespaced=False, status_subresource=False
     ),

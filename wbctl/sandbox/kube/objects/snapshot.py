@@ -21,8 +21,9 @@ SNAPSHOT_DIR = Path(__file__).parent / "data" / "operator-wandb-0.43.8"
 SNAPSHOT_RELEASE = "chartsnap"
 
 #: The kinds a chart fixture keeps from the snapshot: what wbctl reads. StatefulSets (mysql,
-#: redis, bufstream) and the otel DaemonSet are dropped: none of them is a W&B service.
-KEPT_KINDS = ("Deployment", "CronJob", "HorizontalPodAutoscaler", "ScaledObject")
+#: redis, bufstream) and the otel DaemonSet are dropped: none of them is a W&B service. PDBs are
+#: kept for `support bundle`.
+KEPT_KINDS = ("Deployment", "CronJob", "HorizontalPodAutoscaler", "ScaledObject", "PodDisruptionBudget")
 
 _QUANTITY_MAPS = frozenset({"requests", "limits", "capacity", "allocatable"})
 
