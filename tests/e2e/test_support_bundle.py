@@ -59,7 +59,8 @@ def test_sandbox_bundle_holds_every_listed_file_and_no_credential(wbctl, tmp_pat
     assert any(
         name.startswith("logs/wandb-flat-run-fields-updater/") and text.count("\n") > 10 for name, text in logs.items()
     )
-    assert "changes.json: not in this version" in files["MANIFEST"]
+    changes = json.loads(files["changes.json"])["changes"]  # the incident's updater rollout is in the window
+    assert any(c["source"] == "rollout" and "0.70.1" in json.dumps(c) for c in changes), changes
     for name, text in files.items():
         assert not URL_CREDENTIAL.search(text), (name, URL_CREDENTIAL.search(text))
     assert not list(tmp_path.glob(".*.part"))
@@ -178,8 +179,11 @@ def test_no_planted_credential_reaches_the_archive(
     assert [r.query.get("previous") for r in logs].count("true") == 1  # the restarted pod's previous run
     assert any(name.endswith(".previous.log") for name in files)
     events = [r for r in kube_api.requests if r.resource == "events"]
-    assert len(events) == 1 and events[0].query["fieldSelector"] == "involvedObject.namespace=default"
-    assert "limit" in events[0].query
+    # events.json: one page by namespace; the runbook's and changes.json's timelines: three
+    # field-selected pages each (wbctl.adapters.kube.history); every one of them bounded
+    whole = [r for r in events if r.query.get("fieldSelector") == "involvedObject.namespace=default"]
+    assert len(whole) == 1 and len(events) <= 7
+    assert all("limit" in r.query for r in events)
     assert "values.global.mysql.password" in files["MANIFEST"]
 
 

@@ -10,7 +10,7 @@ secrets, and the archive is written atomically (a temporary file in the same dir
 rename), readable by its owner only.
 
 FILES is the bundle's table of contents: adding a file is one line, (name, producer, what it
-holds). `changes.json` joins when `wbctl changes` lands (issue 16, part 2): LEFT_OUT says so.
+holds); LEFT_OUT names what it does not hold yet.
 """
 
 from __future__ import annotations
@@ -182,6 +182,14 @@ def _bigtable(c: Collected) -> Produced:
     return Produced(asdict(c.value(BIGTABLE)))
 
 
+def _changes(c: Collected) -> Produced:
+    from wbctl.app.changes import changes_document
+
+    document = changes_document(c.session, c.options.since)
+    unknown = document.get("unknown") or []
+    return Produced(document, redacted=f"{len(unknown)} source(s) unreadable, named in the file" if unknown else "")
+
+
 def _config(c: Collected) -> Produced:
     return Produced(settings_document(c.session))
 
@@ -203,12 +211,11 @@ FILES: tuple[tuple[str, Callable[[Collected], Produced], str], ...] = (
     ("redis-settings.json", _redis, "Redis's guide settings (bigtablev3.filestream.*) and the discard key"),
     ("mysql-flags.json", _mysql, "MySQL's version and global variables (the flags W&B asks for)"),
     ("bigtable-clusters.json", _bigtable, "Bigtable's instance and clusters: nodes, autoscaling, storage"),
+    ("changes.json", _changes, "wbctl changes -o json over the window: what changed, oldest first"),
     ("config.json", _config, "wbctl config show: the context's effective settings"),
 )
 # what the bundle does not hold yet, and why (a file's line moves to FILES when it lands)
-LEFT_OUT: tuple[tuple[str, str], ...] = (
-    ("changes.json", "not in this version: `wbctl changes` (issue 16, part 2) joins the bundle when it lands"),
-)
+LEFT_OUT: tuple[tuple[str, str], ...] = ()
 
 
 def settings_document(session: Session) -> dict[str, Any]:

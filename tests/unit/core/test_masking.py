@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import string
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from wbctl.core.masking import MASK, mask_text, mask_values, sensitive_key
@@ -73,6 +73,9 @@ def test_masking_keeps_the_shape_and_is_idempotent(data: st.DataObject, secret: 
 
 @given(SCHEMES, USER, PASSWORD, st.sampled_from(["db:3306/wandb", "10.0.0.3:6379/0?tls=true", "host"]))
 def test_url_credentials_never_survive(scheme: str, user: str, password: str, rest: str) -> None:
+    assume(
+        password not in f"{scheme}://{user}:" and password not in rest
+    )  # a password that is not also the URL's own text
     url = f"{scheme}://{user}:{password}@{rest}"
     for text in (url, f"connecting to {url} now", json.dumps({"url": url})):
         masked = mask_text(text).text
