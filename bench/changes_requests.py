@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from _common import clean_env, print_table, run_main  # noqa: E402
 
-MAX_REQUESTS = 8
+MAX_REQUESTS = 9
 
 
 def _noise(namespace: str, size: int) -> list[dict]:

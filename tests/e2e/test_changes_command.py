@@ -82,3 +82,10 @@ def test_a_v2_install_lists_its_resource_s_status_writes_and_no_bigtable_note(wb
     result = wbctl("changes", "-o", "json", env={**STILL, "WBCTL_SCENARIO": "operator-v2"})
     assert result.returncode == 0, result.stderr
     assert any(c["source"] == "resource" and c["what"].startswith("condition Ready") for c in result.json()["changes"])
+
+
+def test_an_oom_kill_is_a_change_though_the_kubelet_writes_no_event_for_it(wbctl) -> None:
+    result = wbctl("--sandbox", "--scenario", "misconfigured", "changes", "--service", "app", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    kills = [c for c in result.json()["changes"] if c["source"] == "pods" and c["what"].startswith("OOMKilled")]
+    assert kills and all(c["service"] == "wandb-app" and c["subject"].startswith("pod/") for c in kills), result.json()

@@ -17,6 +17,7 @@ from wbctl.app.gather import Gathering, Missing, Read, Results
 from wbctl.app.mutation import Applier, Staged
 from wbctl.app.session import Session
 from wbctl.core import timeline
+from wbctl.core.kube import Generation
 from wbctl.core.model import Plan, Proposal
 from wbctl.core.timeline import KubeEvent, NodeCount, ResourceHistory, Revision, Sources
 from wbctl.errors import UsageError
@@ -113,12 +114,16 @@ def sources(results: Results, now: datetime, rise_began: datetime | None) -> Sou
     found.resource = resource if resource is not None and resource.name else None
     found.revisions = value(REVISIONS, "ReplicaSets (rollouts)") or ()
     found.events = value(EVENTS, "Events (scaling, pod trouble)") or ()
-    nodes = value(reads.BIGTABLE_NODES, "Bigtable's node count")
+    kube = results.get(reads.KUBE)
+    v2 = kube is not None and kube.value is not None and kube.value.generation is Generation.V2
+    nodes = None if v2 else value(reads.BIGTABLE_NODES, "Bigtable's node count")  # v2 runs no Bigtable
     if nodes is not None and nodes.series is not None:
         found.nodes = [NodeCount(s.labels.get("cluster", "?"), tuple(s.points)) for s in nodes.series]
     elif nodes is not None and not nodes.no_data:
         found.notes.append(f"Bigtable's node count: {nodes.reason}")
     found.discard = value(reads.DISCARD, "the discard key")
+    observation = value(reads.KUBE, "the pods' statuses")
+    found.pods = tuple(observation.pods) if observation is not None else ()
     found.notes += value(HISTORY_NOTES, "Kubernetes") or []
     return found
 
@@ -152,7 +157,8 @@ def changes_document(session: Session, since: int, service: str | None = None) -
     wanted = parse_service(service)
     now = session.env.now()
     readers: reads.Readers = {
-        reads.KUBE: lambda _: session.backends.kube().observe(("deployments",)),  # the updater's queue address
+        # the updater's queue address; the pods' statuses (an OOM kill leaves no Pod Event)
+        reads.KUBE: lambda _: session.backends.kube().observe(("deployments", "pods")),
         reads.DISCARD: lambda _: session.backends.redis().discard_state(),
     }
     reads.add_changes(readers, session, since, now)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wbctl.core import catalog
+from wbctl.core.kube import Pod
 from wbctl.core.model import AuditRecord
 from wbctl.core.redis_settings import DiscardState
 
@@ -154,6 +155,7 @@ class Sources:
     nodes: Sequence[NodeCount] = ()
     discard: DiscardState | None = None
     rise_began: datetime | None = None
+    pods: Sequence[Pod] = ()  # their statuses: a container's last end (an OOM kill) leaves no Pod Event
     notes: list[str] = field(default_factory=list)
 
 
@@ -261,6 +263,22 @@ def from_events(events: Iterable[KubeEvent]) -> list[Happening]:
     return found
 
 
+def from_pod_statuses(pods: Iterable[Pod]) -> list[Happening]:
+    """A container's previous run ending (OOMKilled, Error) as the kubelet reports it in the pod's
+    status: the kubelet writes no Event for an OOM kill, so without this it is missing."""
+    found: list[Happening] = []
+    for pod in pods:
+        if pod.last_terminated_at is None or not pod.last_terminated:
+            continue
+        service = _service_of(pod.name)
+        if service is None:
+            continue
+        reasons = ", ".join(dict.fromkeys(pod.last_terminated))
+        what = f"{reasons}: a container's previous run ended ({pod.restarts} restart(s) so far)"
+        found.append(Happening(pod.last_terminated_at, PODS, f"pod/{pod.name}", what, service=service))
+    return found
+
+
 def from_resource(resource: ResourceHistory | None) -> list[Happening]:
     if resource is None:
         return []
@@ -339,6 +357,7 @@ def timeline(sources: Sources, *, since: datetime, service: str | None = None) -
         *from_resource(sources.resource),
         *from_revisions(sources.revisions),
         *from_events(sources.events),
+        *from_pod_statuses(sources.pods),
         *from_nodes(sources.nodes),
         *from_discard(sources.discard, sources.audit, sources.now),
         *from_rise(sources.rise_began),
