@@ -65,7 +65,12 @@ def test_hung_server_ends_within_the_timeout(wbctl) -> None:
     assert elapsed < 1 + 2
 
 
-def test_ctrl_c_exits_130(isolated_env: Path) -> None:
+@pytest.mark.parametrize(
+    ("sent", "status", "line"),
+    [(signal.SIGINT, 130, "wbctl: interrupted"), (signal.SIGTERM, 143, "wbctl: terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_exits_130_and_sigterm_143(isolated_env: Path, sent: signal.Signals, status: int, line: str) -> None:
     with silent_listener() as port:
         env = {**os.environ, "WBCTL_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
         process = subprocess.Popen(
@@ -77,28 +82,10 @@ def test_ctrl_c_exits_130(isolated_env: Path) -> None:
             text=True,
         )
         time.sleep(1.5)  # past start-up, waiting on the server
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sent)
         stdout, stderr = process.communicate(timeout=10)
-    assert process.returncode == 130
-    assert one_line(stderr) == "wbctl: interrupted"
-
-
-def test_sigterm_exits_143_like_ctrl_c(isolated_env: Path) -> None:
-    with silent_listener() as port:
-        env = {**os.environ, "WBCTL_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "wbctl", "--timeout", "30", "redis", "show"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        time.sleep(1.5)  # past start-up, waiting on the server
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=10)
-    assert process.returncode == 143
-    assert one_line(stderr) == "wbctl: terminated"
+    assert process.returncode == status
+    assert one_line(stderr) == line
 
 
 def test_debug_shows_the_traceback(wbctl) -> None:

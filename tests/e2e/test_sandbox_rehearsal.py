@@ -8,7 +8,6 @@ import io
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import terminate_after_fix
 from wbctl.cli import main
 from wbctl.environment import Environment
 
@@ -247,37 +247,10 @@ def test_status_says_what_is_playing_and_what_comes_next(wbctl) -> None:
 
 def test_sigterm_midway_through_a_fix_keeps_what_it_changed(wbctl, isolated_env: Path) -> None:
     """`kill PID` is Ctrl-C: the sandbox's state is saved and its lock released (issue 17, item 3)."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wbctl",
-            "--sandbox",
-            "runbook",
-            "queue-backlog",
-            "--fix",
-            "--yes",
-            "--watch",
-            "--interval",
-            "1h",
-        ],
-        env=wbctl.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    status, rest = terminate_after_fix(
+        ["--sandbox", "runbook", "queue-backlog", "--fix", "--yes", "--watch", "--interval", "1h"], wbctl.env
     )
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:  # the fix is written; the watch waits for its next look
-            if line.startswith("--fix: applied"):
-                break
-        process.send_signal(signal.SIGTERM)
-        _, rest = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 143
+    assert status == 143
     assert rest.strip().splitlines()[-1] == "wbctl: terminated"
     # the next command takes the lock at once and reads the change back from the saved state
     status = wbctl("--sandbox", "services", "list", "-o", "json", timeout=30)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Subprocess
+from tests.support.cli import Subprocess, terminate_after_fix
 
 
 @dataclass
@@ -379,25 +379,10 @@ def test_googles_cbt_lists_instances_tables_and_clusters_as_on_a_real_project(se
 def test_sigterm_to_a_command_joined_to_the_served_sandbox_keeps_its_change(served: Served) -> None:
     """issue 17, item 3, against `sandbox serve`: the killed command exits 143, the server keeps
     serving and holds what the command changed."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wbctl", "runbook", "queue-backlog", "--fix", "--yes", "--watch", "--interval", "1h"],
-        env=served.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    status, rest = terminate_after_fix(
+        ["runbook", "queue-backlog", "--fix", "--yes", "--watch", "--interval", "1h"], served.env
     )
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if line.startswith("--fix: applied"):
-                break
-        process.send_signal(signal.SIGTERM)
-        _, rest = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 143 and rest.strip().splitlines()[-1] == "wbctl: terminated"
+    assert status == 143 and rest.strip().splitlines()[-1] == "wbctl: terminated"
     assert served.process.poll() is None  # the server is untouched
     listed = served.run(sys.executable, "-m", "wbctl", "services", "list", "-o", "json")
     assert listed.returncode == 0, listed.stderr

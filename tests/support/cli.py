@@ -113,3 +113,29 @@ class InProcess:
         assert dict(os.environ) == environ_before, "wbctl changed os.environ"
         assert os.getcwd() == cwd_before, "wbctl changed the working directory"
         return Result(int(returncode), stdout.getvalue(), stderr.getvalue())
+
+
+def terminate_after_fix(argv: list[str], env: Mapping[str, str]) -> tuple[int, str]:
+    """Run `argv` (a `--fix --yes --watch` that waits after its fix), send SIGTERM once it says
+    the fix is applied, and return its exit status and the rest of its stderr."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wbctl", *argv],
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # the fix is written; the watch waits for its next look
+            if line.startswith("--fix: applied"):
+                break
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, rest

@@ -103,23 +103,29 @@ def queue_address(session: Session, gathering: Gathering, kind: QueueKind = queu
             if workload is None and not kind.configurable:
                 discovered = QueueAddress("none", f"no {kind.service} workload in namespace {observation.namespace}")
 
-    def resolve() -> QueueAddress:
-        return queue_source.resolve(
-            discovered,
-            source=settings["queue-source"],
-            subscription=settings["queue-subscription"],
-            topic=settings["queue-topic"],
-            project=settings["gcp-project"],
-            install=settings["instance"],
-            partitions=settings["queue-partitions"],
-            kind=kind,
-        )
-
-    address = resolve()
+    address = resolved(session, discovered, kind)
     if address.source == "pubsub" and not address.project and not settings["gcp-project"]:
         session.backends.locate()  # the project only the WeightsAndBiases resource may name
-        address = resolve()
+        address = resolved(session, discovered, kind)
     return address
+
+
+def resolved(
+    session: Session, discovered: QueueAddress | None, kind: QueueKind = queue_source.RUN_UPDATES
+) -> QueueAddress:
+    """A queue's address from what was discovered (None: nothing, as `alerts rules` has no
+    cluster) and the queue-* settings (which name the run-updates queue only)."""
+    settings = session.settings()
+    return queue_source.resolve(
+        discovered,
+        source=settings["queue-source"],
+        subscription=settings["queue-subscription"],
+        topic=settings["queue-topic"],
+        project=settings["gcp-project"],
+        install=settings["instance"],
+        partitions=settings["queue-partitions"],
+        kind=kind,
+    )
 
 
 def policy(session: Session, address: QueueAddress, kind: QueueKind = queue_source.RUN_UPDATES) -> Policy:

@@ -27,24 +27,8 @@ def alert_settings(session: Session) -> alerts.AlertSettings:
 
     settings = session.settings()
     bigtable_instance = session.backends.bigtable_instance()  # first: it may fill gcp-project from the resource
-    address = queue_source.resolve(
-        None,
-        source=settings["queue-source"],
-        subscription=settings["queue-subscription"],
-        topic=settings["queue-topic"],
-        project=settings["gcp-project"],
-        install=settings["instance"],
-        partitions=settings["queue-partitions"],
-    )
-    filestream = queue_source.resolve(
-        None,
-        source=settings["queue-source"],
-        subscription=None,
-        topic=None,
-        project=settings["gcp-project"],
-        install=settings["instance"],
-        kind=queue_source.FILESTREAM,
-    )
+    address = reads.resolved(session, None)
+    filestream = reads.resolved(session, None, queue_source.FILESTREAM)
     policy = reads.policy(session, address)
     return alerts.AlertSettings(
         context=settings.context,
