@@ -83,31 +83,12 @@ MYSQL_80_DEFAULTS: dict[str, str] = {
     "sort_buffer_size": "262144",
     "sync_binlog": "1",
 }
-# Cloud SQL's own default of a flag where its flag documentation (cloud.google.com/sql/docs/mysql/flags)
-# gives one unlike MySQL's; it wins over MYSQL_80_DEFAULTS for a Cloud SQL instance. Empty: no
-# such default has been sourced for the flags above; add one with its source in docs/sources.md.
 # The default of each flag in MySQL 8.4, as the MySQL 8.4 Reference Manual gives it (the same
-# three chapters for 8.4; docs/sources.md, "Current version policy"). 8.4 changed the defaults
+# three chapters for 8.4; docs/sources.md, "Current version policy"): 8.4 changed the defaults
 # of the variables in `MYSQL_84_CHANGED_DEFAULTS` ("What Is New in MySQL 8.4 since MySQL 8.0",
-# "Changed Server Defaults"), none of them a flag W&B asks for, so each value here is 8.0's.
-MYSQL_84_DEFAULTS: dict[str, str] = {
-    "binlog_format": "ROW",  # deprecated since 8.0.34, still ROW by default
-    "binlog_row_image": "FULL",
-    "binlog_row_value_options": "",
-    "innodb_autoinc_lock_mode": "2",
-    "innodb_flush_log_at_trx_commit": "1",
-    "innodb_lru_scan_depth": "1024",
-    "innodb_online_alter_log_max_size": "134217728",
-    "innodb_print_all_deadlocks": "OFF",
-    "local_infile": "OFF",
-    "long_query_time": "10",
-    "max_execution_time": "0",
-    "max_prepared_stmt_count": "16382",
-    "skip_show_database": "OFF",
-    "slow_query_log": "OFF",
-    "sort_buffer_size": "262144",
-    "sync_binlog": "1",
-}
+# "Changed Server Defaults"), none of them a flag W&B asks for, so each is 8.0's (binlog_format,
+# deprecated since 8.0.34, is still ROW). A test holds the two tables to that.
+MYSQL_84_DEFAULTS: dict[str, str] = dict(MYSQL_80_DEFAULTS)
 # The server defaults MySQL 8.4 changed from 8.0 (MySQL 8.4 Reference Manual, "Changed Server
 # Defaults"): a flag of FLAGS appearing here would need its 8.4 value above, not 8.0's.
 MYSQL_84_CHANGED_DEFAULTS = frozenset(
@@ -134,6 +115,9 @@ MYSQL_84_CHANGED_DEFAULTS = frozenset(
         "temptable_use_mmap",  # ON -> OFF
     }
 )
+# Cloud SQL's own default of a flag where its flag documentation (cloud.google.com/sql/docs/mysql/flags)
+# gives one unlike MySQL's; it wins over MYSQL_80_DEFAULTS for a Cloud SQL instance. Empty: no
+# such default has been sourced for the flags above; add one with its source in docs/sources.md.
 CLOUD_SQL_DEFAULTS: dict[tuple[int, int], dict[str, str]] = {(8, 0): {}, (8, 4): {}}
 DEFAULTS: dict[tuple[int, int], dict[str, str]] = {(8, 0): MYSQL_80_DEFAULTS, (8, 4): MYSQL_84_DEFAULTS}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT])B?$", re.IGNORECASE)

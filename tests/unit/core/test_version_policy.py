@@ -93,7 +93,6 @@ def test_cloud_sql_mysql_84_is_judged_with_84s_defaults() -> None:
 def test_the_84_table_holds_every_flag_and_none_whose_default_84_changed() -> None:
     assert set(mysql.MYSQL_84_DEFAULTS) == set(mysql.BY_NAME)
     assert not set(mysql.BY_NAME) & mysql.MYSQL_84_CHANGED_DEFAULTS
-    assert mysql.MYSQL_84_DEFAULTS == mysql.MYSQL_80_DEFAULTS  # so no flag's default moved
     assert {"innodb_adaptive_hash_index", "innodb_change_buffering", "innodb_io_capacity"} <= (
         mysql.MYSQL_84_CHANGED_DEFAULTS
     )
