@@ -234,10 +234,27 @@ class KubeConnection:
         The typed API classes would import and validate hundreds of pydantic models (~0.6 s
         at start-up for the kinds read here); the JSON the server sends is all wbctl needs.
         """
+        answer: dict[str, Any] = json.loads(self._call(method, path, query, body, content_type) or b"{}")
+        return answer
+
+    def text(self, path: str, *, query: list[tuple[str, str]] | None = None) -> str:
+        """A GET answered in text/plain (pods/log), through the same call as `request`."""
+        return self._call("GET", path, query, None, None, accept="text/plain").decode(errors="replace")
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]] | None,
+        body: Any,
+        content_type: str | None,
+        *,
+        accept: str = "application/json",
+    ) -> bytes:
         from kubernetes.client.exceptions import ApiException
 
         client = self.client()
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
         method, url, headers, serialized, post = client.param_serialize(
@@ -246,10 +263,10 @@ class KubeConnection:
         # a RESTResponse, whose methods the client leaves unannotated
         response: Any = client.call_api(method, url, headers, serialized, post, _request_timeout=self.timeout)
         response.read()
+        data: bytes = response.data or b""
         if not 200 <= response.status <= 299:
-            raise ApiException(http_resp=response, body=(response.data or b"").decode(errors="replace"))
-        answer: dict[str, Any] = json.loads(response.data or b"{}")
-        return answer
+            raise ApiException(http_resp=response, body=data.decode(errors="replace"))
+        return data
 
     def path(self, resource: str, name: str | None = None, *, cr_version: str | None = None) -> str:
         """The URL of a resource (or one object); the CR's at `cr_version`, else the detected

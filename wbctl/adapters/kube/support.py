@@ -70,15 +70,4 @@ class SupportReader:
             ("limitBytes", str(LOG_BYTES)),
         ] + ([("previous", "true")] if previous else [])
         with connection.translated("get", "pods/log", f"{pod} ({container})"):
-            from kubernetes.client.exceptions import ApiException
-
-            client = connection.client()
-            method, url, headers, serialized, post = client.param_serialize(
-                "GET", path, query_params=query, header_params={"Accept": "text/plain"}, auth_settings=["BearerToken"]
-            )
-            response: Any = client.call_api(method, url, headers, serialized, post, _request_timeout=connection.timeout)
-            response.read()
-            data: bytes = response.data or b""
-            if not 200 <= response.status <= 299:
-                raise ApiException(http_resp=response, body=data.decode(errors="replace"))
-            return data.decode(errors="replace")
+            return connection.text(path, query=query)
