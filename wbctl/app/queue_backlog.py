@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from wbctl.app import changes, reads
+from wbctl.app import changes, reads, timeline
 from wbctl.app.backends import sdk_modules
 from wbctl.app.gather import Results, gather
 from wbctl.app.mutation import MutationOptions, Outcome, execute_all
@@ -61,7 +61,7 @@ class Diagnoser:
         reads.add_bigtable(readers, session, self.window, now)
         noisy = reads.add_noisy_runs(readers, session, now)
         reads.add_changes(readers, session, self.window, now)
-        changes.add_history(readers, session)
+        timeline.add_history(readers, session)
         results = gather(readers, timeout=session.settings().timeout, preload_modules=self._modules())
         address = results[reads.QUEUE_ADDRESS].value
         assert address is not None  # queue_address falls back to the config or Terraform's names
@@ -82,7 +82,7 @@ class Diagnoser:
             kubectl=session.kubectl(),
             filestream_address=filestream_address,
             filestream=filestream,
-            timeline=tuple(changes.in_window(results, now, self.window, judgement.rise_began)),
+            timeline=tuple(timeline.in_window(results, now, self.window, judgement.rise_began)),
         )
         diagnosis = runbook.diagnose(evidence)
         look = Round(diagnosis, evidence.bigtable.cpu, evidence.bigtable.nodes, updater_replicas(evidence.kube), now)

@@ -183,7 +183,7 @@ def _bigtable(c: Collected) -> Produced:
 
 
 def _changes(c: Collected) -> Produced:
-    from wbctl.app.changes import changes_document
+    from wbctl.app.timeline import changes_document
 
     document = changes_document(c.session, c.options.since)
     unknown = document.get("unknown") or []

@@ -1,4 +1,4 @@
-"""`wbctl changes`: what changed, on one time axis (wbctl/app/changes.py reads, core/timeline.py merges)."""
+"""`wbctl changes`: what changed, on one time axis (wbctl/app/timeline.py reads, core/timeline.py merges)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def changes(
 
     Exit 3 when a source could not be read (the rest is listed, each unread source named).
     """
-    from wbctl.app.changes import changes_document, parse_service
+    from wbctl.app.timeline import changes_document, parse_service
 
     seconds = parse_duration(since)
     parse_service(service)  # a bad name is refused before any backend is asked

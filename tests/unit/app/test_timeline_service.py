@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wbctl.app.changes import parse_service
+from wbctl.app.timeline import parse_service
 from wbctl.core import catalog
 from wbctl.errors import UsageError
 
