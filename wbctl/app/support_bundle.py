@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 CHECK = Read[Any]("support-check")
 RUNBOOK = Read[Any]("support-runbook")
+CHANGES = Read[Any]("support-changes")
 PDBS = Read[list[dict[str, Any]]]("support-pdbs")
 NODES = Read[list[dict[str, Any]]]("support-nodes")
 EVENTS = Read[list[dict[str, Any]]]("support-events")
@@ -183,9 +184,7 @@ def _bigtable(c: Collected) -> Produced:
 
 
 def _changes(c: Collected) -> Produced:
-    from wbctl.app.timeline import changes_document
-
-    document = changes_document(c.session, c.options.since)
+    document = c.value(CHANGES)
     unknown = document.get("unknown") or []
     return Produced(document, redacted=f"{len(unknown)} source(s) unreadable, named in the file" if unknown else "")
 
@@ -238,6 +237,7 @@ def _readers(session: Session, options: BundleOptions, now: datetime) -> reads.R
     from wbctl.adapters.kube.support import SupportReader
     from wbctl.app.check import check_all
     from wbctl.app.queue_backlog import Diagnoser
+    from wbctl.app.timeline import changes_document
     from wbctl.core import queue
 
     def support() -> SupportReader:
@@ -247,6 +247,7 @@ def _readers(session: Session, options: BundleOptions, now: datetime) -> reads.R
     readers: reads.Readers = {
         reads.KUBE: lambda _: session.backends.kube().observe(ALL_KINDS),
         CHECK: lambda _: check_all(session, window=options.since, window_text=options.since_text, now=now),
+        CHANGES: lambda _: changes_document(session, options.since),
         PDBS: lambda _: support().pod_disruption_budgets(),
         NODES: lambda _: support().nodes(),
         EVENTS: lambda _: support().events(),
