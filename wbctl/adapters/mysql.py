@@ -1,13 +1,17 @@
 """MySQL / Cloud SQL / MariaDB through PyMySQL: read the global variables, set the failing ones.
 
 One round trip reads everything (`SHOW GLOBAL VARIABLES` holds `version` too). PyMySQL is
-imported on first use; every failure leaves as one line naming the server.
+imported on first use; every failure leaves as one line naming the server. A PyMySQL connection
+is not thread-safe and a gather reads side by side (`support bundle` runs `check` beside its own
+MySQL read), so one lock holds each statement's round trip: two at once on one socket interleave
+their packets ("Packet sequence number wrong").
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,9 +51,14 @@ class MysqlAdapter:
         self.ca_file = ca_file
         self.timeout = timeout
         self._connection: Any = None
+        self._lock = threading.RLock()  # the one connection's: see the module's docstring
         self.flavor = "mysql"
 
     def connection(self) -> Any:
+        with self._lock:
+            return self._connected()
+
+    def _connected(self) -> Any:
         if self._connection is None:
             import pymysql
 
@@ -142,7 +151,7 @@ class MysqlAdapter:
         return BackendError(f"MySQL at {self.target} failed while {doing}: ({code}) {text}")
 
     def observe(self) -> MysqlObservation:
-        with self._translated("reading the global variables"), self.connection().cursor() as cursor:
+        with self._lock, self._translated("reading the global variables"), self.connection().cursor() as cursor:
             cursor.execute("SHOW GLOBAL VARIABLES")
             variables = {str(name).lower(): str(value) for name, value in cursor.fetchall()}
         version = variables.get("version")
@@ -160,28 +169,29 @@ class MysqlAdapter:
             if change.key not in BY_NAME:
                 raise UsageError(f"refusing to set unknown variable {change.key!r}")
         applied: list[Change] = []
-        with self._translated("connecting"):
-            cursor = self.connection().cursor()
-        with cursor:
-            for index, change in enumerate(plan.changes):
-                value = str(change.after)
-                literal = (
-                    value
-                    if value.isdigit()
-                    else ("ON" if value.upper() == "ON" else "OFF" if value.upper() == "OFF" else None)
-                )
-                try:
-                    if literal is not None:
-                        cursor.execute(f"{verb} {change.key} = {literal}")
-                    else:
-                        cursor.execute(f"{verb} {change.key} = %s", (value,))
-                except pymysql.err.MySQLError as exc:
-                    cause = self._error(exc, f"{verb} {change.key} = {literal or repr(value)}").message
-                    rest = plan.changes[index + 1 :]
-                    if _refused_by_server(exc):
-                        raise PartialWriteError(cause, applied, (change, *rest)) from None
-                    raise PartialWriteError(cause, applied, rest, unknown=(change,)) from None
-                applied.append(change)
+        with self._lock:
+            with self._translated("connecting"):
+                cursor = self.connection().cursor()
+            with cursor:
+                for index, change in enumerate(plan.changes):
+                    value = str(change.after)
+                    literal = (
+                        value
+                        if value.isdigit()
+                        else ("ON" if value.upper() == "ON" else "OFF" if value.upper() == "OFF" else None)
+                    )
+                    try:
+                        if literal is not None:
+                            cursor.execute(f"{verb} {change.key} = {literal}")
+                        else:
+                            cursor.execute(f"{verb} {change.key} = %s", (value,))
+                    except pymysql.err.MySQLError as exc:
+                        cause = self._error(exc, f"{verb} {change.key} = {literal or repr(value)}").message
+                        rest = plan.changes[index + 1 :]
+                        if _refused_by_server(exc):
+                            raise PartialWriteError(cause, applied, (change, *rest)) from None
+                        raise PartialWriteError(cause, applied, rest, unknown=(change,)) from None
+                    applied.append(change)
 
     def read_back(self, plan: Plan) -> bool:
         variables = self.observe().variables
@@ -195,9 +205,10 @@ class MysqlAdapter:
         return True
 
     def close(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                self._connection.close()
+        with self._lock:
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    self._connection.close()
 
 
 def _refused_by_server(exc: Exception) -> bool:

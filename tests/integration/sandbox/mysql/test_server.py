@@ -186,6 +186,36 @@ def test_the_adapter_tunes_the_misconfigured_story(misconfigured: SandboxMysql) 
     assert saved["skip_show_database"] == "OFF" and saved["innodb_autoinc_lock_mode"] == "2"
 
 
+def test_one_adapter_read_from_many_threads_at_once_reads_whole_answers(healthy: SandboxMysql) -> None:
+    """A gather reads side by side (support bundle runs check beside its own MySQL read): one
+    adapter's one connection, eight threads, twenty-five reads each. Without the adapter's lock
+    the packets interleave and a read fails with "Packet sequence number wrong"."""
+    shared = adapter(healthy)
+    expected = shared.observe().variables
+    start = threading.Barrier(8)
+    failures: list[BaseException] = []
+    seen: list[dict[str, str]] = []
+
+    def read() -> None:
+        start.wait()
+        for _ in range(25):
+            try:
+                seen.append(shared.observe().variables)
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        shared.close()
+    assert failures == []
+    assert len(seen) == 200 and all(variables == expected for variables in seen)
+
+
 def test_adapter_connects_without_tls_and_a_ca_file_is_refused_clearly(healthy: SandboxMysql) -> None:
     plain = adapter(healthy)
     try:
