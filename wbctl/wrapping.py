@@ -16,7 +16,7 @@ from collections.abc import Sequence
 HANG = 4  # continuation lines are indented this much past the line's own indent
 # wbctl's command groups (wbctl/cli/__init__.py's GROUPS; a test keeps them equal): "wbctl
 # will not guess" is prose, "wbctl run discard ..." a command
-WBCTL_WORDS = "alerts|bigtable|changes|check|completion|config|deploy|mysql|parquet|redis|run|runbook|sandbox|services|support|version"
+WBCTL_WORDS = "alerts|bigtable|changes|check|completion|config|dashboards|deploy|mysql|parquet|redis|run|runbook|sandbox|services|support|version"
 _BARE = rf"(?:wbctl(?:\s+--?[a-z][\w-]*(?:[= ][^\s;,()'`-]\S*)?)*\s+(?:{WBCTL_WORDS})\b|(?:kubectl|gcloud|helm)\s+(?:-|[a-z]))(?:[^;,()'`]|,(?=\S))*"
 # a quoted command runs to its closing quote, a bare one to the end of its clause
 COMMAND = re.compile(rf"(['`])(?:wbctl|kubectl|gcloud|helm)\s[^'`]*\1|(?<![\w'`/-]){_BARE}")

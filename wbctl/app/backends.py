@@ -17,6 +17,7 @@ from wbctl.errors import UsageError
 
 if TYPE_CHECKING:
     from wbctl.adapters.google.bigtable import BigtableAdapter
+    from wbctl.adapters.google.dashboards import DashboardsAdapter
     from wbctl.adapters.kube import KubeAdapter
     from wbctl.adapters.metrics import MetricsSource
     from wbctl.adapters.mysql import MysqlAdapter
@@ -36,6 +37,10 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
         "google.cloud.bigtable_admin_v2.services.bigtable_instance_admin.transports",
     ),
     "monitoring": ("google.cloud.monitoring_v3", "google.cloud.monitoring_v3.services.metric_service.transports"),
+    "dashboards": (
+        "google.cloud.monitoring_dashboard_v1",
+        "google.cloud.monitoring_dashboard_v1.services.dashboards_service.transports",
+    ),
     "prometheus": ("urllib3",),
     "mysql": ("pymysql",),
 }
@@ -48,8 +53,8 @@ def sdk_modules(*backends: str) -> list[str]:
     for backend in backends:
         if backend == "cloud-monitoring":
             names += [*SDK_MODULES["google"], *SDK_MODULES["monitoring"]]
-        elif backend == "bigtable":
-            names += [*SDK_MODULES["google"], *SDK_MODULES["bigtable"]]
+        elif backend in ("bigtable", "dashboards"):
+            names += [*SDK_MODULES["google"], *SDK_MODULES[backend]]
         else:
             names += SDK_MODULES[backend]
     return list(dict.fromkeys(names))
@@ -181,6 +186,24 @@ class Backends:
                 endpoint=settings["gcp-bigtable-admin-endpoint"],
                 wait=wait,
                 progress=self._progress,
+            ),
+        )
+
+    def dashboards(self) -> DashboardsAdapter:
+        """Cloud Monitoring's Dashboards API, in the context's project; served by the same
+        endpoint as Cloud Monitoring's metrics (monitoring.googleapis.com), so
+        gcp-monitoring-endpoint overrides both."""
+        from wbctl.adapters.google.dashboards import DashboardsAdapter
+
+        settings = self.settings
+        project = self.gcp_project()
+        return self._cached(
+            "dashboards",
+            lambda: DashboardsAdapter(
+                project=project,
+                timeout=settings.timeout,
+                emulator_host=settings["gcp-emulator-host"],
+                endpoint=settings["gcp-monitoring-endpoint"],
             ),
         )
 

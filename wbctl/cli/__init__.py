@@ -44,6 +44,10 @@ GROUPS: dict[str, tuple[str, str]] = {
         "wbctl.cli.config",
         "wbctl's configuration: the effective settings, the contexts, a context from the cluster.",
     ),
+    "dashboards": (
+        "wbctl.cli.dashboards",
+        "Dashboards of the runbook's signals: Grafana, Datadog, Cloud Monitoring JSON; apply the last.",
+    ),
     "deploy": (
         "wbctl.cli.deploy",
         "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus).",

@@ -10,40 +10,13 @@ from typing import Annotated
 
 import typer
 
-from wbctl.app.session import Session
+from wbctl.app.alert_settings import alert_settings
 from wbctl.cli.options import Output, group
 from wbctl.cli.state import session_of
-from wbctl.core import alerts, queue_source
+from wbctl.core import alerts
 from wbctl.errors import UsageError
 
 app = group("alerts", "Alerting rules that point at the runbook: Prometheus rules or Cloud Monitoring policies.")
-
-
-def alert_settings(session: Session) -> alerts.AlertSettings:
-    """The settings the alerts take: the queues' names as wbctl derives them without a cluster
-    (the config, else W&B's Terraform names; the filestream's with Pub/Sub only), the retention
-    as the runbook judges it."""
-    from wbctl.app import reads
-
-    settings = session.settings()
-    bigtable_instance = session.backends.bigtable_instance()  # first: it may fill gcp-project from the resource
-    address = reads.resolved(session, None)
-    filestream = reads.resolved(session, None, queue_source.FILESTREAM)
-    policy = reads.policy(session, address)
-    return alerts.AlertSettings(
-        context=settings.context,
-        queue_source=address.source,
-        queue=alerts.queue_words(address),
-        subscription=address.subscription,
-        project=settings["gcp-project"],
-        bigtable_instance=bigtable_instance,
-        retention=policy.retention,
-        allowed_backlog=policy.allowed_backlog,
-        allowed_age=policy.allowed_age,
-        auditor_interval=float(settings["alerts-auditor-interval"]),
-        runbook_url=settings["alerts-runbook-url"],
-        filestream_subscription=filestream.subscription if filestream.source == "pubsub" else None,
-    )
 
 
 @app.command()

@@ -47,6 +47,9 @@ ROLES = {
     "bigtable.clusters.get": "roles/bigtable.viewer",
     "bigtable.clusters.update": "roles/bigtable.admin",
     "monitoring.timeSeries.list": "roles/monitoring.viewer",
+    "monitoring.dashboards.get": "roles/monitoring.dashboardViewer",
+    "monitoring.dashboards.create": "roles/monitoring.dashboardEditor",
+    "monitoring.dashboards.update": "roles/monitoring.dashboardEditor",
 }
 
 

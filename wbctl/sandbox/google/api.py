@@ -1,4 +1,5 @@
-"""FakeGoogleAPIs: in-process gRPC fakes of Bigtable instance admin and Cloud Monitoring.
+"""FakeGoogleAPIs: in-process gRPC fakes of Bigtable instance admin and Cloud Monitoring (its
+metrics and its dashboards).
 
 It serves the sandbox (`wbctl --sandbox`) and the test suite alike, over a real `grpc.server` on
 127.0.0.1 (port 0), so the real google-cloud-bigtable and google-cloud-monitoring clients run
@@ -17,6 +18,9 @@ proto-plus / protobuf types, so what the fake answers is exactly what the client
   does), turns autoscaling off when the config is cleared and serve_nodes set, and answers a
   `google.longrunning.Operation` whose metadata is a PartialUpdateClusterMetadata and whose
   response (once done) is the Cluster. While an operation is pending its cluster is RESIZING.
+- `google.monitoring.dashboard.v1.DashboardsService`: GetDashboard, CreateDashboard,
+  UpdateDashboard (ABORTED on a stale etag; a new etag on every write), DeleteDashboard
+  (dashboards.py: the rules it checks a dashboard by).
 - `google.longrunning.Operations`: GetOperation, which is what `operation.result()` polls.
 - `google.monitoring.v3.MetricService`: ListTimeSeries with name, filter, interval (start, end],
   aggregation (aligners MEAN/MAX/MIN/SUM/COUNT/NEXT_OLDER/RATE/DELTA, reducers
@@ -50,6 +54,7 @@ from typing import Any, Self
 import grpc
 
 from wbctl.sandbox.google.bigtable.service import BIGTABLE_ADMIN, OPERATIONS, BigtableAdminFake
+from wbctl.sandbox.google.dashboards import DASHBOARDS_SERVICE, DashboardsFake
 from wbctl.sandbox.google.demo import demo_deployment, terraform_instance_name
 from wbctl.sandbox.google.grpc import GrpcServer
 from wbctl.sandbox.google.monitoring.service import (
@@ -71,6 +76,7 @@ __all__ = [
     "BIGTABLE_ADMIN",
     "CPU_LOAD",
     "CPU_LOAD_HOTTEST_NODE",
+    "DASHBOARDS_SERVICE",
     "EXPIRED_ACK_DEADLINES",
     "METRIC_SERVICE",
     "NODE_COUNT",
@@ -86,16 +92,18 @@ __all__ = [
 
 
 class FakeGoogleAPIs:
-    """Bigtable instance admin + long-running operations + Cloud Monitoring on one gRPC port.
+    """Bigtable instance admin + long-running operations + Cloud Monitoring (metrics and
+    dashboards) on one gRPC port.
 
-    Composed of the two service objects (`bigtable`, `monitoring`: each its own state) and the
-    server shell that serves both (`server`: port, faults, call log, `on_call`); the methods
+    Composed of the service objects (`bigtable`, `monitoring`, `dashboards`: each its own
+    state) and the server shell that serves them (`server`: port, faults, call log, `on_call`); the methods
     below delegate to them, so tests and the sandbox hold one object."""
 
     def __init__(self, *, max_workers: int = 16) -> None:
         self.bigtable = BigtableAdminFake()
         self.monitoring = MonitoringFake()
-        self.server = GrpcServer([self.bigtable, self.monitoring], max_workers=max_workers)
+        self.dashboards = DashboardsFake()
+        self.server = GrpcServer([self.bigtable, self.monitoring, self.dashboards], max_workers=max_workers)
 
     # -- the server: lifecycle, calls, faults ---------------------------------------------------
 
@@ -202,11 +210,13 @@ class FakeGoogleAPIs:
         self.bigtable.set_serve_nodes(project, instance, cluster, nodes)
 
     def state(self) -> dict[str, Any]:
-        """The Bigtable state as JSON-able data (the sandbox saves it between invocations)."""
-        return self.bigtable.state()
+        """Bigtable's state and the dashboards as JSON-able data (the sandbox saves it between
+        invocations, so a second rehearsed apply finds the dashboard the first one made)."""
+        return {**self.bigtable.state(), "dashboards": self.dashboards.state()}
 
     def load_state(self, saved: Mapping[str, Any]) -> None:
         self.bigtable.load_state(saved)
+        self.dashboards.load_state(saved.get("dashboards") or {})
 
     def operation_polls(self, n: int) -> None:
         self.bigtable.operation_polls(n)
