@@ -144,7 +144,8 @@ def apply_cloud_monitoring(session: Session, *, dry_run: bool, yes: bool) -> boo
     settings = alert_settings(session, locate=True)
     name = adapter.name(dashboards.cloud_monitoring.DASHBOARD_ID(settings))
     desired = adapter.canonical(dashboards.render(APPLIED_FORMAT, settings))
-    for note in dashboards.notes(APPLIED_FORMAT, settings):
-        session.terminal().info(f"note: {note}")
     applier = DashboardApplier(adapter, name, desired, session.settings().context_label)
-    return session.apply(applier.plan(), applier, dry_run=dry_run, yes=yes, replan=applier.plan)
+    written = session.apply(applier.plan(), applier, dry_run=dry_run, yes=yes, replan=applier.plan)
+    for note in dashboards.notes(APPLIED_FORMAT, settings):  # after the outcome: a failure stays one line
+        session.terminal().info(f"note: {note}")
+    return written

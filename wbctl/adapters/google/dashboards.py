@@ -69,9 +69,7 @@ class DashboardsAdapter:
         """`document` as the library's Dashboard message writes it back (camelCase, enums by
         name, defaults left out), without name and etag. Strict: a field the message does not
         have raises (a rendering bug, never the operator's input)."""
-        from google.cloud.monitoring_dashboard_v1 import Dashboard
-
-        return _canonical(Dashboard.from_json(json.dumps(document)))
+        return _canonical(_message(document))
 
     # --- reads and writes ---------------------------------------------------------------
 
@@ -91,9 +89,8 @@ class DashboardsAdapter:
         """CreateDashboard with wbctl's name; ALREADY_EXISTS (created since the diff) is a conflict.
         `validate_only`: the API checks the request and saves nothing (a dry run)."""
         from google.api_core import exceptions as gexc
-        from google.cloud.monitoring_dashboard_v1 import Dashboard
 
-        dashboard = Dashboard.from_json(json.dumps(without_server_fields(document)))
+        dashboard = _message(without_server_fields(document))
         dashboard.name = name
         with translated("create dashboard", name, self.timeout, permission="monitoring.dashboards.create"):
             try:
@@ -108,9 +105,8 @@ class DashboardsAdapter:
     def update(self, name: str, document: Mapping[str, Any], etag: str, *, validate_only: bool = False) -> None:
         """UpdateDashboard carrying `etag`: ABORTED (someone changed it since) is a conflict."""
         from google.api_core import exceptions as gexc
-        from google.cloud.monitoring_dashboard_v1 import Dashboard
 
-        dashboard = Dashboard.from_json(json.dumps(without_server_fields(document)))
+        dashboard = _message(without_server_fields(document))
         dashboard.name, dashboard.etag = name, etag
         with translated("update dashboard", name, self.timeout, permission="monitoring.dashboards.update"):
             try:
@@ -130,6 +126,18 @@ class DashboardsAdapter:
     def close(self) -> None:
         if self._client is not None:
             self._client.transport.close()
+
+
+def _message(document: Mapping[str, Any]) -> Any:
+    """The library's Dashboard message of `document`; ValueError (one line) when the message
+    has no such field: wbctl rendered something the API does not define, a bug in wbctl."""
+    from google.cloud.monitoring_dashboard_v1 import Dashboard
+    from google.protobuf.json_format import ParseError
+
+    try:
+        return Dashboard.from_json(json.dumps(document))
+    except ParseError as exc:
+        raise ValueError(f"the rendered dashboard is not a Dashboard: {str(exc).splitlines()[0]}") from None
 
 
 def _canonical(dashboard: Any) -> dict[str, Any]:
