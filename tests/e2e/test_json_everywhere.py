@@ -16,6 +16,7 @@ from wbctl.cli.reference import _commands
 ARGUMENTS = {
     "bigtable autoscale": ["--min", "3", "--max", "10", "--dry-run"],
     "bigtable scale": ["--nodes", "3", "--dry-run"],
+    "dashboards apply cloud-monitoring": ["--dry-run"],
     "mysql check": ["--from-file", "{vars}"],
     "mysql flags": ["--format", "gcloud"],
     "parquet fuse enable": ["--dry-run"],

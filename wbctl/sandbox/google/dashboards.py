@@ -7,10 +7,13 @@ describes them (https://cloud.google.com/monitoring/api/ref_v3/rest/v1/projects.
 a missing dashboard is NOT_FOUND; Create takes `parent` = projects/<project>, keeps the name
 the dashboard carries (its project must be the parent's) or makes one, refuses an etag (it
 "should not be passed during dashboard creation") and an existing name (ALREADY_EXISTS);
-Update carrying an etag other than the current one is ABORTED (the optimistic concurrency the
-etag is for); every write gives a new etag, even one that changes nothing. Incoming dashboards
+Update must carry an etag (INVALID_ARGUMENT "Update Dashboard should specify a non empty etag",
+as the real API answers), and one other than the current one is ABORTED (AIP-154's code for an
+etag mismatch: the optimistic concurrency the etag is for); every write gives a new etag, even
+one that changes nothing. Incoming dashboards
 arrive as the library's own proto messages and are checked against the API's documented
-rules: a displayName, the mosaic's 1..48 columns, tiles inside them with a positive size, and a
+rules: a displayName, the mosaic's 1..48 columns (the REST reference's bound, the console's
+grid; the proto's older comment still says 12), tiles inside them with a positive size, and a
 widget with content in each tile (a chart with at least one data set, each with a query).
 Its state is JSON (the sandbox saves it between invocations, with Bigtable's).
 """
@@ -160,7 +163,9 @@ class DashboardsFake:
         current = self._dashboards.get(dashboard.name)
         if current is None:
             raise Abort(grpc.StatusCode.NOT_FOUND, "Requested entity was not found.")
-        if dashboard.etag and dashboard.etag != current["etag"]:
+        if not dashboard.etag:  # the real API's answer (github.com/pulumi/pulumi-google-native/issues/760)
+            raise invalid_argument("Update Dashboard should specify a non empty etag.")
+        if dashboard.etag != current["etag"]:  # AIP-154: an etag that does not match is ABORTED
             raise Abort(
                 grpc.StatusCode.ABORTED,
                 f"The etag {dashboard.etag!r} of the dashboard {dashboard.name} is not its current one: "

@@ -94,6 +94,13 @@ def test_a_stale_etag_is_aborted_and_changes_nothing(client: DashboardsServiceCl
     assert client.get_dashboard(name=NAME, **CALL).display_name == "theirs"
 
 
+def test_an_update_without_an_etag_is_refused_as_the_real_api_does(client: DashboardsServiceClient) -> None:
+    client.create_dashboard(parent=PARENT, dashboard=dashboard(document()), **CALL)
+    with pytest.raises(gexc.InvalidArgument, match="should specify a non empty etag"):
+        client.update_dashboard(request={"dashboard": dashboard(document(displayName="blind"))}, **CALL)
+    assert client.get_dashboard(name=NAME, **CALL).display_name == "wbctl: prod"
+
+
 def test_create_of_an_existing_name_and_update_of_a_missing_one(client: DashboardsServiceClient) -> None:
     with pytest.raises(gexc.NotFound):
         client.update_dashboard(request={"dashboard": dashboard(document(), etag="x")}, **CALL)
