@@ -213,7 +213,9 @@ def test_the_sandbox_rehearses_the_whole_apply(wbctl, isolated_env: Path) -> Non
     assert "Plan for" not in again.stdout
     assert len(sandbox_audit(isolated_env)) == 1  # nothing written, nothing audited
 
-    changed = wbctl("dashboards", "apply", "cloud-monitoring", "--yes", env={**env, "WBCTL_QUEUE_ALLOWED_BACKLOG": "5000"})
+    changed = wbctl(
+        "dashboards", "apply", "cloud-monitoring", "--yes", env={**env, "WBCTL_QUEUE_ALLOWED_BACKLOG": "5000"}
+    )
     assert changed.returncode == 0, changed.stderr
     assert "thresholds" in changed.stdout and "5000" in changed.stdout
     audit_text = (isolated_env / ".local" / "state" / "wbctl" / "sandbox" / "audit.jsonl").read_text()
@@ -247,7 +249,7 @@ def own_fake(google_api: FakeGoogleAPIs, **more: str) -> dict[str, str]:
 def prod_config(isolated_env: Path) -> Path:
     config = isolated_env / ".config" / "wbctl" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text("current-context = \"prod\"\n[contexts.prod]\nnamespace = \"wandb\"\n")
+    config.write_text('current-context = "prod"\n[contexts.prod]\nnamespace = "wandb"\n')
     return config
 
 
@@ -264,7 +266,9 @@ def test_a_dashboard_edited_between_the_diff_and_the_write_is_read_again(
             edited.append(google_api.dashboards.edit(name, lambda doc: doc.update(displayName="edited by hand")))
 
     google_api.on_call = someone_edits
-    result = wbctl("dashboards", "apply", "cloud-monitoring", "--yes", env={**env, "WBCTL_QUEUE_ALLOWED_BACKLOG": "5000"})
+    result = wbctl(
+        "dashboards", "apply", "cloud-monitoring", "--yes", env={**env, "WBCTL_QUEUE_ALLOWED_BACKLOG": "5000"}
+    )
     assert result.returncode == 0, result.stderr
     assert "changed since the diff was made (its etag); reading it again" in result.stderr
     assert "edited by hand" in result.stdout  # the second diff shows the edit it undoes
@@ -288,7 +292,9 @@ def test_the_api_down_is_one_line_and_exit_3(wbctl, prod_config: Path, audit_log
     assert result.stdout == "" and read_audit(audit_log) == []
 
 
-def test_a_refused_write_is_exit_3_audited_as_failed(wbctl, google_api: FakeGoogleAPIs, prod_config: Path, audit_log: Path) -> None:
+def test_a_refused_write_is_exit_3_audited_as_failed(
+    wbctl, google_api: FakeGoogleAPIs, prod_config: Path, audit_log: Path
+) -> None:
     import grpc
 
     google_api.fail("CreateDashboard", grpc.StatusCode.PERMISSION_DENIED)

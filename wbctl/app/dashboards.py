@@ -28,7 +28,9 @@ from wbctl.errors import UsageError
 if TYPE_CHECKING:
     from wbctl.adapters.google.dashboards import DashboardsAdapter
 
-APPLIED_FORMAT = "cloud-monitoring"  # the one format wbctl applies itself (Grafana, Datadog: provisioned by their users)
+APPLIED_FORMAT = (
+    "cloud-monitoring"  # the one format wbctl applies itself (Grafana, Datadog: provisioned by their users)
+)
 
 
 @dataclass(frozen=True)

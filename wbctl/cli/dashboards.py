@@ -65,7 +65,9 @@ def cloud_monitoring(ctx: typer.Context, out: Out = None) -> None:
 
 
 @apply_app.command("cloud-monitoring")
-def apply_cloud_monitoring(ctx: typer.Context, dry_run: DryRun = False, yes: Yes = False, output: Output = None) -> None:
+def apply_cloud_monitoring(
+    ctx: typer.Context, dry_run: DryRun = False, yes: Yes = False, output: Output = None
+) -> None:
     """Create or update this context's Cloud Monitoring dashboard: the diff, confirm, write, read back, audit."""
     from wbctl.app import dashboards
 

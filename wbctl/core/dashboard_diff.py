@@ -122,9 +122,7 @@ def _place(tile: Mapping[str, Any]) -> str:
     """Where a tile sits on the mosaic and what it draws, in a few words."""
     widget = tile.get("widget", {})
     kind = next((key for key in widget if key != "title"), "empty") if isinstance(widget, Mapping) else "empty"
-    return (
-        f"{kind} at ({tile.get('xPos', 0)}, {tile.get('yPos', 0)}), {tile.get('width', 0)}x{tile.get('height', 0)}"
-    )
+    return f"{kind} at ({tile.get('xPos', 0)}, {tile.get('yPos', 0)}), {tile.get('width', 0)}x{tile.get('height', 0)}"
 
 
 def _leaves(before: Any, after: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
@@ -132,7 +130,9 @@ def _leaves(before: Any, after: Any, path: str) -> Iterator[tuple[str, Any, Any]
     item, anything else (a list that grew or shrank, a value) whole. Absent is None."""
     if before == after:
         return
-    if isinstance(before, Mapping | None) and isinstance(after, Mapping | None):  # an object added or removed: its fields
+    if isinstance(before, Mapping | None) and isinstance(
+        after, Mapping | None
+    ):  # an object added or removed: its fields
         old, new = before or {}, after or {}
         for key in [*new, *(k for k in old if k not in new)]:
             yield from _leaves(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))

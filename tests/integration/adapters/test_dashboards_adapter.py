@@ -75,7 +75,9 @@ def test_missing_then_created_then_read_back_in_the_canonical_form(adapter: Dash
         adapter.verify(name, adapter.canonical(rendered(threshold=5)))
 
 
-def test_update_with_the_etag_and_a_stale_one_is_a_conflict(adapter: DashboardsAdapter, google_api: FakeGoogleAPIs) -> None:
+def test_update_with_the_etag_and_a_stale_one_is_a_conflict(
+    adapter: DashboardsAdapter, google_api: FakeGoogleAPIs
+) -> None:
     name = adapter.name("wbctl-prod")
     adapter.create(name, adapter.canonical(rendered()))
     seen = adapter.observe(name)

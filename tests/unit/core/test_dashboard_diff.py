@@ -11,7 +11,9 @@ from wbctl.core.dashboard_diff import MAX_VALUE, DashboardObservation, plan, wit
 NAME = "projects/p/dashboards/wbctl-prod"
 
 
-def tile(title: str, *, x: int = 0, y: int = 0, query: str = 'metric.type="a"', threshold: float = 10) -> dict[str, Any]:
+def tile(
+    title: str, *, x: int = 0, y: int = 0, query: str = 'metric.type="a"', threshold: float = 10
+) -> dict[str, Any]:
     return {
         "xPos": x,
         "yPos": y,
@@ -61,7 +63,11 @@ def test_a_changed_tile_shows_each_json_path_that_differs() -> None:
     after = doc(tile("Backlog", threshold=20, query='metric.type="b"'), tile("CPU", x=24))
     made = plan(live(before), after, "prod")
     assert [(c.key, c.before, c.after) for c in made.changes] == [
-        ('tile "Backlog": widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter', 'metric.type="a"', 'metric.type="b"'),
+        (
+            'tile "Backlog": widget.xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter',
+            'metric.type="a"',
+            'metric.type="b"',
+        ),
         ('tile "Backlog": widget.xyChart.thresholds[0].value', 10, 20),
     ]
     assert made.summary == "Update the dashboard 'wbctl: prod': 1 tile(s) and 0 other field(s) change"

@@ -110,7 +110,9 @@ class DashboardsAdapter:
         dashboard.name, dashboard.etag = name, etag
         with translated("update dashboard", name, self.timeout, permission="monitoring.dashboards.update"):
             try:
-                self.client().update_dashboard(request={"dashboard": dashboard, "validate_only": validate_only}, retry=None, timeout=self.timeout)
+                self.client().update_dashboard(
+                    request={"dashboard": dashboard, "validate_only": validate_only}, retry=None, timeout=self.timeout
+                )
             except gexc.Aborted as exc:
                 raise ConflictError(f"the dashboard {name} changed since the diff was made (its etag)") from exc
             except gexc.NotFound as exc:

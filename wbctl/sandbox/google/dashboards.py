@@ -195,7 +195,9 @@ class DashboardsFake:
             raise invalid_argument("Field dashboard.displayName is required.")
         layout = gmd_dashboard.Dashboard.pb(dashboard).WhichOneof("layout")
         if layout is None:
-            raise invalid_argument("The dashboard has no layout: one of gridLayout, mosaicLayout, rowLayout, columnLayout.")
+            raise invalid_argument(
+                "The dashboard has no layout: one of gridLayout, mosaicLayout, rowLayout, columnLayout."
+            )
         if layout != "mosaic_layout":
             return
         mosaic = dashboard.mosaic_layout

@@ -110,7 +110,9 @@ def test_create_of_an_existing_name_and_update_of_a_missing_one(client: Dashboar
 
 
 def test_validate_only_saves_nothing(client: DashboardsServiceClient, google_api: FakeGoogleAPIs) -> None:
-    client.create_dashboard(request={"parent": PARENT, "dashboard": dashboard(document()), "validate_only": True}, **CALL)
+    client.create_dashboard(
+        request={"parent": PARENT, "dashboard": dashboard(document()), "validate_only": True}, **CALL
+    )
     assert google_api.dashboards.dashboard(NAME) is None
     with pytest.raises(gexc.InvalidArgument):
         client.create_dashboard(
@@ -133,7 +135,14 @@ def test_create_without_a_name_gets_one_in_the_parent(client: DashboardsServiceC
         ({"displayName": "no layout"}, NAME, "", "no layout"),
         (document(mosaicLayout={"columns": 60}), NAME, "", "between 1 and 48"),
         (
-            document(mosaicLayout={"columns": 48, "tiles": [{"xPos": 30, "width": 24, "height": 4, "widget": {"title": "t", "text": {"content": "x"}}}]}),
+            document(
+                mosaicLayout={
+                    "columns": 48,
+                    "tiles": [
+                        {"xPos": 30, "width": 24, "height": 4, "widget": {"title": "t", "text": {"content": "x"}}}
+                    ],
+                }
+            ),
             NAME,
             "",
             "does not fit in 48 columns",
@@ -145,7 +154,14 @@ def test_create_without_a_name_gets_one_in_the_parent(client: DashboardsServiceC
             "has no content",
         ),
         (
-            document(mosaicLayout={"columns": 48, "tiles": [{"width": 24, "height": 4, "widget": {"xyChart": {"dataSets": [{"timeSeriesQuery": {}}]}}}]}),
+            document(
+                mosaicLayout={
+                    "columns": 48,
+                    "tiles": [
+                        {"width": 24, "height": 4, "widget": {"xyChart": {"dataSets": [{"timeSeriesQuery": {}}]}}}
+                    ],
+                }
+            ),
             NAME,
             "",
             "a query is required",
@@ -166,7 +182,9 @@ def test_permission_denied_names_the_permission(client: DashboardsServiceClient,
         client.get_dashboard(name=NAME, **CALL)
 
 
-def test_the_state_survives_a_restart_with_its_etag(client: DashboardsServiceClient, google_api: FakeGoogleAPIs) -> None:
+def test_the_state_survives_a_restart_with_its_etag(
+    client: DashboardsServiceClient, google_api: FakeGoogleAPIs
+) -> None:
     created = client.create_dashboard(parent=PARENT, dashboard=dashboard(document()), **CALL)
     saved = json.loads(json.dumps(google_api.state()))  # what the sandbox writes to its state file
     with FakeGoogleAPIs() as again:
