@@ -52,7 +52,7 @@ def plan(observed: DashboardObservation, desired: Mapping[str, Any], context: st
     (a second apply), every field and tile when it does not exist yet."""
     before = without_server_fields(observed.document or {})
     after = without_server_fields(desired)
-    changes = tuple(_changes(observed.name, before, after))
+    changes = tuple(_changes(observed.name, before, after, exists=observed.exists))
     tiles = _tiles(after)
     if not observed.exists:
         summary = f"Create the dashboard {_title(after)} ({len(tiles)} tiles)"
@@ -73,9 +73,9 @@ def _title(document: Mapping[str, Any]) -> str:
     return repr(str(document.get("displayName", "")))
 
 
-def _changes(target: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[Change]:
+def _changes(target: str, before: Mapping[str, Any], after: Mapping[str, Any], *, exists: bool) -> Iterator[Change]:
     """The dashboard's own fields first (everything but the tiles), then the tiles by title."""
-    for path, old, new in _leaves(_frame(before), _frame(after), ""):
+    for path, old, new in _leaves(_frame(before), _frame(after), "", present=exists):
         yield Change(target, path, _shown(old), _shown(new))
     old_tiles, new_tiles = _tiles(before), _tiles(after)
     for title in [*new_tiles, *(t for t in old_tiles if t not in new_tiles)]:
@@ -86,7 +86,7 @@ def _changes(target: str, before: Mapping[str, Any], after: Mapping[str, Any]) -
         elif new is None and old is not None:
             yield Change(target, key, f"{_place(old)}", None)
         elif old is not None and new is not None:
-            for path, was, becomes in _leaves(old, new, ""):
+            for path, was, becomes in _leaves(old, new, "", present=True):
                 yield Change(target, f"{key}: {path}", _shown(was), _shown(becomes))
 
 
@@ -125,23 +125,43 @@ def _place(tile: Mapping[str, Any]) -> str:
     return f"{kind} at ({tile.get('xPos', 0)}, {tile.get('yPos', 0)}), {tile.get('width', 0)}x{tile.get('height', 0)}"
 
 
-def _leaves(before: Any, after: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
+def _leaves(before: Any, after: Any, path: str, *, present: bool) -> Iterator[tuple[str, Any, Any]]:
     """Each JSON path whose value differs: objects key by key, lists of one length item by
-    item, anything else (a list that grew or shrank, a value) whole. Absent is None."""
+    item, anything else (a list that grew or shrank, a value) whole. An absent object or list
+    is None; an absent scalar in an object both sides have (`present`) its type's zero
+    (_or_default); in an object only one side has, None (a dashboard created reads as new)."""
     if before == after:
         return
     if isinstance(before, Mapping | None) and isinstance(
         after, Mapping | None
     ):  # an object added or removed: its fields
         old, new = before or {}, after or {}
+        both = present and before is not None and after is not None
         for key in [*new, *(k for k in old if k not in new)]:
-            yield from _leaves(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+            yield from _leaves(old.get(key), new.get(key), f"{path}.{key}" if path else str(key), present=both)
         return
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         for index, (old, new) in enumerate(zip(before, after, strict=True)):
-            yield from _leaves(old, new, f"{path}[{index}]")
+            yield from _leaves(old, new, f"{path}[{index}]", present=present)
         return
-    yield path or "(document)", before, after
+    if not present:
+        yield path or "(document)", before, after
+        return
+    yield path or "(document)", _or_default(before, after), _or_default(after, before)
+
+
+def _or_default(value: Any, other: Any) -> Any:
+    """An absent scalar as proto3 reads it, the zero of the other side's type: the canonical
+    form leaves a 0 threshold out, and the diff should say 0 -> 777, not (unset) -> 777."""
+    if value is not None or other is None:
+        return value
+    if isinstance(other, bool):
+        return False
+    if isinstance(other, int | float):
+        return type(other)(0)
+    if isinstance(other, str):
+        return ""
+    return None
 
 
 def _shown(value: Any) -> Any:

@@ -45,7 +45,9 @@ def test_a_missing_dashboard_is_created_field_by_field_and_tile_by_tile() -> Non
     made = plan(live(None), doc(tile("Backlog"), tile("CPU", x=24)), "prod")
     assert made.target == NAME and made.context == "prod"
     assert keys(made) == ["displayName", "mosaicLayout.columns", "labels.wbctl", 'tile "Backlog"', 'tile "CPU"']
-    assert made.changes[3].before is None and made.changes[3].after == "added: xyChart at (0, 0), 24x16"
+    assert [c.before for c in made.changes] == [None] * 5  # new: nothing before, not zeros
+    assert made.changes[1].after == 48
+    assert made.changes[3].after == "added: xyChart at (0, 0), 24x16"
     assert made.changes[4].after == "added: xyChart at (24, 0), 24x16"
     assert made.summary == "Create the dashboard 'wbctl: prod' (2 tiles)"
 
@@ -71,6 +73,15 @@ def test_a_changed_tile_shows_each_json_path_that_differs() -> None:
         ('tile "Backlog": widget.xyChart.thresholds[0].value', 10, 20),
     ]
     assert made.summary == "Update the dashboard 'wbctl: prod': 1 tile(s) and 0 other field(s) change"
+
+
+def test_an_absent_number_reads_as_proto3_reads_it() -> None:
+    zero = doc(tile("Backlog"))
+    del zero["mosaicLayout"]["tiles"][0]["widget"]["xyChart"]["thresholds"][0]["value"]  # 0: left out of the JSON
+    made = plan(live(zero), doc(tile("Backlog", threshold=777)), "prod")
+    assert [(c.key, c.before, c.after) for c in made.changes] == [
+        ('tile "Backlog": widget.xyChart.thresholds[0].value', 0, 777)
+    ]
 
 
 def test_moved_tiles_are_moves_not_replacements() -> None:
