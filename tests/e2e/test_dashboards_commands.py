@@ -309,3 +309,25 @@ def test_a_read_only_context_refuses(wbctl, google_api: FakeGoogleAPIs, prod_con
     result = wbctl("dashboards", "apply", "cloud-monitoring", "--yes", env=own_fake(google_api, WBCTL_READ_ONLY="1"))
     assert result.returncode == 4 and "read-only" in result.stderr
     assert google_api.count("CreateDashboard") == 0
+
+
+def test_a_read_back_that_differs_is_exit_3_audited_as_failed(
+    wbctl, google_api: FakeGoogleAPIs, prod_config: Path, audit_log: Path
+) -> None:
+    gets: list[str] = []
+
+    def edited_after_the_write(method: str) -> None:  # someone's edit lands between the write and the read-back
+        if method == "GetDashboard":
+            gets.append(method)
+            if len(gets) == 2:
+                name = next(iter(google_api.dashboards.state()["dashboards"]))
+                google_api.dashboards.edit(name, lambda doc: doc.update(displayName="edited by hand"))
+
+    google_api.on_call = edited_after_the_write
+    result = wbctl("dashboards", "apply", "cloud-monitoring", "--yes", env=own_fake(google_api))
+    assert result.returncode == 3
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("wbctl: error: read-back of the dashboard projects/my-proj/dashboards/")
+    assert "displayName is 'edited by hand'" in last
+    entries = read_audit(audit_log)
+    assert [e["result"] for e in entries] == ["failed"] and entries[0]["error"].startswith("read-back")

@@ -23,7 +23,7 @@ from wbctl.app.alert_settings import alert_settings
 from wbctl.app.session import Session
 from wbctl.core import dashboard_diff
 from wbctl.core.model import Plan
-from wbctl.errors import UsageError
+from wbctl.errors import UsageError, VerificationError
 
 if TYPE_CHECKING:
     from wbctl.adapters.google.dashboards import DashboardsAdapter
@@ -131,7 +131,16 @@ class DashboardApplier:
         self._write(validate_only=False)
 
     def read_back(self, plan: Plan) -> bool:
-        self.adapter.verify(self.name, self.desired)
+        """The dashboard read again is the one written, by the diff's own rule (a field the
+        API added is no difference); VerificationError names the first that differs."""
+        found = self.adapter.observe(self.name)
+        if not found.exists:
+            raise VerificationError(f"read-back of the dashboard {self.name}: it is missing")
+        left = dashboard_diff.differences(found, self.desired)
+        if left:
+            raise VerificationError(
+                f"read-back of the dashboard {self.name}: {left[0].key} is {left[0].before!r}, not {left[0].after!r}"
+            )
         return True
 
 

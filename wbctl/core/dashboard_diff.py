@@ -9,7 +9,11 @@ mosaic's columns, its filters), then one tile at a time, by its title: a tile ad
 is one line, a tile changed is one line per JSON path that differs inside it
 (`tile "Backlog": xyChart.dataSets[0].timeSeriesQuery.timeSeriesFilter.filter`). Tiles are
 matched by title, not by position, so moving the tiles around reads as what it is (their
-xPos/yPos changed), not as every tile replaced. Reference: the REST resource
+xPos/yPos changed), not as every tile replaced. A field only the live dashboard has, inside
+an object both have, is not a change: the API fills in fields of its own, and a diff on them
+would never go away (hashicorp/terraform-provider-google's `removeComputedKeys`, in
+`resource_monitoring_dashboard.go`, drops them the same way); a tile only the live one has is
+a tile removed. Reference: the REST resource
 https://cloud.google.com/monitoring/api/ref_v3/rest/v1/projects.dashboards (docs/sources.md).
 """
 
@@ -40,6 +44,12 @@ class DashboardObservation:
     @property
     def exists(self) -> bool:
         return self.document is not None
+
+
+def differences(observed: DashboardObservation, desired: Mapping[str, Any]) -> tuple[Change, ...]:
+    """What still differs between a dashboard read back and the one written (the read-back's
+    test: the same rule as the diff, so a field the API added is no difference)."""
+    return plan(observed, desired, "").changes
 
 
 def without_server_fields(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,7 +147,10 @@ def _leaves(before: Any, after: Any, path: str, *, present: bool) -> Iterator[tu
     ):  # an object added or removed: its fields
         old, new = before or {}, after or {}
         both = present and before is not None and after is not None
-        for key in [*new, *(k for k in old if k not in new)]:
+        # a key only the live object has is the API's own addition (a default it fills in),
+        # not a change: Terraform's google_monitoring_dashboard ignores them the same way
+        dropped = [] if before is not None and after is not None else [k for k in old if k not in new]
+        for key in [*new, *dropped]:
             yield from _leaves(old.get(key), new.get(key), f"{path}.{key}" if path else str(key), present=both)
         return
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):

@@ -60,6 +60,17 @@ def test_the_same_dashboard_is_no_change_whatever_the_server_adds() -> None:
     assert without_server_fields(served) == rendered
 
 
+def test_fields_the_api_adds_are_not_changes_but_a_tile_it_has_alone_is_removed() -> None:
+    rendered = doc(tile("Backlog"))
+    served = copy.deepcopy(rendered)
+    served["dashboardFilters"] = [{"labelKey": "zone"}]
+    served["mosaicLayout"]["tiles"][0]["widget"]["xyChart"]["yAxis"] = {"scale": "LINEAR"}
+    served["mosaicLayout"]["tiles"][0]["widget"]["xyChart"]["dataSets"][0]["plotType"] = "LINE"
+    assert plan(live(served), rendered, "prod").empty
+    served["mosaicLayout"]["tiles"].append(tile("Added by hand", y=16))
+    assert [(c.key, c.after) for c in plan(live(served), rendered, "prod").changes] == [('tile "Added by hand"', None)]
+
+
 def test_a_changed_tile_shows_each_json_path_that_differs() -> None:
     before = doc(tile("Backlog"), tile("CPU", x=24))
     after = doc(tile("Backlog", threshold=20, query='metric.type="b"'), tile("CPU", x=24))

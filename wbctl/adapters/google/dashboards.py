@@ -20,7 +20,7 @@ from typing import Any
 
 from wbctl.adapters.google import translated, transport
 from wbctl.core.dashboard_diff import DashboardObservation, without_server_fields
-from wbctl.errors import ConflictError, VerificationError
+from wbctl.errors import ConflictError
 
 SERVICE = "the Dashboards API"
 
@@ -37,7 +37,7 @@ class DashboardsAdapter:
         self._client_lock = threading.Lock()
 
     @property
-    def target(self) -> str:
+    def parent(self) -> str:
         return f"projects/{self.project}"
 
     def name(self, dashboard_id: str) -> str:
@@ -95,7 +95,7 @@ class DashboardsAdapter:
         with translated("create dashboard", name, self.timeout, permission="monitoring.dashboards.create"):
             try:
                 self.client().create_dashboard(
-                    request={"parent": self.target, "dashboard": dashboard, "validate_only": validate_only},
+                    request={"parent": self.parent, "dashboard": dashboard, "validate_only": validate_only},
                     retry=None,
                     timeout=self.timeout,
                 )
@@ -117,13 +117,6 @@ class DashboardsAdapter:
                 raise ConflictError(f"the dashboard {name} changed since the diff was made (its etag)") from exc
             except gexc.NotFound as exc:
                 raise ConflictError(f"the dashboard {name} was deleted since the diff was made") from exc
-
-    def verify(self, name: str, document: Mapping[str, Any]) -> None:
-        """Raise VerificationError unless the dashboard now reads back as `document`."""
-        found = self.observe(name)
-        if found.document != self.canonical(document):
-            state = "is missing" if found.document is None else "differs from what was written"
-            raise VerificationError(f"read-back of the dashboard {name}: it {state}")
 
     def close(self) -> None:
         if self._client is not None:
