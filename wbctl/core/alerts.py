@@ -72,6 +72,7 @@ class AlertSettings:
     auditor_interval: float
     runbook_url: str | None = None  # the base URL of wbctl's docs/ (alerts-runbook-url)
     filestream_subscription: str | None = None  # the filestream's Pub/Sub subscription; None: no such queue
+    namespace: str = "default"  # W&B's namespace (the dashboards' kube-state-metrics panels select it)
 
     @property
     def age_threshold(self) -> float | None:
@@ -203,7 +204,7 @@ def _duration(seconds: float | None) -> str:
 
 
 @dataclass(frozen=True)
-class _Queue:
+class QueueView:
     """One queue as its rules name it: the run-updates queue (`WbctlQueue*`) or the filestream
     service's subscription (`WbctlFilestreamQueue*`), told apart by the `queue` label."""
 
@@ -224,8 +225,8 @@ class _Queue:
         return _value(metric, pipe, label=label, condition=condition, queue=self.label)
 
 
-def _run_updates_queue(s: AlertSettings) -> _Queue:
-    return _Queue(
+def run_updates_queue(s: AlertSettings) -> QueueView:
+    return QueueView(
         "run-updates",
         "WbctlQueue",
         "run-updates queue",
@@ -238,12 +239,12 @@ def _run_updates_queue(s: AlertSettings) -> _Queue:
     )
 
 
-def _filestream_queue(s: AlertSettings) -> _Queue | None:
+def filestream_queue(s: AlertSettings) -> QueueView | None:
     """The filestream's subscription with Pub/Sub (Terraform's 7 days); None without one."""
     if s.filestream_subscription is None:
         return None
     retention = FILESTREAM_RETENTION
-    return _Queue(
+    return QueueView(
         "filestream",
         "WbctlFilestreamQueue",
         "filestream queue",
@@ -257,7 +258,7 @@ def _filestream_queue(s: AlertSettings) -> _Queue | None:
 
 
 @dataclass(frozen=True)
-class _QueueValues:
+class QueueViewValues:
     """A queue's numbers as the rules' descriptions template them."""
 
     backlog: str
@@ -267,7 +268,7 @@ class _QueueValues:
     age: str
 
     @classmethod
-    def of(cls, q: _Queue) -> _QueueValues:
+    def of(cls, q: QueueView) -> QueueViewValues:
         return cls(
             backlog=q.value("wbctl_queue_backlog_messages", "humanize"),
             trend=q.value("wbctl_queue_backlog_trend_messages_per_second", "humanize"),
@@ -277,12 +278,12 @@ class _QueueValues:
         )
 
 
-def _queue_rules(s: AlertSettings, q: _Queue) -> list[Rule]:
-    values = _QueueValues.of(q)
+def _queue_rules(s: AlertSettings, q: QueueView) -> list[Rule]:
+    values = QueueViewValues.of(q)
     return [*_queue_verdict_rules(s, q, values), _queue_age_rule(s, q, values), *_queue_loss_rules(s, q, values)]
 
 
-def _queue_verdict_rules(s: AlertSettings, q: _Queue, v: _QueueValues) -> list[Rule]:
+def _queue_verdict_rules(s: AlertSettings, q: QueueView, v: QueueViewValues) -> list[Rule]:
     """The queue growing, or stalled, as wbctl's verdict says."""
     verdict = "wbctl_queue_verdict"
     backlog, trend, consume, publish, age = v.backlog, v.trend, v.consume, v.publish, v.age
@@ -312,7 +313,7 @@ def _queue_verdict_rules(s: AlertSettings, q: _Queue, v: _QueueValues) -> list[R
     ]
 
 
-def _queue_age_rule(s: AlertSettings, q: _Queue, v: _QueueValues) -> Rule:
+def _queue_age_rule(s: AlertSettings, q: QueueView, v: QueueViewValues) -> Rule:
     """The oldest message past half the retention (the auditor's, when the rules do not know it)."""
     retention = _duration(q.retention)
     threshold = q.age_threshold
@@ -337,7 +338,7 @@ def _queue_age_rule(s: AlertSettings, q: _Queue, v: _QueueValues) -> Rule:
     )
 
 
-def _queue_loss_rules(s: AlertSettings, q: _Queue, v: _QueueValues) -> list[Rule]:
+def _queue_loss_rules(s: AlertSettings, q: QueueView, v: QueueViewValues) -> list[Rule]:
     """Data loss projected by wbctl, and (with a known retention) a drain that would pass it."""
     backlog, consume, age = v.backlog, v.consume, v.age
     retention = _duration(q.retention)
@@ -507,8 +508,8 @@ def rule_groups(s: AlertSettings) -> tuple[RuleGroup, ...]:
     suffix = f" {s.context}" if s.context else ""
     groups = []
     if s.queue_source != "none":
-        groups.append(RuleGroup(f"wbctl-queue{suffix}", tuple(_queue_rules(s, _run_updates_queue(s)))))
-    filestream = _filestream_queue(s)
+        groups.append(RuleGroup(f"wbctl-queue{suffix}", tuple(_queue_rules(s, run_updates_queue(s)))))
+    filestream = filestream_queue(s)
     if filestream is not None:
         groups.append(RuleGroup(f"wbctl-filestream-queue{suffix}", tuple(_queue_rules(s, filestream))))
     groups += [
@@ -638,7 +639,7 @@ class _Subscription:
     acked: str
 
 
-def _pubsub_policies(s: AlertSettings, q: _Queue) -> list[Policy]:
+def _pubsub_policies(s: AlertSettings, q: QueueView) -> list[Policy]:
     assert q.subscription is not None and q.retention is not None
     sub = {"subscription_id": q.subscription}
     signals = _Subscription(
@@ -657,7 +658,7 @@ def _pubsub_policies(s: AlertSettings, q: _Queue) -> list[Policy]:
     ]
 
 
-def _pubsub_backlog_policies(s: AlertSettings, q: _Queue, signals: _Subscription) -> list[Policy]:
+def _pubsub_backlog_policies(s: AlertSettings, q: QueueView, signals: _Subscription) -> list[Policy]:
     """The backlog growing, and held with nothing acknowledged (stalled)."""
     backlog_over = _threshold(
         f"backlog over {s.allowed_backlog:g} messages (queue-allowed-backlog)",
@@ -707,7 +708,7 @@ def _pubsub_backlog_policies(s: AlertSettings, q: _Queue, signals: _Subscription
     ]
 
 
-def _pubsub_age_policy(s: AlertSettings, q: _Queue, signals: _Subscription) -> Policy:
+def _pubsub_age_policy(s: AlertSettings, q: QueueView, signals: _Subscription) -> Policy:
     """The oldest message past half the retention."""
     threshold = q.age_threshold
     assert threshold is not None and q.retention is not None
@@ -734,7 +735,7 @@ def _pubsub_age_policy(s: AlertSettings, q: _Queue, signals: _Subscription) -> P
     )
 
 
-def _pubsub_loss_policy(s: AlertSettings, q: _Queue, signals: _Subscription) -> Policy:
+def _pubsub_loss_policy(s: AlertSettings, q: QueueView, signals: _Subscription) -> Policy:
     """Messages about to be dropped at the retention: too slow a drain, or too old a message."""
     assert q.retention is not None
     retention = format_duration(q.retention)
@@ -816,8 +817,8 @@ def policies(s: AlertSettings) -> tuple[tuple[Policy, ...], tuple[str, ...]]:
     ]
     found: list[Policy] = []
     if s.queue_source == "pubsub":
-        found += _pubsub_policies(s, _run_updates_queue(s))
-    filestream = _filestream_queue(s)
+        found += _pubsub_policies(s, run_updates_queue(s))
+    filestream = filestream_queue(s)
     if filestream is not None:
         found += _pubsub_policies(s, filestream)
     elif s.queue_source == "kafka":
