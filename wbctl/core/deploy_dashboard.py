@@ -39,7 +39,7 @@ from typing import Any
 
 from wbctl.errors import RefusedError, UsageError
 
-NAME = "wbctl-dashboard"  # the ConfigMap's or the GrafanaDashboard's name
+NAME = "wbctl-dashboard"  # the ConfigMap's or the GrafanaDashboard's name (a context's: names())
 TARGETS = ("sidecar", "operator")
 DEFAULT_TARGET = "sidecar"
 # where kube-prometheus-stack conventionally runs, as the Pushgateway of DEFAULT_PUSH_URL does;
@@ -94,6 +94,23 @@ def parse_folder(text: str) -> str:
     return text
 
 
+_NAME_UNSAFE = re.compile(r"[^a-z0-9-]+")
+
+
+def names(uid: str, base_uid: str, base_filename: str) -> tuple[str, str]:
+    """The object's name and the ConfigMap's key for a dashboard's uid: `wbctl-dashboard` and
+    `wbctl-runbook.json` for the dashboard without a context (uid `base_uid`), the context's
+    suffix on both for a context's (`wbctl-runbook-prod`: `wbctl-dashboard-prod`,
+    `wbctl-runbook-prod.json`). Two contexts' dashboards in one namespace are two objects and
+    two files: the sidecar writes every ConfigMap's keys into one directory, where the same
+    key twice would be one file, the last written."""
+    if uid == base_uid:
+        return NAME, base_filename
+    suffix = uid[len(base_uid) :] if uid.startswith(base_uid) else f"-{uid}"
+    name = (NAME + _NAME_UNSAFE.sub("-", suffix.lower())).rstrip("-")[:253].rstrip("-")
+    return name, f"{uid}.json"
+
+
 @dataclass(frozen=True)
 class DashboardRequest:
     """`wbctl deploy dashboard ...` as data: which Grafana loads it, where, and in which folder."""
@@ -102,6 +119,8 @@ class DashboardRequest:
     namespace: str = DEFAULT_SIDECAR_NAMESPACE
     folder: str | None = None  # None: the sidecar's default folder; the operator's W&B folder
     context: str | None = None
+    name: str = NAME  # names(): the context's suffix for a context's dashboard
+    wandb_namespace: str = "default"  # where the WeightsAndBiases resource is (the header's kubectl)
 
     @property
     def context_name(self) -> str:
@@ -136,7 +155,7 @@ def config_map(request: DashboardRequest, dashboard: Mapping[str, Any], filename
     text = dashboard_text(dashboard)
     _check_size(text, "the API server refuses a ConfigMap whose data exceed it")
     metadata: dict[str, Any] = {
-        "name": NAME,
+        "name": request.name,
         "namespace": request.namespace,
         "labels": {**_labels(), SIDECAR_LABEL: SIDECAR_LABEL_VALUE},
     }
@@ -182,7 +201,7 @@ def grafana_dashboard(request: DashboardRequest, dashboard: Mapping[str, Any]) -
     return {
         "apiVersion": OPERATOR_API_VERSION,
         "kind": "GrafanaDashboard",
-        "metadata": {"name": NAME, "namespace": request.namespace, "labels": _labels()},
+        "metadata": {"name": request.name, "namespace": request.namespace, "labels": _labels()},
         "spec": {
             "uid": uid,
             "folder": request.operator_folder,
@@ -227,7 +246,7 @@ def header(request: DashboardRequest, dashboard: Mapping[str, Any]) -> list[str]
     lines = [
         f'# wbctl\'s Grafana dashboard "{title}" (uid {uid}) for context {request.context_name};',
         "# printed by `wbctl deploy dashboard`; how it is loaded: docs/deploy/dashboard.md",
-        f"# Apply: kubectl apply --server-side -f FILE   (namespace {request.namespace})",
+        f"# Apply: kubectl apply -f FILE   (namespace {request.namespace}; an object over 256 KiB: --server-side)",
     ]
     if request.target == "sidecar":
         lines.append(
@@ -242,7 +261,8 @@ def header(request: DashboardRequest, dashboard: Mapping[str, Any]) -> list[str]
     else:
         lines.append(
             "# The operator's Grafana runs with telemetry.mode full: "
-            "kubectl get weightsandbiases -n NAMESPACE -o jsonpath='{.items[*].status.telemetryStatus.mode}'"
+            f"kubectl get weightsandbiases -n {request.wandb_namespace} "
+            "-o jsonpath='{.items[*].status.telemetryStatus.mode}'"
         )
     return lines
 
