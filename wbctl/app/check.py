@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from wbctl.app import reads
@@ -21,6 +21,7 @@ from wbctl.core.kube import V2_NO_BIGTABLE, Generation
 from wbctl.core.measurements import Sample
 from wbctl.core.model import Finding, Report
 from wbctl.core.redis_settings import Desired
+from wbctl.errors import BackendError
 from wbctl.redact import url_without_credentials
 
 if TYPE_CHECKING:
@@ -82,8 +83,26 @@ def check_all(
             default=durations.get(section.group, 0.0),
         )
     samples += _observed_samples(results)
+    samples += _change_samples(session, now)
     samples += measurements.run_samples(session.env.now(), durations)
     return CheckResult(Report(tuple(findings)), tuple(measurements.ordered(samples)))
+
+
+CHANGES_LOOKBACK = timedelta(days=30)  # the dashboards' annotations: a month of wbctl's changes
+
+
+def _change_samples(session: Session, now: datetime) -> list[Sample]:
+    """The newest change of each kind in this machine's audit log (the local file: no backend
+    read), for the dashboards' annotations of wbctl's own changes."""
+    from wbctl.app.audit import read_changes
+    from wbctl.wrapping import WBCTL_WORDS
+
+    context = session.settings().context_label
+    try:
+        records = read_changes(session.audit_path(), context=context, since=now - CHANGES_LOOKBACK, until=now)
+    except BackendError:
+        return []  # an unreadable log: no annotations, and the check goes on
+    return measurements.change_samples(records, WBCTL_WORDS.split("|"))
 
 
 def _readers(

@@ -13,12 +13,12 @@ wbctl could not read is left out rather than exported as zero: an absent series 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from wbctl.core.bigtable import BigtableObservation, cpu_goal
-from wbctl.core.model import Report, Status
+from wbctl.core.model import AuditRecord, Report, Status
 from wbctl.core.queue import Judgement, Verdict
 from wbctl.core.series import SignalData
 
@@ -44,6 +44,7 @@ FAMILIES: dict[str, str] = {
     "wbctl_bigtable_cpu_ratio": "A Bigtable cluster's newest CPU load.",
     "wbctl_updater_replicas": "Ready replicas of the flat-run-fields-updater.",
     "wbctl_updater_max_replicas": "The flat-run-fields-updater's autoscaling maximum (its replicas when not autoscaled).",
+    "wbctl_audit_last_change_timestamp_seconds": "When wbctl last changed the deployment with a command of this kind (Unix time; label kind: the command, e.g. bigtable autoscale), from the audit log of the machine that ran the check.",
 }
 
 Labels = tuple[tuple[str, str], ...]
@@ -151,6 +152,35 @@ def run_samples(finished: datetime, durations: Mapping[str, float]) -> list[Samp
     return [
         Sample.of("wbctl_check_last_run_timestamp_seconds", finished.timestamp()),
         *(Sample.of("wbctl_check_duration_seconds", seconds, group=group) for group, seconds in durations.items()),
+    ]
+
+
+CHANGE_RESULTS = ("applied", "accepted", "partial")  # the audit results that changed something
+
+
+def change_kind(command: str, groups: Collection[str]) -> str:
+    """A command's kind, its group and verb (`bigtable autoscale`), whatever global options come
+    before them (`wbctl --context prod bigtable autoscale --max 9`): a label of few values."""
+    words = command.split()
+    for index, word in enumerate(words):
+        if word in groups:
+            verb = next((w for w in words[index + 1 :] if not w.startswith("-")), "")
+            return f"{word} {verb}".strip()
+    return "other"
+
+
+def change_samples(records: Iterable[AuditRecord], groups: Collection[str]) -> list[Sample]:
+    """The newest change of each kind among the audit records: the dashboards' annotations
+    (a graph shows when a limit was raised). A record that changed nothing is left out."""
+    newest: dict[str, float] = {}
+    for record in records:
+        if record.result not in CHANGE_RESULTS:
+            continue
+        kind = change_kind(record.command, groups)
+        newest[kind] = max(newest.get(kind, 0.0), record.time.timestamp())
+    return [
+        Sample.of("wbctl_audit_last_change_timestamp_seconds", seconds, kind=kind)
+        for kind, seconds in sorted(newest.items())
     ]
 
 

@@ -253,7 +253,12 @@ def _queue_signals(s: AlertSettings, q: alerts.QueueView) -> list[Signal]:
             if pubsub
             else (),
             google=google_backlog,
-            lines=(Line(s.allowed_backlog, "warning", "the allowed backlog", f"{q.alert}BacklogGrowing"),),
+            # the verdict's threshold; Cloud Monitoring's policy compares the raw backlog with it
+            lines=(
+                Line(
+                    s.allowed_backlog, "warning", "the allowed backlog", f"{q.alert}BacklogGrowing" if pubsub else None
+                ),
+            ),
             alerts=growing,
             metrics=("wbctl_queue_backlog_messages", "wbctl_queue_backlog_trend_messages_per_second"),
         ),
@@ -303,8 +308,12 @@ def _queue_signals(s: AlertSettings, q: alerts.QueueView) -> list[Signal]:
                 Query(f"max({_sel('wbctl_queue_retention_headroom_seconds', queue=label)})", "headroom"),
                 Query(f"max({_sel('wbctl_queue_drain_eta_seconds', queue=label)})", "time to drain"),
             ),
-            lines=(Line(0, "critical", "messages dropped", f"{q.alert}DataLossProjected"),),
-            alerts=(f"{q.alert}DataLossProjected", f"{q.alert}DrainPastRetention"),
+            lines=(Line(0, "critical", "messages dropped"),),
+            alerts=(
+                f"{q.alert}DataLossProjected",
+                *((f"{q.alert}DrainPastRetention",) if q.retention is not None else ()),
+                *((f"{q.alert}DataLoss",) if pubsub else ()),  # Cloud Monitoring's policy of it
+            ),
             metrics=("wbctl_queue_retention_headroom_seconds", "wbctl_queue_drain_eta_seconds"),
         ),
     ]
@@ -337,14 +346,7 @@ def _bigtable_signals(s: AlertSettings) -> list[Signal]:
                     ("resource.label.cluster",),
                 ),
             ),
-            lines=(
-                Line(
-                    alerts.GUIDE_CPU_TARGET,
-                    "warning",
-                    "the guide's CPU target",
-                    "WbctlBigtableCpuOverTargetAtMaxNodes",
-                ),
-            ),
+            lines=(Line(alerts.GUIDE_CPU_TARGET, "warning", "the guide's CPU target", "WbctlBigtableCpuOverTarget"),),
             alerts=("WbctlBigtableCpuOverTargetAtMaxNodes", "WbctlBigtableCpuOverTarget"),
             metrics=("wbctl_bigtable_cpu_ratio", "wbctl_bigtable_cpu_target_ratio"),
         ),
@@ -682,4 +684,4 @@ def catalogue(s: AlertSettings) -> tuple[Signal, ...]:
 # the wbctl changes drawn on every graph: the auditor exports when the audit log last recorded a
 # change of each kind (wbctl.core.measurements), so a graph shows when a limit was raised
 CHANGES_METRIC = "wbctl_audit_last_change_timestamp_seconds"
-CHANGES_QUERY = f"max by (target) ({_sel(CHANGES_METRIC)}) * 1000"
+CHANGES_QUERY = f"max by (kind) ({_sel(CHANGES_METRIC)}) * 1000"

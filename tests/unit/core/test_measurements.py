@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support.points import NOW, minutes, ramp
 from wbctl.core import measurements, queue
 from wbctl.core.bigtable import Autoscaling, BigtableObservation, ClusterState
-from wbctl.core.measurements import FAMILIES, Sample, UpdaterReplicas
-from wbctl.core.model import Finding, Report, Status
+from wbctl.core.measurements import FAMILIES, Sample, UpdaterReplicas, change_kind, change_samples
+from wbctl.core.model import AuditRecord, Finding, Report, Status
 from wbctl.core.queue import Policy, QueueReadings, Reading, Verdict
 from wbctl.core.series import Series, SignalData
 
@@ -176,3 +178,50 @@ def test_each_queue_s_series_carry_its_name() -> None:
     assert {dict(s.labels)["queue"] for s in filestream} == {"filestream"}
     # the same names and values, told apart by the label alone
     assert [(s.name, s.value) for s in run_updates] == [(s.name, s.value) for s in filestream]
+
+
+# --- wbctl's own changes, for the dashboards' annotations ---------------------------------
+
+GROUPS = ("bigtable", "services", "redis", "run", "mysql")
+
+
+def _record(minutes: int, command: str, result: str = "applied") -> AuditRecord:
+    from datetime import timedelta
+
+    return AuditRecord(datetime(2026, 12, 3, 12, tzinfo=UTC) + timedelta(minutes=minutes), "sre", command, result)
+
+
+def test_change_kind_is_the_group_and_verb_whatever_comes_before() -> None:
+    assert change_kind("wbctl --context prod bigtable autoscale --min 3 --max 9", GROUPS) == "bigtable autoscale"
+    assert change_kind("wbctl run discard k7w3x9qp --ttl 2h --yes", GROUPS) == "run discard"
+    assert change_kind("wbctl redis --yes tune", GROUPS) == "redis tune"
+    assert change_kind("wbctl sandbox reset", GROUPS) == "other"
+
+
+@given(
+    before=st.lists(st.sampled_from(["--context", "prod", "-v", "--sandbox", "--timeout=3"]), max_size=4),
+    group=st.sampled_from(GROUPS),
+    verb=st.from_regex(r"[a-z][a-z-]{0,12}", fullmatch=True),
+    after=st.lists(st.text(min_size=1, max_size=8).filter(lambda t: not t.isspace()), max_size=3),
+)
+def test_change_kind_properties(before: list[str], group: str, verb: str, after: list[str]) -> None:
+    """A group word is found past any options; the kind is always a few words, never a value."""
+    words = ["wbctl", *[w for w in before if w not in GROUPS], group, verb, *after]
+    kind = change_kind(" ".join(words), GROUPS)
+    assert kind == f"{group} {verb}"
+
+
+def test_change_samples_keep_the_newest_change_of_each_kind() -> None:
+    records = [
+        _record(0, "wbctl bigtable autoscale --max 6"),
+        _record(30, "wbctl --context prod bigtable autoscale --max 9"),
+        _record(40, "wbctl services autoscale wandb-filestream --min 2 --max 6", result="failed"),
+        _record(50, "wbctl run discard k7w3x9qp --ttl 2h", result="partial"),
+    ]
+    samples = change_samples(records, GROUPS)
+    assert [(dict(s.labels)["kind"], s.value) for s in samples] == [
+        ("bigtable autoscale", records[1].time.timestamp()),
+        ("run discard", records[3].time.timestamp()),
+    ]
+    assert all(s.name == "wbctl_audit_last_change_timestamp_seconds" for s in samples)
+    assert change_samples([], GROUPS) == []

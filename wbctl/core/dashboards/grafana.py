@@ -161,9 +161,9 @@ def _annotations() -> list[dict[str, Any]]:
             "name": "wbctl changes",
             "expr": CHANGES_QUERY,
             "step": "60s",
-            "titleFormat": "wbctl changed {{target}}",
+            "titleFormat": "wbctl {{kind}}",
             "textFormat": "an audited change made with wbctl (`wbctl changes` lists it)",
-            "tagKeys": "target",
+            "tagKeys": "kind",
             "useValueForTime": True,
         },
     ]
