@@ -15,8 +15,9 @@ import yaml
 
 from wbctl.core import alerts
 from wbctl.core.dashboards import grafana
+from wbctl.sandbox.kube.api import FakeKubeAPI
 
-# what alert_settings makes of no config file at all: the chart's and Terraform's names
+# what the settings make of no config file at all: the chart's and W&B Terraform's names
 NO_CONFIG = alerts.AlertSettings(
     context=None,
     queue_source="pubsub",
@@ -122,3 +123,15 @@ def test_the_sandboxs_v2_scenario(wbctl) -> None:
     assert result.returncode == 0, result.stderr
     (resource,) = documents(result.stdout)
     assert resource["kind"] == "GrafanaDashboard" and resource["spec"]["uid"].startswith("wbctl-runbook-sandbox")
+
+
+def test_rendering_asks_no_backend_even_with_a_cluster_at_hand(wbctl, kube_api: FakeKubeAPI, tmp_path: Path) -> None:
+    """A kubeconfig that reaches a cluster, no bigtable-instance: still not one request (the
+    resource is not looked up; alerts rules would), with the Terraform name in the model."""
+    kubeconfig = kube_api.write_kubeconfig(tmp_path / "kubeconfig")
+    for kind in ("sidecar", "operator"):
+        result = wbctl("deploy", "dashboard", "--grafana", kind, env={"KUBECONFIG": str(kubeconfig)})
+        assert result.returncode == 0, result.stderr
+    assert kube_api.requests == []
+    (config_map,) = documents(wbctl("deploy", "dashboard", env={"KUBECONFIG": str(kubeconfig)}).stdout)
+    assert json.loads(config_map["data"][grafana.FILENAME]) == grafana.render(NO_CONFIG)

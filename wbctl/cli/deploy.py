@@ -189,10 +189,31 @@ def dashboard(
 
 
 def _alert_settings(session: Session) -> AlertSettings:
-    """What `wbctl dashboards grafana` renders from: the alerts' settings (the same thresholds)
-    and W&B's namespace (its kube-state-metrics panels select it)."""
-    from dataclasses import replace
+    """What the Grafana model renders from: the alerts' settings (wbctl.cli.alerts.alert_settings:
+    the same thresholds and queue names) and W&B's namespace, from the settings alone. Unlike
+    alert_settings, an unset bigtable-instance is not looked up in the WeightsAndBiases resource
+    (one Kubernetes GET): a render reads no backend, so it is W&B's Terraform name
+    (core.bigtable.default_instance), which only the Bigtable panel's description shows."""
+    from wbctl.app import reads
+    from wbctl.core import alerts, queue_source
+    from wbctl.core.bigtable import default_instance
 
-    from wbctl.cli.alerts import alert_settings
-
-    return replace(alert_settings(session), namespace=str(session.settings()["namespace"]))
+    settings = session.settings()
+    address = reads.resolved(session, None)
+    filestream = reads.resolved(session, None, queue_source.FILESTREAM)
+    policy = reads.policy(session, address)
+    return alerts.AlertSettings(
+        context=settings.context,
+        queue_source=address.source,
+        queue=alerts.queue_words(address),
+        subscription=address.subscription,
+        project=settings["gcp-project"],
+        bigtable_instance=settings["bigtable-instance"] or default_instance(settings["instance"]),
+        retention=policy.retention,
+        allowed_backlog=policy.allowed_backlog,
+        allowed_age=policy.allowed_age,
+        auditor_interval=float(settings["alerts-auditor-interval"]),
+        runbook_url=settings["alerts-runbook-url"],
+        filestream_subscription=filestream.subscription if filestream.source == "pubsub" else None,
+        namespace=str(settings["namespace"]),
+    )
