@@ -117,7 +117,7 @@ def dashboard(
         typer.Option(
             "--grafana",
             metavar="KIND",
-            help="sidecar: a ConfigMap labelled grafana_dashboard=1 for the Grafana chart's sidecar "
+            help="sidecar (default): a ConfigMap labelled grafana_dashboard=1 for the Grafana chart's sidecar "
             "(kube-prometheus-stack); operator: a GrafanaDashboard for the v2 operator's telemetry (mode full).",
         ),
     ] = dash.DEFAULT_TARGET,
