@@ -53,9 +53,8 @@ SIDECAR_LABEL_VALUE = "1"  # kube-prometheus-stack's sidecar.dashboards.labelVal
 FOLDER_ANNOTATION = "grafana_folder"
 
 OPERATOR_API_VERSION = "grafana.integreatly.org/v1beta1"
-OPERATOR_INSTANCE_LABELS = {
-    "dashboards": "grafana"
-}  # telemetry-ui.yaml: the Grafana's labels, every dashboard's selector
+# telemetry-ui.yaml: the Grafana's labels, which every dashboard's instanceSelector matches
+OPERATOR_INSTANCE_LABELS = {"dashboards": "grafana"}
 OPERATOR_FOLDER = "W&B"  # telemetry-ui.yaml: the folder of W&B's own dashboards
 VICTORIAMETRICS_TYPE = "victoriametrics-metrics-datasource"  # telemetry-ui.yaml: GrafanaDatasource victoria-metrics
 VICTORIAMETRICS_UID = "victoriametrics"
