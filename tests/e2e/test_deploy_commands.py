@@ -122,7 +122,7 @@ def test_a_bad_option_exits_2_with_one_line(wbctl, args: tuple[str, ...], start:
     assert "hunter2" not in line
 
 
-def test_the_group_alone_lists_its_one_command_and_exits_2(wbctl) -> None:
+def test_the_group_alone_lists_its_commands_and_exits_2(wbctl) -> None:
     result = wbctl("deploy")
     assert (result.returncode, result.stderr) == (2, "")
-    assert commands_listed(result.stdout) == ["auditor"]
+    assert commands_listed(result.stdout) == ["auditor", "dashboard"]

@@ -1,10 +1,12 @@
 """`wbctl deploy`: manifests that run wbctl inside the cluster (the auditor: `check` on a
-schedule, pushed to a Pushgateway). Prints only: it reads no backend and writes nothing, so
-the output can be reviewed, committed, and applied with `kubectl apply -f -`."""
+schedule, pushed to a Pushgateway) and the Grafana dashboard of its findings (a ConfigMap for
+the Grafana sidecar, or a GrafanaDashboard for the v2 operator's Grafana). Prints only: it reads
+no backend and writes nothing, so the output can be reviewed, committed, and applied with
+`kubectl apply -f -`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,7 +15,12 @@ from wbctl.cli.options import group
 from wbctl.cli.state import session_of
 from wbctl.config.keys import KEYS
 from wbctl.core import deploy
+from wbctl.core import deploy_dashboard as dash
 from wbctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from wbctl.app.session import Session
+    from wbctl.core.alerts import AlertSettings
 
 app = group(
     "deploy", "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus)."
@@ -100,3 +107,113 @@ def auditor(
             f"{key} is a file on this machine and is not carried into the cluster: "
             "mount the CA in the pod and add the key to the ConfigMap (docs/deploy/README.md)"
         )
+
+
+@app.command()
+def dashboard(
+    ctx: typer.Context,
+    target: Annotated[
+        str,
+        typer.Option(
+            "--grafana",
+            metavar="KIND",
+            help="sidecar (default): a ConfigMap labelled grafana_dashboard=1 for the Grafana chart's sidecar "
+            "(kube-prometheus-stack); operator: a GrafanaDashboard for the v2 operator's telemetry (mode full).",
+        ),
+    ] = dash.DEFAULT_TARGET,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            metavar="NS",
+            help=f"Namespace of the object (default: sidecar {dash.DEFAULT_SIDECAR_NAMESPACE}, "
+            "operator the context's W&B namespace, where its telemetry's Grafana runs).",
+            show_default=False,
+        ),
+    ] = None,
+    folder: Annotated[
+        str | None,
+        typer.Option(
+            "--folder",
+            metavar="NAME",
+            help="Grafana folder (default: sidecar its default folder, operator W&B); the sidecar "
+            "reads it from the grafana_folder annotation when its chart sets folderAnnotation.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FORMAT", help="yaml (default) or json (a v1 List).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Print wbctl's Grafana dashboard as a Kubernetes object for this context (kubectl apply -f -).
+
+    The JSON of `wbctl dashboards grafana` in a ConfigMap `wbctl-dashboard` (data key
+    wbctl-runbook.json; a context's name and key carry its name) that Grafana's dashboard sidecar
+    loads, or in a GrafanaDashboard that the grafana-operator imports into the Grafana of the v2
+    operator's telemetry (instanceSelector dashboards=grafana). Reads no backend; writes nothing.
+    """
+    from wbctl.core.dashboards import grafana
+
+    if output is not None and output not in FORMATS:
+        raise UsageError(f"-o {output}: expected one of {', '.join(FORMATS)}")
+    target = dash.parse_target(target)
+    if namespace is not None:
+        namespace = deploy.parse_namespace(namespace)
+    if folder is not None:
+        folder = dash.parse_folder(folder)
+    session = session_of(ctx)
+    settings = session.settings(output="json" if output == "json" else None)
+    if namespace is None:
+        namespace = str(settings["namespace"]) if target == "operator" else dash.DEFAULT_SIDECAR_NAMESPACE
+    model = grafana.render(_alert_settings(session))
+    name, filename = dash.names(model["uid"], grafana.UID, grafana.FILENAME)
+    request = dash.DashboardRequest(
+        target=target,
+        namespace=namespace,
+        folder=folder,
+        context=settings.context,
+        name=name,
+        wandb_namespace=str(settings["namespace"]),
+    )
+    document = dash.manifest(request, model, filename)
+    term = session.terminal()
+    if output == "json" or (output is None and term.json_mode):
+        term.json(dash.as_list(document))
+    else:
+        term.line(dash.dump_yaml(request, model, document).rstrip("\n"))
+    for note in dash.notes(request, document):
+        term.warn(note)
+
+
+def _alert_settings(session: Session) -> AlertSettings:
+    """What the Grafana model renders from: the alerts' settings (wbctl.cli.alerts.alert_settings:
+    the same thresholds and queue names) and W&B's namespace, from the settings alone. Unlike
+    alert_settings, an unset bigtable-instance is not looked up in the WeightsAndBiases resource
+    (one Kubernetes GET): a render reads no backend, so it is W&B's Terraform name
+    (core.bigtable.default_instance), which only the Bigtable panel's description shows."""
+    from wbctl.app import reads
+    from wbctl.core import alerts, queue_source
+    from wbctl.core.bigtable import default_instance
+
+    settings = session.settings()
+    address = reads.resolved(session, None)
+    filestream = reads.resolved(session, None, queue_source.FILESTREAM)
+    policy = reads.policy(session, address)
+    return alerts.AlertSettings(
+        context=settings.context,
+        queue_source=address.source,
+        queue=alerts.queue_words(address),
+        subscription=address.subscription,
+        project=settings["gcp-project"],
+        bigtable_instance=settings["bigtable-instance"] or default_instance(settings["instance"]),
+        retention=policy.retention,
+        allowed_backlog=policy.allowed_backlog,
+        allowed_age=policy.allowed_age,
+        auditor_interval=float(settings["alerts-auditor-interval"]),
+        runbook_url=settings["alerts-runbook-url"],
+        filestream_subscription=filestream.subscription if filestream.source == "pubsub" else None,
+        namespace=str(settings["namespace"]),
+    )

@@ -488,25 +488,31 @@ def header(request: AuditorRequest) -> list[str]:
     ]
 
 
-def dump_yaml(request: AuditorRequest, documents: list[dict[str, Any]]) -> str:
-    """One multi-document YAML stream, each document under a comment saying why it is there."""
+def dump_documents(header_lines: list[str], documents: list[dict[str, Any]], comment: Mapping[str, str]) -> str:
+    """One multi-document YAML stream: the header's comments, then each document under the
+    comment its kind has in `comment` (why it is there). Multi-line strings (a config file, a
+    dashboard's JSON) are literal blocks (`|`): readable, and diffable in a review."""
     import yaml  # pyyaml: a dependency (the sandbox's chart fixtures); imported only here
 
     # a subclass of its own, so the representer below changes no other dump (pyyaml ships no types)
     dumper: Any = type("Dumper", (yaml.SafeDumper,), {})
 
     def literal(representer: Any, value: str) -> Any:
-        # the config file as a literal block (`|`): readable, and diffable in a review
         return representer.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
 
     dumper.add_representer(str, literal)
-    parts = ["\n".join(header(request))]
+    parts = ["\n".join(header_lines)]
     for document in documents:
         text = yaml.dump(
             document, Dumper=dumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
         )
-        parts.append(f"---\n# {_COMMENTS[document['kind']]}\n{text.rstrip()}")
+        parts.append(f"---\n# {comment[document['kind']]}\n{text.rstrip()}")
     return "\n".join(parts) + "\n"
+
+
+def dump_yaml(request: AuditorRequest, documents: list[dict[str, Any]]) -> str:
+    """The auditor's stream: what to create and grant first, then each document and why."""
+    return dump_documents(header(request), documents, _COMMENTS)
 
 
 def as_list(documents: list[dict[str, Any]]) -> dict[str, Any]:
