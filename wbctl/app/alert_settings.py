@@ -11,10 +11,14 @@ elsewhere), so the instance comes from the settings or W&B's Terraform naming ru
 
 from __future__ import annotations
 
-from wbctl.app import reads
-from wbctl.app.session import Session
+from typing import TYPE_CHECKING
+
+from wbctl.app.queue_settings import policy as queue_policy
+from wbctl.app.queue_settings import resolved
 from wbctl.core import alerts, queue_source
-from wbctl.core.bigtable import default_instance
+
+if TYPE_CHECKING:
+    from wbctl.app.session import Session
 
 
 def alert_settings(session: Session, *, locate: bool = True) -> alerts.AlertSettings:
@@ -25,10 +29,12 @@ def alert_settings(session: Session, *, locate: bool = True) -> alerts.AlertSett
     if locate:
         bigtable_instance = session.backends.bigtable_instance()  # first: it may fill gcp-project from the resource
     else:
+        from wbctl.core.bigtable import default_instance  # only when unset: core.bigtable costs ~8 ms to import
+
         bigtable_instance = settings["bigtable-instance"] or default_instance(settings["instance"])
-    address = reads.resolved(session, None)
-    filestream = reads.resolved(session, None, queue_source.FILESTREAM)
-    policy = reads.policy(session, address)
+    address = resolved(session, None)
+    filestream = resolved(session, None, queue_source.FILESTREAM)
+    policy = queue_policy(session, address)
     return alerts.AlertSettings(
         context=settings.context,
         queue_source=address.source,
@@ -42,4 +48,5 @@ def alert_settings(session: Session, *, locate: bool = True) -> alerts.AlertSett
         auditor_interval=float(settings["alerts-auditor-interval"]),
         runbook_url=settings["alerts-runbook-url"],
         filestream_subscription=filestream.subscription if filestream.source == "pubsub" else None,
+        namespace=settings["namespace"],
     )

@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from wbctl.app.gather import Gathering, Missing, Read, Reader, Results
+from wbctl.app.queue_settings import policy as policy
+from wbctl.app.queue_settings import resolved as resolved
 from wbctl.core import queue_source
 from wbctl.core.bigtable import BigtableObservation
 from wbctl.core.kube import KubeObservation
 from wbctl.core.model import AuditRecord, Observed
 from wbctl.core.mysql import MysqlObservation
-from wbctl.core.queue import Policy, QueueReadings, Reading
+from wbctl.core.queue import QueueReadings, Reading
 from wbctl.core.queue_source import QueueAddress, QueueKind
 from wbctl.core.redis_settings import DiscardState, RedisObservation
 from wbctl.core.runbook import BigtableEvidence, RunLoad
@@ -108,38 +110,6 @@ def queue_address(session: Session, gathering: Gathering, kind: QueueKind = queu
         session.backends.locate()  # the project only the WeightsAndBiases resource may name
         address = resolved(session, discovered, kind)
     return address
-
-
-def resolved(
-    session: Session, discovered: QueueAddress | None, kind: QueueKind = queue_source.RUN_UPDATES
-) -> QueueAddress:
-    """A queue's address from what was discovered (None: nothing, as `alerts rules` has no
-    cluster) and the queue-* settings (which name the run-updates queue only)."""
-    settings = session.settings()
-    return queue_source.resolve(
-        discovered,
-        source=settings["queue-source"],
-        subscription=settings["queue-subscription"],
-        topic=settings["queue-topic"],
-        project=settings["gcp-project"],
-        install=settings["instance"],
-        partitions=settings["queue-partitions"],
-        kind=kind,
-    )
-
-
-def policy(session: Session, address: QueueAddress, kind: QueueKind = queue_source.RUN_UPDATES) -> Policy:
-    """How a queue is judged: the allowed backlog and age for both queues; the retention the
-    settings give (queue-retention names the run-updates queue), else Pub/Sub's 7 days."""
-    settings = session.settings()
-    retention = settings["queue-retention"] if kind.configurable else None
-    if retention is None and address.source == "pubsub":
-        retention = Policy().retention  # the W&B Terraform module's 7 days
-    return Policy(
-        allowed_backlog=float(settings["queue-allowed-backlog"]),
-        allowed_age=float(settings["queue-allowed-age"]),
-        retention=float(retention) if retention is not None else None,
-    )
 
 
 def _signal_reader(

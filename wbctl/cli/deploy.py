@@ -19,8 +19,7 @@ from wbctl.core import deploy_dashboard as dash
 from wbctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from wbctl.app.session import Session
-    from wbctl.core.alerts import AlertSettings
+    pass
 
 app = group(
     "deploy", "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus)."
@@ -155,6 +154,7 @@ def dashboard(
     loads, or in a GrafanaDashboard that the grafana-operator imports into the Grafana of the v2
     operator's telemetry (instanceSelector dashboards=grafana). Reads no backend; writes nothing.
     """
+    from wbctl.app.alert_settings import alert_settings
     from wbctl.core.dashboards import grafana
 
     if output is not None and output not in FORMATS:
@@ -168,7 +168,7 @@ def dashboard(
     settings = session.settings(output="json" if output == "json" else None)
     if namespace is None:
         namespace = str(settings["namespace"]) if target == "operator" else dash.DEFAULT_SIDECAR_NAMESPACE
-    model = grafana.render(_alert_settings(session))
+    model = grafana.render(alert_settings(session, locate=False))  # settings only: no backend read
     name, filename = dash.names(model["uid"], grafana.UID, grafana.FILENAME)
     request = dash.DashboardRequest(
         target=target,
@@ -186,34 +186,3 @@ def dashboard(
         term.line(dash.dump_yaml(request, model, document).rstrip("\n"))
     for note in dash.notes(request, document):
         term.warn(note)
-
-
-def _alert_settings(session: Session) -> AlertSettings:
-    """What the Grafana model renders from: the alerts' settings (wbctl.cli.alerts.alert_settings:
-    the same thresholds and queue names) and W&B's namespace, from the settings alone. Unlike
-    alert_settings, an unset bigtable-instance is not looked up in the WeightsAndBiases resource
-    (one Kubernetes GET): a render reads no backend, so it is W&B's Terraform name
-    (core.bigtable.default_instance), which only the Bigtable panel's description shows."""
-    from wbctl.app import reads
-    from wbctl.core import alerts, queue_source
-    from wbctl.core.bigtable import default_instance
-
-    settings = session.settings()
-    address = reads.resolved(session, None)
-    filestream = reads.resolved(session, None, queue_source.FILESTREAM)
-    policy = reads.policy(session, address)
-    return alerts.AlertSettings(
-        context=settings.context,
-        queue_source=address.source,
-        queue=alerts.queue_words(address),
-        subscription=address.subscription,
-        project=settings["gcp-project"],
-        bigtable_instance=settings["bigtable-instance"] or default_instance(settings["instance"]),
-        retention=policy.retention,
-        allowed_backlog=policy.allowed_backlog,
-        allowed_age=policy.allowed_age,
-        auditor_interval=float(settings["alerts-auditor-interval"]),
-        runbook_url=settings["alerts-runbook-url"],
-        filestream_subscription=filestream.subscription if filestream.source == "pubsub" else None,
-        namespace=str(settings["namespace"]),
-    )

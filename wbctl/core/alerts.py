@@ -25,8 +25,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from wbctl.core.context_label import UNNAMED_CONTEXT
 from wbctl.core.durations import format_duration
-from wbctl.core.measurements import UNNAMED_CONTEXT
 from wbctl.core.queue_source import QueueAddress
 from wbctl.errors import UsageError
 

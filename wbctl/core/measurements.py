@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from wbctl.core.bigtable import BigtableObservation, cpu_goal
+from wbctl.core.context_label import UNNAMED_CONTEXT as UNNAMED_CONTEXT  # re-exported: its users import it here
 from wbctl.core.model import AuditRecord, Report, Status
 from wbctl.core.queue import Judgement, Verdict
 from wbctl.core.series import SignalData
@@ -48,7 +49,6 @@ FAMILIES: dict[str, str] = {
 }
 
 Labels = tuple[tuple[str, str], ...]
-UNNAMED_CONTEXT = "default"  # the `context` label of a check run without a named context
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import parse_qs, unquote
 
-from wbctl.core.kube import Container, Workload
 from wbctl.errors import UsageError
+
+if TYPE_CHECKING:  # annotations only: the alerts and dashboards resolve names without the kube model
+    from wbctl.core.kube import Container, Workload
 
 ENV_VAR = "GORILLA_RUN_UPDATE_SHADOW_QUEUE_SUBSCRIPTIONS_FLAT_RUN_FIELDS_UPDATER"
 CONSUMER_GROUP = "flat-run-fields-updater"

@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from wbctl.core.alerts import AlertSettings
-from wbctl.core.measurements import UNNAMED_CONTEXT
+from wbctl.core.context_label import UNNAMED_CONTEXT
 from wbctl.core.signals import CHANGES_QUERY, STEPS, Line, Signal, catalogue, command
 
 UID = "wbctl-runbook"  # the dashboard's uid without a context; a context's adds its name
