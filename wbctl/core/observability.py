@@ -225,6 +225,18 @@ def parse_tracer(text: str) -> Tracer:
     return Tracer(text, parts.scheme, host, port, ratio)
 
 
+def chart_tracer(values: dict[str, Any], instance: str, ratio: Any) -> str:
+    """GORILLA_TRACER as the chart renders it for a service with this traceRatio
+    (templates/_helpers.tpl `wandb.otelTracesEndpoint`: `global.otel.traces.{proto,host,port}`,
+    values.yaml's grpc and 4317, the host defaulting to `<release>-otel-daemonset`). The sandbox
+    renders its Deployments with it, so what it serves is what the chart would."""
+    traces = lookup(values, ("global", "otel", "traces"))
+    traces = traces if isinstance(traces, dict) else {}
+    host = traces.get("host") or f"{instance}{COLLECTOR_SUFFIXES[0]}"
+    proto, port = traces.get("proto") or "grpc", traces.get("port") or 4317
+    return f"otlp+{proto}://{host}:{port}?trace_ratio={ratio}"
+
+
 # --- the findings ---------------------------------------------------------------------------
 
 
@@ -399,15 +411,28 @@ def _collector_host(host: str, instance: str) -> str | None:
     return short if short in (f"{instance}{suffix}" for suffix in COLLECTOR_SUFFIXES) else None
 
 
-EXPORT_FIX = (
-    "add an exporter to the bundled collector in the WeightsAndBiases resource, "
-    "spec.values.otel.daemonset.config.exporters.<name> (e.g. otlp with your tracing backend's endpoint, "
-    "or googlecloud for Cloud Trace), and list it in "
-    "spec.values.otel.daemonset.config.service.pipelines.traces.exporters (charts/otel values.yaml)"
-)
+#: the exporter the remedy adds: Cloud Trace, in the collector-contrib image the chart runs (0.97.0); on
+#: GKE it finds its project on the metadata server and needs roles/cloudtrace.agent for its identity
+EXPORTER = "googlecloud"
+EXPORT_VALUES: dict[str, Any] = {
+    "otel": {
+        "daemonset": {
+            "config": {"exporters": {EXPORTER: {}}, "service": {"pipelines": {"traces": {"exporters": [EXPORTER]}}}}
+        }
+    }
+}
 
 
-def trace_export_finding(observation: KubeObservation, reads: ObservabilityReads) -> Finding:
+def export_fix(kubectl: str, instance: str) -> str:
+    """The CR patch that gives the bundled collector's traces pipeline a real exporter."""
+    return (
+        _patch(kubectl, instance, EXPORT_VALUES)
+        + " (Cloud Trace: the collector's service account needs roles/cloudtrace.agent; another backend: "
+        "its exporter in spec.values.otel.daemonset.config instead)"
+    )
+
+
+def trace_export_finding(observation: KubeObservation, reads: ObservabilityReads, kubectl: str) -> Finding:
     target = observation.target
     expected = "a traces pipeline with an exporter other than debug"
     if observation.generation is Generation.V2:
@@ -421,6 +446,7 @@ def trace_export_finding(observation: KubeObservation, reads: ObservabilityReads
             "gateway exports (observability.telemetry)",
         )
     instance = observation.instance
+    fix = export_fix(kubectl, observation.cr.name) if observation.cr is not None else ""
     tracers = {name: t for name, t in running_tracers(observation).items() if t.traces}
     outside = sorted({t.destination for t in tracers.values() if _collector_host(t.host, instance) is None})
     if outside:
@@ -448,7 +474,10 @@ def trace_export_finding(observation: KubeObservation, reads: ObservabilityReads
                 expected,
                 f"the services send traces to {', '.join(missing)}, but no ConfigMap {', '.join(missing)} exists "
                 "(the bundled collector is not installed: otel.install)",
-                EXPORT_FIX,
+                _patch(kubectl, observation.cr.name, {"otel": {"install": True, "daemonset": {"install": True}}})
+                + f"; then {fix}"
+                if observation.cr is not None
+                else "",
             )
         return Finding(
             TRACE_EXPORT,
@@ -494,7 +523,7 @@ def trace_export_finding(observation: KubeObservation, reads: ObservabilityReads
             where,
             expected,
             f"traces are received and dropped: {where} (the chart's default: the collector's own log)",
-            EXPORT_FIX,
+            fix,
         )
     return Finding(
         TRACE_EXPORT,
@@ -503,7 +532,7 @@ def trace_export_finding(observation: KubeObservation, reads: ObservabilityReads
         where,
         expected,
         f"no service traces, and the collector would drop what it gets: {where}",
-        EXPORT_FIX,
+        fix,
     )
 
 
@@ -731,7 +760,7 @@ def check(
     return Report(
         (
             tracing_finding(observation, kubectl),
-            trace_export_finding(observation, reads),
+            trace_export_finding(observation, reads, kubectl),
             app_metrics_finding(observation, reads, kubectl),
             auditor_finding(reads, now=now, interval=auditor_interval, silent_runs=silent_runs, kubectl=kubectl),
             telemetry_finding(observation, reads),
