@@ -122,7 +122,7 @@ def check(
         bool, typer.Option("--verbose", "-v", help="List the ok checks too (the table folds them into their area).")
     ] = False,
 ) -> None:
-    """Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue, observability.
+    """Every backend against the guide: Redis, services, GCS FUSE, Bigtable, MySQL, the queue.
 
     Exit 1 when a finding fails (or warns, with --fail-on warn), else 3 when any is unknown, else 0.
     -o prometheus prints the findings and the runbook's numbers as metrics (docs/output.md);

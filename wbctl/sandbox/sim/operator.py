@@ -180,26 +180,28 @@ def _observability(api: Store, state: _Namespace, deployment: Obj, key: str, val
     """As the chart re-renders a service: GORILLA_TRACER from its traceRatio (templates/_env.tpl
     `wandb.observabilityEnvs`), its `podAnnotations` on the pod template (wandb-base), and the
     running pods annotated as the new template's would be (the sandbox does not replace pods on
-    a template change; annotations removed from the values stay until then)."""
-    from wbctl.sandbox.kube.objects.observability import rendered_tracer, set_tracer
+    a template change; annotations removed from the values stay until then). Reads first and
+    copies only what changes: it runs for every Deployment at every reconcile."""
+    from wbctl.sandbox.kube.objects.observability import rendered_tracer, set_tracer, tracer_of
 
     lines: list[str] = []
     metadata = deployment["metadata"]
-    template = copy.deepcopy(deployment["spec"]["template"])
-    edited = {**deployment, "spec": {**deployment["spec"], "template": template}}
-    tracer = rendered_tracer(state.values, key, state.instance) if key in TRACED_SERVICES else None
-    changed = key in TRACED_SERVICES and set_tracer(edited, tracer)
-    if changed:
-        lines.append(f"deployment/{metadata['name']}: GORILLA_TRACER " + (tracer or "removed"))
+    template = deployment["spec"]["template"]
+    traced = key in TRACED_SERVICES
+    tracer = rendered_tracer(state.values, key, state.instance) if traced else None
     wanted = values.get("podAnnotations")
     wanted = {str(k): str(v) for k, v in wanted.items()} if isinstance(wanted, Mapping) else {}
-    template_annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
-    missing = {k: v for k, v in wanted.items() if template_annotations.get(k) != v}
-    if missing:
-        template_annotations.update(missing)
-        changed = True
-        lines.append(f"deployment/{metadata['name']}: pod annotations {', '.join(sorted(missing))}")
-    if changed:
+    current = (template.get("metadata") or {}).get("annotations") or {}
+    missing = {k: v for k, v in wanted.items() if current.get(k) != v}
+    retrace = traced and tracer_of(deployment) != tracer
+    if retrace or missing:
+        template = copy.deepcopy(template)
+        if retrace:
+            set_tracer({"metadata": metadata, "spec": {"template": template}}, tracer)
+            lines.append(f"deployment/{metadata['name']}: GORILLA_TRACER " + (tracer or "removed"))
+        if missing:
+            template.setdefault("metadata", {}).setdefault("annotations", {}).update(missing)
+            lines.append(f"deployment/{metadata['name']}: pod annotations {', '.join(sorted(missing))}")
         updated = _update(api, "deployments", deployment, {"spec": {"template": template}})
         deployment["spec"]["template"] = template
         metadata["generation"] = updated["metadata"].get("generation")
@@ -222,15 +224,25 @@ def _collector(api: Store, state: _Namespace) -> list[str]:
     from wbctl.core.observability import COLLECTOR_KEY, COLLECTOR_SUFFIXES
     from wbctl.sandbox.kube.objects.observability import rendered_collector_config
 
+    if state.cr is None:
+        return []
     name = f"{state.instance}{COLLECTOR_SUFFIXES[0]}"
-    config_map = api.get("configmaps", state.namespace, name) if state.cr is not None else None
+    version = str((state.cr.get("metadata") or {}).get("resourceVersion", ""))
+    if _COLLECTOR_RENDERED.get((id(api), state.namespace, name)) == version:
+        return []  # rendered from this very resource already
+    config_map = api.get("configmaps", state.namespace, name)
     if config_map is None:
         return []
+    _COLLECTOR_RENDERED[(id(api), state.namespace, name)] = version
     text = rendered_collector_config(state.values)
     if (config_map.get("data") or {}).get(COLLECTOR_KEY) == text:
         return []
     api.merge("configmaps", state.namespace, name, {"data": {COLLECTOR_KEY: text}})
     return [f"configmap/{name}: the collector's config re-rendered"]
+
+
+# (store, namespace, ConfigMap) -> the resource's version the collector was last rendered from
+_COLLECTOR_RENDERED: dict[tuple[int, str, str], str] = {}
 
 
 # --- autoscalers ---------------------------------------------------------------------------

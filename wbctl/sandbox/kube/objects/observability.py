@@ -90,6 +90,14 @@ def set_tracer(deployment: Obj, tracer: str | None) -> bool:
     return changed
 
 
+def tracer_of(deployment: Obj) -> str | None:
+    """The GORILLA_TRACER of the Deployment's main container (as set_tracer sets it), or None."""
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    main = [c for c in containers if c.get("name") == name_label(deployment)] or containers[:1]
+    env = (main[0].get("env") or []) if main else []
+    return next((e.get("value") for e in env if e.get("name") == observability.TRACER_ENV), None)
+
+
 def rendered_tracer(values: Mapping[str, Any], service: str, instance: str) -> str | None:
     """The GORILLA_TRACER the chart renders for a service, or None (traceRatio unset or 0)."""
     raw = (values.get(service) or {}).get("traceRatio") if isinstance(values.get(service), dict) else None
