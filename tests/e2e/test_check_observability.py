@@ -89,12 +89,13 @@ class Served:
         return {f["check"]: f for f in json.loads(result.stdout)["findings"]}
 
 
-@pytest.fixture
-def misconfigured(isolated_env: Path) -> Iterator[Served]:
-    """`sandbox serve --scenario misconfigured`, and the shell its printed exports make."""
+def _serve(scenario: str) -> Iterator[Served]:
+    """`sandbox serve --scenario SCENARIO`, and the shell its printed exports make."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed")
     env = dict(os.environ)
     process = subprocess.Popen(
-        [sys.executable, "-m", "wbctl", "sandbox", "serve", "--scenario", "misconfigured", "-o", "json"],
+        [sys.executable, "-m", "wbctl", "sandbox", "serve", "--scenario", scenario, "-o", "json"],
         env=env,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -113,9 +114,17 @@ def misconfigured(isolated_env: Path) -> Iterator[Served]:
             process.kill()
 
 
+@pytest.fixture
+def misconfigured(isolated_env: Path) -> Iterator[Served]:
+    yield from _serve("misconfigured")
+
+
+@pytest.fixture
+def healthy(isolated_env: Path) -> Iterator[Served]:
+    yield from _serve("healthy")
+
+
 def test_the_pasted_remedies_make_the_namespace_observable(misconfigured: Served) -> None:
-    if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed")
     before = misconfigured.check()
     for check in (obs.TRACING, obs.APP_METRICS, obs.TRACE_EXPORT):
         command = before[check]["remedy"].split(" (", 1)[0]  # the command, without its note
@@ -133,3 +142,14 @@ def test_the_pasted_remedies_make_the_namespace_observable(misconfigured: Served
     assert env["GORILLA_TRACER"] == "otlp+grpc://wandb-otel-daemonset:4317?trace_ratio=0.1"
     config = json.loads(misconfigured.run("kubectl", "get", "configmap", "wandb-otel-daemonset", "-o", "json").stdout)
     assert obs.pipelines(config["data"]["config"]).sending == {"traces": ("googlecloud",)}
+
+
+def test_a_suspended_auditor_fails_and_its_pasted_remedy_resumes_it(healthy: Served) -> None:
+    suspended = healthy.run("kubectl", "patch", "cronjob", obs.AUDITOR_NAME, "-p", '{"spec":{"suspend":true}}')
+    assert suspended.returncode == 0, suspended.stderr
+    finding = healthy.check()[obs.AUDITOR]
+    assert finding["status"] == "fail" and "suspended" in finding["message"]
+    pasted = healthy.run("bash", "-c", finding["remedy"])
+    assert pasted.returncode == 0, pasted.stderr
+    resumed = healthy.check()[obs.AUDITOR]
+    assert resumed["status"] == "ok" and resumed["message"].startswith("last success "), resumed
