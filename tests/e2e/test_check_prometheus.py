@@ -40,7 +40,7 @@ def test_every_finding_of_a_sandbox_check_is_a_series_per_status(wbctl) -> None:
         values = {status: series[(finding["check"], status)] for status in ("ok", "warn", "fail", "unknown")}
         assert values == {status: (1.0 if status == finding["status"] else 0.0) for status in values}, finding
     groups = {s.labels["group"] for s in parsed["wbctl_check_status"]}
-    assert groups == {"redis", "services", "parquet", "bigtable", "mysql", "queue"}
+    assert groups == {"redis", "services", "parquet", "bigtable", "mysql", "queue", "observability"}
 
     def value(name: str, **labels: str) -> float:
         if name.startswith("wbctl_queue_"):  # both queues' series: the run-updates queue's unless told

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from wbctl.app import reads
 from wbctl.app.backends import sdk_modules
 from wbctl.app.gather import Read, Results, gather
-from wbctl.core import bigtable, measurements, mysql, parquet, queue, redis_settings, services
+from wbctl.core import bigtable, measurements, mysql, observability, parquet, queue, redis_settings, services
 from wbctl.core.kube import V2_NO_BIGTABLE, Generation
 from wbctl.core.measurements import Sample
 from wbctl.core.model import Finding, Report
+from wbctl.core.observability import ObservabilityReads
 from wbctl.core.redis_settings import Desired
 from wbctl.errors import BackendError
 from wbctl.redact import url_without_credentials
@@ -29,7 +30,10 @@ if TYPE_CHECKING:
 
     from wbctl.app.session import Session
 
-GROUPS = ("redis", "services", "parquet", "bigtable", "mysql", "queue")
+GROUPS = ("redis", "services", "parquet", "bigtable", "mysql", "queue", "observability")
+# what the observability group reads besides the Kubernetes observation (check's alone)
+OBSERVABILITY = Read[ObservabilityReads]("observability")
+OBSERVABILITY_KINDS = ("deployments", "pods", "cr")  # the services' env, the app's pods, the CR's values
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,11 @@ def _readers(
     if wanted & {"services", "parquet", "queue"}:
         readers[reads.KUBE] = lambda _: session.backends.kube().observe((*HEALTH_KINDS, "csidrivers"))
         backends.append("kube")
+    elif "observability" in wanted:
+        readers[reads.KUBE] = lambda _: session.backends.kube().observe(OBSERVABILITY_KINDS)
+        backends.append("kube")
+    if "observability" in wanted:
+        readers[OBSERVABILITY] = lambda _: session.backends.kube().observability()
     if "bigtable" in wanted:
         if reads.KUBE not in readers:  # the generation: the v2 operator's install has no Bigtable
             readers[reads.KUBE] = lambda _: session.backends.kube().observe(("cr",))
@@ -189,6 +198,20 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
             return None
         return bigtable.absent_report(project, V2_NO_BIGTABLE)
 
+    def judge_observability(found: Results) -> Judged:
+        from wbctl.core.alerts import SILENT_RUNS  # the auditor's silence as its alert counts it
+
+        return Judged(
+            observability.check(
+                known(reads.KUBE, found),
+                known(OBSERVABILITY, found),
+                kubectl=session.kubectl(),
+                now=now,
+                auditor_interval=float(settings["alerts-auditor-interval"]),
+                silent_runs=SILENT_RUNS,
+            )
+        )
+
     def known(read: Read[Any], found: Results) -> Any:
         value = found[read].value
         assert value is not None  # a section is judged only when its reads are known
@@ -250,6 +273,13 @@ def _sections(session: Session, desired: list[Desired], window: int, window_text
             lambda: queue.FILESTREAM_CHECK_IDS,
             queue_judge(reads.FILESTREAM_QUEUE),
             feeds=reads.FILESTREAM_QUEUE.prefixes,
+        ),
+        Section(
+            "observability",
+            namespace,
+            (reads.KUBE, OBSERVABILITY),
+            lambda: observability.CHECK_IDS,
+            judge_observability,
         ),
     ]
 

@@ -90,7 +90,7 @@ def check(
         typer.Option(
             "--only",
             metavar="GROUP,...",
-            help="Check only these groups: redis, services, parquet, bigtable, mysql, queue.",
+            help="Check only these groups: redis, services, parquet, bigtable, mysql, queue, observability.",
         ),
     ] = None,
     exit_zero: Annotated[

@@ -8,7 +8,9 @@ that were refused.
 Where the parts live (this module composes them into KubeAdapter and re-exports the public
 names): connection.py (KubeConnection: client, raw requests, error translation), reading.py
 (KubeReader: observe, lists, ConfigMaps, the CR), convert.py (API JSON -> observations),
-writing.py (KubeWriter: apply, validate, read_back).
+writing.py (KubeWriter: apply, validate, read_back), observability.py (ObservabilityReader: what
+check's observability group reads besides: the collector's ConfigMaps, scrape objects, the
+auditor's CronJob, the v2 telemetry status).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from wbctl.adapters.kube.reading import (
 from wbctl.adapters.kube.writing import KubeWriter
 from wbctl.core.kube import KubeObservation, WandbResource
 from wbctl.core.model import Plan
+from wbctl.core.observability import ObservabilityReads
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -146,6 +149,12 @@ class KubeAdapter:
 
     def read_cr(self) -> WandbResource | None:
         return self.reader.read_cr()
+
+    def observability(self) -> ObservabilityReads:
+        """What check's observability group reads besides the observation (observability.py)."""
+        from wbctl.adapters.kube.observability import ObservabilityReader
+
+        return ObservabilityReader(self.connection, self.reader).read()
 
     # --- changes ----------------------------------------------------------------------
 

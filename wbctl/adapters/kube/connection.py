@@ -55,6 +55,10 @@ RESOURCES = {
     "replicasets": _Resource("replicasets", "apps"),
     "events": _Resource("events", ""),
     "apigroup": _Resource("apigroup", CR_GROUP),  # API discovery of the CR's group (generation())
+    # check's observability group: scrape objects, each kind's CRD installed or not (a 404)
+    "servicemonitors": _Resource("servicemonitors", "monitoring.coreos.com"),
+    "podmonitors": _Resource("podmonitors", "monitoring.coreos.com"),
+    "podmonitorings": _Resource("podmonitorings", "monitoring.googleapis.com"),
 }
 
 
@@ -286,6 +290,9 @@ class KubeConnection:
             "events": f"/api/v1/namespaces/{self.namespace}/events",
             "cr": f"/apis/{CR_GROUP}/{version}/namespaces/{self.namespace}/{CR_PLURAL}",
             "scaledobjects": f"/apis/{KEDA_GROUP}/{KEDA_VERSION}/namespaces/{self.namespace}/{KEDA_PLURAL}",
+            "servicemonitors": f"/apis/monitoring.coreos.com/v1/namespaces/{self.namespace}/servicemonitors",
+            "podmonitors": f"/apis/monitoring.coreos.com/v1/namespaces/{self.namespace}/podmonitors",
+            "podmonitorings": f"/apis/monitoring.googleapis.com/v1/namespaces/{self.namespace}/podmonitorings",
         }
         path = paths[resource]
         if name is None:

@@ -170,6 +170,10 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType(
         "keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", "scaledobject", custom=True, short_names=("so",)
     ),
+    # Google Cloud Managed Service for Prometheus' PodMonitoring, as a GKE cluster serves it (managed
+    # collection is on by default); the Prometheus Operator's ServiceMonitor/PodMonitor are not
+    # served (no such CRD: a 404), so check's observability group meets both answers
+    ResourceType("monitoring.googleapis.com", "v1", "podmonitorings", "PodMonitoring", "podmonitoring", custom=True),
     # what `wbctl deploy auditor` prints, so `kubectl apply --dry-run=server` can be tested against it
     ResourceType(
         "",

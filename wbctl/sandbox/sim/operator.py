@@ -37,6 +37,7 @@ from typing import Any
 
 from wbctl.core import catalog
 from wbctl.core.kube import NEW_LAYOUT
+from wbctl.core.observability import TRACED_SERVICES
 from wbctl.core.parquet import CSI_DRIVER, fuse_honoured
 from wbctl.core.versions import parse_version
 from wbctl.sandbox.kube.objects.autoscalers import hpa_status, rescale_event
@@ -110,7 +111,7 @@ def reconcile(
             labels = deployment["metadata"].get("labels") or {}
             if labels.get(INSTANCE_LABEL) == instance and labels.get(NAME_LABEL):
                 lines += _service(api, state, deployment, now, wanted, ready_after)
-        return lines
+        return lines + _collector(api, state)
 
 
 def _read(api: Store, namespace: str, instance: str) -> _Namespace:
@@ -151,6 +152,7 @@ def _service(
     if state.cr is not None:
         lines += _keda(api, state, scaled_object, values)
         lines += _hpa(api, state, deployment, key, label, values, now)
+        lines += _observability(api, state, deployment, key, values)
     autoscaler = _governing(state, deployment, scaled_object)
     lines += _replicas(api, state, deployment, key, values, autoscaler, wanted.get(key), now)
     mine, pod_lines = sync_pods(
@@ -169,6 +171,78 @@ def _service(
     current = (api.get("deployments", metadata["namespace"], metadata["name"]) if changed else None) or deployment
     lines += sync_replica_sets(api, current, now, hash_=pods_hash(current, mine), replica_sets=state.replica_sets)
     return lines + pod_lines
+
+
+# --- observability -------------------------------------------------------------------------
+
+
+def _observability(api: Store, state: _Namespace, deployment: Obj, key: str, values: Mapping[str, Any]) -> list[str]:
+    """As the chart re-renders a service: GORILLA_TRACER from its traceRatio (templates/_env.tpl
+    `wandb.observabilityEnvs`), its `podAnnotations` on the pod template (wandb-base), and the
+    running pods annotated as the new template's would be (the sandbox does not replace pods on
+    a template change; annotations removed from the values stay until then). Reads first and
+    copies only what changes: it runs for every Deployment at every reconcile."""
+    from wbctl.sandbox.kube.objects.observability import rendered_tracer, set_tracer, tracer_of
+
+    lines: list[str] = []
+    metadata = deployment["metadata"]
+    template = deployment["spec"]["template"]
+    traced = key in TRACED_SERVICES
+    tracer = rendered_tracer(state.values, key, state.instance) if traced else None
+    wanted = values.get("podAnnotations")
+    wanted = {str(k): str(v) for k, v in wanted.items()} if isinstance(wanted, Mapping) else {}
+    current = (template.get("metadata") or {}).get("annotations") or {}
+    missing = {k: v for k, v in wanted.items() if current.get(k) != v}
+    retrace = traced and tracer_of(deployment) != tracer
+    if retrace or missing:
+        template = copy.deepcopy(template)
+        if retrace:
+            set_tracer({"metadata": metadata, "spec": {"template": template}}, tracer)
+            lines.append(f"deployment/{metadata['name']}: GORILLA_TRACER " + (tracer or "removed"))
+        if missing:
+            template.setdefault("metadata", {}).setdefault("annotations", {}).update(missing)
+            lines.append(f"deployment/{metadata['name']}: pod annotations {', '.join(sorted(missing))}")
+        updated = _update(api, "deployments", deployment, {"spec": {"template": template}})
+        deployment["spec"]["template"] = template
+        metadata["generation"] = updated["metadata"].get("generation")
+        metadata["resourceVersion"] = updated["metadata"].get("resourceVersion")
+    for pod in pods_of(deployment, state.pods) if wanted else []:
+        annotations = pod["metadata"].get("annotations") or {}
+        extra = {k: v for k, v in wanted.items() if annotations.get(k) != v}
+        if extra:
+            pod["metadata"].setdefault("annotations", {}).update(extra)
+            api.merge(
+                "pods", pod["metadata"]["namespace"], pod["metadata"]["name"], {"metadata": {"annotations": extra}}
+            )
+            lines.append(f"pod/{pod['metadata']['name']}: annotated {', '.join(sorted(extra))}")
+    return lines
+
+
+def _collector(api: Store, state: _Namespace) -> list[str]:
+    """The bundled collector's ConfigMap re-rendered from `otel.daemonset.config` (charts/otel),
+    where the namespace has one."""
+    from wbctl.core.observability import COLLECTOR_KEY, COLLECTOR_SUFFIXES
+    from wbctl.sandbox.kube.objects.observability import rendered_collector_config
+
+    if state.cr is None:
+        return []
+    name = f"{state.instance}{COLLECTOR_SUFFIXES[0]}"
+    version = str((state.cr.get("metadata") or {}).get("resourceVersion", ""))
+    if _COLLECTOR_RENDERED.get((id(api), state.namespace, name)) == version:
+        return []  # rendered from this very resource already
+    config_map = api.get("configmaps", state.namespace, name)
+    if config_map is None:
+        return []
+    _COLLECTOR_RENDERED[(id(api), state.namespace, name)] = version
+    text = rendered_collector_config(state.values)
+    if (config_map.get("data") or {}).get(COLLECTOR_KEY) == text:
+        return []
+    api.merge("configmaps", state.namespace, name, {"data": {COLLECTOR_KEY: text}})
+    return [f"configmap/{name}: the collector's config re-rendered"]
+
+
+# (store, namespace, ConfigMap) -> the resource's version the collector was last rendered from
+_COLLECTOR_RENDERED: dict[tuple[int, str, str], str] = {}
 
 
 # --- autoscalers ---------------------------------------------------------------------------

@@ -82,7 +82,8 @@ class Scenario:
     name: str
     description: str
     redis: dict[str, str] = field(default_factory=dict)
-    kube: Callable[[Sample], list[dict[str, Any]]] = field(default=_chart_043(replicas={"app": 1}))
+    # set up as the guide says, observable too (traces exported, the app's metrics scraped, the auditor running)
+    kube: Callable[[Sample], list[dict[str, Any]]] = field(default=_chart_043(replicas={"app": 1}, observable=True))
     story: Story = field(default_factory=Story)
     length: int = 3600  # seconds of the story before now
     settings: dict[str, Any] = field(default_factory=dict)  # more sandbox settings (a noisy-run query)
@@ -143,7 +144,8 @@ SCENARIOS: dict[str, Scenario] = {
             "misconfigured",
             "a fresh install: Redis settings missing, MySQL flags at their defaults, too few replicas, two app replicas, "
             "no autoscaling, Bigtable at Terraform's default of 1-3 nodes, no GCS FUSE CSI driver, a wandb-app pod "
-            "OOM killed every few minutes",
+            "OOM killed every few minutes, tracing off and the collector exporting to its debug log, the app's "
+            "metrics unscraped, no auditor",
             {"bigtablev3.filestream.metric_points_chunk_size": "5000"},
             _chart_043(gcsfuse=False, oom_killed=("app",), replicas={"app": 2, "api": 1}, nodes=3, hpa_for=()),
             story=Story(publish_base=200, hpa=None, replicas=2, nodes=(1, 3), start_nodes=1),

@@ -112,6 +112,19 @@ class World:
             if operate:
                 self._reconcile(now, self.last())
                 self._operated = (now, self.reconciled_version or "")
+            if self.kube is not None:
+                self._run_auditor(now)
+
+    def _run_auditor(self, now: datetime) -> None:
+        """wbctl's auditor CronJob, where the scenario has one, has run at every tick of its
+        schedule (kube/objects/observability.py `auditor_ran`), so its freshness follows the clock."""
+        from wbctl.core.deploy import NAME
+        from wbctl.sandbox.kube.objects.observability import auditor_ran
+
+        cronjob = self.kube.get("cronjobs", self.namespace, NAME)
+        status = auditor_ran(cronjob, now) if cronjob is not None else None
+        if status is not None and any((cronjob.get("status") or {}).get(k) != v for k, v in status.items()):
+            self.kube.merge("cronjobs", self.namespace, NAME, {"status": status})
 
     def cr_version(self) -> str:
         cr = self.kube.get("weightsandbiases", self.namespace, self.names.install)

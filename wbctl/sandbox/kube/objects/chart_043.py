@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wbctl.core import catalog, service_view
+from wbctl.sandbox.kube.objects import observability
 from wbctl.sandbox.kube.objects.autoscalers import (
     hpa,
     hpa_status,
@@ -75,6 +76,7 @@ def chart_043(
     project: str = DEFAULT_PROJECT,
     bigtable_instance: str | None = None,
     lumen_agent: bool = True,
+    observable: bool = False,
 ) -> list[Obj]:
     """A namespace running operator-wandb 0.43.8 with the "fmb" values (the snapshot's services:
     api, app-bc, console-bc, executor-bc, filemeta, filestream-bc, flat-run-fields-updater-bc,
@@ -106,6 +108,11 @@ def chart_043(
     - `lumen_agent`: the chart's `<instance>-lumen-agent` CronJob (W&B's hourly diagnostics
       agent, as the chart's snap-lumen-gcp test renders it), with `lumen-agent.install` and
       `global.lumen` in the CR values, last run at the top of the hour.
+    - `observable`: set up to be observed (objects/observability.py): every traced service's
+      traceRatio and GORILLA_TRACER, the collector exporting traces over OTLP, wandb-app's pods
+      annotated for the chart's Prometheus, and wbctl's auditor CronJob, fresh. Without it, the
+      chart's defaults: no tracing, the collector's pipelines ending in `debug`, no auditor.
+    The collector's ConfigMap (`<instance>-otel-daemonset`) is there either way.
     """
     now = now or datetime.now(UTC)
     chart_label = "operator-wandb-0.43.8"
@@ -124,14 +131,23 @@ def chart_043(
     if "current" in updater or updater.get("limited"):
         count = updater.get("maximum", 10) if updater.get("limited") else updater["current"]
         replicas = {**(replicas or {}), UPDATER: int(count)}
-    objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes, replicas=replicas, now=now)
-
-    if lumen_agent:
-        _lumen_ran(find(objs, "CronJob", f"{instance}-lumen-agent"), now)
     values = with_gcp_globals(
         _cr_values(workloads, keda_frfu, lumen_agent),
         gcp_globals(instance, project=project, bigtable_instance=bigtable_instance),
     )
+    if observable:  # before the Pods are made from the templates
+        observability.observe(workloads, values, instance)
+    objs = running_cluster(workloads, pods_per_service=pods_per_service, node_count=nodes, replicas=replicas, now=now)
+    config_maps.append(
+        observability.collector_config_map(
+            instance, namespace, chart_label, now, observability.collector_values(values)
+        )
+    )
+    if observable:
+        objs.append(observability.auditor_cronjob(namespace, now))
+
+    if lumen_agent:
+        _lumen_ran(find(objs, "CronJob", f"{instance}-lumen-agent"), now)
     autoscalers: list[Obj] = []
     for service, autoscaler in _chart_hpas(
         workloads, hpa_for, keda_frfu, updater, instance, namespace, chart_label, now

@@ -182,9 +182,12 @@ def weights_and_biases_v2(
     ready: bool = True,
     size: str = "small",
     now: datetime | None = None,
+    telemetry: str = "off",
 ) -> Obj:
     """The v2 CR as its users write it (written as v2: managedFields say so), with the status
-    the operator reports."""
+    the operator reports; `telemetry`: the operator's telemetry.mode, reported as
+    status.telemetryStatus (internal/observability/telemetry/status.go: off is
+    `{ready: false, state: Disabled}` with no connection; the operator chart's default is off)."""
     now = now or datetime.now(UTC)
     created = timestamp(now - timedelta(days=30))
     apps = installed(features)
@@ -254,7 +257,20 @@ def weights_and_biases_v2(
                 "state": "Ready",
                 "connection": {"url": {"name": kafka_connection(name), "key": "url"}},
             },
+            "telemetryStatus": telemetry_status(telemetry),
         },
+    }
+
+
+def telemetry_status(mode: str) -> Obj:
+    """status.telemetryStatus as SummarizeTelemetryInfraStatus reports a mode (its stack Ready when on)."""
+    if mode == "off":
+        return {"ready": False, "state": "Disabled", "mode": mode}
+    return {
+        "ready": True,
+        "state": "Ready",
+        "mode": mode,
+        "connection": {"protocol": "http/protobuf", "tracesExporter": "otlp", "serviceName": "wandb-service"},
     }
 
 

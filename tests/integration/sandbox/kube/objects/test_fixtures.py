@@ -59,7 +59,9 @@ def test_queue_address_reaches_the_deployment_and_its_pods(kube_api: FakeKubeAPI
 
 def test_kafka_updater_and_its_config_maps(kube_api: FakeKubeAPI, api: client.ApiClient) -> None:
     objs = fx.chart_043(now=NOW, kafka=True)
-    assert len(objs) == len(fx.chart_043(now=NOW)) + len(fx.of_kind(objs, "ConfigMap"))
+    collector = "wandb-otel-daemonset"  # the bundled collector's ConfigMap: in every chart namespace
+    kafka_maps = [m for m in fx.of_kind(objs, "ConfigMap") if m["metadata"]["name"] != collector]
+    assert len(objs) == len(fx.chart_043(now=NOW)) + len(kafka_maps)
     kube_api.add_all(objs)
     deployment = client.AppsV1Api(api).read_namespaced_deployment(UPDATER, "default")
     container = deployment.spec.template.spec.containers[0]
@@ -79,7 +81,9 @@ def test_kafka_updater_and_its_config_maps(kube_api: FakeKubeAPI, api: client.Ap
     assert kafka.data["KAFKA_BROKER_HOST"] == "bufstream.bufstream.svc.cluster.local"
     assert kafka.data["KAFKA_RUN_UPDATE_SHADOW_QUEUE_NUM_PARTITIONS"] == "100"
     assert not kafka.metadata.labels  # unlabelled in the chart: found by name, not by selector
-    assert sorted(m.metadata.name for m in core.list_namespaced_config_map("default").items) == sorted(sources)
+    assert sorted(m.metadata.name for m in core.list_namespaced_config_map("default").items) == sorted(
+        [*sources, collector]
+    )
     assert len(_updater_pods(core)) == 3
     assert "chartsnap" not in str(objs)
 
