@@ -48,6 +48,9 @@ READ_RULES: tuple[dict[str, list[str]], ...] = (
     {"apiGroups": ["keda.sh"], "resources": ["scaledobjects"], "verbs": ["get", "list"]},
     {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
     {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": ["get", "list"]},
+    # check's observability group: what scrapes the app's port 8181 (a missing CRD is a 404)
+    {"apiGroups": ["monitoring.coreos.com"], "resources": ["servicemonitors", "podmonitors"], "verbs": ["list"]},
+    {"apiGroups": ["monitoring.googleapis.com"], "resources": ["podmonitorings"], "verbs": ["list"]},
 )
 NODE_RULES: tuple[dict[str, list[str]], ...] = (
     {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]},
