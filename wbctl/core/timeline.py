@@ -71,9 +71,17 @@ class Happening:
         return line(self.to_json())
 
 
+MOVED_KEYS_SHOWN = 3  # a change of more keys than this (a dashboard's tiles) is named, not spelt out
+
+
 def line(item: dict[str, Any]) -> str:
     """One change as `wbctl changes` prints it, from its JSON form (what the command holds)."""
-    moved = f" ({item['from']} -> {item['to']})" if item["from"] is not None or item["to"] is not None else ""
+    before, after = item["from"], item["to"]
+    moved = f" ({before} -> {after})" if before is not None or after is not None else ""
+    if isinstance(before, dict) or isinstance(after, dict):
+        keys = list(dict.fromkeys([*(before or {}), *(after or {})]))
+        if len(keys) > MOVED_KEYS_SHOWN:
+            moved = f" ({len(keys)} keys: {', '.join(keys[:MOVED_KEYS_SHOWN])}, ...; -o json lists each)"
     return f"{item['time']}  {item['source']:<8}  {item['subject']}: {item['what']}{moved}"
 
 

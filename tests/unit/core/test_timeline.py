@@ -113,3 +113,19 @@ def test_service_of_never_raises_and_names_a_catalog_service(name: str) -> None:
 
     found = timeline._service_of(name)
     assert found is None or found in {spec.name for spec in catalog.CATALOG}
+
+
+def test_a_change_of_many_keys_is_named_in_its_line_and_whole_in_json() -> None:
+    changes = tuple(Change("projects/p/dashboards/wbctl-runbook", f"tile {n}", None, {"n": n}) for n in range(23))
+    record = AuditRecord(
+        datetime(2026, 12, 3, 14, tzinfo=UTC),
+        "sre",
+        "wbctl dashboards apply cloud-monitoring --yes",
+        "applied",
+        changes,
+    )
+    [happening] = timeline.from_audit([record])
+    assert happening.line().endswith("(23 keys: tile 0, tile 1, tile 2, ...; -o json lists each)")
+    assert len(happening.to_json()["to"]) == 23
+    few = AuditRecord(record.time, "sre", "wbctl redis tune", "applied", changes[:2])
+    assert "'tile 1': {'n': 1}" in timeline.from_audit([few])[0].line()

@@ -39,21 +39,32 @@ def shown(fmt: str, settings: AlertSettings) -> tuple[Signal, ...]:
     return tuple(signal for signal in catalogue(settings) if getattr(signal, backend))
 
 
+def _wbctl_only(signal: Signal) -> bool:
+    """A signal only wbctl's own gauges show (its verdict, its horizon, its auditor)."""
+    return bool(signal.metrics) and all(name.startswith("wbctl_") for name in signal.metrics)
+
+
 def notes(fmt: str, settings: AlertSettings) -> tuple[str, ...]:
     """What the dashboard leaves out, and why, for stderr."""
     _check(fmt)
     backend = _BACKEND[fmt]
-    missing = [signal.id for signal in catalogue(settings) if not getattr(signal, backend)]
+    missing = [signal for signal in catalogue(settings) if not getattr(signal, backend)]
     found: list[str] = []
-    if missing:
+    judged = [signal.id for signal in missing if _wbctl_only(signal)]
+    other = [signal.id for signal in missing if not _wbctl_only(signal)]
+    if judged:
         found.append(
-            f"{_WHERE[fmt]} has no metric of {', '.join(missing)}: "
-            + (
-                "wbctl's own judgement (the verdict, the horizon, the auditor) is in the Grafana dashboard only"
-                if fmt != "grafana"
-                else "Google's metric only: the Cloud Monitoring and Datadog dashboards show it"
-            )
+            f"{_WHERE[fmt]} has no metric of {', '.join(judged)}: wbctl's own judgement (the verdict, the "
+            "horizon, the auditor) is in the Grafana dashboard only"
         )
+    if other:
+        where = (
+            "the Grafana dashboard shows it, from the deployment's own metrics"
+            if fmt != "grafana"
+            else "a Google metric no exporter of the chart sends to Prometheus: the Cloud Monitoring and Datadog "
+            "dashboards show it"
+        )
+        found.append(f"{_WHERE[fmt]} has no metric of {', '.join(other)}: {where}")
     if settings.queue_source == "kafka" and fmt != "grafana":
         found.append(f"the queue is Kafka: {_WHERE[fmt]} has no metric of it; the Grafana dashboard shows it")
     return tuple(found)
