@@ -437,6 +437,14 @@ def _replicas_signals(s: AlertSettings) -> list[Signal]:
                     f"max:kubernetes_state.deployment.replicas_ready{{$namespace,kube_deployment:{filestream}}}",
                     "filestream",
                 ),
+                Query(
+                    f"max:kubernetes_state.hpa.max_replicas{{$namespace,horizontalpodautoscaler:{updater}}}",
+                    "updater max",
+                ),
+                Query(
+                    f"max:kubernetes_state.hpa.max_replicas{{$namespace,horizontalpodautoscaler:{filestream}}}",
+                    "filestream max",
+                ),
             ),
             google=(
                 GoogleQuery(
@@ -447,6 +455,15 @@ def _replicas_signals(s: AlertSettings) -> list[Signal]:
                     "${metric.label.deployment}",
                     "REDUCE_MAX",
                     ("metric.label.deployment",),
+                ),
+                GoogleQuery(
+                    "prometheus.googleapis.com/kube_horizontalpodautoscaler_spec_max_replicas/gauge",
+                    "prometheus_target",
+                    (("namespace", s.namespace),),
+                    "ALIGN_MAX",
+                    "${metric.label.horizontalpodautoscaler} max",
+                    "REDUCE_MAX",
+                    ("metric.label.horizontalpodautoscaler",),
                 ),
             ),
             alerts=("WbctlUpdaterAtMaxReplicasWhileGrowing",) if s.queue_source != "none" else (),
