@@ -130,6 +130,18 @@ def command(settings: AlertSettings, step: Step) -> str:
     return f"wbctl{context} {step.command}"
 
 
+def by_step(signals: list[Signal]) -> list[tuple[Step, list[Signal]]]:
+    """The signals grouped by runbook step, in the runbook's order; a step with none is left out."""
+    grouped = [(step, [signal for signal in signals if signal.step == step]) for step in STEPS]
+    return [(step, mine) for step, mine in grouped if mine]
+
+
+def step_note(settings: AlertSettings, step: Step, signals: list[Signal]) -> str:
+    """A step's note (Markdown) above its panels: the step, its command, what each panel shows."""
+    about = "\n".join(f"- **{signal.title}**: {signal.shows}" for signal in signals)
+    return f"**Runbook {step.heading}** (docs/runbook.md): `{command(settings, step)}`\n\n{about}"
+
+
 # --- Prometheus selectors ------------------------------------------------------------------
 
 

@@ -11,31 +11,11 @@ from dataclasses import replace
 
 import pytest
 
+from tests.support.alert_settings import DEFAULT, VARIANTS
 from tests.unit.core.test_deploy_dashboard import crd_schema, round_trip, schema_errors
 from wbctl.core import alerts
 from wbctl.core import deploy_dashboard as dash
 from wbctl.core.dashboards import grafana
-
-DEFAULT = alerts.AlertSettings(
-    context=None,
-    queue_source="pubsub",
-    queue="Pub/Sub subscription wandb-flat-run-fields-updater",
-    subscription="wandb-flat-run-fields-updater",
-    project="my-project",
-    bigtable_instance="wandb-bigtable",
-    retention=7 * 86400,
-    allowed_backlog=2500,
-    allowed_age=300,
-    auditor_interval=300,
-    filestream_subscription="wandb-filestream-gorilla",
-    namespace="wandb",
-)
-VARIANTS = {
-    "default": DEFAULT,
-    "context": replace(DEFAULT, context="prod", allowed_age=7200),
-    "kafka": replace(DEFAULT, queue_source="kafka", subscription=None, retention=None, filestream_subscription=None),
-    "no-queue": replace(DEFAULT, queue_source="none", subscription=None, filestream_subscription=None),
-}
 
 
 def objects(settings: alerts.AlertSettings) -> tuple[dict, dict, dict]:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from wbctl.core.alerts import AlertSettings
-from wbctl.core.signals import STEPS, GoogleQuery, Line, Signal, catalogue, command
+from wbctl.core.signals import GoogleQuery, Line, Signal, by_step, catalogue, step_note
 
 TITLE = "wbctl: W&B queue backlog runbook"
 COLUMNS = 48  # the mosaic's width (the API's maximum)
@@ -76,12 +76,8 @@ def render(settings: AlertSettings) -> dict[str, Any]:
     tiles: list[dict[str, Any]] = []
     y = 0
     half = COLUMNS // 2
-    for step in STEPS:
-        mine = [signal for signal in signals if signal.step == step]
-        if not mine:
-            continue
-        about = "\n".join(f"- **{signal.title}**: {signal.shows}" for signal in mine)
-        text = f"**Runbook {step.heading}** (docs/runbook.md): `{command(settings, step)}`\n\n{about}"
+    for step, mine in by_step(signals):
+        text = step_note(settings, step, mine)
         tiles.append(
             {
                 "xPos": 0,

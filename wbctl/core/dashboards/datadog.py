@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from wbctl.core.alerts import AlertSettings
-from wbctl.core.signals import STEPS, Line, Signal, catalogue, command
+from wbctl.core.signals import Line, Signal, by_step, catalogue, step_note
 
 TITLE = "wbctl: W&B queue backlog runbook"
 MARKER = {"warning": "warning dashed", "critical": "error dashed"}
@@ -61,12 +61,8 @@ def _note(text: str) -> dict[str, Any]:
 def render(settings: AlertSettings) -> dict[str, Any]:
     signals = [signal for signal in catalogue(settings) if signal.datadog]
     groups = []
-    for step in STEPS:
-        mine = [signal for signal in signals if signal.step == step]
-        if not mine:
-            continue
-        about = "\n".join(f"- **{signal.title}**: {signal.shows}" for signal in mine)
-        note = f"Runbook {step.heading} (docs/runbook.md): `{command(settings, step)}`\n\n{about}"
+    for step, mine in by_step(signals):
+        note = step_note(settings, step, mine)
         groups.append(
             {
                 "definition": {

@@ -23,7 +23,7 @@ from typing import Any
 
 from wbctl.core.alerts import AlertSettings
 from wbctl.core.context_label import UNNAMED_CONTEXT
-from wbctl.core.signals import CHANGES_QUERY, STEPS, Line, Signal, catalogue, command
+from wbctl.core.signals import CHANGES_QUERY, Line, Signal, by_step, catalogue, command
 
 UID = "wbctl-runbook"  # the dashboard's uid without a context; a context's adds its name
 FILENAME = "wbctl-runbook.json"  # its file name where a file is needed (the sidecar's ConfigMap key)
@@ -87,7 +87,7 @@ def _panel(signal: Signal, index: int, settings: AlertSettings, grid: dict[str, 
 def _panels(settings: AlertSettings) -> list[dict[str, Any]]:
     """The panels in the runbook's order, two timeseries or four stats to a row of 24 columns."""
     signals = [signal for signal in catalogue(settings) if signal.prometheus]
-    ordered = sorted(signals, key=lambda signal: STEPS.index(signal.step))
+    ordered = [signal for _, mine in by_step(signals) for signal in mine]
     panels: list[dict[str, Any]] = []
     x = y = 0
     row_height = 0

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.core.test_signals import VARIANTS
+from tests.support.alert_settings import VARIANTS
 from wbctl.core import alerts
 
 

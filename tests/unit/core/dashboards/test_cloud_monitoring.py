@@ -11,7 +11,7 @@ import pytest
 from google.cloud.monitoring_dashboard_v1.types import Dashboard
 from google.protobuf.json_format import ParseError
 
-from tests.unit.core.test_signals import DEFAULT, VARIANTS
+from tests.support.alert_settings import DEFAULT, VARIANTS
 from wbctl.core import alerts
 from wbctl.core.dashboards import cloud_monitoring
 

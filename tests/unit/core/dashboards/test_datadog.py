@@ -11,7 +11,7 @@ from datadog_api_client import Configuration
 from datadog_api_client.model_utils import ModelComposed, OpenApiModel, UnparsedObject, validate_and_convert_types
 from datadog_api_client.v1.model.dashboard import Dashboard
 
-from tests.unit.core.test_signals import DEFAULT, VARIANTS
+from tests.support.alert_settings import DEFAULT, VARIANTS
 from wbctl.core import alerts
 from wbctl.core.dashboards import datadog
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import promql_parser
 
-from tests.unit.core.test_signals import DEFAULT, VARIANTS
+from tests.support.alert_settings import DEFAULT, VARIANTS
 from wbctl.core import alerts, signals
 from wbctl.core.dashboards import grafana
 

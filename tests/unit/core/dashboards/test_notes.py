@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.core.test_signals import DEFAULT, VARIANTS
+from tests.support.alert_settings import DEFAULT, VARIANTS
 from wbctl.core import alerts, dashboards
 from wbctl.core.signals import catalogue
 from wbctl.errors import UsageError
