@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wbctl.core.dashboard_ids import context_id
 from wbctl.errors import RefusedError, UsageError
 
 NAME = "wbctl-dashboard"  # the ConfigMap's or the GrafanaDashboard's name (a context's: names())
@@ -105,9 +106,9 @@ def names(uid: str, base_uid: str, base_filename: str) -> tuple[str, str]:
     key twice would be one file, the last written."""
     if uid == base_uid:
         return NAME, base_filename
-    suffix = uid[len(base_uid) :] if uid.startswith(base_uid) else f"-{uid}"
-    name = (NAME + _NAME_UNSAFE.sub("-", suffix.lower())).rstrip("-")[:253].rstrip("-")
-    return name, f"{uid}.json"
+    suffix = uid[len(base_uid) :].lstrip("-") if uid.startswith(base_uid) else uid
+    # a DNS name is lower case: a suffix that had to change gets a hash, so two uids stay two names
+    return context_id(NAME, suffix, _NAME_UNSAFE, 253, lower=True), f"{uid}.json"
 
 
 @dataclass(frozen=True)

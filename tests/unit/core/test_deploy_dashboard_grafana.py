@@ -7,6 +7,7 @@ named apart from the unnamed context's."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -73,10 +74,21 @@ def test_a_contexts_objects_and_file_carry_its_name() -> None:
     assert prod_operator["metadata"]["name"] == "wbctl-dashboard-prod"
 
 
-@pytest.mark.parametrize(
-    ("context", "name"),
-    [("Prod_EU", "wbctl-dashboard-prod-eu"), ("a.b", "wbctl-dashboard-a-b"), ("x" * 60, "wbctl-dashboard-" + "x" * 26)],
-)
-def test_names_from_any_context_are_dns_names(context: str, name: str) -> None:
+@pytest.mark.parametrize("context", ["Prod_EU", "prod_eu", "prod-eu", "a.b", "a-b", "x" * 60, "ü", 'prod "eu"'])
+def test_names_from_any_context_are_dns_names(context: str) -> None:
     model = grafana.render(replace(DEFAULT, context=context))
-    assert dash.names(model["uid"], grafana.UID, grafana.FILENAME)[0] == name
+    name = dash.names(model["uid"], grafana.UID, grafana.FILENAME)[0]
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name) and len(name) <= 253
+
+
+def test_names_of_different_contexts_never_collide() -> None:
+    contexts = ["Prod_EU", "prod_eu", "prod-eu", "a.b", "a-b", "prod", "Prod", "x" * 60, "x" * 61]
+    names = {
+        dash.names(grafana.render(replace(DEFAULT, context=c))["uid"], grafana.UID, grafana.FILENAME)[0]
+        for c in contexts
+    }
+    assert len(names) == len(contexts)
+    assert (
+        dash.names(grafana.render(replace(DEFAULT, context="prod"))["uid"], grafana.UID, grafana.FILENAME)[0]
+        == "wbctl-dashboard-prod"
+    )

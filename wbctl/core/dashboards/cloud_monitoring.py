@@ -14,20 +14,19 @@ import re
 from typing import Any
 
 from wbctl.core.alerts import AlertSettings
+from wbctl.core.dashboard_ids import context_id
 from wbctl.core.signals import GoogleQuery, Line, Signal, by_step, catalogue, step_note
 
 TITLE = "wbctl: W&B queue backlog runbook"
 COLUMNS = 48  # the mosaic's width (the API's maximum)
 COLOR = {"warning": "YELLOW", "critical": "RED"}
 _ID_UNSAFE = re.compile(r"[^a-z0-9-]+")
+_ID_MAX = 63
 
 
 def dashboard_id(settings: AlertSettings) -> str:
     """`wbctl-runbook`, or `wbctl-runbook-<context>`: the dashboard's id under projects/<p>/dashboards/."""
-    if not settings.context:
-        return "wbctl-runbook"
-    slug = _ID_UNSAFE.sub("-", settings.context.lower()).strip("-") or "context"
-    return f"wbctl-runbook-{slug}"[:63].rstrip("-")
+    return context_id("wbctl-runbook", settings.context, _ID_UNSAFE, _ID_MAX, lower=True)
 
 
 DASHBOARD_ID = dashboard_id

@@ -23,6 +23,7 @@ from typing import Any
 
 from wbctl.core.alerts import AlertSettings
 from wbctl.core.context_label import UNNAMED_CONTEXT
+from wbctl.core.dashboard_ids import context_id
 from wbctl.core.signals import CHANGES_QUERY, Line, Signal, by_step, catalogue, command
 
 UID = "wbctl-runbook"  # the dashboard's uid without a context; a context's adds its name
@@ -37,10 +38,7 @@ _UID_MAX = 40  # Grafana refuses longer uids
 
 def uid(settings: AlertSettings) -> str:
     """`wbctl-runbook`, or `wbctl-runbook-<context>`: one dashboard per context's thresholds."""
-    if not settings.context:
-        return UID
-    slug = _UID_UNSAFE.sub("-", settings.context).strip("-") or "context"
-    return f"{UID}-{slug}"[:_UID_MAX]
+    return context_id(UID, settings.context, _UID_UNSAFE, _UID_MAX)
 
 
 def _thresholds(lines: tuple[Line, ...]) -> dict[str, Any]:
