@@ -50,7 +50,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     ),
     "deploy": (
         "wbctl.cli.deploy",
-        "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus).",
+        "Manifests for the cluster: the auditor (check on a schedule, pushed to Prometheus), the Grafana dashboard.",
     ),
     "mysql": ("wbctl.cli.mysql", "The MySQL flags W&B asks for: check, print, tune."),
     "parquet": ("wbctl.cli.parquet", "Parquet export: its workloads and GCS FUSE (the guide's 'Enable GCS FUSE')."),

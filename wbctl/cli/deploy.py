@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     pass
 
 app = group(
-    "deploy", "Manifests that run wbctl in the cluster: the auditor (check on a schedule, pushed to Prometheus)."
+    "deploy",
+    "Manifests for the cluster: the auditor (check on a schedule, pushed to Prometheus), the Grafana dashboard.",
 )
 
 FORMATS = ("yaml", "json")
