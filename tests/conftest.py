@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.cli import InProcess, Subprocess, threads_ended, wbctl_threads
 from tests.support.mariadb import mariadb, mariadb_server  # noqa: F401 - one real MariaDB for the session
@@ -19,6 +20,13 @@ from tests.support.prometheus import backfilled_prometheus, prometheus_stack  # 
 from tests.support.redis import REDIS_PASSWORD, RedisServer, make_tls_material, start_redis
 from wbctl.sandbox.google.api import FakeGoogleAPIs
 from wbctl.sandbox.kube.api import FakeKubeAPI
+
+
+# hypothesis's per-example deadline (200 ms) measures the machine as much as the code: on the
+# suite's three workers over two cores an example of a pure parser took longer. The examples and
+# their shrinking stay; only the timer goes (a test that must be fast is a bench/ benchmark).
+settings.register_profile("wbctl", deadline=None)
+settings.load_profile("wbctl")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
