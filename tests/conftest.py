@@ -21,7 +21,6 @@ from tests.support.redis import REDIS_PASSWORD, RedisServer, make_tls_material, 
 from wbctl.sandbox.google.api import FakeGoogleAPIs
 from wbctl.sandbox.kube.api import FakeKubeAPI
 
-
 # hypothesis's per-example deadline (200 ms) measures the machine as much as the code: on the
 # suite's three workers over two cores an example of a pure parser took longer. The examples and
 # their shrinking stay; only the timer goes (a test that must be fast is a bench/ benchmark).
