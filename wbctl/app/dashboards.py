@@ -153,7 +153,7 @@ def apply_cloud_monitoring(session: Session, *, dry_run: bool, yes: bool) -> boo
 
     adapter = session.backends.dashboards()
     settings = alert_settings(session, locate=True)
-    name = adapter.name(dashboards.cloud_monitoring.DASHBOARD_ID(settings))
+    name = adapter.name(dashboards.cloud_monitoring.dashboard_id(settings))
     desired = adapter.canonical(dashboards.render(APPLIED_FORMAT, settings))
     applier = DashboardApplier(adapter, name, desired, session.settings().context_label)
     written = session.apply(applier.plan(), applier, dry_run=dry_run, yes=yes, replan=applier.plan)

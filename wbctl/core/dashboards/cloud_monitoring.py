@@ -5,7 +5,7 @@
 
 One text tile per runbook step names the step and the command; each chart draws its signal's
 thresholds (`thresholds`: Cloud Monitoring's horizontal lines). No `name` and no `etag`: the
-API sets those, and `wbctl dashboards apply cloud-monitoring` names it `DASHBOARD_ID`.
+API sets those, and `wbctl dashboards apply cloud-monitoring` names it `dashboard_id`.
 """
 
 from __future__ import annotations
@@ -27,9 +27,6 @@ _ID_MAX = 63
 def dashboard_id(settings: AlertSettings) -> str:
     """`wbctl-runbook`, or `wbctl-runbook-<context>`: the dashboard's id under projects/<p>/dashboards/."""
     return context_id("wbctl-runbook", settings.context, _ID_UNSAFE, _ID_MAX, lower=True)
-
-
-DASHBOARD_ID = dashboard_id
 
 
 def _aggregation(query: GoogleQuery) -> dict[str, Any]:
