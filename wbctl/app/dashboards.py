@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,23 +77,15 @@ def check_out(text: str) -> Path:
 
 
 def write_out(path: Path, text: str) -> None:
-    """`text` to `path` atomically: a temporary file beside it, then os.replace. A reader (a
-    Grafana provisioner polling the directory) sees the old file or the new one, never half."""
+    """`text` to `path` atomically (config.writer.write_atomically): a reader, a Grafana
+    provisioner polling the directory, sees the old file or the new one, never half. A new file
+    is readable by all (a dashboard is no secret); an existing one keeps its permissions."""
+    from wbctl.config.writer import write_atomically
+
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        write_atomically(path, text, new_mode=0o644)
     except OSError as exc:
-        raise UsageError(f"--out {path}: cannot write in {path.parent}: {exc.strerror}") from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp makes it 0600; a dashboard is not a secret, provisioners read it
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise UsageError(f"--out {path}: cannot write it: {exc.strerror}") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        raise UsageError(f"--out {path}: cannot write it: {exc.strerror or exc}") from None
 
 
 # --- apply cloud-monitoring -----------------------------------------------------------------

@@ -158,14 +158,15 @@ def _check(result: str, expected: Mapping[str, Any], path: Path, what: str) -> N
         raise ConfigError(f"config {path}: cannot change {what} in place without changing more: edit it by hand")
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, *, new_mode: int = 0o600) -> None:
     """Replace `path` with `text` at once: a temporary file beside it, flushed, then renamed.
-    An existing file keeps its permissions; a new one is private to its owner."""
+    An existing file keeps its permissions; a new one gets `new_mode` (private to its owner
+    unless the caller says otherwise: a dashboard is read by a provisioner)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        mode = 0o600
+        mode = new_mode
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
