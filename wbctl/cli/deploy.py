@@ -21,6 +21,12 @@ from wbctl.errors import UsageError
 if TYPE_CHECKING:
     pass
 
+# both commands print manifests for `kubectl apply -f -`: YAML, or JSON as one v1 List
+ManifestFormat = Annotated[
+    str | None,
+    typer.Option("--output", "-o", metavar="FORMAT", help="yaml (default) or json (a v1 List).", show_default=False),
+]
+
 app = group(
     "deploy",
     "Manifests for the cluster: the auditor (check on a schedule, pushed to Prometheus), the Grafana dashboard.",
@@ -61,12 +67,7 @@ def auditor(
             help="Google service account for Workload Identity (default: wbctl-auditor@<gcp-project>.iam.gserviceaccount.com).",
         ),
     ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output", "-o", metavar="FORMAT", help="yaml (default) or json (a v1 List).", show_default=False
-        ),
-    ] = None,
+    output: ManifestFormat = None,
 ) -> None:
     """Print the in-cluster auditor's manifests for the current context (kubectl apply -f -).
 
@@ -141,12 +142,7 @@ def dashboard(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output", "-o", metavar="FORMAT", help="yaml (default) or json (a v1 List).", show_default=False
-        ),
-    ] = None,
+    output: ManifestFormat = None,
 ) -> None:
     """Print wbctl's Grafana dashboard as a Kubernetes object for this context (kubectl apply -f -).
 
