@@ -213,6 +213,7 @@ class WandbResource:
     ready: bool | None = None
     conditions: tuple[Condition, ...] = ()
     written_as: str | None = None
+    telemetry_status: dict[str, Any] | None = None  # v2: status.telemetryStatus as the operator reports it
 
     @property
     def new_layout(self) -> bool:

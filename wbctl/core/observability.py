@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from wbctl.core import deploy
 from wbctl.core.durations import format_duration
-from wbctl.core.kube import Generation, KubeObservation, Workload, lookup
+from wbctl.core.kube import Generation, KubeObservation, WandbResource, Workload, lookup
 from wbctl.core.model import Finding, Observed, Report, Status
 
 TRACING, TRACE_EXPORT, APP_METRICS, AUDITOR, TELEMETRY = (
@@ -158,7 +158,6 @@ class ObservabilityReads:
     monitors: Monitors
     auditor: Observed[tuple[Workload, ...]]  # the CronJob wbctl-auditor: () when there is none
     auditor_namespace: str
-    telemetry: Observed[TelemetryStatus] | None = None  # v2 only (None on v1: not read)
 
 
 @dataclass(frozen=True)
@@ -695,7 +694,30 @@ def auditor_finding(
     )
 
 
-def telemetry_finding(observation: KubeObservation, reads: ObservabilityReads) -> Finding:
+def telemetry_of(cr: WandbResource | None) -> Observed[TelemetryStatus]:
+    """`status.telemetryStatus` of a v2 resource (wandb/operator api/v2 TelemetryInfraStatus),
+    from the resource the observation already read."""
+    if cr is None:
+        return Observed.unknown("no WeightsAndBiases resource: the telemetry mode unknown")
+    found = cr.telemetry_status
+    if found is None:
+        return Observed.unknown(
+            "the resource's status has no telemetryStatus (an operator before its telemetry stack, "
+            "or not reconciled yet): the mode unknown"
+        )
+    ready = found.get("ready")
+    connection = found.get("connection") or {}
+    return Observed(
+        TelemetryStatus(
+            str(found.get("mode") or ""),
+            str(found.get("state") or ""),
+            ready if isinstance(ready, bool) else None,
+            str(connection.get("gorillaTracer") or "") if isinstance(connection, dict) else "",
+        )
+    )
+
+
+def telemetry_finding(observation: KubeObservation) -> Finding:
     target = observation.target
     expected = "forward or full, Ready"
     if observation.generation is not Generation.V2:
@@ -708,10 +730,9 @@ def telemetry_finding(observation: KubeObservation, reads: ObservabilityReads) -
             "not part of this generation: telemetry.mode is the v2 operator's (the chart's tracing and collector "
             "are judged above)",
         )
-    telemetry = reads.telemetry
-    if telemetry is None or not telemetry.known:
-        reason = telemetry.reason if telemetry is not None else "the WeightsAndBiases resource was not read"
-        return Finding(TELEMETRY, Status.UNKNOWN, target, None, expected, reason)
+    telemetry = telemetry_of(observation.cr)
+    if not telemetry.known:
+        return Finding(TELEMETRY, Status.UNKNOWN, target, None, expected, telemetry.reason)
     status = telemetry.value
     assert status is not None
     mode = status.mode or "off"
@@ -763,6 +784,6 @@ def check(
             trace_export_finding(observation, reads, kubectl),
             app_metrics_finding(observation, reads, kubectl),
             auditor_finding(reads, now=now, interval=auditor_interval, silent_runs=silent_runs, kubectl=kubectl),
-            telemetry_finding(observation, reads),
+            telemetry_finding(observation),
         )
     )

@@ -50,11 +50,14 @@ def observation(
     annotations: dict[str, str] | None = None,
     cr: bool = True,
     generation: Generation = Generation.V1,
+    telemetry: dict[str, object] | None = None,
 ) -> KubeObservation:
     kube = KubeObservation("https://k8s", "default", "wandb", generation=generation)
     values: dict[str, object] = {name: {"traceRatio": ratio} for name, ratio in (ratios or {}).items()}
     if cr:
-        kube.cr = WandbResource("wandb", "0.43.8", values, "Completed", "7", generation=generation)
+        kube.cr = WandbResource(
+            "wandb", "0.43.8", values, "Completed", "7", generation=generation, telemetry_status=telemetry
+        )
     for service in services:
         kube.workloads.append(workload(service, tracer=(tracers or {}).get(service)))
         labels = {"app.kubernetes.io/name": service, "app.kubernetes.io/instance": "wandb"}
@@ -68,14 +71,12 @@ def reads(
     collectors: Observed[dict[str, str]] | None = None,
     monitors: obs.Monitors | None = None,
     auditor: Observed[tuple[Workload, ...]] | None = None,
-    telemetry: Observed[obs.TelemetryStatus] | None = None,
 ) -> obs.ObservabilityReads:
     return obs.ObservabilityReads(
         collectors=collectors if collectors is not None else Observed({COLLECTOR: CHART_CONFIG}),
         monitors=monitors if monitors is not None else obs.Monitors(absent=("ServiceMonitor", "PodMonitor")),
         auditor=auditor if auditor is not None else Observed(()),
         auditor_namespace="default",
-        telemetry=telemetry,
     )
 
 
@@ -391,23 +392,42 @@ def test_the_auditor_is_stale_after_as_many_runs_as_its_alert_allows() -> None:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (obs.TelemetryStatus("off", "Disabled", False), Status.FAIL),
-        (obs.TelemetryStatus("", "Disabled", False), Status.FAIL),
-        (obs.TelemetryStatus("full", "Ready", True), Status.OK),
-        (obs.TelemetryStatus("forward", "Pending", False), Status.WARN),
-        (obs.TelemetryStatus("sideways", "Ready", True), Status.UNKNOWN),
+        ({"mode": "off", "state": "Disabled", "ready": False}, Status.FAIL),
+        ({"state": "Disabled", "ready": False}, Status.FAIL),
+        ({"mode": "full", "state": "Ready", "ready": True}, Status.OK),
+        ({"mode": "forward", "state": "Pending", "ready": False}, Status.WARN),
+        ({"mode": "sideways", "state": "Ready", "ready": True}, Status.UNKNOWN),
     ],
 )
-def test_the_v2_telemetry_mode(status: obs.TelemetryStatus, expected: Status) -> None:
-    kube = observation(generation=Generation.V2)
-    finding = findings(kube, reads(telemetry=Observed(status)))[obs.TELEMETRY]
+def test_the_v2_telemetry_mode(status: dict[str, object], expected: Status) -> None:
+    kube = observation(generation=Generation.V2, telemetry=status)
+    finding = findings(kube, reads())[obs.TELEMETRY]
     assert finding.status is expected, finding.message
+
+
+@pytest.mark.parametrize(
+    ("telemetry", "parsed"),
+    [
+        ({"mode": "full", "state": "Ready", "ready": True}, obs.TelemetryStatus("full", "Ready", True)),
+        ({"mode": "forward", "connection": "?"}, obs.TelemetryStatus("forward", "", None)),
+        (
+            {"mode": "full", "ready": "yes", "connection": {"gorillaTracer": "otlp+grpc://gw:4317"}},
+            obs.TelemetryStatus("full", "", None, "otlp+grpc://gw:4317"),
+        ),
+    ],
+)
+def test_the_telemetry_status_is_read_as_the_operator_writes_it(
+    telemetry: dict[str, object], parsed: obs.TelemetryStatus
+) -> None:
+    kube = observation(generation=Generation.V2, telemetry=telemetry)
+    assert obs.telemetry_of(kube.cr).value == parsed
 
 
 def test_a_v2_resource_without_telemetry_status_is_unknown_and_v1_has_no_mode() -> None:
     kube = observation(generation=Generation.V2)
-    unread = Observed.unknown("the resource's status has no telemetryStatus")
-    assert findings(kube, reads(telemetry=unread))[obs.TELEMETRY].status is Status.UNKNOWN
-    assert findings(kube)[obs.TELEMETRY].status is Status.UNKNOWN  # not read at all
+    unread = findings(kube)[obs.TELEMETRY]
+    assert unread.status is Status.UNKNOWN and "no telemetryStatus" in unread.message
+    gone = findings(observation(generation=Generation.V2, cr=False))[obs.TELEMETRY]
+    assert gone.status is Status.UNKNOWN and "no WeightsAndBiases resource" in gone.message
     v1 = findings(observation())[obs.TELEMETRY]
     assert v1.status is Status.OK and v1.expected == "v2 only"

@@ -266,6 +266,7 @@ def wandb_resource(obj: dict[str, Any]) -> WandbResource:
                 for c in status.get("conditions") or []
             ),
             written_as=spec_written_as(metadata),
+            telemetry_status=telemetry if isinstance(telemetry := status.get("telemetryStatus"), dict) else None,
         )
     return WandbResource(
         name=metadata.get("name", ""),

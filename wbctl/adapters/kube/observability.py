@@ -1,8 +1,8 @@
 """The Kubernetes reads only `check`'s observability group makes (wbctl.core.observability):
 the bundled OpenTelemetry collector's ConfigMaps by name, the scrape objects of the Prometheus
 Operator (ServiceMonitor, PodMonitor: monitoring.coreos.com/v1) and of Google Cloud Managed
-Service for Prometheus (PodMonitoring: monitoring.googleapis.com/v1), the auditor's CronJob by
-name, and on the v2 operator the CR's `status.telemetryStatus`.
+Service for Prometheus (PodMonitoring: monitoring.googleapis.com/v1) and the auditor's CronJob
+by name. (The v2 resource's `status.telemetryStatus` comes with the observation's own read of it.)
 
 Each is one bounded request through the connection the rest of the adapter uses (the same
 kubeconfig, TLS, timeout and error translation), side by side; each answer is known or unknown
@@ -18,7 +18,7 @@ from typing import Any
 from wbctl.adapters.kube import convert
 from wbctl.adapters.kube.connection import KubeConnection, NotFound
 from wbctl.adapters.kube.reading import KubeReader
-from wbctl.core.kube import Generation, Workload
+from wbctl.core.kube import Workload
 from wbctl.core.model import Observed
 from wbctl.core.observability import (
     AUDITOR_NAME,
@@ -28,7 +28,6 @@ from wbctl.core.observability import (
     Monitor,
     Monitors,
     ObservabilityReads,
-    TelemetryStatus,
 )
 from wbctl.errors import BackendError
 
@@ -67,28 +66,6 @@ def monitor(kind: str, obj: dict[str, Any]) -> Monitor:
     )
 
 
-def telemetry_status(cr: dict[str, Any] | None) -> Observed[TelemetryStatus]:
-    """`status.telemetryStatus` of a v2 resource (wandb/operator api/v2 TelemetryInfraStatus)."""
-    if cr is None:
-        return Observed.unknown("no WeightsAndBiases resource: the telemetry mode unknown")
-    found = (cr.get("status") or {}).get("telemetryStatus")
-    if not isinstance(found, dict):
-        return Observed.unknown(
-            "the resource's status has no telemetryStatus (an operator before its telemetry stack, "
-            "or not reconciled yet): the mode unknown"
-        )
-    ready = found.get("ready")
-    connection = found.get("connection") or {}
-    return Observed(
-        TelemetryStatus(
-            str(found.get("mode") or ""),
-            str(found.get("state") or ""),
-            ready if isinstance(ready, bool) else None,
-            str(connection.get("gorillaTracer") or "") if isinstance(connection, dict) else "",
-        )
-    )
-
-
 class ObservabilityReader:
     """The group's reads through a connection and the adapter's reader (for its GETs)."""
 
@@ -97,15 +74,13 @@ class ObservabilityReader:
         self._reader = reader
 
     def read(self) -> ObservabilityReads:
-        """Every read side by side; the generation (detected once per connection) decides
-        whether the CR's telemetry status is read."""
+        """Every read side by side (the v2 resource's telemetry status comes with the
+        observation's own read of the resource: core.observability.telemetry_of)."""
         self._connection.client()
-        generation = self._connection.generation()
-        with ThreadPoolExecutor(max_workers=4 + len(MONITOR_KINDS)) as pool:
+        with ThreadPoolExecutor(max_workers=2 + len(MONITOR_KINDS)) as pool:
             collectors = pool.submit(self._collectors)
             auditor = pool.submit(self._auditor)
             monitors = {kind: pool.submit(self._monitors, kind) for kind in MONITOR_KINDS}
-            telemetry = pool.submit(self._telemetry) if generation is Generation.V2 else None
             found: list[Monitor] = []
             absent: list[str] = []
             unreadable: list[str] = []
@@ -122,7 +97,6 @@ class ObservabilityReader:
                 monitors=Monitors(tuple(found), tuple(absent), tuple(unreadable)),
                 auditor=auditor.result(),
                 auditor_namespace=self._connection.namespace,
-                telemetry=telemetry.result() if telemetry is not None else None,
             )
 
     def _collectors(self) -> Observed[dict[str, str]]:
@@ -153,10 +127,3 @@ class ObservabilityReader:
         except BackendError as exc:
             return exc.message
         return [monitor(kind, obj) for obj in page.get("items") or [] if isinstance(obj, dict)]
-
-    def _telemetry(self) -> Observed[TelemetryStatus]:
-        try:
-            raw = self._reader.get("cr", self._connection.instance, cr_version=Generation.V2.value)
-        except BackendError as exc:
-            return Observed.unknown(f"the WeightsAndBiases resource not readable ({exc.message})")
-        return telemetry_status(raw)

@@ -9,12 +9,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from wbctl.adapters.kube import KubeAdapter
-from wbctl.adapters.kube.observability import monitor, telemetry_status
+from wbctl.adapters.kube.observability import monitor
 from wbctl.core import observability as obs
-from wbctl.errors import BackendError
 from wbctl.sandbox.kube import objects as fx
 from wbctl.sandbox.kube.api import FakeKubeAPI
 from wbctl.sandbox.kube.objects.operator_v2 import VERSIONS, operator_v2
@@ -54,7 +51,6 @@ def test_an_observed_namespace_reads_as_the_chart_and_the_auditor_render_it(
     )
     (cronjob,) = reads.auditor.value or ()
     assert cronjob.schedule == "*/5 * * * *" and cronjob.last_success == datetime(2026, 12, 3, 12, 0, 40, tzinfo=UTC)
-    assert reads.telemetry is None  # v1: not read
     # one GET per ConfigMap and the CronJob, one list per scrape kind
     assert kube_api.count("list", "podmonitorings") == 1 and kube_api.count("get", "cronjobs") == 1
 
@@ -98,13 +94,14 @@ def test_a_silent_api_server_is_a_timeout_not_a_hang(kube_api: FakeKubeAPI, isol
 
 
 def test_v2_reads_the_telemetry_status_the_operator_reports(kube_api: FakeKubeAPI, isolated_env: Path) -> None:
+    """The status comes with the observation's one read of the resource: no second GET."""
     kube_api.serve_versions("weightsandbiases", VERSIONS)
     kube_api.add_all(operator_v2("default", "wandb", now=NOW))
-    reads = adapter(kube_api, isolated_env).observability()
-    assert reads.telemetry is not None and reads.telemetry.value == obs.TelemetryStatus("off", "Disabled", False)
-    kube_api.remove("weightsandbiases", "default", "wandb")
-    gone = adapter(kube_api, isolated_env).observability().telemetry
-    assert gone is not None and not gone.known and "no WeightsAndBiases resource" in gone.reason
+    observed = adapter(kube_api, isolated_env).observe(("cr",))
+    assert obs.telemetry_of(observed.cr).value == obs.TelemetryStatus("off", "Disabled", False)
+    before = len(kube_api.requests)
+    adapter(kube_api, isolated_env).observability()
+    assert not [r for r in kube_api.requests[before:] if "weightsandbiases" in r.path]
 
 
 def test_scrape_objects_as_each_crd_writes_them() -> None:
@@ -131,21 +128,11 @@ def test_scrape_objects_as_each_crd_writes_them() -> None:
     assert monitor("PodMonitoring", {}).ports == ()  # nothing written: nothing scraped, no error
 
 
-@pytest.mark.parametrize(
-    ("cr", "known"),
-    [
-        (None, False),
-        ({"status": {}}, False),
-        ({"status": {"telemetryStatus": {"mode": "full", "state": "Ready", "ready": True}}}, True),
-        ({"status": {"telemetryStatus": {"mode": "forward", "connection": "?"}}}, True),
-    ],
-)
-def test_the_telemetry_status_is_read_as_written_or_unknown(cr: dict[str, object] | None, known: bool) -> None:
-    assert telemetry_status(cr).known is known
-
-
 def test_an_unreachable_api_server_leaves_every_read_unknown(isolated_env: Path) -> None:
     with FakeKubeAPI() as kube_api:
         kube = adapter(kube_api, isolated_env, timeout=1)
-    with pytest.raises(BackendError, match="cannot reach the Kubernetes API"):
-        kube.observability()  # the generation's discovery says so first, as every read does
+    reads = kube.observability()  # each read answers for itself; none raises
+    assert not reads.collectors.known and "cannot reach the Kubernetes API" in reads.collectors.reason
+    assert not reads.auditor.known and "cannot reach the Kubernetes API" in reads.auditor.reason
+    assert len(reads.monitors.unreadable) == 3
+    assert all("cannot reach the Kubernetes API" in why for why in reads.monitors.unreadable)
