@@ -61,16 +61,10 @@ def document_text(session: Session, document: dict[str, Any]) -> str:
 def check_out(text: str) -> Path:
     """--out: a file in an existing, writable directory (an existing file is replaced: a
     dashboard is regenerated, not archived). Checked before anything is rendered."""
-    if not text or any(not char.isprintable() for char in text):
-        raise UsageError(f"--out {text!r}: expected a file name")
+    from wbctl.config.writer import check_target
+
     path = Path(text)
-    if path.is_dir():
-        raise UsageError(f"--out {text}: is a directory (give a file name)")
-    directory = path.parent
-    if not directory.is_dir():
-        raise UsageError(f"--out {text}: the directory {directory} does not exist")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {text}: the directory {directory} is not writable")
+    check_target(path, "--out")
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"--out {text}: the file exists and is not writable")
     return path

@@ -415,18 +415,12 @@ def write(manifest: shape.Manifest, output: Path) -> None:
 def check_output(path: Path, *, force: bool) -> Path:
     """--output: a .tar.gz (or .tgz) in an existing, writable directory; an existing file only
     with --force (a bundle is never overwritten by accident). Checked before anything is read."""
+    from wbctl.config.writer import check_target
+
+    check_target(path, "--output")
     text = str(path)
-    if any(not char.isprintable() for char in text):
-        raise UsageError(f"--output {text!r}: the path holds an invisible character")
-    if path.is_dir():
-        raise UsageError(f"--output {text}: is a directory (give a file name ending in .tar.gz)")
     if not path.name.endswith((".tar.gz", ".tgz")) or path.name.startswith("."):
         raise UsageError(f"--output {text}: expected a file name ending in .tar.gz")
-    directory = path.parent
-    if not directory.is_dir():
-        raise UsageError(f"--output {text}: the directory {directory} does not exist")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise UsageError(f"--output {text}: the directory {directory} is not writable")
     if path.exists() and not force:
         raise UsageError(f"--output {text}: already exists (add --force to replace it)")
     return path

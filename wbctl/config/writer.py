@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from wbctl.errors import ConfigError
+from wbctl.errors import ConfigError, UsageError
 
 Value = str | bool | int | float
 
@@ -178,3 +178,19 @@ def write_atomically(path: Path, text: str, *, new_mode: int = 0o600) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def check_target(path: Path, flag: str) -> None:
+    """A file wbctl is asked to write (`--out`, `--output`): a printable name, not a directory,
+    in an existing directory it may write in. Checked before anything is read or rendered, so
+    bad input writes nothing. UsageError names the flag and the path."""
+    text = str(path)
+    if not text or text == "." or any(not char.isprintable() for char in text):
+        raise UsageError(f"{flag} {text!r}: expected a file name (no invisible characters)")
+    if path.is_dir():
+        raise UsageError(f"{flag} {text}: is a directory (give a file name)")
+    directory = path.parent
+    if not directory.is_dir():
+        raise UsageError(f"{flag} {text}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {text}: the directory {directory} is not writable")

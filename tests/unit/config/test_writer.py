@@ -134,3 +134,36 @@ def test_a_written_context_is_one_wbctl_loads(
     loaded = load(Environment(environ={}), config_path=str(path))
     assert loaded.context == name
     assert loaded["namespace"] == namespace and loaded.read_only is True
+
+
+# --- check_target: a file wbctl is asked to write (--out, --output) --------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from wbctl.config.writer import check_target  # noqa: E402
+from wbctl.errors import UsageError  # noqa: E402
+
+
+@given(name=st.text(min_size=1, max_size=30).filter(lambda t: "/" not in t and "\x00" not in t))
+def test_check_target_refuses_every_invisible_character_and_takes_the_rest(name: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / name
+        if not all(char.isprintable() for char in str(path)) or name in (".", ".."):
+            with pytest.raises(UsageError, match="^--out "):
+                check_target(path, "--out")
+        else:
+            check_target(path, "--out")  # a printable name in a writable directory
+
+
+def test_check_target_names_the_flag_and_why(tmp_path: Path) -> None:
+    for path, why in (
+        (tmp_path, "is a directory"),
+        (tmp_path / "missing" / "x.json", "does not exist"),
+        (Path(""), "expected a file name"),
+    ):
+        with pytest.raises(UsageError, match=why) as caught:
+            check_target(path, "--output")
+        assert str(caught.value).startswith("--output ") and "\n" not in str(caught.value)
